@@ -1,0 +1,399 @@
+#pragma once
+/// @file codec.hpp
+/// Marshalling typed values to the wire format and back (see docs/wire-format.md).
+///
+/// `encode_value` turns a value into body bytes plus the list of descriptors to attach;
+/// `decode_value` is a pure function from body bytes + received descriptors to a value or a
+/// `Malformed` status naming the offending member path (e.g. `grants[2].fd`). Decoding checks
+/// every length against the buffer and the declared maxima, enum values, descriptor indices
+/// (valid, each used exactly once) and trailing bytes; on failure every descriptor is closed.
+
+#include "airlock/connection/status.hpp"
+#include "airlock/connection/type_spec.hpp"
+#include "airlock/connection/types.hpp"
+#include "airlock/connection/unique_fd.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace airlock {
+
+/// Appends values in the wire format. Descriptors are borrowed: the caller keeps them open
+/// until the message is sent.
+class Encoder {
+public:
+    Encoder(std::vector<std::uint8_t>& body, std::vector<int>& fds) : body_(body), fds_(fds) {}
+
+    void put_uint(std::uint64_t value, std::size_t width) {
+        std::size_t at = body_.size();
+        body_.resize(at + width);
+        for (std::size_t i = 0; i < width; ++i) body_[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+    }
+    void put_raw(const void* data, std::size_t size) {
+        if (size == 0) return;
+        std::size_t at = body_.size();
+        body_.resize(at + size);
+        std::memcpy(body_.data() + at, data, size);
+    }
+    /// Records `fd` for SCM_RIGHTS and returns its index in the descriptor array.
+    std::uint32_t add_fd(int fd) {
+        fds_.push_back(fd);
+        return static_cast<std::uint32_t>(fds_.size() - 1);
+    }
+    /// Records a failure; the path is completed by the enclosing members as they unwind.
+    bool fail(std::string what) {
+        error_ = std::move(what);
+        return false;
+    }
+    void prefix_path(const std::string& segment) { path_.insert(0, segment); }
+    [[nodiscard]] Status status() const;
+
+private:
+    std::vector<std::uint8_t>& body_;
+    std::vector<int>& fds_;
+    std::string error_;
+    std::string path_;
+};
+
+/// Reads values in the wire format, verifying each one.
+class Decoder {
+public:
+    Decoder(std::span<const std::uint8_t> body, std::span<UniqueFd> fds)
+        : data_(body.data()), end_(body.data() + body.size()), fds_(fds), fd_used_(fds.size(), false) {}
+
+    bool get_uint(std::uint64_t& value, std::size_t width) {
+        if (remaining() < width) return fail("truncated: needs " + std::to_string(width) + " more bytes");
+        value = 0;
+        for (std::size_t i = 0; i < width; ++i) value |= std::uint64_t(data_[i]) << (8 * i);
+        data_ += width;
+        return true;
+    }
+    bool get_raw(void* out, std::size_t size) {
+        if (remaining() < size) return fail("truncated: length " + std::to_string(size) + " exceeds the message");
+        if (size) std::memcpy(out, data_, size);
+        data_ += size;
+        return true;
+    }
+    /// Reads a length prefix and checks it against `max` and the bytes left (each element
+    /// needs at least `min_element_size` bytes, so a hostile count cannot force a huge allocation).
+    bool get_length(std::uint64_t& length, std::uint64_t max, std::size_t min_element_size) {
+        std::uint64_t value = 0;
+        if (!get_uint(value, 4)) return false;
+        if (value > max) return fail("length " + std::to_string(value) + " exceeds the declared maximum " + std::to_string(max));
+        if (value * min_element_size > remaining())
+            return fail("truncated: length " + std::to_string(value) + " exceeds the message");
+        length = value;
+        return true;
+    }
+    /// Takes ownership of descriptor number `index` of the message; each may be taken once.
+    bool take_fd(std::uint32_t index, UniqueFd& out) {
+        if (index >= fds_.size())
+            return fail("descriptor index " + std::to_string(index) + " is out of range (message carries " +
+                        std::to_string(fds_.size()) + ")");
+        if (fd_used_[index]) return fail("descriptor index " + std::to_string(index) + " is used twice");
+        fd_used_[index] = true;
+        out = std::move(fds_[index]);
+        return true;
+    }
+    bool fail(std::string what) {
+        error_ = std::move(what);
+        return false;
+    }
+    void prefix_path(const std::string& segment) { path_.insert(0, segment); }
+    [[nodiscard]] std::size_t remaining() const { return static_cast<std::size_t>(end_ - data_); }
+    /// After the top-level value: no trailing bytes, every descriptor referenced.
+    bool finish();
+    [[nodiscard]] Status status() const;
+
+private:
+    const std::uint8_t* data_;
+    const std::uint8_t* end_;
+    std::span<UniqueFd> fds_;
+    std::vector<bool> fd_used_;
+    std::string error_;
+    std::string path_;
+};
+
+/// Codec<T> knows T's spec and how to encode/decode it. Specialised below for every
+/// supported kind; a type without a codec fails to compile with a message naming it.
+template <class T, class Enable = void>
+struct Codec {
+    static_assert(sizeof(T) == 0,
+                  "this type cannot travel in a message: use bool, std::intN_t/uintN_t, an enum with "
+                  "AIRLOCK_ENUM, airlock::String<N>, airlock::Bytes<N>, airlock::Vector<T,N>, "
+                  "std::optional<T>, a struct with AIRLOCK_STRUCT, or airlock::UniqueFd");
+};
+
+/// The spec of T, built once.
+template <class T>
+const TypeSpec& spec_of() {
+    static const TypeSpec spec = [] {
+        TypeSpec s;
+        Codec<T>::build_spec(s);
+        return s;
+    }();
+    return spec;
+}
+
+namespace detail {
+template <class T>
+concept DescribedStruct = requires(const T* p) { airlock_members(p); };
+template <class T>
+concept DescribedEnum = std::is_enum_v<T> && requires(const T* p) { airlock_enumerators(p); };
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+} // namespace detail
+
+template <>
+struct Codec<bool> {
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Bool;
+        s.name = "bool";
+        s.width = 1;
+    }
+    static bool encode(Encoder& e, bool v) {
+        e.put_uint(v ? 1 : 0, 1);
+        return true;
+    }
+    static bool decode(Decoder& d, bool& v) {
+        std::uint64_t raw = 0;
+        if (!d.get_uint(raw, 1)) return false;
+        if (raw > 1) return d.fail("boolean byte is " + std::to_string(raw) + ", expected 0 or 1");
+        v = raw == 1;
+        return true;
+    }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
+    static_assert(sizeof(T) <= 8);
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Integer;
+        s.is_signed = std::is_signed_v<T>;
+        s.width = sizeof(T);
+        s.name = std::string(s.is_signed ? "int" : "uint") + std::to_string(8 * sizeof(T));
+    }
+    static bool encode(Encoder& e, T v) {
+        e.put_uint(static_cast<std::uint64_t>(static_cast<std::make_unsigned_t<T>>(v)), sizeof(T));
+        return true;
+    }
+    static bool decode(Decoder& d, T& v) {
+        std::uint64_t raw = 0;
+        if (!d.get_uint(raw, sizeof(T))) return false;
+        v = static_cast<T>(static_cast<std::make_unsigned_t<T>>(raw));
+        return true;
+    }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<detail::DescribedEnum<T>>> {
+    using Underlying = std::underlying_type_t<T>;
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Enum;
+        s.name = airlock_type_name(static_cast<const T*>(nullptr));
+        s.is_signed = std::is_signed_v<Underlying>;
+        s.width = sizeof(Underlying);
+        for (const auto& [name, value] : airlock_enumerators(static_cast<const T*>(nullptr)))
+            s.enumerators.emplace_back(name, static_cast<std::int64_t>(value));
+    }
+    static bool is_declared(T v) {
+        for (const auto& entry : airlock_enumerators(static_cast<const T*>(nullptr)))
+            if (entry.second == v) return true;
+        return false;
+    }
+    static bool encode(Encoder& e, T v) {
+        if (!is_declared(v))
+            return e.fail("value " + std::to_string(static_cast<long long>(v)) + " is not a declared " +
+                          airlock_type_name(static_cast<const T*>(nullptr)));
+        return Codec<Underlying>::encode(e, static_cast<Underlying>(v));
+    }
+    static bool decode(Decoder& d, T& v) {
+        Underlying raw{};
+        if (!Codec<Underlying>::decode(d, raw)) return false;
+        v = static_cast<T>(raw);
+        if (!is_declared(v))
+            return d.fail("value " + std::to_string(static_cast<long long>(raw)) + " is not a declared " +
+                          airlock_type_name(static_cast<const T*>(nullptr)));
+        return true;
+    }
+};
+
+/// Strings and byte buffers share one layout: u32 length, then the bytes.
+template <class Container, TypeKind Kind>
+struct ByteSequenceCodec {
+    static void build_spec(TypeSpec& s) {
+        s.kind = Kind;
+        s.name = Kind == TypeKind::String ? "string" : "bytes";
+        s.max_length = Container::max_length;
+    }
+    static bool encode(Encoder& e, const Container& v) {
+        if (v.size() > Container::max_length)
+            return e.fail("length " + std::to_string(v.size()) + " exceeds the declared maximum " +
+                          std::to_string(Container::max_length));
+        e.put_uint(v.size(), 4);
+        e.put_raw(v.data(), v.size());
+        return true;
+    }
+    static bool decode(Decoder& d, Container& v) {
+        std::uint64_t length = 0;
+        if (!d.get_length(length, Container::max_length, 1)) return false;
+        v.resize(length);
+        return d.get_raw(v.data(), length);
+    }
+};
+
+template <std::size_t Max>
+struct Codec<String<Max>> : ByteSequenceCodec<String<Max>, TypeKind::String> {};
+template <std::size_t Max>
+struct Codec<Bytes<Max>> : ByteSequenceCodec<Bytes<Max>, TypeKind::Bytes> {};
+
+template <class T, std::size_t Max>
+struct Codec<Vector<T, Max>> {
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Vector;
+        s.name = "vector";
+        s.max_length = Max;
+        s.element = &spec_of<T>();
+    }
+    static bool encode(Encoder& e, const Vector<T, Max>& v) {
+        if (v.size() > Max)
+            return e.fail("count " + std::to_string(v.size()) + " exceeds the declared maximum " + std::to_string(Max));
+        e.put_uint(v.size(), 4);
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (!Codec<T>::encode(e, v[i])) {
+                e.prefix_path("[" + std::to_string(i) + "]");
+                return false;
+            }
+        }
+        return true;
+    }
+    static bool decode(Decoder& d, Vector<T, Max>& v) {
+        std::uint64_t count = 0;
+        if (!d.get_length(count, Max, 1)) return false;  // every element takes >= 1 byte
+        v.clear();
+        v.resize(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            if (!Codec<T>::decode(d, v[i])) {
+                d.prefix_path("[" + std::to_string(i) + "]");
+                return false;
+            }
+        }
+        return true;
+    }
+};
+
+template <class T>
+struct Codec<std::optional<T>> {
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Optional;
+        s.name = "optional";
+        s.element = &spec_of<T>();
+    }
+    static bool encode(Encoder& e, const std::optional<T>& v) {
+        e.put_uint(v ? 1 : 0, 1);
+        return !v || Codec<T>::encode(e, *v);
+    }
+    static bool decode(Decoder& d, std::optional<T>& v) {
+        std::uint64_t present = 0;
+        if (!d.get_uint(present, 1)) return false;
+        if (present > 1) return d.fail("presence byte is " + std::to_string(present) + ", expected 0 or 1");
+        if (!present) {
+            v.reset();
+            return true;
+        }
+        v.emplace();
+        return Codec<T>::decode(d, *v);
+    }
+};
+
+/// Descriptors: an i32 index into the message's descriptor array, -1 for none. A held value
+/// <= 0 sends none (the seed's rule, so zeroed memory is an empty message).
+template <>
+struct Codec<UniqueFd> {
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Fd;
+        s.name = "fd";
+    }
+    static bool encode(Encoder& e, const UniqueFd& v) {
+        if (v.get() <= 0) {
+            e.put_uint(0xFFFFFFFFu, 4);
+            return true;
+        }
+        e.put_uint(e.add_fd(v.get()), 4);
+        return true;
+    }
+    static bool decode(Decoder& d, UniqueFd& v) {
+        std::uint64_t raw = 0;
+        if (!d.get_uint(raw, 4)) return false;
+        if (raw == 0xFFFFFFFFu) {
+            v.reset();
+            return true;
+        }
+        return d.take_fd(static_cast<std::uint32_t>(raw), v);
+    }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<detail::DescribedStruct<T>>> {
+    static auto members() { return airlock_members(static_cast<const T*>(nullptr)); }
+    static void build_spec(TypeSpec& s) {
+        s.kind = TypeKind::Struct;
+        s.name = airlock_type_name(static_cast<const T*>(nullptr));
+        std::apply([&](auto... m) { (s.members.push_back(MemberSpec{m.name, &spec_of<member_type<decltype(m)>>()}), ...); },
+                   members());
+    }
+    template <class Ref>
+    using member_type = std::remove_cvref_t<decltype(std::declval<T&>().*(std::declval<Ref>().pointer))>;
+
+    static bool encode(Encoder& e, const T& v) {
+        return std::apply(
+            [&](auto... m) {
+                return ([&] {
+                    if (Codec<member_type<decltype(m)>>::encode(e, v.*(m.pointer))) return true;
+                    e.prefix_path(std::string(".") + m.name);
+                    return false;
+                }() && ...);
+            },
+            members());
+    }
+    static bool decode(Decoder& d, T& v) {
+        return std::apply(
+            [&](auto... m) {
+                return ([&] {
+                    if (Codec<member_type<decltype(m)>>::decode(d, v.*(m.pointer))) return true;
+                    d.prefix_path(std::string(".") + m.name);
+                    return false;
+                }() && ...);
+            },
+            members());
+    }
+};
+
+/// Encodes `value`, appending to `body` and `fds` (borrowed descriptors). On failure (a value
+/// breaks its declaration, e.g. a string over its maximum) returns InvalidParameter naming the member.
+template <class T>
+Status encode_value(const T& value, std::vector<std::uint8_t>& body, std::vector<int>& fds) {
+    Encoder encoder(body, fds);
+    if (!Codec<T>::encode(encoder, value)) return encoder.status();
+    return {};
+}
+
+/// Decodes a whole message body. Takes ownership of `fds`: the ones the value references move
+/// into it; on any failure all of them are closed before returning.
+template <class T>
+Result<T> decode_value(std::span<const std::uint8_t> body, std::vector<UniqueFd> fds) {
+    T value{};
+    Decoder decoder(body, fds);
+    if (!Codec<T>::decode(decoder, value) || !decoder.finish()) return decoder.status();
+    return value;
+}
+
+} // namespace airlock

@@ -1,0 +1,220 @@
+#pragma once
+/// @file connection.hpp
+/// A connection-oriented association over a UNIX socket (the seed's LWMsgAssoc/connection).
+///
+/// Life of a connection:
+///  1. construct with the Protocol both peers speak;
+///  2. optionally `set_packet_size`, `set_timeout`, limits;
+///  3. attach: `set_fd(mode, fd)` adopts a connected socket (Pair: one end of a
+///     `socketpair(AF_UNIX, SOCK_SEQPACKET)`; Local: an accepted or connected UNIX socket),
+///     or `set_endpoint(ConnectionMode::Local, path)` names a listener to connect to;
+///  4. `establish()` (blocking) or `start()` + readiness events (non-blocking) perform the
+///     handshake: both sides exchange a hello carrying protocol fingerprint, preferred packet
+///     size and kernel-attached credentials;
+///  5. send and receive messages (blocking helpers, or `queue`/`on_readable`/`on_writable`
+///     driven by an event loop);
+///  6. `close()` or destruction.
+///
+/// A Connection is driven by one thread at a time. It never raises SIGPIPE (MSG_NOSIGNAL);
+/// a peer that closes or dies makes pending and later operations fail with PeerClosed.
+
+#include "airlock/connection/codec.hpp"
+#include "airlock/connection/message.hpp"
+#include "airlock/connection/protocol.hpp"
+#include "airlock/connection/status.hpp"
+#include "airlock/connection/unique_fd.hpp"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace airlock {
+
+/// How a connection reaches its peer (the seed's LWMsgConnectionMode).
+enum class ConnectionMode {
+    None,   ///< not attached yet
+    Local,  ///< a named UNIX-domain socket path (a Listener accepts, a client connects)
+    Pair,   ///< an anonymous socketpair
+};
+
+/// The peer's identity as the kernel reports it (the seed's "local" security token).
+struct SecurityToken {
+    /// Always "local": identity of a process on this machine.
+    static constexpr const char* type = "local";
+    uid_t euid = 0;
+    gid_t egid = 0;
+    pid_t pid = -1;  ///< -1 where the kernel cannot tell (e.g. the peer is in another pid namespace)
+};
+
+/// Where the connection is in its life.
+enum class ConnectionState {
+    Unattached,   ///< no descriptor or endpoint yet
+    Attached,     ///< descriptor/endpoint set, handshake not started (packet size may still change)
+    Handshaking,  ///< hello sent, waiting for the peer's
+    Ready,        ///< messages may flow
+    Closed,       ///< closed locally, by the peer, or by an error (see close_reason())
+};
+
+class Connection {
+public:
+    /// Smallest and largest packet sizes. The maximum is the largest SOCK_SEQPACKET datagram
+    /// the kernel accepts with default socket buffers.
+    static constexpr std::size_t kMinPacketSize = 512;
+    static constexpr std::size_t kMaxPacketSize = 212960;
+    static constexpr std::size_t kDefaultPacketSize = 128 * 1024;
+    static constexpr std::size_t kDefaultMaxMessageSize = 64 * 1024 * 1024;
+    static constexpr std::size_t kDefaultMaxMessageFds = 4096;
+
+    explicit Connection(Protocol protocol);
+    ~Connection();
+    Connection(Connection&&) noexcept;
+    Connection& operator=(Connection&&) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // --- configuration (before the handshake) ------------------------------------------
+    /// Our preferred packet size in bytes; the size used is the smaller of both peers'.
+    /// InvalidState once the handshake has started; InvalidParameter outside
+    /// [kMinPacketSize, kMaxPacketSize].
+    Status set_packet_size(std::size_t bytes);
+    /// The packet size in use: the agreed one once Ready, else our preference.
+    [[nodiscard]] std::size_t packet_size() const;
+    /// Largest message body we accept or send (TooLarge beyond it).
+    Status set_max_message_size(std::size_t bytes);
+    /// Most descriptors in one message we accept or send.
+    Status set_max_message_fds(std::size_t count);
+    /// Timeout for each blocking operation; std::nullopt (the default) waits forever.
+    void set_timeout(std::optional<std::chrono::milliseconds> timeout);
+    [[nodiscard]] std::optional<std::chrono::milliseconds> timeout() const { return timeout_; }
+
+    // --- attaching ------------------------------------------------------------------------
+    /// Adopts `fd` (ownership moves to the connection, also on failure). Never blocks.
+    /// InvalidParameter if it is not a connected AF_UNIX SOCK_SEQPACKET socket fitting `mode`
+    /// (Pair: both ends unnamed; Local: a named end); InvalidState if already attached.
+    Status set_fd(ConnectionMode mode, UniqueFd fd);
+    /// Names the endpoint to connect to. Only ConnectionMode::Local has endpoints.
+    /// InvalidState if already attached.
+    Status set_endpoint(ConnectionMode mode, std::string path);
+
+    // --- establishing ---------------------------------------------------------------------
+    /// Blocking: connects (Local endpoint) and completes the handshake, within the timeout.
+    Status establish();
+    /// Non-blocking: connects and sends our hello. Then feed readiness events until
+    /// state() is Ready (or Closed).
+    Status start();
+
+    // --- non-blocking core ----------------------------------------------------------------
+    /// The socket to watch (-1 before attaching or after closing).
+    [[nodiscard]] int fd() const { return socket_.get(); }
+    /// True while queued packets wait for the socket to become writable.
+    [[nodiscard]] bool wants_write() const { return !outbox_.empty(); }
+    /// Reads every packet available now (never blocks); completes the handshake and
+    /// assembles messages into the inbox. A failure closes the connection.
+    Status on_readable();
+    /// Sends queued packets until the socket would block.
+    Status on_writable();
+    [[nodiscard]] bool has_message() const { return !inbox_.empty(); }
+    /// Removes the oldest complete message. Precondition: has_message().
+    Message take_message();
+    /// Sends what fits now and queues the rest (copying bytes, duplicating descriptors),
+    /// so the caller's buffers and descriptors may be released when it returns.
+    Status queue(const OutgoingMessage& message);
+
+    // --- blocking helpers -----------------------------------------------------------------
+    /// Sends one message completely (after anything queued), within the timeout.
+    Status send(const OutgoingMessage& message);
+    /// Waits for the next message, within the connection's timeout.
+    Result<Message> receive();
+    /// Waits for the next message, within `timeout` (forever if empty).
+    Result<Message> receive_for(std::optional<std::chrono::milliseconds> timeout);
+
+    /// Encodes and sends `value` as a one-way message with `tag`.
+    template <class T>
+    Status send_value(std::uint16_t tag, const T& value) {
+        std::vector<std::uint8_t> body;
+        std::vector<int> fds;
+        if (Status s = encode_value(value, body, fds); !s.ok()) return s;
+        return send(OutgoingMessage{tag, MessageKind::OneWay, 0, body, fds});
+    }
+    /// Receives the next message and decodes it as T; it must carry `tag`.
+    template <class T>
+    Result<T> receive_value(std::uint16_t tag) {
+        Result<Message> message = receive();
+        if (!message) return message.status();
+        if (message->tag != tag)
+            return Status(StatusCode::Malformed, "expected message tag " + std::to_string(tag) + ", received " +
+                                                     std::to_string(message->tag));
+        return decode_value<T>(message->body, std::move(message->fds));
+    }
+
+    // --- information ----------------------------------------------------------------------
+    [[nodiscard]] ConnectionMode mode() const { return mode_; }
+    [[nodiscard]] ConnectionState state() const { return state_; }
+    [[nodiscard]] const Protocol& protocol() const { return protocol_; }
+    /// The peer's identity from the kernel (SO_PEERCRED for Local; for Pair, the credentials
+    /// the kernel attached to the peer's hello, since SO_PEERCRED on a socketpair names its
+    /// creator). Available once Ready.
+    [[nodiscard]] Result<SecurityToken> peer_token() const;
+    /// Why the connection closed (Success if it has not).
+    [[nodiscard]] const Status& close_reason() const { return close_reason_; }
+    /// Closes the socket; queued packets are dropped. Idempotent.
+    void close();
+
+private:
+    struct PendingPacket {
+        std::vector<std::uint8_t> bytes;  // header + payload
+        std::vector<UniqueFd> fds;        // duplicates, so the caller's may close
+    };
+    struct Assembly {
+        bool active = false;
+        Message message;
+        std::size_t body_received = 0;
+        std::size_t fds_expected = 0;
+    };
+    class PacketSink;
+
+    Status fail(Status status);
+    Status closed_status() const;
+    Status require_ready() const;
+    Status attach_checks(ConnectionMode mode) const;
+    Status connect_endpoint();
+    Status send_hello();
+    Status handle_hello(std::span<const std::uint8_t> payload, const ::ucred* credentials);
+    Status handle_data(std::uint8_t flags, std::span<const std::uint8_t> payload,
+                       std::vector<UniqueFd>& fds);
+    /// Reads one packet. `would_block` is set when nothing was available (non-blocking read).
+    Status read_packet(bool blocking, bool& would_block);
+    Status emit_packets(const OutgoingMessage& message, PacketSink& sink);
+    Status flush_outbox(bool blocking, std::chrono::steady_clock::time_point deadline);
+    Status wait_for(short events, std::chrono::steady_clock::time_point deadline, const char* what);
+    std::chrono::steady_clock::time_point deadline() const;
+    Result<Message> receive_until(std::chrono::steady_clock::time_point until);
+
+    Protocol protocol_;
+    ConnectionMode mode_ = ConnectionMode::None;
+    ConnectionState state_ = ConnectionState::Unattached;
+    UniqueFd socket_;
+    std::string endpoint_;
+    bool socket_blocking_ = true;
+    std::size_t preferred_packet_size_ = kDefaultPacketSize;
+    std::size_t agreed_packet_size_ = 0;
+    std::size_t max_message_size_ = kDefaultMaxMessageSize;
+    std::size_t max_message_fds_ = kDefaultMaxMessageFds;
+    std::optional<std::chrono::milliseconds> timeout_;
+    std::optional<SecurityToken> peer_token_;
+    std::vector<std::uint8_t> scratch_;
+    std::vector<std::uint8_t> control_;
+    std::deque<PendingPacket> outbox_;
+    std::deque<Message> inbox_;
+    Assembly assembly_;
+    Status close_reason_;
+};
+
+} // namespace airlock

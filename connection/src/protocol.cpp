@@ -1,0 +1,64 @@
+#include "airlock/connection/protocol.hpp"
+
+#include <algorithm>
+
+namespace airlock {
+namespace {
+
+std::uint64_t fnv1a64(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+} // namespace
+
+Protocol::Protocol(std::string name) : name_(std::move(name)) { fingerprint_ = fnv1a64(describe()); }
+
+Protocol& Protocol::add(MessageSpec spec) {
+    if (spec.tag == 0 && status_.ok())
+        status_ = Status(StatusCode::InvalidParameter, "protocol " + name_ + ": message \"" + spec.name +
+                                                           "\" uses tag 0, which is reserved");
+    for (const MessageSpec& existing : messages_) {
+        if (!status_.ok()) break;
+        if (existing.tag == spec.tag)
+            status_ = Status(StatusCode::InvalidParameter, "protocol " + name_ + ": tag " + std::to_string(spec.tag) +
+                                                               " is used by both \"" + existing.name + "\" and \"" +
+                                                               spec.name + "\"");
+        else if (existing.name == spec.name)
+            status_ = Status(StatusCode::InvalidParameter,
+                             "protocol " + name_ + ": two messages are named \"" + spec.name + "\"");
+    }
+    auto at = std::lower_bound(messages_.begin(), messages_.end(), spec.tag,
+                               [](const MessageSpec& m, std::uint16_t tag) { return m.tag < tag; });
+    messages_.insert(at, std::move(spec));
+    fingerprint_ = fnv1a64(describe());
+    return *this;
+}
+
+const MessageSpec* Protocol::find(std::uint16_t tag) const {
+    auto at = std::lower_bound(messages_.begin(), messages_.end(), tag,
+                               [](const MessageSpec& m, std::uint16_t t) { return m.tag < t; });
+    return at != messages_.end() && at->tag == tag ? &*at : nullptr;
+}
+
+const MessageSpec* Protocol::find(std::string_view name) const {
+    for (const MessageSpec& m : messages_)
+        if (m.name == name) return &m;
+    return nullptr;
+}
+
+std::string Protocol::describe() const {
+    std::string text = "protocol " + name_ + "\n";
+    for (const MessageSpec& m : messages_) {
+        text += std::to_string(m.tag) + " " + m.name + " " + airlock::describe(*m.request);
+        if (m.reply) text += " -> " + airlock::describe(*m.reply);
+        text += "\n";
+    }
+    return text;
+}
+
+} // namespace airlock

@@ -1,0 +1,138 @@
+#pragma once
+// Shared fixtures for the connection tests: a protocol exercising every kind, descriptor
+// counting, and running a peer in a real forked process.
+
+#include "airlock/connection/call_session.hpp"
+#include "airlock/connection/connection.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace test {
+
+enum class Access : std::uint8_t { Read = 1, Write = 2, Append = 4 };
+AIRLOCK_ENUM(Access, Read, Write, Append)
+
+struct Grant {
+    airlock::String<64> name;
+    Access access = Access::Read;
+    airlock::UniqueFd fd;
+};
+AIRLOCK_STRUCT(Grant, name, access, fd)
+
+struct Inner {
+    std::int16_t level = 0;
+    airlock::UniqueFd fd;
+};
+AIRLOCK_STRUCT(Inner, level, fd)
+
+struct Outer {
+    std::uint64_t id = 0;
+    std::int32_t delta = 0;
+    bool flag = false;
+    airlock::String<32> label;
+    airlock::Bytes<1 << 21> blob;
+    airlock::Vector<Grant, 2048> grants;
+    std::optional<Inner> inner;
+    std::optional<std::uint8_t> maybe;
+    airlock::UniqueFd direct;
+};
+AIRLOCK_STRUCT(Outer, id, delta, flag, label, blob, grants, inner, maybe, direct)
+
+struct Echo {
+    airlock::Bytes<1 << 24> data;
+};
+AIRLOCK_STRUCT(Echo, data)
+
+inline constexpr airlock::Method<Outer, Outer> bounce{1, "bounce"};
+inline constexpr airlock::Method<Echo, Echo> echo{2, "echo"};
+inline constexpr airlock::Method<Echo, Echo> fail_always{3, "fail"};
+inline constexpr airlock::Method<Echo, Echo> unserved{4, "unserved"};
+inline constexpr airlock::Notification<Echo> note{5, "note"};
+inline constexpr airlock::Method<Echo, Echo> ask_back{6, "ask_back"};
+
+inline const airlock::Protocol& protocol() {
+    static const airlock::Protocol p =
+        airlock::Protocol("airlock.test").add(bounce).add(echo).add(fail_always).add(unserved).add(note).add(ask_back);
+    return p;
+}
+
+/// Number of open descriptors of this process.
+inline int open_fd_count() {
+    int count = 0;
+    DIR* dir = ::opendir("/proc/self/fd");
+    while (dirent* entry = ::readdir(dir))
+        if (entry->d_name[0] != '.') ++count;
+    ::closedir(dir);
+    return count - 1;  // the directory stream itself
+}
+
+/// A connected socketpair, both ends close-on-exec.
+inline std::pair<airlock::UniqueFd, airlock::UniqueFd> seqpacket_pair() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) throw std::runtime_error("socketpair");
+    return {airlock::UniqueFd(fds[0]), airlock::UniqueFd(fds[1])};
+}
+
+/// Runs `body` in a forked child that exits with its return value (or 99 on exception).
+class ForkedPeer {
+public:
+    explicit ForkedPeer(std::function<int()> body) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            int code = 99;
+            try {
+                code = body();
+            } catch (...) {
+            }
+            ::_exit(code);
+        }
+    }
+    ~ForkedPeer() {
+        if (pid_ > 0 && !reaped_) {
+            ::kill(pid_, SIGKILL);
+            wait();
+        }
+    }
+    pid_t pid() const { return pid_; }
+    /// Waits and returns the exit code (128+signal if killed).
+    int wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        reaped_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+
+private:
+    pid_t pid_ = -1;
+    bool reaped_ = false;
+};
+
+/// A Pair connection over `fd`, established (blocking).
+inline airlock::Connection established(airlock::UniqueFd fd, std::size_t packet_size = 0) {
+    airlock::Connection connection(protocol());
+    if (packet_size) (void)connection.set_packet_size(packet_size);
+    airlock::Status s = connection.set_fd(airlock::ConnectionMode::Pair, std::move(fd));
+    if (!s.ok()) throw std::runtime_error(s.to_string());
+    s = connection.establish();
+    if (!s.ok()) throw std::runtime_error(s.to_string());
+    return connection;
+}
+
+/// (device, inode) of an open descriptor.
+inline std::pair<dev_t, ino_t> identity(int fd) {
+    struct stat info{};
+    ::fstat(fd, &info);
+    return {info.st_dev, info.st_ino};
+}
+
+} // namespace test
