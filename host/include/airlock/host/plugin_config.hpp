@@ -66,6 +66,26 @@ struct GrantConfig {
     SourceLocation where;
 };
 
+/// What the supervisor does when a plugin exits (semantics of systemd's `Restart=`).
+enum class RestartPolicy {
+    No,         ///< never restart
+    OnFailure,  ///< restart after a non-zero exit, a signal, a violation or a timeout
+    Always,     ///< restart after any exit that the supervisor did not ask for
+};
+
+/// Lifecycle settings read from plain `[plugin.NAME]` keys; used by the supervisor
+/// (`airlock-host run`), ignored by `airlock-host exec`.
+struct SupervisionConfig {
+    RestartPolicy restart = RestartPolicy::OnFailure;          ///< key `restart`
+    std::chrono::milliseconds restart_delay{100};              ///< first backoff delay, doubled per restart
+    std::chrono::milliseconds restart_max_delay{30'000};       ///< backoff ceiling
+    std::uint32_t start_limit_burst = 5;                       ///< this many starts within ...
+    std::chrono::milliseconds start_limit_interval{10'000};    ///< ... this interval -> state `failed`
+    std::chrono::milliseconds ready_timeout{5'000};            ///< spawn to handshake done
+    std::chrono::milliseconds call_timeout{30'000};            ///< default per-call timeout
+    std::chrono::milliseconds stop_timeout{5'000};             ///< stop request -> SIGTERM -> SIGKILL step
+};
+
 /// One plugin, with host-wide [sandbox] defaults already merged in.
 struct PluginConfig {
     std::string name;
@@ -78,7 +98,10 @@ struct PluginConfig {
     std::vector<GrantConfig> grants;           ///< in config order
     std::vector<std::string> system_paths;     ///< read-only for the dynamic loader
     std::optional<std::string> user;           ///< user to drop to when the host runs as root
+    std::optional<std::uint32_t> user_id;      ///< `user` resolved at load time (getpwnam), so the
+    std::optional<std::uint32_t> group_id;     ///< child never looks up users between fork and exec
     std::set<IsolationLayer> required_layers;  ///< refuse to start if any is missing
+    SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
     SourceLocation where;
 };
 
@@ -86,6 +109,11 @@ struct PluginConfig {
 struct HostConfig {
     std::string path;
     std::map<std::string, PluginConfig> plugins;
+    /// `[host] control`: absolute path of the supervisor's control socket; unset = no control socket.
+    std::optional<std::string> control_path;
+    /// `[host] control_users`: uids allowed on the control socket (names resolved at load time).
+    /// Defaults to the uid of the process that loaded the config (the host itself).
+    std::vector<std::uint32_t> control_users;
 };
 
 } // namespace airlock::host
