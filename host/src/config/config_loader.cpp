@@ -1,0 +1,91 @@
+// Entry points: read the file, parse TOML, walk the top-level tables in file order.
+#include "airlock/host/config_loader.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "sections.hpp"
+#include "toml_reader.hpp"
+
+namespace airlock::host {
+namespace {
+
+using namespace config_detail;
+
+toml::table parse_toml(std::string_view text, const LoadContext& load) {
+    try {
+        return toml::parse(text, std::string_view(load.file));
+    } catch (const toml::parse_error& error) {
+        fail_at(load, error.source(),
+                "invalid TOML: " + std::string(error.description()) +
+                    "; see https://toml.io for the syntax");
+    }
+}
+
+void parse_plugins(const TableReader& root, const SandboxSettings& host_sandbox, HostConfig& config) {
+    const toml::node* plugins_node = root.find("plugin");
+    if (plugins_node == nullptr)
+        throw ConfigError({root.load().file, 1, 1},
+                          "no plugin is configured; add at least one [plugin.NAME] table with "
+                          "an exec key");
+    const auto plugins = root.table("plugin", "[plugin]", "a table of plugins ([plugin.NAME])");
+    const auto entries = plugins->entries_in_file_order();
+    if (entries.empty())
+        fail_at(root.load(), plugins_node->source(),
+                "[plugin] contains no plugin; add at least one [plugin.NAME] table with an exec key");
+    for (const auto& [name, node] : entries) {
+        SandboxSettings plugin_sandbox;
+        PluginConfig plugin = parse_plugin(*name, *node, root.load(), plugin_sandbox);
+        apply_sandbox(plugin, host_sandbox, plugin_sandbox);
+        config.plugins.emplace(plugin.name, std::move(plugin));
+    }
+}
+
+} // namespace
+
+HostConfig load_config_text(std::string_view text, std::string_view path_for_messages) {
+    LoadContext load;
+    load.file = std::string(path_for_messages);
+    std::error_code error;
+    load.base_dir = std::filesystem::absolute(std::filesystem::path(load.file), error).parent_path();
+    if (error || load.base_dir.empty())
+        load.base_dir = std::filesystem::current_path();
+
+    const toml::table document = parse_toml(text, load);
+    const TableReader root(document, "the top level", load);
+    root.reject_unknown_keys({"sandbox", "host", "plugin"});
+
+    HostConfig config;
+    config.path = load.file;
+    config.control_users = {static_cast<std::uint32_t>(geteuid())};
+    if (const auto host = root.table("host", "[host]", "a table ([host])"))
+        parse_host(*host, config);
+    SandboxSettings host_sandbox;
+    if (const auto sandbox = root.table("sandbox", "[sandbox]", "a table ([sandbox])"))
+        host_sandbox = parse_sandbox(*sandbox);
+    parse_plugins(root, host_sandbox, config);
+    return config;
+}
+
+HostConfig load_config(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+        throw ConfigError({path, 0, 0}, "cannot read config file: it is a directory; give the path of a .toml file");
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw ConfigError({path, 0, 0}, std::string("cannot read config file: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (file.bad())
+        throw ConfigError({path, 0, 0}, std::string("cannot read config file: ") + std::strerror(errno));
+    return load_config_text(text.str(), path);
+}
+
+} // namespace airlock::host

@@ -1,0 +1,158 @@
+// Human-readable effective policy of one plugin, printed by `airlock-host check`.
+#include <sstream>
+
+#include "airlock/host/config_loader.hpp"
+#include "units.hpp"
+
+namespace airlock::host {
+namespace {
+
+using config_detail::format_duration;
+using config_detail::format_size;
+
+std::string_view name_of(PluginProtocol protocol) {
+    return protocol == PluginProtocol::Airlock ? "airlock" : "none";
+}
+
+std::string_view name_of(ViolationAction action) {
+    switch (action) {
+    case ViolationAction::Kill: return "kill";
+    case ViolationAction::Errno: return "errno";
+    case ViolationAction::Log: return "log";
+    }
+    return "?";
+}
+
+std::string_view name_of(IsolationLayer layer) {
+    switch (layer) {
+    case IsolationLayer::Seccomp: return "seccomp";
+    case IsolationLayer::Landlock: return "landlock";
+    case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    }
+    return "?";
+}
+
+std::string_view name_of(GrantKind kind) {
+    switch (kind) {
+    case GrantKind::File: return "file";
+    case GrantKind::Directory: return "dir";
+    case GrantKind::Connect: return "connect";
+    case GrantKind::Memfd: return "memfd";
+    }
+    return "?";
+}
+
+std::string_view name_of(GrantAccess access) {
+    switch (access) {
+    case GrantAccess::Read: return "read";
+    case GrantAccess::Write: return "write";
+    case GrantAccess::Append: return "append";
+    case GrantAccess::ReadWrite: return "read-write";
+    }
+    return "?";
+}
+
+std::string_view name_of(RestartPolicy restart) {
+    switch (restart) {
+    case RestartPolicy::No: return "no";
+    case RestartPolicy::OnFailure: return "on-failure";
+    case RestartPolicy::Always: return "always";
+    }
+    return "?";
+}
+
+template <typename Range, typename Format>
+std::string joined(const Range& items, Format format, std::string_view separator = ", ") {
+    std::string result;
+    for (const auto& item : items) {
+        if (!result.empty())
+            result += separator;
+        result += format(item);
+    }
+    return result.empty() ? "(none)" : result;
+}
+
+void describe_limits(std::ostream& out, const Limits& limits) {
+    auto line = [&](std::string_view key, const std::optional<std::uint64_t>& value, auto format) {
+        out << "    " << key << ": " << (value ? format(*value) : std::string("inherited from the host"))
+            << "\n";
+    };
+    const auto count = [](std::uint64_t v) { return std::to_string(v); };
+    out << "  limits:\n";
+    line("memory", limits.memory_bytes, [](std::uint64_t v) { return format_size(v); });
+    line("cpu", limits.cpu_seconds, [](std::uint64_t v) { return std::to_string(v) + "s"; });
+    line("open_files", limits.open_files, count);
+    line("processes", limits.processes, [](std::uint64_t v) {
+        return std::to_string(v) + (v == 1 ? " (threads only, no child processes)" : "");
+    });
+    line("file_size", limits.file_size_bytes, [](std::uint64_t v) { return format_size(v); });
+}
+
+void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) {
+    out << "  grants:" << (grants.empty() ? " (none)" : "") << "\n";
+    for (const auto& grant : grants) {
+        out << "    " << grant.name << ": " << name_of(grant.kind) << " ";
+        if (grant.kind == GrantKind::Memfd)
+            out << format_size(grant.size) << " shared memory";
+        else
+            out << grant.path;
+        if (grant.kind == GrantKind::File || grant.kind == GrantKind::Directory)
+            out << " (" << name_of(grant.access) << (grant.create ? ", created if missing" : "") << ")";
+        out << "\n";
+    }
+}
+
+void describe_syscalls(std::ostream& out, const SyscallPolicy& policy) {
+    out << "  syscalls: profile " << policy.profile << ", on violation " << name_of(policy.on_violation)
+        << ", " << policy.allowed.size() << " allowed\n";
+    // Wrapped to stay readable in a terminal.
+    std::string line = "    ";
+    for (const auto& name : policy.allowed) {
+        if (line.size() + name.size() + 1 > 96) {
+            out << line << "\n";
+            line = "    ";
+        }
+        line += name + " ";
+    }
+    if (line.size() > 4)
+        out << line << "\n";
+    if (!policy.denied.empty())
+        out << "    explicitly denied: " << joined(policy.denied, [](const std::string& s) { return s; })
+            << "\n";
+}
+
+} // namespace
+
+std::string describe_policy(const PluginConfig& plugin) {
+    std::ostringstream out;
+    out << "plugin " << plugin.name << "\n";
+    out << "  exec: " << plugin.executable;
+    for (const auto& arg : plugin.args)
+        out << " " << arg;
+    out << "\n";
+    out << "  protocol: " << name_of(plugin.protocol) << "\n";
+    out << "  env: " << joined(plugin.env, [](const auto& kv) { return kv.first + "=" + kv.second; })
+        << " (plus AIRLOCK_* set by the host)\n";
+    out << "  user when the host runs as root: ";
+    if (plugin.user)
+        out << *plugin.user << " (uid " << plugin.user_id.value_or(0) << ", gid "
+            << plugin.group_id.value_or(0) << ")\n";
+    else
+        out << "(none configured)\n";
+    out << "  required layers: "
+        << joined(plugin.required_layers, [](IsolationLayer l) { return std::string(name_of(l)); }) << "\n";
+    out << "  system paths (read-only): "
+        << joined(plugin.system_paths, [](const std::string& s) { return s; }) << "\n";
+    describe_limits(out, plugin.limits);
+    describe_grants(out, plugin.grants);
+    describe_syscalls(out, plugin.syscalls);
+    const auto& s = plugin.supervision;
+    out << "  supervision: restart " << name_of(s.restart) << " (delay " << format_duration(s.restart_delay)
+        << " up to " << format_duration(s.restart_max_delay) << ", at most " << s.start_limit_burst
+        << " starts in " << format_duration(s.start_limit_interval) << "), ready_timeout "
+        << format_duration(s.ready_timeout) << ", call_timeout " << format_duration(s.call_timeout)
+        << ", stop_timeout " << format_duration(s.stop_timeout) << "\n";
+    return out.str();
+}
+
+} // namespace airlock::host

@@ -1,0 +1,46 @@
+// [plugin.NAME.limits]: rlimits, with sizes and durations as users write them.
+#include "sections.hpp"
+#include "value_readers.hpp"
+
+namespace airlock::host::config_detail {
+namespace {
+
+std::uint64_t read_count(const TableReader& table, std::string_view key, std::string_view meaning) {
+    const auto value = *table.integer(key, "a positive integer (" + std::string(meaning) + ")");
+    if (value < 1)
+        table.fail(*table.find(key), "invalid " + std::string(key) + " limit " +
+                                         std::to_string(value) + " in " + table.context() +
+                                         "; it must be at least 1 (" + std::string(meaning) + ")");
+    return static_cast<std::uint64_t>(value);
+}
+
+std::uint64_t read_cpu_seconds(const TableReader& table) {
+    const std::chrono::milliseconds duration = read_duration(table, "cpu", "cpu limit");
+    if (duration.count() % 1000 != 0) {
+        const toml::node& node = *table.find("cpu");
+        table.fail(node, "invalid cpu limit \"" + node.value_or(std::string()) + "\" in " +
+                             table.context() + ": RLIMIT_CPU counts whole seconds; write a whole "
+                             "number of seconds, minutes or hours, e.g. \"10s\"");
+    }
+    return static_cast<std::uint64_t>(duration.count() / 1000);
+}
+
+} // namespace
+
+Limits parse_limits(const TableReader& table) {
+    table.reject_unknown_keys({"memory", "cpu", "open_files", "processes", "file_size"});
+    Limits limits;
+    if (table.find("memory"))
+        limits.memory_bytes = read_size(table, "memory", "memory limit");
+    if (table.find("cpu"))
+        limits.cpu_seconds = read_cpu_seconds(table);
+    if (table.find("open_files"))
+        limits.open_files = read_count(table, "open_files", "the highest descriptor count");
+    if (table.find("processes"))
+        limits.processes = read_count(table, "processes", "1 allows threads but no child processes");
+    if (table.find("file_size"))
+        limits.file_size_bytes = read_size(table, "file_size", "file_size limit");
+    return limits;
+}
+
+} // namespace airlock::host::config_detail

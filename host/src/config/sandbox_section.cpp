@@ -1,0 +1,113 @@
+// [sandbox] and [plugin.NAME.sandbox]: the loader's view of the file system, the user to
+// drop to, and which isolation layers must be present.
+#include <filesystem>
+
+#include "sections.hpp"
+#include "user_lookup.hpp"
+
+namespace airlock::host::config_detail {
+namespace {
+
+
+std::vector<std::string> parse_system_paths(const TableReader& table) {
+    std::vector<std::string> paths;
+    const auto entries =
+        table.string_array("system_paths", "an array of absolute paths the dynamic loader may read");
+    for (const auto& [path, node] : *entries) {
+        const std::filesystem::path fs_path(path);
+        if (!fs_path.is_absolute())
+            table.fail(*node, "system path " + in_quotes(path) + " in " + table.context() +
+                                  " is not absolute; system_paths must be absolute paths such as "
+                                  "\"/usr\"");
+        std::error_code error;
+        if (!std::filesystem::exists(fs_path, error))
+            table.fail(*node, "system path " + in_quotes(path) + " in " + table.context() +
+                                  " does not exist; list only existing directories and files the "
+                                  "dynamic loader needs");
+        paths.push_back(fs_path.lexically_normal().string());
+    }
+    return paths;
+}
+
+std::set<IsolationLayer> parse_require(const TableReader& table) {
+    std::set<IsolationLayer> layers;
+    const auto entries = table.string_array(
+        "require", "an array of isolation layers: \"seccomp\", \"landlock\", \"no-new-privs\"");
+    for (const auto& [name, node] : *entries) {
+        if (name == "seccomp")
+            layers.insert(IsolationLayer::Seccomp);
+        else if (name == "landlock")
+            layers.insert(IsolationLayer::Landlock);
+        else if (name == "no-new-privs")
+            layers.insert(IsolationLayer::NoNewPrivs);
+        else
+            table.fail(*node, "unknown isolation layer " + in_quotes(name) + " in require of " +
+                                  table.context() +
+                                  "; allowed: \"seccomp\", \"landlock\", \"no-new-privs\"");
+    }
+    return layers;
+}
+
+} // namespace
+
+SandboxSettings parse_sandbox(const TableReader& table) {
+    table.reject_unknown_keys({"system_paths", "user", "require"});
+    SandboxSettings settings;
+    if (table.find("system_paths") != nullptr)
+        settings.system_paths = parse_system_paths(table);
+    if (const auto user = table.string("user", "a string naming a user account, e.g. \"nobody\"")) {
+        const auto ids = lookup_user(user->value);
+        if (!ids)
+            table.fail(*user->node, "unknown user " + in_quotes(user->value) + " in " +
+                                        table.context() +
+                                        "; user must name an existing account (see getent passwd)");
+        settings.user = user->value;
+        settings.user_id = ids->uid;
+        settings.group_id = ids->gid;
+    }
+    if (table.find("require") != nullptr)
+        settings.require = parse_require(table);
+    return settings;
+}
+
+SandboxSettings builtin_sandbox_defaults() {
+    SandboxSettings defaults;
+    // What the dynamic loader reads on Debian; /lib64 does not exist on every architecture.
+    std::vector<std::string> paths;
+    for (const char* path : {"/usr", "/lib", "/lib64", "/etc/ld.so.cache"}) {
+        std::error_code error;
+        if (std::filesystem::exists(path, error))
+            paths.emplace_back(path);
+    }
+    defaults.system_paths = std::move(paths);
+    if (const auto ids = lookup_user("nobody")) {
+        defaults.user = "nobody";
+        defaults.user_id = ids->uid;
+        defaults.group_id = ids->gid;
+    }
+    // Fail closed by default: a config must say `require = []` to run without a layer.
+    defaults.require = std::set<IsolationLayer>{IsolationLayer::Seccomp, IsolationLayer::Landlock,
+                                                IsolationLayer::NoNewPrivs};
+    return defaults;
+}
+
+void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& host,
+                   const SandboxSettings& plugin) {
+    const SandboxSettings builtin = builtin_sandbox_defaults();
+    // Each key is taken whole from the most specific place that sets it: plugin, host, built-in.
+    auto pick = [&](auto member) -> const auto& {
+        if (plugin.*member)
+            return plugin.*member;
+        if (host.*member)
+            return host.*member;
+        return builtin.*member;
+    };
+    plugin_config.system_paths = pick(&SandboxSettings::system_paths).value_or(std::vector<std::string>{});
+    const SandboxSettings& user_source = plugin.user ? plugin : host.user ? host : builtin;
+    plugin_config.user = user_source.user;
+    plugin_config.user_id = user_source.user_id;
+    plugin_config.group_id = user_source.group_id;
+    plugin_config.required_layers = pick(&SandboxSettings::require).value_or(std::set<IsolationLayer>{});
+}
+
+} // namespace airlock::host::config_detail

@@ -1,0 +1,52 @@
+#pragma once
+// The section parsers: one per part of the schema, each in its own .cpp file. Each takes a
+// TableReader for its table, validates everything in it and returns plain structures.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "airlock/host/plugin_config.hpp"
+#include "toml_reader.hpp"
+
+namespace airlock::host::config_detail {
+
+/// `[sandbox]` or `[plugin.NAME.sandbox]`: each key is optional so that a plugin's table
+/// overrides only what it names.
+struct SandboxSettings {
+    std::optional<std::vector<std::string>> system_paths;
+    std::optional<std::string> user;
+    std::optional<std::uint32_t> user_id;
+    std::optional<std::uint32_t> group_id;
+    std::optional<std::set<IsolationLayer>> require;
+};
+
+/// Parses a [sandbox]-shaped table (sandbox_section.cpp).
+SandboxSettings parse_sandbox(const TableReader& table);
+
+/// Host-wide defaults for keys [sandbox] leaves out (sandbox_section.cpp).
+SandboxSettings builtin_sandbox_defaults();
+
+/// Applies `host` then `plugin` overrides onto `plugin_config` (sandbox_section.cpp).
+void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& host,
+                   const SandboxSettings& plugin);
+
+/// `[host]`: control socket settings, stored into `config` (host_section.cpp).
+void parse_host(const TableReader& table, HostConfig& config);
+
+/// `[plugin.NAME.limits]` (limits_section.cpp).
+Limits parse_limits(const TableReader& table);
+
+/// `[plugin.NAME.syscalls]`, or the defaults when the plugin has none (syscalls_section.cpp).
+SyscallPolicy parse_syscalls(const TableReader* table);
+
+/// `[plugin.NAME.grants]`, in file order (grants_section.cpp).
+std::vector<GrantConfig> parse_grants(const TableReader& table);
+
+/// `[plugin.NAME]` and everything beneath it except the sandbox merge (plugin_section.cpp).
+/// `plugin_sandbox` receives the plugin's own [plugin.NAME.sandbox] settings.
+PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const LoadContext& load,
+                          SandboxSettings& plugin_sandbox);
+
+} // namespace airlock::host::config_detail
