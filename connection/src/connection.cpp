@@ -259,12 +259,13 @@ Status Connection::establish() {
     Clock::time_point until = deadline();
     while (state_ == ConnectionState::Handshaking) {
         if (Status s = wait_for(POLLIN, until, "waiting for the peer's handshake"); !s.ok()) return s;
-        if (Status s = on_readable(); !s.ok()) return s;
+        if (Status s = on_readable(); !s.ok() && agreed_packet_size_ == 0) return s;
     }
+    // A handshake that completed counts even if the peer closed right after it (its
+    // messages stay receivable, then receive() reports the close).
+    if (agreed_packet_size_ != 0) return {};
     if (state_ == ConnectionState::Closed) return closed_status();
-    if (state_ != ConnectionState::Ready)
-        return Status(StatusCode::InvalidState, "set a descriptor or an endpoint before establishing the connection");
-    return {};
+    return Status(StatusCode::InvalidState, "set a descriptor or an endpoint before establishing the connection");
 }
 
 Status Connection::handle_hello(std::span<const std::uint8_t> payload, const ::ucred* credentials) {
@@ -522,7 +523,8 @@ Status Connection::read_packet(bool blocking, bool& would_block) {
             would_block = true;
             return {};
         }
-        if (errno == ECONNRESET) return fail(Status(StatusCode::PeerReset, "the peer reset the connection"));
+        // SEQPACKET reports ECONNRESET when the peer exits with our data still unread.
+        if (errno == ECONNRESET) return fail(Status(StatusCode::PeerClosed, "the peer closed the connection"));
         return fail(errno_status("recvmsg", errno));
     }
 

@@ -16,9 +16,11 @@ int socket_option(int fd, int option) {
     return value;
 }
 
-// An unnamed UNIX socket reports only the address family.
-bool is_unnamed(const sockaddr_un& address, socklen_t length) {
-    return length <= sizeof(sa_family_t) || (address.sun_path[0] == '\0' && length == sizeof(sa_family_t));
+// True when the address is a filesystem path. Unnamed sockets report only the family, and a
+// socketpair end may carry an abstract name the kernel assigned (autobind, e.g. after
+// SO_PASSCRED), which does not make it a named endpoint.
+bool has_pathname(const sockaddr_un& address, socklen_t length) {
+    return length > sizeof(sa_family_t) && address.sun_path[0] != '\0';
 }
 
 } // namespace
@@ -40,9 +42,10 @@ Status check_connected_seqpacket(int fd, bool expect_pair) {
         return Status(StatusCode::InvalidParameter, which + " is not connected");
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) < 0)
         return Status(StatusCode::InvalidParameter, which + ": getsockname failed");
-    bool anonymous = is_unnamed(local, local_length) && is_unnamed(peer, peer_length);
+    bool anonymous = !has_pathname(local, local_length) && !has_pathname(peer, peer_length);
     if (expect_pair && !anonymous)
         return Status(StatusCode::InvalidParameter, which + " is bound to a path; Pair mode takes a socketpair end");
+    // Local: at least one end is a filesystem path (the listener's).
     if (!expect_pair && anonymous)
         return Status(StatusCode::InvalidParameter, which + " is an anonymous socketpair end; use Pair mode");
     return {};

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,19 +84,18 @@ inline std::pair<airlock::UniqueFd, airlock::UniqueFd> seqpacket_pair() {
     return {airlock::UniqueFd(fds[0]), airlock::UniqueFd(fds[1])};
 }
 
-/// Runs `body` in a forked child that exits with its return value (or 99 on exception).
+/// Runs `body` in a forked child that exits with its return value (99 on an exception, whose
+/// message goes to stderr). With `ends`, the child gets `ends.second` and closes `ends.first`;
+/// the parent keeps `ends.first` and closes `ends.second`, so each side sees the other's exit.
 class ForkedPeer {
 public:
-    explicit ForkedPeer(std::function<int()> body) {
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            int code = 99;
-            try {
-                code = body();
-            } catch (...) {
-            }
-            ::_exit(code);
-        }
+    explicit ForkedPeer(std::function<int()> body) { start([&] { return body(); }); }
+    ForkedPeer(std::pair<airlock::UniqueFd, airlock::UniqueFd>& ends, std::function<int(airlock::UniqueFd)> body) {
+        start([&] {
+            ends.first.reset();
+            return body(std::move(ends.second));
+        });
+        ends.second.reset();
     }
     ~ForkedPeer() {
         if (pid_ > 0 && !reaped_) {
@@ -113,6 +113,19 @@ public:
     }
 
 private:
+    template <class Body>
+    void start(Body&& body) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            int code = 99;
+            try {
+                code = body();
+            } catch (const std::exception& error) {
+                std::fprintf(stderr, "forked peer: %s\n", error.what());
+            }
+            ::_exit(code);
+        }
+    }
     pid_t pid_ = -1;
     bool reaped_ = false;
 };

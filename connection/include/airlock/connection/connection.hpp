@@ -97,7 +97,7 @@ public:
     // --- attaching ------------------------------------------------------------------------
     /// Adopts `fd` (ownership moves to the connection, also on failure). Never blocks.
     /// InvalidParameter if it is not a connected AF_UNIX SOCK_SEQPACKET socket fitting `mode`
-    /// (Pair: both ends unnamed; Local: a named end); InvalidState if already attached.
+    /// (Pair: neither end bound to a path; Local: one end is a path); InvalidState if already attached.
     Status set_fd(ConnectionMode mode, UniqueFd fd);
     /// Names the endpoint to connect to. Only ConnectionMode::Local has endpoints.
     /// InvalidState if already attached.
