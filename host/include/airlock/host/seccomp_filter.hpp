@@ -1,0 +1,97 @@
+#pragma once
+/// @file seccomp_filter.hpp
+/// Parent side of the seccomp layer: compiles a plugin's syscall policy into a BPF program.
+///
+/// The filter is compiled once per plugin in the host (libseccomp, may allocate) and the
+/// resulting instructions are loaded in the child between fork and exec with raw syscalls
+/// only (see child_confinement.hpp). docs/sandbox.md explains every rule.
+
+#include "airlock/connection/status.hpp"
+#include "airlock/host/plugin_config.hpp"
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <set>
+#include <span>
+#include <vector>
+
+namespace airlock::host {
+
+/// The secret that lets exactly one `execveat` (the launch) and the listener hand-off
+/// `sendmsg` through the filter. It travels in the 6th syscall argument register, which
+/// both syscalls ignore. It is random per compiled filter and never reaches the plugin:
+/// exec replaces the memory and registers that held it, so the plugin cannot exec again.
+using ExecTag = std::uint64_t;
+
+/// Index (0-based) of the syscall argument that carries the ExecTag.
+inline constexpr unsigned exec_tag_argument_index = 5;
+
+/// How the compiled filter should behave beyond the plugin's own policy.
+struct SeccompFilterOptions {
+    /// The plugin holds an append-only grant: refuse every known way to write elsewhere
+    /// than the end of a file (fcntl clearing O_APPEND, pwritev2 RWF_NOAPPEND, ftruncate,
+    /// destructive fallocate, io_submit).
+    bool has_append_grants = false;
+    /// Forbidden syscalls raise a seccomp user notification so the host observes them
+    /// (ViolationMonitor) and applies `on_violation` itself. When false the kernel acts
+    /// alone (KILL_PROCESS / ERRNO(EPERM) / LOG) and the host only sees the exit status.
+    bool notify_violations = true;
+};
+
+/// What the host must do with a violation notification for a given syscall.
+struct SeccompViolationPolicy {
+    ViolationAction on_violation = ViolationAction::Kill;
+    /// Syscalls denied by the sandbox itself (always-denied list, socket, execve, fork
+    /// when processes = 1, append hardening, ...). With `on_violation = log` these are
+    /// still refused with EPERM: letting them continue would undo the sandbox.
+    std::set<int> never_continue;
+};
+
+/// A BPF program ready to be loaded with `seccomp(SECCOMP_SET_MODE_FILTER)`.
+class CompiledSeccompFilter {
+public:
+    CompiledSeccompFilter(std::vector<sock_filter> instructions, ExecTag tag, bool uses_notification,
+                          SeccompViolationPolicy violation_policy);
+
+    /// A `sock_fprog` pointing into this object's instructions; valid while it lives.
+    /// Take it in the parent before fork; the child only reads it.
+    [[nodiscard]] sock_fprog program() const noexcept;
+    /// The raw instructions.
+    [[nodiscard]] std::span<const sock_filter> instructions() const noexcept { return instructions_; }
+    /// The tag the launch must pass to exec_tagged() and send_seccomp_listener().
+    [[nodiscard]] ExecTag exec_tag() const noexcept { return tag_; }
+    /// True when violations are reported through a user-notification listener, so the
+    /// child must load the filter with a listener and hand it to the host.
+    [[nodiscard]] bool uses_notification() const noexcept { return uses_notification_; }
+    /// What a ViolationMonitor needs to act on this filter's notifications.
+    [[nodiscard]] const SeccompViolationPolicy& violation_policy() const noexcept { return violation_policy_; }
+
+private:
+    std::vector<sock_filter> instructions_;
+    ExecTag tag_;
+    bool uses_notification_;
+    SeccompViolationPolicy violation_policy_;
+};
+
+/// Builds the default-deny allowlist for a plugin.
+///
+/// - native architecture only; other architectures and x32 syscalls kill the process;
+/// - always-denied syscalls, `socket`, `connect`, `bind`, `execve` and untagged `execveat`
+///   are refused whatever `policy.allowed` says;
+/// - `clone3` answers ENOSYS (glibc falls back to `clone`, whose flags the filter can see);
+///   `clone` never creates namespaces, and only threads when `limits.processes == 1`
+///   (then `fork`/`vfork` are refused too);
+/// - syscalls libseccomp does not know (newer than this policy) answer ENOSYS;
+/// - every other syscall not in `policy.allowed` is a violation.
+///
+/// Fails with InvalidParameter if `policy.allowed` names a syscall unknown on any
+/// architecture, or with SystemError if libseccomp fails.
+Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy, const Limits& limits,
+                                                     const SeccompFilterOptions& options);
+
+/// The syscalls refused whatever a policy allows (the list), as names.
+/// Kept in the sandbox as defense in depth even when the config layer strips them.
+const std::vector<const char*>& sandbox_always_denied_syscalls();
+
+} // namespace airlock::host

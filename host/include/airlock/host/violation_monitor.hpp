@@ -1,0 +1,82 @@
+#pragma once
+/// @file violation_monitor.hpp
+/// Host side of seccomp user notification: receives the listener from the child and turns
+/// each forbidden syscall into a `Violation` observed by the host itself.
+///
+/// The syscall number, pid and architecture come from the kernel (SECCOMP_IOCTL_NOTIF_RECV),
+/// never from anything the plugin says; the name is resolved by libseccomp.
+
+#include "airlock/connection/status.hpp"
+#include "airlock/connection/unique_fd.hpp"
+#include "airlock/host/plugin_config.hpp"
+#include "airlock/host/seccomp_filter.hpp"
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace airlock::host {
+
+/// One forbidden syscall, as the host saw it and dealt with it.
+struct Violation {
+    pid_t pid = -1;             ///< process (thread group) id in the host's pid namespace
+    pid_t tid = -1;             ///< the thread that made the call
+    int syscall_nr = -1;        ///< number on the plugin's architecture
+    std::string syscall_name;   ///< e.g. "openat"; "syscall_N" if libseccomp cannot name it
+    ViolationAction action = ViolationAction::Kill;  ///< what the host did
+
+    /// The report line, e.g.
+    /// `plugin thumbnailer (pid 4242): forbidden system call openat (257): killed`.
+    [[nodiscard]] std::string describe(std::string_view plugin_name) const;
+};
+
+/// "killed", "refused with EPERM" or "allowed and logged".
+std::string_view violation_action_outcome(ViolationAction action) noexcept;
+
+/// The name of a syscall number on the native architecture, e.g. 257 → "openat".
+std::string syscall_name(int syscall_nr);
+
+/// Wraps one plugin's seccomp listener descriptor.
+///
+/// Event-loop friendly: fd() becomes readable when a notification is pending (and reports
+/// POLLHUP once every process using the filter has exited); call handle_one() then.
+/// While a notification is pending the plugin's thread is blocked inside the syscall.
+class ViolationMonitor {
+public:
+    /// @param listener the descriptor from receive_seccomp_listener().
+    /// @param policy   CompiledSeccompFilter::violation_policy() of the loaded filter.
+    ViolationMonitor(UniqueFd listener, SeccompViolationPolicy policy);
+    ~ViolationMonitor();
+    ViolationMonitor(ViolationMonitor&&) noexcept;
+    ViolationMonitor& operator=(ViolationMonitor&&) noexcept;
+    ViolationMonitor(const ViolationMonitor&) = delete;
+    ViolationMonitor& operator=(const ViolationMonitor&) = delete;
+
+    /// The listener descriptor, for poll/epoll/asio (still owned by the monitor).
+    [[nodiscard]] int fd() const noexcept;
+
+    /// Waits up to `timeout_ms` (poll semantics: -1 forever, 0 not at all) for one
+    /// notification, acts on it and returns what happened. Kill: SIGKILL to the violating
+    /// process through a pidfd opened and re-validated while the thread is still blocked
+    /// (no pid-reuse race); Errno: the call fails with EPERM; Log: the call continues,
+    /// except for syscalls in `never_continue`, which fail with EPERM.
+    /// Returns an empty optional on timeout or when the notifying thread went away before
+    /// it could be handled; PeerClosed once no process uses the filter any more.
+    Result<std::optional<Violation>> handle_one(int timeout_ms = 0);
+
+private:
+    struct Buffers;
+    UniqueFd listener_;
+    SeccompViolationPolicy policy_;
+    std::unique_ptr<Buffers> buffers_;  // libseccomp-allocated notification structs
+};
+
+/// Receives the listener that the child sent with send_seccomp_listener().
+/// `socket_fd` is the host's end of the hand-off socketpair; the host must have closed its
+/// copy of the child's end, so a child that dies before sending yields PeerClosed instead
+/// of a hang. The received descriptor is close-on-exec. Times out after `timeout_ms`.
+Result<UniqueFd> receive_seccomp_listener(int socket_fd, int timeout_ms);
+
+} // namespace airlock::host

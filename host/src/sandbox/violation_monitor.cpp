@@ -1,0 +1,149 @@
+// Host side of seccomp user notification: observe, decide, answer.
+#include "airlock/host/violation_monitor.hpp"
+
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+namespace airlock::host {
+
+namespace {
+
+// The thread group of a thread, read from the kernel; falls back to the tid itself.
+pid_t thread_group_of(pid_t tid) {
+    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Tgid:", 0) == 0) return static_cast<pid_t>(std::strtol(line.c_str() + 5, nullptr, 10));
+    }
+    return tid;
+}
+
+std::string resolve_name(std::uint32_t arch, int nr) {
+    char* name = seccomp_syscall_resolve_num_arch(arch, nr);
+    if (!name) return "syscall_" + std::to_string(nr);
+    std::string result(name);
+    std::free(name);
+    return result;
+}
+
+} // namespace
+
+std::string_view violation_action_outcome(ViolationAction action) noexcept {
+    switch (action) {
+    case ViolationAction::Kill: return "killed";
+    case ViolationAction::Errno: return "refused with EPERM";
+    case ViolationAction::Log: return "allowed and logged";
+    }
+    return "unknown";
+}
+
+std::string Violation::describe(std::string_view plugin_name) const {
+    std::string text = "plugin ";
+    text += plugin_name;
+    text += " (pid " + std::to_string(pid) + "): forbidden system call " + syscall_name + " (" +
+            std::to_string(syscall_nr) + "): ";
+    text += violation_action_outcome(action);
+    return text;
+}
+
+std::string syscall_name(int syscall_nr) { return resolve_name(SCMP_ARCH_NATIVE, syscall_nr); }
+
+struct ViolationMonitor::Buffers {
+    seccomp_notif* request = nullptr;
+    seccomp_notif_resp* response = nullptr;
+    std::size_t request_size = sizeof(seccomp_notif);  // the larger of the kernel's and ours
+    ~Buffers() { seccomp_notify_free(request, response); }
+};
+
+ViolationMonitor::ViolationMonitor(UniqueFd listener, SeccompViolationPolicy policy)
+    : listener_(std::move(listener)), policy_(std::move(policy)) {}
+
+ViolationMonitor::~ViolationMonitor() = default;
+ViolationMonitor::ViolationMonitor(ViolationMonitor&&) noexcept = default;
+ViolationMonitor& ViolationMonitor::operator=(ViolationMonitor&&) noexcept = default;
+
+int ViolationMonitor::fd() const noexcept { return listener_.get(); }
+
+Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
+    if (!listener_) return Status(StatusCode::InvalidState, "violation monitor has no listener");
+    if (!buffers_) {
+        auto buffers = std::make_unique<Buffers>();
+        if (int rc = seccomp_notify_alloc(&buffers->request, &buffers->response); rc < 0)
+            return errno_status("seccomp_notify_alloc", -rc);
+        seccomp_notif_sizes sizes{};
+        if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 &&
+            sizes.seccomp_notif > buffers->request_size)
+            buffers->request_size = sizes.seccomp_notif;
+        buffers_ = std::move(buffers);
+    }
+
+    pollfd pfd{listener_.get(), POLLIN, 0};
+    int ready;
+    do {
+        ready = poll(&pfd, 1, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    if (ready < 0) return errno_status("poll (seccomp listener)", errno);
+    if (ready == 0) return std::optional<Violation>{};
+    if (!(pfd.revents & POLLIN)) {
+        if (pfd.revents & (POLLHUP | POLLERR))
+            return Status(StatusCode::PeerClosed, "no process uses the seccomp filter any more");
+        return std::optional<Violation>{};
+    }
+
+    seccomp_notif* request = buffers_->request;
+    seccomp_notif_resp* response = buffers_->response;
+    // The kernel rejects a receive buffer that is not all zeroes (EINVAL), and
+    // libseccomp 2.5.4 does not clear it between calls.
+    std::memset(request, 0, buffers_->request_size);
+    if (seccomp_notify_receive(listener_.get(), request) < 0) {
+        // ENOENT: the thread was killed between poll and receive; nothing to answer.
+        if (errno == ENOENT || errno == EINTR) return std::optional<Violation>{};
+        return errno_status("seccomp_notify_receive", errno);
+    }
+
+    Violation violation;
+    violation.tid = static_cast<pid_t>(request->pid);
+    violation.pid = thread_group_of(violation.tid);
+    violation.syscall_nr = request->data.nr;
+    violation.syscall_name = resolve_name(request->data.arch, request->data.nr);
+    violation.action = policy_.on_violation;
+    if (violation.action == ViolationAction::Log && policy_.never_continue.count(request->data.nr))
+        violation.action = ViolationAction::Errno;
+
+    // The notification id is only valid while the thread waits in the syscall; checking it
+    // after resolving the pid proves the pid still names that thread's process.
+    if (seccomp_notify_id_valid(listener_.get(), request->id) != 0) return std::optional<Violation>{};
+
+    response->id = request->id;
+    response->val = 0;
+    response->error = 0;
+    response->flags = 0;
+    switch (violation.action) {
+    case ViolationAction::Kill: {
+        // Kill before answering, so the plugin never runs past the forbidden call.
+        // Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks extern "C" for C++.
+        UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, violation.pid, 0)));
+        if (pidfd && seccomp_notify_id_valid(listener_.get(), request->id) == 0)
+            syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+        response->error = -EPERM;
+        break;
+    }
+    case ViolationAction::Errno: response->error = -EPERM; break;
+    case ViolationAction::Log: response->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE; break;
+    }
+    // Fails with ENOENT when the thread is already gone (e.g. killed): nothing left to do.
+    (void)seccomp_notify_respond(listener_.get(), response);
+    return std::optional<Violation>{std::move(violation)};
+}
+
+} // namespace airlock::host
