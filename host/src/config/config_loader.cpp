@@ -19,13 +19,31 @@ namespace {
 
 using namespace config_detail;
 
+// True if `line`:`column` (1-based) is at or past the end of that line of `text`.
+bool at_end_of_line(std::string_view text, std::uint32_t line, std::uint32_t column) {
+    std::size_t begin = 0;
+    for (std::uint32_t current = 1; current < line; ++current) {
+        begin = text.find('\n', begin);
+        if (begin == std::string_view::npos)
+            return false;
+        ++begin;
+    }
+    const std::size_t end = std::min(text.find('\n', begin), text.size());
+    return begin + column - 1 >= end;
+}
+
 toml::table parse_toml(std::string_view text, const LoadContext& load) {
     try {
         return toml::parse(text, std::string_view(load.file));
     } catch (const toml::parse_error& error) {
+        std::string description(error.description());
+        // toml++ reports a missing closing quote as the newline being a control character.
+        if (description.find("unescaped control characters") != std::string::npos &&
+            at_end_of_line(text, error.source().begin.line, error.source().begin.column))
+            description = "string not closed before the end of the line; end it with a quote "
+                          "(multi-line strings use \"\"\" or \'\'\')";
         fail_at(load, error.source(),
-                "invalid TOML: " + std::string(error.description()) +
-                    "; see https://toml.io for the syntax");
+                "invalid TOML: " + description + "; see https://toml.io for the syntax");
     }
 }
 

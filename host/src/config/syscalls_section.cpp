@@ -1,7 +1,5 @@
 // [plugin.NAME.syscalls]: profile + allow - deny, checked entry by entry so that each
 // unknown or forbidden name is reported where it is written.
-#include <stdexcept>
-
 #include "airlock/host/syscall_sets.hpp"
 #include "sections.hpp"
 
@@ -12,27 +10,43 @@ namespace {
 constexpr std::string_view kListExpected =
     "an array of system call names and @groups, e.g. [\"@timer\", \"sched_yield\"]";
 
-// Checks every entry of `allow` or `deny` where it stands; returns them as plain strings.
+std::string known_groups() {
+    std::string list;
+    for (const auto& group : syscall_groups())
+        list += (list.empty() ? "" : ", ") + group.name;
+    return list;
+}
+
+// Checks one `allow` or `deny` entry where it is written.
+void check_entry(const TableReader& table, std::string_view key, const LocatedString& entry) {
+    const std::string where = " in " + std::string(key) + " of " + table.context();
+    const bool is_group = entry.value.starts_with('@');
+    if (is_group && find_syscall_group(entry.value) == nullptr)
+        table.fail(*entry.node, "unknown syscall group " + in_quotes(entry.value) + where +
+                                    "; known groups: " + known_groups());
+    if (!is_group && !is_known_syscall(entry.value))
+        table.fail(*entry.node, "unknown system call " + in_quotes(entry.value) + where +
+                                    "; use a system call name as in syscalls(2), e.g. \"openat\", "
+                                    "or an @group");
+    if (key != "allow")
+        return;
+    for (const auto& name : expand_syscall_names({entry.value})) {
+        const auto reason = always_denied_reason(name);
+        if (!reason.empty())
+            table.fail(*entry.node, name + " is never allowed in a plugin: " + std::string(reason) +
+                                        (is_group ? " (it is in " + entry.value + ")" : "") +
+                                        "; remove it from allow of " + table.context());
+    }
+}
+
 std::vector<std::string> read_entries(const TableReader& table, std::string_view key) {
     std::vector<std::string> entries;
     const auto list = table.string_array(key, kListExpected);
     if (!list)
         return entries;
-    for (const auto& [entry, node] : *list) {
-        try {
-            for (const auto& name : expand_syscall_names({entry})) {
-                const auto reason = always_denied_reason(name);
-                if (key == "allow" && !reason.empty())
-                    throw std::invalid_argument(
-                        name + " is never allowed in a plugin: " + std::string(reason) +
-                        (name == entry ? "" : " (it is in " + entry + ")") +
-                        "; remove it from allow");
-            }
-        } catch (const std::invalid_argument& problem) {
-            table.fail(*node, std::string(problem.what()) + " (in " + std::string(key) + " of " +
-                                  table.context() + ")");
-        }
-        entries.push_back(entry);
+    for (const auto& entry : *list) {
+        check_entry(table, key, entry);
+        entries.push_back(entry.value);
     }
     return entries;
 }
