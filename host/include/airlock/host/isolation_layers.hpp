@@ -1,0 +1,47 @@
+#pragma once
+/// @file isolation_layers.hpp
+/// Which confinement layers this kernel provides, and failing closed when a required one
+/// is missing. Used by `airlock-host check` and before every spawn.
+
+#include "airlock/connection/status.hpp"
+#include "airlock/host/plugin_config.hpp"
+
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace airlock::host {
+
+/// Whether one layer is usable, and in words why (not).
+struct LayerAvailability {
+    bool available = false;
+    std::string detail;  ///< e.g. "ABI 7" or "landlock_create_ruleset: ENOSYS (not built into the kernel)"
+};
+
+/// The probe result for this kernel and process.
+struct IsolationLayers {
+    LayerAvailability seccomp;            ///< filter mode with KILL_PROCESS and ERRNO
+    LayerAvailability seccomp_user_notification;  ///< SECCOMP_RET_USER_NOTIF + listener
+    LayerAvailability landlock;
+    int landlock_abi = 0;                 ///< 0 when Landlock is unavailable
+    LayerAvailability no_new_privs;
+
+    /// The availability of one configurable layer.
+    [[nodiscard]] const LayerAvailability& of(IsolationLayer layer) const noexcept;
+};
+
+/// Probes the running kernel (cheap, no side effects on this process).
+IsolationLayers probe_isolation_layers();
+
+/// The config name of a layer: "seccomp", "landlock", "no-new-privs".
+std::string_view isolation_layer_name(IsolationLayer layer) noexcept;
+
+/// Success when every layer in `required` is available; otherwise Unsupported with a
+/// message naming each missing layer and why, e.g.
+/// `required isolation layer landlock is unavailable: landlock_create_ruleset: ...`.
+Status check_required_layers(const IsolationLayers& layers, const std::set<IsolationLayer>& required);
+
+/// Multi-line human-readable summary for `airlock-host check`.
+std::string describe_isolation_layers(const IsolationLayers& layers);
+
+} // namespace airlock::host

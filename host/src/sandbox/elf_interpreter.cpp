@@ -1,0 +1,76 @@
+// Finds which program the kernel loads to run an executable: PT_INTERP or a #! line.
+#include "airlock/host/landlock_ruleset.hpp"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace airlock::host {
+
+namespace {
+
+bool read_exact(int fd, void* buffer, std::size_t size, off_t offset) {
+    auto* bytes = static_cast<char*>(buffer);
+    std::size_t done = 0;
+    while (done < size) {
+        ssize_t n = pread(fd, bytes + done, size - done, offset + static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+Status malformed(const std::string& path, const char* what) {
+    return Status(StatusCode::Malformed, path + ": " + what);
+}
+
+Result<std::optional<std::string>> shebang_interpreter(int fd, const std::string& path) {
+    char line[256] = {};
+    ssize_t n = pread(fd, line, sizeof line - 1, 0);
+    if (n < 2) return malformed(path, "too short to be an executable");
+    std::string text(line, static_cast<std::size_t>(n));
+    text = text.substr(2, text.find('\n') == std::string::npos ? std::string::npos : text.find('\n') - 2);
+    auto begin = text.find_first_not_of(" \t");
+    if (begin == std::string::npos) return malformed(path, "#! line names no interpreter");
+    auto end = text.find_first_of(" \t", begin);
+    return std::optional<std::string>{text.substr(begin, end == std::string::npos ? end : end - begin)};
+}
+
+} // namespace
+
+Result<std::optional<std::string>> executable_interpreter(const std::string& path) {
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno_status("open " + path, errno);
+    unsigned char ident[EI_NIDENT] = {};
+    if (!read_exact(fd.get(), ident, 2, 0)) return malformed(path, "too short to be an executable");
+    if (ident[0] == '#' && ident[1] == '!') return shebang_interpreter(fd.get(), path);
+
+    Elf64_Ehdr header{};
+    if (!read_exact(fd.get(), &header, sizeof header, 0) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+        return malformed(path, "not an ELF file or #! script");
+    if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_machine != EM_X86_64)
+        return malformed(path, "not a native (x86_64) executable; the seccomp filter would kill it");
+    if (header.e_phentsize != sizeof(Elf64_Phdr)) return malformed(path, "unexpected program header size");
+
+    for (unsigned i = 0; i < header.e_phnum; ++i) {
+        Elf64_Phdr program_header{};
+        if (!read_exact(fd.get(), &program_header, sizeof program_header,
+                        static_cast<off_t>(header.e_phoff + i * sizeof(Elf64_Phdr))))
+            return malformed(path, "truncated program headers");
+        if (program_header.p_type != PT_INTERP) continue;
+        if (program_header.p_filesz == 0 || program_header.p_filesz > 4096)
+            return malformed(path, "PT_INTERP has an implausible size");
+        std::string interpreter(program_header.p_filesz, '\0');
+        if (!read_exact(fd.get(), interpreter.data(), interpreter.size(), static_cast<off_t>(program_header.p_offset)))
+            return malformed(path, "truncated PT_INTERP");
+        interpreter.resize(std::strlen(interpreter.c_str()));
+        return std::optional<std::string>{interpreter};
+    }
+    return std::optional<std::string>{};  // static executable
+}
+
+} // namespace airlock::host

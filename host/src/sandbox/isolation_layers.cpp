@@ -1,0 +1,114 @@
+// Probes which confinement layers the running kernel provides.
+#include "airlock/host/isolation_layers.hpp"
+
+#include "airlock/host/landlock_ruleset.hpp"
+
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace airlock::host {
+
+namespace {
+
+std::string errno_text(const char* call, int error) {
+    return std::string(call) + ": " + strerrordesc_np(error) + " (" + strerrorname_np(error) + ")";
+}
+
+// SECCOMP_GET_ACTION_AVAIL answers without installing anything.
+int seccomp_action_error(std::uint32_t action) {
+    if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0) return 0;
+    return errno;
+}
+
+LayerAvailability probe_seccomp() {
+    // PR_GET_SECCOMP fails with EINVAL when the kernel lacks CONFIG_SECCOMP.
+    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) return {false, errno_text("prctl(PR_GET_SECCOMP)", errno)};
+    for (auto [action, name] : {std::pair{SECCOMP_RET_KILL_PROCESS, "KILL_PROCESS"},
+                                std::pair{SECCOMP_RET_ERRNO, "ERRNO"}}) {
+        if (int error = seccomp_action_error(action))
+            return {false, errno_text((std::string("seccomp(GET_ACTION_AVAIL ") + name + ")").c_str(), error)};
+    }
+    return {true, "filter mode with KILL_PROCESS and ERRNO"};
+}
+
+LayerAvailability probe_user_notification() {
+    if (int error = seccomp_action_error(SECCOMP_RET_USER_NOTIF))
+        return {false, errno_text("seccomp(GET_ACTION_AVAIL USER_NOTIF)", error)};
+    seccomp_notif_sizes sizes{};
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
+        return {false, errno_text("seccomp(GET_NOTIF_SIZES)", errno)};
+    return {true, "violations are observed by the host"};
+}
+
+LayerAvailability probe_no_new_privs() {
+    int state = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+    if (state < 0) return {false, errno_text("prctl(PR_GET_NO_NEW_PRIVS)", errno)};
+    return {true, state ? "already set for the host" : "settable"};
+}
+
+} // namespace
+
+const LayerAvailability& IsolationLayers::of(IsolationLayer layer) const noexcept {
+    switch (layer) {
+    case IsolationLayer::Seccomp: return seccomp;
+    case IsolationLayer::Landlock: return landlock;
+    case IsolationLayer::NoNewPrivs: return no_new_privs;
+    }
+    return seccomp;
+}
+
+IsolationLayers probe_isolation_layers() {
+    IsolationLayers layers;
+    layers.seccomp = probe_seccomp();
+    layers.seccomp_user_notification =
+        layers.seccomp.available ? probe_user_notification() : LayerAvailability{false, "seccomp is unavailable"};
+    if (auto abi = landlock_abi_version()) {
+        layers.landlock_abi = *abi;
+        std::string detail = "ABI " + std::to_string(*abi);
+        if (*abi < 4) detail += " (no TCP restriction: ABI 4 needed)";
+        if (*abi < 6) detail += " (no abstract UNIX socket / signal scoping: ABI 6 needed)";
+        layers.landlock = {true, detail};
+    } else {
+        layers.landlock = {false, abi.status().message()};
+    }
+    layers.no_new_privs = probe_no_new_privs();
+    return layers;
+}
+
+std::string_view isolation_layer_name(IsolationLayer layer) noexcept {
+    switch (layer) {
+    case IsolationLayer::Seccomp: return "seccomp";
+    case IsolationLayer::Landlock: return "landlock";
+    case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    }
+    return "unknown";
+}
+
+Status check_required_layers(const IsolationLayers& layers, const std::set<IsolationLayer>& required) {
+    std::string message;
+    for (IsolationLayer layer : required) {
+        const auto& availability = layers.of(layer);
+        if (availability.available) continue;
+        if (!message.empty()) message += "; ";
+        message += "required isolation layer ";
+        message += isolation_layer_name(layer);
+        message += " is unavailable: " + availability.detail;
+    }
+    if (message.empty()) return {};
+    return Status(StatusCode::Unsupported, message);
+}
+
+std::string describe_isolation_layers(const IsolationLayers& layers) {
+    auto line = [](std::string_view name, const LayerAvailability& a) {
+        return std::string(name) + ": " + (a.available ? "available" : "UNAVAILABLE") + " (" + a.detail + ")\n";
+    };
+    return line("seccomp", layers.seccomp) + line("seccomp user notification", layers.seccomp_user_notification) +
+           line("landlock", layers.landlock) + line("no-new-privs", layers.no_new_privs);
+}
+
+} // namespace airlock::host
