@@ -157,8 +157,10 @@ const std::vector<SyscallGroup>& group_table() {
          Names{"accept", "accept4", "getpeername", "getsockname", "getsockopt", "recvfrom",
                "recvmmsg", "recvmsg", "sendmmsg", "sendmsg", "sendto", "setsockopt", "shutdown",
                "socketpair"}},
-        {"@sync", "flush file data to storage",
-         Names{"fdatasync", "fsync", "msync", "sync", "sync_file_range", "syncfs"}},
+        // sync() flushes every file system on the machine; syncfs() covers a plugin's own files.
+        {"@sync", "flush the plugin's file data to storage (not sync(), which flushes the "
+                  "whole machine)",
+         Names{"fdatasync", "fsync", "msync", "sync_file_range", "syncfs"}},
         {"@aio", "Linux native asynchronous I/O (io_uring is always denied)",
          Names{"io_cancel", "io_destroy", "io_getevents", "io_pgetevents", "io_setup",
                "io_submit"}},
