@@ -265,3 +265,16 @@ TEST_CASE("load_config reports an unreadable file without a line") {
     CHECK_THROWS_WITH(load_config("/tmp"),
                       "/tmp: cannot read config file: it is a directory; give the path of a .toml file");
 }
+
+TEST_CASE("every shipped example config loads") {
+    const std::filesystem::path examples = AIRLOCK_CONFIG_EXAMPLES;
+    int loaded = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(examples)) {
+        if (entry.path().extension() != ".toml")
+            continue;
+        INFO(entry.path());
+        CHECK_NOTHROW(load_config(entry.path().string()));
+        ++loaded;
+    }
+    CHECK(loaded >= 3);
+}
