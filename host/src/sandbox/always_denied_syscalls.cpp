@@ -1,5 +1,7 @@
-// The sandbox's own always-denied list. The config layer strips these from allowlists too;
-// keeping them here means a policy built by any other path still cannot grant them.
+// The sandbox's own always-denied list. The config layer (syscall_sets.hpp) rejects these
+// in allowlists too; keeping them here means a policy built by any other path still cannot
+// grant them, and the sandbox does not depend on the config parser. A test checks that this
+// list covers the config layer's (clone3 is handled separately: it answers ENOSYS).
 #include "airlock/host/seccomp_filter.hpp"
 
 namespace airlock::host {
@@ -25,7 +27,9 @@ const std::vector<const char*>& sandbox_always_denied_syscalls() {
         "init_module", "finit_module", "delete_module", "create_module",
         "reboot", "swapon", "swapoff", "acct",
         "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-        "quotactl", "quotactl_fd", "lookup_dcookie", "iopl", "ioperm",
+        "quotactl", "quotactl_fd", "lookup_dcookie", "iopl", "ioperm", "modify_ldt",
+        "syslog", "fanotify_init", "nfsservctl", "uselib", "_sysctl", "sysfs", "ustat",
+        "sethostname", "setdomainname", "vhangup", "personality",
     };
     return names;
 }
