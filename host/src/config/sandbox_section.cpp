@@ -91,9 +91,8 @@ SandboxSettings builtin_sandbox_defaults() {
     return defaults;
 }
 
-void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& host,
-                   const SandboxSettings& plugin) {
-    const SandboxSettings builtin = builtin_sandbox_defaults();
+void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
+                   const SandboxSettings& host, const SandboxSettings& plugin) {
     // Each key is taken whole from the most specific place that sets it: plugin, host, built-in.
     auto pick = [&](auto member) -> const auto& {
         if (plugin.*member)

@@ -28,9 +28,10 @@ SandboxSettings parse_sandbox(const TableReader& table);
 /// Host-wide defaults for keys [sandbox] leaves out (sandbox_section.cpp).
 SandboxSettings builtin_sandbox_defaults();
 
-/// Applies `host` then `plugin` overrides onto `plugin_config` (sandbox_section.cpp).
-void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& host,
-                   const SandboxSettings& plugin);
+/// Sets `plugin_config`'s sandbox fields, each key from the most specific of `plugin`,
+/// `host` and `builtin` that sets it (sandbox_section.cpp).
+void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
+                   const SandboxSettings& host, const SandboxSettings& plugin);
 
 /// `[host]`: control socket settings, stored into `config` (host_section.cpp).
 void parse_host(const TableReader& table, HostConfig& config);

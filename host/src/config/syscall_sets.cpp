@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace airlock::host {
 namespace {
@@ -238,6 +239,40 @@ void expand_into(std::string_view entry, std::set<std::string>& out, int depth) 
     out.emplace(entry);
 }
 
+// libseccomp resolves names by scanning its table; every name our tables use is resolved once.
+// Values are libseccomp's answer as is: __NR_SCMP_ERROR for unknown, another negative number
+// for calls that exist only on other architectures.
+const std::unordered_map<std::string, int>& table_numbers() {
+    static const std::unordered_map<std::string, int> numbers = [] {
+        std::unordered_map<std::string, int> result;
+        auto add = [&](const std::string& name) {
+            if (!name.starts_with('@'))
+                result.emplace(name, seccomp_syscall_resolve_name(name.c_str()));
+        };
+        for (const auto& entry : kAlwaysDenied)
+            add(entry.name);
+        for (const auto& group : group_table())
+            for (const auto& member : group.members)
+                add(member);
+        for (const auto& profile : profile_table())
+            for (const auto& member : profile.members)
+                add(member);
+        return result;
+    }();
+    return numbers;
+}
+
+// Each profile expanded once; profiles are fixed at build time.
+const std::set<std::string>& expanded_profile(const SyscallProfile& profile) {
+    static const std::map<std::string, std::set<std::string>> expanded = [] {
+        std::map<std::string, std::set<std::string>> result;
+        for (const auto& p : profile_table())
+            result.emplace(p.name, expand_syscall_names(p.members));
+        return result;
+    }();
+    return expanded.at(profile.name);
+}
+
 } // namespace
 
 const std::set<std::string>& always_denied_syscalls() {
@@ -276,6 +311,9 @@ const SyscallProfile* find_syscall_profile(std::string_view name) {
 }
 
 bool is_known_syscall(std::string_view name) {
+    const auto& cached = table_numbers();
+    if (auto it = cached.find(std::string(name)); it != cached.end())
+        return it->second != __NR_SCMP_ERROR;
     // libseccomp returns __NR_SCMP_ERROR for names it has never heard of, and a negative
     // pseudo number for calls that exist only on other architectures.
     const std::string terminated(name);
@@ -284,6 +322,9 @@ bool is_known_syscall(std::string_view name) {
 
 std::optional<int> native_syscall_number(std::string_view name) {
     const std::string terminated(name);
+    const auto& cached = table_numbers();
+    if (auto it = cached.find(terminated); it != cached.end())
+        return it->second < 0 ? std::nullopt : std::optional<int>(it->second);
     const int number = seccomp_syscall_resolve_name(terminated.c_str());
     if (number < 0)
         return std::nullopt;
@@ -308,7 +349,7 @@ std::set<std::string> resolve_allowlist(std::string_view profile_name,
         throw std::invalid_argument("unknown syscall profile \"" + std::string(profile_name) +
                                     "\"; known profiles: " + known);
     }
-    std::set<std::string> allowed = expand_syscall_names(profile->members);
+    std::set<std::string> allowed = expanded_profile(*profile);
     for (const auto& entry : allow) {
         for (const auto& name : expand_syscall_names({entry})) {
             if (const auto reason = always_denied_reason(name); !reason.empty())

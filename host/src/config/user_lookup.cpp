@@ -8,8 +8,8 @@
 namespace airlock::host::config_detail {
 
 std::optional<UserIds> lookup_user(const std::string& name) {
-    long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 16384);
+    // Grown on ERANGE; most entries fit in 1 KiB.
+    std::vector<char> buffer(1024);
     passwd entry{};
     passwd* result = nullptr;
     while (getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &result) == ERANGE)
