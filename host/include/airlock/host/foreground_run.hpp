@@ -1,0 +1,32 @@
+#pragma once
+/// @file foreground_run.hpp
+/// Runs one plugin to completion in the foreground (what `airlock-host exec` does).
+///
+/// A simple poll() loop over the plugin's output pipes, its pidfd and (optionally) the
+/// host's termination signals. The supervisor drives the same `Spawner` and `OutputPump`
+/// from its own event loop instead.
+
+#include <airlock/host/spawner.hpp>
+
+#include <string>
+#include <vector>
+
+namespace airlock::host {
+
+/// Where `run_in_foreground` writes and what it forwards.
+struct ForegroundOptions {
+    std::vector<std::string> extra_args;  ///< appended to the configured args
+    int output_fd = 1;                    ///< the plugin's stdout lines, prefixed, go here
+    int error_fd = 2;                     ///< its stderr lines and the host's reports go here
+    /// Forward SIGINT/SIGTERM/SIGHUP/SIGQUIT received by the host to the plugin (which runs
+    /// in its own session, so a terminal's Ctrl-C would not reach it otherwise). Blocks those
+    /// signals in the calling thread while running.
+    bool forward_signals = false;
+};
+
+/// Launches the plugin, forwards its output line by line as `[name] text`, reports how it
+/// ended (and any violation) on `error_fd`, and returns its exit.
+/// @throws SpawnError or GrantError when it cannot be started.
+PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& options);
+
+} // namespace airlock::host

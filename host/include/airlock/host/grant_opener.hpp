@@ -1,0 +1,54 @@
+#pragma once
+/// @file grant_opener.hpp
+/// Turns configured grants into descriptors carrying exactly the configured access.
+///
+/// The host (parent side) opens every grant itself, so the plugin never needs a path or
+/// ambient access to anything: it receives descriptors only. Every descriptor is opened
+/// close-on-exec; the spawner decides which ones the child inherits.
+
+#include <airlock/connection/unique_fd.hpp>
+#include <airlock/host/plugin_config.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace airlock::host {
+
+/// A grant could not be opened. The message names the grant, its path and the reason.
+class GrantError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// One opened grant: the descriptor plus what it is, for LISTEN_FDNAMES or the grant table.
+struct OpenedGrant {
+    std::string name;                       ///< the name from the config
+    GrantKind kind = GrantKind::File;
+    GrantAccess access = GrantAccess::Read;
+    UniqueFd fd;                            ///< close-on-exec, blocking
+};
+
+/// Opens one grant with exactly its configured access:
+/// - file: read → `O_RDONLY`, write → `O_WRONLY`, append → `O_WRONLY|O_APPEND`,
+///   read-write → `O_RDWR`; `create` adds `O_CREAT` with mode 0600. Directories are refused.
+/// - directory: `O_DIRECTORY|O_RDONLY` whatever the access; for read-write grants the
+///   right to write beneath it comes from the Landlock ruleset, not from the descriptor.
+/// - connect: an `AF_UNIX` socket the host connects to the path (stream, else seqpacket,
+///   else datagram — whatever the listener speaks).
+/// - memfd: `memfd_create` + `ftruncate(size)`, sealed against shrinking and growing
+///   (so a host mapping can never be cut short) and, where the kernel allows, against exec.
+/// @throws GrantError naming the grant, the path and the system error.
+OpenedGrant open_grant(const GrantConfig& grant);
+
+/// Opens all grants in config order; on the first failure the ones already opened are
+/// closed and the error is thrown.
+/// @throws GrantError
+std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants);
+
+/// "read", "write", "append" or "read-write".
+const char* grant_access_name(GrantAccess access) noexcept;
+/// "file", "dir", "connect" or "memfd" (the TOML key).
+const char* grant_kind_name(GrantKind kind) noexcept;
+
+} // namespace airlock::host

@@ -1,0 +1,146 @@
+#pragma once
+/// @file spawner.hpp
+/// Launches one confined plugin process (see docs/spawning.md).
+///
+/// A `Spawner` is made once per plugin configuration: it resolves the user, the limits and
+/// the confinement (seccomp program, Landlock ruleset) up front and refuses to exist when a
+/// required isolation layer is missing. `launch()` then starts a fresh process each time it
+/// is called (a supervisor restarting a plugin calls it again), with a vfork-style clone so
+/// the cost does not grow with the host's memory. All child-side work between clone and
+/// exec is async-signal-safe raw system calls; a failure there comes back as a `SpawnError`
+/// naming the step and the errno, never as a process that looks started.
+
+#include <airlock/connection/unique_fd.hpp>
+#include <airlock/host/grant_opener.hpp>
+#include <airlock/host/plugin_config.hpp>
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace airlock::host {
+
+namespace detail {
+struct SpawnerInternals;
+}
+
+/// A plugin could not be started (or a `Spawner` could not be prepared). The message says
+/// which plugin, which step and why, e.g. `plugin 'hello': cannot start: exec of
+/// /usr/bin/x failed: Permission denied`.
+class SpawnError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The descriptor number the connection socket has in a protocol "airlock" plugin.
+inline constexpr int kConnectionFd = 3;
+/// The first inherited grant in a protocol "none" plugin (systemd's SD_LISTEN_FDS_START).
+inline constexpr int kFirstGrantFd = 3;
+
+/// Whether one isolation layer will be applied to this plugin, and if not, why.
+struct LayerStatus {
+    IsolationLayer layer = IsolationLayer::NoNewPrivs;
+    bool applied = false;
+    std::string reason;  ///< why it is not applied (empty when applied)
+};
+
+/// How a plugin process ended.
+struct PluginExit {
+    bool signaled = false;     ///< killed by a signal (else exited normally)
+    int exit_code = 0;         ///< valid when !signaled
+    int signal = 0;            ///< valid when signaled
+    bool core_dumped = false;
+
+    /// The status a shell reports: the exit code, or 128 + signal.
+    [[nodiscard]] int shell_status() const noexcept { return signaled ? 128 + signal : exit_code; }
+    /// "exited with status 3" or "killed by signal 9 (SIGKILL)".
+    [[nodiscard]] std::string describe() const;
+};
+
+/// A started process, owned through its pidfd (so it can never be confused with a reused
+/// pid). Destroying a process that was not reaped yet kills it with SIGKILL and reaps it.
+class PluginProcess {
+public:
+    PluginProcess() = default;
+    PluginProcess(pid_t pid, UniqueFd pidfd) noexcept : pid_(pid), pidfd_(std::move(pidfd)) {}
+    PluginProcess(PluginProcess&&) noexcept = default;
+    PluginProcess& operator=(PluginProcess&& other) noexcept;
+    PluginProcess(const PluginProcess&) = delete;
+    PluginProcess& operator=(const PluginProcess&) = delete;
+    ~PluginProcess();
+
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+    /// The pidfd; it becomes readable (POLLIN) when the process exits. -1 when empty.
+    [[nodiscard]] int pidfd() const noexcept { return pidfd_.get(); }
+    /// The exit, once reaped.
+    [[nodiscard]] const std::optional<PluginExit>& exit() const noexcept { return exit_; }
+
+    /// Reaps the process if it has exited; never blocks.
+    std::optional<PluginExit> try_wait();
+    /// Blocks until the process exits and reaps it.
+    PluginExit wait();
+    /// Sends `signal_number` through the pidfd. Returns false once reaped or on error.
+    bool send_signal(int signal_number) noexcept;
+
+private:
+    void kill_and_reap() noexcept;
+
+    pid_t pid_ = -1;
+    UniqueFd pidfd_;
+    std::optional<PluginExit> exit_;
+};
+
+/// What `Spawner::launch` returns: the process and the host's ends of its descriptors.
+struct SpawnedPlugin {
+    std::string name;
+    PluginProcess process;
+    /// Host end of the `socketpair(AF_UNIX, SOCK_SEQPACKET)` connection (protocol "airlock";
+    /// the plugin has the other end at fd 3). Invalid for protocol "none".
+    UniqueFd connection;
+    UniqueFd stdout_pipe;       ///< read end of the plugin's stdout, O_NONBLOCK
+    UniqueFd stderr_pipe;       ///< read end of the plugin's stderr, O_NONBLOCK
+    /// Seccomp user-notification listener; invalid when the confinement uses no
+    /// notifications. `make_violation_monitor()` (spawn_violations.hpp) wraps it.
+    UniqueFd seccomp_listener;
+    /// Protocol "airlock": the opened grants, to be sent in the grant table message.
+    /// Protocol "none": empty (the plugin inherited them from fd 3 on).
+    std::vector<OpenedGrant> grants_to_send;
+};
+
+/// Per-launch choices that are not part of the configuration.
+struct LaunchOptions {
+    std::vector<std::string> extra_args;  ///< appended after the configured `args`
+};
+
+/// Prepares and launches one configured plugin. See the file comment.
+class Spawner {
+public:
+    /// Resolves everything that does not change between launches.
+    /// @throws SpawnError when a required layer is unavailable (naming the layer and why),
+    ///         when the host is root and the plugin's `user` is missing, unknown or root,
+    ///         or when an environment variable or grant name cannot be passed on.
+    explicit Spawner(PluginConfig plugin);
+    Spawner(Spawner&&) noexcept;
+    Spawner& operator=(Spawner&&) noexcept;
+    ~Spawner();
+
+    /// Opens the grants, starts the process and returns once it has executed the plugin
+    /// (or throws). Safe to call from several threads at once.
+    /// @throws SpawnError (a missing executable, a failed child step) or GrantError.
+    [[nodiscard]] SpawnedPlugin launch(const LaunchOptions& options = {}) const;
+
+    [[nodiscard]] const PluginConfig& plugin() const noexcept;
+    /// Which isolation layers this plugin gets on this kernel and build.
+    [[nodiscard]] const std::vector<LayerStatus>& layers() const noexcept;
+
+private:
+    friend struct detail::SpawnerInternals;
+    struct Prepared;
+    std::unique_ptr<Prepared> prepared_;
+};
+
+} // namespace airlock::host

@@ -1,0 +1,262 @@
+// The child side of a launch: raw system calls only (see child_launch.hpp).
+//
+// Why raw `syscall()` and not the glibc wrappers for setresuid & co: glibc's set*id
+// wrappers broadcast the change to every thread of "the process" with signals — in a
+// CLONE_VM child that would reach into the host's threads. errno written by `syscall()`
+// lands in the suspended parent thread's TLS slot; it is read immediately and the parent
+// does not rely on errno across clone().
+#include "child_launch.hpp"
+#include "child_steps.hpp"
+
+#include <airlock/host/spawner.hpp>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace airlock::host::detail {
+namespace {
+
+constexpr std::size_t kChildStackSize = 256 * 1024;
+constexpr int kLastSignal = 64;
+
+// The kernel's struct sigaction (not glibc's): only used to set SIG_DFL.
+struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+};
+
+// Records the failed step in the parent's memory and exits; never returns.
+[[noreturn]] void fail(const ChildPlan& plan, ChildStep step, int error, int detail = 0) {
+    volatile ChildFailure* failure = plan.failure;
+    failure->error = error;
+    failure->detail = detail;
+    failure->step = static_cast<std::uint32_t>(step);
+    ::syscall(SYS_exit_group, 126);
+    __builtin_unreachable();
+}
+
+void write_decimal(char* out, long value) {
+    char digits[24];
+    int count = 0;
+    do {
+        digits[count++] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    for (int i = 0; i < count; ++i) out[i] = digits[count - 1 - i];
+    out[count] = '\0';
+}
+
+void arm_parent_death_signal(const ChildPlan& plan) {
+    if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+        fail(plan, ChildStep::ParentDeathSignal, errno);
+    }
+    // The parent may have died before the death signal was armed.
+    if (::syscall(SYS_getppid) != plan.parent_pid) fail(plan, ChildStep::ParentGone, ESRCH);
+}
+
+void reset_signal_handlers() {
+    // Handlers are the host's code: a signal arriving before exec must not run them here.
+    KernelSigaction default_action{};
+    default_action.handler = SIG_DFL;
+    for (int signal_number = 1; signal_number <= kLastSignal; ++signal_number) {
+        if (signal_number == SIGKILL || signal_number == SIGSTOP) continue;
+        ::syscall(SYS_rt_sigaction, signal_number, &default_action, nullptr, sizeof(unsigned long));
+    }
+}
+
+// Descriptors the child needs until exec, placed right after the inherited ones
+// (close-on-exec, so the plugin never sees them).
+struct KeptDescriptors {
+    int exe = -1;
+    int landlock_ruleset = -1;
+    int listener_handoff = -1;
+};
+
+// Installs plan.moves at 0..n-1, keeps the launch's own descriptors just above them, and
+// closes everything else. Sources are first copied above every final number, so placing
+// one can never overwrite another that is still to be placed.
+KeptDescriptors arrange_descriptors(const ChildPlan& plan) {
+    const int move_count = static_cast<int>(plan.move_count);
+    int kept_sources[3] = {plan.exe_fd, plan.confinement.landlock_ruleset_fd, plan.listener_handoff_fd};
+    int kept_copies[3] = {-1, -1, -1};
+    const int first_unused = move_count + 3;
+    for (int i = 0; i < move_count; ++i) {
+        long copy = ::syscall(SYS_fcntl, plan.moves[i].source, F_DUPFD_CLOEXEC, first_unused);
+        if (copy < 0) fail(plan, ChildStep::MoveDescriptors, errno, i);
+        plan.scratch[i] = static_cast<int>(copy);
+    }
+    for (int i = 0; i < 3; ++i) {
+        if (kept_sources[i] < 0) continue;
+        long copy = ::syscall(SYS_fcntl, kept_sources[i], F_DUPFD_CLOEXEC, first_unused);
+        if (copy < 0) fail(plan, ChildStep::MoveDescriptors, errno, move_count + i);
+        kept_copies[i] = static_cast<int>(copy);
+    }
+    for (int i = 0; i < move_count; ++i) {
+        // dup3 without O_CLOEXEC: these are the descriptors the plugin inherits.
+        if (::syscall(SYS_dup3, plan.scratch[i], i, 0) < 0) fail(plan, ChildStep::MoveDescriptors, errno, i);
+    }
+    KeptDescriptors kept;
+    int* kept_targets[3] = {&kept.exe, &kept.landlock_ruleset, &kept.listener_handoff};
+    for (int i = 0; i < 3; ++i) {
+        if (kept_copies[i] < 0) continue;
+        if (::syscall(SYS_dup3, kept_copies[i], move_count + i, O_CLOEXEC) < 0) {
+            fail(plan, ChildStep::MoveDescriptors, errno, move_count + i);
+        }
+        *kept_targets[i] = move_count + i;
+    }
+    if (::syscall(SYS_close_range, first_unused, ~0U, 0) != 0) fail(plan, ChildStep::CloseDescriptors, errno);
+    return kept;
+}
+
+[[noreturn]] void child_main(const ChildPlan& plan) {
+    reset_signal_handlers();
+    if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
+    arm_parent_death_signal(plan);
+
+    const KeptDescriptors kept = arrange_descriptors(plan);
+
+    // The host's working directory is none of the plugin's business.
+    if (::syscall(SYS_chdir, "/") != 0) fail(plan, ChildStep::ChangeDirectory, errno);
+
+    if (plan.drop_privileges) {
+        const gid_t groups[1] = {plan.gid};
+        if (::syscall(SYS_setgroups, 1, groups) != 0) fail(plan, ChildStep::DropGroups, errno);
+        if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) fail(plan, ChildStep::DropGid, errno);
+        if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail(plan, ChildStep::DropUid, errno);
+        // Changing credentials clears the parent-death signal: arm it again.
+        arm_parent_death_signal(plan);
+    }
+
+    // After the uid change: RLIMIT_NPROC checked at setresuid time would otherwise make
+    // the exec fail with EAGAIN whenever the target user already runs other processes.
+    for (std::size_t i = 0; i < plan.limit_count; ++i) {
+        const ResourceLimitSetting& limit = plan.limits[i];
+        if (::syscall(SYS_prlimit64, 0, limit.resource, &limit.value, nullptr) != 0) {
+            fail(plan, ChildStep::ResourceLimit, errno, limit.resource);
+        }
+    }
+
+    if (plan.listen_pid_digits != nullptr) write_decimal(plan.listen_pid_digits, ::syscall(SYS_getpid));
+
+    const unsigned long empty_mask = 0;
+    if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, sizeof empty_mask) != 0) {
+        fail(plan, ChildStep::UnblockSignals, errno);
+    }
+
+    if (int error = child_set_no_new_privs(); error != 0) fail(plan, ChildStep::NoNewPrivs, error);
+    if (kept.landlock_ruleset >= 0) {
+        if (int error = child_apply_landlock(kept.landlock_ruleset); error != 0) {
+            fail(plan, ChildStep::Landlock, error);
+        }
+    }
+    // Seccomp last: after it only the tagged sendmsg/execveat and exit_group are sure to pass.
+    if (plan.confinement.seccomp_program != nullptr) {
+        int listener = -1;
+        int error = child_apply_seccomp(*plan.confinement.seccomp_program,
+                                        plan.confinement.seccomp_listener ? &listener : nullptr);
+        if (error != 0) fail(plan, ChildStep::Seccomp, error);
+        if (listener >= 0) {
+            error = child_send_listener(kept.listener_handoff, listener, plan.confinement.exec_tag);
+            if (error != 0) fail(plan, ChildStep::SendListener, error);
+        }
+    }
+    fail(plan, ChildStep::Exec, child_exec(kept.exe, plan.argv, plan.envp, plan.confinement.exec_tag));
+}
+
+int child_entry(void* argument) {
+    child_main(*static_cast<const ChildPlan*>(argument));
+}
+
+// A private stack for the child, with a guard page below it; unmapped on scope exit.
+class ChildStack {
+public:
+    ChildStack() {
+        base_ = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (base_ == MAP_FAILED) {
+            throw SpawnError(std::string("cannot map the child stack: ") + std::strerror(errno));
+        }
+        ::mprotect(base_, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), PROT_NONE);
+    }
+    ChildStack(const ChildStack&) = delete;
+    ChildStack& operator=(const ChildStack&) = delete;
+    ~ChildStack() { ::munmap(base_, kChildStackSize); }
+    void* top() const noexcept { return static_cast<char*>(base_) + kChildStackSize; }
+
+private:
+    void* base_ = nullptr;
+};
+
+// Blocks every signal for the current thread while alive: the CLONE_VM child must not run
+// a host signal handler before it has reset them.
+class AllSignalsBlocked {
+public:
+    AllSignalsBlocked() noexcept {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &previous_);
+    }
+    AllSignalsBlocked(const AllSignalsBlocked&) = delete;
+    AllSignalsBlocked& operator=(const AllSignalsBlocked&) = delete;
+    ~AllSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+private:
+    sigset_t previous_{};
+};
+
+} // namespace
+
+const char* child_step_description(ChildStep step) noexcept {
+    switch (step) {
+    case ChildStep::NewSession: return "start a new session (setsid)";
+    case ChildStep::ParentDeathSignal: return "set the parent-death signal";
+    case ChildStep::ParentGone: return "check that the host is still alive";
+    case ChildStep::MoveDescriptors: return "install the inherited descriptors";
+    case ChildStep::CloseDescriptors: return "close all other descriptors (close_range)";
+    case ChildStep::ChangeDirectory: return "change directory to /";
+    case ChildStep::DropGroups: return "drop supplementary groups (setgroups)";
+    case ChildStep::DropGid: return "switch group (setresgid)";
+    case ChildStep::DropUid: return "switch user (setresuid)";
+    case ChildStep::ResourceLimit: return "set a resource limit";
+    case ChildStep::UnblockSignals: return "unblock signals";
+    case ChildStep::NoNewPrivs: return "set no_new_privs";
+    case ChildStep::Landlock: return "enforce the Landlock ruleset";
+    case ChildStep::Seccomp: return "load the seccomp filter";
+    case ChildStep::SendListener: return "hand the seccomp listener to the host";
+    case ChildStep::Exec: return "execute the plugin";
+    }
+    return "an unknown step";
+}
+
+LaunchedChild launch_child(const ChildPlan& plan) {
+    ChildStack stack;
+    int pidfd = -1;
+    pid_t pid = -1;
+    int clone_error = 0;
+    {
+        AllSignalsBlocked blocked;
+        // CLONE_VM|CLONE_VFORK: no copy of the host's page tables, so the cost does not
+        // grow with host memory; this thread sleeps until the child executes or exits.
+        pid = ::clone(child_entry, stack.top(), CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+                      const_cast<ChildPlan*>(&plan), &pidfd);
+        clone_error = errno;
+    }
+    if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));
+    LaunchedChild child;
+    child.pid = pid;
+    child.pidfd.reset(pidfd);
+    return child;
+}
+
+} // namespace airlock::host::detail

@@ -1,0 +1,112 @@
+#pragma once
+// The vfork-style launch and the async-signal-safe child side (internal to the spawner).
+//
+// Everything the child reads is in a `ChildPlan` the parent filled in beforehand; the child
+// only issues raw system calls on it. With CLONE_VM the child runs in the parent's memory
+// until it executes, so it must not allocate, lock, log or touch C++ objects.
+
+#include <airlock/connection/unique_fd.hpp>
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+struct sock_fprog;
+
+namespace airlock::host::detail {
+
+/// The child-side steps, in the order they run; a failure names one of them.
+enum class ChildStep : std::uint32_t {
+    NewSession = 1,
+    ParentDeathSignal,
+    ParentGone,
+    MoveDescriptors,
+    CloseDescriptors,
+    ChangeDirectory,
+    DropGroups,
+    DropGid,
+    DropUid,
+    ResourceLimit,
+    UnblockSignals,
+    NoNewPrivs,
+    Landlock,
+    Seccomp,
+    SendListener,
+    Exec,
+};
+
+/// A human description of a step, e.g. "set the resource limit".
+const char* child_step_description(ChildStep step) noexcept;
+
+/// The confinement the child applies last, as plain data prepared by the parent.
+struct ChildConfinement {
+    const sock_fprog* seccomp_program = nullptr;  ///< nullptr: no seccomp filter
+    bool seccomp_listener = false;   ///< load with a user-notification listener and hand it over
+    std::uint64_t exec_tag = 0;      ///< lets the launch's execveat/sendmsg through the filter
+    int landlock_ruleset_fd = -1;    ///< -1: no Landlock
+};
+
+/// One descriptor the child puts at a fixed number.
+struct DescriptorMove {
+    int source = -1;
+    int target = -1;
+};
+
+/// One resource limit the child sets.
+struct ResourceLimitSetting {
+    int resource = 0;
+    rlimit value{};
+};
+
+/// A failed child step. With CLONE_VM the child writes it straight into the parent's
+/// memory: that needs no system call, so it works even after the seccomp filter is loaded
+/// (where a write to a pipe may be refused, or worse, wait for a user notification that
+/// the vfork-suspended host cannot answer). glibc's posix_spawn reports errors the same way.
+struct ChildFailure {
+    std::uint32_t step = 0;    ///< a ChildStep; 0 = no failure
+    std::int32_t error = 0;    ///< errno
+    std::int32_t detail = 0;   ///< e.g. the RLIMIT_* resource for ResourceLimit
+};
+
+/// Everything the child needs; every pointer refers to parent-owned storage that outlives
+/// the launch.
+struct ChildPlan {
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+    /// Where to write the child's own pid in decimal (inside the LISTEN_PID=... string);
+    /// nullptr when there is none. Has room for 20 digits and the terminating NUL.
+    char* listen_pid_digits = nullptr;
+    int exe_fd = -1;          ///< O_PATH descriptor of the executable
+    /// Child end of the seccomp listener hand-off socketpair; -1 without a listener.
+    int listener_handoff_fd = -1;
+    /// Where the child reports a failed step (parent memory, see ChildFailure).
+    ChildFailure* failure = nullptr;
+    /// Descriptors to install at 0, 1, 2, 3, ... (targets must be 0..count-1 in order).
+    const DescriptorMove* moves = nullptr;
+    std::size_t move_count = 0;
+    int* scratch = nullptr;   ///< move_count ints the child may write (temporary copies)
+    const ResourceLimitSetting* limits = nullptr;
+    std::size_t limit_count = 0;
+    bool drop_privileges = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    pid_t parent_pid = 0;
+    ChildConfinement confinement;
+};
+
+/// The result of a launch that reached exec or failed in the child.
+struct LaunchedChild {
+    pid_t pid = -1;
+    UniqueFd pidfd;
+};
+
+/// Starts the child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on its own stack and runs
+/// the child steps. Returns once the child has executed or exited (vfork semantics); by
+/// then `*plan.failure` holds the failed step, if any.
+/// @throws SpawnError when clone itself fails.
+LaunchedChild launch_child(const ChildPlan& plan);
+
+} // namespace airlock::host::detail

@@ -1,0 +1,99 @@
+// See confinement.hpp.
+#include "confinement.hpp"
+
+#ifdef AIRLOCK_HAVE_SANDBOX
+#include "compiled_confinement.hpp"
+
+#include <airlock/host/isolation_layers.hpp>
+#include <airlock/host/landlock_ruleset.hpp>
+
+#include <algorithm>
+#endif
+
+namespace airlock::host::detail {
+
+PreparedConfinement::PreparedConfinement() = default;
+PreparedConfinement::PreparedConfinement(PreparedConfinement&&) noexcept = default;
+PreparedConfinement& PreparedConfinement::operator=(PreparedConfinement&&) noexcept = default;
+PreparedConfinement::~PreparedConfinement() = default;
+
+#ifdef AIRLOCK_HAVE_SANDBOX
+
+PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
+    const IsolationLayers probe = probe_isolation_layers();
+    PreparedConfinement prepared;
+    prepared.compiled_ = std::make_unique<CompiledConfinement>();
+    CompiledConfinement& compiled = *prepared.compiled_;
+
+    if (probe.seccomp.available) {
+        SeccompFilterOptions options;
+        options.has_append_grants = std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& g) {
+            return g.kind == GrantKind::File && g.access == GrantAccess::Append;
+        });
+        options.notify_violations = probe.seccomp_user_notification.available;
+        auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, options);
+        if (!filter) {
+            throw SpawnError("plugin '" + plugin.name + "': cannot compile the seccomp filter: " +
+                             filter.status().message());
+        }
+        compiled.filter.emplace(std::move(*filter));
+        compiled.program = compiled.filter->program();
+        prepared.layers_.push_back({IsolationLayer::Seccomp, true, ""});
+    } else {
+        prepared.layers_.push_back({IsolationLayer::Seccomp, false, probe.seccomp.detail});
+    }
+    compiled.landlock = probe.landlock.available;
+    prepared.layers_.push_back({IsolationLayer::Landlock, probe.landlock.available,
+                                probe.landlock.available ? "" : probe.landlock.detail});
+    prepared.layers_.push_back({IsolationLayer::NoNewPrivs, probe.no_new_privs.available,
+                                probe.no_new_privs.available ? "" : probe.no_new_privs.detail});
+    return prepared;
+}
+
+bool PreparedConfinement::seccomp_applied() const noexcept { return compiled_ && compiled_->filter.has_value(); }
+bool PreparedConfinement::landlock_applied() const noexcept { return compiled_ && compiled_->landlock; }
+
+UniqueFd PreparedConfinement::make_landlock_ruleset(const PluginConfig& plugin) const {
+    if (!landlock_applied()) return {};
+    auto policy = landlock_policy_for(plugin);
+    if (!policy) {
+        throw SpawnError("plugin '" + plugin.name + "': cannot build the Landlock policy: " + policy.status().message());
+    }
+    auto ruleset = build_landlock_ruleset(*policy);
+    if (!ruleset) {
+        throw SpawnError("plugin '" + plugin.name + "': cannot build the Landlock ruleset: " + ruleset.status().message());
+    }
+    return std::move(ruleset->fd);
+}
+
+ChildConfinement PreparedConfinement::child() const noexcept {
+    ChildConfinement child;
+    if (seccomp_applied()) {
+        child.seccomp_program = &compiled_->program;
+        child.seccomp_listener = compiled_->filter->uses_notification();
+        child.exec_tag = compiled_->filter->exec_tag();
+    }
+    return child;
+}
+
+#else
+
+struct CompiledConfinement {};
+
+PreparedConfinement PreparedConfinement::prepare(const PluginConfig&) {
+    PreparedConfinement prepared;
+    const char* missing = "this build has no sandbox library (airlock::host_sandbox is not linked)";
+    prepared.layers_.push_back({IsolationLayer::Seccomp, false, missing});
+    prepared.layers_.push_back({IsolationLayer::Landlock, false, missing});
+    prepared.layers_.push_back({IsolationLayer::NoNewPrivs, true, ""});
+    return prepared;
+}
+
+bool PreparedConfinement::seccomp_applied() const noexcept { return false; }
+bool PreparedConfinement::landlock_applied() const noexcept { return false; }
+UniqueFd PreparedConfinement::make_landlock_ruleset(const PluginConfig&) const { return {}; }
+ChildConfinement PreparedConfinement::child() const noexcept { return {}; }
+
+#endif
+
+} // namespace airlock::host::detail

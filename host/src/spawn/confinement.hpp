@@ -1,0 +1,53 @@
+#pragma once
+// Bridges the spawner to the sandbox library (seccomp program, Landlock ruleset, probe).
+//
+// Built without the sandbox library, seccomp and Landlock are reported as unavailable (so
+// a config that requires them fails closed); no_new_privs is then set by the child itself.
+
+#include "child_launch.hpp"
+
+#include <airlock/connection/unique_fd.hpp>
+#include <airlock/host/plugin_config.hpp>
+#include <airlock/host/spawner.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace airlock::host::detail {
+
+struct CompiledConfinement;  // the sandbox library's objects (opaque here)
+
+/// The confinement prepared once per plugin config.
+class PreparedConfinement {
+public:
+    PreparedConfinement();
+    PreparedConfinement(PreparedConfinement&&) noexcept;
+    PreparedConfinement& operator=(PreparedConfinement&&) noexcept;
+    ~PreparedConfinement();
+
+    /// Probes the kernel and compiles the seccomp program (once).
+    /// @throws SpawnError when the sandbox library rejects the plugin's policy.
+    static PreparedConfinement prepare(const PluginConfig& plugin);
+
+    /// One entry per IsolationLayer, in the order seccomp, landlock, no-new-privs.
+    [[nodiscard]] const std::vector<LayerStatus>& layers() const noexcept { return layers_; }
+    [[nodiscard]] bool seccomp_applied() const noexcept;
+    [[nodiscard]] bool landlock_applied() const noexcept;
+
+    /// A Landlock ruleset for one launch (built per launch, so a replaced executable or a
+    /// re-created grant directory is what the ruleset refers to). Invalid without Landlock.
+    /// @throws SpawnError when a path of the policy cannot be opened (fail closed).
+    [[nodiscard]] UniqueFd make_landlock_ruleset(const PluginConfig& plugin) const;
+
+    /// The child's view: seccomp program, listener flag and exec tag (ruleset fd not set).
+    [[nodiscard]] ChildConfinement child() const noexcept;
+
+    /// The compiled sandbox objects (for the violation monitor); null without seccomp.
+    [[nodiscard]] const CompiledConfinement* compiled() const noexcept { return compiled_.get(); }
+
+private:
+    std::vector<LayerStatus> layers_;
+    std::unique_ptr<CompiledConfinement> compiled_;
+};
+
+} // namespace airlock::host::detail

@@ -1,0 +1,188 @@
+// run_in_foreground: the poll() loop behind `airlock-host exec`.
+#include <airlock/host/foreground_run.hpp>
+#include <airlock/host/output_pump.hpp>
+
+#ifdef AIRLOCK_HAVE_SANDBOX
+#include <airlock/host/spawn_violations.hpp>
+#endif
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace airlock::host {
+namespace {
+
+// After the plugin exits, keep reading for this long at most: a descendant that inherited
+// the pipe could otherwise keep `exec` waiting forever.
+constexpr auto kDrainAfterExit = std::chrono::seconds(1);
+
+void write_all(int fd, const std::string& text) {
+    const char* data = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+        ssize_t written = ::write(fd, data, left);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return;  // the reader went away: nothing sensible to do
+        data += written;
+        left -= static_cast<std::size_t>(written);
+    }
+}
+
+void forward_lines(OutputPump& pump, const ForegroundOptions& options) {
+    for (const auto& line : pump.take_pending()) {
+        int fd = line.stream == OutputStream::Stdout ? options.output_fd : options.error_fd;
+        write_all(fd, pump.format(line) + "\n");
+    }
+}
+
+// Blocks the forwarded signals and reads them through a signalfd while alive.
+class ForwardedSignals {
+public:
+    ForwardedSignals() {
+        sigemptyset(&set_);
+        for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set_, signal_number);
+        pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+        fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
+    }
+    ForwardedSignals(const ForwardedSignals&) = delete;
+    ForwardedSignals& operator=(const ForwardedSignals&) = delete;
+    ~ForwardedSignals() {
+        fd_.reset();
+        // Signals that arrived after the plugin ended stay pending and act on the host now.
+        pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    int fd() const noexcept { return fd_.get(); }
+    /// The next received signal, or 0.
+    int take() noexcept {
+        signalfd_siginfo info{};
+        return ::read(fd_.get(), &info, sizeof info) == sizeof info ? static_cast<int>(info.ssi_signo) : 0;
+    }
+
+private:
+    sigset_t set_{};
+    sigset_t previous_{};
+    UniqueFd fd_;
+};
+
+// The host's own view of forbidden system calls (seccomp user notification).
+class ViolationReporter {
+public:
+    ViolationReporter(const Spawner& spawner, SpawnedPlugin& plugin, int error_fd)
+        : plugin_name_(plugin.name), error_fd_(error_fd) {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        monitor_ = make_violation_monitor(spawner, plugin);
+#else
+        (void)spawner;
+#endif
+    }
+    /// The listener to poll, or -1.
+    int fd() const noexcept {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        if (monitor_) return monitor_->fd();
+#endif
+        return -1;
+    }
+    /// Handles pending notifications; false once nobody uses the filter any more.
+    bool handle_pending() {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        while (monitor_) {
+            auto violation = monitor_->handle_one(0);
+            if (!violation) {
+                if (violation.status().code() != StatusCode::PeerClosed) {
+                    write_all(error_fd_, "airlock-host: plugin " + plugin_name_ +
+                                             ": violation monitor: " + violation.status().message() + "\n");
+                }
+                monitor_.reset();
+                return false;
+            }
+            if (!*violation) return true;
+            ++reported_;
+            write_all(error_fd_, "airlock-host: " + (*violation)->describe(plugin_name_) + "\n");
+        }
+#endif
+        return false;
+    }
+    /// Violations reported so far.
+    int reported() const noexcept { return reported_; }
+
+private:
+    std::string plugin_name_;
+    int error_fd_;
+    int reported_ = 0;
+#ifdef AIRLOCK_HAVE_SANDBOX
+    std::optional<ViolationMonitor> monitor_;
+#endif
+};
+
+void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const OutputPump& pump,
+                 const ViolationReporter& violations, int error_fd) {
+    const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
+    if (pump.dropped_lines() > 0) {
+        write_all(error_fd, "airlock-host: " + who + ": " + std::to_string(pump.dropped_lines()) +
+                                " output lines dropped\n");
+    }
+    if (exit.signaled && exit.signal == SIGSYS && violations.reported() == 0) {
+        // Killed by the kernel's filter action without a notification: the exit signal is
+        // all the host has observed.
+        write_all(error_fd, "airlock-host: " + who + ": forbidden system call: killed (SIGSYS)\n");
+    } else if (exit.signaled && !(exit.signal == SIGKILL && violations.reported() > 0)) {
+        write_all(error_fd, "airlock-host: " + who + " " + exit.describe() + "\n");
+    }
+}
+
+} // namespace
+
+PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& options) {
+    std::optional<ForwardedSignals> signals;
+    if (options.forward_signals) signals.emplace();
+
+    SpawnedPlugin plugin = spawner.launch(LaunchOptions{options.extra_args});
+    // TODO(connection library): for protocol "airlock", run the handshake on
+    // plugin.connection and send plugin.grants_to_send as the grant table message here.
+    ViolationReporter violations(spawner, plugin, options.error_fd);
+
+    OutputPump pump(plugin.name);
+    bool stdout_open = true;
+    bool stderr_open = true;
+    std::optional<std::chrono::steady_clock::time_point> exited_at;
+
+    // Until the plugin has exited and both pipes are at end of stream (or the drain ends).
+    while (!exited_at || stdout_open || stderr_open) {
+        if (exited_at && std::chrono::steady_clock::now() - *exited_at > kDrainAfterExit) break;
+        pollfd fds[5] = {
+            {stdout_open ? plugin.stdout_pipe.get() : -1, POLLIN, 0},
+            {stderr_open ? plugin.stderr_pipe.get() : -1, POLLIN, 0},
+            {exited_at ? -1 : plugin.process.pidfd(), POLLIN, 0},
+            {signals ? signals->fd() : -1, POLLIN, 0},
+            {violations.fd(), POLLIN, 0},
+        };
+        int ready = ::poll(fds, 5, exited_at ? 100 : -1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0) break;
+        if (fds[0].revents != 0) stdout_open = !pump.pump(plugin.stdout_pipe.get(), OutputStream::Stdout).end_of_stream;
+        if (fds[1].revents != 0) stderr_open = !pump.pump(plugin.stderr_pipe.get(), OutputStream::Stderr).end_of_stream;
+        forward_lines(pump, options);
+        // Violations first: the violating thread is blocked until the host answers.
+        if (fds[4].revents != 0) violations.handle_pending();
+        if (fds[2].revents != 0) exited_at = std::chrono::steady_clock::now();
+        if (signals && fds[3].revents != 0) {
+            while (int signal_number = signals->take()) plugin.process.send_signal(signal_number);
+        }
+    }
+    pump.flush(OutputStream::Stdout);
+    pump.flush(OutputStream::Stderr);
+    forward_lines(pump, options);
+
+    PluginExit exit = plugin.process.wait();
+    violations.handle_pending();
+    report_exit(plugin, exit, pump, violations, options.error_fd);
+    return exit;
+}
+
+} // namespace airlock::host

@@ -1,0 +1,151 @@
+// Parent-side opening of grants: each descriptor carries exactly the configured access.
+#include <airlock/host/grant_opener.hpp>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace airlock::host {
+namespace {
+
+// Newer than the 6.1 uapi headers (see PLATFORM.md).
+constexpr unsigned kMfdNoexecSeal = 0x0008U;
+
+[[noreturn]] void fail(const GrantConfig& grant, const std::string& what, int error_number) {
+    std::string message = "grant '" + grant.name + "' (" + grant_kind_name(grant.kind);
+    if (!grant.path.empty()) message += " " + grant.path;
+    message += ")";
+    if (!grant.where.file.empty()) {
+        message += " at " + grant.where.file + ":" + std::to_string(grant.where.line) + ":" +
+                   std::to_string(grant.where.column);
+    }
+    message += ": " + what;
+    if (error_number != 0) message += ": " + std::string(std::strerror(error_number));
+    throw GrantError(message);
+}
+
+int file_access_flags(GrantAccess access) noexcept {
+    switch (access) {
+    case GrantAccess::Read: return O_RDONLY;
+    case GrantAccess::Write: return O_WRONLY;
+    case GrantAccess::Append: return O_WRONLY | O_APPEND;
+    case GrantAccess::ReadWrite: return O_RDWR;
+    }
+    return O_RDONLY;
+}
+
+UniqueFd open_file(const GrantConfig& grant) {
+    // O_NONBLOCK only for the open itself: a FIFO must not hang the host. Cleared below.
+    int flags = file_access_flags(grant.access) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    if (grant.create) flags |= O_CREAT;
+    UniqueFd fd(::open(grant.path.c_str(), flags, 0600));
+    if (!fd) fail(grant, "cannot open", errno);
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0) fail(grant, "cannot stat", errno);
+    if (S_ISDIR(status.st_mode)) fail(grant, "is a directory (use `dir = ...` for directories)", 0);
+    if (::fcntl(fd.get(), F_SETFL, file_access_flags(grant.access) & O_APPEND) != 0) {
+        fail(grant, "cannot clear O_NONBLOCK", errno);
+    }
+    return fd;
+}
+
+UniqueFd open_directory(const GrantConfig& grant) {
+    // Read-only whatever the access: a directory descriptor cannot carry write access;
+    // writing beneath a read-write grant is allowed by the plugin's Landlock ruleset.
+    UniqueFd fd(::open(grant.path.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!fd) fail(grant, "cannot open directory", errno);
+    return fd;
+}
+
+UniqueFd connect_socket(const GrantConfig& grant) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (grant.path.size() >= sizeof(address.sun_path)) {
+        fail(grant, "socket path longer than " + std::to_string(sizeof(address.sun_path) - 1) +
+                        " bytes", 0);
+    }
+    std::memcpy(address.sun_path, grant.path.c_str(), grant.path.size() + 1);
+    // Try the socket types a listener may speak; connecting to the wrong one is EPROTOTYPE.
+    int last_error = 0;
+    for (int type : {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM}) {
+        // Non-blocking so a full backlog is an error instead of a hung host.
+        UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (!fd) fail(grant, "cannot create socket", errno);
+        if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0) {
+            if (::fcntl(fd.get(), F_SETFL, 0) != 0) fail(grant, "cannot clear O_NONBLOCK", errno);
+            return fd;
+        }
+        last_error = errno;
+        if (last_error != EPROTOTYPE) break;
+    }
+    if (last_error == EAGAIN) fail(grant, "cannot connect: the listener's backlog is full", 0);
+    fail(grant, "cannot connect", last_error);
+}
+
+UniqueFd create_memfd(const GrantConfig& grant) {
+    const std::string name = "airlock:" + grant.name;
+    // Not executable where the kernel supports it: an exec'able memfd would let a plugin
+    // run code that no Landlock execute rule covers.
+    UniqueFd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdNoexecSeal));
+    if (!fd && errno == EINVAL) fd.reset(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd) fail(grant, "cannot create memfd", errno);
+    if (::ftruncate(fd.get(), static_cast<off_t>(grant.size)) != 0) {
+        fail(grant, "cannot size memfd to " + std::to_string(grant.size) + " bytes", errno);
+    }
+    // A fixed size: a plugin shrinking the buffer would make a host mapping fault (SIGBUS).
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+        fail(grant, "cannot seal memfd size", errno);
+    }
+    return fd;
+}
+
+} // namespace
+
+const char* grant_access_name(GrantAccess access) noexcept {
+    switch (access) {
+    case GrantAccess::Read: return "read";
+    case GrantAccess::Write: return "write";
+    case GrantAccess::Append: return "append";
+    case GrantAccess::ReadWrite: return "read-write";
+    }
+    return "?";
+}
+
+const char* grant_kind_name(GrantKind kind) noexcept {
+    switch (kind) {
+    case GrantKind::File: return "file";
+    case GrantKind::Directory: return "dir";
+    case GrantKind::Connect: return "connect";
+    case GrantKind::Memfd: return "memfd";
+    }
+    return "?";
+}
+
+OpenedGrant open_grant(const GrantConfig& grant) {
+    OpenedGrant opened;
+    opened.name = grant.name;
+    opened.kind = grant.kind;
+    opened.access = grant.access;
+    switch (grant.kind) {
+    case GrantKind::File: opened.fd = open_file(grant); break;
+    case GrantKind::Directory: opened.fd = open_directory(grant); break;
+    case GrantKind::Connect: opened.fd = connect_socket(grant); break;
+    case GrantKind::Memfd: opened.fd = create_memfd(grant); break;
+    }
+    return opened;
+}
+
+std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants) {
+    std::vector<OpenedGrant> opened;
+    opened.reserve(grants.size());
+    for (const auto& grant : grants) opened.push_back(open_grant(grant));
+    return opened;
+}
+
+} // namespace airlock::host

@@ -1,0 +1,143 @@
+// airlock-host: check a config, run one plugin in the foreground, (later) supervise.
+#include <airlock/host/foreground_run.hpp>
+#include <airlock/host/spawner.hpp>
+
+#ifdef AIRLOCK_HAVE_CONFIG_LOADER
+#include <airlock/host/config_loader.hpp>
+#endif
+#ifdef AIRLOCK_HAVE_SANDBOX
+#include <airlock/host/isolation_layers.hpp>
+#endif
+
+#include <signal.h>
+#include <sysexits.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace airlock::host;
+
+int usage() {
+    std::cerr << "usage: airlock-host check CONFIG\n"
+                 "       airlock-host exec CONFIG PLUGIN [-- ARGS...]\n"
+                 "       airlock-host run CONFIG\n";
+    return EX_USAGE;
+}
+
+#ifdef AIRLOCK_HAVE_CONFIG_LOADER
+
+const char* layer_name(IsolationLayer layer) {
+    switch (layer) {
+    case IsolationLayer::Seccomp: return "seccomp";
+    case IsolationLayer::Landlock: return "landlock";
+    case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    }
+    return "?";
+}
+
+// Which layers the spawner will apply to this plugin (or why it would refuse to start).
+int print_plugin_layers(const PluginConfig& plugin) {
+    try {
+        Spawner spawner(plugin);
+        std::cout << "  layers applied at spawn:";
+        for (const auto& layer : spawner.layers()) {
+            std::cout << " " << layer_name(layer.layer) << (layer.applied ? "" : " (unavailable)");
+        }
+        std::cout << "\n";
+        return EX_OK;
+    } catch (const SpawnError& error) {
+        std::cout << "  would not start: " << error.what() << "\n";
+        return EX_UNAVAILABLE;
+    }
+}
+
+int check_command(const std::string& config_path) {
+    HostConfig config = load_config(config_path);
+#ifdef AIRLOCK_HAVE_SANDBOX
+    std::cout << "isolation layers on this kernel:\n" << describe_isolation_layers(probe_isolation_layers()) << "\n";
+#else
+    std::cout << "isolation layers: this build has no sandbox library (seccomp and Landlock unavailable)\n";
+#endif
+    int status = EX_OK;
+    for (const auto& [name, plugin] : config.plugins) {
+        std::cout << describe_policy(plugin) << "\n";
+        if (int plugin_status = print_plugin_layers(plugin); plugin_status != EX_OK) status = plugin_status;
+    }
+    return status;
+}
+
+int exec_command(const std::string& config_path, const std::string& plugin_name, std::vector<std::string> args) {
+    HostConfig config = load_config(config_path);
+    auto found = config.plugins.find(plugin_name);
+    if (found == config.plugins.end()) {
+        std::cerr << "airlock-host: " << config_path << ": no plugin named '" << plugin_name << "'\n";
+        return EX_USAGE;
+    }
+    Spawner spawner(found->second);
+    ForegroundOptions options;
+    options.extra_args = std::move(args);
+    options.forward_signals = true;
+    return run_in_foreground(spawner, options).shell_status();
+}
+
+#else
+
+int check_command(const std::string&) {
+    std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
+    return EX_UNAVAILABLE;
+}
+
+int exec_command(const std::string&, const std::string&, std::vector<std::string>) {
+    std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
+    return EX_UNAVAILABLE;
+}
+
+#endif
+
+int dispatch(const std::vector<std::string>& words) {
+    if (words.empty()) return usage();
+    const std::string& command = words[0];
+    if (command == "check" && words.size() == 2) return check_command(words[1]);
+    if (command == "exec" && words.size() >= 3) {
+        std::vector<std::string> args;
+        if (words.size() > 3) {
+            if (words[3] != "--") return usage();
+            args.assign(words.begin() + 4, words.end());
+        }
+        return exec_command(words[1], words[2], std::move(args));
+    }
+    if (command == "run" && words.size() == 2) {
+        std::cerr << "airlock-host: run: not implemented yet (issue 5)\n";
+        return EX_UNAVAILABLE;
+    }
+    return usage();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // A closed stdout must end in a write error, not kill the host (plugins get SIG_DFL back).
+    ::signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> words(argv + 1, argv + argc);
+    try {
+        return dispatch(words);
+#ifdef AIRLOCK_HAVE_CONFIG_LOADER
+    } catch (const ConfigError& error) {
+        std::cerr << "airlock-host: " << error.what() << "\n";
+        return EX_CONFIG;
+#endif
+    } catch (const SpawnError& error) {
+        std::cerr << "airlock-host: " << error.what() << "\n";
+        return EX_UNAVAILABLE;
+    } catch (const GrantError& error) {
+        std::cerr << "airlock-host: " << error.what() << "\n";
+        return EX_NOINPUT;
+    } catch (const std::exception& error) {
+        std::cerr << "airlock-host: " << error.what() << "\n";
+        return EX_SOFTWARE;
+    }
+}

@@ -1,0 +1,93 @@
+// PluginProcess and PluginExit: waiting on and signalling a plugin through its pidfd.
+#include <airlock/host/spawner.hpp>
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace airlock::host {
+namespace {
+
+// Not through <sys/pidfd.h>: glibc 2.36's header lacks extern "C", so its declarations do
+// not link from C++.
+int send_through_pidfd(int pidfd, int signal_number) noexcept {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
+}
+
+PluginExit exit_from(const siginfo_t& info) {
+    PluginExit result;
+    if (info.si_code == CLD_EXITED) {
+        result.exit_code = info.si_status;
+    } else {
+        result.signaled = true;
+        result.signal = info.si_status;
+        result.core_dumped = info.si_code == CLD_DUMPED;
+    }
+    return result;
+}
+
+} // namespace
+
+std::string PluginExit::describe() const {
+    if (!signaled) return "exited with status " + std::to_string(exit_code);
+    const char* name = sigabbrev_np(signal);
+    std::string text = "killed by signal " + std::to_string(signal);
+    if (name != nullptr) text += std::string(" (SIG") + name + ")";
+    if (core_dumped) text += ", core dumped";
+    return text;
+}
+
+PluginProcess& PluginProcess::operator=(PluginProcess&& other) noexcept {
+    if (this != &other) {
+        kill_and_reap();
+        pid_ = std::exchange(other.pid_, -1);
+        pidfd_ = std::move(other.pidfd_);
+        exit_ = std::exchange(other.exit_, std::nullopt);
+    }
+    return *this;
+}
+
+PluginProcess::~PluginProcess() { kill_and_reap(); }
+
+std::optional<PluginExit> PluginProcess::try_wait() {
+    if (exit_ || !pidfd_) return exit_;
+    siginfo_t info{};
+    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) != 0) {
+        throw std::system_error(errno, std::generic_category(), "waitid on plugin pidfd");
+    }
+    if (info.si_pid == 0) return std::nullopt;  // still running
+    exit_ = exit_from(info);
+    return exit_;
+}
+
+PluginExit PluginProcess::wait() {
+    if (exit_) return *exit_;
+    if (!pidfd_) throw std::logic_error("PluginProcess::wait on an empty process");
+    siginfo_t info{};
+    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
+        if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitid on plugin pidfd");
+    }
+    exit_ = exit_from(info);
+    return *exit_;
+}
+
+bool PluginProcess::send_signal(int signal_number) noexcept {
+    if (exit_ || !pidfd_) return false;
+    return send_through_pidfd(pidfd_.get(), signal_number) == 0;
+}
+
+void PluginProcess::kill_and_reap() noexcept {
+    if (exit_ || !pidfd_) return;
+    send_through_pidfd(pidfd_.get(), SIGKILL);
+    siginfo_t info{};
+    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 && errno == EINTR) {
+    }
+    exit_ = exit_from(info);
+}
+
+} // namespace airlock::host

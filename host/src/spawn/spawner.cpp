@@ -1,0 +1,391 @@
+// Spawner: prepares once per config, launches one confined process per call.
+#include <airlock/host/spawner.hpp>
+
+#include "child_launch.hpp"
+#include "confinement.hpp"
+#include "spawner_internals.hpp"
+
+#ifdef AIRLOCK_HAVE_SANDBOX
+#include <airlock/host/violation_monitor.hpp>
+#endif
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace airlock::host {
+namespace {
+
+using detail::ChildFailure;
+using detail::ChildPlan;
+using detail::ChildStep;
+using detail::DescriptorMove;
+using detail::ResourceLimitSetting;
+
+// How long the parent waits for the seccomp listener after clone returned. The child has
+// sent it (or died) by then; this only bounds a stray copy of the child's socket end.
+constexpr int kListenerTimeoutMs = 5000;
+constexpr std::size_t kPidDigitsCapacity = 21;  // 20 digits + NUL
+constexpr const char* kListenPidPrefix = "LISTEN_PID=";
+
+const std::array<const char*, 5> kReservedEnvironment = {
+    "AIRLOCK_PLUGIN_NAME", "AIRLOCK_CONNECTION_FD", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID"};
+
+std::string system_message(int error_number) { return std::strerror(error_number); }
+
+const char* resource_name(int resource) noexcept {
+    switch (resource) {
+    case RLIMIT_AS: return "RLIMIT_AS (memory)";
+    case RLIMIT_CPU: return "RLIMIT_CPU (cpu)";
+    case RLIMIT_NOFILE: return "RLIMIT_NOFILE (open_files)";
+    case RLIMIT_NPROC: return "RLIMIT_NPROC (processes)";
+    case RLIMIT_FSIZE: return "RLIMIT_FSIZE (file_size)";
+    case RLIMIT_CORE: return "RLIMIT_CORE";
+    }
+    return "a resource limit";
+}
+
+// Caps a requested limit at the host's hard limit: without CAP_SYS_RESOURCE the child
+// could not raise it, and a limit above the hard one would not limit anything more.
+rlim_t capped(std::uint64_t requested, const rlimit& current) {
+    rlim_t value = static_cast<rlim_t>(requested);
+    if (current.rlim_max != RLIM_INFINITY) value = std::min(value, current.rlim_max);
+    return value;
+}
+
+void add_limit(std::vector<ResourceLimitSetting>& out, int resource, std::uint64_t soft, std::uint64_t hard) {
+    rlimit current{};
+    ::getrlimit(resource, &current);
+    ResourceLimitSetting setting;
+    setting.resource = resource;
+    setting.value.rlim_cur = capped(soft, current);
+    setting.value.rlim_max = capped(hard, current);
+    out.push_back(setting);
+}
+
+std::vector<ResourceLimitSetting> resolve_limits(const Limits& limits, bool seccomp_applied) {
+    std::vector<ResourceLimitSetting> out;
+    if (limits.memory_bytes) add_limit(out, RLIMIT_AS, *limits.memory_bytes, *limits.memory_bytes);
+    // SIGXCPU at the limit, SIGKILL one second later if the plugin ignores it.
+    if (limits.cpu_seconds) add_limit(out, RLIMIT_CPU, *limits.cpu_seconds, *limits.cpu_seconds + 1);
+    if (limits.open_files) add_limit(out, RLIMIT_NOFILE, *limits.open_files, *limits.open_files);
+    // RLIMIT_NPROC counts threads too, so NPROC=1 would forbid threads; "processes = 1"
+    // (threads only) is the seccomp filter's job when there is one.
+    if (limits.processes && !(*limits.processes == 1 && seccomp_applied)) {
+        add_limit(out, RLIMIT_NPROC, *limits.processes, *limits.processes);
+    }
+    if (limits.file_size_bytes) add_limit(out, RLIMIT_FSIZE, *limits.file_size_bytes, *limits.file_size_bytes);
+    // No core dumps: a core would copy granted data to wherever the host's core_pattern says.
+    add_limit(out, RLIMIT_CORE, 0, 0);
+    return out;
+}
+
+bool valid_fd_name(const std::string& name) {
+    if (name.empty() || name.size() > 255) return false;
+    return std::none_of(name.begin(), name.end(), [](char c) {
+        return c == ':' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+}
+
+UniqueFd open_or_throw(const std::string& plugin, const char* path, int flags) {
+    UniqueFd fd(::open(path, flags));
+    if (!fd) throw SpawnError("plugin '" + plugin + "': cannot open " + path + ": " + system_message(errno));
+    return fd;
+}
+
+struct Pipe {
+    UniqueFd read_end;
+    UniqueFd write_end;
+};
+
+Pipe make_output_pipe(const std::string& plugin) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        throw SpawnError("plugin '" + plugin + "': cannot create a pipe: " + system_message(errno));
+    }
+    Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+    // Only the host's end is non-blocking; the plugin gets an ordinary blocking pipe.
+    ::fcntl(pipe.read_end.get(), F_SETFL, O_NONBLOCK);
+    return pipe;
+}
+
+std::pair<UniqueFd, UniqueFd> make_socketpair(const std::string& plugin, const char* what) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+        throw SpawnError("plugin '" + plugin + "': cannot create the " + what + " socketpair: " +
+                         system_message(errno));
+    }
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Builds a NULL-terminated char* array over strings that stay alive and unmoved.
+std::vector<char*> pointer_array(std::vector<std::string>& strings) {
+    std::vector<char*> pointers;
+    pointers.reserve(strings.size() + 1);
+    for (auto& text : strings) pointers.push_back(text.data());
+    pointers.push_back(nullptr);
+    return pointers;
+}
+
+std::string describe_failure(const PluginConfig& plugin, const ChildFailure& report) {
+    auto step = static_cast<ChildStep>(report.step);
+    std::string message = "plugin '" + plugin.name + "': cannot start: ";
+    if (step == ChildStep::Exec) {
+        message += "executing " + plugin.executable;
+    } else if (step == ChildStep::ResourceLimit) {
+        message += std::string("setting ") + resource_name(report.detail);
+    } else {
+        message += std::string("the child could not ") + detail::child_step_description(step);
+    }
+    message += " failed: " + system_message(report.error);
+    return message;
+}
+
+// The uid/gid to drop to when the host runs as root.
+struct TargetUser {
+    bool drop_privileges = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+TargetUser resolve_user(const PluginConfig& plugin) {
+    if (::geteuid() != 0) return {};  // nothing to drop to: the plugin runs as the host's user
+    const std::string& name = plugin.name;
+    if (!plugin.user || plugin.user->empty()) {
+        throw SpawnError("plugin '" + name + "': the host runs as root and no `user` is configured "
+                         "to run the plugin as (set [sandbox] user, e.g. \"nobody\")");
+    }
+    if (plugin.user_id && plugin.group_id) {
+        // Resolved when the config was loaded.
+        if (*plugin.user_id == 0) {
+            throw SpawnError("plugin '" + name + "': user '" + *plugin.user + "' is root; plugins never run as root");
+        }
+        return {true, static_cast<uid_t>(*plugin.user_id), static_cast<gid_t>(*plugin.group_id)};
+    }
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    int error = ::getpwnam_r(plugin.user->c_str(), &entry, buffer.data(), buffer.size(), &found);
+    if (found == nullptr) {
+        throw SpawnError("plugin '" + name + "': user '" + *plugin.user + "' " +
+                         (error != 0 ? "cannot be looked up: " + system_message(error) : "does not exist"));
+    }
+    if (found->pw_uid == 0) {
+        throw SpawnError("plugin '" + name + "': user '" + *plugin.user +
+                         "' is root; plugins never run as root");
+    }
+    return {true, found->pw_uid, found->pw_gid};
+}
+
+const char* layer_name(IsolationLayer layer) noexcept {
+    switch (layer) {
+    case IsolationLayer::Seccomp: return "seccomp";
+    case IsolationLayer::Landlock: return "landlock";
+    case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    }
+    return "?";
+}
+
+// The seccomp listener the child handed over, if the filter uses one.
+UniqueFd receive_listener(const std::string& plugin, int handoff_fd) {
+#ifdef AIRLOCK_HAVE_SANDBOX
+    auto listener = receive_seccomp_listener(handoff_fd, kListenerTimeoutMs);
+    if (!listener) {
+        throw SpawnError("plugin '" + plugin + "': cannot receive the seccomp listener: " + listener.status().message());
+    }
+    return std::move(*listener);
+#else
+    (void)handoff_fd;
+    throw SpawnError("plugin '" + plugin + "': a seccomp listener without the sandbox library");
+#endif
+}
+
+} // namespace
+
+struct Spawner::Prepared {
+    PluginConfig plugin;
+    detail::PreparedConfinement confinement;
+    std::vector<ResourceLimitSetting> limits;
+    bool drop_privileges = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) {
+    Prepared& p = *prepared_;
+    p.plugin = std::move(plugin);
+    const std::string& name = p.plugin.name;
+
+    for (const char* reserved : kReservedEnvironment) {
+        if (p.plugin.env.count(reserved) != 0) {
+            throw SpawnError("plugin '" + name + "': env sets " + reserved +
+                             ", which the host sets itself; remove it from the config");
+        }
+    }
+    for (const auto& [key, value] : p.plugin.env) {
+        if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos ||
+            value.find('\0') != std::string::npos) {
+            throw SpawnError("plugin '" + name + "': environment variable '" + key +
+                             "' cannot be passed on (empty, or contains '=' or NUL)");
+        }
+    }
+    if (p.plugin.protocol == PluginProtocol::None) {
+        for (const auto& grant : p.plugin.grants) {
+            if (!valid_fd_name(grant.name)) {
+                throw SpawnError("plugin '" + name + "': grant name '" + grant.name +
+                                 "' cannot be listed in LISTEN_FDNAMES (1-255 printable characters, no ':')");
+            }
+        }
+    }
+
+    p.confinement = detail::PreparedConfinement::prepare(p.plugin);
+    for (IsolationLayer required : p.plugin.required_layers) {
+        for (const auto& layer : p.confinement.layers()) {
+            if (layer.layer == required && !layer.applied) {
+                throw SpawnError("plugin '" + name + "': required isolation layer '" +
+                                 layer_name(required) + "' is unavailable: " + layer.reason);
+            }
+        }
+    }
+    p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
+    TargetUser user = resolve_user(p.plugin);
+    p.drop_privileges = user.drop_privileges;
+    p.uid = user.uid;
+    p.gid = user.gid;
+}
+
+
+Spawner::Spawner(Spawner&&) noexcept = default;
+Spawner& Spawner::operator=(Spawner&&) noexcept = default;
+Spawner::~Spawner() = default;
+
+const PluginConfig& Spawner::plugin() const noexcept { return prepared_->plugin; }
+const std::vector<LayerStatus>& Spawner::layers() const noexcept { return prepared_->confinement.layers(); }
+
+const detail::PreparedConfinement& detail::SpawnerInternals::confinement(const Spawner& spawner) noexcept {
+    return spawner.prepared_->confinement;
+}
+
+SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
+    const Prepared& p = *prepared_;
+    const PluginConfig& plugin = p.plugin;
+    const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
+
+    // The executable is opened here, so a missing one is an error before anything starts.
+    UniqueFd exe(::open(plugin.executable.c_str(), O_PATH | O_CLOEXEC));
+    if (!exe) {
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " + plugin.executable +
+                         ": " + system_message(errno));
+    }
+    struct stat exe_status {};
+    if (::fstat(exe.get(), &exe_status) != 0 || !S_ISREG(exe_status.st_mode)) {
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " + plugin.executable +
+                         " is not a regular file");
+    }
+
+    std::vector<OpenedGrant> grants;
+    try {
+        grants = open_grants(plugin.grants);
+    } catch (const GrantError& error) {
+        throw GrantError("plugin '" + plugin.name + "': " + error.what());
+    }
+
+    UniqueFd dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
+    Pipe out = make_output_pipe(plugin.name);
+    Pipe err = make_output_pipe(plugin.name);
+    const detail::ChildConfinement confinement = p.confinement.child();
+    UniqueFd landlock_ruleset = p.confinement.make_landlock_ruleset(plugin);
+    UniqueFd handoff_host, handoff_child;
+    if (confinement.seccomp_listener) std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
+    UniqueFd connection_host, connection_child;
+    if (airlock_protocol) std::tie(connection_host, connection_child) = make_socketpair(plugin.name, "connection");
+
+    // Descriptor layout: 0-2 stdio, then the connection (airlock) or the grants (none).
+    std::vector<DescriptorMove> moves = {{dev_null.get(), 0}, {out.write_end.get(), 1}, {err.write_end.get(), 2}};
+    if (airlock_protocol) {
+        moves.push_back({connection_child.get(), kConnectionFd});
+    } else {
+        for (const auto& grant : grants) moves.push_back({grant.fd.get(), static_cast<int>(moves.size())});
+    }
+    std::vector<int> scratch(moves.size(), -1);
+
+    std::vector<std::string> arguments;
+    arguments.push_back(plugin.executable);
+    arguments.insert(arguments.end(), plugin.args.begin(), plugin.args.end());
+    arguments.insert(arguments.end(), options.extra_args.begin(), options.extra_args.end());
+
+    std::vector<std::string> environment;
+    for (const auto& [key, value] : plugin.env) environment.push_back(key + "=" + value);
+    environment.push_back("AIRLOCK_PLUGIN_NAME=" + plugin.name);
+    std::size_t listen_pid_index = 0;
+    if (airlock_protocol) {
+        environment.push_back("AIRLOCK_CONNECTION_FD=" + std::to_string(kConnectionFd));
+    } else if (!grants.empty()) {
+        std::string names;
+        for (const auto& grant : grants) names += (names.empty() ? "" : ":") + grant.name;
+        environment.push_back("LISTEN_FDS=" + std::to_string(grants.size()));
+        environment.push_back("LISTEN_FDNAMES=" + names);
+        // The pid is only known in the child, which writes it into this reserved room.
+        listen_pid_index = environment.size();
+        environment.push_back(std::string(kListenPidPrefix) + std::string(kPidDigitsCapacity, '\0'));
+    }
+    std::vector<char*> argv = pointer_array(arguments);
+    std::vector<char*> envp = pointer_array(environment);
+
+    ChildPlan plan;
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    if (listen_pid_index != 0) plan.listen_pid_digits = environment[listen_pid_index].data() + std::strlen(kListenPidPrefix);
+    plan.exe_fd = exe.get();
+    plan.listener_handoff_fd = handoff_child.get();
+    ChildFailure failure;
+    plan.failure = &failure;
+    plan.moves = moves.data();
+    plan.move_count = moves.size();
+    plan.scratch = scratch.data();
+    plan.limits = p.limits.data();
+    plan.limit_count = p.limits.size();
+    plan.drop_privileges = p.drop_privileges;
+    plan.uid = p.uid;
+    plan.gid = p.gid;
+    plan.parent_pid = ::getpid();
+    plan.confinement = confinement;
+    plan.confinement.landlock_ruleset_fd = landlock_ruleset.get();
+
+    detail::LaunchedChild child = detail::launch_child(plan);
+    PluginProcess process(child.pid, std::move(child.pidfd));
+
+    // Close the parent's copies of the child's ends so end-of-stream can be seen.
+    handoff_child.reset();
+    out.write_end.reset();
+    err.write_end.reset();
+    connection_child.reset();
+    if (!airlock_protocol) grants.clear();
+
+    if (failure.step != 0) {
+        process.wait();  // it exited with 126 right after recording the failure
+        throw SpawnError(describe_failure(plugin, failure));
+    }
+    UniqueFd listener;
+    if (handoff_host) listener = receive_listener(plugin.name, handoff_host.get());
+
+    SpawnedPlugin spawned;
+    spawned.name = plugin.name;
+    spawned.process = std::move(process);
+    spawned.connection = std::move(connection_host);
+    spawned.stdout_pipe = std::move(out.read_end);
+    spawned.stderr_pipe = std::move(err.read_end);
+    spawned.seccomp_listener = std::move(listener);
+    if (airlock_protocol) spawned.grants_to_send = std::move(grants);
+    return spawned;
+}
+
+} // namespace airlock::host
