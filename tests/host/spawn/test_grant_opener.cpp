@@ -1,0 +1,136 @@
+// Grant opener: each grant becomes a descriptor with exactly the configured access.
+#include "test_support.hpp"
+
+#include <airlock/host/grant_opener.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+using namespace airlock;
+using namespace airlock::host;
+using namespace airlock::test;
+
+namespace {
+
+GrantConfig file_grant(const std::string& path, GrantAccess access, bool create = false) {
+    GrantConfig grant;
+    grant.name = "g";
+    grant.kind = GrantKind::File;
+    grant.path = path;
+    grant.access = access;
+    grant.create = create;
+    return grant;
+}
+
+int status_flags(const OpenedGrant& grant) { return ::fcntl(grant.fd.get(), F_GETFL); }
+bool close_on_exec(const OpenedGrant& grant) { return (::fcntl(grant.fd.get(), F_GETFD) & FD_CLOEXEC) != 0; }
+
+} // namespace
+
+TEST_CASE("file grants carry exactly the configured access mode", "[grants]") {
+    TempDir dir;
+    std::string path = dir.file("f", "content");
+    struct Case {
+        GrantAccess access;
+        int mode;
+        bool append;
+    };
+    for (Case c : {Case{GrantAccess::Read, O_RDONLY, false}, Case{GrantAccess::Write, O_WRONLY, false},
+                   Case{GrantAccess::Append, O_WRONLY, true}, Case{GrantAccess::ReadWrite, O_RDWR, false}}) {
+        INFO("access " << grant_access_name(c.access));
+        OpenedGrant grant = open_grant(file_grant(path, c.access));
+        CHECK((status_flags(grant) & O_ACCMODE) == c.mode);
+        CHECK(((status_flags(grant) & O_APPEND) != 0) == c.append);
+        CHECK((status_flags(grant) & O_NONBLOCK) == 0);
+        CHECK(close_on_exec(grant));
+    }
+}
+
+TEST_CASE("a read-only file grant cannot write; an append grant appends", "[grants]") {
+    TempDir dir;
+    std::string path = dir.file("log", "old\n");
+    OpenedGrant reader = open_grant(file_grant(path, GrantAccess::Read));
+    CHECK(::write(reader.fd.get(), "x", 1) == -1);
+    CHECK(errno == EBADF);
+    OpenedGrant appender = open_grant(file_grant(path, GrantAccess::Append));
+    REQUIRE(::pwrite(appender.fd.get(), "new\n", 4, 0) == 4);  // O_APPEND ignores the offset
+    CHECK(dir.read("log") == "old\nnew\n");
+}
+
+TEST_CASE("create makes a missing file with mode 0600; without create it is an error", "[grants]") {
+    TempDir dir;
+    std::string path = dir.path() + "/created.log";
+    REQUIRE_THROWS_WITH(open_grant(file_grant(path, GrantAccess::Append)),
+                        Catch::Contains("grant 'g' (file " + path + ")") && Catch::Contains("No such file"));
+    open_grant(file_grant(path, GrantAccess::Append, true));
+    struct stat status {};
+    REQUIRE(::stat(path.c_str(), &status) == 0);
+    CHECK((status.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("a directory is not a file grant; a dir grant is O_DIRECTORY read-only", "[grants]") {
+    TempDir dir;
+    REQUIRE_THROWS_WITH(open_grant(file_grant(dir.path(), GrantAccess::Read)), Catch::Contains("is a directory"));
+    GrantConfig grant;
+    grant.name = "out";
+    grant.kind = GrantKind::Directory;
+    grant.path = dir.path();
+    grant.access = GrantAccess::ReadWrite;
+    OpenedGrant opened = open_grant(grant);
+    CHECK((status_flags(opened) & (O_ACCMODE | O_DIRECTORY)) == (O_RDONLY | O_DIRECTORY));
+    CHECK(close_on_exec(opened));
+}
+
+TEST_CASE("a connect grant is a socket the host connected", "[grants]") {
+    TempDir dir;
+    std::string path = dir.path() + "/api.sock";
+    UniqueFd listener(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strcpy(address.sun_path, path.c_str());
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener.get(), 4) == 0);
+    GrantConfig grant;
+    grant.name = "api";
+    grant.kind = GrantKind::Connect;
+    grant.path = path;
+    OpenedGrant opened = open_grant(grant);
+    UniqueFd accepted(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(accepted.valid());
+    REQUIRE(::send(opened.fd.get(), "hi", 2, 0) == 2);
+    char buffer[4] = {};
+    CHECK(::recv(accepted.get(), buffer, sizeof buffer, 0) == 2);
+    CHECK(close_on_exec(opened));
+
+    grant.path = dir.path() + "/nobody-listens.sock";
+    REQUIRE_THROWS_WITH(open_grant(grant), Catch::Contains("grant 'api' (connect " + grant.path + ")") &&
+                                               Catch::Contains("cannot connect"));
+}
+
+TEST_CASE("a memfd grant has the configured size, which the plugin cannot change", "[grants]") {
+    GrantConfig grant;
+    grant.name = "scratch";
+    grant.kind = GrantKind::Memfd;
+    grant.size = 1 << 20;
+    OpenedGrant opened = open_grant(grant);
+    struct stat status {};
+    REQUIRE(::fstat(opened.fd.get(), &status) == 0);
+    CHECK(status.st_size == 1 << 20);
+    CHECK((status_flags(opened) & O_ACCMODE) == O_RDWR);
+    CHECK(::ftruncate(opened.fd.get(), 10) == -1);
+    CHECK(close_on_exec(opened));
+}
+
+TEST_CASE("open_grants names the failing grant and its config location", "[grants]") {
+    GrantConfig grant = file_grant("/nonexistent/airlock/secret", GrantAccess::Read);
+    grant.name = "journal";
+    grant.where = {"demo.toml", 12, 3};
+    REQUIRE_THROWS_WITH(open_grants({grant}), "grant 'journal' (file /nonexistent/airlock/secret) at demo.toml:12:3: "
+                                              "cannot open: No such file or directory");
+}

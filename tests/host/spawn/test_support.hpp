@@ -1,0 +1,177 @@
+#pragma once
+// Helpers shared by the spawner tests: probe configs through the real config loader,
+// running a probe to completion, reading its report lines, temp files.
+
+#include <airlock/host/config_loader.hpp>
+#include <airlock/host/foreground_run.hpp>
+#include <airlock/host/spawner.hpp>
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace airlock::test {
+
+inline const std::string kProbe = AIRLOCK_SPAWN_PROBE;
+
+/// The parts of a `[plugin.probe]` config the tests vary.
+struct ProbeConfig {
+    std::string protocol = "none";
+    std::vector<std::string> args;
+    std::string env = R"({ LANG = "C.UTF-8", GREETING = "hello world" })";
+    std::string limits;    ///< lines of [plugin.probe.limits]
+    std::string syscalls;  ///< lines of [plugin.probe.syscalls]
+    std::string grants;    ///< lines of [plugin.probe.grants]
+    std::string exec = kProbe;
+};
+
+inline std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+inline std::string probe_toml(const ProbeConfig& probe) {
+    std::string args;
+    for (const auto& arg : probe.args) args += (args.empty() ? "" : ", ") + quoted(arg);
+    std::string text = "[sandbox]\n"
+                       "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+                       "user = \"nobody\"\n"
+                       "[plugin.probe]\n"
+                       "exec = " + quoted(probe.exec) + "\n"
+                       "args = [" + args + "]\n"
+                       "env = " + probe.env + "\n"
+                       "protocol = " + quoted(probe.protocol) + "\n";
+    if (!probe.limits.empty()) text += "[plugin.probe.limits]\n" + probe.limits + "\n";
+    if (!probe.syscalls.empty()) text += "[plugin.probe.syscalls]\n" + probe.syscalls + "\n";
+    if (!probe.grants.empty()) text += "[plugin.probe.grants]\n" + probe.grants + "\n";
+    return text;
+}
+
+/// The plugin config the real loader makes of `probe`.
+inline host::PluginConfig probe_config(const ProbeConfig& probe) {
+    host::HostConfig config = host::load_config_text(probe_toml(probe), "/tmp/spawn-test.toml");
+    return config.plugins.at("probe");
+}
+
+/// What a probe printed and how it ended.
+struct ProbeRun {
+    host::PluginExit exit;
+    std::vector<std::string> out;   ///< stdout lines without the "[probe] " prefix
+    std::vector<std::string> err;   ///< stderr lines and host reports, as written
+    std::map<std::string, std::string> env;  ///< from `env K=V` report lines
+
+    /// The rest of the first stdout line starting with `key + " "`, or "<missing>".
+    std::string value(const std::string& key) const {
+        for (const auto& line : out) {
+            if (line.rfind(key + " ", 0) == 0) return line.substr(key.size() + 1);
+        }
+        return "<missing>";
+    }
+    std::vector<std::string> lines_starting(const std::string& key) const {
+        std::vector<std::string> found;
+        for (const auto& line : out) {
+            if (line.rfind(key + " ", 0) == 0) found.push_back(line.substr(key.size() + 1));
+        }
+        return found;
+    }
+    std::string all_err() const {
+        std::string text;
+        for (const auto& line : err) text += line + "\n";
+        return text;
+    }
+};
+
+inline std::string read_memfd(int fd) {
+    std::string text;
+    char buffer[4096];
+    ::lseek(fd, 0, SEEK_SET);
+    ssize_t size;
+    while ((size = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(size));
+    return text;
+}
+
+inline std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) lines.push_back(line);
+    return lines;
+}
+
+/// Runs the plugin in the foreground with stdout/stderr captured in memfds.
+inline ProbeRun run_probe(const host::Spawner& spawner, std::vector<std::string> extra_args = {}) {
+    UniqueFd out(::memfd_create("probe-out", MFD_CLOEXEC));
+    UniqueFd err(::memfd_create("probe-err", MFD_CLOEXEC));
+    host::ForegroundOptions options;
+    options.extra_args = std::move(extra_args);
+    options.output_fd = out.get();
+    options.error_fd = err.get();
+    ProbeRun run;
+    run.exit = host::run_in_foreground(spawner, options);
+    const std::string prefix = "[" + spawner.plugin().name + "] ";
+    for (auto& line : split_lines(read_memfd(out.get()))) {
+        if (line.rfind(prefix, 0) == 0) line = line.substr(prefix.size());
+        run.out.push_back(line);
+        if (line.rfind("env ", 0) == 0) {
+            auto equals = line.find('=');
+            run.env[line.substr(4, equals - 4)] = line.substr(equals + 1);
+        }
+    }
+    run.err = split_lines(read_memfd(err.get()));
+    return run;
+}
+
+inline ProbeRun run_probe(const ProbeConfig& probe) {
+    host::Spawner spawner(probe_config(probe));
+    return run_probe(spawner);
+}
+
+/// A temporary directory removed (recursively) at scope exit; world-accessible so a
+/// plugin running as nobody can use what the test grants it.
+class TempDir {
+public:
+    TempDir() {
+        char pattern[] = "/tmp/airlock-spawn-test-XXXXXX";
+        path_ = ::mkdtemp(pattern);
+        ::chmod(path_.c_str(), 0755);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name, const std::string& content) const {
+        std::string full = path_ + "/" + name;
+        std::ofstream(full) << content;
+        return full;
+    }
+    std::string read(const std::string& name) const {
+        std::ifstream in(path_ + "/" + name);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+private:
+    std::string path_;
+};
+
+/// VmHWM (peak resident set) of this process in KiB.
+inline long peak_rss_kib() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+/// VmRSS of this process in KiB.
+inline long rss_kib() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+} // namespace airlock::test
