@@ -1,0 +1,99 @@
+#include "support.hpp"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <utility>
+
+namespace bench {
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int choose_cpu() {
+    if (const char* chosen = std::getenv("AIRLOCK_BENCH_CPU"); chosen && *chosen) return std::atoi(chosen);
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) throw_errno("sched_getaffinity");
+    for (int cpu = CPU_SETSIZE - 1; cpu >= 0; --cpu)
+        if (CPU_ISSET(cpu, &allowed)) return cpu;
+    return 0;
+}
+
+void pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0) throw_errno("sched_setaffinity(cpu " + std::to_string(cpu) + ")");
+}
+
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    std::size_t middle = values.size() / 2;
+    return values.size() % 2 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+}
+
+void print_result(std::string_view name, double value, std::string_view unit) {
+    std::printf("%.*s %.3f %.*s\n", static_cast<int>(name.size()), name.data(), value, static_cast<int>(unit.size()),
+                unit.data());
+    std::fflush(stdout);
+}
+
+void note(const std::string& text) {
+    std::fprintf(stderr, "# %s\n", text.c_str());
+}
+
+void throw_errno(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+Child::Child(int cpu, std::function<void()> body) {
+    std::fflush(nullptr);  // the child must not flush the parent's buffered output again
+    pid_ = ::fork();
+    if (pid_ < 0) throw_errno("fork");
+    if (pid_ == 0) {
+        int code = 0;
+        try {
+            pin_to_cpu(cpu);
+            body();
+        } catch (const std::exception& error) {
+            std::fprintf(stderr, "benchmark peer: %s\n", error.what());
+            code = 1;
+        }
+        std::fflush(nullptr);
+        ::_exit(code);
+    }
+}
+
+Child::~Child() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+}
+
+void Child::join() {
+    int status = 0;
+    pid_t pid = std::exchange(pid_, -1);
+    if (::waitpid(pid, &status, 0) < 0) throw_errno("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("the benchmark peer process failed (wait status " + std::to_string(status) + ")");
+}
+
+void interleave(int rounds, int sides, const std::function<void(int round, int side)>& segment) {
+    for (int round = 0; round <= rounds; ++round)
+        for (int k = 0; k < sides; ++k) segment(round, (round + k) % sides);
+}
+
+} // namespace bench
