@@ -135,6 +135,8 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
         UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, violation.pid, 0)));
         if (pidfd && seccomp_notify_id_valid(listener_.get(), request->id) == 0)
             syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+        else if (!pidfd && seccomp_notify_id_valid(listener_.get(), request->id) == 0)
+            kill(violation.pid, SIGKILL);  // no pidfd (e.g. EMFILE): the id check still narrows the race
         response->error = -EPERM;
         break;
     }
