@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
         if (fd < 0) return outcome(-1);
         return outcome(syscall(SYS_execveat, fd, "", child_argv, child_envp, AT_EMPTY_PATH, 0));
     }
+    if (std::strcmp(action, "fd") == 0) return outcome(fcntl(std::atoi(arg), F_GETFD));
     if (std::strcmp(action, "open") == 0) return outcome(open(arg, O_RDONLY | O_CLOEXEC));
     if (std::strcmp(action, "thread") == 0) {
         int value = 0;

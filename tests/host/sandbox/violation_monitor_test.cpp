@@ -205,3 +205,38 @@ TEST_CASE("handle_one does not block when nothing is pending", "[notify]") {
     CHECK(expect_violation(monitor).syscall_name == "getppid");
     CHECK(confined.child->wait().signal == SIGKILL);
 }
+
+TEST_CASE("the launched plugin does not inherit the seccomp listener", "[notify][exec]") {
+    auto filter = notifying_filter(policy_with(ViolationAction::Errno));
+    const char* probe = AIRLOCK_SANDBOX_PROBE;
+    int exe = open(probe, O_PATH | O_CLOEXEC);
+    REQUIRE(exe >= 0);
+    auto tag = filter.exec_tag();
+    int pair[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+    airlock::UniqueFd host_end(pair[0]);
+    auto program = filter.program();
+    ChildProcess child([&] {
+        int listener = -1;
+        if (set_no_new_privs() || apply_seccomp_in_child(program, &listener)) return setup_failed;
+        if (send_seccomp_listener(pair[1], listener, tag)) return setup_failed + 1;
+        // The listener's number in decimal, without allocating.
+        char digits[12] = {};
+        int n = listener, i = 10;
+        do {
+            digits[i--] = static_cast<char>('0' + n % 10);
+            n /= 10;
+        } while (n > 0 && i >= 0);
+        char* const argv[] = {const_cast<char*>("probe"), const_cast<char*>("fd"), &digits[i + 1], nullptr};
+        char* const envp[] = {nullptr};
+        exec_tagged(exe, argv, envp, tag);
+        return setup_failed + 2;
+    });
+    close(pair[1]);
+    close(exe);
+    auto listener = receive_seccomp_listener(host_end.get(), timeout_ms);
+    REQUIRE(listener.ok());
+    auto outcome = child.wait();
+    REQUIRE(outcome.exited);
+    CHECK(outcome.exit_code == EBADF);
+}
