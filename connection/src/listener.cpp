@@ -58,7 +58,8 @@ Result<Listener> Listener::bind(std::string path, mode_t mode, int backlog) {
     if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path))
         return Status(StatusCode::InvalidParameter,
                       "socket path must be 1 to " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes long");
-    UniqueFd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    // Non-blocking, so try_accept never waits; accept() waits in poll() instead.
+    UniqueFd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!socket) return errno_status("socket", errno);
     sockaddr_un address = make_address(path);
     if (::bind(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {

@@ -109,7 +109,7 @@ public:
     /// connection ends. Returns the send failure, if any (then `done` is not called).
     template <class Request, class Reply>
     Status call_async(const Method<Request, Reply>& method, const Request& request,
-                      std::function<void(Result<Reply>)> done) {
+                      std::type_identity_t<std::function<void(Result<Reply>)>> done) {
         std::vector<std::uint8_t> body;
         std::vector<int> fds;
         if (Status s = encode_value(request, body, fds); !s.ok()) return s.with_context(method.name);
