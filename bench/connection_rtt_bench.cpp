@@ -35,11 +35,6 @@
 namespace bench {
 namespace {
 
-int env_int(const char* name, int fallback) {
-    const char* value = std::getenv(name);
-    return value && *value ? std::max(1, std::atoi(value)) : fallback;
-}
-
 /// One round-trip benchmark: what each side does for one exchange.
 struct RoundTrip {
     std::string name;                                         ///< result prefix, e.g. "call"

@@ -30,6 +30,11 @@ int choose_cpu() {
     return 0;
 }
 
+int env_int(const char* name, int fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? std::max(1, std::atoi(value)) : fallback;
+}
+
 void pin_to_cpu(int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -23,6 +23,9 @@ double seconds_since(Clock::time_point start);
 /// costs 50-70 us per hop and would hide the library's own overhead.
 int choose_cpu();
 
+/// The positive integer in environment variable `name`, or `fallback` when it is unset.
+int env_int(const char* name, int fallback);
+
 /// Pins the calling process to `cpu` with sched_setaffinity; throws on failure.
 void pin_to_cpu(int cpu);
 
