@@ -137,7 +137,7 @@ void CallSession::handle(Message& message) {
 
 void CallSession::answer(Message& request) {
     Status status;
-    RawReply reply;
+    Responder respond(connection_, request.tag, request.call_id);
     auto handler = handlers_.find(request.tag);
     if (handler == handlers_.end()) {
         const MessageSpec* spec = connection_.protocol().find(request.tag);
@@ -145,27 +145,25 @@ void CallSession::answer(Message& request) {
                                                    : "no method with tag " + std::to_string(request.tag));
     } else {
         try {
-            status = handler->second(request, reply);
+            status = handler->second(request, respond);
+            if (status.ok() && !respond.sent())
+                status = Status(StatusCode::HandlerFailed, "the handler returned without replying");
         } catch (const std::exception& error) {
             status = Status(StatusCode::HandlerFailed, error.what());
         } catch (...) {
             status = Status(StatusCode::HandlerFailed, "the handler threw a non-standard exception");
         }
     }
-    if (status.ok()) {
-        // A failed send closes the connection; the session sees that on its next read.
-        (void)connection_.queue(OutgoingMessage{request.tag, MessageKind::Reply, request.call_id, reply.body, reply.fds});
-    } else {
-        CallError error{static_cast<std::uint8_t>(status.code()), {}};
-        std::string text = status.message();
-        if (text.size() > error.message.max_length) text.resize(error.message.max_length);
-        error.message = std::move(text);
-        std::vector<std::uint8_t> body;
-        std::vector<int> no_fds;
-        (void)encode_value(error, body, no_fds);
-        (void)connection_.queue(OutgoingMessage{request.tag, MessageKind::ErrorReply, request.call_id, body, no_fds});
-    }
-    if (reply.release) reply.release();
+    if (status.ok() || respond.sent()) return;
+    CallError error{static_cast<std::uint8_t>(status.code()), {}};
+    std::string text = status.message();
+    if (text.size() > error.message.max_length) text.resize(error.message.max_length);
+    error.message = std::move(text);
+    std::vector<std::uint8_t> body;
+    std::vector<int> no_fds;
+    (void)encode_value(error, body, no_fds);
+    // A failed send closes the connection; the session sees that on its next read.
+    (void)connection_.queue(OutgoingMessage{request.tag, MessageKind::ErrorReply, request.call_id, body, no_fds});
 }
 
 } // namespace airlock

@@ -550,7 +550,10 @@ Status Connection::read_packet(bool blocking, bool& would_block) {
                            "descriptors were truncated by the kernel (MSG_CTRUNC): this process may be at its "
                            "open-file limit; the " + std::to_string(fds.size()) + " that arrived were closed"));
     if (header.msg_flags & MSG_TRUNC)
-        return fail(Status(StatusCode::Malformed, "the peer sent a packet larger than the agreed packet size"));
+        return fail(Status(StatusCode::Malformed, assembly_.active
+                                                      ? "the peer sent more data than its message header announced "
+                                                        "or than the agreed packet size allows"
+                                                      : "the peer sent a packet larger than the agreed packet size"));
     if (static_cast<std::size_t>(received) < kPacketHeaderSize)
         return fail(Status(StatusCode::Malformed, "the peer sent a packet shorter than its header"));
     PacketHeader packet = PacketHeader::load(header_bytes);

@@ -42,14 +42,27 @@ class CallSession {
 public:
     /// Completion of a call at the message level (used by generic tools; typed calls decode it).
     using RawCompletion = std::function<void(Result<Message>)>;
-    /// A handler at the message level: returns the reply's encoded body and borrowed descriptors
-    /// through `reply`, or a failure status that becomes an error reply.
-    struct RawReply {
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;           ///< borrowed; must stay open until the handler returns
-        std::function<void()> release;  ///< runs after the reply is sent (frees what fds borrow)
+    /// Sends the reply to the request being handled; a raw handler calls it at most once.
+    class Responder {
+    public:
+        Responder(Connection& connection, std::uint16_t tag, std::uint32_t call_id)
+            : connection_(connection), tag_(tag), call_id_(call_id) {}
+        /// Sends the reply now; `fds` are borrowed and may be closed when this returns.
+        Status send(std::span<const std::uint8_t> body, std::span<const int> fds) {
+            sent_ = true;
+            return connection_.queue(OutgoingMessage{tag_, MessageKind::Reply, call_id_, body, fds});
+        }
+        [[nodiscard]] bool sent() const { return sent_; }
+
+    private:
+        Connection& connection_;
+        std::uint16_t tag_;
+        std::uint32_t call_id_;
+        bool sent_ = false;
     };
-    using RawHandler = std::function<Status(Message& request, RawReply& reply)>;
+    /// A handler at the message level: replies through `respond`, or returns a failure status
+    /// that becomes an error reply.
+    using RawHandler = std::function<Status(Message& request, Responder& respond)>;
     using RawNotificationHandler = std::function<void(Message& message)>;
 
     explicit CallSession(Connection& connection) : connection_(connection) {}
@@ -64,20 +77,22 @@ public:
     /// protocol does not declare it.
     template <class Request, class Reply, class Handler>
     Status on(const Method<Request, Reply>& method, Handler handler) {
-        return on_raw(method.tag, [handler = std::move(handler)](Message& message, RawReply& raw) mutable -> Status {
+        return on_raw(method.tag, [handler = std::move(handler)](Message& message, Responder& respond) mutable -> Status {
             Result<Request> request = decode_value<Request>(message.body, std::move(message.fds));
             if (!request) return request.status();
             using Returned = std::invoke_result_t<Handler&, Request&>;
-            auto reply = std::make_shared<Reply>();
+            std::optional<Reply> reply;
             if constexpr (std::is_same_v<Returned, Result<Reply>>) {
                 Result<Reply> result = handler(*request);
                 if (!result) return result.status();
-                *reply = std::move(*result);
+                reply.emplace(std::move(*result));
             } else {
-                *reply = handler(*request);
+                reply.emplace(handler(*request));
             }
-            if (Status s = encode_value(*reply, raw.body, raw.fds); !s.ok()) return s.with_context("encoding the reply");
-            raw.release = [reply] {};
+            std::vector<std::uint8_t> body;
+            std::vector<int> fds;
+            if (Status s = encode_value(*reply, body, fds); !s.ok()) return s.with_context("encoding the reply");
+            (void)respond.send(body, fds);  // the reply's descriptors stay open until sent
             return {};
         });
     }

@@ -36,10 +36,8 @@ public:
         for (std::size_t i = 0; i < width; ++i) body_[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
     }
     void put_raw(const void* data, std::size_t size) {
-        if (size == 0) return;
-        std::size_t at = body_.size();
-        body_.resize(at + size);
-        std::memcpy(body_.data() + at, data, size);
+        auto* bytes = static_cast<const std::uint8_t*>(data);
+        body_.insert(body_.end(), bytes, bytes + size);  // one pass: no zero-fill before the copy
     }
     /// Records `fd` for SCM_RIGHTS and returns its index in the descriptor array.
     std::uint32_t add_fd(int fd) {
@@ -77,6 +75,14 @@ public:
     bool get_raw(void* out, std::size_t size) {
         if (remaining() < size) return fail("truncated: length " + std::to_string(size) + " exceeds the message");
         if (size) std::memcpy(out, data_, size);
+        data_ += size;
+        return true;
+    }
+    /// Replaces `out`'s contents with the next `size` bytes (one pass, no zero-fill).
+    template <class Container>
+    bool get_sequence(Container& out, std::size_t size) {
+        if (remaining() < size) return fail("truncated: length " + std::to_string(size) + " exceeds the message");
+        out.assign(data_, data_ + size);
         data_ += size;
         return true;
     }
@@ -245,8 +251,7 @@ struct ByteSequenceCodec {
     static bool decode(Decoder& d, Container& v) {
         std::uint64_t length = 0;
         if (!d.get_length(length, Container::max_length, 1)) return false;
-        v.resize(length);
-        return d.get_raw(v.data(), length);
+        return d.get_sequence(v, length);
     }
 };
 
@@ -381,6 +386,7 @@ struct Codec<T, std::enable_if_t<detail::DescribedStruct<T>>> {
 /// breaks its declaration, e.g. a string over its maximum) returns InvalidParameter naming the member.
 template <class T>
 Status encode_value(const T& value, std::vector<std::uint8_t>& body, std::vector<int>& fds) {
+    if (body.capacity() == 0) body.reserve(128);  // one allocation for typical small messages
     Encoder encoder(body, fds);
     if (!Codec<T>::encode(encoder, value)) return encoder.status();
     return {};

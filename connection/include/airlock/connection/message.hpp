@@ -5,10 +5,37 @@
 #include "airlock/connection/unique_fd.hpp"
 
 #include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
 #include <span>
 #include <vector>
 
 namespace airlock {
+
+/// An allocator whose `resize` leaves new bytes uninitialised: a received body is about to
+/// be overwritten by the kernel, so zero-filling it first would be a wasted pass over memory.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = UninitializedAllocator<U>;
+    };
+    UninitializedAllocator() = default;
+    template <class U>
+    UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+    template <class U>
+    void construct(U* place) noexcept {
+        ::new (static_cast<void*>(place)) U;  // default-initialisation: no zeroing for bytes
+    }
+    template <class U, class... Args>
+    void construct(U* place, Args&&... args) {
+        ::new (static_cast<void*>(place)) U(std::forward<Args>(args)...);
+    }
+};
+
+/// The bytes of a received message body.
+using ByteBuffer = std::vector<std::uint8_t, UninitializedAllocator<std::uint8_t>>;
 
 /// The role of a message in the call layer.
 enum class MessageKind : std::uint8_t {
@@ -23,7 +50,7 @@ struct Message {
     std::uint16_t tag = 0;
     MessageKind kind = MessageKind::OneWay;
     std::uint32_t call_id = 0;
-    std::vector<std::uint8_t> body;
+    ByteBuffer body;
     std::vector<UniqueFd> fds;
 };
 
