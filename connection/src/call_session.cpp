@@ -11,22 +11,27 @@ StatusCode remote_code(std::uint8_t code) {
 } // namespace
 
 Status CallSession::on_raw(std::uint16_t tag, RawHandler handler) {
-    const MessageSpec* spec = connection_.protocol().find(tag);
-    if (!spec || !spec->reply)
-        return Status(StatusCode::InvalidParameter, "protocol " + connection_.protocol().name() +
+    const Protocol& protocol = connection_.protocol();
+    const MessageSpec* spec = protocol.find(tag);
+    if (!protocol.accepts(tag) || (spec && !spec->reply))
+        return Status(StatusCode::InvalidParameter, "protocol " + protocol.name() +
                                                         " declares no method with tag " + std::to_string(tag));
     if (!handlers_.emplace(tag, std::move(handler)).second)
-        return Status(StatusCode::InvalidState, "method " + spec->name + " already has a handler");
+        return Status(StatusCode::InvalidState, "method " + (spec ? spec->name : "with tag " + std::to_string(tag)) +
+                                                    " already has a handler");
     return {};
 }
 
 Status CallSession::on_raw_notification(std::uint16_t tag, RawNotificationHandler handler) {
-    const MessageSpec* spec = connection_.protocol().find(tag);
-    if (!spec || spec->reply)
-        return Status(StatusCode::InvalidParameter, "protocol " + connection_.protocol().name() +
+    const Protocol& protocol = connection_.protocol();
+    const MessageSpec* spec = protocol.find(tag);
+    if (!protocol.accepts(tag) || (spec && spec->reply))
+        return Status(StatusCode::InvalidParameter, "protocol " + protocol.name() +
                                                         " declares no notification with tag " + std::to_string(tag));
     if (!notification_handlers_.emplace(tag, std::move(handler)).second)
-        return Status(StatusCode::InvalidState, "notification " + spec->name + " already has a handler");
+        return Status(StatusCode::InvalidState, "notification " +
+                                                    (spec ? spec->name : "with tag " + std::to_string(tag)) +
+                                                    " already has a handler");
     return {};
 }
 

@@ -35,8 +35,28 @@ Protocol& Protocol::add(MessageSpec spec) {
     auto at = std::lower_bound(messages_.begin(), messages_.end(), spec.tag,
                                [](const MessageSpec& m, std::uint16_t tag) { return m.tag < tag; });
     messages_.insert(at, std::move(spec));
+    check_application_range();
     fingerprint_ = fnv1a64(describe());
     return *this;
+}
+
+Protocol& Protocol::reserve_application_tags(std::uint16_t first) {
+    if (first == 0 && status_.ok())
+        status_ = Status(StatusCode::InvalidParameter, "protocol " + name_ + ": application tags cannot start at 0");
+    application_tags_from_ = first;
+    check_application_range();
+    fingerprint_ = fnv1a64(describe());
+    return *this;
+}
+
+void Protocol::check_application_range() {
+    if (application_tags_from_ == 0 || !status_.ok() || messages_.empty()) return;
+    const MessageSpec& highest = messages_.back();
+    if (highest.tag >= application_tags_from_)
+        status_ = Status(StatusCode::InvalidParameter, "protocol " + name_ + ": message \"" + highest.name + "\" (tag " +
+                                                           std::to_string(highest.tag) +
+                                                           ") lies in the application range starting at " +
+                                                           std::to_string(application_tags_from_));
 }
 
 const MessageSpec* Protocol::find(std::uint16_t tag) const {
@@ -53,6 +73,7 @@ const MessageSpec* Protocol::find(std::string_view name) const {
 
 std::string Protocol::describe() const {
     std::string text = "protocol " + name_ + "\n";
+    if (application_tags_from_) text += "application tags from " + std::to_string(application_tags_from_) + "\n";
     for (const MessageSpec& m : messages_) {
         text += std::to_string(m.tag) + " " + m.name + " " + airlock::describe(*m.request);
         if (m.reply) text += " -> " + airlock::describe(*m.reply);

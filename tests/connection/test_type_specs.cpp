@@ -169,3 +169,17 @@ TEST_CASE("protocol: fingerprint changes with any member, bound or enumerator", 
     CHECK(duplicate.status().code() == StatusCode::InvalidParameter);
     CHECK_THAT(duplicate.status().message(), Catch::Contains("tag 1 is used by both"));
 }
+
+TEST_CASE("protocol: application tags are outside the fingerprint and must not overlap", "[protocol]") {
+    airlock::Protocol base = airlock::Protocol("p").add(test::bounce);
+    airlock::Protocol open = airlock::Protocol("p").add(test::bounce).reserve_application_tags(100);
+    CHECK(open.status().ok());
+    CHECK(open.fingerprint() != base.fingerprint());  // the range itself is part of the contract
+    CHECK(open.accepts(1));
+    CHECK_FALSE(open.accepts(2));
+    CHECK(open.accepts(100));
+    CHECK(open.accepts(65535));
+    airlock::Protocol overlapping = airlock::Protocol("p").reserve_application_tags(5).add(test::fail_always).add(test::note);
+    CHECK(overlapping.status().code() == StatusCode::InvalidParameter);
+    CHECK_THAT(overlapping.status().message(), Catch::Contains("lies in the application range starting at 5"));
+}

@@ -60,6 +60,17 @@ public:
     }
     /// Adds an entry. A duplicate tag or name, or tag 0, makes the protocol invalid (see status()).
     Protocol& add(MessageSpec spec);
+    /// Leaves tags from `first` on to the application: the peers agree on them at run time
+    /// (e.g. a plugin announces its methods with their type descriptions), so they are not
+    /// part of the fingerprint, and a CallSession accepts handlers for them. Declared entries
+    /// must stay below `first`.
+    Protocol& reserve_application_tags(std::uint16_t first);
+    /// The first application tag, or 0 when the protocol has none.
+    [[nodiscard]] std::uint16_t application_tags_from() const { return application_tags_from_; }
+    /// True when `tag` is declared or lies in the application range.
+    [[nodiscard]] bool accepts(std::uint16_t tag) const {
+        return find(tag) != nullptr || (application_tags_from_ != 0 && tag >= application_tags_from_);
+    }
 
     [[nodiscard]] const std::string& name() const { return name_; }
     /// FNV-1a 64 of the canonical description; equal fingerprints mean compatible peers.
@@ -76,7 +87,9 @@ private:
     std::string name_;
     std::vector<MessageSpec> messages_;  // sorted by tag
     std::uint64_t fingerprint_ = 0;
+    std::uint16_t application_tags_from_ = 0;
     Status status_;
+    void check_application_range();
 };
 
 } // namespace airlock
