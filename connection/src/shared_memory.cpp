@@ -34,9 +34,11 @@ Result<UniqueFd> create_memfd(const std::string& name) {
     return UniqueFd(fd);
 }
 
-Result<Mapping> map(int fd, std::size_t size, int protection) {
+/// Maps `fd` shared. `populate` pre-faults every page in one call (MAP_POPULATE): for a buffer
+/// that is about to be filled or read completely this is far cheaper than one fault per page.
+Result<Mapping> map(int fd, std::size_t size, int protection, bool populate = false) {
     if (size == 0) return Mapping();
-    void* address = ::mmap(nullptr, size, protection, MAP_SHARED, fd, 0);
+    void* address = ::mmap(nullptr, size, protection, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
     if (address == MAP_FAILED) return errno_status("mmap", errno);
     return Mapping(address, size);
 }
@@ -92,7 +94,7 @@ Result<SealedBuffer> SealedBuffer::create(std::size_t size, const std::string& n
     if (!fd) return fd.status();
     if (::ftruncate(fd->get(), static_cast<off_t>(size)) != 0)
         return errno_status("ftruncate of a new sealed buffer to " + std::to_string(size) + " bytes", errno);
-    Result<Mapping> mapping = map(fd->get(), size, PROT_READ | PROT_WRITE);
+    Result<Mapping> mapping = map(fd->get(), size, PROT_READ | PROT_WRITE, true);
     if (!mapping) return mapping.status().with_context("mapping a new sealed buffer writable");
     SealedBuffer buffer;
     buffer.fd_ = std::move(*fd);
@@ -139,7 +141,7 @@ Result<SealedBuffer> SealedBuffer::adopt_verified(UniqueFd fd, std::size_t max_s
     if (*size > max_size)
         return Status(StatusCode::TooLarge, "sealed buffer of " + std::to_string(*size) + " bytes exceeds the limit of " +
                                                 std::to_string(max_size));
-    Result<Mapping> mapping = map(fd.get(), *size, PROT_READ);
+    Result<Mapping> mapping = map(fd.get(), *size, PROT_READ, true);
     if (!mapping) return mapping.status().with_context("mapping a received sealed buffer");
     SealedBuffer buffer;
     buffer.fd_ = std::move(fd);
