@@ -1,6 +1,9 @@
 // run_in_foreground: the poll() loop behind `airlock-host exec`.
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/connection.hpp>
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/output_pump.hpp>
+#include <airlock/protocol/plugin_protocol.hpp>
 
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
@@ -9,11 +12,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 namespace airlock::host {
 namespace {
@@ -120,6 +126,182 @@ private:
 #endif
 };
 
+using Clock = std::chrono::steady_clock;
+
+protocol::GrantKind wire_kind(GrantKind kind) noexcept {
+    switch (kind) {
+    case GrantKind::File: return protocol::GrantKind::File;
+    case GrantKind::Directory: return protocol::GrantKind::Directory;
+    case GrantKind::Connect: return protocol::GrantKind::Connect;
+    case GrantKind::Memfd: return protocol::GrantKind::Memfd;
+    }
+    return protocol::GrantKind::File;
+}
+
+protocol::GrantAccess wire_access(GrantAccess access) noexcept {
+    switch (access) {
+    case GrantAccess::Read: return protocol::GrantAccess::Read;
+    case GrantAccess::Write: return protocol::GrantAccess::Write;
+    case GrantAccess::Append: return protocol::GrantAccess::Append;
+    case GrantAccess::ReadWrite: return protocol::GrantAccess::ReadWrite;
+    }
+    return protocol::GrantAccess::Read;
+}
+
+// The host side of protocol "airlock" for one plugin run in the foreground: handshake
+// (refusing a peer that is not the spawned process or speaks another protocol), the grant
+// table, waiting for ready within the ready timeout, printing log records, and the stop
+// request. Driven by the same poll() loop as the output pipes; never blocks.
+class HostSession {
+public:
+    HostSession(SpawnedPlugin& plugin, const SupervisionConfig& timeouts, int error_fd)
+        : plugin_(plugin),
+          who_("plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")"),
+          timeouts_(timeouts),
+          error_fd_(error_fd),
+          connection_(protocol::plugin_host_protocol()),
+          session_(connection_),
+          log_pump_(plugin.name),
+          ready_deadline_(Clock::now() + timeouts.ready_timeout) {
+        (void)session_.on(protocol::ready, [this](protocol::ReadyNotice&) {
+            if (phase_ == Phase::WaitingReady) phase_ = Phase::Ready;
+        });
+        (void)session_.on(protocol::log_record, [this](protocol::LogRecord& record) { print_log(record); });
+        Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
+        if (status.ok()) status = connection_.start();
+        if (!status.ok()) refuse("cannot start the connection: " + status.message());
+    }
+    HostSession(const HostSession&) = delete;
+    HostSession& operator=(const HostSession&) = delete;
+
+    /// The connection's socket, or -1 once it is closed.
+    int fd() const { return connection_.fd(); }
+    short events() const { return static_cast<short>(POLLIN | (connection_.wants_write() ? POLLOUT : 0)); }
+    bool ready() const { return phase_ == Phase::Ready; }
+
+    /// Handles poll() results for fd() (and, with revents 0, only what is already received).
+    void on_events(short revents) {
+        if (connection_.state() == ConnectionState::Closed) return;
+        if ((revents & POLLOUT) != 0) (void)connection_.on_writable();
+        if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) (void)connection_.on_readable();
+        if (phase_ == Phase::Handshaking && connection_.state() == ConnectionState::Ready) after_handshake();
+        if (phase_ == Phase::Refused) return;
+        Status status = session_.dispatch_pending();
+        if (connection_.state() == ConnectionState::Closed) connection_closed(status.ok() ? connection_.close_reason() : status);
+    }
+
+    /// Refuses a plugin that did not report ready in time. Call with the current time.
+    void check_deadline(Clock::time_point now) {
+        if (waiting_for_ready() && now >= ready_deadline_) {
+            refuse("did not report ready within " + std::to_string(timeouts_.ready_timeout.count()) + " ms");
+        }
+    }
+    /// When check_deadline() next has something to do.
+    std::optional<Clock::time_point> deadline() const {
+        if (waiting_for_ready()) return ready_deadline_;
+        return std::nullopt;
+    }
+
+    /// Sends the stop request if the plugin is ready. Returns false when it cannot be asked.
+    bool request_stop() {
+        if (phase_ != Phase::Ready) return false;
+        protocol::StopRequest request;
+        request.timeout_ms = static_cast<std::uint32_t>(timeouts_.stop_timeout.count());
+        Status status = session_.call_async(protocol::stop, request, [](Result<protocol::StopReply>) {
+            // The reply (or the connection closing as the plugin exits) needs no action:
+            // the pidfd tells when it has gone.
+        });
+        if (!status.ok()) return false;
+        phase_ = Phase::Stopping;
+        return true;
+    }
+
+    /// Reads and handles whatever the plugin sent before it exited.
+    void drain() { on_events(POLLIN); }
+
+private:
+    enum class Phase { Handshaking, WaitingReady, Ready, Stopping, Closed, Refused };
+
+    bool waiting_for_ready() const { return phase_ == Phase::Handshaking || phase_ == Phase::WaitingReady; }
+
+    void after_handshake() {
+        Result<SecurityToken> token = connection_.peer_token();
+        if (!token) {
+            refuse("cannot identify the peer: " + token.status().message());
+            return;
+        }
+        if (token->pid != plugin_.process.pid()) {
+            refuse("the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
+            return;
+        }
+        protocol::GrantTable table;
+        table.plugin_name = plugin_.name;
+        for (OpenedGrant& grant : plugin_.grants_to_send) {
+            protocol::GrantEntry entry;
+            entry.name = grant.name;
+            entry.kind = wire_kind(grant.kind);
+            entry.access = wire_access(grant.access);
+            struct stat info {};
+            if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
+                entry.size = static_cast<std::uint64_t>(info.st_size);
+            }
+            entry.fd = std::move(grant.fd);
+            table.grants.push_back(std::move(entry));
+        }
+        plugin_.grants_to_send.clear();
+        // queue() duplicates the descriptors; the host's copies close with `table`.
+        if (Status status = session_.notify(protocol::grant_table, table); !status.ok()) {
+            refuse("cannot send the grant table: " + status.message());
+            return;
+        }
+        phase_ = Phase::WaitingReady;
+    }
+
+    void connection_closed(const Status& reason) {
+        if (phase_ == Phase::Refused || phase_ == Phase::Closed) return;
+        if (waiting_for_ready()) {
+            const bool refused = reason.code() != StatusCode::PeerClosed && reason.code() != StatusCode::EndOfStream;
+            if (refused) {
+                refuse(reason.message());
+                return;
+            }
+            report("connection closed before the plugin reported ready");
+        }
+        phase_ = Phase::Closed;
+    }
+
+    // The plugin does not get to run on: report why and kill it.
+    void refuse(const std::string& why) {
+        report("refused: " + why);
+        phase_ = Phase::Refused;
+        connection_.close();
+        plugin_.process.send_signal(SIGKILL);
+    }
+
+    void report(const std::string& text) { write_all(error_fd_, "airlock-host: " + who_ + ": " + text + "\n"); }
+
+    void print_log(const protocol::LogRecord& record) {
+        std::string text = record.text;
+        if (record.level != protocol::LogLevel::Info) {
+            text = std::string(protocol::log_level_name(record.level)) + ": " + text;
+        }
+        text += '\n';
+        // A pump of its own bounds and masks the text like the plugin's output.
+        log_pump_.feed(OutputStream::Stderr, text.data(), text.size());
+        for (const auto& line : log_pump_.take_pending()) write_all(error_fd_, log_pump_.format(line) + "\n");
+    }
+
+    SpawnedPlugin& plugin_;
+    std::string who_;
+    SupervisionConfig timeouts_;
+    int error_fd_;
+    Connection connection_;
+    CallSession session_;
+    OutputPump log_pump_;
+    Phase phase_ = Phase::Handshaking;
+    Clock::time_point ready_deadline_;
+};
+
 void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const OutputPump& pump,
                  const ViolationReporter& violations, int error_fd) {
     const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
@@ -143,26 +325,49 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     if (options.forward_signals) signals.emplace();
 
     SpawnedPlugin plugin = spawner.launch(LaunchOptions{options.extra_args});
-    // TODO(connection library): for protocol "airlock", run the handshake on
-    // plugin.connection and send plugin.grants_to_send as the grant table message here.
     ViolationReporter violations(spawner, plugin, options.error_fd);
+    // Protocol "airlock": handshake, grant table, ready, log records and the stop request.
+    std::optional<HostSession> session;
+    if (spawner.plugin().protocol == PluginProtocol::Airlock) {
+        session.emplace(plugin, spawner.plugin().supervision, options.error_fd);
+    }
 
     OutputPump pump(plugin.name);
     bool stdout_open = true;
     bool stderr_open = true;
-    std::optional<std::chrono::steady_clock::time_point> exited_at;
+    std::optional<Clock::time_point> exited_at;
+    // SIGINT/SIGTERM to a ready plugin first become a stop request; the signal itself follows
+    // only if the plugin has not exited within the stop timeout.
+    int deferred_signal = 0;
+    std::optional<Clock::time_point> deferred_until;
 
     // Until the plugin has exited and both pipes are at end of stream (or the drain ends).
     while (!exited_at || stdout_open || stderr_open) {
-        if (exited_at && std::chrono::steady_clock::now() - *exited_at > kDrainAfterExit) break;
-        pollfd fds[5] = {
+        const auto now = Clock::now();
+        if (exited_at && now - *exited_at > kDrainAfterExit) break;
+        if (session && !exited_at) session->check_deadline(now);
+        if (deferred_signal != 0 && !exited_at && now >= *deferred_until) {
+            plugin.process.send_signal(deferred_signal);
+            deferred_signal = 0;
+        }
+        std::optional<Clock::time_point> wake;
+        if (exited_at) wake = now + std::chrono::milliseconds(100);
+        if (session && !exited_at) wake = session->deadline();
+        if (deferred_signal != 0 && (!wake || *deferred_until < *wake)) wake = deferred_until;
+        int timeout_ms = -1;
+        if (wake) {
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
+            timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+        }
+        pollfd fds[6] = {
             {stdout_open ? plugin.stdout_pipe.get() : -1, POLLIN, 0},
             {stderr_open ? plugin.stderr_pipe.get() : -1, POLLIN, 0},
             {exited_at ? -1 : plugin.process.pidfd(), POLLIN, 0},
             {signals ? signals->fd() : -1, POLLIN, 0},
             {violations.fd(), POLLIN, 0},
+            {session ? session->fd() : -1, session ? session->events() : short{0}, 0},
         };
-        int ready = ::poll(fds, 5, exited_at ? 100 : -1);
+        int ready = ::poll(fds, 6, timeout_ms);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) break;
         if (fds[0].revents != 0) stdout_open = !pump.pump(plugin.stdout_pipe.get(), OutputStream::Stdout).end_of_stream;
@@ -170,11 +375,21 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
         forward_lines(pump, options);
         // Violations first: the violating thread is blocked until the host answers.
         if (fds[4].revents != 0) violations.handle_pending();
-        if (fds[2].revents != 0) exited_at = std::chrono::steady_clock::now();
+        if (session && fds[5].revents != 0) session->on_events(fds[5].revents);
+        if (fds[2].revents != 0) exited_at = Clock::now();
         if (signals && fds[3].revents != 0) {
-            while (int signal_number = signals->take()) plugin.process.send_signal(signal_number);
+            while (int signal_number = signals->take()) {
+                const bool stop_first = signal_number == SIGINT || signal_number == SIGTERM;
+                if (stop_first && deferred_signal == 0 && session && session->request_stop()) {
+                    deferred_signal = signal_number;
+                    deferred_until = Clock::now() + spawner.plugin().supervision.stop_timeout;
+                } else {
+                    plugin.process.send_signal(signal_number);
+                }
+            }
         }
     }
+    if (session) session->drain();  // log records sent just before the exit
     pump.flush(OutputStream::Stdout);
     pump.flush(OutputStream::Stderr);
     forward_lines(pump, options);
