@@ -1,0 +1,113 @@
+#pragma once
+/// @file supervisor.hpp
+/// Keeps a set of confined plugins alive and callable from one Boost.Asio event loop
+/// (what `airlock-host run CONFIG` and embedding applications use; see docs/supervisor.md).
+///
+/// One `boost::asio::io_context` owns every plugin: its pidfd, connection socket, stdout and
+/// stderr pipes and seccomp listener are watched with `stream_descriptor::async_wait`; no
+/// thread is started per plugin. All member functions must be called on the io_context's
+/// thread (the thread running `io.run()`), and every callback runs there too.
+///
+/// Each plugin moves through starting → handshaking → ready → stopping → exited / failed.
+/// Restart policy (`restart = "no" | "on-failure" | "always"`) with exponential backoff
+/// (`restart_delay` doubling up to `restart_max_delay`) and a start limit
+/// (`start_limit_burst` starts within `start_limit_interval` → `failed`, no more restarts).
+/// Host events are logged as `[host] plugin NAME: ...`, plugin output and SDK log records as
+/// `[NAME] text`, one line each, to standard output and to a bounded per-plugin ring.
+
+#include <airlock/connection/message.hpp>
+#include <airlock/connection/status.hpp>
+#include <airlock/host/plugin_config.hpp>
+#include <airlock/protocol/plugin_protocol.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace airlock::host {
+
+/// Where a supervised plugin is in its lifecycle.
+enum class PluginState {
+    Starting,     ///< being launched (or waiting out a restart delay)
+    Handshaking,  ///< process running; connection handshake, grant table, waiting for ready
+    Ready,        ///< the plugin announced its methods and answers calls
+    Stopping,     ///< stop request sent; SIGTERM / SIGKILL follow after stop_timeout
+    Exited,       ///< not running (stopped, or exited and not to be restarted)
+    Failed,       ///< not running and given up on (start limit hit, or cannot be launched)
+};
+
+/// "starting", "handshaking", "ready", "stopping", "exited" or "failed".
+const char* plugin_state_name(PluginState state) noexcept;
+
+/// A snapshot of one supervised plugin.
+struct PluginStatus {
+    std::string name;
+    PluginState state = PluginState::Exited;
+    pid_t pid = -1;                      ///< -1 when not running
+    std::chrono::milliseconds uptime{0};  ///< since the current process was started; 0 when not running
+    unsigned restarts = 0;               ///< automatic and requested restarts so far
+    std::string last_exit;       ///< e.g. "exited with status 1", "killed by signal 9", empty if none
+    std::string last_violation;  ///< the last violation report line, empty if none
+};
+
+/// The supervisor. See the file comment.
+class Supervisor {
+public:
+    /// Takes the configuration; does not start anything.
+    Supervisor(boost::asio::io_context& io, HostConfig config);
+    /// Kills (SIGKILL) and reaps every plugin still running; cancels all pending callbacks.
+    ~Supervisor();
+    Supervisor(const Supervisor&) = delete;
+    Supervisor& operator=(const Supervisor&) = delete;
+
+    /// Starts every configured plugin (asynchronously: returns at once).
+    void start_all();
+    /// A snapshot of every configured plugin, in name order.
+    std::vector<PluginStatus> status() const;
+    /// Starts a plugin that is not running (resets its start limit). NotFound for unknown names.
+    airlock::Status start(const std::string& name);
+    /// Graceful: stop request, then SIGTERM, then SIGKILL after stop_timeout. No restart follows.
+    airlock::Status stop(const std::string& name);
+    /// Stops the plugin gracefully (if running), then starts it again.
+    airlock::Status restart(const std::string& name);
+
+    /// The plugin's recent log lines (bounded ring), oldest first. Empty for unknown names.
+    std::vector<std::string> recent_logs(const std::string& name) const;
+
+    /// Receives every log line (host events and plugin output) as it is produced.
+    using LogSubscriber = std::function<void(const std::string& plugin, const std::string& line)>;
+    std::uint64_t subscribe_logs(LogSubscriber subscriber);
+    void unsubscribe_logs(std::uint64_t id);
+
+    /// The plugin's announced methods (from its ReadyNotice); NotFound / InvalidState when not ready.
+    airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const;
+
+    /// Calls a plugin method with an encoded request body (no descriptors); `done` runs on the
+    /// io thread, exactly once (NotFound / InvalidState / Timeout / Cancelled on failure).
+    void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
+                  std::function<void(airlock::Result<airlock::Message>)> done);
+
+    /// Stops every plugin gracefully; `done` runs once all of them are down.
+    void stop_all(std::function<void()> done);
+
+    /// Applies a new configuration: plugins whose configuration changed are restarted,
+    /// removed ones stopped, new ones started, unchanged ones untouched.
+    airlock::Status reload(HostConfig config);
+
+    /// Where log lines are written besides the rings (default: standard output, fd 1;
+    /// -1 = nowhere).
+    void set_output_fd(int fd) noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace airlock::host
