@@ -1,0 +1,165 @@
+#pragma once
+/// @file plugin.hpp
+/// The plugin SDK: what a plugin's `main` uses.
+///
+/// @code
+/// #include <airlock/plugin/plugin.hpp>
+///
+/// struct GreetRequest { airlock::String<256> name; };
+/// AIRLOCK_STRUCT(GreetRequest, name)
+/// struct GreetReply { airlock::String<512> text; };
+/// AIRLOCK_STRUCT(GreetReply, text)
+///
+/// int main() {
+///     airlock::plugin::Plugin plugin;   // adopts the host connection, receives the grants
+///     plugin.on<GreetRequest, GreetReply>("greet", [](GreetRequest& r) {
+///         return GreetReply{"hello, " + r.name};
+///     });
+///     return plugin.run();              // reports ready, serves until stopped, returns 0
+/// }
+/// @endcode
+///
+/// ## Life of a plugin
+/// 1. `Plugin()` adopts the connection descriptor the host names in `AIRLOCK_CONNECTION_FD`
+///    (descriptor 3), performs the handshake (protocol "airlock.plugin/1") and receives the
+///    grant table. Started any other way it throws `PluginError` (kind NotUnderHost).
+/// 2. The plugin takes typed handles for its grants (`read_only_file`, `directory`,
+///    `append_log`, `connected_socket`, `shared_memory`) and registers its methods with `on`.
+/// 3. `run()` announces the methods to the host (name, tag and the request/reply type
+///    descriptions) in the ready notice and serves calls one at a time. A handler that
+///    throws, or returns a failed `Result`, produces an error reply carrying the message;
+///    the plugin keeps serving.
+/// 4. On the host's stop request `run()` replies, finishes the calls already received and
+///    returns 0 — return it from `main`.
+///
+/// Everything the plugin may touch comes through its grants: the sandbox refuses other files,
+/// the network, new processes and most system calls. See docs/plugin-guide.md.
+
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/codec.hpp>
+#include <airlock/connection/types.hpp>
+#include <airlock/plugin/error.hpp>
+#include <airlock/plugin/grants.hpp>
+#include <airlock/protocol/plugin_protocol.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace airlock::plugin {
+
+/// Severity of a log message (`Plugin::log`).
+using LogLevel = protocol::LogLevel;
+
+/// What a plugin was granted, as received from the host (without the descriptor).
+struct GrantInfo {
+    std::string name;
+    protocol::GrantKind kind = protocol::GrantKind::File;
+    protocol::GrantAccess access = protocol::GrantAccess::Read;
+    std::uint64_t size = 0;  ///< bytes for files and memfds, else 0
+};
+
+/// One method the plugin serves, as announced to the host.
+struct MethodInfo {
+    std::string name;
+    std::uint16_t tag = 0;
+    std::string request_type;  ///< `describe(spec_of<Request>())`
+    std::string reply_type;    ///< `describe(spec_of<Reply>())`
+};
+
+/// A plugin: its connection to the host, its grants and its methods. Not copyable or movable;
+/// create one in `main`. Driven by one thread.
+class Plugin {
+public:
+    /// Adopts the descriptor named by `AIRLOCK_CONNECTION_FD`, handshakes and receives the
+    /// grant table.
+    /// @throws PluginError NotUnderHost when the variable is unset or does not name a socket
+    ///         (the program was not started by airlock-host); Connection when the handshake
+    ///         or the grant table fails.
+    Plugin();
+    /// The same with an explicit connection descriptor (ownership moves to the plugin).
+    explicit Plugin(UniqueFd connection);
+    ~Plugin();
+    Plugin(const Plugin&) = delete;
+    Plugin& operator=(const Plugin&) = delete;
+
+    /// The plugin's name in the host's config.
+    [[nodiscard]] const std::string& name() const noexcept;
+    /// Every grant, in config order.
+    [[nodiscard]] const std::vector<GrantInfo>& grants() const noexcept;
+    /// True when a grant of that name exists.
+    [[nodiscard]] bool has_grant(std::string_view name) const noexcept;
+
+    /// A `file` grant with read (or read-write) access.
+    /// @throws PluginError GrantNotFound (listing the granted names) or WrongGrantKind.
+    [[nodiscard]] ReadOnlyFile read_only_file(std::string_view grant);
+    /// A `dir` grant.
+    [[nodiscard]] Directory directory(std::string_view grant);
+    /// A `file` grant with `access = "append"`.
+    [[nodiscard]] AppendLog append_log(std::string_view grant);
+    /// A `connect` grant.
+    [[nodiscard]] ConnectedSocket connected_socket(std::string_view grant);
+    /// A `memfd` grant.
+    [[nodiscard]] SharedMemory shared_memory(std::string_view grant);
+
+    /// Serves method `name` with `handler(Request&)`, which returns a `Reply` or a
+    /// `Result<Reply>` and may throw (both failures become an error reply with the message).
+    /// Request and reply are types declared with AIRLOCK_STRUCT.
+    /// @throws PluginError DuplicateHandler when `name` is already registered,
+    ///         RegistrationClosed after `run()` has started, InvalidArgument for a bad name.
+    template <class Request, class Reply, class Handler>
+    void on(std::string_view name, Handler handler) {
+        using Returned = std::invoke_result_t<Handler&, Request&>;
+        static_assert(std::is_same_v<Returned, Reply> || std::is_same_v<Returned, Result<Reply>> ||
+                          std::is_convertible_v<Returned, Reply>,
+                      "the handler must return the Reply type or Result<Reply>");
+        add_method(name, spec_of<Request>(), spec_of<Reply>(),
+                   [handler = std::move(handler)](Message& message, CallSession::Responder& respond) mutable -> Status {
+                       Result<Request> request = decode_value<Request>(message.body, std::move(message.fds));
+                       if (!request) return request.status();
+                       std::optional<Reply> reply;
+                       if constexpr (std::is_same_v<Returned, Result<Reply>>) {
+                           Result<Reply> result = handler(*request);
+                           if (!result) return result.status();
+                           reply.emplace(std::move(*result));
+                       } else {
+                           reply.emplace(handler(*request));
+                       }
+                       std::vector<std::uint8_t> body;
+                       std::vector<int> fds;
+                       if (Status s = encode_value(*reply, body, fds); !s.ok()) return s.with_context("encoding the reply");
+                       return respond.send(body, fds);
+                   });
+    }
+
+    /// The methods registered so far, with their tags and type descriptions.
+    [[nodiscard]] const std::vector<MethodInfo>& methods() const noexcept;
+
+    /// Sends a log message to the host, which prints it prefixed with the plugin's name.
+    /// Text longer than 4096 bytes is cut. Never throws for a closed connection.
+    void log(LogLevel level, std::string_view text);
+    /// `log(LogLevel::Info, text)`.
+    void log(std::string_view text) { log(LogLevel::Info, text); }
+
+    /// Reports ready with the registered methods and serves until the host's stop request;
+    /// then finishes the calls already received and returns 0. Returns 1 when the host
+    /// closes the connection without a stop request (after printing why to stderr).
+    /// @throws PluginError RegistrationClosed when called twice.
+    int run();
+
+    /// The connection's call session, for calls to the host's own methods.
+    [[nodiscard]] CallSession& session() noexcept;
+
+private:
+    void add_method(std::string_view name, const TypeSpec& request, const TypeSpec& reply,
+                    CallSession::RawHandler handler);
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+} // namespace airlock::plugin

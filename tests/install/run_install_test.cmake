@@ -1,0 +1,22 @@
+# cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P run_install_test.cmake
+# Installs the build into a temporary prefix, builds tests/install/project against it with
+# find_package(airlock) and runs the resulting plugin.
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "failed (${result}): ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/install/project" -B "${WORK_DIR}/build"
+    "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=AIRLOCK_CONNECTION_FD "${WORK_DIR}/build/outside_plugin"
+                RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT result EQUAL 78 OR NOT out MATCHES "AIRLOCK_CONNECTION_FD is not set")
+  message(FATAL_ERROR "the out-of-tree plugin did not run as expected (${result}):\n${out}\n${err}")
+endif()
+message(STATUS "out-of-tree plugin built and ran: ${out}")
+file(REMOVE_RECURSE "${WORK_DIR}")
