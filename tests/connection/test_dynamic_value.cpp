@@ -118,7 +118,7 @@ airlock::Status encode_error(const airlock::TypeSpec& spec, std::string_view jso
 
 } // namespace
 
-TEST_CASE("type descriptions parse back to specs that describe the same way", "[dynamic]") {
+TEST_CASE("dynamic values: type descriptions parse back to specs that describe the same way", "[dynamic]") {
     for (const std::string& text :
          {airlock::describe(airlock::spec_of<dyn_test::Everything>()), airlock::describe(airlock::spec_of<dyn_test::Small>()),
           airlock::describe(airlock::spec_of<airlock::protocol::GrantTable>()),
@@ -138,7 +138,7 @@ TEST_CASE("type descriptions parse back to specs that describe the same way", "[
     CHECK(airlock::describe(moved.spec()) == "struct S{v:vector<optional<string<3>>,4>}");
 }
 
-TEST_CASE("invalid type descriptions are refused with the offset", "[dynamic]") {
+TEST_CASE("dynamic values: invalid type descriptions are refused with the offset", "[dynamic]") {
     struct Case {
         const char* text;
         const char* message;
@@ -163,7 +163,7 @@ TEST_CASE("invalid type descriptions are refused with the offset", "[dynamic]") 
     CHECK_THAT(parsed.status().message(), Catch::Contains("nested deeper"));
 }
 
-TEST_CASE("every kind round-trips typed bytes -> JSON -> the same bytes", "[dynamic]") {
+TEST_CASE("dynamic values: every kind round-trips typed bytes -> JSON -> the same bytes", "[dynamic]") {
     std::string json = round_trip(sample());
     CHECK_THAT(json, Catch::StartsWith(R"({"i8":-128,"i16":-32768,"i32":-2147483648,"i64":-9223372036854775808,"u8":255,)"));
     CHECK_THAT(json, Catch::Contains("\"text\":\"h\xC3\xA9llo \\\"q\\\"\\n\\t\\\\\""));
@@ -196,7 +196,7 @@ TEST_CASE("every kind round-trips typed bytes -> JSON -> the same bytes", "[dyna
     round_trip(airlock::protocol::LogRecord{airlock::protocol::LogLevel::Warning, airlock::String<4096>("line")});
 }
 
-TEST_CASE("JSON input: numbers, escapes, bytes as arrays, optional members left out", "[dynamic]") {
+TEST_CASE("dynamic values: JSON input: numbers, escapes, bytes as arrays, optional members left out", "[dynamic]") {
     auto parsed = parsed_of<dyn_test::Small>();
     auto body = airlock::encode_json(parsed.spec(),
                                      " { \"items\" : [ {\"label\":\"\\u00e9\\ud83d\\ude00\"} ], \"name\":\"ab\","
@@ -217,7 +217,7 @@ TEST_CASE("JSON input: numbers, escapes, bytes as arrays, optional members left 
     CHECK(*from_base64 == *from_array);
 }
 
-TEST_CASE("out-of-bounds values and wrong JSON types name the member path", "[dynamic]") {
+TEST_CASE("dynamic values: out-of-bounds values and wrong JSON types name the member path", "[dynamic]") {
     auto parsed = parsed_of<dyn_test::Small>();
     const airlock::TypeSpec& spec = parsed.spec();
     struct Case {
@@ -266,7 +266,7 @@ TEST_CASE("out-of-bounds values and wrong JSON types name the member path", "[dy
     CHECK_THAT(encode_error(blob->spec(), R"({"b":[1,256]})").message(), Catch::Contains("b[1]: expected a number 0-255, got 256"));
 }
 
-TEST_CASE("malformed JSON is refused with line and column", "[dynamic]") {
+TEST_CASE("dynamic values: malformed JSON is refused with line and column", "[dynamic]") {
     auto parsed = parsed_of<dyn_test::Small>();
     struct Case {
         const char* json;
@@ -295,7 +295,7 @@ TEST_CASE("malformed JSON is refused with line and column", "[dynamic]") {
     CHECK_THAT(encode_error(parsed.spec(), deep).message(), Catch::Contains("nested deeper"));
 }
 
-TEST_CASE("decoding to JSON verifies the body like the typed codec", "[dynamic]") {
+TEST_CASE("dynamic values: decoding to JSON verifies the body like the typed codec", "[dynamic]") {
     auto parsed = parsed_of<dyn_test::Small>();
     dyn_test::Small value{3, dyn_test::Access::Write, airlock::String<4>("ab"),
                           std::vector<dyn_test::Inner>{{airlock::String<8>("x"), 5}}};
@@ -335,7 +335,7 @@ TEST_CASE("decoding to JSON verifies the body like the typed codec", "[dynamic]"
     CHECK_THAT(bad_bool.status().message(), Catch::Contains("boolean byte is 2"));
 }
 
-TEST_CASE("descriptors in decoded bodies are shown by index and checked", "[dynamic]") {
+TEST_CASE("dynamic values: descriptors in decoded bodies are shown by index and checked", "[dynamic]") {
     auto parsed = airlock::ParsedType::parse("struct F{a:fd,b:fd}");
     REQUIRE(parsed.ok());
     std::vector<std::uint8_t> body{1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF};
@@ -351,7 +351,7 @@ TEST_CASE("descriptors in decoded bodies are shown by index and checked", "[dyna
     CHECK(*json == R"({"a":"<fd 0>","b":null})");
 }
 
-TEST_CASE("json_quote and json_pretty", "[dynamic]") {
+TEST_CASE("dynamic values: json_quote and json_pretty", "[dynamic]") {
     CHECK(airlock::json_quote("a\x01\x7f") == R"("a\u0001\u007f")");
     CHECK(airlock::json_quote("bad \xFF byte") == "\"bad \xEF\xBF\xBD byte\"");
     CHECK(airlock::json_quote("\xE2\x82") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
