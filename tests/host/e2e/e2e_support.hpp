@@ -1,0 +1,208 @@
+#pragma once
+// End-to-end containment tests: helpers to write a config for the "attempt" plugin into a
+// temp dir, run it through the real `airlock-host exec` binary (or the real config loader +
+// Spawner in this process, which then is the host), and read the results.
+
+#include <airlock/host/config_loader.hpp>
+#include <airlock/host/foreground_run.hpp>
+#include <airlock/host/spawner.hpp>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace airlock::e2e {
+
+inline const std::string kHostExe = AIRLOCK_HOST_EXE;
+inline const std::string kAttempt = AIRLOCK_E2E_ATTEMPT;
+
+inline std::string quoted(const std::string& text) { return "\"" + text + "\""; }
+
+/// A temporary directory removed (recursively) at scope exit; world-accessible so a plugin
+/// running as nobody is stopped by the sandbox, not by file permissions.
+class TempDir {
+public:
+    TempDir() {
+        char pattern[] = "/tmp/airlock-e2e-XXXXXX";
+        if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+        ::chmod(path_.c_str(), 0755);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() { (void)std::system(("rm -rf '" + path_ + "'").c_str()); }
+    const std::string& path() const { return path_; }
+    std::string at(const std::string& name) const { return path_ + "/" + name; }
+    std::string file(const std::string& name, const std::string& content, mode_t mode = 0644) const {
+        std::string full = at(name);
+        std::ofstream(full) << content;
+        ::chmod(full.c_str(), mode);
+        return full;
+    }
+    std::string dir(const std::string& name) const {
+        std::string full = at(name);
+        ::mkdir(full.c_str(), 0755);
+        ::chmod(full.c_str(), 0755);
+        return full;
+    }
+    std::string read(const std::string& name) const {
+        std::ifstream in(at(name));
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+private:
+    std::string path_;
+};
+
+/// The parts of `[plugin.attempt]` a test varies.
+struct AttemptConfig {
+    std::string env = R"({ LANG = "C.UTF-8" })";
+    std::string limits;    ///< lines of [plugin.attempt.limits]
+    std::string syscalls;  ///< lines of [plugin.attempt.syscalls]
+    std::string grants;    ///< lines of [plugin.attempt.grants]
+};
+
+inline std::string attempt_toml(const AttemptConfig& config) {
+    std::string text = "[sandbox]\n"
+                       "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+                       "user = \"nobody\"\n"
+                       "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n"
+                       "[plugin.attempt]\n"
+                       "exec = " + quoted(kAttempt) + "\n"
+                       "env = " + config.env + "\n"
+                       "protocol = \"none\"\n";
+    if (!config.limits.empty()) text += "[plugin.attempt.limits]\n" + config.limits + "\n";
+    if (!config.syscalls.empty()) text += "[plugin.attempt.syscalls]\n" + config.syscalls + "\n";
+    if (!config.grants.empty()) text += "[plugin.attempt.grants]\n" + config.grants + "\n";
+    return text;
+}
+
+/// Writes `config` as `dir/NAME.toml` and returns its path.
+inline std::string write_config(const TempDir& dir, const AttemptConfig& config, const std::string& name = "e2e") {
+    return dir.file(name + ".toml", attempt_toml(config));
+}
+
+inline std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) lines.push_back(line);
+    return lines;
+}
+
+/// What one run printed and how it ended.
+struct Run {
+    bool host_exited = false;  ///< the host process (airlock-host) ended normally
+    int status = -1;           ///< its exit status (the plugin's, or 128 + signal)
+    std::string out;           ///< stdout as written ("[attempt] ..." lines)
+    std::string err;           ///< stderr: plugin stderr and the host's reports
+
+    /// The rest of the `attempt ACTION: ` result line, or "<missing>".
+    std::string result(const std::string& action) const {
+        const std::string key = "[attempt] attempt " + action + ": ";
+        for (const auto& line : split_lines(out)) {
+            if (line.rfind(key, 0) == 0) return line.substr(key.size());
+        }
+        return "<missing>";
+    }
+    /// `note ...` lines, without "[attempt] note ".
+    std::vector<std::string> notes(const std::string& prefix = "") const {
+        std::vector<std::string> found;
+        const std::string key = "[attempt] note " + prefix;
+        for (const auto& line : split_lines(out)) {
+            if (line.rfind(key, 0) == 0) found.push_back(line.substr(std::string("[attempt] note ").size()));
+        }
+        return found;
+    }
+    std::vector<std::string> err_lines() const { return split_lines(err); }
+};
+
+inline std::string read_all(int fd) {
+    std::string text;
+    char buffer[4096];
+    ::lseek(fd, 0, SEEK_SET);
+    ssize_t size;
+    while ((size = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(size));
+    return text;
+}
+
+/// `airlock-host ARGS...` as a user runs it (inheriting this process's environment and any
+/// descriptor this process left without close-on-exec), stdout/stderr captured.
+inline Run run_host(const std::vector<std::string>& arguments) {
+    int out = ::memfd_create("e2e-out", MFD_CLOEXEC);
+    int err = ::memfd_create("e2e-err", MFD_CLOEXEC);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, out, 1);
+    ::posix_spawn_file_actions_adddup2(&actions, err, 2);
+    std::vector<std::string> words{kHostExe};
+    words.insert(words.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (auto& word : words) argv.push_back(word.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    int spawned = ::posix_spawn(&pid, kHostExe.c_str(), &actions, nullptr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    Run run;
+    if (spawned == 0) {
+        int raw = 0;
+        while (::waitpid(pid, &raw, 0) < 0 && errno == EINTR) {
+        }
+        run.host_exited = WIFEXITED(raw);
+        run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -WTERMSIG(raw);
+    }
+    run.out = read_all(out);
+    run.err = read_all(err);
+    ::close(out);
+    ::close(err);
+    return run;
+}
+
+/// `airlock-host exec CONFIG attempt -- ACTION ARGS...`
+inline Run exec_attempt(const std::string& config_path, const std::vector<std::string>& action) {
+    std::vector<std::string> arguments{"exec", config_path, "attempt", "--"};
+    arguments.insert(arguments.end(), action.begin(), action.end());
+    return run_host(arguments);
+}
+
+/// The same plugin started by this process through the real loader and Spawner: this test
+/// process is then the host. Output lines are prefixed like `airlock-host exec`'s.
+inline Run spawn_attempt(const std::string& config_path, const std::vector<std::string>& action) {
+    host::HostConfig config = host::load_config(config_path);
+    host::Spawner spawner(config.plugins.at("attempt"));
+    int out = ::memfd_create("e2e-out", MFD_CLOEXEC);
+    int err = ::memfd_create("e2e-err", MFD_CLOEXEC);
+    host::ForegroundOptions options;
+    options.extra_args = action;
+    options.output_fd = out;
+    options.error_fd = err;
+    host::PluginExit exit = host::run_in_foreground(spawner, options);
+    Run run;
+    run.host_exited = true;
+    run.status = exit.shell_status();
+    run.out = read_all(out);
+    run.err = read_all(err);
+    ::close(out);
+    ::close(err);
+    return run;
+}
+
+/// The host's report of a seccomp violation, as a regex for Catch::Matches.
+inline std::string violation(const std::string& syscall, int number, const std::string& action) {
+    return "airlock-host: plugin attempt \\(pid [0-9]+\\): forbidden system call " + syscall + " \\(" +
+           std::to_string(number) + "\\): " + action;
+}
+
+} // namespace airlock::e2e

@@ -1,0 +1,323 @@
+// The "attempt" plugin: performs ONE forbidden action named by its first argument and says
+// how it went, as one machine-readable line on stdout:
+//
+//     attempt NAME: blocked errno=EACCES       (the forbidden thing failed)
+//     attempt NAME: SUCCEEDED [detail]         (it worked: a containment gap)
+//
+// then exits 0 either way (unless the sandbox kills it, in which case there is no line).
+// Extra facts the tests check are printed as `note ...` lines. Plain C-style code: it runs
+// confined (seccomp, Landlock, rlimits) and must not depend on anything the sandbox refuses
+// for unrelated reasons. stdout is unbuffered so that a line printed before a fatal call
+// is not lost when the plugin is killed.
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+extern char** environ;
+
+namespace {
+
+const char* error_name(int error) {
+    const char* name = strerrorname_np(error);
+    return name != nullptr ? name : "?";
+}
+
+const char* g_action = "?";
+
+int blocked(int error, const char* detail = "") {
+    std::printf("attempt %s: blocked errno=%s%s%s\n", g_action, error_name(error), *detail ? " " : "", detail);
+    return 0;
+}
+
+int succeeded(const char* detail = "") {
+    std::printf("attempt %s: SUCCEEDED%s%s\n", g_action, *detail ? " " : "", detail);
+    return 0;
+}
+
+/// `result < 0` → blocked with errno, else SUCCEEDED.
+int outcome(long result, const char* detail = "") {
+    if (result < 0) return blocked(errno, detail);
+    return succeeded(detail);
+}
+
+int usage() {
+    std::printf("attempt %s: usage error\n", g_action);
+    return 2;
+}
+
+int to_int(const char* text) { return static_cast<int>(std::strtol(text, nullptr, 10)); }
+
+// ---- file system ----------------------------------------------------------------------
+
+int open_path(const char* path) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return blocked(errno);
+    char buffer[64] = {};
+    ssize_t got = ::read(fd, buffer, sizeof buffer - 1);
+    std::printf("note read %zd bytes\n", got);
+    return succeeded();
+}
+
+int openat_relative(int dir_fd, const char* relative) {
+    int fd = ::openat(dir_fd, relative, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return blocked(errno);
+    return succeeded();
+}
+
+int write_fd(int fd) {
+    static const char data[] = "OVERWRITTEN";
+    return outcome(::write(fd, data, sizeof data - 1));
+}
+
+int reopen_proc_write(int fd) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int reopened = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (reopened < 0) return blocked(errno);
+    static const char data[] = "OVERWRITTEN";
+    ssize_t wrote = ::write(reopened, data, sizeof data - 1);
+    std::printf("note wrote %zd bytes through the re-opened descriptor\n", wrote);
+    return succeeded();
+}
+
+int pwrite_at_zero(int fd, const char* data) {
+    // Succeeds on an O_APPEND descriptor, but the kernel appends: the test checks where it lands.
+    ssize_t wrote = ::pwrite(fd, data, std::strlen(data), 0);
+    if (wrote < 0) return blocked(errno);
+    std::printf("note pwrite returned %zd\n", wrote);
+    return succeeded("(offset ignored by O_APPEND?)");
+}
+
+int clear_append(int fd, const char* data) {
+    int flags = ::fcntl(fd, F_GETFL);
+    int result = ::fcntl(fd, F_SETFL, flags & ~O_APPEND);
+    int saved = errno;
+    std::printf("note flags-after %s\n", (::fcntl(fd, F_GETFL) & O_APPEND) ? "append" : "no-append");
+    // Whatever happened, try the overwrite at 0.
+    ssize_t wrote = ::pwrite(fd, data, std::strlen(data), 0);
+    std::printf("note pwrite-after %zd\n", wrote);
+    if (result < 0) return blocked(saved);
+    return succeeded();
+}
+
+int pwritev2_noappend(int fd, const char* data) {
+    iovec vector{const_cast<char*>(data), std::strlen(data)};
+    return outcome(::pwritev2(fd, &vector, 1, 0, RWF_NOAPPEND));
+}
+
+int truncate_fd(int fd) { return outcome(::ftruncate(fd, 0)); }
+
+// ---- network --------------------------------------------------------------------------
+
+int tcp_socket() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return blocked(errno);
+    return succeeded();
+}
+
+int tcp_connect(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return blocked(errno, "at=socket");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return blocked(errno, "at=connect");
+    return succeeded();
+}
+
+/// `name` starting with '@' is abstract (the '@' becomes the leading NUL).
+int unix_connect(const char* name) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::size_t length = std::strlen(name);
+    if (length >= sizeof address.sun_path) return usage();
+    std::memcpy(address.sun_path, name, length);
+    if (name[0] == '@') address.sun_path[0] = '\0';
+    socklen_t size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length + (name[0] == '@' ? 0 : 1));
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        // No socket(): try re-pointing a socketpair end instead.
+        std::printf("note socket errno=%s\n", error_name(errno));
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return blocked(errno, "at=socketpair");
+        fd = pair[0];
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&address), size) < 0) return blocked(errno, "at=connect-socketpair");
+        return succeeded("via=socketpair");
+    }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), size) < 0) return blocked(errno, "at=connect");
+    return succeeded();
+}
+
+/// A datagram socketpair end could `sendto` any pathname socket (Landlock ABI 7 does not cover it).
+int unix_dgram_sendto(const char* path) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0) return blocked(errno, "at=socketpair");
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+    static const char data[] = "hello";
+    if (::sendto(pair[0], data, sizeof data, 0, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
+        return blocked(errno, "at=sendto");
+    return succeeded();
+}
+
+// ---- processes ------------------------------------------------------------------------
+
+int exec_shell() {
+    char sh[] = "/bin/sh";
+    char dash_c[] = "-c";
+    char script[] = "echo attempt exec-sh: SUCCEEDED";
+    char* argv[] = {sh, dash_c, script, nullptr};
+    ::execve("/bin/sh", argv, environ);
+    return blocked(errno);
+}
+
+int execveat_shell() {
+    char sh[] = "/bin/sh";
+    char dash_c[] = "-c";
+    char script[] = "echo attempt execveat-sh: SUCCEEDED";
+    char* argv[] = {sh, dash_c, script, nullptr};
+    ::syscall(SYS_execveat, AT_FDCWD, "/bin/sh", argv, environ, 0);
+    return blocked(errno);
+}
+
+int fork_child() {
+    pid_t child = ::fork();
+    if (child == 0) _exit(0);
+    if (child < 0) return blocked(errno);
+    ::waitpid(child, nullptr, 0);
+    return succeeded();
+}
+
+int vfork_child() {
+    pid_t child = static_cast<pid_t>(::syscall(SYS_vfork));
+    if (child == 0) ::syscall(SYS_exit, 0);
+    if (child < 0) return blocked(errno);
+    ::waitpid(child, nullptr, 0);
+    return succeeded();
+}
+
+void* thread_body(void*) { return nullptr; }
+
+int start_thread() {
+    pthread_t thread;
+    int error = ::pthread_create(&thread, nullptr, thread_body, nullptr);
+    if (error != 0) return blocked(error);
+    ::pthread_join(thread, nullptr);
+    return succeeded();
+}
+
+int io_uring() {
+    io_uring_params params{};
+    long fd = ::syscall(SYS_io_uring_setup, 4, &params);
+    return outcome(fd);
+}
+
+int ptrace_pid(pid_t pid) {
+    long result = ::ptrace(PTRACE_ATTACH, pid, nullptr, nullptr);
+    if (result == 0) {
+        ::waitpid(pid, nullptr, __WALL);
+        ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+    }
+    return outcome(result);
+}
+
+int kill_pid(pid_t pid, int signal) { return outcome(::kill(pid, signal)); }
+
+// ---- what the plugin can see ------------------------------------------------------------
+
+/// Every open descriptor; SUCCEEDED when one at or above `expected` is open.
+int descriptors(int expected) {
+    std::string list;
+    int extra = -1;
+    for (int fd = 0; fd < 4096; ++fd) {
+        if (::fcntl(fd, F_GETFD) < 0) continue;
+        list += (list.empty() ? "" : ",") + std::to_string(fd);
+        if (fd >= expected && extra < 0) extra = fd;
+    }
+    std::printf("note fds %s\n", list.c_str());
+    if (extra >= 0) return succeeded(("fd=" + std::to_string(extra)).c_str());
+    std::printf("attempt %s: blocked fds=%s\n", g_action, list.c_str());
+    return 0;
+}
+
+int environment(const char* name) {
+    for (char** entry = environ; *entry != nullptr; ++entry) std::printf("note env %s\n", *entry);
+    const char* value = std::getenv(name);
+    if (value == nullptr) {
+        std::printf("attempt %s: blocked unset\n", g_action);
+        return 0;
+    }
+    return succeeded(value);
+}
+
+/// Allocates and touches `megabytes` MiB, 1 MiB at a time.
+int memory(long megabytes) {
+    long got = 0;
+    for (; got < megabytes; ++got) {
+        void* block = ::mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (block == MAP_FAILED) {
+            std::string detail = "allocated_mib=" + std::to_string(got);
+            return blocked(errno, detail.c_str());
+        }
+        std::memset(block, 0x5a, 1 << 20);
+    }
+    return succeeded(("allocated_mib=" + std::to_string(got)).c_str());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IONBF, 0);
+    if (argc < 2) return usage();
+    g_action = argv[1];
+    const std::string action = argv[1];
+    auto arg = [&](int index) -> const char* { return index + 2 < argc ? argv[index + 2] : nullptr; };
+    auto need = [&](int count) { return argc >= count + 2; };
+
+    if (action == "noop") return succeeded();
+    if (action == "open" && need(1)) return open_path(arg(0));
+    if (action == "openat" && need(2)) return openat_relative(to_int(arg(0)), arg(1));
+    if (action == "write-fd" && need(1)) return write_fd(to_int(arg(0)));
+    if (action == "reopen-proc-write" && need(1)) return reopen_proc_write(to_int(arg(0)));
+    if (action == "pwrite-at-0" && need(2)) return pwrite_at_zero(to_int(arg(0)), arg(1));
+    if (action == "clear-append" && need(2)) return clear_append(to_int(arg(0)), arg(1));
+    if (action == "pwritev2-noappend" && need(2)) return pwritev2_noappend(to_int(arg(0)), arg(1));
+    if (action == "ftruncate" && need(1)) return truncate_fd(to_int(arg(0)));
+    if (action == "tcp-socket") return tcp_socket();
+    if (action == "tcp-connect" && need(1)) return tcp_connect(to_int(arg(0)));
+    if (action == "unix-connect" && need(1)) return unix_connect(arg(0));
+    if (action == "unix-dgram-sendto" && need(1)) return unix_dgram_sendto(arg(0));
+    if (action == "exec-sh") return exec_shell();
+    if (action == "execveat-sh") return execveat_shell();
+    if (action == "fork") return fork_child();
+    if (action == "vfork") return vfork_child();
+    if (action == "thread") return start_thread();
+    if (action == "io-uring-setup") return io_uring();
+    if (action == "ptrace") return ptrace_pid(need(1) ? to_int(arg(0)) : ::getppid());
+    if (action == "kill") return kill_pid(need(1) ? to_int(arg(0)) : ::getppid(), need(2) ? to_int(arg(1)) : SIGUSR1);
+    if (action == "fds" && need(1)) return descriptors(to_int(arg(0)));
+    if (action == "env" && need(1)) return environment(arg(0));
+    if (action == "memory" && need(1)) return memory(std::strtol(arg(0), nullptr, 10));
+    return usage();
+}
