@@ -1,8 +1,7 @@
 // run_in_foreground: the poll() loop behind `airlock-host exec`.
-#include <airlock/connection/call_session.hpp>
-#include <airlock/connection/connection.hpp>
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/output_pump.hpp>
+#include <airlock/host/plugin_session.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #ifdef AIRLOCK_HAVE_SANDBOX
@@ -12,7 +11,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -128,180 +126,6 @@ private:
 
 using Clock = std::chrono::steady_clock;
 
-protocol::GrantKind wire_kind(GrantKind kind) noexcept {
-    switch (kind) {
-    case GrantKind::File: return protocol::GrantKind::File;
-    case GrantKind::Directory: return protocol::GrantKind::Directory;
-    case GrantKind::Connect: return protocol::GrantKind::Connect;
-    case GrantKind::Memfd: return protocol::GrantKind::Memfd;
-    }
-    return protocol::GrantKind::File;
-}
-
-protocol::GrantAccess wire_access(GrantAccess access) noexcept {
-    switch (access) {
-    case GrantAccess::Read: return protocol::GrantAccess::Read;
-    case GrantAccess::Write: return protocol::GrantAccess::Write;
-    case GrantAccess::Append: return protocol::GrantAccess::Append;
-    case GrantAccess::ReadWrite: return protocol::GrantAccess::ReadWrite;
-    }
-    return protocol::GrantAccess::Read;
-}
-
-// The host side of protocol "airlock" for one plugin run in the foreground: handshake
-// (refusing a peer that is not the spawned process or speaks another protocol), the grant
-// table, waiting for ready within the ready timeout, printing log records, and the stop
-// request. Driven by the same poll() loop as the output pipes; never blocks.
-class HostSession {
-public:
-    HostSession(SpawnedPlugin& plugin, const SupervisionConfig& timeouts, int error_fd)
-        : plugin_(plugin),
-          who_("plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")"),
-          timeouts_(timeouts),
-          error_fd_(error_fd),
-          connection_(protocol::plugin_host_protocol()),
-          session_(connection_),
-          log_pump_(plugin.name),
-          ready_deadline_(Clock::now() + timeouts.ready_timeout) {
-        (void)session_.on(protocol::ready, [this](protocol::ReadyNotice&) {
-            if (phase_ == Phase::WaitingReady) phase_ = Phase::Ready;
-        });
-        (void)session_.on(protocol::log_record, [this](protocol::LogRecord& record) { print_log(record); });
-        Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
-        if (status.ok()) status = connection_.start();
-        if (!status.ok()) refuse("cannot start the connection: " + status.message());
-    }
-    HostSession(const HostSession&) = delete;
-    HostSession& operator=(const HostSession&) = delete;
-
-    /// The connection's socket, or -1 once it is closed.
-    int fd() const { return connection_.fd(); }
-    short events() const { return static_cast<short>(POLLIN | (connection_.wants_write() ? POLLOUT : 0)); }
-    bool ready() const { return phase_ == Phase::Ready; }
-
-    /// Handles poll() results for fd() (and, with revents 0, only what is already received).
-    void on_events(short revents) {
-        if (connection_.state() == ConnectionState::Closed) return;
-        if ((revents & POLLOUT) != 0) (void)connection_.on_writable();
-        if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) (void)connection_.on_readable();
-        if (phase_ == Phase::Handshaking && connection_.state() == ConnectionState::Ready) after_handshake();
-        if (phase_ == Phase::Refused) return;
-        Status status = session_.dispatch_pending();
-        if (connection_.state() == ConnectionState::Closed) connection_closed(status.ok() ? connection_.close_reason() : status);
-    }
-
-    /// Refuses a plugin that did not report ready in time. Call with the current time.
-    void check_deadline(Clock::time_point now) {
-        if (waiting_for_ready() && now >= ready_deadline_) {
-            refuse("did not report ready within " + std::to_string(timeouts_.ready_timeout.count()) + " ms");
-        }
-    }
-    /// When check_deadline() next has something to do.
-    std::optional<Clock::time_point> deadline() const {
-        if (waiting_for_ready()) return ready_deadline_;
-        return std::nullopt;
-    }
-
-    /// Sends the stop request if the plugin is ready. Returns false when it cannot be asked.
-    bool request_stop() {
-        if (phase_ != Phase::Ready) return false;
-        protocol::StopRequest request;
-        request.timeout_ms = static_cast<std::uint32_t>(timeouts_.stop_timeout.count());
-        Status status = session_.call_async(protocol::stop, request, [](Result<protocol::StopReply>) {
-            // The reply (or the connection closing as the plugin exits) needs no action:
-            // the pidfd tells when it has gone.
-        });
-        if (!status.ok()) return false;
-        phase_ = Phase::Stopping;
-        return true;
-    }
-
-    /// Reads and handles whatever the plugin sent before it exited.
-    void drain() { on_events(POLLIN); }
-
-private:
-    enum class Phase { Handshaking, WaitingReady, Ready, Stopping, Closed, Refused };
-
-    bool waiting_for_ready() const { return phase_ == Phase::Handshaking || phase_ == Phase::WaitingReady; }
-
-    void after_handshake() {
-        Result<SecurityToken> token = connection_.peer_token();
-        if (!token) {
-            refuse("cannot identify the peer: " + token.status().message());
-            return;
-        }
-        if (token->pid != plugin_.process.pid()) {
-            refuse("the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
-            return;
-        }
-        protocol::GrantTable table;
-        table.plugin_name = plugin_.name;
-        for (OpenedGrant& grant : plugin_.grants_to_send) {
-            protocol::GrantEntry entry;
-            entry.name = grant.name;
-            entry.kind = wire_kind(grant.kind);
-            entry.access = wire_access(grant.access);
-            struct stat info {};
-            if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
-                entry.size = static_cast<std::uint64_t>(info.st_size);
-            }
-            entry.fd = std::move(grant.fd);
-            table.grants.push_back(std::move(entry));
-        }
-        plugin_.grants_to_send.clear();
-        // queue() duplicates the descriptors; the host's copies close with `table`.
-        if (Status status = session_.notify(protocol::grant_table, table); !status.ok()) {
-            refuse("cannot send the grant table: " + status.message());
-            return;
-        }
-        phase_ = Phase::WaitingReady;
-    }
-
-    void connection_closed(const Status& reason) {
-        if (phase_ == Phase::Refused || phase_ == Phase::Closed) return;
-        if (waiting_for_ready()) {
-            const bool refused = reason.code() != StatusCode::PeerClosed && reason.code() != StatusCode::EndOfStream;
-            if (refused) {
-                refuse(reason.message());
-                return;
-            }
-            report("connection closed before the plugin reported ready");
-        }
-        phase_ = Phase::Closed;
-    }
-
-    // The plugin does not get to run on: report why and kill it.
-    void refuse(const std::string& why) {
-        report("refused: " + why);
-        phase_ = Phase::Refused;
-        connection_.close();
-        plugin_.process.send_signal(SIGKILL);
-    }
-
-    void report(const std::string& text) { write_all(error_fd_, "airlock-host: " + who_ + ": " + text + "\n"); }
-
-    void print_log(const protocol::LogRecord& record) {
-        std::string text = record.text;
-        if (record.level != protocol::LogLevel::Info) {
-            text = std::string(protocol::log_level_name(record.level)) + ": " + text;
-        }
-        text += '\n';
-        // A pump of its own bounds and masks the text like the plugin's output.
-        log_pump_.feed(OutputStream::Stderr, text.data(), text.size());
-        for (const auto& line : log_pump_.take_pending()) write_all(error_fd_, log_pump_.format(line) + "\n");
-    }
-
-    SpawnedPlugin& plugin_;
-    std::string who_;
-    SupervisionConfig timeouts_;
-    int error_fd_;
-    Connection connection_;
-    CallSession session_;
-    OutputPump log_pump_;
-    Phase phase_ = Phase::Handshaking;
-    Clock::time_point ready_deadline_;
-};
-
 void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const OutputPump& pump,
                  const ViolationReporter& violations, int error_fd) {
     const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
@@ -327,9 +151,15 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     SpawnedPlugin plugin = spawner.launch(LaunchOptions{options.extra_args});
     ViolationReporter violations(spawner, plugin, options.error_fd);
     // Protocol "airlock": handshake, grant table, ready, log records and the stop request.
-    std::optional<HostSession> session;
+    std::optional<PluginSession> session;
     if (spawner.plugin().protocol == PluginProtocol::Airlock) {
-        session.emplace(plugin, spawner.plugin().supervision, options.error_fd);
+        const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
+        PluginSession::Callbacks callbacks;
+        callbacks.report = [who, fd = options.error_fd](const std::string& text) {
+            write_all(fd, "airlock-host: " + who + ": " + text + "\n");
+        };
+        callbacks.log_line = [fd = options.error_fd](const std::string& line) { write_all(fd, line + "\n"); };
+        session.emplace(plugin, spawner.plugin().supervision, std::move(callbacks));
     }
 
     OutputPump pump(plugin.name);

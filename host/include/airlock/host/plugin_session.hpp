@@ -1,0 +1,100 @@
+#pragma once
+/// @file plugin_session.hpp
+/// The host side of protocol "airlock.plugin/1" for one running plugin, never blocking:
+/// the pid-checked handshake, the grant table, waiting for `ready` within the ready timeout,
+/// log records and the stop request. Driven by whichever loop owns the connection socket
+/// (the poll() loop of `airlock-host exec`, the Boost.Asio loop of the supervisor).
+
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/connection.hpp>
+#include <airlock/host/output_pump.hpp>
+#include <airlock/host/spawner.hpp>
+#include <airlock/protocol/plugin_protocol.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace airlock::host {
+
+/// Host side of the plugin protocol for one process. See the file comment.
+class PluginSession {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    /// What the session tells its owner. Every callback is optional.
+    struct Callbacks {
+        /// A host event about this plugin, e.g. "refused: did not report ready within 5000 ms".
+        std::function<void(const std::string& text)> report;
+        /// One log-record line, already bounded, masked and formatted as `[name] text`.
+        std::function<void(const std::string& line)> log_line;
+        /// The plugin reported ready (its methods are in `methods()`).
+        std::function<void()> ready;
+    };
+
+    /// Adopts `plugin.connection` and starts the handshake; sends `plugin.grants_to_send`
+    /// once the peer is verified. `plugin` must outlive the session.
+    PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& timeouts, Callbacks callbacks);
+    PluginSession(const PluginSession&) = delete;
+    PluginSession& operator=(const PluginSession&) = delete;
+    ~PluginSession();
+
+    /// The connection's socket, or -1 once it is closed.
+    [[nodiscard]] int fd() const;
+    /// Whether queued output waits for the socket to become writable.
+    [[nodiscard]] bool wants_write() const;
+    /// poll() events to wait for on fd().
+    [[nodiscard]] short events() const;
+    [[nodiscard]] bool ready() const noexcept { return phase_ == Phase::Ready; }
+    /// Handshake done or not, the plugin has not reported ready yet.
+    [[nodiscard]] bool waiting_for_ready() const noexcept {
+        return phase_ == Phase::Handshaking || phase_ == Phase::WaitingReady;
+    }
+    /// The session refused the plugin (and sent it SIGKILL).
+    [[nodiscard]] bool refused() const noexcept { return phase_ == Phase::Refused; }
+    /// Why it was refused (empty unless refused()).
+    [[nodiscard]] const std::string& refusal() const noexcept { return refusal_; }
+    /// The methods announced in the plugin's ReadyNotice.
+    [[nodiscard]] const std::vector<protocol::MethodAnnouncement>& methods() const noexcept { return methods_; }
+
+    /// Handles poll() results for fd() (revents 0: only what is already received).
+    void on_events(short revents);
+    /// Refuses a plugin that did not report ready in time. Call with the current time.
+    void check_deadline(Clock::time_point now);
+    /// When check_deadline() next has something to do.
+    [[nodiscard]] std::optional<Clock::time_point> deadline() const;
+    /// Sends the stop request if the plugin is ready. Returns false when it cannot be asked.
+    bool request_stop();
+    /// Reads and handles whatever the plugin sent before it exited.
+    void drain() { on_events(POLLIN_EVENTS); }
+    /// Calls an application method by tag; `done` runs from on_events() (or with Cancelled
+    /// from close()). InvalidState when the plugin is not ready.
+    Status call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, CallSession::RawCompletion done);
+    /// Closes the connection; pending calls complete with `reason`.
+    void close(const Status& reason);
+
+private:
+    static constexpr short POLLIN_EVENTS = 0x001;  // POLLIN
+    enum class Phase { Handshaking, WaitingReady, Ready, Stopping, Closed, Refused };
+
+    void after_handshake();
+    void connection_closed(const Status& reason);
+    void refuse(const std::string& why);
+    void report(const std::string& text);
+    void print_log(const protocol::LogRecord& record);
+
+    SpawnedPlugin& plugin_;
+    SupervisionConfig timeouts_;
+    Callbacks callbacks_;
+    Connection connection_;
+    CallSession session_;
+    OutputPump log_pump_;
+    Phase phase_ = Phase::Handshaking;
+    Clock::time_point ready_deadline_;
+    std::string refusal_;
+    std::vector<protocol::MethodAnnouncement> methods_;
+};
+
+} // namespace airlock::host

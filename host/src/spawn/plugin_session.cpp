@@ -1,0 +1,181 @@
+// PluginSession: the host side of protocol "airlock.plugin/1" for one plugin process.
+#include <airlock/host/plugin_session.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+namespace airlock::host {
+namespace {
+
+protocol::GrantKind wire_kind(GrantKind kind) noexcept {
+    switch (kind) {
+    case GrantKind::File: return protocol::GrantKind::File;
+    case GrantKind::Directory: return protocol::GrantKind::Directory;
+    case GrantKind::Connect: return protocol::GrantKind::Connect;
+    case GrantKind::Memfd: return protocol::GrantKind::Memfd;
+    }
+    return protocol::GrantKind::File;
+}
+
+protocol::GrantAccess wire_access(GrantAccess access) noexcept {
+    switch (access) {
+    case GrantAccess::Read: return protocol::GrantAccess::Read;
+    case GrantAccess::Write: return protocol::GrantAccess::Write;
+    case GrantAccess::Append: return protocol::GrantAccess::Append;
+    case GrantAccess::ReadWrite: return protocol::GrantAccess::ReadWrite;
+    }
+    return protocol::GrantAccess::Read;
+}
+
+} // namespace
+
+static_assert(POLLIN == 0x001, "PluginSession::drain() assumes POLLIN is 1");
+
+PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& timeouts, Callbacks callbacks)
+    : plugin_(plugin),
+      timeouts_(timeouts),
+      callbacks_(std::move(callbacks)),
+      connection_(protocol::plugin_host_protocol()),
+      session_(connection_),
+      log_pump_(plugin.name),
+      ready_deadline_(Clock::now() + timeouts.ready_timeout) {
+    (void)session_.on(protocol::ready, [this](protocol::ReadyNotice& notice) {
+        if (phase_ != Phase::WaitingReady) return;
+        methods_.assign(notice.methods.begin(), notice.methods.end());
+        phase_ = Phase::Ready;
+        if (callbacks_.ready) callbacks_.ready();
+    });
+    (void)session_.on(protocol::log_record, [this](protocol::LogRecord& record) { print_log(record); });
+    Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
+    if (status.ok()) status = connection_.start();
+    if (!status.ok()) refuse("cannot start the connection: " + status.message());
+}
+
+PluginSession::~PluginSession() { session_.fail_pending(Status(StatusCode::Cancelled, "the plugin session ended")); }
+
+int PluginSession::fd() const { return connection_.fd(); }
+bool PluginSession::wants_write() const { return connection_.wants_write(); }
+short PluginSession::events() const { return static_cast<short>(POLLIN | (connection_.wants_write() ? POLLOUT : 0)); }
+
+void PluginSession::on_events(short revents) {
+    if (connection_.state() == ConnectionState::Closed) return;
+    if ((revents & POLLOUT) != 0) (void)connection_.on_writable();
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) (void)connection_.on_readable();
+    if (phase_ == Phase::Handshaking && connection_.state() == ConnectionState::Ready) after_handshake();
+    if (phase_ == Phase::Refused) return;
+    Status status = session_.dispatch_pending();
+    if (connection_.state() == ConnectionState::Closed) connection_closed(status.ok() ? connection_.close_reason() : status);
+}
+
+void PluginSession::check_deadline(Clock::time_point now) {
+    if (waiting_for_ready() && now >= ready_deadline_) {
+        refuse("did not report ready within " + std::to_string(timeouts_.ready_timeout.count()) + " ms");
+    }
+}
+
+std::optional<PluginSession::Clock::time_point> PluginSession::deadline() const {
+    if (waiting_for_ready()) return ready_deadline_;
+    return std::nullopt;
+}
+
+bool PluginSession::request_stop() {
+    if (phase_ != Phase::Ready) return false;
+    protocol::StopRequest request;
+    request.timeout_ms = static_cast<std::uint32_t>(timeouts_.stop_timeout.count());
+    Status status = session_.call_async(protocol::stop, request, [](Result<protocol::StopReply>) {
+        // The reply (or the connection closing as the plugin exits) needs no action:
+        // the pidfd tells when it has gone.
+    });
+    if (!status.ok()) return false;
+    phase_ = Phase::Stopping;
+    return true;
+}
+
+Status PluginSession::call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body,
+                                     CallSession::RawCompletion done) {
+    if (phase_ != Phase::Ready) return Status(StatusCode::InvalidState, "the plugin is not ready");
+    return session_.call_raw_async(tag, body, {}, std::move(done));
+}
+
+void PluginSession::close(const Status& reason) {
+    session_.fail_pending(reason);
+    if (connection_.state() != ConnectionState::Closed) connection_.close();
+    if (phase_ != Phase::Refused) phase_ = Phase::Closed;
+}
+
+void PluginSession::after_handshake() {
+    Result<SecurityToken> token = connection_.peer_token();
+    if (!token) {
+        refuse("cannot identify the peer: " + token.status().message());
+        return;
+    }
+    if (token->pid != plugin_.process.pid()) {
+        refuse("the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
+        return;
+    }
+    protocol::GrantTable table;
+    table.plugin_name = plugin_.name;
+    for (OpenedGrant& grant : plugin_.grants_to_send) {
+        protocol::GrantEntry entry;
+        entry.name = grant.name;
+        entry.kind = wire_kind(grant.kind);
+        entry.access = wire_access(grant.access);
+        struct stat info {};
+        if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
+            entry.size = static_cast<std::uint64_t>(info.st_size);
+        }
+        entry.fd = std::move(grant.fd);
+        table.grants.push_back(std::move(entry));
+    }
+    plugin_.grants_to_send.clear();
+    // queue() duplicates the descriptors; the host's copies close with `table`.
+    if (Status status = session_.notify(protocol::grant_table, table); !status.ok()) {
+        refuse("cannot send the grant table: " + status.message());
+        return;
+    }
+    phase_ = Phase::WaitingReady;
+}
+
+void PluginSession::connection_closed(const Status& reason) {
+    if (phase_ == Phase::Refused || phase_ == Phase::Closed) return;
+    session_.fail_pending(reason.ok() ? Status(StatusCode::PeerClosed, "the plugin closed the connection") : reason);
+    if (waiting_for_ready()) {
+        const bool refused = reason.code() != StatusCode::PeerClosed && reason.code() != StatusCode::EndOfStream;
+        if (refused) {
+            refuse(reason.message());
+            return;
+        }
+        report("connection closed before the plugin reported ready");
+    }
+    phase_ = Phase::Closed;
+}
+
+// The plugin does not get to run on: report why and kill it.
+void PluginSession::refuse(const std::string& why) {
+    report("refused: " + why);
+    refusal_ = why;
+    phase_ = Phase::Refused;
+    session_.fail_pending(Status(StatusCode::Cancelled, "the plugin was refused: " + why));
+    connection_.close();
+    plugin_.process.send_signal(SIGKILL);
+}
+
+void PluginSession::report(const std::string& text) {
+    if (callbacks_.report) callbacks_.report(text);
+}
+
+void PluginSession::print_log(const protocol::LogRecord& record) {
+    std::string text = record.text;
+    if (record.level != protocol::LogLevel::Info) {
+        text = std::string(protocol::log_level_name(record.level)) + ": " + text;
+    }
+    text += '\n';
+    // A pump of its own bounds and masks the text like the plugin's output.
+    log_pump_.feed(OutputStream::Stderr, text.data(), text.size());
+    for (const auto& line : log_pump_.take_pending()) {
+        if (callbacks_.log_line) callbacks_.log_line(log_pump_.format(line));
+    }
+}
+
+} // namespace airlock::host
