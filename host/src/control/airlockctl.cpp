@@ -1,0 +1,261 @@
+// airlockctl: operates a running airlock-host through its control socket.
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/connection.hpp>
+#include <airlock/connection/dynamic_value.hpp>
+#include <airlock/protocol/control_protocol.hpp>
+
+#include <sysexits.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace control = airlock::protocol::control;
+using airlock::StatusCode;
+
+constexpr const char* kUsage =
+    "usage: airlockctl [--socket PATH] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  status [--json] [NAME]      state, pid, uptime, restarts, last exit and violation\n"
+    "  start NAME                  start a plugin that is not running\n"
+    "  stop NAME                   stop a plugin gracefully (no restart follows)\n"
+    "  restart NAME                stop a plugin, then start it again\n"
+    "  logs NAME [--follow]        recent log lines; --follow keeps printing new ones\n"
+    "  describe NAME               the plugin's methods and their request/reply types\n"
+    "  call NAME METHOD JSON       call a method with a JSON request ('-' reads stdin);\n"
+    "                              prints the reply as JSON\n"
+    "\n"
+    "The socket is --socket PATH, else $AIRLOCK_CONTROL_SOCKET, else /run/airlock/control.sock.\n"
+    "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad JSON/value, 66 unknown plugin or method,\n"
+    "69 host or plugin unavailable, 70 internal/plugin failure, 75 timeout, 76 protocol error,\n"
+    "77 permission denied.\n";
+
+int usage_error(const std::string& message) {
+    std::cerr << "airlockctl: " << message << "\n\n" << kUsage;
+    return EX_USAGE;
+}
+
+int exit_code_for(const airlock::Status& status) {
+    switch (status.code()) {
+    case StatusCode::Success: return EX_OK;
+    case StatusCode::InvalidParameter: return EX_DATAERR;
+    case StatusCode::NotFound: return EX_NOINPUT;
+    case StatusCode::PermissionDenied: return EX_NOPERM;
+    case StatusCode::Timeout: return EX_TEMPFAIL;
+    case StatusCode::ProtocolMismatch:
+    case StatusCode::Malformed: return EX_PROTOCOL;
+    case StatusCode::InvalidState:
+    case StatusCode::PeerClosed:
+    case StatusCode::PeerReset:
+    case StatusCode::EndOfStream:
+    case StatusCode::Cancelled: return EX_UNAVAILABLE;
+    default: return EX_SOFTWARE;
+    }
+}
+
+/// Prints a failure without the library's "remote: " prefix and returns the exit code.
+int fail(const airlock::Status& status) {
+    std::string message = status.message();
+    if (auto at = message.find("remote: "); at != std::string::npos) message.erase(at, 8);
+    std::cerr << "airlockctl: " << message << "\n";
+    return exit_code_for(status);
+}
+
+std::string format_uptime(std::uint64_t ms) {
+    std::uint64_t s = ms / 1000;
+    char text[64];
+    if (s >= 86400) std::snprintf(text, sizeof text, "%llud%02lluh", (unsigned long long)(s / 86400), (unsigned long long)(s % 86400 / 3600));
+    else if (s >= 3600) std::snprintf(text, sizeof text, "%lluh%02llum", (unsigned long long)(s / 3600), (unsigned long long)(s % 3600 / 60));
+    else if (s >= 60) std::snprintf(text, sizeof text, "%llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+    else std::snprintf(text, sizeof text, "%llu.%llus", (unsigned long long)s, (unsigned long long)(ms % 1000 / 100));
+    return text;
+}
+
+std::string pad(std::string text, std::size_t width) {
+    if (text.size() < width) text.append(width - text.size(), ' ');
+    return text;
+}
+
+struct Client {
+    airlock::Connection connection{airlock::protocol::control_protocol()};
+    std::optional<airlock::CallSession> session;
+};
+
+/// Connects and completes the handshake, or prints why not.
+std::optional<int> connect(Client& client, const std::string& path) {
+    client.connection.set_timeout(std::chrono::seconds(60));
+    airlock::Status status = client.connection.set_endpoint(airlock::ConnectionMode::Local, path);
+    if (status.ok()) status = client.connection.establish();
+    if (!status.ok()) {
+        std::cerr << "airlockctl: cannot reach the airlock host at " << path << ": " << status.message() << "\n";
+        if (status.code() == StatusCode::PermissionDenied) {
+            std::cerr << "airlockctl: the socket's file permissions refuse this user\n";
+            return EX_NOPERM;
+        }
+        if (status.code() == StatusCode::ProtocolMismatch) return EX_PROTOCOL;
+        std::cerr << "airlockctl: is airlock-host running with [host] control = \"" << path
+                  << "\"? (use --socket PATH for another socket)\n";
+        return EX_UNAVAILABLE;
+    }
+    client.session.emplace(client.connection);
+    return std::nullopt;
+}
+
+int run_status(Client& client, bool json, const std::string& name) {
+    auto reply = client.session->call(control::status, airlock::protocol::StatusRequest{name});
+    if (!reply) return fail(reply.status());
+    if (json) {
+        std::string out = "[";
+        for (std::size_t i = 0; i < reply->plugins.size(); ++i) {
+            const auto& p = reply->plugins[i];
+            if (i) out += ",";
+            out += "{\"name\":" + airlock::json_quote(p.name) + ",\"state\":" + airlock::json_quote(p.state) +
+                   ",\"pid\":" + (p.pid < 0 ? std::string("null") : std::to_string(p.pid)) +
+                   ",\"uptime_ms\":" + std::to_string(p.uptime_ms) + ",\"restarts\":" + std::to_string(p.restarts) +
+                   ",\"last_exit\":" + (p.last_exit.empty() ? std::string("null") : airlock::json_quote(p.last_exit)) +
+                   ",\"last_violation\":" +
+                   (p.last_violation.empty() ? std::string("null") : airlock::json_quote(p.last_violation)) + "}";
+        }
+        out += "]";
+        std::cout << airlock::json_pretty(out) << "\n";
+        return EX_OK;
+    }
+    std::size_t name_width = 4;
+    for (const auto& p : reply->plugins) name_width = std::max(name_width, p.name.size());
+    std::cout << pad("NAME", name_width + 2) << pad("STATE", 13) << pad("PID", 9) << pad("UPTIME", 10)
+              << pad("RESTARTS", 10) << "LAST EXIT / VIOLATION\n";
+    for (const auto& p : reply->plugins) {
+        std::string last = p.last_exit;
+        if (!p.last_violation.empty()) last += (last.empty() ? "" : "; ") + std::string("violation: ") + p.last_violation;
+        std::cout << pad(p.name, name_width + 2) << pad(p.state, 13) << pad(p.pid < 0 ? "-" : std::to_string(p.pid), 9)
+                  << pad(p.pid < 0 ? "-" : format_uptime(p.uptime_ms), 10) << pad(std::to_string(p.restarts), 10)
+                  << (last.empty() ? "-" : last) << "\n";
+    }
+    return EX_OK;
+}
+
+int run_action(Client& client, const std::string& command, const std::string& name) {
+    const auto& method = command == "start" ? control::start : command == "stop" ? control::stop : control::restart;
+    auto reply = client.session->call(method, airlock::protocol::PluginRequest{name});
+    if (!reply) return fail(reply.status());
+    std::cout << reply->message << "\n";
+    return EX_OK;
+}
+
+int run_logs(Client& client, const std::string& name, bool follow) {
+    if (!follow) {
+        auto reply = client.session->call(control::logs, airlock::protocol::PluginRequest{name});
+        if (!reply) return fail(reply.status());
+        for (const auto& line : reply->lines) std::cout << line << "\n";
+        return EX_OK;
+    }
+    (void)client.session->on(control::log_line, [](airlock::protocol::LogLine& line) {
+        std::cout << line.line << std::endl;  // flushed per line: airlockctl logs --follow | grep ...
+    });
+    auto reply = client.session->call(control::follow_logs, airlock::protocol::FollowLogsRequest{name, true});
+    if (!reply) return fail(reply.status());
+    client.connection.set_timeout(std::nullopt);
+    airlock::Status end = client.session->serve();
+    if (end.code() == StatusCode::PeerClosed || end.code() == StatusCode::EndOfStream) {
+        std::cerr << "airlockctl: the airlock host closed the connection\n";
+        return EX_UNAVAILABLE;
+    }
+    return fail(end);
+}
+
+int run_describe(Client& client, const std::string& name) {
+    auto reply = client.session->call(control::describe, airlock::protocol::PluginRequest{name});
+    if (!reply) return fail(reply.status());
+    if (reply->methods.empty()) std::cout << name << " announces no methods\n";
+    for (const auto& method : reply->methods) {
+        std::cout << method.name << " (tag " << method.tag << ")\n"
+                  << "  request: " << method.request_type << "\n"
+                  << "  reply:   " << method.reply_type << "\n";
+    }
+    return EX_OK;
+}
+
+int run_call(Client& client, const std::string& name, const std::string& method, std::string json) {
+    if (json == "-") json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    airlock::protocol::CallRequest request;
+    request.plugin = name;
+    request.method = method;
+    request.json_request = std::move(json);
+    auto reply = client.session->call(control::call, request);
+    if (!reply) return fail(reply.status());
+    std::cout << airlock::json_pretty(reply->json_reply) << "\n";
+    return EX_OK;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::string socket_path;
+    if (const char* env = std::getenv("AIRLOCK_CONTROL_SOCKET"); env && *env) socket_path = env;
+    else socket_path = airlock::protocol::kDefaultControlSocket;
+
+    std::vector<std::string> words;
+    bool json = false;
+    bool follow = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "-h" || arg == "--help") {
+            std::cout << kUsage;
+            return EX_OK;
+        }
+        if (arg == "--socket") {
+            if (i + 1 >= args.size()) return usage_error("--socket needs a path");
+            socket_path = args[++i];
+        } else if (arg.rfind("--socket=", 0) == 0) {
+            socket_path = arg.substr(9);
+        } else if (arg == "--json") {
+            json = true;
+        } else if (arg == "--follow" || arg == "-f") {
+            follow = true;
+        } else if (arg.size() > 1 && arg[0] == '-' && words.size() < 3) {
+            return usage_error("unknown option " + arg);
+        } else {
+            words.push_back(arg);
+        }
+    }
+    if (words.empty()) return usage_error("missing command");
+    const std::string& command = words[0];
+    auto need = [&](std::size_t count, const char* shape) -> std::optional<int> {
+        if (words.size() != count + 1) return usage_error(std::string("usage: airlockctl ") + shape);
+        return std::nullopt;
+    };
+    std::optional<int> bad;
+    if (command == "status") {
+        if (words.size() > 2) bad = usage_error("usage: airlockctl status [--json] [NAME]");
+    } else if (command == "start" || command == "stop" || command == "restart") {
+        bad = need(1, (command + " NAME").c_str());
+    } else if (command == "logs") {
+        bad = need(1, "logs NAME [--follow]");
+    } else if (command == "describe") {
+        bad = need(1, "describe NAME");
+    } else if (command == "call") {
+        bad = need(3, "call NAME METHOD JSON");
+    } else {
+        return usage_error("unknown command \"" + command + "\"");
+    }
+    if (bad) return *bad;
+    if (json && command != "status") return usage_error("--json applies to status only");
+    if (follow && command != "logs") return usage_error("--follow applies to logs only");
+
+    Client client;
+    if (auto failed = connect(client, socket_path)) return *failed;
+    if (command == "status") return run_status(client, json, words.size() > 1 ? words[1] : std::string());
+    if (command == "start" || command == "stop" || command == "restart") return run_action(client, command, words[1]);
+    if (command == "logs") return run_logs(client, words[1], follow);
+    if (command == "describe") return run_describe(client, words[1]);
+    return run_call(client, words[1], words[2], words[3]);
+}

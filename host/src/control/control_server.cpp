@@ -1,0 +1,501 @@
+// The control endpoint: a Local listener driven from the supervisor's io_context.
+#include <airlock/host/control_server.hpp>
+
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/codec.hpp>
+#include <airlock/connection/connection.hpp>
+#include <airlock/connection/dynamic_value.hpp>
+#include <airlock/connection/listener.hpp>
+#include <airlock/protocol/control_protocol.hpp>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+#include <optional>
+
+namespace airlock::host {
+namespace {
+
+namespace asio = boost::asio;
+using airlock::protocol::ActionReply;
+using airlock::protocol::CallReply;
+using airlock::protocol::CallRequest;
+using airlock::protocol::DescribeReply;
+using airlock::protocol::FollowLogsRequest;
+using airlock::protocol::LogLine;
+using airlock::protocol::LogsReply;
+using airlock::protocol::PluginRequest;
+using airlock::protocol::PluginStatusEntry;
+using airlock::protocol::StatusReply;
+using airlock::protocol::StatusRequest;
+namespace control = airlock::protocol::control;
+
+/// `text` cut to at most `max` bytes, not inside a UTF-8 sequence.
+std::string bounded(std::string text, std::size_t max) {
+    if (text.size() <= max) return text;
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
+    return text;
+}
+
+/// The state's name as `plugin_state_name` spells it (kept here so that this file links
+/// without the supervisor's implementation; the names are part of the supervisor's contract).
+const char* state_text(PluginState state) {
+    switch (state) {
+    case PluginState::Starting: return "starting";
+    case PluginState::Handshaking: return "handshaking";
+    case PluginState::Ready: return "ready";
+    case PluginState::Stopping: return "stopping";
+    case PluginState::Exited: return "exited";
+    case PluginState::Failed: return "failed";
+    }
+    return "unknown";
+}
+
+} // namespace
+
+struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
+    struct Client {
+        explicit Client(asio::io_context& io) : connection(airlock::protocol::control_protocol()), stream(io) {}
+        ~Client() {
+            boost::system::error_code ignored;
+            stream.close(ignored);
+        }
+        airlock::Connection connection;
+        asio::posix::stream_descriptor stream;  // a duplicate of the connection's socket
+        bool reading = false;
+        bool writing = false;
+        bool checked = false;
+        bool refused = false;
+        bool close_when_flushed = false;
+        airlock::SecurityToken peer;
+        std::optional<std::uint64_t> log_subscription;
+    };
+
+    asio::io_context& io;
+    ControlBackend& backend;
+    std::string path;
+    std::vector<uid_t> allowed;
+    std::optional<airlock::Listener> listener;
+    std::optional<asio::posix::stream_descriptor> listen_stream;
+    std::map<std::uint64_t, std::unique_ptr<Client>> clients;
+    std::uint64_t next_client = 1;
+    std::function<void(const std::string&)> log = [](const std::string& line) {
+        std::string text = "[host] control: " + line + "\n";
+        (void)!::write(2, text.data(), text.size());
+    };
+
+    Impl(asio::io_context& io_, ControlBackend& backend_, std::string path_, std::vector<uid_t> allowed_)
+        : io(io_), backend(backend_), path(std::move(path_)), allowed(std::move(allowed_)) {
+        if (allowed.empty()) allowed.push_back(::geteuid());
+    }
+
+    ~Impl() { close_all(); }
+
+    void close_all() {
+        for (auto& [id, client] : clients)
+            if (client->log_subscription) backend.unsubscribe_logs(*client->log_subscription);
+        clients.clear();
+        if (listen_stream) {
+            boost::system::error_code ignored;
+            listen_stream->close(ignored);
+            listen_stream.reset();
+        }
+        listener.reset();
+    }
+
+    airlock::Status start(mode_t mode) {
+        if (listener) return airlock::Status(airlock::StatusCode::InvalidState, "the control server is already listening");
+        auto bound = airlock::Listener::bind(path, mode);
+        if (!bound) return bound.status().with_context("control socket " + path);
+        listener.emplace(std::move(*bound));
+        int copy = ::fcntl(listener->fd(), F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+            listener.reset();
+            return airlock::errno_status("dup control socket", errno);
+        }
+        listen_stream.emplace(io, copy);
+        arm_accept();
+        return {};
+    }
+
+    void arm_accept() {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        listen_stream->async_wait(asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& error) {
+            auto self = weak.lock();
+            if (!self || error || !self->listener) return;
+            self->accept_pending();
+            self->arm_accept();
+        });
+    }
+
+    void accept_pending() {
+        while (true) {
+            auto socket = listener->try_accept();
+            if (!socket) {
+                if (socket.status().code() != airlock::StatusCode::Timeout)
+                    log("accepting a control connection failed: " + socket.status().to_string());
+                return;
+            }
+            auto client = std::make_unique<Client>(io);
+            if (airlock::Status s = client->connection.set_fd(airlock::ConnectionMode::Local, std::move(*socket)); !s.ok()) {
+                log("a control connection could not be adopted: " + s.to_string());
+                continue;
+            }
+            if (airlock::Status s = client->connection.start(); !s.ok()) {
+                log("a control connection failed its handshake: " + s.to_string());
+                continue;
+            }
+            int copy = ::fcntl(client->connection.fd(), F_DUPFD_CLOEXEC, 3);
+            if (copy < 0) {
+                log("dup of a control connection failed: " + airlock::errno_status("fcntl", errno).to_string());
+                continue;
+            }
+            client->stream.assign(copy);
+            std::uint64_t id = next_client++;
+            clients.emplace(id, std::move(client));
+            pump(id);
+        }
+    }
+
+    Client* find(std::uint64_t id) {
+        auto it = clients.find(id);
+        return it == clients.end() ? nullptr : it->second.get();
+    }
+
+    void remove(std::uint64_t id) {
+        auto it = clients.find(id);
+        if (it == clients.end()) return;
+        if (it->second->log_subscription) backend.unsubscribe_logs(*it->second->log_subscription);
+        clients.erase(it);
+    }
+
+    /// Arms the waits a client needs, or drops it once closed.
+    void pump(std::uint64_t id) {
+        Client* client = find(id);
+        if (!client) return;
+        if (client->connection.state() == airlock::ConnectionState::Closed ||
+            (client->close_when_flushed && !client->connection.wants_write())) {
+            remove(id);
+            return;
+        }
+        std::weak_ptr<Impl> weak = weak_from_this();
+        if (!client->reading && !client->close_when_flushed) {
+            client->reading = true;
+            client->stream.async_wait(asio::posix::stream_descriptor::wait_read, [weak, id](const boost::system::error_code& error) {
+                auto self = weak.lock();
+                if (!self) return;
+                Client* c = self->find(id);
+                if (!c) return;
+                c->reading = false;
+                if (error) {
+                    self->remove(id);
+                    return;
+                }
+                (void)c->connection.on_readable();
+                self->after_read(id);
+            });
+        }
+        if (client->connection.wants_write() && !client->writing) {
+            client->writing = true;
+            client->stream.async_wait(asio::posix::stream_descriptor::wait_write, [weak, id](const boost::system::error_code& error) {
+                auto self = weak.lock();
+                if (!self) return;
+                Client* c = self->find(id);
+                if (!c) return;
+                c->writing = false;
+                if (error) {
+                    self->remove(id);
+                    return;
+                }
+                (void)c->connection.on_writable();
+                self->pump(id);
+            });
+        }
+    }
+
+    void after_read(std::uint64_t id) {
+        Client* client = find(id);
+        if (!client) return;
+        if (client->connection.state() == airlock::ConnectionState::Ready && !client->checked) authorize(*client);
+        while (client->connection.state() == airlock::ConnectionState::Ready && client->connection.has_message() &&
+               !client->close_when_flushed) {
+            airlock::Message message = client->connection.take_message();
+            handle(id, *client, message);
+            client = find(id);
+            if (!client) return;
+        }
+        pump(id);
+    }
+
+    void authorize(Client& client) {
+        client.checked = true;
+        auto token = client.connection.peer_token();
+        if (!token) {
+            client.refused = true;
+            log("refused a control connection: its peer identity is unknown (" + token.status().to_string() + ")");
+            return;
+        }
+        client.peer = *token;
+        for (uid_t uid : allowed)
+            if (uid == token->euid) return;
+        client.refused = true;
+        log("refused a control connection from uid " + std::to_string(token->euid) + " (pid " +
+            std::to_string(token->pid) + "): not in control_users (" + allowed_list() + ")");
+    }
+
+    std::string allowed_list() const {
+        std::string text = "allowed uids:";
+        for (uid_t uid : allowed) text += " " + std::to_string(uid);
+        return text;
+    }
+
+    template <class Value>
+    void reply(Client& client, const airlock::Message& request, const Value& value) {
+        std::vector<std::uint8_t> body;
+        std::vector<int> fds;
+        if (airlock::Status s = airlock::encode_value(value, body, fds); !s.ok()) {
+            reply_error(client, request.tag, request.call_id, s.with_context("encoding the reply"));
+            return;
+        }
+        (void)client.connection.queue(
+            airlock::OutgoingMessage{request.tag, airlock::MessageKind::Reply, request.call_id, body, fds});
+    }
+
+    static void reply_error(Client& client, std::uint16_t tag, std::uint32_t call_id, const airlock::Status& status) {
+        airlock::CallError error{static_cast<std::uint8_t>(status.code()), {}};
+        error.message = bounded(status.message(), error.message.max_length);
+        std::vector<std::uint8_t> body;
+        std::vector<int> fds;
+        (void)airlock::encode_value(error, body, fds);
+        (void)client.connection.queue(airlock::OutgoingMessage{tag, airlock::MessageKind::ErrorReply, call_id, body, fds});
+    }
+
+    /// Decodes a request body, or answers with the decoding error.
+    template <class Request>
+    std::optional<Request> decode(Client& client, airlock::Message& message) {
+        auto value = airlock::decode_value<Request>(message.body, std::move(message.fds));
+        if (!value) {
+            reply_error(client, message.tag, message.call_id, value.status());
+            return std::nullopt;
+        }
+        return std::move(*value);
+    }
+
+    airlock::Status known_plugin(const std::string& name) const {
+        for (const PluginStatus& status : backend.status())
+            if (status.name == name) return {};
+        std::string names;
+        for (const PluginStatus& status : backend.status()) names += (names.empty() ? "" : ", ") + status.name;
+        return airlock::Status(airlock::StatusCode::NotFound,
+                               "no plugin named \"" + name + "\" (configured: " + (names.empty() ? "none" : names) + ")");
+    }
+
+    static PluginStatusEntry entry_of(const PluginStatus& status) {
+        PluginStatusEntry entry;
+        entry.name = bounded(status.name, entry.name.max_length);
+        entry.state = bounded(state_text(status.state), entry.state.max_length);
+        entry.pid = status.pid;
+        entry.uptime_ms = static_cast<std::uint64_t>(status.uptime.count() < 0 ? 0 : status.uptime.count());
+        entry.restarts = status.restarts;
+        entry.last_exit = bounded(status.last_exit, entry.last_exit.max_length);
+        entry.last_violation = bounded(status.last_violation, entry.last_violation.max_length);
+        return entry;
+    }
+
+    void handle(std::uint64_t id, Client& client, airlock::Message& message) {
+        if (message.kind != airlock::MessageKind::Request) return;  // clients send only requests
+        if (client.refused) {
+            reply_error(client, message.tag, message.call_id,
+                        airlock::Status(airlock::StatusCode::PermissionDenied,
+                                        "uid " + std::to_string(client.peer.euid) + " may not use the control socket " +
+                                            path + " (" + allowed_list() + "; see [host] control_users)"));
+            client.close_when_flushed = true;
+            return;
+        }
+        switch (message.tag) {
+        case control::status.tag: {
+            auto request = decode<StatusRequest>(client, message);
+            if (!request) return;
+            if (!request->plugin.empty()) {
+                if (airlock::Status s = known_plugin(request->plugin); !s.ok())
+                    return reply_error(client, message.tag, message.call_id, s);
+            }
+            StatusReply status;
+            for (const PluginStatus& plugin : backend.status())
+                if (request->plugin.empty() || plugin.name == request->plugin) status.plugins.push_back(entry_of(plugin));
+            return reply(client, message, status);
+        }
+        case control::start.tag:
+        case control::stop.tag:
+        case control::restart.tag: {
+            auto request = decode<PluginRequest>(client, message);
+            if (!request) return;
+            const std::string& name = request->plugin;
+            airlock::Status result = message.tag == control::start.tag  ? backend.start(name)
+                                     : message.tag == control::stop.tag ? backend.stop(name)
+                                                                        : backend.restart(name);
+            if (!result.ok()) return reply_error(client, message.tag, message.call_id, result);
+            const char* verb = message.tag == control::start.tag  ? "starting"
+                               : message.tag == control::stop.tag ? "stopping"
+                                                                  : "restarting";
+            return reply(client, message, ActionReply{bounded(std::string(verb) + " " + name, 1024)});
+        }
+        case control::logs.tag: {
+            auto request = decode<PluginRequest>(client, message);
+            if (!request) return;
+            if (airlock::Status s = known_plugin(request->plugin); !s.ok())
+                return reply_error(client, message.tag, message.call_id, s);
+            LogsReply logs;
+            for (std::string& line : backend.recent_logs(request->plugin))
+                logs.lines.emplace_back(bounded(std::move(line), 8192));
+            if (logs.lines.size() > logs.lines.max_length)
+                logs.lines.erase(logs.lines.begin(), logs.lines.end() - static_cast<std::ptrdiff_t>(logs.lines.max_length));
+            return reply(client, message, logs);
+        }
+        case control::describe.tag: {
+            auto request = decode<PluginRequest>(client, message);
+            if (!request) return;
+            auto methods = backend.methods(request->plugin);
+            if (!methods) return reply_error(client, message.tag, message.call_id, methods.status());
+            DescribeReply describe;
+            describe.methods = std::move(*methods);
+            return reply(client, message, describe);
+        }
+        case control::call.tag: {
+            auto request = decode<CallRequest>(client, message);
+            if (!request) return;
+            return start_call(id, client, message, std::move(*request));
+        }
+        case control::follow_logs.tag: {
+            auto request = decode<FollowLogsRequest>(client, message);
+            if (!request) return;
+            std::string plugin = request->plugin;
+            if (!plugin.empty()) {
+                if (airlock::Status s = known_plugin(plugin); !s.ok())
+                    return reply_error(client, message.tag, message.call_id, s);
+            }
+            if (client.log_subscription) {
+                backend.unsubscribe_logs(*client.log_subscription);
+                client.log_subscription.reset();
+            }
+            reply(client, message,
+                  ActionReply{bounded("following the logs of " + (plugin.empty() ? std::string("every plugin") : plugin), 1024)});
+            if (request->include_recent && !plugin.empty())
+                for (std::string& line : backend.recent_logs(plugin)) push_log(client, plugin, line);
+            std::weak_ptr<Impl> weak = weak_from_this();
+            client.log_subscription =
+                backend.subscribe_logs([weak, id, plugin](const std::string& source, const std::string& line) {
+                    if (!plugin.empty() && source != plugin) return;
+                    auto self = weak.lock();
+                    if (!self) return;
+                    Client* c = self->find(id);
+                    if (!c) return;
+                    self->push_log(*c, source, line);
+                    self->pump(id);
+                });
+            return;
+        }
+        default:
+            return reply_error(client, message.tag, message.call_id,
+                               airlock::Status(airlock::StatusCode::NotFound,
+                                               "the control protocol has no method with tag " + std::to_string(message.tag)));
+        }
+    }
+
+    static void push_log(Client& client, const std::string& plugin, const std::string& line) {
+        if (client.connection.state() != airlock::ConnectionState::Ready) return;
+        LogLine entry{bounded(plugin, 64), bounded(line, 8192)};
+        std::vector<std::uint8_t> body;
+        std::vector<int> fds;
+        if (!airlock::encode_value(entry, body, fds).ok()) return;
+        (void)client.connection.queue(
+            airlock::OutgoingMessage{control::log_line.tag, airlock::MessageKind::OneWay, 0, body, fds});
+    }
+
+    void start_call(std::uint64_t id, Client& client, const airlock::Message& message, CallRequest request) {
+        std::uint16_t tag = message.tag;
+        std::uint32_t call_id = message.call_id;
+        auto methods = backend.methods(request.plugin);
+        if (!methods) return reply_error(client, tag, call_id, methods.status());
+        const airlock::protocol::MethodAnnouncement* method = nullptr;
+        std::string names;
+        for (const auto& announced : *methods) {
+            names += (names.empty() ? "" : ", ") + announced.name;
+            if (announced.name == request.method) method = &announced;
+        }
+        if (!method)
+            return reply_error(client, tag, call_id,
+                               airlock::Status(airlock::StatusCode::NotFound,
+                                               "plugin " + std::string(request.plugin) + " has no method \"" +
+                                                   std::string(request.method) + "\" (methods: " +
+                                                   (names.empty() ? "none" : names) + ")"));
+        auto request_type = airlock::ParsedType::parse(method->request_type);
+        if (!request_type)
+            return reply_error(client, tag, call_id, request_type.status().with_context("the announced request type"));
+        auto reply_type = airlock::ParsedType::parse(method->reply_type);
+        if (!reply_type)
+            return reply_error(client, tag, call_id, reply_type.status().with_context("the announced reply type"));
+        auto body = airlock::encode_json(request_type->spec(), request.json_request);
+        if (!body)
+            return reply_error(client, tag, call_id,
+                               body.status().with_context("request for " + std::string(request.plugin) + "." +
+                                                          std::string(request.method) + " (type " +
+                                                          method->request_type + ")"));
+        std::weak_ptr<Impl> weak = weak_from_this();
+        auto reply_spec = std::make_shared<airlock::ParsedType>(std::move(*reply_type));
+        backend.call_raw(request.plugin, request.method, std::move(*body),
+                         [weak, id, tag, call_id, reply_spec](airlock::Result<airlock::Message> result) {
+                             auto self = weak.lock();
+                             if (!self) return;
+                             Client* c = self->find(id);
+                             if (!c) return;
+                             if (!result) {
+                                 reply_error(*c, tag, call_id, result.status());
+                             } else {
+                                 auto json = airlock::decode_to_json(reply_spec->spec(), result->body, result->fds.size());
+                                 if (!json) reply_error(*c, tag, call_id, json.status().with_context("the plugin's reply"));
+                                 else self->reply_to(*c, tag, call_id, CallReply{std::move(*json)});
+                             }
+                             self->pump(id);
+                         });
+    }
+
+    template <class Value>
+    void reply_to(Client& client, std::uint16_t tag, std::uint32_t call_id, const Value& value) {
+        airlock::Message request;
+        request.tag = tag;
+        request.call_id = call_id;
+        reply(client, request, value);
+    }
+};
+
+// The constructor taking a Supervisor lives in supervisor_backend.cpp, so that programs
+// serving another backend do not need the supervisor's implementation to link.
+ControlServer::ControlServer(boost::asio::io_context& io, std::unique_ptr<ControlBackend> backend, std::string path,
+                             std::vector<uid_t> allowed_users)
+    : owned_backend_(std::move(backend)),
+      impl_(std::make_shared<Impl>(io, *owned_backend_, std::move(path), std::move(allowed_users))) {}
+
+ControlServer::ControlServer(boost::asio::io_context& io, ControlBackend& backend, std::string path,
+                             std::vector<uid_t> allowed_users)
+    : impl_(std::make_shared<Impl>(io, backend, std::move(path), std::move(allowed_users))) {}
+
+ControlServer::~ControlServer() {
+    impl_->close_all();
+    impl_.reset();
+}
+
+airlock::Status ControlServer::start(mode_t mode) { return impl_->start(mode); }
+void ControlServer::stop() { impl_->close_all(); }
+void ControlServer::set_log(std::function<void(const std::string&)> log) { impl_->log = std::move(log); }
+const std::string& ControlServer::path() const { return impl_->path; }
+std::size_t ControlServer::connection_count() const { return impl_->clients.size(); }
+const std::vector<uid_t>& ControlServer::allowed_users() const { return impl_->allowed; }
+
+} // namespace airlock::host

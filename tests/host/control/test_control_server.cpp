@@ -1,0 +1,382 @@
+// The control server and airlockctl, end to end over a real socket, with a fake supervisor
+// backend (the real Supervisor is exercised by the supervisor's own tests).
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/codec.hpp>
+#include <airlock/host/control_server.hpp>
+#include <airlock/protocol/control_protocol.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace ctl_test {
+
+struct GreetRequest {
+    airlock::String<64> name;
+    std::uint8_t times = 1;
+};
+AIRLOCK_STRUCT(GreetRequest, name, times)
+
+enum class Mood : std::uint8_t { Calm, Cheerful };
+AIRLOCK_ENUM(Mood, Calm, Cheerful)
+
+struct GreetReply {
+    airlock::String<256> text;
+    Mood mood = Mood::Calm;
+};
+AIRLOCK_STRUCT(GreetReply, text, mood)
+
+} // namespace ctl_test
+
+namespace {
+
+using airlock::host::PluginState;
+using airlock::host::PluginStatus;
+
+/// A supervisor stand-in: two plugins, "hello" ready with one method, "idle" exited.
+class FakeBackend final : public airlock::host::ControlBackend {
+public:
+    explicit FakeBackend(boost::asio::io_context& io) : io_(io) {}
+
+    std::vector<PluginStatus> status() const override {
+        PluginStatus hello{"hello", hello_state, 4242, std::chrono::milliseconds(61500), 2, "exited with status 1", ""};
+        PluginStatus idle{"idle", PluginState::Exited, -1, std::chrono::milliseconds(0), 0, "",
+                          "intruder: violation: syscall socket denied"};
+        return {hello, idle};
+    }
+    airlock::Status start(const std::string& name) override { return act(name, "start"); }
+    airlock::Status stop(const std::string& name) override { return act(name, "stop"); }
+    airlock::Status restart(const std::string& name) override { return act(name, "restart"); }
+    std::vector<std::string> recent_logs(const std::string& name) const override {
+        if (name != "hello") return {};
+        return {"[hello] one", "[hello] two"};
+    }
+    std::uint64_t subscribe_logs(airlock::host::Supervisor::LogSubscriber subscriber) override {
+        subscribers_.emplace(++next_subscriber_, std::move(subscriber));
+        return next_subscriber_;
+    }
+    void unsubscribe_logs(std::uint64_t id) override { subscribers_.erase(id); }
+    airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const override {
+        if (name == "idle") return airlock::Status(airlock::StatusCode::InvalidState, "plugin idle is not ready (state: exited)");
+        if (name != "hello") return airlock::Status(airlock::StatusCode::NotFound, "no plugin named \"" + name + "\"");
+        airlock::protocol::MethodAnnouncement greet;
+        greet.name = "greet";
+        greet.tag = 100;
+        greet.request_type = airlock::describe(airlock::spec_of<ctl_test::GreetRequest>());
+        greet.reply_type = airlock::describe(airlock::spec_of<ctl_test::GreetReply>());
+        return std::vector<airlock::protocol::MethodAnnouncement>{greet};
+    }
+    void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
+                  std::function<void(airlock::Result<airlock::Message>)> done) override {
+        // Answer later, like a real plugin.
+        boost::asio::post(io_, [name, method, body = std::move(body), done = std::move(done)] {
+            auto request = airlock::decode_value<ctl_test::GreetRequest>(body, {});
+            if (!request) return done(request.status());
+            ctl_test::GreetReply reply;
+            for (int i = 0; i < request->times; ++i) reply.text += (i ? " hello " : "hello ") + request->name;
+            reply.mood = request->times > 1 ? ctl_test::Mood::Cheerful : ctl_test::Mood::Calm;
+            if (request->name == "fail") return done(airlock::Status(airlock::StatusCode::HandlerFailed, "greet: no"));
+            airlock::Message message;
+            message.kind = airlock::MessageKind::Reply;
+            std::vector<int> fds;
+            std::vector<std::uint8_t> encoded;
+            (void)airlock::encode_value(reply, encoded, fds);
+            message.body.assign(encoded.begin(), encoded.end());
+            done(std::move(message));
+        });
+    }
+
+    void emit(const std::string& plugin, const std::string& line) {
+        for (auto& [id, subscriber] : subscribers_) subscriber(plugin, line);
+    }
+    std::size_t subscriber_count() const { return subscribers_.size(); }
+
+    PluginState hello_state = PluginState::Ready;
+    std::vector<std::string> actions;
+
+private:
+    airlock::Status act(const std::string& name, const std::string& what) {
+        if (name != "hello" && name != "idle") return airlock::Status(airlock::StatusCode::NotFound, "no plugin named \"" + name + "\"");
+        actions.push_back(what + " " + name);
+        return {};
+    }
+    boost::asio::io_context& io_;
+    std::map<std::uint64_t, airlock::host::Supervisor::LogSubscriber> subscribers_;
+    std::uint64_t next_subscriber_ = 0;
+};
+
+/// A control server on its own io thread.
+struct Harness {
+    explicit Harness(std::vector<uid_t> allowed = {}, mode_t mode = 0600)
+        : path("/tmp/airlock-ctl-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".sock"),
+          backend(io), server(io, backend, path, std::move(allowed)) {
+        server.set_log([this](const std::string& line) {
+            std::lock_guard lock(log_mutex);
+            log.push_back(line);
+        });
+        airlock::Status started = server.start(mode);
+        REQUIRE(started.ok());
+        thread = std::thread([this] { io.run(); });
+    }
+    ~Harness() {
+        on_io([this] { server.stop(); });
+        work.reset();
+        io.stop();
+        thread.join();
+    }
+    /// Runs `f` on the io thread and waits for it.
+    template <class F>
+    auto on_io(F f) -> decltype(f()) {
+        std::packaged_task<decltype(f())()> task(std::move(f));
+        auto result = task.get_future();
+        boost::asio::post(io, [&task] { task(); });
+        return result.get();
+    }
+    std::vector<std::string> logged() {
+        std::lock_guard lock(log_mutex);
+        return log;
+    }
+
+    static inline int counter = 0;
+    boost::asio::io_context io;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
+    std::string path;
+    FakeBackend backend;
+    airlock::host::ControlServer server;
+    std::mutex log_mutex;
+    std::vector<std::string> log;
+    std::thread thread;
+};
+
+struct Run {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr
+};
+
+std::string quote(const std::string& word) {
+    std::string out = "'";
+    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+Run airlockctl(const std::vector<std::string>& args) {
+    std::string command = quote(AIRLOCKCTL);
+    for (const auto& arg : args) command += " " + quote(arg);
+    command += " 2>&1";
+    Run run;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
+    int status = ::pclose(pipe);
+    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run;
+}
+
+Run ctl(Harness& h, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--socket", h.path});
+    return airlockctl(args);
+}
+
+} // namespace
+
+TEST_CASE("control: status through airlockctl, as a table and as JSON", "[control]") {
+    Harness h;
+    Run table = ctl(h, {"status"});
+    INFO(table.output);
+    CHECK(table.exit_code == 0);
+    CHECK_THAT(table.output, Catch::Contains("NAME"));
+    CHECK_THAT(table.output, Catch::Contains("hello  ready"));
+    CHECK_THAT(table.output, Catch::Contains("4242"));
+    CHECK_THAT(table.output, Catch::Contains("1m01s"));
+    CHECK_THAT(table.output, Catch::Contains("exited with status 1"));
+    CHECK_THAT(table.output, Catch::Contains("violation: intruder: violation: syscall socket denied"));
+
+    Run json = ctl(h, {"status", "--json"});
+    INFO(json.output);
+    CHECK(json.exit_code == 0);
+    CHECK_THAT(json.output, Catch::Contains("\"name\": \"hello\""));
+    CHECK_THAT(json.output, Catch::Contains("\"uptime_ms\": 61500"));
+    CHECK_THAT(json.output, Catch::Contains("\"pid\": null"));
+
+    Run one = ctl(h, {"status", "idle"});
+    CHECK(one.exit_code == 0);
+    CHECK_THAT(one.output, !Catch::Contains("hello"));
+    Run unknown = ctl(h, {"status", "nope"});
+    CHECK(unknown.exit_code == 66);
+    CHECK_THAT(unknown.output, Catch::Contains("no plugin named \"nope\" (configured: hello, idle)"));
+}
+
+TEST_CASE("control: describe and call with JSON through airlockctl", "[control]") {
+    Harness h;
+    Run describe = ctl(h, {"describe", "hello"});
+    INFO(describe.output);
+    CHECK(describe.exit_code == 0);
+    CHECK_THAT(describe.output, Catch::Contains("greet (tag 100)"));
+    CHECK_THAT(describe.output, Catch::Contains("request: struct GreetRequest{name:string<64>,times:uint8}"));
+    CHECK_THAT(describe.output, Catch::Contains("reply:   struct GreetReply{text:string<256>,mood:enum Mood:uint8{Calm=0,Cheerful=1}}"));
+
+    Run call = ctl(h, {"call", "hello", "greet", R"({"name":"world","times":2})"});
+    INFO(call.output);
+    CHECK(call.exit_code == 0);
+    CHECK(call.output == "{\n  \"text\": \"hello world hello world\",\n  \"mood\": \"Cheerful\"\n}\n");
+
+    Run bad_value = ctl(h, {"call", "hello", "greet", R"({"name":"world","times":300})"});
+    CHECK(bad_value.exit_code == 65);
+    CHECK_THAT(bad_value.output, Catch::Contains("times: 300 is out of range for uint8 [0, 255]"));
+    Run bad_json = ctl(h, {"call", "hello", "greet", R"({"name":"world",)"});
+    CHECK(bad_json.exit_code == 65);
+    CHECK_THAT(bad_json.output, Catch::Contains("invalid JSON at line 1, column 17"));
+    Run no_method = ctl(h, {"call", "hello", "wave", "{}"});
+    CHECK(no_method.exit_code == 66);
+    CHECK_THAT(no_method.output, Catch::Contains("plugin hello has no method \"wave\" (methods: greet)"));
+    Run not_ready = ctl(h, {"describe", "idle"});
+    CHECK(not_ready.exit_code == 69);
+    CHECK_THAT(not_ready.output, Catch::Contains("plugin idle is not ready"));
+    Run failing = ctl(h, {"call", "hello", "greet", R"({"name":"fail","times":1})"});
+    CHECK(failing.exit_code == 70);
+    CHECK_THAT(failing.output, Catch::Contains("greet: no"));
+}
+
+TEST_CASE("control: start, stop, restart and logs", "[control]") {
+    Harness h;
+    Run stop = ctl(h, {"stop", "hello"});
+    CHECK(stop.exit_code == 0);
+    CHECK(stop.output == "stopping hello\n");
+    CHECK(ctl(h, {"start", "idle"}).exit_code == 0);
+    CHECK(ctl(h, {"restart", "hello"}).exit_code == 0);
+    Run unknown = ctl(h, {"restart", "ghost"});
+    CHECK(unknown.exit_code == 66);
+    CHECK_THAT(unknown.output, Catch::Contains("no plugin named \"ghost\""));
+    CHECK(h.on_io([&] { return h.backend.actions; }) ==
+          std::vector<std::string>{"stop hello", "start idle", "restart hello"});
+
+    Run logs = ctl(h, {"logs", "hello"});
+    CHECK(logs.exit_code == 0);
+    CHECK(logs.output == "[hello] one\n[hello] two\n");
+    CHECK(ctl(h, {"logs", "ghost"}).exit_code == 66);
+}
+
+TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[control]") {
+    Harness h;
+    airlock::Connection connection(airlock::protocol::control_protocol());
+    connection.set_timeout(std::chrono::seconds(10));
+    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
+    REQUIRE(connection.establish().ok());
+    airlock::CallSession session(connection);
+    std::vector<std::string> received;
+    REQUIRE(session.on(airlock::protocol::control::log_line,
+                       [&](airlock::protocol::LogLine& line) { received.push_back(line.plugin + "|" + line.line); })
+                .ok());
+    auto reply = session.call(airlock::protocol::control::follow_logs, airlock::protocol::FollowLogsRequest{"hello", true});
+    REQUIRE(reply.ok());
+    CHECK(reply->message == "following the logs of hello");
+    h.on_io([&] {
+        h.backend.emit("idle", "[idle] not for us");
+        h.backend.emit("hello", "[hello] three");
+        return 0;
+    });
+    while (received.size() < 3) REQUIRE(session.poll_once(std::chrono::seconds(10)).ok());
+    CHECK(received == std::vector<std::string>{"hello|[hello] one", "hello|[hello] two", "hello|[hello] three"});
+    CHECK(h.on_io([&] { return h.backend.subscriber_count(); }) == 1);
+    connection.close();
+    for (int i = 0; i < 200 && h.on_io([&] { return h.server.connection_count(); }) != 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(h.on_io([&] { return h.backend.subscriber_count(); }) == 0);
+}
+
+TEST_CASE("control: a peer whose uid is not allowed is refused and logged", "[control]") {
+    uid_t other = ::geteuid() + 12345;
+    Harness h({other});
+    Run refused = ctl(h, {"status"});
+    INFO(refused.output);
+    CHECK(refused.exit_code == 77);
+    CHECK_THAT(refused.output, Catch::Contains("uid " + std::to_string(::geteuid()) + " may not use the control socket " + h.path));
+    CHECK_THAT(refused.output, Catch::Contains("allowed uids: " + std::to_string(other)));
+    std::vector<std::string> log;
+    for (int i = 0; i < 200 && log.empty(); ++i) {
+        log = h.logged();
+        if (log.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(log.size() == 1);
+    CHECK_THAT(log[0], Catch::StartsWith("refused a control connection from uid " + std::to_string(::geteuid()) + " (pid "));
+    CHECK(h.on_io([&] { return h.backend.actions.empty(); }));
+}
+
+TEST_CASE("control: as root, a child that switched uid is refused by the default policy", "[control]") {
+    if (::geteuid() != 0) {
+        WARN("not root: the uid-switching child is skipped (the refusal itself is covered above)");
+        return;
+    }
+    Harness h({}, 0666);  // the default allows only the host's uid (0); the file mode lets anyone connect
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(out[1], 2);
+        ::close(out[0]);
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(99);
+        std::string socket_arg = h.path;
+        ::execl(AIRLOCKCTL, "airlockctl", "--socket", socket_arg.c_str(), "stop", "hello", static_cast<char*>(nullptr));
+        ::_exit(98);
+    }
+    ::close(out[1]);
+    std::string output;
+    char buffer[1024];
+    ssize_t n = 0;
+    while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) output.append(buffer, static_cast<std::size_t>(n));
+    ::close(out[0]);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    INFO(output);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 77);
+    CHECK_THAT(output, Catch::Contains("uid 65534 may not use the control socket"));
+    std::vector<std::string> log;
+    for (int i = 0; i < 200 && log.empty(); ++i) {
+        log = h.logged();
+        if (log.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(log.size() == 1);
+    CHECK_THAT(log[0], Catch::Contains("from uid 65534 (pid "));
+    CHECK(h.on_io([&] { return h.backend.actions.empty(); }));  // nothing was stopped
+}
+
+TEST_CASE("control: airlockctl usage errors and an unreachable host", "[control]") {
+    CHECK(airlockctl({}).exit_code == 64);
+    CHECK(airlockctl({"frobnicate"}).exit_code == 64);
+    CHECK(airlockctl({"stop"}).exit_code == 64);
+    CHECK(airlockctl({"logs", "x", "--json"}).exit_code == 64);
+    Run help = airlockctl({"--help"});
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.output, Catch::Contains("usage: airlockctl"));
+    Run unreachable = airlockctl({"--socket", "/tmp/airlock-no-such-socket.sock", "status"});
+    CHECK(unreachable.exit_code == 69);
+    CHECK_THAT(unreachable.output, Catch::Contains("cannot reach the airlock host at /tmp/airlock-no-such-socket.sock"));
+}
+
+TEST_CASE("control: the socket file gets the requested mode and goes away with the server", "[control]") {
+    std::string path;
+    {
+        Harness h({}, 0660);
+        path = h.path;
+        struct stat info {};
+        REQUIRE(::stat(path.c_str(), &info) == 0);
+        CHECK((info.st_mode & 0777) == 0660);
+    }
+    CHECK(::access(path.c_str(), F_OK) != 0);
+}
