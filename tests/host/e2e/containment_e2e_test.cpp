@@ -53,7 +53,9 @@ const std::string kErrno = "on_violation = \"errno\"";
 const std::string kKill = "on_violation = \"kill\"";
 
 std::atomic<int> g_usr1_received{0};
+std::atomic<int> g_sigio_received{0};
 extern "C" void count_usr1(int) { g_usr1_received.fetch_add(1); }
+extern "C" void count_sigio(int) { g_sigio_received.fetch_add(1); }
 
 /// A listening socket owned by the test; `connections()` counts what reached it.
 class Listener {
@@ -438,6 +440,28 @@ TEST_CASE("the plugin can neither ptrace nor signal its host", "[e2e]") {
         CHECK(traced.result("ptrace") == "blocked errno=EPERM");
         CHECK(has_line(traced.err, violation("ptrace", 101, "refused with EPERM")));
 
+        // Other ways to send a signal: tkill, rt_sigqueueinfo, and the kernel sending SIGIO
+        // (here re-targeted to SIGUSR1 with F_SETSIG) to the owner the plugin set on a pipe.
+        struct sigaction io_action {};
+        io_action.sa_handler = count_sigio;
+        struct sigaction io_previous {};
+        ::sigaction(SIGIO, &io_action, &io_previous);
+        g_sigio_received = 0;
+        Run tkilled = spawn_attempt(config, {"tkill", self, std::to_string(SIGUSR1)});
+        INFO(tkilled.out << tkilled.err);
+        CHECK(tkilled.result("tkill") == "blocked errno=EPERM");
+        Run queued = spawn_attempt(config, {"sigqueue", self, std::to_string(SIGUSR1)});
+        INFO(queued.out << queued.err);
+        CHECK(queued.result("sigqueue") == "blocked errno=EPERM");
+        Run sigio = spawn_attempt(config, {"sigio", self, std::to_string(SIGUSR1)});
+        INFO(sigio.out << sigio.err);
+        CHECK(sigio.status == 0);  // the plugin may arm it; the kernel must not deliver it
+        Run plain_sigio = spawn_attempt(config, {"sigio", self, "0"});
+        CHECK(plain_sigio.status == 0);
+        ::usleep(50 * 1000);
+        CHECK(g_sigio_received == 0);
+        ::sigaction(SIGIO, &io_previous, nullptr);
+
         AttemptConfig killing;
         std::string kill_config = write_config(dir, killing, "kill");
         Run killed = spawn_attempt(kill_config, {"ptrace", self});
@@ -536,5 +560,70 @@ TEST_CASE("check shows every isolation layer active", "[e2e]") {
     CHECK(has_line(run.out, " *layers applied at spawn: seccomp landlock no-new-privs"));
     CHECK(run.out.find("UNAVAILABLE") == std::string::npos);
     CHECK(run.out.find("(unavailable)") == std::string::npos);
+    check_host_healthy(config);
+}
+
+TEST_CASE("a plugin can neither signal nor ptrace another plugin running as the same user", "[e2e]") {
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.syscalls = kErrno;
+    std::string config = write_config(dir, attempt);
+    airlock::host::HostConfig loaded = airlock::host::load_config(config);
+    airlock::host::Spawner spawner(loaded.plugins.at("attempt"));
+    // The victim: the same plugin, sleeping (same uid when the host is root: both run as nobody).
+    airlock::host::SpawnedPlugin victim = spawner.launch(airlock::host::LaunchOptions{{"sleep", "30"}});
+    const std::string pid = std::to_string(victim.process.pid());
+
+    Run signaled = spawn_attempt(config, {"kill", pid, std::to_string(SIGKILL)});
+    INFO(signaled.out << signaled.err);
+    CHECK(signaled.result("kill") == "blocked errno=EPERM");  // Landlock signal scope: another domain
+    Run traced = spawn_attempt(config, {"ptrace", pid});
+    CHECK(traced.result("ptrace") == "blocked errno=EPERM");   // seccomp: always denied
+    CHECK_FALSE(victim.process.try_wait().has_value());        // still running
+    check_in_process_host_healthy(config);
+}
+
+// GAP (seccomp filter): prlimit64 is allowed with any pid, though docs/configuration.md says the
+// filter should only allow pid == 0. Neither Landlock (no scope for it) nor DAC stops it between
+// processes of the same uid: every plugin of a root host runs as `user` (nobody), so one plugin can
+// read and lower (or raise the soft value up to the hard value of) another plugin's rlimits; with an
+// unprivileged host the plugin shares the HOST's uid and can do the same to the host (e.g.
+// RLIMIT_NOFILE = 0). Fix: in the filter, allow prlimit64 only with arg0 == 0 (or == own pid is
+// not expressible; 0 is what glibc's getrlimit/setrlimit pass).
+TEST_CASE("a plugin cannot change another plugin's rlimits (prlimit64 with a pid)", "[e2e][!mayfail]") {
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.syscalls = kErrno;
+    std::string config = write_config(dir, attempt);
+    airlock::host::HostConfig loaded = airlock::host::load_config(config);
+    airlock::host::Spawner spawner(loaded.plugins.at("attempt"));
+    airlock::host::SpawnedPlugin victim = spawner.launch(airlock::host::LaunchOptions{{"sleep", "30"}});
+    const std::string pid = std::to_string(victim.process.pid());
+
+    Run run = spawn_attempt(config, {"prlimit", pid});  // reads RLIMIT_CORE, sets the same value back
+    INFO(run.out << run.err);
+    CHECK(run.result("prlimit") == "blocked errno=EPERM at=read");
+    // And on the host itself (root host: refused by DAC, the plugin runs as nobody).
+    Run on_host = spawn_attempt(config, {"prlimit", std::to_string(::getpid())});
+    INFO(on_host.out << on_host.err);
+    CHECK(on_host.result("prlimit") == "blocked errno=EPERM at=read");
+    check_in_process_host_healthy(config);
+}
+
+// GAP (limits): `memory` is RLIMIT_AS, which counts only the plugin's address space. Pages
+// written into a memfd (or a tmpfs file under a read-write grant, or pipe buffers) with
+// write() are never mapped, so a plugin with memory = "64MiB" can pin far more RAM than that.
+// RLIMIT_FSIZE (file_size) bounds each such file, open_files their number, but nothing bounds
+// the total; the layer that should stop it is a memory cgroup (memory.max) per plugin.
+TEST_CASE("the memory limit also bounds memory held in a memfd", "[e2e][!mayfail]") {
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.limits = "memory = \"64MiB\"";
+    std::string config = write_config(dir, attempt);
+    Run run = exec_attempt(config, {"memfd-memory", "128"});
+    INFO(run.out << run.err);
+    std::smatch match;
+    std::string result = run.result("memfd-memory");
+    CHECK(std::regex_match(result, match, std::regex("blocked errno=[A-Z]+ allocated_mib=([0-9]+)")));
     check_host_healthy(config);
 }

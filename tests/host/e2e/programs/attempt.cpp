@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -244,6 +245,36 @@ int ptrace_pid(pid_t pid) {
 
 int kill_pid(pid_t pid, int signal) { return outcome(::kill(pid, signal)); }
 
+int tkill_pid(pid_t pid, int signal) { return outcome(::syscall(SYS_tkill, pid, signal)); }
+
+int sigqueue_pid(pid_t pid, int signal) {
+    siginfo_t info{};
+    info.si_code = SI_QUEUE;
+    info.si_pid = ::getpid();
+    info.si_uid = ::getuid();
+    return outcome(::syscall(SYS_rt_sigqueueinfo, pid, signal, &info));
+}
+
+/// Makes `pid` the owner of a pipe with O_ASYNC and writes to it: the kernel would then
+/// signal `pid` on the plugin's behalf. Whether a signal arrives only the target can tell.
+int sigio_owner(pid_t pid, int signal) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) return blocked(errno, "at=pipe2");
+    if (::fcntl(pipe_fds[0], F_SETOWN, pid) < 0) return blocked(errno, "at=F_SETOWN");
+    if (::fcntl(pipe_fds[0], F_SETSIG, signal) < 0) return blocked(errno, "at=F_SETSIG");
+    if (::fcntl(pipe_fds[0], F_SETFL, O_ASYNC | O_NONBLOCK) < 0) return blocked(errno, "at=F_SETFL");
+    if (::write(pipe_fds[1], "x", 1) != 1) return blocked(errno, "at=write");
+    return succeeded("armed");
+}
+
+/// Reads another process's RLIMIT_CORE and sets it to the same value (harmless if it works).
+int prlimit_pid(pid_t pid) {
+    rlimit current{};
+    if (::prlimit(pid, RLIMIT_CORE, nullptr, &current) < 0) return blocked(errno, "at=read");
+    if (::prlimit(pid, RLIMIT_CORE, &current, nullptr) < 0) return blocked(errno, "at=write");
+    return succeeded();
+}
+
 // ---- what the plugin can see ------------------------------------------------------------
 
 /// Every open descriptor; SUCCEEDED when one at or above `expected` is open.
@@ -285,6 +316,22 @@ int memory(long megabytes) {
     return succeeded(("allocated_mib=" + std::to_string(got)).c_str());
 }
 
+/// Fills an anonymous memfd with `megabytes` MiB by write(): shared memory that is never
+/// mapped, so RLIMIT_AS does not count it.
+int memfd_memory(long megabytes) {
+    int fd = ::memfd_create("attempt-hog", MFD_CLOEXEC);
+    if (fd < 0) return blocked(errno, "at=memfd_create");
+    static char chunk[1 << 20];
+    std::memset(chunk, 0x5a, sizeof chunk);
+    long got = 0;
+    for (; got < megabytes; ++got) {
+        if (::write(fd, chunk, sizeof chunk) != static_cast<ssize_t>(sizeof chunk)) {
+            return blocked(errno, ("allocated_mib=" + std::to_string(got)).c_str());
+        }
+    }
+    return succeeded(("allocated_mib=" + std::to_string(got)).c_str());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -296,6 +343,10 @@ int main(int argc, char** argv) {
     auto need = [&](int count) { return argc >= count + 2; };
 
     if (action == "noop") return succeeded();
+    if (action == "sleep" && need(1)) {
+        ::sleep(static_cast<unsigned>(to_int(arg(0))));
+        return succeeded();
+    }
     if (action == "open" && need(1)) return open_path(arg(0));
     if (action == "openat" && need(2)) return openat_relative(to_int(arg(0)), arg(1));
     if (action == "write-fd" && need(1)) return write_fd(to_int(arg(0)));
@@ -316,6 +367,11 @@ int main(int argc, char** argv) {
     if (action == "io-uring-setup") return io_uring();
     if (action == "ptrace") return ptrace_pid(need(1) ? to_int(arg(0)) : ::getppid());
     if (action == "kill") return kill_pid(need(1) ? to_int(arg(0)) : ::getppid(), need(2) ? to_int(arg(1)) : SIGUSR1);
+    if (action == "tkill" && need(2)) return tkill_pid(to_int(arg(0)), to_int(arg(1)));
+    if (action == "sigqueue" && need(2)) return sigqueue_pid(to_int(arg(0)), to_int(arg(1)));
+    if (action == "sigio" && need(2)) return sigio_owner(to_int(arg(0)), to_int(arg(1)));
+    if (action == "prlimit" && need(1)) return prlimit_pid(to_int(arg(0)));
+    if (action == "memfd-memory" && need(1)) return memfd_memory(std::strtol(arg(0), nullptr, 10));
     if (action == "fds" && need(1)) return descriptors(to_int(arg(0)));
     if (action == "env" && need(1)) return environment(arg(0));
     if (action == "memory" && need(1)) return memory(std::strtol(arg(0), nullptr, 10));
