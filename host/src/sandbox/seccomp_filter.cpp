@@ -180,6 +180,13 @@ Status add_socketpair_rules(RuleBuilder& rules, int nr) {
     return rules.deny_if(nr, {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM)});
 }
 
+// prlimit64 on another process could read or change its limits (same uid: other plugins,
+// or the host when it is not root): only the calling process itself (pid 0).
+Status add_prlimit_rules(RuleBuilder& rules, int nr) {
+    if (auto s = rules.allow_if(nr, {SCMP_A0(SCMP_CMP_EQ, 0)}); !s) return s;
+    return rules.deny_if(nr, {SCMP_A0(SCMP_CMP_NE, 0)});
+}
+
 // The launch: execveat(fd, "", argv, envp, AT_EMPTY_PATH) carrying the secret tag.
 Status add_exec_rules(RuleBuilder& rules, int nr, ExecTag tag) {
     const auto tagged = SCMP_CMP(exec_tag_argument_index, SCMP_CMP_EQ, tag);
@@ -209,6 +216,7 @@ Status add_syscall_rules(RuleBuilder& rules, int nr, std::string_view name, cons
 
     if (name == "clone") return add_clone_rules(rules, nr, in);
     if (name == "socketpair") return add_socketpair_rules(rules, nr);
+    if (name == "prlimit64") return add_prlimit_rules(rules, nr);
     if (in.append_hardening) {
         if (name == "fcntl") return add_fcntl_rules(rules, nr);
         if (name == "pwritev2") {

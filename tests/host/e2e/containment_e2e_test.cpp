@@ -583,14 +583,10 @@ TEST_CASE("a plugin can neither signal nor ptrace another plugin running as the 
     check_in_process_host_healthy(config);
 }
 
-// GAP (seccomp filter): prlimit64 is allowed with any pid, though docs/configuration.md says the
-// filter should only allow pid == 0. Neither Landlock (no scope for it) nor DAC stops it between
-// processes of the same uid: every plugin of a root host runs as `user` (nobody), so one plugin can
-// read and lower (or raise the soft value up to the hard value of) another plugin's rlimits; with an
-// unprivileged host the plugin shares the HOST's uid and can do the same to the host (e.g.
-// RLIMIT_NOFILE = 0). Fix: in the filter, allow prlimit64 only with arg0 == 0 (or == own pid is
-// not expressible; 0 is what glibc's getrlimit/setrlimit pass).
-TEST_CASE("a plugin cannot change another plugin's rlimits (prlimit64 with a pid)", "[e2e][!mayfail]") {
+// prlimit64 with a pid could read or change another process's limits (same uid: other plugins,
+// or an unprivileged host); the filter allows it only with pid 0, which glibc's getrlimit and
+// setrlimit pass. Found by this test (it was a gap), fixed in host/src/sandbox/seccomp_filter.cpp.
+TEST_CASE("a plugin cannot change another plugin's rlimits (prlimit64 with a pid)", "[e2e]") {
     TempDir dir;
     AttemptConfig attempt;
     attempt.syscalls = kErrno;
