@@ -9,10 +9,12 @@
 #include <airlock/protocol/control_protocol.hpp>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -61,13 +63,17 @@ const char* state_text(PluginState state) {
 
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     struct Client {
-        explicit Client(asio::io_context& io) : connection(airlock::protocol::control_protocol()), stream(io) {}
+        explicit Client(asio::io_context& io)
+            : connection(airlock::protocol::control_protocol()), stream(io), admission_timer(io) {}
         ~Client() {
             boost::system::error_code ignored;
             stream.close(ignored);
+            admission_timer.cancel();
         }
         airlock::Connection connection;
         asio::posix::stream_descriptor stream;  // a duplicate of the connection's socket
+        asio::steady_timer admission_timer;     // handshake + authorization deadline
+        std::uint64_t dropped_lines = 0;        // log lines skipped while the client was not reading
         bool reading = false;
         bool writing = false;
         bool checked = false;
@@ -158,9 +164,29 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             }
             client->stream.assign(copy);
             std::uint64_t id = next_client++;
+            arm_admission_timer(id, *client);
             clients.emplace(id, std::move(client));
             pump(id);
         }
+    }
+
+    /// A peer must finish its handshake and be allowed within admission_timeout; a refused
+    /// peer is closed then even if it never sends a request.
+    std::chrono::milliseconds admission_timeout{10000};
+
+    void arm_admission_timer(std::uint64_t id, Client& client) {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        client.admission_timer.expires_after(admission_timeout);
+        client.admission_timer.async_wait([weak, id](const boost::system::error_code& error) {
+            auto self = weak.lock();
+            if (!self || error) return;
+            Client* c = self->find(id);
+            if (!c) return;
+            if (!c->checked)
+                self->log("closed a control connection that did not finish its handshake within " +
+                          std::to_string(self->admission_timeout.count()) + " ms");
+            self->remove(id);
+        });
     }
 
     Client* find(std::uint64_t id) {
@@ -242,8 +268,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             return;
         }
         client.peer = *token;
-        for (uid_t uid : allowed)
-            if (uid == token->euid) return;
+        for (uid_t uid : allowed) {
+            if (uid == token->euid) {
+                client.admission_timer.cancel();
+                return;
+            }
+        }
         client.refused = true;
         log("refused a control connection from uid " + std::to_string(token->euid) + " (pid " +
             std::to_string(token->pid) + "): not in control_users (" + allowed_list() + ")");
@@ -408,8 +438,24 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         }
     }
 
+    /// Queues one log line. While the client is not reading (its socket is full) lines are
+    /// dropped and counted instead, so a stalled `logs --follow` cannot grow host memory.
     static void push_log(Client& client, const std::string& plugin, const std::string& line) {
         if (client.connection.state() != airlock::ConnectionState::Ready) return;
+        if (client.connection.wants_write()) {
+            ++client.dropped_lines;
+            return;
+        }
+        if (client.dropped_lines) {
+            std::string note = "[control] " + std::to_string(client.dropped_lines) +
+                               " log lines dropped: this client did not read fast enough";
+            client.dropped_lines = 0;
+            push_log(client, plugin, note);
+            if (client.connection.wants_write()) {
+                ++client.dropped_lines;
+                return;
+            }
+        }
         LogLine entry{bounded(plugin, 64), bounded(line, 8192)};
         std::vector<std::uint8_t> body;
         std::vector<int> fds;
@@ -493,6 +539,7 @@ ControlServer::~ControlServer() {
 
 airlock::Status ControlServer::start(mode_t mode) { return impl_->start(mode); }
 void ControlServer::stop() { impl_->close_all(); }
+void ControlServer::set_admission_timeout(std::chrono::milliseconds timeout) { impl_->admission_timeout = timeout; }
 void ControlServer::set_log(std::function<void(const std::string&)> log) { impl_->log = std::move(log); }
 const std::string& ControlServer::path() const { return impl_->path; }
 std::size_t ControlServer::connection_count() const { return impl_->clients.size(); }

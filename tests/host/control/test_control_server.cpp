@@ -10,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -295,6 +297,66 @@ TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[con
     for (int i = 0; i < 200 && h.on_io([&] { return h.server.connection_count(); }) != 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(h.on_io([&] { return h.backend.subscriber_count(); }) == 0);
+}
+
+TEST_CASE("control: a follower that stops reading loses lines instead of growing the host", "[control]") {
+    Harness h;
+    airlock::Connection connection(airlock::protocol::control_protocol());
+    connection.set_timeout(std::chrono::seconds(10));
+    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
+    REQUIRE(connection.establish().ok());
+    airlock::CallSession session(connection);
+    std::vector<std::string> received;
+    REQUIRE(session.on(airlock::protocol::control::log_line,
+                       [&](airlock::protocol::LogLine& line) { received.push_back(line.line); })
+                .ok());
+    REQUIRE(session.call(airlock::protocol::control::follow_logs, airlock::protocol::FollowLogsRequest{"", false}).ok());
+    std::string big(4000, 'x');
+    h.on_io([&] {
+        for (int i = 0; i < 5000; ++i) h.backend.emit("hello", big);  // 20 MB: far more than a socket holds
+        return 0;
+    });
+    while (session.poll_once(std::chrono::milliseconds(300)).ok()) {
+    }
+    std::size_t delivered = received.size();
+    CHECK(delivered > 0);
+    CHECK(delivered < 5000);
+    h.on_io([&] {
+        h.backend.emit("hello", "[hello] after the flood");
+        return 0;
+    });
+    while (received.size() < delivered + 2) REQUIRE(session.poll_once(std::chrono::seconds(10)).ok());
+    CHECK(received[delivered] == "[control] " + std::to_string(5000 - delivered) +
+                                     " log lines dropped: this client did not read fast enough");
+    CHECK(received[delivered + 1] == "[hello] after the flood");
+}
+
+TEST_CASE("control: a peer that never finishes its handshake is closed", "[control]") {
+    Harness h;
+    h.on_io([&] {
+        h.server.set_admission_timeout(std::chrono::milliseconds(100));
+        return 0;
+    });
+    int raw = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    REQUIRE(raw >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", h.path.c_str());
+    REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; ++i) {
+        seen = h.on_io([&] { return h.server.connection_count(); }) == 1;
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::vector<std::string> log;
+    for (int i = 0; i < 300 && log.empty(); ++i) {
+        log = h.logged();
+        if (log.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(log.size() == 1);
+    CHECK_THAT(log[0], Catch::Contains("did not finish its handshake within 100 ms"));
+    CHECK(h.on_io([&] { return h.server.connection_count(); }) == 0);
+    ::close(raw);
 }
 
 TEST_CASE("control: a peer whose uid is not allowed is refused and logged", "[control]") {

@@ -8,7 +8,8 @@
 /// kernel: the peer's effective uid (`Connection::peer_token()`, SO_PEERCRED) must be one of
 /// `allowed_users` (default: the host's own effective uid). A refused peer gets a
 /// `PermissionDenied` error reply naming its uid to its first call, then the connection is
-/// closed; the refusal is logged with the peer's uid and pid.
+/// closed; the refusal is logged with the peer's uid and pid. A `logs --follow` client that
+/// stops reading loses lines (it is told how many) instead of growing the host's memory.
 ///
 /// @code
 /// airlock::host::ControlServer control(io, supervisor, "/run/airlock/control.sock", {});
@@ -25,6 +26,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +70,10 @@ public:
     airlock::Status start(mode_t mode = 0660);
     /// Stops accepting and closes every control connection (the socket file is removed).
     void stop();
+
+    /// How long a new connection may take to finish its handshake and be authorized (default
+    /// 10 s); a refused peer is closed then even if it never sends a request.
+    void set_admission_timeout(std::chrono::milliseconds timeout);
 
     /// Where the server reports refusals and connection failures, one line each
     /// (default: standard error, prefixed "[host] control: ").
