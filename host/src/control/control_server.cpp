@@ -8,6 +8,7 @@
 #include <airlock/connection/listener.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -79,6 +80,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         bool checked = false;
         bool refused = false;
         bool close_when_flushed = false;
+        bool pump_scheduled = false;
         airlock::SecurityToken peer;
         std::optional<std::uint64_t> log_subscription;
     };
@@ -427,7 +429,17 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                     Client* c = self->find(id);
                     if (!c) return;
                     self->push_log(*c, source, line);
-                    self->pump(id);
+                    // Not pump() here: it may drop the client, which unsubscribes while the
+                    // supervisor is still iterating its subscribers.
+                    if (!c->pump_scheduled) {
+                        c->pump_scheduled = true;
+                        asio::post(self->io, [weak, id] {
+                            auto again = weak.lock();
+                            if (!again) return;
+                            if (Client* later = again->find(id)) later->pump_scheduled = false;
+                            again->pump(id);
+                        });
+                    }
                 });
             return;
         }
