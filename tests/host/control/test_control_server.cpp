@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -297,6 +299,51 @@ TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[con
     for (int i = 0; i < 200 && h.on_io([&] { return h.server.connection_count(); }) != 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(h.on_io([&] { return h.backend.subscriber_count(); }) == 0);
+}
+
+TEST_CASE("control: airlockctl logs --follow prints recent and new lines", "[control]") {
+    Harness h;
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(out[1], 2);
+        ::close(out[0]);
+        ::close(out[1]);
+        ::execl(AIRLOCKCTL, "airlockctl", "--socket", h.path.c_str(), "logs", "hello", "--follow", static_cast<char*>(nullptr));
+        ::_exit(98);
+    }
+    ::close(out[1]);
+    std::string output;
+    auto read_until = [&](const std::string& wanted) {
+        char buffer[1024];
+        for (int i = 0; i < 500 && output.find(wanted) == std::string::npos; ++i) {
+            pollfd watch{out[0], POLLIN, 0};
+            if (::poll(&watch, 1, 20) == 1) {
+                ssize_t n = ::read(out[0], buffer, sizeof buffer);
+                if (n <= 0) break;
+                output.append(buffer, static_cast<std::size_t>(n));
+            }
+        }
+        return output.find(wanted) != std::string::npos;
+    };
+    CHECK(read_until("[hello] two\n"));
+    // The subscription exists once the recent lines were printed; now a new line arrives.
+    for (int i = 0; i < 200 && h.on_io([&] { return h.backend.subscriber_count(); }) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    h.on_io([&] {
+        h.backend.emit("idle", "[idle] not for us");
+        h.backend.emit("hello", "[hello] live");
+        return 0;
+    });
+    CHECK(read_until("[hello] live\n"));
+    CHECK(output == "[hello] one\n[hello] two\n[hello] live\n");
+    ::kill(child, SIGTERM);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(out[0]);
 }
 
 TEST_CASE("control: a follower that stops reading loses lines instead of growing the host", "[control]") {
