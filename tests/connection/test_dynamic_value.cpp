@@ -390,3 +390,30 @@ TEST_CASE("dynamic values: random bodies are judged like the typed codec, and va
     }
     CHECK(accepted > 0);
 }
+
+TEST_CASE("dynamic values: corrupted JSON text never crashes and fails as InvalidParameter", "[dynamic]") {
+    auto parsed = parsed_of<dyn_test::Everything>();
+    std::string valid = *airlock::decode_to_json(parsed.spec(), typed_body(sample()));
+    const std::string alphabet = "{}[]\",:0123456789-.eE\\u tnfalsr\x01\xC3\xFF";
+    std::uint32_t seed = 777;
+    auto next = [&] {
+        seed = seed * 1664525u + 1013904223u;
+        return seed >> 8;
+    };
+    for (int round = 0; round < 3000; ++round) {
+        std::string text = valid;
+        int edits = 1 + static_cast<int>(next() % 4);
+        for (int i = 0; i < edits; ++i) {
+            std::size_t at = next() % text.size();
+            switch (next() % 3) {
+            case 0: text[at] = alphabet[next() % alphabet.size()]; break;
+            case 1: text.erase(at, 1 + next() % 3); break;
+            default: text.insert(at, 1, alphabet[next() % alphabet.size()]); break;
+            }
+            if (text.empty()) text = "{";
+        }
+        auto body = airlock::encode_json(parsed.spec(), text);
+        if (!body.ok()) CHECK(body.status().code() == StatusCode::InvalidParameter);
+        else CHECK(airlock::decode_to_json(parsed.spec(), *body).ok());  // whatever was accepted is a valid body
+    }
+}
