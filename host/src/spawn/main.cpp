@@ -1,4 +1,4 @@
-// airlock-host: check a config, run one plugin in the foreground, (later) supervise.
+// airlock-host: check a config, run one plugin in the foreground, supervise all of them.
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/spawner.hpp>
 
@@ -8,11 +8,21 @@
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/isolation_layers.hpp>
 #endif
+#if defined(AIRLOCK_HAVE_SUPERVISOR) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
+#include <airlock/host/supervisor.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <unistd.h>
+#define AIRLOCK_HAVE_RUN 1
+#endif
 
 #include <signal.h>
 #include <sysexits.h>
 
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -84,7 +94,70 @@ int exec_command(const std::string& config_path, const std::string& plugin_name,
     return run_in_foreground(spawner, options).shell_status();
 }
 
+#endif
+
+#ifdef AIRLOCK_HAVE_RUN
+
+void host_line(const std::string& text) {
+    const std::string line = "[host] " + text + "\n";
+    (void)!::write(1, line.data(), line.size());
+}
+
+// `airlock-host run CONFIG`: supervise every configured plugin until SIGTERM/SIGINT.
+int run_command(const std::string& config_path) {
+    HostConfig config = load_config(config_path);
+    boost::asio::io_context io;
+    Supervisor supervisor(io, std::move(config));
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    bool stopping = false;
+    std::function<void()> wait_for_signal = [&]() {
+        signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
+            if (error) return;
+            if (signal_number == SIGHUP) {
+                try {
+                    HostConfig reloaded = load_config(config_path);
+                    if (airlock::Status status = supervisor.reload(std::move(reloaded)); !status.ok()) {
+                        std::cerr << "airlock-host: reload failed, keeping the running configuration: "
+                                  << status.message() << std::endl;
+                    } else {
+                        host_line("reloaded " + config_path);
+                    }
+                } catch (const std::exception& error) {
+                    std::cerr << "airlock-host: reload failed, keeping the running configuration: " << error.what()
+                              << std::endl;
+                }
+            } else if (!stopping) {
+                stopping = true;
+                host_line(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
+                          ": stopping all plugins");
+                supervisor.stop_all([&]() {
+                    host_line("all plugins stopped");
+                    io.stop();
+                });
+            } else {
+                host_line("second termination signal: killing all plugins");
+                io.stop();
+            }
+            wait_for_signal();
+        });
+    };
+    wait_for_signal();
+    host_line("supervising " + config_path);
+    supervisor.start_all();
+    io.run();
+    return EX_OK;
+}
+
 #else
+
+int run_command(const std::string&) {
+    std::cerr << "airlock-host: this build has no supervisor (airlock::host_supervisor)\n";
+    return EX_UNAVAILABLE;
+}
+
+#endif
+
+#ifndef AIRLOCK_HAVE_CONFIG_LOADER
 
 int check_command(const std::string&) {
     std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
@@ -110,10 +183,7 @@ int dispatch(const std::vector<std::string>& words) {
         }
         return exec_command(words[1], words[2], std::move(args));
     }
-    if (command == "run" && words.size() == 2) {
-        std::cerr << "airlock-host: run: not implemented yet (issue 5)\n";
-        return EX_UNAVAILABLE;
-    }
+    if (command == "run" && words.size() == 2) return run_command(words[1]);
     return usage();
 }
 

@@ -63,13 +63,15 @@ TEST_CASE("exec runs one plugin, forwards its output and exits with its status",
     CHECK_THAT(result.err, Catch::Contains("plugin probe (pid") && Catch::Contains("killed by signal 9 (SIGKILL)"));
 }
 
-TEST_CASE("exec of an unknown plugin and run are refused with sysexits codes", "[cli]") {
+TEST_CASE("exec of an unknown plugin and run of a broken config are refused with sysexits codes", "[cli]") {
     TempDir dir;
     dir.file("exec.toml", probe_toml(ProbeConfig{}));
     CommandResult unknown = run_host(dir, "exec " + dir.path() + "/exec.toml nosuch");
     CHECK(unknown.status == 64);
     CHECK_THAT(unknown.err, Catch::Contains("no plugin named 'nosuch'"));
-    CommandResult run = run_host(dir, "run " + dir.path() + "/exec.toml");
-    CHECK(run.status == 69);
-    CHECK_THAT(run.err, Catch::Contains("not implemented yet (issue 5)"));
+    // `run` supervises until SIGTERM (tests/host/supervisor); a config it cannot load is EX_CONFIG.
+    dir.file("broken.toml", "[plugin.broken]\nexec = 42\n");
+    CommandResult run = run_host(dir, "run " + dir.path() + "/broken.toml");
+    CHECK(run.status == 78);
+    CHECK_THAT(run.err, Catch::Contains("broken.toml"));
 }

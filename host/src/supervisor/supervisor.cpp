@@ -1,0 +1,709 @@
+// Supervisor: every plugin's lifecycle on one Boost.Asio io_context (see docs/supervisor.md).
+#include <airlock/host/supervisor.hpp>
+
+#include <airlock/host/output_pump.hpp>
+#include <airlock/host/plugin_session.hpp>
+#include <airlock/host/spawner.hpp>
+
+#ifdef AIRLOCK_HAVE_SANDBOX
+#include <airlock/host/spawn_violations.hpp>
+#endif
+
+#include "config_compare.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <map>
+#include <optional>
+
+namespace airlock::host {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+const char* plugin_state_name(PluginState state) noexcept {
+    switch (state) {
+    case PluginState::Starting: return "starting";
+    case PluginState::Handshaking: return "handshaking";
+    case PluginState::Ready: return "ready";
+    case PluginState::Stopping: return "stopping";
+    case PluginState::Exited: return "exited";
+    case PluginState::Failed: return "failed";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr std::size_t kLogRingLines = 512;
+
+void write_all(int fd, const std::string& text) {
+    const char* data = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+        ssize_t written = ::write(fd, data, left);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return;
+        data += written;
+        left -= static_cast<std::size_t>(written);
+    }
+}
+
+// Whether `fd` has `events` pending right now (edge-triggered reactors only report changes).
+bool ready_now(int fd, short events) {
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, 0) > 0 && p.revents != 0;
+}
+
+// An asio watcher on a duplicate of a descriptor owned elsewhere (so that the reactor's
+// registration never outlives the descriptor it refers to).
+std::unique_ptr<asio::posix::stream_descriptor> watch(asio::io_context& io, int fd) {
+    if (fd < 0) return nullptr;
+    int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) return nullptr;
+    return std::make_unique<asio::posix::stream_descriptor>(io, copy);
+}
+
+std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+} // namespace
+
+// One process of a plugin: everything that lives from launch to reaping.
+struct Run {
+    explicit Run(asio::io_context& io, std::string name)
+        : pump(std::move(name)), ready_timer(io), stop_timer(io) {}
+
+    SpawnedPlugin spawned;
+    OutputPump pump;
+    std::optional<PluginSession> session;
+#ifdef AIRLOCK_HAVE_SANDBOX
+    std::optional<ViolationMonitor> monitor;
+#endif
+    std::unique_ptr<asio::posix::stream_descriptor> pidfd_watch, stdout_watch, stderr_watch, violation_watch;
+    std::unique_ptr<asio::posix::stream_descriptor> connection_read, connection_write;
+    bool writing = false;
+    asio::steady_timer ready_timer;
+    asio::steady_timer stop_timer;
+    Clock::time_point started = Clock::now();
+    bool stop_requested = false;  ///< the supervisor asked it to stop (no restart follows)
+    int violations = 0;
+    std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
+};
+
+struct Plugin {
+    Plugin(asio::io_context& io, PluginConfig c)
+        : name(c.name), config(std::move(c)), restart_timer(io), next_delay(config.supervision.restart_delay) {}
+
+    std::string name;
+    PluginConfig config;
+    std::unique_ptr<Spawner> spawner;
+    PluginState state = PluginState::Exited;
+    unsigned restarts = 0;
+    std::string last_exit;
+    std::string last_violation;
+    std::deque<std::string> ring;
+    std::deque<Clock::time_point> starts;
+    asio::steady_timer restart_timer;
+    milliseconds next_delay;
+    std::shared_ptr<Run> run;
+    bool restart_pending = false;             ///< waiting on restart_timer
+    std::vector<std::function<void()>> when_down;  ///< run once the current process is gone
+    bool removed = false;                     ///< dropped by a reload: erase once down
+};
+
+struct Supervisor::Impl {
+    Impl(asio::io_context& io_context, HostConfig c) : io(io_context), config(std::move(c)) {
+        for (auto& [name, plugin] : config.plugins) {
+            plugins.emplace(name, std::make_shared<Plugin>(io, plugin));
+        }
+    }
+
+    ~Impl() {
+        alive.reset();
+        for (auto& [name, plugin] : plugins) {
+            plugin->restart_timer.cancel();
+            plugin->run.reset();  // PluginProcess kills and reaps what still runs
+        }
+    }
+
+    asio::io_context& io;
+    HostConfig config;
+    std::map<std::string, std::shared_ptr<Plugin>> plugins;
+    std::map<std::uint64_t, LogSubscriber> subscribers;
+    std::uint64_t next_subscriber = 1;
+    int output_fd = 1;
+    std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted work checks the supervisor exists
+
+    // --- logging -----------------------------------------------------------------------------
+
+    void log_line(Plugin& plugin, const std::string& line) {
+        plugin.ring.push_back(line);
+        while (plugin.ring.size() > kLogRingLines) plugin.ring.pop_front();
+        if (output_fd >= 0) write_all(output_fd, line + "\n");
+        auto copy = subscribers;  // a subscriber may unsubscribe while being called
+        for (auto& [id, subscriber] : copy) {
+            if (subscriber) subscriber(plugin.name, line);
+        }
+    }
+    void host_event(Plugin& plugin, const std::string& text) { log_line(plugin, "[host] plugin " + plugin.name + ": " + text); }
+
+    void set_state(Plugin& plugin, PluginState state, const std::string& detail = "") {
+        plugin.state = state;
+        host_event(plugin, std::string("state ") + plugin_state_name(state) + (detail.empty() ? "" : " (" + detail + ")"));
+    }
+
+    // --- launching ---------------------------------------------------------------------------
+
+    void launch(const std::shared_ptr<Plugin>& plugin) {
+        plugin->restart_pending = false;
+        set_state(*plugin, PluginState::Starting);
+        if (!plugin->spawner) {
+            try {
+                plugin->spawner = std::make_unique<Spawner>(plugin->config);
+            } catch (const std::exception& error) {
+                plugin->last_exit = std::string("cannot start: ") + error.what();
+                set_state(*plugin, PluginState::Failed, plugin->last_exit);
+                return;
+            }
+        }
+        plugin->starts.push_back(Clock::now());
+        auto run = std::make_shared<Run>(io, plugin->name);
+        try {
+            run->spawned = plugin->spawner->launch();
+        } catch (const std::exception& error) {
+            plugin->last_exit = std::string("cannot start: ") + error.what();
+            host_event(*plugin, plugin->last_exit);
+            after_down(plugin, /*failure=*/true, /*stopped=*/false);
+            return;
+        }
+        run->started = Clock::now();
+        plugin->run = run;
+#ifdef AIRLOCK_HAVE_SANDBOX
+        try {
+            run->monitor = make_violation_monitor(*plugin->spawner, run->spawned);
+        } catch (const std::exception& error) {
+            host_event(*plugin, std::string("violation monitor: ") + error.what());
+        }
+        if (run->monitor) run->violation_watch = watch(io, run->monitor->fd());
+#endif
+        run->pidfd_watch = watch(io, run->spawned.process.pidfd());
+        run->stdout_watch = watch(io, run->spawned.stdout_pipe.get());
+        run->stderr_watch = watch(io, run->spawned.stderr_pipe.get());
+        const std::string pid_text = "pid " + std::to_string(run->spawned.process.pid());
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+
+        if (plugin->config.protocol == PluginProtocol::Airlock) {
+            set_state(*plugin, PluginState::Handshaking, pid_text);
+            PluginSession::Callbacks callbacks;
+            callbacks.report = [this, weak_plugin](const std::string& text) {
+                if (auto p = weak_plugin.lock()) host_event(*p, text);
+            };
+            callbacks.log_line = [this, weak_plugin](const std::string& line) {
+                if (auto p = weak_plugin.lock()) log_line(*p, line);
+            };
+            callbacks.ready = [this, weak_plugin, weak_run]() {
+                auto p = weak_plugin.lock();
+                auto r = weak_run.lock();
+                if (!p || !r || p->run != r || r->stop_requested) return;
+                r->ready_timer.cancel();
+                set_state(*p, PluginState::Ready,
+                          "pid " + std::to_string(r->spawned.process.pid()) + ", " +
+                              std::to_string(r->session->methods().size()) + " methods");
+            };
+            run->session.emplace(run->spawned, plugin->config.supervision, std::move(callbacks));
+            run->connection_read = watch(io, run->session->fd());
+            run->ready_timer.expires_after(plugin->config.supervision.ready_timeout);
+            run->ready_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
+                auto p = weak_plugin.lock();
+                auto r = weak_run.lock();
+                if (error || !p || !r || !r->session || !r->session->waiting_for_ready()) return;
+                r->failure = "did not report ready within " + ms_text(p->config.supervision.ready_timeout);
+                r->session->check_deadline(Clock::time_point::max());  // refuses and kills it
+                if (!r->session->refused()) r->spawned.process.send_signal(SIGKILL);
+            });
+            wait_connection(plugin, run);
+        } else {
+            set_state(*plugin, PluginState::Ready, pid_text);
+        }
+        wait_output(plugin, run, OutputStream::Stdout);
+        wait_output(plugin, run, OutputStream::Stderr);
+        wait_violations(plugin, run);
+        if (run->pidfd_watch) {
+            run->pidfd_watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                                         [this, weak_plugin, weak_run](const boost::system::error_code& error) {
+                                             auto p = weak_plugin.lock();
+                                             auto r = weak_run.lock();
+                                             if (error || !p || !r || p->run != r) return;
+                                             process_exited(p);
+                                         });
+        }
+    }
+
+    // Calls `handler` when `fd` (watched by `stream`) is readable/writable; re-checks readiness
+    // first so that data left over from an earlier round is never missed.
+    template <class Handler>
+    void rearm(asio::posix::stream_descriptor& stream, short events, const std::shared_ptr<Run>& run, Handler handler) {
+        std::weak_ptr<Run> weak_run = run;
+        if (ready_now(stream.native_handle(), events)) {
+            asio::post(io, [weak_run, handler]() mutable {
+                if (weak_run.lock()) handler();
+            });
+            return;
+        }
+        auto type = (events & POLLOUT) != 0 ? asio::posix::stream_descriptor::wait_write
+                                            : asio::posix::stream_descriptor::wait_read;
+        stream.async_wait(type, [weak_run, handler](const boost::system::error_code& error) mutable {
+            if (!error && weak_run.lock()) handler();
+        });
+    }
+
+    void wait_output(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, OutputStream stream) {
+        auto& watcher = stream == OutputStream::Stdout ? run->stdout_watch : run->stderr_watch;
+        if (!watcher) return;
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        rearm(*watcher, POLLIN, run, [this, weak_plugin, weak_run, stream]() {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (!p || !r) return;
+            const int fd = stream == OutputStream::Stdout ? r->spawned.stdout_pipe.get() : r->spawned.stderr_pipe.get();
+            bool end = false;
+            try {
+                end = r->pump.pump(fd, stream).end_of_stream;
+            } catch (const std::exception&) {
+                end = true;
+            }
+            forward_output(*p, *r);
+            if (end) {
+                (stream == OutputStream::Stdout ? r->stdout_watch : r->stderr_watch).reset();
+                return;
+            }
+            wait_output(p, r, stream);
+        });
+    }
+
+    void forward_output(Plugin& plugin, Run& run) {
+        for (const auto& line : run.pump.take_pending()) log_line(plugin, run.pump.format(line));
+    }
+
+    void wait_connection(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+        if (!run->session || run->session->fd() < 0 || !run->connection_read) return;
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        rearm(*run->connection_read, POLLIN, run, [this, weak_plugin, weak_run]() {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (!p || !r || !r->session) return;
+            r->session->on_events(POLLIN);
+            after_connection_activity(p, r);
+            wait_connection(p, r);
+        });
+        update_writing(plugin, run);
+    }
+
+    void after_connection_activity(const std::shared_ptr<Plugin>&, const std::shared_ptr<Run>& run) {
+        if (run->session && run->session->refused() && run->failure.empty()) run->failure = "refused: " + run->session->refusal();
+        if (!run->session || run->session->fd() < 0) run->connection_read.reset();
+    }
+
+    void update_writing(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+        if (!run->session || run->writing || run->session->fd() < 0 || !run->session->wants_write()) return;
+        if (!run->connection_write) run->connection_write = watch(io, run->session->fd());
+        if (!run->connection_write) return;
+        run->writing = true;
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        rearm(*run->connection_write, POLLOUT, run, [this, weak_plugin, weak_run]() {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (!p || !r || !r->session) return;
+            r->writing = false;
+            r->session->on_events(POLLOUT);
+            after_connection_activity(p, r);
+            update_writing(p, r);
+        });
+    }
+
+    void wait_violations(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        if (!run->violation_watch) return;
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        rearm(*run->violation_watch, POLLIN, run, [this, weak_plugin, weak_run]() {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (!p || !r) return;
+            if (handle_violations(*p, *r)) wait_violations(p, r);
+        });
+#else
+        (void)plugin;
+        (void)run;
+#endif
+    }
+
+    // Handles pending violation notifications; false once the monitor is gone.
+    bool handle_violations([[maybe_unused]] Plugin& plugin, [[maybe_unused]] Run& run) {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        while (run.monitor) {
+            auto violation = run.monitor->handle_one(0);
+            if (!violation) {
+                if (violation.status().code() != StatusCode::PeerClosed) {
+                    host_event(plugin, "violation monitor: " + violation.status().message());
+                }
+                run.violation_watch.reset();
+                run.monitor.reset();
+                return false;
+            }
+            if (!*violation) return true;
+            ++run.violations;
+            plugin.last_violation = (*violation)->describe(plugin.name);
+            log_line(plugin, "[host] " + plugin.last_violation);
+        }
+#endif
+        return false;
+    }
+
+    // --- ending ------------------------------------------------------------------------------
+
+    void process_exited(const std::shared_ptr<Plugin>& plugin) {
+        std::shared_ptr<Run> run = plugin->run;
+        std::optional<PluginExit> exit = run->spawned.process.try_wait();
+        if (!exit) exit = run->spawned.process.wait();  // readable pidfd: it has exited
+        handle_violations(*plugin, *run);
+        if (run->session) {
+            run->session->drain();
+            run->session->close(Status(StatusCode::PeerClosed, "plugin " + plugin->name + " exited"));
+        }
+        for (auto stream : {OutputStream::Stdout, OutputStream::Stderr}) {
+            const int fd = stream == OutputStream::Stdout ? run->spawned.stdout_pipe.get() : run->spawned.stderr_pipe.get();
+            try {
+                if (fd >= 0) (void)run->pump.pump(fd, stream);
+            } catch (const std::exception&) {
+            }
+            run->pump.flush(stream);
+        }
+        forward_output(*plugin, *run);
+        if (run->pump.dropped_lines() > 0) {
+            host_event(*plugin, std::to_string(run->pump.dropped_lines()) + " output lines dropped");
+        }
+        plugin->last_exit = exit->describe();
+        if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
+        if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
+            plugin->last_violation = "plugin " + plugin->name + ": forbidden system call: killed (SIGSYS)";
+        }
+        host_event(*plugin, plugin->last_exit);
+        const bool failure = exit->signaled || exit->exit_code != 0 || !run->failure.empty();
+        const bool stopped = run->stop_requested;
+        // Long enough up to count as a fresh start: the backoff starts over.
+        if (Clock::now() - run->started >= plugin->config.supervision.start_limit_interval) {
+            plugin->next_delay = plugin->config.supervision.restart_delay;
+        }
+        plugin->run.reset();
+        after_down(plugin, failure, stopped);
+    }
+
+    void after_down(const std::shared_ptr<Plugin>& plugin, bool failure, bool stopped) {
+        auto waiters = std::move(plugin->when_down);
+        plugin->when_down.clear();
+        const auto& supervision = plugin->config.supervision;
+        const bool restart = !stopped && !plugin->removed && waiters.empty() &&
+                             (supervision.restart == RestartPolicy::Always ||
+                              (supervision.restart == RestartPolicy::OnFailure && failure));
+        if (!restart) {
+            set_state(*plugin, failure && !stopped ? PluginState::Failed : PluginState::Exited);
+        } else {
+            schedule_restart(plugin);
+        }
+        for (auto& waiter : waiters) asio::post(io, guarded(std::move(waiter)));
+    }
+
+    void schedule_restart(const std::shared_ptr<Plugin>& plugin) {
+        const auto& supervision = plugin->config.supervision;
+        const auto now = Clock::now();
+        while (!plugin->starts.empty() && now - plugin->starts.front() >= supervision.start_limit_interval) {
+            plugin->starts.pop_front();
+        }
+        if (plugin->starts.size() >= supervision.start_limit_burst) {
+            set_state(*plugin, PluginState::Failed,
+                      "start limit hit: " + std::to_string(plugin->starts.size()) + " starts within " +
+                          ms_text(supervision.start_limit_interval) + "; not restarting");
+            return;
+        }
+        const milliseconds delay = plugin->next_delay;
+        plugin->next_delay = std::min(plugin->next_delay * 2, std::max(supervision.restart_max_delay, supervision.restart_delay));
+        plugin->state = PluginState::Starting;
+        host_event(*plugin, "restarting in " + ms_text(delay));
+        plugin->restart_pending = true;
+        plugin->restart_timer.expires_after(delay);
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        plugin->restart_timer.async_wait([this, weak_plugin](const boost::system::error_code& error) {
+            auto p = weak_plugin.lock();
+            if (error || !p || !p->restart_pending) return;
+            ++p->restarts;
+            launch(p);
+        });
+    }
+
+    std::function<void()> guarded(std::function<void()> work) {
+        std::weak_ptr<int> weak_alive = alive;
+        return [weak_alive, work = std::move(work)]() {
+            if (weak_alive.lock() && work) work();
+        };
+    }
+
+    // Graceful stop of the running process; `done` runs once it is down.
+    void stop_plugin(const std::shared_ptr<Plugin>& plugin, std::function<void()> done) {
+        if (plugin->restart_pending) {
+            plugin->restart_pending = false;
+            plugin->restart_timer.cancel();
+            set_state(*plugin, PluginState::Exited, "restart cancelled");
+        }
+        std::shared_ptr<Run> run = plugin->run;
+        if (!run) {
+            if (done) asio::post(io, guarded(std::move(done)));
+            return;
+        }
+        if (done) plugin->when_down.push_back(std::move(done));
+        if (run->stop_requested) return;
+        run->stop_requested = true;
+        run->ready_timer.cancel();
+        const milliseconds timeout = plugin->config.supervision.stop_timeout;
+        const bool asked = run->session && run->session->request_stop();
+        set_state(*plugin, PluginState::Stopping, asked ? "stop request sent" : "SIGTERM sent");
+        if (asked) {
+            update_writing(plugin, run);
+        } else {
+            run->spawned.process.send_signal(SIGTERM);
+        }
+        escalate(plugin, run, asked ? SIGTERM : SIGKILL, timeout);
+    }
+
+    void escalate(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, int signal_number,
+                  milliseconds timeout) {
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        run->stop_timer.expires_after(timeout);
+        run->stop_timer.async_wait([this, weak_plugin, weak_run, signal_number, timeout](const boost::system::error_code& error) {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (error || !p || !r || p->run != r) return;
+            host_event(*p, std::string("did not stop within ") + ms_text(timeout) + ": sending " +
+                               (signal_number == SIGTERM ? "SIGTERM" : "SIGKILL"));
+            r->spawned.process.send_signal(signal_number);
+            if (signal_number == SIGTERM) escalate(p, r, SIGKILL, timeout);
+        });
+    }
+
+    std::shared_ptr<Plugin> find(const std::string& name) const {
+        auto found = plugins.find(name);
+        return found == plugins.end() ? nullptr : found->second;
+    }
+
+    static Status not_found(const std::string& name) { return Status(StatusCode::NotFound, "no plugin named '" + name + "'"); }
+
+    Status start(const std::string& name) {
+        auto plugin = find(name);
+        if (!plugin || plugin->removed) return not_found(name);
+        if (plugin->run) {
+            if (plugin->run->stop_requested) return Status(StatusCode::InvalidState, "plugin '" + name + "' is stopping");
+            return {};
+        }
+        plugin->restart_timer.cancel();
+        plugin->starts.clear();
+        plugin->next_delay = plugin->config.supervision.restart_delay;
+        launch(plugin);
+        return {};
+    }
+
+    void restart_plugin(const std::shared_ptr<Plugin>& plugin) {
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        stop_plugin(plugin, [this, weak_plugin]() {
+            auto p = weak_plugin.lock();
+            if (!p || p->removed || p->run) return;
+            ++p->restarts;
+            p->starts.clear();
+            p->next_delay = p->config.supervision.restart_delay;
+            launch(p);
+        });
+    }
+};
+
+Supervisor::Supervisor(boost::asio::io_context& io, HostConfig config)
+    : impl_(std::make_unique<Impl>(io, std::move(config))) {}
+
+Supervisor::~Supervisor() = default;
+
+void Supervisor::start_all() {
+    for (auto& [name, plugin] : impl_->plugins) {
+        if (!plugin->run && !plugin->restart_pending && !plugin->removed) impl_->launch(plugin);
+    }
+}
+
+std::vector<PluginStatus> Supervisor::status() const {
+    std::vector<PluginStatus> result;
+    const auto now = Clock::now();
+    for (const auto& [name, plugin] : impl_->plugins) {
+        PluginStatus status;
+        status.name = name;
+        status.state = plugin->state;
+        if (plugin->run) {
+            status.pid = plugin->run->spawned.process.pid();
+            status.uptime = std::chrono::duration_cast<milliseconds>(now - plugin->run->started);
+        }
+        status.restarts = plugin->restarts;
+        status.last_exit = plugin->last_exit;
+        status.last_violation = plugin->last_violation;
+        result.push_back(std::move(status));
+    }
+    return result;
+}
+
+Status Supervisor::start(const std::string& name) { return impl_->start(name); }
+
+Status Supervisor::stop(const std::string& name) {
+    auto plugin = impl_->find(name);
+    if (!plugin || plugin->removed) return Impl::not_found(name);
+    impl_->stop_plugin(plugin, nullptr);
+    return {};
+}
+
+Status Supervisor::restart(const std::string& name) {
+    auto plugin = impl_->find(name);
+    if (!plugin || plugin->removed) return Impl::not_found(name);
+    impl_->restart_plugin(plugin);
+    return {};
+}
+
+std::vector<std::string> Supervisor::recent_logs(const std::string& name) const {
+    auto plugin = impl_->find(name);
+    if (!plugin) return {};
+    return {plugin->ring.begin(), plugin->ring.end()};
+}
+
+std::uint64_t Supervisor::subscribe_logs(LogSubscriber subscriber) {
+    const std::uint64_t id = impl_->next_subscriber++;
+    impl_->subscribers.emplace(id, std::move(subscriber));
+    return id;
+}
+
+void Supervisor::unsubscribe_logs(std::uint64_t id) { impl_->subscribers.erase(id); }
+
+Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std::string& name) const {
+    auto plugin = impl_->find(name);
+    if (!plugin || plugin->removed) return Impl::not_found(name);
+    if (plugin->state != PluginState::Ready || !plugin->run) {
+        return Status(StatusCode::InvalidState,
+                      "plugin '" + name + "' is " + plugin_state_name(plugin->state) + ", not ready");
+    }
+    if (!plugin->run->session) return std::vector<protocol::MethodAnnouncement>{};
+    return plugin->run->session->methods();
+}
+
+void Supervisor::call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
+                          std::function<void(Result<Message>)> done) {
+    auto& io = impl_->io;
+    auto fail = [&](Status status) {
+        asio::post(io, [done = std::move(done), status = std::move(status)]() mutable { done(std::move(status)); });
+    };
+    auto plugin = impl_->find(name);
+    if (!plugin || plugin->removed) return fail(Impl::not_found(name));
+    std::shared_ptr<Run> run = plugin->run;
+    if (plugin->state != PluginState::Ready || !run || !run->session) {
+        return fail(Status(StatusCode::InvalidState,
+                           "plugin '" + name + "' is " + plugin_state_name(plugin->state) + ", not ready"));
+    }
+    const auto& methods = run->session->methods();
+    auto found = std::find_if(methods.begin(), methods.end(), [&](const auto& m) { return std::string(m.name) == method; });
+    if (found == methods.end()) {
+        return fail(Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'"));
+    }
+    struct Pending {
+        explicit Pending(asio::io_context& io) : timer(io) {}
+        std::function<void(Result<Message>)> done;
+        asio::steady_timer timer;
+        bool finished = false;
+    };
+    auto pending = std::make_shared<Pending>(io);
+    pending->done = std::move(done);
+    auto finish = [&io, pending](Result<Message> result) {
+        if (pending->finished) return;
+        pending->finished = true;
+        pending->timer.cancel();
+        asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
+    };
+    const milliseconds timeout = plugin->config.supervision.call_timeout;
+    Status status = run->session->call_raw_async(found->tag, body, [finish](Result<Message> reply) { finish(std::move(reply)); });
+    if (!status.ok()) {
+        finish(std::move(status));
+        return;
+    }
+    impl_->update_writing(plugin, run);
+    pending->timer.expires_after(timeout);
+    pending->timer.async_wait([finish, name, method, timeout](const boost::system::error_code& error) {
+        if (error) return;
+        finish(Status(StatusCode::Timeout, "call " + name + "." + method + " did not complete within " + ms_text(timeout)));
+    });
+}
+
+void Supervisor::stop_all(std::function<void()> done) {
+    auto remaining = std::make_shared<std::size_t>(impl_->plugins.size() + 1);
+    auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+    auto one_down = [remaining, shared_done]() {
+        if (--*remaining == 0 && *shared_done) (*shared_done)();
+    };
+    for (auto& [name, plugin] : impl_->plugins) impl_->stop_plugin(plugin, one_down);
+    asio::post(impl_->io, impl_->guarded(one_down));
+}
+
+Status Supervisor::reload(HostConfig config) {
+    auto& plugins = impl_->plugins;
+    // Removed plugins: stop, then forget.
+    for (auto& [name, plugin] : plugins) {
+        if (config.plugins.count(name) != 0 || plugin->removed) continue;
+        plugin->removed = true;
+        impl_->host_event(*plugin, "removed from the configuration");
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        impl_->stop_plugin(plugin, [this, weak_plugin]() {
+            auto p = weak_plugin.lock();
+            if (p && p->removed && !p->run) impl_->plugins.erase(p->name);
+        });
+    }
+    for (auto& [name, plugin_config] : config.plugins) {
+        auto plugin = impl_->find(name);
+        if (!plugin) {
+            plugin = std::make_shared<Plugin>(impl_->io, plugin_config);
+            plugins.emplace(name, plugin);
+            impl_->host_event(*plugin, "added by the configuration");
+            impl_->launch(plugin);
+            continue;
+        }
+        if (plugin->removed) {
+            // Back before it was gone: keep it, with the new config.
+            plugin->removed = false;
+        }
+        if (detail::same_plugin_config(plugin->config, plugin_config)) continue;
+        plugin->config = plugin_config;
+        plugin->spawner.reset();
+        plugin->next_delay = plugin->config.supervision.restart_delay;
+        impl_->host_event(*plugin, "configuration changed");
+        if (plugin->run || plugin->restart_pending || plugin->state == PluginState::Failed) {
+            impl_->restart_plugin(plugin);
+        }
+    }
+    impl_->config = std::move(config);
+    return {};
+}
+
+void Supervisor::set_output_fd(int fd) noexcept { impl_->output_fd = fd; }
+
+} // namespace airlock::host

@@ -1,0 +1,138 @@
+// `airlock-host run CONFIG` as a process: SIGHUP with a broken config keeps the plugins
+// running, SIGTERM stops them all and exits 0.
+#include "supervisor_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <regex>
+#include <thread>
+
+using namespace airlock::supervisor_test;
+
+namespace {
+
+const std::string kHost = AIRLOCK_HOST_EXE;
+
+class HostProcess {
+public:
+    HostProcess(const TempDir& dir, const std::string& config_path) : dir_(dir) {
+        const std::string out = dir.path() + "/host.out";
+        const std::string err = dir.path() + "/host.err";
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(out_fd, 1);
+            ::dup2(err_fd, 2);
+            ::execl(kHost.c_str(), kHost.c_str(), "run", config_path.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+    }
+    ~HostProcess() {
+        if (status_ < 0) {
+            ::kill(pid_, SIGKILL);
+            (void)wait();
+        }
+    }
+    pid_t pid() const { return pid_; }
+    std::string out() const { return dir_.read("host.out"); }
+    std::string err() const { return dir_.read("host.err"); }
+    int wait() {
+        if (status_ < 0) ::waitpid(pid_, &status_, 0);
+        return status_;
+    }
+    /// Waits until `text` appears in the output file named `file`.
+    bool wait_for(const std::string& file, const std::string& text, std::chrono::seconds limit = std::chrono::seconds(20)) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            if (dir_.read(file).find(text) != std::string::npos) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    }
+
+private:
+    const TempDir& dir_;
+    pid_t pid_ = -1;
+    int status_ = -1;
+};
+
+// The pid in the plugin's "pid N serving" line.
+pid_t served_pid(const std::string& out, const std::string& name) {
+    std::smatch match;
+    const std::regex pattern("\\[" + name + "\\] pid ([0-9]+) serving");
+    if (!std::regex_search(out, match, pattern)) return -1;
+    return static_cast<pid_t>(std::stoi(match[1]));
+}
+
+} // namespace
+
+TEST_CASE("airlock-host run: a broken config on SIGHUP keeps the old plugins; SIGTERM stops all, exit 0") {
+    TempDir dir;
+    dir.write("host.toml", host_toml(plugin_toml("one", "serve") + plugin_toml("two", "serve")));
+    HostProcess host(dir, dir.path() + "/host.toml");
+    REQUIRE(host.wait_for("host.out", "[one] pid "));
+    REQUIRE(host.wait_for("host.out", "[two] pid "));
+    REQUIRE(host.wait_for("host.out", "[host] plugin two: state ready"));
+    const pid_t one = served_pid(host.out(), "one");
+    const pid_t two = served_pid(host.out(), "two");
+    REQUIRE(one > 0);
+    REQUIRE(two > 0);
+
+    dir.write("host.toml", "[plugin.one]\nexec = 42\n");
+    REQUIRE(::kill(host.pid(), SIGHUP) == 0);
+    REQUIRE(host.wait_for("host.err", "reload failed, keeping the running configuration"));
+    CHECK(host.err().find("host.toml") != std::string::npos);
+    CHECK(::kill(one, 0) == 0);
+    CHECK(::kill(two, 0) == 0);
+    CHECK(::waitpid(host.pid(), nullptr, WNOHANG) == 0);  // the host still runs
+
+    REQUIRE(::kill(host.pid(), SIGTERM) == 0);
+    const int status = host.wait();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const std::string out = host.out();
+    CHECK(out.find("[host] plugin one: state exited") != std::string::npos);
+    CHECK(out.find("[host] plugin two: state exited") != std::string::npos);
+    CHECK(out.find("[host] all plugins stopped") != std::string::npos);
+    CHECK(::kill(one, 0) != 0);
+    CHECK(::kill(two, 0) != 0);
+}
+
+TEST_CASE("airlock-host run: SIGHUP with one changed plugin restarts only that one") {
+    TempDir dir;
+    dir.write("host.toml", host_toml(plugin_toml("one", "serve") + plugin_toml("two", "serve")));
+    HostProcess host(dir, dir.path() + "/host.toml");
+    REQUIRE(host.wait_for("host.out", "[one] pid "));
+    REQUIRE(host.wait_for("host.out", "[two] pid "));
+    const pid_t one = served_pid(host.out(), "one");
+    const pid_t two = served_pid(host.out(), "two");
+
+    dir.write("host.toml", host_toml(plugin_toml("one", "serve") + plugin_toml("two", "serve", "stop_timeout = \"2s\"\n")));
+    REQUIRE(::kill(host.pid(), SIGHUP) == 0);
+    REQUIRE(host.wait_for("host.out", "[host] plugin two: configuration changed"));
+    REQUIRE(host.wait_for("host.out", "[host] plugin two: state ready", std::chrono::seconds(20)));
+    // The second "ready" of two.
+    const auto wait_second_ready = [&] {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < end) {
+            const std::string out = host.out();
+            const auto changed = out.find("[host] plugin two: configuration changed");
+            if (out.find("[host] plugin two: state ready", changed) != std::string::npos) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    };
+    REQUIRE(wait_second_ready());
+    CHECK(::kill(one, 0) == 0);
+    CHECK(::kill(two, 0) != 0);
+    CHECK(host.out().find("[host] plugin one: configuration changed") == std::string::npos);
+    REQUIRE(::kill(host.pid(), SIGINT) == 0);
+    const int status = host.wait();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}

@@ -1,0 +1,173 @@
+// The supervisor with real confined plugin processes on one io_context.
+#include "supervisor_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+
+using namespace airlock;
+using namespace airlock::host;
+using namespace airlock::supervisor_test;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+bool contains(const std::vector<std::string>& lines, const std::string& text) {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
+}
+
+} // namespace
+
+TEST_CASE("a plugin reaches ready, announces its methods, answers a call and stops gracefully") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("echo", "serve")));
+    supervisor.set_output_fd(-1);
+    CHECK(in_state(supervisor, "echo", PluginState::Exited));
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "echo", PluginState::Ready); }));
+    const PluginStatus ready = status_of(supervisor, "echo");
+    CHECK(ready.pid > 0);
+    CHECK(::kill(ready.pid, 0) == 0);
+
+    auto methods = supervisor.methods("echo");
+    REQUIRE(methods.ok());
+    REQUIRE(methods->size() == 1);
+    CHECK(std::string((*methods)[0].name) == "echo");
+    CHECK(supervisor.methods("nobody").status().code() == StatusCode::NotFound);
+
+    std::optional<Result<Message>> reply;
+    supervisor.call_raw("echo", "echo", {1, 2, 3, 4}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    REQUIRE(reply->ok());
+    CHECK(std::vector<std::uint8_t>((*reply)->body.begin(), (*reply)->body.end()) == std::vector<std::uint8_t>{1, 2, 3, 4});
+
+    std::optional<Result<Message>> missing;
+    supervisor.call_raw("echo", "nope", {}, [&](Result<Message> r) { missing.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return missing.has_value(); }));
+    CHECK(missing->status().code() == StatusCode::NotFound);
+
+    CHECK(supervisor.start("nobody").code() == StatusCode::NotFound);
+    REQUIRE(supervisor.stop("echo").ok());
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "echo", PluginState::Exited); }));
+    const PluginStatus stopped = status_of(supervisor, "echo");
+    CHECK(stopped.pid == -1);
+    CHECK(stopped.last_exit == "exited with status 0");
+    const auto logs = supervisor.recent_logs("echo");
+    CHECK(contains(logs, "[host] plugin echo: state ready"));
+    CHECK(contains(logs, "[echo] serving in mode serve"));
+    CHECK(contains(logs, "[host] plugin echo: state stopping (stop request sent)"));
+    CHECK(contains(logs, "[host] plugin echo: state exited"));
+}
+
+TEST_CASE("a crash loop backs off with growing delays and the start limit ends in failed") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("crashy", "crash",
+                                                    "restart = \"on-failure\"\n"
+                                                    "restart_delay = \"50ms\"\n"
+                                                    "restart_max_delay = \"400ms\"\n"
+                                                    "start_limit_burst = 5\n"
+                                                    "start_limit_interval = \"60s\"\n")));
+    supervisor.set_output_fd(-1);
+    std::vector<Clock::time_point> starts;
+    std::vector<std::string> lines;
+    supervisor.subscribe_logs([&](const std::string& plugin, const std::string& line) {
+        CHECK(plugin == "crashy");
+        lines.push_back(line);
+        if (line.find("state handshaking") != std::string::npos) starts.push_back(Clock::now());
+    });
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "crashy", PluginState::Failed); }, std::chrono::seconds(30)));
+    REQUIRE(starts.size() == 5);
+    std::vector<milliseconds> gaps;
+    for (std::size_t i = 1; i < starts.size(); ++i) gaps.push_back(std::chrono::duration_cast<milliseconds>(starts[i] - starts[i - 1]));
+    // Delays 50, 100, 200, 400 ms: each gap at least its delay; the last clearly longer than the first.
+    CHECK(gaps[0] >= milliseconds(50));
+    CHECK(gaps[1] >= milliseconds(100));
+    CHECK(gaps[2] >= milliseconds(200));
+    CHECK(gaps[3] >= milliseconds(400));
+    CHECK(gaps[3] > gaps[0] + milliseconds(200));
+    const PluginStatus failed = status_of(supervisor, "crashy");
+    CHECK(failed.restarts == 4);
+    CHECK(failed.pid == -1);
+    CHECK(failed.last_exit == "exited with status 1");
+    CHECK(contains(lines, "start limit hit: 5 starts within 60000 ms"));
+    CHECK(contains(lines, "[crashy] crashing"));
+    // No more restarts once failed.
+    run_until(io, [] { return false; }, milliseconds(600));
+    CHECK(starts.size() == 5);
+}
+
+TEST_CASE("a plugin that ignores the stop request is killed after the stop timeout") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("stubborn", "ignore-stop", "stop_timeout = \"300ms\"\n")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "stubborn", PluginState::Ready); }));
+    const auto asked = Clock::now();
+    REQUIRE(supervisor.stop("stubborn").ok());
+    CHECK(in_state(supervisor, "stubborn", PluginState::Stopping));
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "stubborn", PluginState::Exited); }));
+    const auto took = Clock::now() - asked;
+    CHECK(took >= milliseconds(600));   // stop request, SIGTERM after 300 ms, SIGKILL after 300 more
+    CHECK(took < std::chrono::seconds(10));
+    const PluginStatus stopped = status_of(supervisor, "stubborn");
+    CHECK(stopped.last_exit.find("killed by signal 9") == 0);
+    const auto logs = supervisor.recent_logs("stubborn");
+    CHECK(contains(logs, "did not stop within 300 ms: sending SIGTERM"));
+    CHECK(contains(logs, "did not stop within 300 ms: sending SIGKILL"));
+}
+
+TEST_CASE("reload restarts only the changed plugin, stops removed ones and starts new ones") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("alpha", "serve") + plugin_toml("beta", "serve") +
+                                        plugin_toml("gamma", "serve")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    auto all_ready = [&](std::vector<std::string> names) {
+        return std::all_of(names.begin(), names.end(), [&](const std::string& n) { return in_state(supervisor, n, PluginState::Ready); });
+    };
+    REQUIRE(run_until(io, [&] { return all_ready({"alpha", "beta", "gamma"}); }));
+    const pid_t alpha = status_of(supervisor, "alpha").pid;
+    const pid_t beta = status_of(supervisor, "beta").pid;
+
+    REQUIRE(supervisor.reload(config_of(plugin_toml("alpha", "serve") +
+                                        plugin_toml("beta", "serve", "call_timeout = \"7s\"\n") +
+                                        plugin_toml("delta", "serve")))
+                .ok());
+    REQUIRE(run_until(io, [&] {
+        auto names = supervisor.status();
+        const bool gamma_gone = std::none_of(names.begin(), names.end(), [](auto& s) { return s.name == "gamma"; });
+        return gamma_gone && all_ready({"alpha", "beta", "delta"}) && status_of(supervisor, "beta").pid != beta;
+    }));
+    CHECK(status_of(supervisor, "alpha").pid == alpha);
+    CHECK(status_of(supervisor, "alpha").restarts == 0);
+    CHECK(status_of(supervisor, "beta").restarts == 1);
+    CHECK(::kill(beta, 0) != 0);
+
+    bool all_stopped = false;
+    supervisor.stop_all([&] { all_stopped = true; });
+    REQUIRE(run_until(io, [&] { return all_stopped; }));
+    for (const auto& status : supervisor.status()) CHECK(status.state == PluginState::Exited);
+}
+
+TEST_CASE("a plugin sending garbage and flooding its output leaves the others answering") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +
+                                        plugin_toml("noisy", "garbage", "restart = \"no\"\n")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    // The garbage plugin is refused (or fails) and is not restarted.
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "noisy", PluginState::Failed); }));
+    for (int i = 0; i < 20; ++i) {
+        std::optional<Result<Message>> reply;
+        supervisor.call_raw("good", "echo", {static_cast<std::uint8_t>(i)}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+        REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+        REQUIRE(reply->ok());
+    }
+    CHECK(supervisor.recent_logs("noisy").size() <= 512);
+    CHECK(in_state(supervisor, "good", PluginState::Ready));
+}
