@@ -16,6 +16,9 @@
 
 #include <unistd.h>
 #define AIRLOCK_HAVE_RUN 1
+#ifdef AIRLOCK_HAVE_CONTROL
+#include <airlock/host/control_server.hpp>
+#endif
 #endif
 
 #include <signal.h>
@@ -24,6 +27,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,7 +111,22 @@ void host_line(const std::string& text) {
 int run_command(const std::string& config_path) {
     HostConfig config = load_config(config_path);
     boost::asio::io_context io;
+    const std::optional<std::string> control_path = config.control_path;
+    const std::vector<uid_t> control_users(config.control_users.begin(), config.control_users.end());
     Supervisor supervisor(io, std::move(config));
+#ifdef AIRLOCK_HAVE_CONTROL
+    std::optional<ControlServer> control;
+    if (control_path) {
+        control.emplace(io, supervisor, *control_path, control_users);
+        if (airlock::Status status = control->start(); !status.ok()) {
+            std::cerr << "airlock-host: control socket " << *control_path << ": " << status.message() << "\n";
+            return EX_UNAVAILABLE;
+        }
+        host_line("control socket " + *control_path);
+    }
+#else
+    if (control_path) host_line("this build has no control server: ignoring control = " + *control_path);
+#endif
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
     bool stopping = false;
     std::function<void()> wait_for_signal = [&]() {
@@ -130,6 +149,9 @@ int run_command(const std::string& config_path) {
                 stopping = true;
                 host_line(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
                           ": stopping all plugins");
+#ifdef AIRLOCK_HAVE_CONTROL
+                if (control) control->stop();
+#endif
                 supervisor.stop_all([&]() {
                     host_line("all plugins stopped");
                     io.stop();

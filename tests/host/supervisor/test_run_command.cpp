@@ -136,3 +136,25 @@ TEST_CASE("airlock-host run: SIGHUP with one changed plugin restarts only that o
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
 }
+
+#ifdef AIRLOCK_CTL_EXE
+TEST_CASE("airlock-host run serves [host] control for airlockctl") {
+    TempDir dir;
+    const std::string socket = dir.path() + "/control.sock";
+    dir.write("host.toml", "[host]\ncontrol = \"" + socket + "\"\n" + host_toml(plugin_toml("one", "serve")));
+    HostProcess host(dir, dir.path() + "/host.toml");
+    REQUIRE(host.wait_for("host.out", "[host] plugin one: state ready"));
+    const std::string ctl = AIRLOCK_CTL_EXE;
+    const int raw = std::system((ctl + " --socket " + socket + " status > " + dir.path() + "/ctl.out 2>&1").c_str());
+    CHECK(WIFEXITED(raw));
+    CHECK(WEXITSTATUS(raw) == 0);
+    const std::string status = dir.read("ctl.out");
+    CHECK(status.find("one") != std::string::npos);
+    CHECK(status.find("ready") != std::string::npos);
+    REQUIRE(::kill(host.pid(), SIGTERM) == 0);
+    const int exit_status = host.wait();
+    REQUIRE(WIFEXITED(exit_status));
+    CHECK(WEXITSTATUS(exit_status) == 0);
+    CHECK(::access(socket.c_str(), F_OK) != 0);  // the socket file is removed
+}
+#endif
