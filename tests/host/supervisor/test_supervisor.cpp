@@ -171,3 +171,34 @@ TEST_CASE("a plugin sending garbage and flooding its output leaves the others an
     CHECK(supervisor.recent_logs("noisy").size() <= 512);
     CHECK(in_state(supervisor, "good", PluginState::Ready));
 }
+
+TEST_CASE("a plugin that never reports ready is killed after ready_timeout and counts as a failure") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("mute", "no-ready", "ready_timeout = \"300ms\"\nrestart = \"no\"\n")));
+    supervisor.set_output_fd(-1);
+    const auto started = Clock::now();
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "mute", PluginState::Failed); }));
+    CHECK(Clock::now() - started >= milliseconds(300));
+    const PluginStatus failed = status_of(supervisor, "mute");
+    CHECK(failed.last_exit.find("killed by signal 9") == 0);
+    CHECK(failed.last_exit.find("did not report ready within 300 ms") != std::string::npos);
+}
+
+TEST_CASE("a plugin killed by a violation reports it; the others keep answering") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +
+                                        plugin_toml("intruder", "violate", "restart = \"no\"\n")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "intruder", PluginState::Failed); }));
+    const PluginStatus intruder = status_of(supervisor, "intruder");
+    CHECK(intruder.last_violation.find("ptrace") != std::string::npos);
+    CHECK(intruder.last_exit.find("killed by signal") == 0);
+    CHECK(contains(supervisor.recent_logs("intruder"), "forbidden system call"));
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    std::optional<Result<Message>> reply;
+    supervisor.call_raw("good", "echo", {9}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    CHECK(reply->ok());
+}

@@ -5,12 +5,15 @@
 //   ignore-stop   like serve, but ignores the stop request, SIGTERM and SIGINT
 //   crash         prints "crashing" on stdout and exits 1 at once
 //   garbage       handshake, then writes garbage on the connection and floods stdout
+//   no-ready      handshake and grant table, then never reports ready
+//   violate       reports ready, then calls ptrace (not in the default allowlist)
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -58,6 +61,10 @@ int main(int argc, char** argv) {
         for (;;) std::printf("%s\n", line.c_str());
     }
 
+    if (mode == "no-ready") {
+        for (;;) ::pause();
+    }
+
     CallSession session(connection);
     bool stopping = false;
     (void)session.on(wire::stop, [&](wire::StopRequest&) {
@@ -78,6 +85,12 @@ int main(int argc, char** argv) {
     (void)session.notify(wire::log_record, wire::LogRecord{wire::LogLevel::Info, "serving in mode " + mode});
     std::printf("pid %d serving\n", static_cast<int>(::getpid()));
     std::fflush(stdout);
+    if (mode == "violate") {
+        (void)session.poll_once(std::chrono::milliseconds(100));  // let the host see ready first
+        ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+        std::printf("still alive after ptrace\n");
+        return 5;
+    }
     while (!stopping) {
         Status s = session.poll_once();
         if (!s.ok()) {
