@@ -132,7 +132,9 @@ int run_command(const std::string& config_path) {
     std::function<void()> wait_for_signal = [&]() {
         signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
             if (error) return;
-            if (signal_number == SIGHUP) {
+            if (signal_number == SIGHUP && stopping) {
+                host_line("stopping: SIGHUP ignored");
+            } else if (signal_number == SIGHUP) {
                 try {
                     HostConfig reloaded = load_config(config_path);
                     if (airlock::Status status = supervisor.reload(std::move(reloaded)); !status.ok()) {

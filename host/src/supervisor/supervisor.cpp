@@ -313,7 +313,12 @@ struct Supervisor::Impl {
 
     void after_connection_activity(const std::shared_ptr<Plugin>&, const std::shared_ptr<Run>& run) {
         if (run->session && run->session->refused() && run->failure.empty()) run->failure = "refused: " + run->session->refusal();
-        if (!run->session || run->session->fd() < 0) run->connection_read.reset();
+        if (!run->session || run->session->fd() < 0) {
+            // Closed (refused, or the plugin hung up): let go of the socket entirely.
+            run->connection_read.reset();
+            run->connection_write.reset();
+            run->writing = false;
+        }
     }
 
     void update_writing(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
