@@ -202,3 +202,27 @@ TEST_CASE("a plugin killed by a violation reports it; the others keep answering"
     REQUIRE(run_until(io, [&] { return reply.has_value(); }));
     CHECK(reply->ok());
 }
+
+TEST_CASE("100 plugins reach ready under one supervisor and all answer a call") {
+    std::string plugins;
+    for (int i = 0; i < 100; ++i) plugins += plugin_toml("p" + std::to_string(i), "serve");
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugins));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    auto ready_count = [&] {
+        auto all = supervisor.status();
+        return std::count_if(all.begin(), all.end(), [](auto& s) { return s.state == PluginState::Ready; });
+    };
+    REQUIRE(run_until(io, [&] { return ready_count() == 100; }, std::chrono::seconds(120)));
+    int answered = 0;
+    for (int i = 0; i < 100; ++i) {
+        supervisor.call_raw("p" + std::to_string(i), "echo", {static_cast<std::uint8_t>(i)}, [&, i](Result<Message> r) {
+            if (r.ok() && r->body.size() == 1 && r->body[0] == static_cast<std::uint8_t>(i)) ++answered;
+        });
+    }
+    REQUIRE(run_until(io, [&] { return answered == 100; }, std::chrono::seconds(60)));
+    bool stopped = false;
+    supervisor.stop_all([&] { stopped = true; });
+    REQUIRE(run_until(io, [&] { return stopped; }, std::chrono::seconds(60)));
+}
