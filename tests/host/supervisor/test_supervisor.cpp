@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 
 using namespace airlock;
 using namespace airlock::host;
@@ -225,4 +226,41 @@ TEST_CASE("100 plugins reach ready under one supervisor and all answer a call") 
     bool stopped = false;
     supervisor.stop_all([&] { stopped = true; });
     REQUIRE(run_until(io, [&] { return stopped; }, std::chrono::seconds(60)));
+}
+
+namespace {
+long rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+        long value = 0;
+        if (key == "VmRSS:" && status >> value) return value;
+    }
+    return -1;
+}
+} // namespace
+
+TEST_CASE("a plugin flooding stdout leaves the others answering and host memory bounded") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("flood", "flood")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] {
+        return in_state(supervisor, "good", PluginState::Ready) && in_state(supervisor, "flood", PluginState::Ready);
+    }));
+    run_until(io, [] { return false; }, milliseconds(300));
+    const long before = rss_kib();
+    int answered = 0;
+    const auto end = Clock::now() + std::chrono::seconds(2);
+    while (Clock::now() < end) {
+        std::optional<Result<Message>> reply;
+        supervisor.call_raw("good", "echo", {1}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+        REQUIRE(run_until(io, [&] { return reply.has_value(); }, std::chrono::seconds(5)));
+        REQUIRE(reply->ok());
+        ++answered;
+    }
+    CHECK(answered > 10);
+    CHECK(rss_kib() - before < 64 * 1024);  // generous: lines are bounded and rings are capped
+    CHECK(supervisor.recent_logs("flood").size() <= 512);
+    CHECK(in_state(supervisor, "flood", PluginState::Ready));
 }

@@ -6,6 +6,7 @@
 //   crash         prints "crashing" on stdout and exits 1 at once
 //   garbage       handshake, then writes garbage on the connection and floods stdout
 //   no-ready      handshake and grant table, then never reports ready
+//   flood         reports ready, then writes long lines to stdout as fast as it can
 //   violate       reports ready, then calls ptrace (not in the default allowlist)
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
@@ -85,6 +86,10 @@ int main(int argc, char** argv) {
     (void)session.notify(wire::log_record, wire::LogRecord{wire::LogLevel::Info, "serving in mode " + mode});
     std::printf("pid %d serving\n", static_cast<int>(::getpid()));
     std::fflush(stdout);
+    if (mode == "flood") {
+        const std::string line(3000, 'f');
+        for (;;) std::printf("%s\n", line.c_str());
+    }
     if (mode == "violate") {
         (void)session.poll_once(std::chrono::milliseconds(100));  // let the host see ready first
         ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
