@@ -1,0 +1,304 @@
+// Spawn benchmarks: a fully confined `hello` plugin started through the real host libraries
+// (Spawner::launch + PluginClient::connect: handshake, grant table, ReadyNotice) against a raw
+// posix_spawn of a minimal program that writes one byte to a socketpair, in the same run.
+//
+//   spawn_to_ready_ms        launch() until PluginClient is ready (the plugin is then stopped
+//                            gracefully, outside the timing). The Spawner is prepared once,
+//                            as a supervisor does; its preparation is not timed.
+//   spawn_raw_ms             posix_spawn of the minimal program until its byte is read (the
+//                            child is reaped outside the timing).
+//   spawn_ratio_vs_raw       median of the per-round ratios spawn_to_ready / raw.
+//   spawn_ratio_vs_raw_1GiB  the same while this process holds 1 GiB of touched memory.
+//   plugins_for_rss, host_rss_per_plugin_kib, all_ready_s
+//                            N idle hello plugins launched and connected one after the other
+//                            under this process; VmRSS before and after, and the time until
+//                            the last one is ready. They are then killed.
+//
+// Everything runs pinned to one CPU (the plugins inherit the affinity), so parent and child
+// share it as in the other round-trip benchmarks. Rounds alternate A B, B A, ... (interleave).
+//
+// Environment: AIRLOCK_BENCH_SPAWN_ROUNDS (default 15), AIRLOCK_BENCH_PLUGINS (default 1000, as
+// in the issue; about 10 s), AIRLOCK_BENCH_CPU (default: the highest allowed CPU).
+//
+// The same source built with AIRLOCK_SPAWN_RAW_CHILD is the minimal program: it writes one
+// byte to the descriptor named by argv[1] and exits.
+
+#ifdef AIRLOCK_SPAWN_RAW_CHILD
+
+#include <cstdlib>
+
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+    int fd = argc > 1 ? std::atoi(argv[1]) : 3;
+    char byte = 1;
+    return ::write(fd, &byte, 1) == 1 ? 0 : 1;
+}
+
+#else
+
+#include "support.hpp"
+
+#include <airlock/host/config_loader.hpp>
+#include <airlock/host/plugin_client.hpp>
+#include <airlock/host/spawner.hpp>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kReadyTimeout = 10s;
+constexpr auto kStopTimeout = 5s;
+
+/// A temporary directory holding the generated TOML, removed at scope exit.
+class TempDir {
+public:
+    TempDir() {
+        char pattern[] = "/tmp/airlock-spawn-bench-XXXXXX";
+        if (!::mkdtemp(pattern)) throw_errno("mkdtemp");
+        path_ = pattern;
+        ::chmod(path_.c_str(), 0755);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        for (const std::string& file : files_) ::unlink(file.c_str());
+        ::rmdir(path_.c_str());
+    }
+    std::string write(const std::string& name, const std::string& content) {
+        std::string full = path_ + "/" + name;
+        std::ofstream out(full);
+        out << content;
+        if (!out.flush()) throw std::runtime_error("cannot write " + full);
+        files_.push_back(full);
+        return full;
+    }
+
+private:
+    std::string path_;
+    std::vector<std::string> files_;
+};
+
+/// examples/hello/hello.toml with an absolute exec path.
+airlock::host::PluginConfig hello_config(TempDir& dir) {
+    const std::string toml = "[plugin.hello]\n"
+                             "exec = \"" AIRLOCK_HELLO_EXE "\"\n"
+                             "protocol = \"airlock\"\n"
+                             "\n"
+                             "[plugin.hello.limits]\n"
+                             "memory = \"256MiB\"\n"
+                             "open_files = 32\n"
+                             "processes = 1\n"
+                             "\n"
+                             "[plugin.hello.syscalls]\n"
+                             "profile = \"default\"\n";
+    return airlock::host::load_config(dir.write("hello.toml", toml)).plugins.at("hello");
+}
+
+/// The plugin's stderr so far, for error messages.
+std::string drain(int fd) {
+    std::string text;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(got));
+    return text;
+}
+
+/// A launched and connected plugin.
+struct ReadyPlugin {
+    airlock::host::SpawnedPlugin spawned;
+    std::unique_ptr<airlock::host::PluginClient> client;
+};
+
+ReadyPlugin connect(airlock::host::SpawnedPlugin spawned) {
+    auto client = airlock::host::PluginClient::connect(spawned, kReadyTimeout);
+    if (!client)
+        throw std::runtime_error("hello did not get ready: " + client.status().to_string() + "\n" +
+                                 drain(spawned.stderr_pipe.get()));
+    return ReadyPlugin{std::move(spawned), std::make_unique<airlock::host::PluginClient>(std::move(*client))};
+}
+
+/// Graceful stop: the stop request, then waiting for a clean exit.
+void stop(ReadyPlugin& plugin) {
+    auto reply = plugin.client->stop(kStopTimeout);
+    if (!reply) throw std::runtime_error("hello stop: " + reply.status().to_string());
+    airlock::host::PluginExit exit = plugin.spawned.process.wait();
+    if (exit.signaled || exit.exit_code != 0) throw std::runtime_error("hello " + exit.describe());
+}
+
+/// One confined hello from launch() to ready, in ms; stops it afterwards (untimed).
+double spawn_to_ready_once(const airlock::host::Spawner& spawner) {
+    Clock::time_point start = Clock::now();
+    ReadyPlugin plugin = connect(spawner.launch());
+    double ms = seconds_since(start) * 1e3;
+    stop(plugin);
+    return ms;
+}
+
+/// posix_spawn of the minimal program until its byte is read, in ms; reaps it afterwards.
+double raw_spawn_once() {
+    int fds[2];
+    // The child's end is inherited (no CLOEXEC); ours is not.
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds) != 0) throw_errno("socketpair");
+    if (::fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0) throw_errno("fcntl");
+    std::string fd_arg = std::to_string(fds[1]);
+    char program[] = AIRLOCK_RAW_CHILD_EXE;
+    char* argv[] = {program, fd_arg.data(), nullptr};
+
+    Clock::time_point start = Clock::now();
+    pid_t pid = -1;
+    int error = ::posix_spawn(&pid, program, nullptr, nullptr, argv, environ);
+    if (error != 0) {
+        errno = error;
+        throw_errno("posix_spawn " + std::string(program));
+    }
+    char byte = 0;
+    ssize_t got = ::read(fds[0], &byte, 1);
+    double ms = seconds_since(start) * 1e3;
+
+    ::close(fds[0]);
+    ::close(fds[1]);
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) throw_errno("waitpid");
+    if (got != 1) throw std::runtime_error("raw child: no byte arrived");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("raw child failed");
+    return ms;
+}
+
+enum Side { kPlugin = 0, kRaw = 1 };
+
+struct Comparison {
+    double plugin_ms = 0;
+    double raw_ms = 0;
+    double ratio = 0;
+};
+
+Comparison compare(const airlock::host::Spawner& spawner, int rounds) {
+    std::vector<double> plugin_ms, raw_ms, ratios;
+    double pending_plugin = 0, pending_raw = 0;
+    interleave(rounds, 2, [&](int round, int side) {
+        (side == kRaw ? pending_raw : pending_plugin) = side == kRaw ? raw_spawn_once() : spawn_to_ready_once(spawner);
+        bool round_done = side != round % 2;  // the second segment of this round
+        if (round > 0 && round_done) {
+            plugin_ms.push_back(pending_plugin);
+            raw_ms.push_back(pending_raw);
+            ratios.push_back(pending_plugin / pending_raw);
+        }
+    });
+    return {median(plugin_ms), median(raw_ms), median(ratios)};
+}
+
+/// VmRSS of this process in KiB.
+long rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    throw std::runtime_error("no VmRSS in /proc/self/status");
+}
+
+/// 1 GiB of anonymous memory, touched, released at scope exit.
+class TouchedMemory {
+public:
+    explicit TouchedMemory(std::size_t size) : size_(size) {
+        data_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (data_ == MAP_FAILED) throw_errno("mmap");
+        std::memset(data_, 0x5a, size_);
+    }
+    TouchedMemory(const TouchedMemory&) = delete;
+    TouchedMemory& operator=(const TouchedMemory&) = delete;
+    ~TouchedMemory() { ::munmap(data_, size_); }
+
+private:
+    void* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+void raise_open_files_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) throw_errno("getrlimit");
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) throw_errno("setrlimit");
+}
+
+void many_plugins(const airlock::host::Spawner& spawner, int count) {
+    std::vector<ReadyPlugin> plugins;
+    plugins.reserve(static_cast<std::size_t>(count));
+    long before = rss_kib();
+    Clock::time_point start = Clock::now();
+    for (int i = 0; i < count; ++i) plugins.push_back(connect(spawner.launch()));
+    double all_ready = seconds_since(start);
+    long after = rss_kib();
+    note("rss: " + std::to_string(before) + " KiB before, " + std::to_string(after) + " KiB with " +
+         std::to_string(count) + " ready plugins");
+    print_result("plugins_for_rss", count, "count");
+    print_result("host_rss_per_plugin_kib", static_cast<double>(after - before) / count, "KiB");
+    print_result("all_ready_s", all_ready, "s");
+    plugins.clear();  // PluginProcess kills and reaps each one
+}
+
+} // namespace
+} // namespace bench
+
+int main() {
+    using namespace bench;
+    try {
+        int cpu = choose_cpu();
+        int rounds = env_int("AIRLOCK_BENCH_SPAWN_ROUNDS", 15);
+        int plugins = env_int("AIRLOCK_BENCH_PLUGINS", 1000);
+        pin_to_cpu(cpu);
+        raise_open_files_limit();
+
+        TempDir dir;
+        airlock::host::Spawner spawner(hello_config(dir));
+        note("spawn: pinned to CPU " + std::to_string(cpu) + " (plugins inherit it); " + std::to_string(rounds) +
+             " rounds (+1 warm-up) of one confined hello launch-to-ready and one raw posix_spawn, interleaved; "
+             "medians of per-round values");
+
+        Comparison plain = compare(spawner, rounds);
+        print_result("spawn_to_ready_ms", plain.plugin_ms, "ms");
+        print_result("spawn_raw_ms", plain.raw_ms, "ms");
+        print_result("spawn_ratio_vs_raw", plain.ratio, "ratio");
+
+        {
+            note("spawn: holding 1 GiB of touched memory");
+            TouchedMemory memory(std::size_t(1) << 30);
+            Comparison held = compare(spawner, rounds);
+            print_result("spawn_to_ready_1GiB_ms", held.plugin_ms, "ms");
+            print_result("spawn_raw_1GiB_ms", held.raw_ms, "ms");
+            print_result("spawn_ratio_vs_raw_1GiB", held.ratio, "ratio");
+        }
+
+        note("spawn: " + std::to_string(plugins) + " idle hello plugins launched and connected one after another");
+        many_plugins(spawner, plugins);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "spawn_bench: %s\n", error.what());
+        return 1;
+    }
+    return 0;
+}
+
+#endif
