@@ -22,7 +22,13 @@ bench: build
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target benchmarks
 	@$(BUILD_DIR)/bench/run-benchmarks
 
-run: build
+# Builds only what the demo needs (the host, airlockctl, the example plugins), then runs it.
+DEMO_TARGETS = airlock-host airlockctl example_hello example_grep example_checksum \
+	example_journal example_intruder
+
+run: configure
+	@echo "make run: building the host, airlockctl and the example plugins in $(BUILD_DIR) ..."
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target $(DEMO_TARGETS) >/dev/null
 	@scripts/run-demo $(BUILD_DIR)
 
 clean:
