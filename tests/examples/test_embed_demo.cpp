@@ -1,0 +1,62 @@
+// The embed-demo example: an application hosting hello and checksum through the supervisor API.
+// Runs the real binary; checks its results on stdout, the host's log on stderr, its exit status,
+// and that no plugin process outlives it.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+TEST_CASE("embed-demo: starts hello and checksum, calls them, stops them and exits 0", "[example][embed-demo]") {
+    char err_path[] = "/tmp/airlock-embed-demo-XXXXXX";
+    int err_fd = ::mkstemp(err_path);
+    REQUIRE(err_fd >= 0);
+    ::close(err_fd);
+
+    std::string command = std::string("'") + AIRLOCK_EMBED_DEMO_EXE + "' 2>'" + err_path + "'";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    int status = ::pclose(pipe);
+    std::stringstream err_text;
+    err_text << std::ifstream(err_path).rdbuf();
+    const std::string log = err_text.str();
+    ::unlink(err_path);
+    INFO("stdout:\n" << output << "stderr:\n" << log);
+
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+
+    CHECK_THAT(output, Catch::Contains("checksum serves: sha256\n"));
+    CHECK_THAT(output, Catch::Contains("greet: hello, embedder\n"));
+    CHECK_THAT(output, Catch::Contains("echo: ping\n"));
+    CHECK_THAT(output, Catch::Contains("greet with no name: ") && Catch::Contains("greet needs a name"));
+    // Both stopped gracefully: the SDK answers the stop request and exits 0.
+    CHECK_THAT(output, Catch::Contains("checksum: exited (exited with status 0)\n"));
+    CHECK_THAT(output, Catch::Contains("hello: exited (exited with status 0)\n"));
+    // The host's own events went to stderr.
+    CHECK_THAT(log, Catch::Contains("[host] plugin hello: state ready"));
+    CHECK_THAT(log, Catch::Contains("[host] plugin checksum: state ready"));
+
+    // Both were ready with a real process, and none of them is left running.
+    std::regex ready_line(R"((hello|checksum): ready \(pid (\d+)\))");
+    int ready = 0;
+    for (std::sregex_iterator it(output.begin(), output.end(), ready_line), end; it != end; ++it) {
+        ++ready;
+        pid_t pid = std::stoi((*it)[2]);
+        CHECK(pid > 0);
+        errno = 0;
+        CHECK((::kill(pid, 0) == -1 && errno == ESRCH));
+    }
+    CHECK(ready == 2);
+}
