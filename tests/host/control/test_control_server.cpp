@@ -432,6 +432,7 @@ TEST_CASE("control: as root, a child that switched uid is refused by the default
     Harness h({}, 0666);  // the default allows only the host's uid (0); the file mode lets anyone connect
     int out[2];
     REQUIRE(::pipe(out) == 0);
+    const char* socket_arg = h.path.c_str();  // prepared before fork: the child only makes raw calls
     pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
@@ -439,8 +440,7 @@ TEST_CASE("control: as root, a child that switched uid is refused by the default
         ::dup2(out[1], 2);
         ::close(out[0]);
         if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(99);
-        std::string socket_arg = h.path;
-        ::execl(AIRLOCKCTL, "airlockctl", "--socket", socket_arg.c_str(), "stop", "hello", static_cast<char*>(nullptr));
+        ::execl(AIRLOCKCTL, "airlockctl", "--socket", socket_arg, "stop", "hello", static_cast<char*>(nullptr));
         ::_exit(98);
     }
     ::close(out[1]);
