@@ -1,9 +1,9 @@
 // PluginClient: the host side of the start-up (handshake, grant table, ready) and typed calls
 // to a plugin's announced methods.
 #include <airlock/host/plugin_client.hpp>
+#include <airlock/host/plugin_session.hpp>
 #include <airlock/host/spawner.hpp>
 
-#include <sys/stat.h>
 
 #include <set>
 
@@ -12,26 +12,6 @@ namespace {
 
 namespace wire = airlock::protocol;
 using Clock = std::chrono::steady_clock;
-
-wire::GrantKind wire_kind(GrantKind kind) noexcept {
-    switch (kind) {
-    case GrantKind::File: return wire::GrantKind::File;
-    case GrantKind::Directory: return wire::GrantKind::Directory;
-    case GrantKind::Connect: return wire::GrantKind::Connect;
-    case GrantKind::Memfd: return wire::GrantKind::Memfd;
-    }
-    return wire::GrantKind::File;
-}
-
-wire::GrantAccess wire_access(GrantAccess access) noexcept {
-    switch (access) {
-    case GrantAccess::Read: return wire::GrantAccess::Read;
-    case GrantAccess::Write: return wire::GrantAccess::Write;
-    case GrantAccess::Append: return wire::GrantAccess::Append;
-    case GrantAccess::ReadWrite: return wire::GrantAccess::ReadWrite;
-    }
-    return wire::GrantAccess::Read;
-}
 
 std::string method_list(const std::vector<PluginMethod>& methods) {
     std::string names;
@@ -92,21 +72,7 @@ Result<PluginClient> PluginClient::connect(SpawnedPlugin& plugin, std::chrono::m
         return Status(StatusCode::PermissionDenied,
                       who + ": the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
     }
-    wire::GrantTable table;
-    table.plugin_name = plugin.name;
-    for (OpenedGrant& grant : plugin.grants_to_send) {
-        wire::GrantEntry entry;
-        entry.name = grant.name;
-        entry.kind = wire_kind(grant.kind);
-        entry.access = wire_access(grant.access);
-        struct stat info {};
-        if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
-            entry.size = static_cast<std::uint64_t>(info.st_size);
-        }
-        entry.fd = std::move(grant.fd);
-        table.grants.push_back(std::move(entry));
-    }
-    plugin.grants_to_send.clear();
+    wire::GrantTable table = take_grant_table(plugin);
     if (Status s = connection->send_value(wire::grant_table.tag, table); !s.ok()) return s.with_context(who + ": grant table");
 
     // Log records may come before the ready notice (a plugin logging while it starts).

@@ -30,6 +30,25 @@ protocol::GrantAccess wire_access(GrantAccess access) noexcept {
 
 } // namespace
 
+protocol::GrantTable take_grant_table(SpawnedPlugin& plugin) {
+    protocol::GrantTable table;
+    table.plugin_name = plugin.name;
+    for (OpenedGrant& grant : plugin.grants_to_send) {
+        protocol::GrantEntry entry;
+        entry.name = grant.name;
+        entry.kind = wire_kind(grant.kind);
+        entry.access = wire_access(grant.access);
+        struct stat info {};
+        if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
+            entry.size = static_cast<std::uint64_t>(info.st_size);
+        }
+        entry.fd = std::move(grant.fd);
+        table.grants.push_back(std::move(entry));
+    }
+    plugin.grants_to_send.clear();
+    return table;
+}
+
 static_assert(POLLIN == 0x001, "PluginSession::drain() assumes POLLIN is 1");
 
 PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& timeouts, Callbacks callbacks)
@@ -114,21 +133,7 @@ void PluginSession::after_handshake() {
         refuse("the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
         return;
     }
-    protocol::GrantTable table;
-    table.plugin_name = plugin_.name;
-    for (OpenedGrant& grant : plugin_.grants_to_send) {
-        protocol::GrantEntry entry;
-        entry.name = grant.name;
-        entry.kind = wire_kind(grant.kind);
-        entry.access = wire_access(grant.access);
-        struct stat info {};
-        if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
-            entry.size = static_cast<std::uint64_t>(info.st_size);
-        }
-        entry.fd = std::move(grant.fd);
-        table.grants.push_back(std::move(entry));
-    }
-    plugin_.grants_to_send.clear();
+    protocol::GrantTable table = take_grant_table(plugin_);
     // queue() duplicates the descriptors; the host's copies close with `table`.
     if (Status status = session_.notify(protocol::grant_table, table); !status.ok()) {
         refuse("cannot send the grant table: " + status.message());

@@ -19,6 +19,11 @@
 
 namespace airlock::host {
 
+/// Moves `plugin.grants_to_send` into the grant table message (names, kinds, access, sizes of
+/// files and memfds, descriptors), leaving `grants_to_send` empty. Used by every host-side
+/// implementation of the handshake so the table is built one way.
+protocol::GrantTable take_grant_table(SpawnedPlugin& plugin);
+
 /// Host side of the plugin protocol for one process. See the file comment.
 class PluginSession {
 public:
