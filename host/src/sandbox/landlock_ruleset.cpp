@@ -30,19 +30,35 @@ std::string landlock_unavailable_reason(int error) {
     }
 }
 
-// Adds one path-beneath rule; rights the path's kind cannot carry are dropped.
+LandlockRuleSource source_of(const std::string& path, const struct stat& st) {
+    LandlockRuleSource source;
+    source.path = path;
+    source.device = st.st_dev;
+    source.inode = st.st_ino;
+    source.regular_file = S_ISREG(st.st_mode);
+    if (source.regular_file) source.change_time = st.st_ctim;
+    return source;
+}
+
+// Adds one path-beneath rule; rights the path's kind cannot carry are dropped. Records
+// what the path named in `sources`.
 Status add_path_rule(int ruleset_fd, const std::string& path, std::uint64_t rights, std::uint64_t handled,
-                     bool* missing) {
+                     bool* missing, std::vector<LandlockRuleSource>& sources) {
     UniqueFd fd(open(path.c_str(), O_PATH | O_CLOEXEC));
     if (!fd) {
         if (missing && errno == ENOENT) {
             *missing = true;
+            LandlockRuleSource source;
+            source.path = path;
+            source.missing = true;
+            sources.push_back(std::move(source));
             return {};
         }
         return errno_status("landlock: open " + path, errno);
     }
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return errno_status("landlock: fstat " + path, errno);
+    sources.push_back(source_of(path, st));
     if (!S_ISDIR(st.st_mode)) rights &= ll::fs_file_rights;
     ll::PathBeneathAttr rule;
     rule.allowed_access = rights & handled;
@@ -103,16 +119,36 @@ Result<LandlockRuleset> build_landlock_ruleset(const LandlockPolicy& policy) {
     const std::uint64_t handled = attr.handled_access_fs;
     for (const auto& path : policy.read_only_paths) {
         bool missing = false;
-        if (auto s = add_path_rule(ruleset.fd.get(), path, read_only_rights, handled, &missing); !s) return s;
+        if (auto s = add_path_rule(ruleset.fd.get(), path, read_only_rights, handled, &missing, ruleset.sources); !s)
+            return s;
         if (missing) ruleset.skipped_paths.push_back(path);
     }
     for (const auto& path : policy.executable_files)
-        if (auto s = add_path_rule(ruleset.fd.get(), path, execute_rights, handled, nullptr); !s) return s;
+        if (auto s = add_path_rule(ruleset.fd.get(), path, execute_rights, handled, nullptr, ruleset.sources); !s)
+            return s;
     for (const auto& dir : policy.directories) {
         auto rights = dir.writable ? read_write_rights : read_only_rights;
-        if (auto s = add_path_rule(ruleset.fd.get(), dir.path, rights, handled, nullptr); !s) return s;
+        if (auto s = add_path_rule(ruleset.fd.get(), dir.path, rights, handled, nullptr, ruleset.sources); !s)
+            return s;
     }
     return ruleset;
+}
+
+bool landlock_ruleset_is_current(const LandlockRuleset& ruleset) {
+    for (const LandlockRuleSource& source : ruleset.sources) {
+        struct stat st {};
+        // stat follows symlinks, as the O_PATH open that made the rule did.
+        if (stat(source.path.c_str(), &st) != 0) {
+            if (source.missing && errno == ENOENT) continue;
+            return false;
+        }
+        if (source.missing) return false;
+        const LandlockRuleSource now = source_of(source.path, st);
+        if (now.device != source.device || now.inode != source.inode || now.regular_file != source.regular_file ||
+            now.change_time.tv_sec != source.change_time.tv_sec || now.change_time.tv_nsec != source.change_time.tv_nsec)
+            return false;
+    }
+    return true;
 }
 
 } // namespace airlock::host

@@ -53,17 +53,31 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
 bool PreparedConfinement::seccomp_applied() const noexcept { return compiled_ && compiled_->filter.has_value(); }
 bool PreparedConfinement::landlock_applied() const noexcept { return compiled_ && compiled_->landlock; }
 
-UniqueFd PreparedConfinement::make_landlock_ruleset(const PluginConfig& plugin) const {
+std::shared_ptr<const UniqueFd> PreparedConfinement::landlock_ruleset(const PluginConfig& plugin) const {
     if (!landlock_applied()) return {};
-    auto policy = landlock_policy_for(plugin);
-    if (!policy) {
-        throw SpawnError("plugin '" + plugin.name + "': cannot build the Landlock policy: " + policy.status().message());
+    CompiledConfinement& compiled = *compiled_;
+    std::shared_ptr<const LandlockRuleset> ruleset;
+    {
+        std::lock_guard lock(compiled.ruleset_mutex);
+        ruleset = compiled.ruleset;
     }
-    auto ruleset = build_landlock_ruleset(*policy);
-    if (!ruleset) {
-        throw SpawnError("plugin '" + plugin.name + "': cannot build the Landlock ruleset: " + ruleset.status().message());
+    // Checking costs a stat() per path; building anew, about 90 us (docs/spawning.md).
+    if (!ruleset || !landlock_ruleset_is_current(*ruleset)) {
+        auto policy = landlock_policy_for(plugin);
+        if (!policy) {
+            throw SpawnError("plugin '" + plugin.name + "': cannot build the Landlock policy: " +
+                             policy.status().message());
+        }
+        auto built = build_landlock_ruleset(*policy);
+        if (!built) {
+            throw SpawnError("plugin '" + plugin.name + "': cannot build the Landlock ruleset: " +
+                             built.status().message());
+        }
+        ruleset = std::make_shared<const LandlockRuleset>(std::move(*built));
+        std::lock_guard lock(compiled.ruleset_mutex);
+        compiled.ruleset = ruleset;
     }
-    return std::move(ruleset->fd);
+    return std::shared_ptr<const UniqueFd>(ruleset, &ruleset->fd);  // keeps the whole ruleset alive
 }
 
 ChildConfinement PreparedConfinement::child() const noexcept {
@@ -91,7 +105,7 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig&) {
 
 bool PreparedConfinement::seccomp_applied() const noexcept { return false; }
 bool PreparedConfinement::landlock_applied() const noexcept { return false; }
-UniqueFd PreparedConfinement::make_landlock_ruleset(const PluginConfig&) const { return {}; }
+std::shared_ptr<const UniqueFd> PreparedConfinement::landlock_ruleset(const PluginConfig&) const { return {}; }
 ChildConfinement PreparedConfinement::child() const noexcept { return {}; }
 
 #endif

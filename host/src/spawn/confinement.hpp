@@ -34,10 +34,12 @@ public:
     [[nodiscard]] bool seccomp_applied() const noexcept;
     [[nodiscard]] bool landlock_applied() const noexcept;
 
-    /// A Landlock ruleset for one launch (built per launch, so a replaced executable or a
-    /// re-created grant directory is what the ruleset refers to). Invalid without Landlock.
+    /// The Landlock ruleset descriptor for a launch; null without Landlock. Built on first
+    /// use and reused while every path it refers to still names the same file (a replaced
+    /// executable or a re-created grant directory gets a new ruleset). Thread-safe; keep the
+    /// pointer until the child has executed.
     /// @throws SpawnError when a path of the policy cannot be opened (fail closed).
-    [[nodiscard]] UniqueFd make_landlock_ruleset(const PluginConfig& plugin) const;
+    [[nodiscard]] std::shared_ptr<const UniqueFd> landlock_ruleset(const PluginConfig& plugin) const;
 
     /// The child's view: seccomp program, listener flag and exec tag (ruleset fd not set).
     [[nodiscard]] ChildConfinement child() const noexcept;

@@ -302,7 +302,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     Pipe out = make_output_pipe(plugin.name);
     Pipe err = make_output_pipe(plugin.name);
     const detail::ChildConfinement confinement = p.confinement.child();
-    UniqueFd landlock_ruleset = p.confinement.make_landlock_ruleset(plugin);
+    const std::shared_ptr<const UniqueFd> landlock_ruleset = p.confinement.landlock_ruleset(plugin);
     UniqueFd handoff_host, handoff_child;
     if (confinement.seccomp_listener) std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
     UniqueFd connection_host, connection_child;
@@ -358,7 +358,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.gid = p.gid;
     plan.parent_pid = ::getpid();
     plan.confinement = confinement;
-    plan.confinement.landlock_ruleset_fd = landlock_ruleset.get();
+    plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
 
     detail::LaunchedChild child = detail::launch_child(plan);
     PluginProcess process(child.pid, std::move(child.pidfd));

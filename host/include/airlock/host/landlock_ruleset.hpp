@@ -11,6 +11,9 @@
 #include "airlock/connection/unique_fd.hpp"
 #include "airlock/host/plugin_config.hpp"
 
+#include <sys/types.h>
+
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,11 +43,24 @@ struct LandlockPolicy {
 /// File, connect and memfd grants need no rule: they are descriptors opened by the host.
 Result<LandlockPolicy> landlock_policy_for(const PluginConfig& plugin);
 
-/// A created ruleset, ready to enforce in a child.
+/// What one path of a ruleset named when the ruleset was built. Landlock rules bind to
+/// inodes, not names, so this is what a reused ruleset is checked against.
+struct LandlockRuleSource {
+    std::string path;
+    bool missing = false;        ///< a skipped read-only path (it did not exist)
+    dev_t device = 0;
+    ino_t inode = 0;
+    bool regular_file = false;   ///< a file: its content matters too (PT_INTERP, #! line)
+    timespec change_time{};      ///< st_ctim of a regular file
+};
+
+/// A created ruleset, ready to enforce in a child (as often as wanted: the kernel copies
+/// the rules into each process's domain at landlock_restrict_self).
 struct LandlockRuleset {
     UniqueFd fd;                 ///< close-on-exec ruleset descriptor
     int abi = 0;                 ///< ABI the ruleset was built for
     std::vector<std::string> skipped_paths;  ///< read-only paths that do not exist
+    std::vector<LandlockRuleSource> sources;  ///< every path of the policy, as found
 };
 
 /// Creates the ruleset for `policy` at the kernel's highest ABI. Read-write directory
@@ -52,6 +68,13 @@ struct LandlockRuleset {
 /// (refer, ABI 2+) and truncate (ABI 3+); never execute, device nodes, sockets or FIFOs.
 /// A grant or executable that cannot be opened is an error (fail closed).
 Result<LandlockRuleset> build_landlock_ruleset(const LandlockPolicy& policy);
+
+/// True while every path of `ruleset` still names what it named at build time: the same
+/// inode, for a regular file also an unchanged st_ctime (so the same PT_INTERP), and a
+/// skipped path is still missing. One stat() per path, against a dozen system calls per
+/// path to build the ruleset anew. False means: build it again (a replaced executable, a
+/// re-created grant directory, a file rewritten in place).
+bool landlock_ruleset_is_current(const LandlockRuleset& ruleset);
 
 /// The ELF interpreter (PT_INTERP) of `executable`, e.g. "/lib64/ld-linux-x86-64.so.2";
 /// empty for static binaries. For a `#!` script, the script's interpreter.
