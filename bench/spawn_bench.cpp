@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
 #include "support.hpp"
 
 #include <airlock/host/config_loader.hpp>
+#include <airlock/host/landlock_ruleset.hpp>
 #include <airlock/host/plugin_client.hpp>
 #include <airlock/host/spawner.hpp>
 
@@ -116,6 +117,14 @@ airlock::host::PluginConfig hello_config(TempDir& dir) {
                              "[plugin.hello.syscalls]\n"
                              "profile = \"default\"\n";
     return airlock::host::load_config(dir.write("hello.toml", toml)).plugins.at("hello");
+}
+
+/// How a program is linked. Its own start-up (dynamic loader, relocations) is part of what
+/// both sides measure, so the notes say what is being compared.
+std::string linkage(const char* path) {
+    auto interpreter = airlock::host::executable_interpreter(path);
+    if (!interpreter) return "unknown (" + interpreter.status().message() + ")";
+    return *interpreter ? "dynamically (ELF interpreter " + **interpreter + ")" : "statically";
 }
 
 /// The plugin's stderr so far, for error messages.
@@ -277,6 +286,8 @@ int main() {
         note("spawn: pinned to CPU " + std::to_string(cpu) + " (plugins inherit it); " + std::to_string(rounds) +
              " rounds (+1 warm-up) of one confined hello launch-to-ready and one raw posix_spawn, interleaved; "
              "medians of per-round values");
+        note("spawn: hello is linked " + linkage(AIRLOCK_HELLO_EXE) + ", the raw program " +
+             linkage(AIRLOCK_RAW_CHILD_EXE));
 
         Comparison plain = compare(spawner, rounds);
         print_result("spawn_to_ready_ms", plain.plugin_ms, "ms");
