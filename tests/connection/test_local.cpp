@@ -28,7 +28,7 @@ struct TempDir {
 
 } // namespace
 
-TEST_CASE("Local: a client connects to a listener's path; calls and tokens work", "[local]") {
+TEST_CASE("Local: a client connects to a listener's path, calls and tokens work", "[local]") {
     TempDir dir;
     std::string path = dir.path + "/control.sock";
     bool as_root = ::geteuid() == 0;

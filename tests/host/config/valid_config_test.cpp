@@ -235,7 +235,7 @@ stop_timeout = "500ms"
     CHECK(s.stop_timeout == 500ms);
 }
 
-TEST_CASE("several plugins; the map is keyed by name") {
+TEST_CASE("several plugins, the map is keyed by name") {
     const HostConfig config = load_config_text(
         "[plugin.zeta]\nexec = \"/bin/true\"\n[plugin.alpha-1_b]\nexec = \"/bin/true\"\n", "x.toml");
     CHECK(config.plugins.size() == 2);

@@ -115,7 +115,7 @@ TEST_CASE("a plugin's Landlock policy: system paths, its executable and interpre
     CHECK(policy->directories[1].writable);
 }
 
-TEST_CASE("files outside the grants cannot be opened; system paths are read-only", "[landlock]") {
+TEST_CASE("files outside the grants cannot be opened, system paths are read-only", "[landlock]") {
     TempDir dir;
     auto secret = dir.write_file("secret", "top secret");
     LandlockPolicy policy;

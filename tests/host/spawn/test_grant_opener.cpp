@@ -52,7 +52,7 @@ TEST_CASE("file grants carry exactly the configured access mode", "[grants]") {
     }
 }
 
-TEST_CASE("a read-only file grant cannot write; an append grant appends", "[grants]") {
+TEST_CASE("a read-only file grant cannot write, an append grant appends", "[grants]") {
     TempDir dir;
     std::string path = dir.file("log", "old\n");
     OpenedGrant reader = open_grant(file_grant(path, GrantAccess::Read));
@@ -63,7 +63,7 @@ TEST_CASE("a read-only file grant cannot write; an append grant appends", "[gran
     CHECK(dir.read("log") == "old\nnew\n");
 }
 
-TEST_CASE("create makes a missing file with mode 0600; without create it is an error", "[grants]") {
+TEST_CASE("create makes a missing file with mode 0600, without create it is an error", "[grants]") {
     TempDir dir;
     std::string path = dir.path() + "/created.log";
     REQUIRE_THROWS_WITH(open_grant(file_grant(path, GrantAccess::Append)),
@@ -74,7 +74,7 @@ TEST_CASE("create makes a missing file with mode 0600; without create it is an e
     CHECK((status.st_mode & 07777) == 0600);
 }
 
-TEST_CASE("a directory is not a file grant; a dir grant is O_DIRECTORY read-only", "[grants]") {
+TEST_CASE("a directory is not a file grant, a dir grant is O_DIRECTORY read-only", "[grants]") {
     TempDir dir;
     REQUIRE_THROWS_WITH(open_grant(file_grant(dir.path(), GrantAccess::Read)), Catch::Contains("is a directory"));
     GrantConfig grant;

@@ -71,7 +71,7 @@ pid_t served_pid(const std::string& out, const std::string& name) {
 
 } // namespace
 
-TEST_CASE("airlock-host run: a broken config on SIGHUP keeps the old plugins; SIGTERM stops all, exit 0") {
+TEST_CASE("airlock-host run: a broken config on SIGHUP keeps the old plugins, SIGTERM stops all, exit 0") {
     TempDir dir;
     dir.write("host.toml", host_toml(plugin_toml("one", "serve") + plugin_toml("two", "serve")));
     HostProcess host(dir, dir.path() + "/host.toml");
