@@ -20,6 +20,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Heap block headers and the vector of a queued packet, beyond sizeof(PendingPacket).
+constexpr std::size_t kQueuedPacketOverhead = 64;
+
 constexpr std::size_t kControlBufferSize =
     CMSG_SPACE(kMaxFdsPerPacket * sizeof(int)) + CMSG_SPACE(sizeof(::ucred));
 
@@ -318,6 +321,7 @@ Status Connection::fail(Status status) {
         state_ = ConnectionState::Closed;
         socket_.reset();
         outbox_.clear();
+        outbox_bytes_ = 0;
         assembly_ = Assembly{};
     }
     return status;
@@ -412,6 +416,16 @@ Status Connection::queue(const OutgoingMessage& message) {
                 if (send_packet(c_.socket_.get(), parts, part_count, fds, nullptr, MSG_DONTWAIT) >= 0) return {};
                 if (errno != EAGAIN) return send_error(errno);
             }
+            // Counted with what holding it costs, so that many small packets cannot hide
+            // behind a byte count (a 30-byte reply costs a heap block and a deque slot too).
+            std::size_t size = sizeof(PendingPacket) + kQueuedPacketOverhead;
+            for (std::size_t i = 0; i < part_count; ++i) size += parts[i].iov_len;
+            if (c_.max_queued_bytes_ && c_.outbox_bytes_ + size > *c_.max_queued_bytes_) {
+                overflow = true;
+                return Status(StatusCode::TooLarge, "the peer is not reading: " + std::to_string(c_.outbox_bytes_) +
+                                                        " bytes are already queued for it (limit " +
+                                                        std::to_string(*c_.max_queued_bytes_) + ")");
+            }
             PendingPacket pending;
             for (std::size_t i = 0; i < part_count; ++i) {
                 auto* bytes = static_cast<const std::uint8_t*>(parts[i].iov_base);
@@ -422,16 +436,20 @@ Status Connection::queue(const OutgoingMessage& message) {
                 if (!copy) return errno_status("duplicating a descriptor to queue it", errno);
                 pending.fds.push_back(std::move(copy));
             }
+            c_.outbox_bytes_ += size;
             c_.outbox_.push_back(std::move(pending));
             return {};
         }
+        bool overflow = false;
 
     private:
         Connection& c_;
     };
     QueueSink sink(*this);
     Status status = emit_packets(message, sink);
-    if (!status.ok() && status.code() != StatusCode::TooLarge && status.code() != StatusCode::SystemError)
+    // A message that is too large for the limits leaves the connection usable; a peer that
+    // does not read is not going to get better.
+    if (!status.ok() && (sink.overflow || (status.code() != StatusCode::TooLarge && status.code() != StatusCode::SystemError)))
         return fail(status);
     return status;
 }
@@ -444,6 +462,7 @@ Status Connection::flush_outbox(bool blocking, Clock::time_point until) {
         fds.reserve(packet.fds.size());
         for (const UniqueFd& fd : packet.fds) fds.push_back(fd.get());
         if (send_packet(socket_.get(), &part, 1, fds, nullptr, MSG_DONTWAIT) >= 0) {
+            outbox_bytes_ -= sizeof(PendingPacket) + kQueuedPacketOverhead + packet.bytes.size();
             outbox_.pop_front();
             continue;
         }

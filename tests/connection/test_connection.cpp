@@ -295,6 +295,49 @@ TEST_CASE("timeouts: a receive with nothing to read times out, the connection st
     CHECK(peer.wait() == 0);
 }
 
+TEST_CASE("non-blocking core: a peer that does not read cannot make queue() buffer past its bound",
+          "[connection][nonblocking]") {
+    auto [a, b] = test::seqpacket_pair();
+    Connection sender(test::protocol());
+    Connection receiver(test::protocol());
+    REQUIRE(sender.set_fd(ConnectionMode::Pair, std::move(a)).ok());
+    REQUIRE(receiver.set_fd(ConnectionMode::Pair, std::move(b)).ok());
+    REQUIRE(sender.start().ok());
+    REQUIRE(receiver.start().ok());
+    REQUIRE(sender.on_readable().ok());
+    REQUIRE(receiver.on_readable().ok());
+    REQUIRE(sender.state() == airlock::ConnectionState::Ready);
+    sender.set_max_queued_bytes(1 << 20);
+
+    // Small messages, the way replies pile up: the receiver never reads.
+    test::Echo small;
+    small.data.resize(16);
+    std::vector<std::uint8_t> body;
+    std::vector<int> none;
+    REQUIRE(airlock::encode_value(small, body, none).ok());
+    airlock::Status status;
+    int queued = 0;
+    for (; queued < 1000000 && status.ok(); ++queued) status = sender.queue({1, airlock::MessageKind::OneWay, 0, body, none});
+    CHECK(status.code() == StatusCode::TooLarge);
+    CHECK_THAT(status.message(), Catch::Contains("the peer is not reading"));
+    CHECK(sender.state() == airlock::ConnectionState::Closed);
+    // The bound counts each packet's bookkeeping: 1 MiB of 16-byte messages is far fewer
+    // than 1 MiB / 16 of them once the socket buffer is full.
+    CHECK(queued < 40000);
+
+    // Without a bound (the default) the same succeeds: the limit is what stopped it.
+    auto [c, d] = test::seqpacket_pair();
+    Connection unbounded(test::protocol());
+    Connection idle(test::protocol());
+    REQUIRE(unbounded.set_fd(ConnectionMode::Pair, std::move(c)).ok());
+    REQUIRE(idle.set_fd(ConnectionMode::Pair, std::move(d)).ok());
+    REQUIRE(unbounded.start().ok());
+    REQUIRE(idle.start().ok());
+    REQUIRE(unbounded.on_readable().ok());
+    for (int i = 0; i < queued + 10; ++i) REQUIRE(unbounded.queue({1, airlock::MessageKind::OneWay, 0, body, none}).ok());
+    CHECK(unbounded.wants_write());
+}
+
 TEST_CASE("non-blocking core: queued descriptors survive the caller closing them", "[connection][nonblocking]") {
     auto [a, b] = test::seqpacket_pair();
     Connection sender(test::protocol());

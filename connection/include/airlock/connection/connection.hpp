@@ -90,6 +90,11 @@ public:
     Status set_max_message_size(std::size_t bytes);
     /// Most descriptors in one message we accept or send.
     Status set_max_message_fds(std::size_t count);
+    /// Most bytes queue() may hold for a peer that is not reading, each queued packet counted
+    /// with its bookkeeping (std::nullopt, the default: no bound). A queue() that would go beyond it closes the connection with TooLarge
+    /// ("the peer is not reading ..."): a peer that sends requests but never reads the replies
+    /// cannot make us buffer without end.
+    void set_max_queued_bytes(std::optional<std::size_t> bytes) { max_queued_bytes_ = bytes; }
     /// Timeout for each blocking operation; std::nullopt (the default) waits forever.
     void set_timeout(std::optional<std::chrono::milliseconds> timeout);
     [[nodiscard]] std::optional<std::chrono::milliseconds> timeout() const { return timeout_; }
@@ -212,6 +217,8 @@ private:
     std::vector<std::uint8_t> scratch_;
     std::vector<std::uint8_t> control_;
     std::deque<PendingPacket> outbox_;
+    std::size_t outbox_bytes_ = 0;  ///< bytes in outbox_
+    std::optional<std::size_t> max_queued_bytes_;
     std::deque<Message> inbox_;
     Assembly assembly_;
     Status close_reason_;
