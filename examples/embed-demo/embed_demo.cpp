@@ -1,27 +1,27 @@
 // embed-demo: an application that hosts plugins itself, through the supervisor's C++ API
 // (airlock/host/supervisor.hpp, target airlock::host_supervisor): build a config in code,
-// start hello and checksum confined, wait until both are ready, call typed methods, stop.
+// start hello and checksum confined, wait until both are ready, call typed methods (checksum's
+// with a sealed shared-memory buffer as a descriptor member), stop.
 //
 // The supervisor runs on the application's own io_context; every call below is made on the
 // thread running io.run(), and every callback runs there too. Host events and plugin output
 // go to standard error here, so standard output holds only the results.
+#include "checksum/checksum_api.hpp"
 #include "hello/hello_api.hpp"
 
-#include <airlock/connection/codec.hpp>
-#include <airlock/connection/type_spec.hpp>
+#include <airlock/connection/shared_memory.hpp>
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/supervisor.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 
-using airlock::host::PluginState;
 using airlock::host::Supervisor;
 
 namespace {
@@ -48,28 +48,15 @@ open_files = 32
 processes = 1
 )";
 
-// A typed call on top of Supervisor::call_raw (which takes and returns encoded bodies):
-// check our C++ types against the types the plugin announced, encode, call, decode.
-template <class Request, class Reply>
-void call(Supervisor& supervisor, const std::string& plugin, const std::string& method, const Request& request,
-          std::function<void(airlock::Result<Reply>)> done) {
-    auto methods = supervisor.methods(plugin);
-    if (!methods) return done(methods.status());
-    bool matches = false;
-    for (const auto& announced : *methods)
-        if (announced.name == method)
-            matches = announced.request_type == airlock::describe(airlock::spec_of<Request>()) &&
-                      announced.reply_type == airlock::describe(airlock::spec_of<Reply>());
-    if (!matches) return done(airlock::Status(airlock::StatusCode::ProtocolMismatch, plugin + "." + method +
-                                              ": not announced with these request/reply types"));
-    std::vector<std::uint8_t> body;
-    std::vector<int> fds;  // call_raw sends no descriptors: a request holding one cannot go this way
-    if (auto s = airlock::encode_value(request, body, fds); !s.ok() || !fds.empty())
-        return done(s.ok() ? airlock::Status(airlock::StatusCode::InvalidParameter, "descriptors not supported") : s);
-    supervisor.call_raw(plugin, method, std::move(body), [done](airlock::Result<airlock::Message> reply) {
-        if (!reply) return done(reply.status());
-        done(airlock::decode_value<Reply>(reply->body, std::move(reply->fds)));
-    });
+// The data for checksum's "sha256": a sealed shared-memory buffer holding `text`.
+airlock::Result<checksum::ChecksumRequest> sealed_request(const std::string& text, std::size_t zeros = 0) {
+    auto buffer = airlock::SealedBuffer::create(text.size() + zeros);
+    if (!buffer) return buffer.status();
+    std::memcpy(buffer->writable().data(), text.data(), text.size());  // the rest is already zero
+    if (auto s = buffer->seal(); !s.ok()) return s;
+    auto fd = buffer->share();
+    if (!fd) return fd.status();
+    return checksum::ChecksumRequest{std::move(*fd)};
 }
 
 } // namespace
@@ -81,7 +68,9 @@ int main() {
     int exit_code = 1;
 
     // Last step: stop every plugin gracefully (stop request, then SIGTERM, then SIGKILL).
+    bool stopping = false;
     auto stop = [&](int code) {
+        stopping = true;
         exit_code = code;
         supervisor.stop_all([&] {
             for (const auto& plugin : supervisor.status())
@@ -92,65 +81,74 @@ int main() {
     };
     auto failed = [&](const char* what, const airlock::Status& status) {
         std::printf("%s failed: %s\n", what, status.to_string().c_str());
-        stop(1);
+        if (!stopping) stop(1);
     };
+    std::function<void()> hash_data;
 
-    // Once both plugins are ready: call them, one call after the other.
+    // Once both plugins are ready: call them, one call after the other. Supervisor::call checks
+    // our C++ types against the types each plugin announced, then encodes, calls and decodes.
     auto call_plugins = [&] {
         auto checksum_methods = supervisor.methods("checksum");
         if (!checksum_methods) return failed("checksum methods", checksum_methods.status());
         for (const auto& method : *checksum_methods) std::printf("checksum serves: %s\n", method.name.c_str());
-        // checksum's "sha256" takes a sealed memfd, but Supervisor::call_raw carries no
-        // descriptors, so it cannot be called through the supervisor; call hello's "echo" instead.
-        call<hello::GreetRequest, hello::GreetReply>(supervisor, "hello", "greet", {"embedder"}, [&](auto greeting) {
+        supervisor.call<hello::GreetRequest, hello::GreetReply>("hello", "greet", {"embedder"}, [&](auto greeting) {
             if (!greeting) return failed("greet", greeting.status());
             std::printf("greet: %s\n", greeting->text.c_str());
 
             hello::EchoMessage ping{std::vector<std::uint8_t>{'p', 'i', 'n', 'g'}};
-            call<hello::EchoMessage, hello::EchoMessage>(supervisor, "hello", "echo", ping, [&](auto echo) {
+            supervisor.call<hello::EchoMessage, hello::EchoMessage>("hello", "echo", ping, [&](auto echo) {
                 if (!echo) return failed("echo", echo.status());
                 std::printf("echo: %s\n", std::string(echo->data.begin(), echo->data.end()).c_str());
 
                 // An exception in the plugin's handler arrives as an error value with its message.
-                call<hello::GreetRequest, hello::GreetReply>(supervisor, "hello", "greet", {""}, [&](auto refused) {
+                supervisor.call<hello::GreetRequest, hello::GreetReply>("hello", "greet", {""}, [&](auto refused) {
                     if (refused) return failed("greet with no name", airlock::Status());
                     std::printf("greet with no name: %s\n", refused.status().message().c_str());
-                    stop(0);
+                    hash_data();
                 });
             });
         });
     };
 
-    // Start both and wait until both are ready (at most 10 s). The supervisor has no "state
-    // changed" callback, so check the states again whenever it logs something: every state
-    // change is logged.
-    boost::asio::steady_timer deadline(io, std::chrono::seconds(10));
-    bool waiting = true;
-    auto check_ready = [&] {
-        if (!waiting) return;
-        auto plugins = supervisor.status();
-        for (const auto& plugin : plugins) {
-            if (plugin.state == PluginState::Failed || plugin.state == PluginState::Exited) {
-                waiting = false;
-                deadline.cancel();
-                return failed(("starting " + plugin.name).c_str(),
-                              airlock::Status(airlock::StatusCode::InvalidState, plugin.last_exit));
-            }
-        }
-        for (const auto& plugin : plugins)
-            if (plugin.state != PluginState::Ready) return;
-        waiting = false;
-        deadline.cancel();
-        for (const auto& plugin : plugins) std::printf("%s: ready (pid %d)\n", plugin.name.c_str(), plugin.pid);
-        call_plugins();
+    // Bulk data: the request carries a sealed memfd (a descriptor member); the supervisor sends
+    // it along with the call. 128 MiB takes about a second, so give it a longer timeout than the
+    // plugin's default call_timeout; the plugin reports progress meanwhile.
+    hash_data = [&] {
+        auto small = sealed_request("abc");
+        if (!small) return failed("sealing a buffer", small.status());
+        supervisor.call<checksum::ChecksumRequest, checksum::ChecksumReply>("checksum", "sha256", *small, [&](auto digest) {
+            if (!digest) return failed("sha256 of \"abc\"", digest.status());
+            std::printf("sha256(\"abc\"): %s\n", digest->sha256.c_str());
+            auto big = sealed_request("", std::size_t{128} << 20);
+            if (!big) return failed("sealing a buffer", big.status());
+            airlock::host::CallOptions slow;
+            slow.timeout = std::chrono::seconds(60);
+            supervisor.call<checksum::ChecksumRequest, checksum::ChecksumReply>(
+                "checksum", "sha256", *big,
+                [&](auto big_digest) {
+                    if (!big_digest) return failed("sha256 of 128 MiB", big_digest.status());
+                    std::printf("sha256(128 MiB of zeros): %s (%llu bytes)\n", big_digest->sha256.c_str(),
+                                static_cast<unsigned long long>(big_digest->size));
+                    for (const auto& plugin : supervisor.status())
+                        if (plugin.name == "checksum" && plugin.progress)
+                            std::printf("checksum progress: %s\n", airlock::protocol::format_progress(*plugin.progress).c_str());
+                    stop(0);
+                },
+                slow);
+        });
     };
-    supervisor.subscribe_logs([&](const std::string&, const std::string&) { boost::asio::post(io, check_ready); });
-    deadline.async_wait([&](boost::system::error_code error) {
-        if (error || !waiting) return;
-        waiting = false;
-        failed("waiting for ready", airlock::Status(airlock::StatusCode::Timeout, "not ready after 10 s"));
-    });
+
+    // Start both; when_ready calls back once a plugin is ready (or will not be).
     supervisor.start_all();
+    auto ready_count = std::make_shared<int>(0);
+    for (const char* name : {"hello", "checksum"}) {
+        supervisor.when_ready(name, std::chrono::seconds(10), [&, name, ready_count](airlock::Status status) {
+            if (!status.ok()) return failed((std::string("starting ") + name).c_str(), status);
+            for (const auto& plugin : supervisor.status())
+                if (plugin.name == name) std::printf("%s: ready (pid %d)\n", name, plugin.pid);
+            if (++*ready_count == 2) call_plugins();
+        });
+    }
 
     io.run();
     return exit_code;

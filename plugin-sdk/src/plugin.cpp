@@ -230,6 +230,17 @@ void Plugin::log(LogLevel level, std::string_view text) {
     (void)state_->session.notify(wire::log_record, record);
 }
 
+Status Plugin::progress(std::string_view task, std::uint64_t done, std::uint64_t total, std::string_view message) {
+    wire::ProgressReport report;
+    report.task = std::string(task.substr(0, report.task.max_length));
+    report.done = done;
+    report.total = total;
+    report.message = std::string(message.substr(0, report.message.max_length));
+    // Not waiting for the acknowledgement keeps handlers strictly one at a time: a blocking
+    // call would serve the host's next request nested inside the current handler.
+    return state_->session.call_async(wire::progress, report, [](Result<wire::ProgressAck>) {});
+}
+
 int Plugin::run() {
     State& s = *state_;
     if (s.running) throw PluginError(PluginErrorKind::RegistrationClosed, "run() was called twice");

@@ -41,6 +41,14 @@ TEST_CASE("embed-demo: starts hello and checksum, calls them, stops them and exi
     CHECK_THAT(output, Catch::Contains("greet: hello, embedder\n"));
     CHECK_THAT(output, Catch::Contains("echo: ping\n"));
     CHECK_THAT(output, Catch::Contains("greet with no name: ") && Catch::Contains("greet needs a name"));
+    // checksum called through the supervisor with a sealed buffer as a descriptor member: the
+    // digests are the standard ones (FIPS 180-2 "abc"; `head -c 128M /dev/zero | sha256sum`).
+    CHECK_THAT(output, Catch::Contains("sha256(\"abc\"): ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"));
+    CHECK_THAT(output, Catch::Contains("sha256(128 MiB of zeros): "
+                                       "254bcc3fc4f27172636df4bf32de9f107f620d559b20d760197e452b97453917 (134217728 bytes)\n"));
+    // The plugin reported progress to the host while it hashed; the supervisor kept the latest.
+    CHECK_THAT(output, Catch::Contains("checksum progress: progress: sha256 128/128 (100%): MiB hashed\n"));
+    CHECK_THAT(log, Catch::Contains("[checksum] progress: sha256 64/128 (50%): MiB hashed"));
     // Both stopped gracefully: the SDK answers the stop request and exits 0.
     CHECK_THAT(output, Catch::Contains("checksum: exited (exited with status 0)\n"));
     CHECK_THAT(output, Catch::Contains("hello: exited (exited with status 0)\n"));

@@ -11,6 +11,7 @@ const Protocol& plugin_host_protocol() {
                                          .add(ready)
                                          .add(log_record)
                                          .add(stop)
+                                         .add(progress)
                                          .reserve_application_tags(kFirstApplicationTag);
     return protocol;
 }
@@ -23,6 +24,23 @@ const char* log_level_name(LogLevel level) noexcept {
     case LogLevel::Debug: return "debug";
     }
     return "unknown";
+}
+
+std::string format_progress(const ProgressReport& report) {
+    std::string line = "progress: " + std::string(report.task) + " " + std::to_string(report.done);
+    if (report.total > 0) {
+        line += "/" + std::to_string(report.total);
+        // done * 100 could overflow for huge counts: divide first there (exact enough).
+        const std::uint64_t percent = report.done >= report.total             ? 100
+                                      : report.done <= UINT64_MAX / 100 ? report.done * 100 / report.total
+                                                                        : report.done / (report.total / 100);
+        line += " (" + std::to_string(percent) + "%)";
+    }
+    if (!report.message.empty()) line += ": " + std::string(report.message);
+    for (char& c : line) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    return line;
 }
 
 } // namespace airlock::protocol

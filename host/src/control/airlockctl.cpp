@@ -6,7 +6,9 @@
 
 #include <sysexits.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -30,8 +32,10 @@ constexpr const char* kUsage =
     "  restart NAME                stop a plugin, then start it again\n"
     "  logs NAME [--follow]        recent log lines; --follow keeps printing new ones\n"
     "  describe NAME               the plugin's methods and their request/reply types\n"
-    "  call NAME METHOD JSON       call a method with a JSON request ('-' reads stdin);\n"
-    "                              prints the reply as JSON\n"
+    "  call [--timeout MS] NAME METHOD JSON\n"
+    "                              call a method with a JSON request ('-' reads stdin);\n"
+    "                              prints the reply as JSON (default timeout: the\n"
+    "                              plugin's call_timeout)\n"
     "\n"
     "The socket is --socket PATH, else $AIRLOCK_CONTROL_SOCKET, else /run/airlock/control.sock.\n"
     "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad JSON/value, 66 unknown plugin or method,\n"
@@ -109,6 +113,22 @@ std::optional<int> connect(Client& client, const std::string& path) {
     return std::nullopt;
 }
 
+std::string progress_json(const airlock::protocol::ProgressEntry& p) {
+    return "{\"task\":" + airlock::json_quote(p.task) + ",\"done\":" + std::to_string(p.done) +
+           ",\"total\":" + (p.total == 0 ? std::string("null") : std::to_string(p.total)) +
+           ",\"message\":" + airlock::json_quote(p.message) + ",\"age_ms\":" + std::to_string(p.age_ms) + "}";
+}
+
+// "progress: indexing 30/100 (30%): /data/a (2s ago)".
+std::string progress_text(const airlock::protocol::ProgressEntry& p) {
+    airlock::protocol::ProgressReport report;
+    report.task = p.task;
+    report.done = p.done;
+    report.total = p.total;
+    report.message = p.message;
+    return airlock::protocol::format_progress(report) + " (" + format_uptime(p.age_ms) + " ago)";
+}
+
 int run_status(Client& client, bool json, const std::string& name) {
     auto reply = client.session->call(control::status, airlock::protocol::StatusRequest{name});
     if (!reply) return fail(reply.status());
@@ -122,7 +142,8 @@ int run_status(Client& client, bool json, const std::string& name) {
                    ",\"uptime_ms\":" + std::to_string(p.uptime_ms) + ",\"restarts\":" + std::to_string(p.restarts) +
                    ",\"last_exit\":" + (p.last_exit.empty() ? std::string("null") : airlock::json_quote(p.last_exit)) +
                    ",\"last_violation\":" +
-                   (p.last_violation.empty() ? std::string("null") : airlock::json_quote(p.last_violation)) + "}";
+                   (p.last_violation.empty() ? std::string("null") : airlock::json_quote(p.last_violation)) +
+                   ",\"progress\":" + (p.progress ? progress_json(*p.progress) : std::string("null")) + "}";
         }
         out += "]";
         std::cout << airlock::json_pretty(out) << "\n";
@@ -138,6 +159,7 @@ int run_status(Client& client, bool json, const std::string& name) {
         std::cout << pad(p.name, name_width + 2) << pad(p.state, 13) << pad(p.pid < 0 ? "-" : std::to_string(p.pid), 9)
                   << pad(p.pid < 0 ? "-" : format_uptime(p.uptime_ms), 10) << pad(std::to_string(p.restarts), 10)
                   << (last.empty() ? "-" : last) << "\n";
+        if (p.progress) std::cout << pad("", name_width + 2) << progress_text(*p.progress) << "\n";
     }
     return EX_OK;
 }
@@ -183,12 +205,16 @@ int run_describe(Client& client, const std::string& name) {
     return EX_OK;
 }
 
-int run_call(Client& client, const std::string& name, const std::string& method, std::string json) {
+int run_call(Client& client, const std::string& name, const std::string& method, std::string json,
+             std::optional<std::uint32_t> timeout_ms) {
     if (json == "-") json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     airlock::protocol::CallRequest request;
     request.plugin = name;
     request.method = method;
     request.json_request = std::move(json);
+    request.timeout_ms = timeout_ms;
+    // The host answers Timeout itself; our own wait only has to outlast it.
+    if (timeout_ms) client.connection.set_timeout(std::chrono::milliseconds(*timeout_ms) + std::chrono::seconds(10));
     auto reply = client.session->call(control::call, request);
     if (!reply) return fail(reply.status());
     std::cout << airlock::json_pretty(reply->json_reply) << "\n";
@@ -206,6 +232,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> words;
     bool json = false;
     bool follow = false;
+    std::optional<std::uint32_t> timeout_ms;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         if (arg == "-h" || arg == "--help") {
@@ -221,6 +248,16 @@ int main(int argc, char** argv) {
             json = true;
         } else if (arg == "--follow" || arg == "-f") {
             follow = true;
+        } else if (arg == "--timeout") {
+            if (i + 1 >= args.size()) return usage_error("--timeout needs milliseconds");
+            const std::string& value = args[++i];
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long ms = std::strtoul(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || errno != 0 || ms == 0 || ms > 86400000UL || value[0] == '-') {
+                return usage_error("--timeout needs milliseconds from 1 to 86400000, not \"" + value + "\"");
+            }
+            timeout_ms = static_cast<std::uint32_t>(ms);
         } else if (arg.size() > 1 && arg[0] == '-' && words.size() < 3) {
             return usage_error("unknown option " + arg);
         } else {
@@ -243,13 +280,14 @@ int main(int argc, char** argv) {
     } else if (command == "describe") {
         bad = need(1, "describe NAME");
     } else if (command == "call") {
-        bad = need(3, "call NAME METHOD JSON");
+        bad = need(3, "call [--timeout MS] NAME METHOD JSON");
     } else {
         return usage_error("unknown command \"" + command + "\"");
     }
     if (bad) return *bad;
     if (json && command != "status") return usage_error("--json applies to status only");
     if (follow && command != "logs") return usage_error("--follow applies to logs only");
+    if (timeout_ms && command != "call") return usage_error("--timeout applies to call only");
 
     Client client;
     if (auto failed = connect(client, socket_path)) return *failed;
@@ -257,5 +295,5 @@ int main(int argc, char** argv) {
     if (command == "start" || command == "stop" || command == "restart") return run_action(client, command, words[1]);
     if (command == "logs") return run_logs(client, words[1], follow);
     if (command == "describe") return run_describe(client, words[1]);
-    return run_call(client, words[1], words[2], words[3]);
+    return run_call(client, words[1], words[2], words[3], timeout_ms);
 }

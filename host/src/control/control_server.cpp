@@ -337,6 +337,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         entry.restarts = status.restarts;
         entry.last_exit = bounded(status.last_exit, entry.last_exit.max_length);
         entry.last_violation = bounded(status.last_violation, entry.last_violation.max_length);
+        if (status.progress) {
+            airlock::protocol::ProgressEntry progress;
+            progress.task = status.progress->task;
+            progress.done = status.progress->done;
+            progress.total = status.progress->total;
+            progress.message = status.progress->message;
+            progress.age_ms = static_cast<std::uint64_t>(std::max<std::int64_t>(0, status.progress_age.count()));
+            entry.progress = std::move(progress);
+        }
         return entry;
     }
 
@@ -507,6 +516,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                                                           method->request_type + ")"));
         std::weak_ptr<Impl> weak = weak_from_this();
         auto reply_spec = std::make_shared<airlock::ParsedType>(std::move(*reply_type));
+        CallOptions options;
+        if (request.timeout_ms) options.timeout = std::chrono::milliseconds(*request.timeout_ms);
         backend.call_raw(request.plugin, request.method, std::move(*body),
                          [weak, id, tag, call_id, reply_spec](airlock::Result<airlock::Message> result) {
                              auto self = weak.lock();
@@ -521,7 +532,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                                  else self->reply_to(*c, tag, call_id, CallReply{std::move(*json)});
                              }
                              self->pump(id);
-                         });
+                         },
+                         options);
     }
 
     template <class Value>

@@ -21,8 +21,8 @@ public:
         return supervisor_.methods(name);
     }
     void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
-                  std::function<void(airlock::Result<airlock::Message>)> done) override {
-        supervisor_.call_raw(name, method, std::move(body), std::move(done));
+                  std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) override {
+        supervisor_.call_raw(name, method, body, {}, std::move(done), options);
     }
 
 private:

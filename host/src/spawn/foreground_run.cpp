@@ -159,6 +159,9 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
             write_all(fd, "airlock-host: " + who + ": " + text + "\n");
         };
         callbacks.log_line = [fd = options.error_fd](const std::string& line) { write_all(fd, line + "\n"); };
+        callbacks.progress = [name = plugin.name, fd = options.error_fd](const protocol::ProgressReport& report) {
+            write_all(fd, "[" + name + "] " + protocol::format_progress(report) + "\n");
+        };
         session.emplace(plugin, spawner.plugin().supervision, std::move(callbacks));
     }
 

@@ -8,6 +8,8 @@
 namespace airlock::host {
 namespace {
 
+constexpr std::size_t kMaxQueuedForPlugin = std::size_t{32} << 20;
+
 protocol::GrantKind wire_kind(GrantKind kind) noexcept {
     switch (kind) {
     case GrantKind::File: return protocol::GrantKind::File;
@@ -66,6 +68,14 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
         if (callbacks_.ready) callbacks_.ready();
     });
     (void)session_.on(protocol::log_record, [this](protocol::LogRecord& record) { print_log(record); });
+    (void)session_.on(protocol::progress, [this](protocol::ProgressReport& report) {
+        ++progress_reports_;
+        if (callbacks_.progress) callbacks_.progress(report);
+        return protocol::ProgressAck{progress_reports_};
+    });
+    // What the host holds for a plugin that does not read: replies to its own requests and
+    // the host's calls. Bulk data travels in shared memory, so this is generous.
+    connection_.set_max_queued_bytes(kMaxQueuedForPlugin);
     Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
     if (status.ok()) status = connection_.start();
     if (!status.ok()) refuse("cannot start the connection: " + status.message());
@@ -111,10 +121,10 @@ bool PluginSession::request_stop() {
     return true;
 }
 
-Status PluginSession::call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body,
+Status PluginSession::call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
                                      CallSession::RawCompletion done) {
     if (phase_ != Phase::Ready) return Status(StatusCode::InvalidState, "the plugin is not ready");
-    return session_.call_raw_async(tag, body, {}, std::move(done));
+    return session_.call_raw_async(tag, body, fds, std::move(done));
 }
 
 void PluginSession::close(const Status& reason) {
@@ -144,15 +154,14 @@ void PluginSession::after_handshake() {
 
 void PluginSession::connection_closed(const Status& reason) {
     if (phase_ == Phase::Refused || phase_ == Phase::Closed) return;
-    session_.fail_pending(reason.ok() ? Status(StatusCode::PeerClosed, "the plugin closed the connection") : reason);
-    if (waiting_for_ready()) {
-        const bool refused = reason.code() != StatusCode::PeerClosed && reason.code() != StatusCode::EndOfStream;
-        if (refused) {
-            refuse(reason.message());
-            return;
-        }
-        report("connection closed before the plugin reported ready");
+    // Anything but an orderly close is the plugin breaking the protocol (garbage, a message
+    // over the limits, not reading what it asked for): in any phase it does not run on.
+    if (!reason.ok() && reason.code() != StatusCode::PeerClosed && reason.code() != StatusCode::EndOfStream) {
+        refuse(reason.message());
+        return;
     }
+    session_.fail_pending(reason.ok() ? Status(StatusCode::PeerClosed, "the plugin closed the connection") : reason);
+    if (waiting_for_ready()) report("connection closed before the plugin reported ready");
     phase_ = Phase::Closed;
 }
 

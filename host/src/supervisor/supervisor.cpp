@@ -99,6 +99,14 @@ struct Run {
     std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
 };
 
+// Someone waiting in when_ready().
+struct ReadyWaiter {
+    explicit ReadyWaiter(asio::io_context& io) : timer(io) {}
+    std::function<void(Status)> done;
+    asio::steady_timer timer;
+    bool finished = false;
+};
+
 struct Plugin {
     Plugin(asio::io_context& io, PluginConfig c)
         : name(c.name), config(std::move(c)), restart_timer(io), next_delay(config.supervision.restart_delay) {}
@@ -118,6 +126,10 @@ struct Plugin {
     bool restart_pending = false;             ///< waiting on restart_timer
     std::vector<std::function<void()>> when_down;  ///< run once the current process is gone
     bool removed = false;                     ///< dropped by a reload: erase once down
+    std::optional<protocol::ProgressReport> progress;  ///< the current process's latest report
+    Clock::time_point progress_at{};
+    Clock::time_point progress_logged{};
+    std::vector<std::shared_ptr<ReadyWaiter>> ready_waiters;
 };
 
 struct Supervisor::Impl {
@@ -130,6 +142,7 @@ struct Supervisor::Impl {
     ~Impl() {
         alive.reset();
         for (auto& [name, plugin] : plugins) {
+            finish_ready_waiters(*plugin, Status(StatusCode::Cancelled, "the supervisor was destroyed"));
             plugin->restart_timer.cancel();
             plugin->run.reset();  // PluginProcess kills and reaps what still runs
         }
@@ -159,6 +172,49 @@ struct Supervisor::Impl {
     void set_state(Plugin& plugin, PluginState state, const std::string& detail = "") {
         plugin.state = state;
         host_event(plugin, std::string("state ") + plugin_state_name(state) + (detail.empty() ? "" : " (" + detail + ")"));
+        if (state == PluginState::Ready) finish_ready_waiters(plugin, Status());
+    }
+
+    // --- waiting for ready -------------------------------------------------------------------
+
+    void finish_ready_waiters(Plugin& plugin, const Status& status) {
+        auto waiters = std::move(plugin.ready_waiters);
+        plugin.ready_waiters.clear();
+        for (auto& waiter : waiters) {
+            if (waiter->finished) continue;
+            waiter->finished = true;
+            waiter->timer.cancel();
+            asio::post(io, [waiter, status]() { waiter->done(status); });
+        }
+    }
+
+    // After the plugin went down: waiters give up unless something brings it back (a restart
+    // scheduled, or a `restart` that runs from the when_down callbacks posted before this).
+    void settle_ready_waiters_later(const std::shared_ptr<Plugin>& plugin) {
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        asio::post(io, guarded([this, weak_plugin]() {
+            auto p = weak_plugin.lock();
+            if (!p || p->run || p->restart_pending || p->ready_waiters.empty()) return;
+            std::string why = std::string("plugin '") + p->name + "' will not become ready: it is " +
+                              plugin_state_name(p->state) + (p->last_exit.empty() ? "" : " (" + p->last_exit + ")");
+            finish_ready_waiters(*p, Status(StatusCode::InvalidState, why));
+        }));
+    }
+
+    // --- progress ----------------------------------------------------------------------------
+
+    // Keeps the latest report; logs a line when a task starts or completes or changes, and
+    // otherwise at most once a second (a plugin may report thousands of times).
+    void record_progress(Plugin& plugin, const protocol::ProgressReport& report) {
+        const auto now = Clock::now();
+        const bool new_task = !plugin.progress || plugin.progress->task != report.task;
+        const bool complete = report.total > 0 && report.done >= report.total;
+        plugin.progress = report;
+        plugin.progress_at = now;
+        if (new_task || complete || report.done == 0 || now - plugin.progress_logged >= std::chrono::seconds(1)) {
+            plugin.progress_logged = now;
+            log_line(plugin, "[" + plugin.name + "] " + protocol::format_progress(report));
+        }
     }
 
     // --- launching ---------------------------------------------------------------------------
@@ -172,6 +228,7 @@ struct Supervisor::Impl {
             } catch (const std::exception& error) {
                 plugin->last_exit = std::string("cannot start: ") + error.what();
                 set_state(*plugin, PluginState::Failed, plugin->last_exit);
+                settle_ready_waiters_later(plugin);
                 return;
             }
         }
@@ -187,6 +244,7 @@ struct Supervisor::Impl {
         }
         run->started = Clock::now();
         plugin->run = run;
+        plugin->progress.reset();
 #ifdef AIRLOCK_HAVE_SANDBOX
         try {
             run->monitor = make_violation_monitor(*plugin->spawner, run->spawned);
@@ -210,6 +268,9 @@ struct Supervisor::Impl {
             };
             callbacks.log_line = [this, weak_plugin](const std::string& line) {
                 if (auto p = weak_plugin.lock()) log_line(*p, line);
+            };
+            callbacks.progress = [this, weak_plugin](const protocol::ProgressReport& report) {
+                if (auto p = weak_plugin.lock()) record_progress(*p, report);
             };
             callbacks.ready = [this, weak_plugin, weak_run]() {
                 auto p = weak_plugin.lock();
@@ -430,6 +491,7 @@ struct Supervisor::Impl {
             schedule_restart(plugin);
         }
         for (auto& waiter : waiters) asio::post(io, guarded(std::move(waiter)));
+        settle_ready_waiters_later(plugin);
     }
 
     void schedule_restart(const std::shared_ptr<Plugin>& plugin) {
@@ -568,6 +630,10 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.restarts = plugin->restarts;
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
+        if (plugin->progress) {
+            status.progress = plugin->progress;
+            status.progress_age = std::chrono::duration_cast<milliseconds>(now - plugin->progress_at);
+        }
         result.push_back(std::move(status));
     }
     return result;
@@ -614,8 +680,47 @@ Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std:
     return plugin->run->session->methods();
 }
 
-void Supervisor::call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
-                          std::function<void(Result<Message>)> done) {
+void Supervisor::post(std::function<void()> work) { asio::post(impl_->io, std::move(work)); }
+
+void Supervisor::when_ready(const std::string& name, milliseconds timeout, std::function<void(Status)> done) {
+    auto plugin = impl_->find(name);
+    if (!plugin || plugin->removed) {
+        return post([done = std::move(done), status = Impl::not_found(name)]() { done(status); });
+    }
+    auto waiter = std::make_shared<ReadyWaiter>(impl_->io);
+    waiter->done = std::move(done);
+    std::erase_if(plugin->ready_waiters, [](const auto& w) { return w->finished; });  // timed out earlier
+    plugin->ready_waiters.push_back(waiter);
+    if (plugin->state == PluginState::Ready) {
+        impl_->finish_ready_waiters(*plugin, Status());
+        return;
+    }
+    if (!plugin->run && !plugin->restart_pending) impl_->settle_ready_waiters_later(plugin);
+    waiter->timer.expires_after(timeout);
+    waiter->timer.async_wait([waiter, name, timeout](const boost::system::error_code& error) {
+        if (error || waiter->finished) return;
+        waiter->finished = true;
+        waiter->done(Status(StatusCode::Timeout, "plugin '" + name + "' did not become ready within " + ms_text(timeout)));
+    });
+}
+
+Status Supervisor::check_method_types(const std::string& name, const std::string& method,
+                                      const std::string& request_type, const std::string& reply_type) const {
+    auto methods = this->methods(name);
+    if (!methods) return methods.status();
+    for (const auto& announced : *methods) {
+        if (announced.name != method) continue;
+        if (announced.request_type == request_type && announced.reply_type == reply_type) return {};
+        return Status(StatusCode::ProtocolMismatch,
+                      name + "." + method + ": the caller's types differ from the announced ones (request " +
+                          std::string(announced.request_type) + " vs " + request_type + "; reply " +
+                          std::string(announced.reply_type) + " vs " + reply_type + ")");
+    }
+    return Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'");
+}
+
+void Supervisor::call_raw(const std::string& name, const std::string& method, std::span<const std::uint8_t> body,
+                          std::span<const int> fds, std::function<void(Result<Message>)> done, CallOptions options) {
     auto& io = impl_->io;
     auto fail = [&](Status status) {
         asio::post(io, [done = std::move(done), status = std::move(status)]() mutable { done(std::move(status)); });
@@ -640,14 +745,15 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     };
     auto pending = std::make_shared<Pending>(io);
     pending->done = std::move(done);
+    // Not guarded: a call cancelled by the supervisor's destruction still completes (Cancelled).
     auto finish = [&io, pending](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
         pending->timer.cancel();
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
-    const milliseconds timeout = plugin->config.supervision.call_timeout;
-    Status status = run->session->call_raw_async(found->tag, body, [finish](Result<Message> reply) { finish(std::move(reply)); });
+    const milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
+    Status status = run->session->call_raw_async(found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); });
     if (!status.ok()) {
         finish(std::move(status));
         return;

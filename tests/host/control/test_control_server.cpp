@@ -54,9 +54,18 @@ public:
     explicit FakeBackend(boost::asio::io_context& io) : io_(io) {}
 
     std::vector<PluginStatus> status() const override {
-        PluginStatus hello{"hello", hello_state, 4242, std::chrono::milliseconds(61500), 2, "exited with status 1", ""};
-        PluginStatus idle{"idle", PluginState::Exited, -1, std::chrono::milliseconds(0), 0, "",
-                          "intruder: violation: syscall socket denied"};
+        PluginStatus hello;
+        hello.name = "hello";
+        hello.state = hello_state;
+        hello.pid = 4242;
+        hello.uptime = std::chrono::milliseconds(61500);
+        hello.restarts = 2;
+        hello.last_exit = "exited with status 1";
+        hello.progress = airlock::protocol::ProgressReport{"indexing", 30, 120, "/data/b\nforged line"};
+        hello.progress_age = std::chrono::milliseconds(2000);
+        PluginStatus idle;
+        idle.name = "idle";
+        idle.last_violation = "intruder: violation: syscall socket denied";
         return {hello, idle};
     }
     airlock::Status start(const std::string& name) override { return act(name, "start"); }
@@ -82,7 +91,8 @@ public:
         return std::vector<airlock::protocol::MethodAnnouncement>{greet};
     }
     void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
-                  std::function<void(airlock::Result<airlock::Message>)> done) override {
+                  std::function<void(airlock::Result<airlock::Message>)> done, airlock::host::CallOptions options) override {
+        last_call_timeout_ms = options.timeout ? options.timeout->count() : -1;
         // Answer later, like a real plugin.
         boost::asio::post(io_, [name, method, body = std::move(body), done = std::move(done)] {
             auto request = airlock::decode_value<ctl_test::GreetRequest>(body, {});
@@ -108,6 +118,7 @@ public:
 
     PluginState hello_state = PluginState::Ready;
     std::vector<std::string> actions;
+    std::atomic<long long> last_call_timeout_ms{-2};  ///< -2: no call yet, -1: no timeout given
 
 private:
     airlock::Status act(const std::string& name, const std::string& what) {
@@ -207,6 +218,8 @@ TEST_CASE("control: status through airlockctl, as a table and as JSON", "[contro
     CHECK_THAT(table.output, Catch::Contains("1m01s"));
     CHECK_THAT(table.output, Catch::Contains("exited with status 1"));
     CHECK_THAT(table.output, Catch::Contains("violation: intruder: violation: syscall socket denied"));
+    // The latest progress report, with the plugin's newline masked so it cannot forge a line.
+    CHECK_THAT(table.output, Catch::Contains("progress: indexing 30/120 (25%): /data/b?forged line (2.0s ago)"));
 
     Run json = ctl(h, {"status", "--json"});
     INFO(json.output);
@@ -214,6 +227,9 @@ TEST_CASE("control: status through airlockctl, as a table and as JSON", "[contro
     CHECK_THAT(json.output, Catch::Contains("\"name\": \"hello\""));
     CHECK_THAT(json.output, Catch::Contains("\"uptime_ms\": 61500"));
     CHECK_THAT(json.output, Catch::Contains("\"pid\": null"));
+    CHECK_THAT(json.output, Catch::Contains("\"progress\": {"));
+    CHECK_THAT(json.output, Catch::Contains("\"total\": 120"));
+    CHECK_THAT(json.output, Catch::Contains("\"progress\": null"));  // idle has none
 
     Run one = ctl(h, {"status", "idle"});
     CHECK(one.exit_code == 0);
@@ -236,6 +252,16 @@ TEST_CASE("control: describe and call with JSON through airlockctl", "[control]"
     INFO(call.output);
     CHECK(call.exit_code == 0);
     CHECK(call.output == "{\n  \"text\": \"hello world hello world\",\n  \"mood\": \"Cheerful\"\n}\n");
+    CHECK(h.backend.last_call_timeout_ms == -1);  // no --timeout: the plugin's own call_timeout
+
+    Run timed = ctl(h, {"call", "--timeout", "250", "hello", "greet", R"({"name":"x","times":1})"});
+    CHECK(timed.exit_code == 0);
+    CHECK(h.backend.last_call_timeout_ms == 250);
+    Run bad_timeout = ctl(h, {"call", "--timeout", "soon", "hello", "greet", "{}"});
+    CHECK(bad_timeout.exit_code == 64);
+    CHECK_THAT(bad_timeout.output, Catch::Contains("--timeout needs milliseconds"));
+    Run misplaced_timeout = ctl(h, {"status", "--timeout", "5"});
+    CHECK(misplaced_timeout.exit_code == 64);
 
     Run bad_value = ctl(h, {"call", "hello", "greet", R"({"name":"world","times":300})"});
     CHECK(bad_value.exit_code == 65);

@@ -1,12 +1,16 @@
 // The supervisor with real confined plugin processes on one io_context.
+#include "programs/supervised_api.hpp"
 #include "supervisor_test_support.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 using namespace airlock;
 using namespace airlock::host;
@@ -15,6 +19,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 namespace {
+
+std::vector<std::uint8_t> bytes(std::initializer_list<std::uint8_t> values) { return values; }
 
 bool contains(const std::vector<std::string>& lines, const std::string& text) {
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
@@ -35,18 +41,20 @@ TEST_CASE("a plugin reaches ready, announces its methods, answers a call and sto
 
     auto methods = supervisor.methods("echo");
     REQUIRE(methods.ok());
-    REQUIRE(methods->size() == 1);
+    REQUIRE(methods->size() == 3);
     CHECK(std::string((*methods)[0].name) == "echo");
+    CHECK(std::string((*methods)[1].name) == "inspect");
+    CHECK(std::string((*methods)[2].name) == "work");
     CHECK(supervisor.methods("nobody").status().code() == StatusCode::NotFound);
 
     std::optional<Result<Message>> reply;
-    supervisor.call_raw("echo", "echo", {1, 2, 3, 4}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    supervisor.call_raw("echo", "echo", bytes({1, 2, 3, 4}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
     REQUIRE(run_until(io, [&] { return reply.has_value(); }));
     REQUIRE(reply->ok());
     CHECK(std::vector<std::uint8_t>((*reply)->body.begin(), (*reply)->body.end()) == std::vector<std::uint8_t>{1, 2, 3, 4});
 
     std::optional<Result<Message>> missing;
-    supervisor.call_raw("echo", "nope", {}, [&](Result<Message> r) { missing.emplace(std::move(r)); });
+    supervisor.call_raw("echo", "nope", bytes({}), {}, [&](Result<Message> r) { missing.emplace(std::move(r)); });
     REQUIRE(run_until(io, [&] { return missing.has_value(); }));
     CHECK(missing->status().code() == StatusCode::NotFound);
 
@@ -165,7 +173,7 @@ TEST_CASE("a plugin sending garbage and flooding its output leaves the others an
     REQUIRE(run_until(io, [&] { return in_state(supervisor, "noisy", PluginState::Failed); }));
     for (int i = 0; i < 20; ++i) {
         std::optional<Result<Message>> reply;
-        supervisor.call_raw("good", "echo", {static_cast<std::uint8_t>(i)}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+        supervisor.call_raw("good", "echo", bytes({static_cast<std::uint8_t>(i)}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
         REQUIRE(run_until(io, [&] { return reply.has_value(); }));
         REQUIRE(reply->ok());
     }
@@ -186,7 +194,7 @@ TEST_CASE("a plugin that never reports ready is killed after ready_timeout and c
     CHECK(failed.last_exit.find("did not report ready within 300 ms") != std::string::npos);
 }
 
-TEST_CASE("a plugin killed by a violation reports it; the others keep answering") {
+TEST_CASE("a plugin killed by a violation reports it, the others keep answering") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +
                                         plugin_toml("intruder", "violate", "restart = \"no\"\n")));
@@ -199,7 +207,7 @@ TEST_CASE("a plugin killed by a violation reports it; the others keep answering"
     CHECK(contains(supervisor.recent_logs("intruder"), "forbidden system call"));
     REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
     std::optional<Result<Message>> reply;
-    supervisor.call_raw("good", "echo", {9}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    supervisor.call_raw("good", "echo", bytes({9}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
     REQUIRE(run_until(io, [&] { return reply.has_value(); }));
     CHECK(reply->ok());
 }
@@ -218,7 +226,7 @@ TEST_CASE("100 plugins reach ready under one supervisor and all answer a call") 
     REQUIRE(run_until(io, [&] { return ready_count() == 100; }, std::chrono::seconds(120)));
     int answered = 0;
     for (int i = 0; i < 100; ++i) {
-        supervisor.call_raw("p" + std::to_string(i), "echo", {static_cast<std::uint8_t>(i)}, [&, i](Result<Message> r) {
+        supervisor.call_raw("p" + std::to_string(i), "echo", bytes({static_cast<std::uint8_t>(i)}), {}, [&, i](Result<Message> r) {
             if (r.ok() && r->body.size() == 1 && r->body[0] == static_cast<std::uint8_t>(i)) ++answered;
         });
     }
@@ -254,7 +262,7 @@ TEST_CASE("a plugin flooding stdout leaves the others answering and host memory 
     const auto end = Clock::now() + std::chrono::seconds(2);
     while (Clock::now() < end) {
         std::optional<Result<Message>> reply;
-        supervisor.call_raw("good", "echo", {1}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+        supervisor.call_raw("good", "echo", bytes({1}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
         REQUIRE(run_until(io, [&] { return reply.has_value(); }, std::chrono::seconds(5)));
         REQUIRE(reply->ok());
         ++answered;
@@ -263,4 +271,115 @@ TEST_CASE("a plugin flooding stdout leaves the others answering and host memory 
     CHECK(rss_kib() - before < 64 * 1024);  // generous: lines are bounded and rings are capped
     CHECK(supervisor.recent_logs("flood").size() <= 512);
     CHECK(in_state(supervisor, "flood", PluginState::Ready));
+}
+
+TEST_CASE("a plugin that sends requests but never reads the replies cannot grow the host's memory") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("spam", "spam", "restart = \"no\"\n")));
+    supervisor.set_output_fd(-1);
+    const long before = rss_kib();
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    // Without a bound on what the host queues for a peer that does not read, this plugin makes
+    // the host buffer every acknowledgement it will never read (hundreds of MiB in seconds).
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "spam", PluginState::Failed); }, std::chrono::seconds(10)));
+    CHECK(rss_kib() - before < 64 * 1024);
+    const PluginStatus spam = status_of(supervisor, "spam");
+    CHECK_THAT(spam.last_exit, Catch::Contains("killed by signal 9") && Catch::Contains("not reading"));
+    std::optional<Result<Message>> reply;
+    supervisor.call_raw("good", "echo", bytes({7}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    CHECK(reply->ok());
+}
+
+TEST_CASE("typed calls carry descriptors, check the announced types and take a per-call timeout") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("p", "serve", "call_timeout = \"300ms\"\n")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    std::optional<Status> ready;
+    supervisor.when_ready("p", std::chrono::seconds(10), [&](Status s) { ready = s; });
+    REQUIRE(run_until(io, [&] { return ready.has_value(); }));
+    REQUIRE(ready->ok());
+
+    // A descriptor member travels with the call: the plugin sees the very same file.
+    TempDir dir;
+    dir.write("data", "x");
+    const std::string path = dir.path() + "/data";
+    struct stat expected {};
+    REQUIRE(::stat(path.c_str(), &expected) == 0);
+    supervised::InspectRequest inspect{UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))};
+    REQUIRE(inspect.file.get() >= 0);
+    std::optional<Result<supervised::InspectReply>> seen;
+    supervisor.call<supervised::InspectRequest, supervised::InspectReply>("p", "inspect", inspect,
+                                                                          [&](auto r) { seen.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return seen.has_value(); }));
+    REQUIRE(seen->ok());
+    CHECK((*seen)->device == static_cast<std::uint64_t>(expected.st_dev));
+    CHECK((*seen)->inode == static_cast<std::uint64_t>(expected.st_ino));
+    CHECK(::fcntl(inspect.file.get(), F_GETFD) >= 0);  // the caller's descriptor is still its own
+
+    // Types that differ from the announced ones are refused before anything is sent.
+    std::optional<Result<supervised::InspectReply>> mismatch;
+    supervisor.call<supervised::WorkRequest, supervised::InspectReply>("p", "inspect", supervised::WorkRequest{1, 1},
+                                                                       [&](auto r) { mismatch.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return mismatch.has_value(); }));
+    CHECK(mismatch->status().code() == StatusCode::ProtocolMismatch);
+    CHECK_THAT(mismatch->status().message(), Catch::Contains("p.inspect"));
+
+    // 3 x 200 ms of work: over the plugin's 300 ms call_timeout, within a per-call 5 s.
+    std::optional<Result<supervised::WorkReply>> too_slow;
+    supervisor.call<supervised::WorkRequest, supervised::WorkReply>("p", "work", supervised::WorkRequest{3, 200},
+                                                                    [&](auto r) { too_slow.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return too_slow.has_value(); }));
+    CHECK(too_slow->status().code() == StatusCode::Timeout);
+    CHECK_THAT(too_slow->status().message(), Catch::Contains("within 300 ms"));
+
+    // Let the plugin finish that call (its late reply is dropped), so the next one does not run
+    // nested inside it while it waits for a progress acknowledgement.
+    run_until(io, [] { return false; }, milliseconds(600));
+
+    CallOptions patient;
+    patient.timeout = std::chrono::seconds(5);
+    std::optional<Result<supervised::WorkReply>> worked;
+    supervisor.call<supervised::WorkRequest, supervised::WorkReply>(
+        "p", "work", supervised::WorkRequest{3, 200}, [&](auto r) { worked.emplace(std::move(r)); }, patient);
+    REQUIRE(run_until(io, [&] { return worked.has_value(); }));
+    REQUIRE(worked->ok());
+    // Each progress call from inside the handler was answered by the host, which counted the
+    // reports of both calls (the timed-out one still ran to its end in the plugin).
+    CHECK((*worked)->acknowledged == 3);
+    CHECK((*worked)->host_count == 6);
+    const PluginStatus status = status_of(supervisor, "p");
+    REQUIRE(status.progress.has_value());
+    CHECK(std::string(status.progress->task) == "work");
+    CHECK(status.progress->done == 3);
+    CHECK(status.progress->total == 3);
+    CHECK(status.progress_age < std::chrono::seconds(5));
+    CHECK(contains(supervisor.recent_logs("p"), "[p] progress: work 3/3 (100%): step done"));
+    CHECK(in_state(supervisor, "p", PluginState::Ready));
+}
+
+TEST_CASE("when_ready reports ready, a plugin that will not become ready, a timeout and unknown names") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("crash", "crash", "restart = \"no\"\n") +
+                                        plugin_toml("mute", "no-ready", "ready_timeout = \"10s\"\n")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    std::map<std::string, Status> outcome;
+    for (const char* name : {"good", "crash", "mute", "nobody"}) {
+        supervisor.when_ready(name, milliseconds(name == std::string("mute") ? 300 : 10000),
+                              [&outcome, name](Status s) { outcome.emplace(name, s); });
+    }
+    REQUIRE(run_until(io, [&] { return outcome.size() == 4; }));
+    CHECK(outcome.at("good").ok());
+    CHECK(outcome.at("crash").code() == StatusCode::InvalidState);
+    CHECK_THAT(outcome.at("crash").message(), Catch::Contains("will not become ready") && Catch::Contains("status 1"));
+    CHECK(outcome.at("mute").code() == StatusCode::Timeout);
+    CHECK(outcome.at("nobody").code() == StatusCode::NotFound);
+    // Already ready: answered at once (on the next turn of the loop).
+    std::optional<Status> again;
+    supervisor.when_ready("good", milliseconds(1), [&](Status s) { again = s; });
+    REQUIRE(run_until(io, [&] { return again.has_value(); }));
+    CHECK(again->ok());
 }

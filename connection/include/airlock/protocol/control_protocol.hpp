@@ -40,6 +40,16 @@ struct StatusRequest {
 };
 AIRLOCK_STRUCT(StatusRequest, plugin)
 
+/// A plugin's latest progress report (see plugin_protocol.hpp, `progress`).
+struct ProgressEntry {
+    String<128> task;
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;                ///< 0 when unknown
+    String<512> message;
+    std::uint64_t age_ms = 0;               ///< how long ago the host received it
+};
+AIRLOCK_STRUCT(ProgressEntry, task, done, total, message, age_ms)
+
 /// One plugin's state (a `airlock::host::PluginStatus` on the wire).
 struct PluginStatusEntry {
     String<64> name;
@@ -49,8 +59,9 @@ struct PluginStatusEntry {
     std::uint32_t restarts = 0;
     String<512> last_exit;          ///< e.g. "exited with status 1"; empty if none
     String<1024> last_violation;    ///< the last violation report line; empty if none
+    std::optional<ProgressEntry> progress;  ///< the current process's latest progress report
 };
-AIRLOCK_STRUCT(PluginStatusEntry, name, state, pid, uptime_ms, restarts, last_exit, last_violation)
+AIRLOCK_STRUCT(PluginStatusEntry, name, state, pid, uptime_ms, restarts, last_exit, last_violation, progress)
 
 /// Tag 1 reply, in name order.
 struct StatusReply {
@@ -88,7 +99,7 @@ struct CallRequest {
     String<64> plugin;
     String<64> method;
     String<4194304> json_request;
-    std::optional<std::uint32_t> timeout_ms;  ///< reserved; the plugin's call timeout applies
+    std::optional<std::uint32_t> timeout_ms;  ///< the call's timeout; default: the plugin's call_timeout
 };
 AIRLOCK_STRUCT(CallRequest, plugin, method, json_request, timeout_ms)
 

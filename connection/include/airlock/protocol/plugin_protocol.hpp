@@ -17,7 +17,10 @@
 ///    for it at most the plugin's ready timeout (handshake included).
 /// 5. While running, the plugin may send `log` notifications; the host prints them
 ///    prefixed with the plugin's name (bounded like the plugin's own output).
-/// 6. To stop a plugin the host calls `stop`; the plugin replies, finishes its in-flight
+/// 6. While running, the plugin may call `progress` on the host to report how far a long task
+///    has got; the host keeps the latest report per plugin (shown by `airlockctl status`) and
+///    acknowledges it. A host that does not serve progress answers with an error reply.
+/// 7. To stop a plugin the host calls `stop`; the plugin replies, finishes its in-flight
 ///    calls and exits 0. Signals (SIGTERM, then SIGKILL) follow only after the stop timeout.
 ///
 /// ## Tag table (fixed; tag 0 is reserved for the connection library)
@@ -27,8 +30,9 @@
 /// | 2   | `ready`       | notification `ReadyNotice`         | plugin → host |
 /// | 3   | `log`         | notification `LogRecord`           | plugin → host |
 /// | 4   | `stop`        | method `StopRequest` → `StopReply` | host → plugin |
+/// | 5   | `progress`    | method `ProgressReport` → `ProgressAck` | plugin → host |
 ///
-/// Tags 5–99 are reserved for later host↔plugin control messages. Tags from
+/// Tags 6–99 are reserved for later host↔plugin control messages. Tags from
 /// `kFirstApplicationTag` (100) on belong to the plugin's own methods (the SDK's handlers):
 /// the protocol reserves them as application tags, so they are not part of the fingerprint.
 
@@ -37,6 +41,7 @@
 #include <airlock/connection/unique_fd.hpp>
 
 #include <cstdint>
+#include <string>
 
 namespace airlock::protocol {
 
@@ -122,6 +127,21 @@ struct StopReply {
 };
 AIRLOCK_STRUCT(StopReply, calls_in_flight)
 
+/// Tag 5 request, plugin → host: how far a long-running task has got.
+struct ProgressReport {
+    String<128> task;                      ///< what is being done, e.g. "indexing /data"
+    std::uint64_t done = 0;                ///< units done so far
+    std::uint64_t total = 0;               ///< units in all; 0 when unknown
+    String<512> message;                   ///< optional detail for people
+};
+AIRLOCK_STRUCT(ProgressReport, task, done, total, message)
+
+/// Tag 5 reply: the host recorded the report.
+struct ProgressAck {
+    std::uint64_t reports = 0;             ///< progress reports the host has taken from this process
+};
+AIRLOCK_STRUCT(ProgressAck, reports)
+
 /// Tag 1: the grant table.
 inline constexpr Notification<GrantTable> grant_table{1, "grant_table"};
 /// Tag 2: the plugin is ready.
@@ -130,6 +150,8 @@ inline constexpr Notification<ReadyNotice> ready{2, "ready"};
 inline constexpr Notification<LogRecord> log_record{3, "log"};
 /// Tag 4: the host asks the plugin to stop.
 inline constexpr Method<StopRequest, StopReply> stop{4, "stop"};
+/// Tag 5: the plugin reports progress to the host.
+inline constexpr Method<ProgressReport, ProgressAck> progress{5, "progress"};
 
 /// The protocol "airlock.plugin/1" holding the tag table above, with application tags from
 /// `kFirstApplicationTag` on.
@@ -137,5 +159,9 @@ const Protocol& plugin_host_protocol();
 
 /// "error", "warning", "info" or "debug".
 const char* log_level_name(LogLevel level) noexcept;
+
+/// A progress report as one line for people, control characters masked:
+/// `progress: TASK 3/10 (30%): MESSAGE` (without the count of all when `total` is 0).
+std::string format_progress(const ProgressReport& report);
 
 } // namespace airlock::protocol

@@ -50,7 +50,7 @@ public:
     virtual void unsubscribe_logs(std::uint64_t id) = 0;
     virtual airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const = 0;
     virtual void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
-                          std::function<void(airlock::Result<airlock::Message>)> done) = 0;
+                          std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) = 0;
 };
 
 /// Serves the control protocol on a UNIX socket path. See the file comment.

@@ -37,6 +37,8 @@ public:
         std::function<void(const std::string& line)> log_line;
         /// The plugin reported ready (its methods are in `methods()`).
         std::function<void()> ready;
+        /// The plugin called `progress` (the session acknowledges it either way).
+        std::function<void(const protocol::ProgressReport& report)> progress;
     };
 
     /// Adopts `plugin.connection` and starts the handshake; sends `plugin.grants_to_send`
@@ -74,9 +76,11 @@ public:
     bool request_stop();
     /// Reads and handles whatever the plugin sent before it exited.
     void drain() { on_events(POLLIN_EVENTS); }
-    /// Calls an application method by tag; `done` runs from on_events() (or with Cancelled
-    /// from close()). InvalidState when the plugin is not ready.
-    Status call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, CallSession::RawCompletion done);
+    /// Calls an application method by tag with an encoded body and the descriptors it refers
+    /// to (duplicated when queued: the caller keeps its own); `done` runs from on_events() (or
+    /// with Cancelled from close()). InvalidState when the plugin is not ready.
+    Status call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
+                          CallSession::RawCompletion done);
     /// Closes the connection; pending calls complete with `reason`.
     void close(const Status& reason);
 
@@ -100,6 +104,7 @@ private:
     Clock::time_point ready_deadline_;
     std::string refusal_;
     std::vector<protocol::MethodAnnouncement> methods_;
+    std::uint64_t progress_reports_ = 0;
 };
 
 } // namespace airlock::host

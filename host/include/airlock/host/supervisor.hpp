@@ -15,8 +15,10 @@
 /// Host events are logged as `[host] plugin NAME: ...`, plugin output and SDK log records as
 /// `[NAME] text`, one line each, to standard output and to a bounded per-plugin ring.
 
+#include <airlock/connection/codec.hpp>
 #include <airlock/connection/message.hpp>
 #include <airlock/connection/status.hpp>
+#include <airlock/connection/type_spec.hpp>
 #include <airlock/host/plugin_config.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
@@ -28,7 +30,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace airlock::host {
@@ -55,6 +60,16 @@ struct PluginStatus {
     unsigned restarts = 0;               ///< automatic and requested restarts so far
     std::string last_exit;       ///< e.g. "exited with status 1", "killed by signal 9", empty if none
     std::string last_violation;  ///< the last violation report line, empty if none
+    /// The latest `progress` report of the current process (the SDK's `Plugin::progress`);
+    /// empty when it has sent none.
+    std::optional<protocol::ProgressReport> progress;
+    std::chrono::milliseconds progress_age{0};  ///< how long ago that report arrived
+};
+
+/// Options of one call through the supervisor.
+struct CallOptions {
+    /// How long to wait for the reply; default: the plugin's `call_timeout`.
+    std::optional<std::chrono::milliseconds> timeout;
 };
 
 /// The supervisor. See the file comment.
@@ -89,10 +104,46 @@ public:
     /// The plugin's announced methods (from its ReadyNotice); NotFound / InvalidState when not ready.
     airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const;
 
-    /// Calls a plugin method with an encoded request body (no descriptors); `done` runs on the
-    /// io thread, exactly once (NotFound / InvalidState / Timeout / Cancelled on failure).
-    void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
-                  std::function<void(airlock::Result<airlock::Message>)> done);
+    /// Runs `done` on the io thread, exactly once: with success as soon as the plugin is
+    /// ready (at once if it already is), with an error when it will not become ready — it
+    /// failed, exited without a restart to come, was removed, or `timeout` passed (Timeout).
+    /// A plugin that crashes and is restarted is waited for. NotFound for unknown names.
+    void when_ready(const std::string& name, std::chrono::milliseconds timeout,
+                    std::function<void(airlock::Status)> done);
+
+    /// Calls a plugin method with an encoded request body and the descriptors it refers to
+    /// (sent as duplicates: the caller keeps its own); `done` runs on the io thread, exactly
+    /// once, with the reply (its descriptors owned by the Message) or an error: NotFound,
+    /// InvalidState (not ready), Timeout, Cancelled, PeerClosed, HandlerFailed (the
+    /// plugin's handler failed, with its message).
+    void call_raw(const std::string& name, const std::string& method, std::span<const std::uint8_t> body,
+                  std::span<const int> fds, std::function<void(airlock::Result<airlock::Message>)> done,
+                  CallOptions options = {});
+
+    /// A typed call: checks that `Request`/`Reply` describe exactly the types the plugin
+    /// announced for `method` (ProtocolMismatch otherwise, before anything is sent), encodes
+    /// the request (descriptor members included), calls and decodes the reply.
+    /// @code
+    /// supervisor.call<GreetRequest, GreetReply>("hello", "greet", {"world"},
+    ///     [](airlock::Result<GreetReply> reply) { ... });
+    /// @endcode
+    template <class Request, class Reply>
+    void call(const std::string& name, const std::string& method, const Request& request,
+              std::type_identity_t<std::function<void(airlock::Result<Reply>)>> done, CallOptions options = {}) {
+        std::vector<std::uint8_t> body;
+        std::vector<int> fds;
+        airlock::Status status = check_method_types(name, method, describe(spec_of<Request>()), describe(spec_of<Reply>()));
+        if (status.ok()) status = encode_value(request, body, fds);
+        if (!status.ok()) {
+            return post([status = std::move(status), done = std::move(done)]() { done(status); });
+        }
+        call_raw(name, method, body, fds,
+                 [done = std::move(done)](airlock::Result<airlock::Message> reply) {
+                     if (!reply) return done(reply.status());
+                     done(decode_value<Reply>(reply->body, std::move(reply->fds)));
+                 },
+                 options);
+    }
 
     /// Stops every plugin gracefully; `done` runs once all of them are down.
     void stop_all(std::function<void()> done);
@@ -106,6 +157,12 @@ public:
     void set_output_fd(int fd) noexcept;
 
 private:
+    // OK when `method` of plugin `name` was announced with exactly these type descriptions.
+    airlock::Status check_method_types(const std::string& name, const std::string& method,
+                                       const std::string& request_type, const std::string& reply_type) const;
+    // Runs `work` later on the io thread (so that every completion arrives the same way).
+    void post(std::function<void()> work);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

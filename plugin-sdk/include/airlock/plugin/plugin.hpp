@@ -146,6 +146,16 @@ public:
     /// `log(LogLevel::Info, text)`.
     void log(std::string_view text) { log(LogLevel::Info, text); }
 
+    /// Tells the host how far a long task has got: `done` of `total` units (`total` 0 when
+    /// unknown), with an optional message; `airlockctl status` shows the latest report. May be
+    /// called from inside a handler, as often as useful (the host logs at most one line a
+    /// second). It is a call to the host's `progress` method whose acknowledgement is not
+    /// waited for: the handler goes on at once, and no other call is served in between.
+    /// `task` is cut to 128 bytes, `message` to 512.
+    /// @return an error only when the report cannot be sent (the host is gone); a host that
+    ///         does not serve progress answers with an error reply, which is ignored.
+    Status progress(std::string_view task, std::uint64_t done, std::uint64_t total, std::string_view message = {});
+
     /// Reports ready with the registered methods and serves until the host's stop request;
     /// then finishes the calls already received and returns 0. Returns 1 when the host
     /// closes the connection without a stop request (after printing why to stderr).

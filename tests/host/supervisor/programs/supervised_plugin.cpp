@@ -1,19 +1,26 @@
 // A protocol "airlock" plugin for the supervisor tests, written against the connection
 // library (no SDK). Modes (argv[1]):
 //   serve         handshake, grant table, announce `echo` (tag 100, replies with the request
-//                 body), serve until the stop request, exit 0
+//                 body), `inspect` and `work` (supervised_api.hpp), serve until the stop
+//                 request, exit 0
 //   ignore-stop   like serve, but ignores the stop request, SIGTERM and SIGINT
 //   crash         prints "crashing" on stdout and exits 1 at once
 //   garbage       handshake, then writes garbage on the connection and floods stdout
 //   no-ready      handshake and grant table, then never reports ready
 //   flood         reports ready, then writes long lines to stdout as fast as it can
+//   spam          reports ready, then sends the host progress requests as fast as it can
+//                 and never reads the replies
 //   violate       reports ready, then calls ptrace (not in the default allowlist)
+#include "supervised_api.hpp"
+
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
+#include <airlock/connection/type_spec.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,6 +28,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace airlock;
 namespace wire = airlock::protocol;
@@ -75,17 +84,59 @@ int main(int argc, char** argv) {
     (void)session.on_raw(wire::kFirstApplicationTag, [](Message& request, CallSession::Responder& respond) -> Status {
         return respond.send(request.body, {});
     });
+    const std::uint16_t inspect_tag = wire::kFirstApplicationTag + 1;
+    const std::uint16_t work_tag = wire::kFirstApplicationTag + 2;
+    (void)session.on(Method<supervised::InspectRequest, supervised::InspectReply>{inspect_tag, "inspect"},
+                     [](supervised::InspectRequest& request) {
+                         struct stat st {};
+                         if (::fstat(request.file.get(), &st) != 0) return supervised::InspectReply{};
+                         return supervised::InspectReply{static_cast<std::uint64_t>(st.st_dev),
+                                                         static_cast<std::uint64_t>(st.st_ino)};
+                     });
+    // A call to the host from inside a handler: the host answers progress while it waits for
+    // this reply.
+    (void)session.on(Method<supervised::WorkRequest, supervised::WorkReply>{work_tag, "work"},
+                     [&session](supervised::WorkRequest& request) {
+                         supervised::WorkReply reply;
+                         for (std::uint32_t step = 1; step <= request.steps; ++step) {
+                             std::this_thread::sleep_for(std::chrono::milliseconds(request.step_ms));
+                             auto ack = session.call(wire::progress,
+                                                     wire::ProgressReport{"work", step, request.steps, "step done"},
+                                                     std::chrono::seconds(5));
+                             if (!ack) continue;
+                             ++reply.acknowledged;
+                             reply.host_count = ack->reports;
+                         }
+                         return reply;
+                     });
     wire::ReadyNotice ready;
-    wire::MethodAnnouncement echo;
-    echo.name = "echo";
-    echo.tag = wire::kFirstApplicationTag;
-    echo.request_type = "bytes";
-    echo.reply_type = "bytes";
-    ready.methods.push_back(echo);
+    auto announce = [&](const char* name, std::uint16_t tag, std::string request_type, std::string reply_type) {
+        wire::MethodAnnouncement method;
+        method.name = name;
+        method.tag = tag;
+        method.request_type = std::move(request_type);
+        method.reply_type = std::move(reply_type);
+        ready.methods.push_back(std::move(method));
+    };
+    announce("echo", wire::kFirstApplicationTag, "bytes", "bytes");
+    announce("inspect", inspect_tag, describe(spec_of<supervised::InspectRequest>()),
+             describe(spec_of<supervised::InspectReply>()));
+    announce("work", work_tag, describe(spec_of<supervised::WorkRequest>()), describe(spec_of<supervised::WorkReply>()));
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
     (void)session.notify(wire::log_record, wire::LogRecord{wire::LogLevel::Info, "serving in mode " + mode});
     std::printf("pid %d serving\n", static_cast<int>(::getpid()));
     std::fflush(stdout);
+    if (mode == "spam") {
+        std::vector<std::uint8_t> body;
+        std::vector<int> no_fds;
+        const wire::ProgressReport report{"spam", 1, 2, std::string(500, 's')};
+        if (Status s = encode_value(report, body, no_fds); !s.ok()) return fail("encode", s);
+        connection.set_timeout(std::nullopt);
+        for (std::uint32_t id = 1 << 20;; ++id) {
+            Status s = connection.send(OutgoingMessage{wire::progress.tag, MessageKind::Request, id, body, no_fds});
+            if (!s.ok()) return fail("spam", s);
+        }
+    }
     if (mode == "flood") {
         const std::string line(3000, 'f');
         for (;;) std::printf("%s\n", line.c_str());
