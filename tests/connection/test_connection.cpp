@@ -297,16 +297,7 @@ TEST_CASE("timeouts: a receive with nothing to read times out, the connection st
 
 TEST_CASE("non-blocking core: a peer that does not read cannot make queue() buffer past its bound",
           "[connection][nonblocking]") {
-    auto [a, b] = test::seqpacket_pair();
-    Connection sender(test::protocol());
-    Connection receiver(test::protocol());
-    REQUIRE(sender.set_fd(ConnectionMode::Pair, std::move(a)).ok());
-    REQUIRE(receiver.set_fd(ConnectionMode::Pair, std::move(b)).ok());
-    REQUIRE(sender.start().ok());
-    REQUIRE(receiver.start().ok());
-    REQUIRE(sender.on_readable().ok());
-    REQUIRE(receiver.on_readable().ok());
-    REQUIRE(sender.state() == airlock::ConnectionState::Ready);
+    auto [sender, receiver] = test::ready_pair();
     sender.set_max_queued_bytes(1 << 20);
 
     // Small messages, the way replies pile up: the receiver never reads.
@@ -326,30 +317,13 @@ TEST_CASE("non-blocking core: a peer that does not read cannot make queue() buff
     CHECK(queued < 40000);
 
     // Without a bound (the default) the same succeeds: the limit is what stopped it.
-    auto [c, d] = test::seqpacket_pair();
-    Connection unbounded(test::protocol());
-    Connection idle(test::protocol());
-    REQUIRE(unbounded.set_fd(ConnectionMode::Pair, std::move(c)).ok());
-    REQUIRE(idle.set_fd(ConnectionMode::Pair, std::move(d)).ok());
-    REQUIRE(unbounded.start().ok());
-    REQUIRE(idle.start().ok());
-    REQUIRE(unbounded.on_readable().ok());
+    auto [unbounded, idle] = test::ready_pair();
     for (int i = 0; i < queued + 10; ++i) REQUIRE(unbounded.queue({1, airlock::MessageKind::OneWay, 0, body, none}).ok());
     CHECK(unbounded.wants_write());
 }
 
 TEST_CASE("non-blocking core: queued descriptors survive the caller closing them", "[connection][nonblocking]") {
-    auto [a, b] = test::seqpacket_pair();
-    Connection sender(test::protocol());
-    Connection receiver(test::protocol());
-    REQUIRE(sender.set_fd(ConnectionMode::Pair, std::move(a)).ok());
-    REQUIRE(receiver.set_fd(ConnectionMode::Pair, std::move(b)).ok());
-    REQUIRE(sender.start().ok());
-    REQUIRE(receiver.start().ok());
-    REQUIRE(sender.on_readable().ok());
-    REQUIRE(receiver.on_readable().ok());
-    REQUIRE(sender.state() == airlock::ConnectionState::Ready);
-    REQUIRE(receiver.state() == airlock::ConnectionState::Ready);
+    auto [sender, receiver] = test::ready_pair();
 
     char path[] = "/tmp/airlock-queued-XXXXXX";
     int raw = ::mkstemp(path);

@@ -27,19 +27,6 @@ std::vector<UniqueFd> duplicates(const std::vector<int>& fds) {
     return copies;
 }
 
-// Two in-process connections, handshaken through the non-blocking core.
-std::pair<Connection, Connection> ready_pair() {
-    auto [a, b] = test::seqpacket_pair();
-    Connection left(test::protocol()), right(test::protocol());
-    REQUIRE(left.set_fd(ConnectionMode::Pair, std::move(a)).ok());
-    REQUIRE(right.set_fd(ConnectionMode::Pair, std::move(b)).ok());
-    REQUIRE(left.start().ok());
-    REQUIRE(right.start().ok());
-    REQUIRE(left.on_readable().ok());
-    REQUIRE(right.on_readable().ok());
-    return {std::move(left), std::move(right)};
-}
-
 // Sends one raw datagram with descriptors on `socket`.
 void send_raw(int socket, const std::vector<std::uint8_t>& bytes, const std::vector<int>& fds) {
     char control[CMSG_SPACE(16 * sizeof(int))] = {};
@@ -93,7 +80,7 @@ TEST_CASE("malformed: corrupted packets close the connection with Malformed and 
     // Capture the valid packet a real sender produces.
     std::vector<std::uint8_t> packet;
     {
-        auto [left, right] = ready_pair();
+        auto [left, right] = test::ready_pair();
         std::vector<std::uint8_t> body;
         std::vector<int> fds;
         REQUIRE(airlock::encode_value(message, body, fds).ok());
@@ -119,7 +106,7 @@ TEST_CASE("malformed: corrupted packets close the connection with Malformed and 
 
     int before = test::open_fd_count();
     auto deliver = [&](const std::vector<std::uint8_t>& bytes) {
-        auto [left, right] = ready_pair();
+        auto [left, right] = test::ready_pair();
         send_raw(left.fd(), bytes, fds);
         airlock::Status status = right.on_readable();
         std::optional<airlock::Result<test::Outer>> decoded;

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -139,6 +140,25 @@ inline airlock::Connection established(airlock::UniqueFd fd, std::size_t packet_
     s = connection.establish();
     if (!s.ok()) throw std::runtime_error(s.to_string());
     return connection;
+}
+
+/// Two in-process Pair connections over a fresh socketpair, handshaken through the
+/// non-blocking core (so each side can be driven step by step).
+inline std::pair<airlock::Connection, airlock::Connection> ready_pair() {
+    auto [a, b] = seqpacket_pair();
+    airlock::Connection left(protocol()), right(protocol());
+    auto check = [](airlock::Status s) {
+        if (!s.ok()) throw std::runtime_error(s.to_string());
+    };
+    check(left.set_fd(airlock::ConnectionMode::Pair, std::move(a)));
+    check(right.set_fd(airlock::ConnectionMode::Pair, std::move(b)));
+    check(left.start());
+    check(right.start());
+    check(left.on_readable());
+    check(right.on_readable());
+    if (left.state() != airlock::ConnectionState::Ready || right.state() != airlock::ConnectionState::Ready)
+        throw std::runtime_error("ready_pair: the handshake did not complete");
+    return {std::move(left), std::move(right)};
 }
 
 /// (device, inode) of an open descriptor.
