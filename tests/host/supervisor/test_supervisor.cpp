@@ -88,7 +88,19 @@ TEST_CASE("a crash loop backs off with growing delays and the start limit ends i
         if (line.find("state handshaking") != std::string::npos) starts.push_back(Clock::now());
     });
     supervisor.start_all();
+    // Someone waiting for ready keeps waiting through the restarts and hears of the failure
+    // only once the start limit ends them.
+    std::optional<Status> ready;
+    std::size_t starts_when_told = 0;
+    supervisor.when_ready("crashy", std::chrono::seconds(30), [&](Status s) {
+        ready = s;
+        starts_when_told = starts.size();
+    });
     REQUIRE(run_until(io, [&] { return in_state(supervisor, "crashy", PluginState::Failed); }, std::chrono::seconds(30)));
+    REQUIRE(run_until(io, [&] { return ready.has_value(); }));
+    CHECK(ready->code() == StatusCode::InvalidState);
+    CHECK_THAT(ready->message(), Catch::Contains("it is failed"));
+    CHECK(starts_when_told == 5);
     REQUIRE(starts.size() == 5);
     std::vector<milliseconds> gaps;
     for (std::size_t i = 1; i < starts.size(); ++i) gaps.push_back(std::chrono::duration_cast<milliseconds>(starts[i] - starts[i - 1]));
