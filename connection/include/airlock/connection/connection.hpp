@@ -214,7 +214,7 @@ private:
     std::size_t max_message_fds_ = kDefaultMaxMessageFds;
     std::optional<std::chrono::milliseconds> timeout_;
     std::optional<SecurityToken> peer_token_;
-    std::vector<std::uint8_t> scratch_;
+    ByteBuffer scratch_;  ///< receive buffer of one packet; never zero-filled (recv writes what it uses)
     std::vector<std::uint8_t> control_;
     std::deque<PendingPacket> outbox_;
     std::size_t outbox_bytes_ = 0;  ///< bytes in outbox_
