@@ -131,7 +131,7 @@ int main() {
                                 static_cast<unsigned long long>(big_digest->size));
                     for (const auto& plugin : supervisor.status())
                         if (plugin.name == "checksum" && plugin.progress)
-                            std::printf("checksum progress: %s\n", airlock::protocol::format_progress(*plugin.progress).c_str());
+                            std::printf("checksum status, latest report: %s\n", airlock::protocol::format_progress(*plugin.progress).c_str());
                     stop(0);
                 },
                 slow);

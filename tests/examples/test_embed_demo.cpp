@@ -47,7 +47,7 @@ TEST_CASE("embed-demo: starts hello and checksum, calls them, stops them and exi
     CHECK_THAT(output, Catch::Contains("sha256(128 MiB of zeros): "
                                        "254bcc3fc4f27172636df4bf32de9f107f620d559b20d760197e452b97453917 (134217728 bytes)\n"));
     // The plugin reported progress to the host while it hashed; the supervisor kept the latest.
-    CHECK_THAT(output, Catch::Contains("checksum progress: progress: sha256 128/128 (100%): MiB hashed\n"));
+    CHECK_THAT(output, Catch::Contains("checksum status, latest report: progress: sha256 128/128 (100%): MiB hashed\n"));
     CHECK_THAT(log, Catch::Contains("[checksum] progress: sha256 64/128 (50%): MiB hashed"));
     // Both stopped gracefully: the SDK answers the stop request and exits 0.
     CHECK_THAT(output, Catch::Contains("checksum: exited (exited with status 0)\n"));
