@@ -10,6 +10,7 @@
 #endif
 
 #include "config_compare.hpp"
+#include "log_writer.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -45,18 +46,6 @@ const char* plugin_state_name(PluginState state) noexcept {
 namespace {
 
 constexpr std::size_t kLogRingLines = 512;
-
-void write_all(int fd, const std::string& text) {
-    const char* data = text.data();
-    std::size_t left = text.size();
-    while (left > 0) {
-        ssize_t written = ::write(fd, data, left);
-        if (written < 0 && errno == EINTR) continue;
-        if (written <= 0) return;
-        data += written;
-        left -= static_cast<std::size_t>(written);
-    }
-}
 
 // Whether `fd` has `events` pending right now (edge-triggered reactors only report changes).
 bool ready_now(int fd, short events) {
@@ -153,7 +142,9 @@ struct Supervisor::Impl {
     std::map<std::string, std::shared_ptr<Plugin>> plugins;
     std::map<std::uint64_t, LogSubscriber> subscribers;
     std::uint64_t next_subscriber = 1;
-    int output_fd = 1;
+    // Log lines to standard output (or set_output_fd's choice) through a bounded queue, so a
+    // reader that does not keep up never blocks the loop.
+    std::unique_ptr<detail::LogWriter> writer = std::make_unique<detail::LogWriter>(1);
     std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted work checks the supervisor exists
 
     // --- logging -----------------------------------------------------------------------------
@@ -161,7 +152,7 @@ struct Supervisor::Impl {
     void log_line(Plugin& plugin, const std::string& line) {
         plugin.ring.push_back(line);
         while (plugin.ring.size() > kLogRingLines) plugin.ring.pop_front();
-        if (output_fd >= 0) write_all(output_fd, line + "\n");
+        if (writer) writer->write(line + "\n");
         auto copy = subscribers;  // a subscriber may unsubscribe while being called
         for (auto& [id, subscriber] : copy) {
             if (subscriber) subscriber(plugin.name, line);
@@ -815,6 +806,9 @@ Status Supervisor::reload(HostConfig config) {
     return {};
 }
 
-void Supervisor::set_output_fd(int fd) noexcept { impl_->output_fd = fd; }
+void Supervisor::set_output_fd(int fd) {
+    impl_->writer.reset();  // finishes what it holds for the old output first
+    if (fd >= 0) impl_->writer = std::make_unique<detail::LogWriter>(fd);
+}
 
 } // namespace airlock::host

@@ -285,6 +285,45 @@ TEST_CASE("a plugin flooding stdout leaves the others answering and host memory 
     CHECK(in_state(supervisor, "flood", PluginState::Ready));
 }
 
+TEST_CASE("an output nobody reads loses log lines instead of stalling the host") {
+    int pipe_fds[2];
+    REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+    UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("flood", "flood")));
+    supervisor.set_output_fd(write_end.get());  // a reader that has stopped reading
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] {
+        return in_state(supervisor, "good", PluginState::Ready) && in_state(supervisor, "flood", PluginState::Ready);
+    }));
+    // The pipe (64 KiB) is full within moments; a blocking writer would stop the loop here.
+    int answered = 0;
+    const auto end = Clock::now() + std::chrono::seconds(1);
+    while (Clock::now() < end) {
+        std::optional<Result<Message>> reply;
+        supervisor.call_raw("good", "echo", bytes({2}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+        REQUIRE(run_until(io, [&] { return reply.has_value(); }, std::chrono::seconds(5)));
+        REQUIRE(reply->ok());
+        ++answered;
+    }
+    CHECK(answered > 10);
+    // The reader comes back: it learns how many lines it missed.
+    REQUIRE(::fcntl(read_end.get(), F_SETFL, O_NONBLOCK) == 0);
+    std::string seen;
+    const auto read_until = Clock::now() + std::chrono::seconds(10);
+    while (seen.find("log lines dropped: the host's output was not read fast enough") == std::string::npos &&
+           Clock::now() < read_until) {
+        char buffer[65536];
+        const ssize_t got = ::read(read_end.get(), buffer, sizeof buffer);
+        if (got > 0) seen.append(buffer, static_cast<std::size_t>(got));
+        if (seen.size() > (std::size_t{8} << 20)) seen.erase(0, seen.size() - 4096);  // keep the tail
+        io.poll();
+        if (io.stopped()) io.restart();
+    }
+    CHECK_THAT(seen, Catch::Contains("log lines dropped: the host's output was not read fast enough"));
+    supervisor.set_output_fd(-1);
+}
+
 TEST_CASE("a plugin that sends requests but never reads the replies cannot grow the host's memory") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("spam", "spam", "restart = \"no\"\n")));

@@ -153,8 +153,10 @@ public:
     airlock::Status reload(HostConfig config);
 
     /// Where log lines are written besides the rings (default: standard output, fd 1;
-    /// -1 = nowhere).
-    void set_output_fd(int fd) noexcept;
+    /// -1 = nowhere; not owned). Written by a thread of the supervisor's own through a bounded
+    /// queue (1 MiB): an output that is not read fast enough loses lines — reported as
+    /// "[host] N log lines dropped ..." once it moves again — and never stalls the loop.
+    void set_output_fd(int fd);
 
 private:
     // OK when `method` of plugin `name` was announced with exactly these type descriptions.
