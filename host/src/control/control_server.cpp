@@ -37,6 +37,8 @@ using airlock::protocol::StatusReply;
 using airlock::protocol::StatusRequest;
 namespace control = airlock::protocol::control;
 
+constexpr std::size_t kMaxQueuedForClient = std::size_t{64} << 20;
+
 /// `text` cut to at most `max` bytes, not inside a UTF-8 sequence.
 std::string bounded(std::string text, std::size_t max) {
     if (text.size() <= max) return text;
@@ -151,6 +153,9 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                 return;
             }
             auto client = std::make_unique<Client>(io);
+            // A client that sends requests and never reads the replies is closed once this
+            // much waits for it (a status reply for many plugins is the largest message).
+            client->connection.set_max_queued_bytes(kMaxQueuedForClient);
             if (airlock::Status s = client->connection.set_fd(airlock::ConnectionMode::Local, std::move(*socket)); !s.ok()) {
                 log("a control connection could not be adopted: " + s.to_string());
                 continue;

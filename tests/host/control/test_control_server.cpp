@@ -327,6 +327,30 @@ TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[con
     CHECK(h.on_io([&] { return h.backend.subscriber_count(); }) == 0);
 }
 
+TEST_CASE("control: a client that sends requests but never reads the replies is closed", "[control]") {
+    Harness h;
+    airlock::Connection connection(airlock::protocol::control_protocol());
+    connection.set_timeout(std::chrono::seconds(10));
+    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
+    REQUIRE(connection.establish().ok());
+    std::vector<std::uint8_t> body;
+    std::vector<int> no_fds;
+    REQUIRE(airlock::encode_value(airlock::protocol::StatusRequest{""}, body, no_fds).ok());
+    // Each status reply is a few hundred bytes; unbounded, the host would hold them all.
+    airlock::Status sent;
+    int requests = 0;
+    for (; requests < 2000000 && sent.ok(); ++requests) {
+        sent = connection.send(airlock::OutgoingMessage{airlock::protocol::control::status.tag,
+                                                        airlock::MessageKind::Request,
+                                                        static_cast<std::uint32_t>(requests + 1), body, no_fds});
+    }
+    INFO(requests << " requests sent: " << sent.to_string());
+    CHECK_FALSE(sent.ok());  // the server closed us
+    CHECK(requests < 2000000);
+    // And it keeps serving everyone else.
+    CHECK(ctl(h, {"status"}).exit_code == 0);
+}
+
 TEST_CASE("control: airlockctl logs --follow prints recent and new lines", "[control]") {
     Harness h;
     int out[2];
