@@ -30,19 +30,25 @@ struct ProbeConfig {
     std::string syscalls;  ///< lines of [plugin.probe.syscalls]
     std::string grants;    ///< lines of [plugin.probe.grants]
     std::string exec = kProbe;
+    /// [sandbox] system_paths (read-only for the plugin; the loader checks they exist).
+    std::vector<std::string> system_paths = {"/usr", "/lib", "/lib64", "/etc/ld.so.cache"};
 };
 
 inline std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
+inline std::string quoted_list(const std::vector<std::string>& items) {
+    std::string list;
+    for (const auto& item : items) list += (list.empty() ? "" : ", ") + quoted(item);
+    return "[" + list + "]";
+}
+
 inline std::string probe_toml(const ProbeConfig& probe) {
-    std::string args;
-    for (const auto& arg : probe.args) args += (args.empty() ? "" : ", ") + quoted(arg);
     std::string text = "[sandbox]\n"
-                       "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+                       "system_paths = " + quoted_list(probe.system_paths) + "\n"
                        "user = \"nobody\"\n"
                        "[plugin.probe]\n"
                        "exec = " + quoted(probe.exec) + "\n"
-                       "args = [" + args + "]\n"
+                       "args = " + quoted_list(probe.args) + "\n"
                        "env = " + probe.env + "\n"
                        "protocol = " + quoted(probe.protocol) + "\n";
     if (!probe.limits.empty()) text += "[plugin.probe.limits]\n" + probe.limits + "\n";
