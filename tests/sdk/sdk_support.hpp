@@ -3,6 +3,11 @@
 // Landlock, dropped uid) and talk to it through PluginClient. The plugin's seccomp
 // notifications are serviced on a background thread, as the supervisor does, so a forbidden
 // call gets the configured on_violation answer instead of blocking the plugin forever.
+// Temp directories and text helpers come from tests/support.
+#include "../support/read_fd.hpp"
+#include "../support/temp_dir.hpp"
+#include "../support/text.hpp"
+
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/plugin_client.hpp>
 #include <airlock/host/spawn_violations.hpp>
@@ -10,16 +15,11 @@
 
 #include <catch2/catch.hpp>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <exception>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,33 +29,8 @@
 
 namespace airlock::sdk_test {
 
-/// A temporary directory (world-readable, so a plugin running as nobody can use what it is
-/// granted), removed with its content at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/airlock-sdk-test-XXXXXX";
-        path_ = ::mkdtemp(pattern);
-        ::chmod(path_.c_str(), 0755);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name, const std::string& content, mode_t mode = 0644) const {
-        std::string full = path_ + "/" + name;
-        std::ofstream(full) << content;
-        ::chmod(full.c_str(), mode);
-        return full;
-    }
-    std::string read(const std::string& name) const {
-        std::ifstream in(path_ + "/" + name);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-private:
-    std::string path_;
-};
+using test_support::quoted;
+using test_support::TempDir;
 
 /// Services one plugin's seccomp listener on a background thread (applying the plugin's
 /// on_violation policy through ViolationMonitor) and keeps the report lines, e.g.
@@ -145,6 +120,16 @@ public:
     /// The host's reports of the plugin's forbidden system calls.
     const ViolationCollector& violations() const { return violations_; }
 
+    /// Calls `method` and returns its reply; a call that fails fails the test (with its status).
+    template <class Request, class Reply>
+    Reply call_ok(const std::string& method, const Request& request,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+        auto reply = client_->call<Request, Reply>(method, request, timeout);
+        INFO(method << ": " << reply.status().to_string());
+        REQUIRE(reply.ok());
+        return std::move(*reply);
+    }
+
     /// Asks the plugin to stop and waits for it to exit.
     host::PluginExit stop() {
         auto reply = client_->stop(std::chrono::seconds(5));
@@ -154,11 +139,7 @@ public:
     }
     /// What the plugin wrote to stderr so far.
     std::string drain_stderr() {
-        std::string text;
-        char buffer[4096];
-        ssize_t got;
-        while ((got = ::read(plugin_.stderr_pipe.get(), buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(got));
-        return text;
+        return test_support::read_available(plugin_.stderr_pipe.get());
     }
 
 private:
@@ -168,7 +149,5 @@ private:
     std::vector<std::string> logs_;
     std::unique_ptr<host::PluginClient> client_;
 };
-
-inline std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
 } // namespace airlock::sdk_test

@@ -29,7 +29,7 @@ const std::string kNotPermitted = "Operation not permitted";
 struct LockdownTree {
     TempDir dir;
     LockdownTree() {
-        ::mkdir((dir.path() + "/data").c_str(), 0755);
+        dir.dir("data");
         dir.file("data/inside.txt", "inside");
         dir.file("input.txt", "input text");
     }
@@ -48,17 +48,12 @@ struct LockdownTree {
 };
 
 Outcome call(RunningPlugin& plugin, const std::string& method, const std::string& text = "") {
-    auto reply = plugin.client().call<Text, Outcome>(method, Text{text}, kTimeout);
-    INFO(method << " " << text << ": " << reply.status().to_string());
-    REQUIRE(reply.ok());
-    return std::move(*reply);
+    INFO(method << " " << text);
+    return plugin.call_ok<Text, Outcome>(method, Text{text}, kTimeout);
 }
 
 Outcome lock_down(RunningPlugin& plugin, const LockdownRequest& request) {
-    auto reply = plugin.client().call<LockdownRequest, Outcome>("lockdown", request, kTimeout);
-    INFO(reply.status().to_string());
-    REQUIRE(reply.ok());
-    return std::move(*reply);
+    return plugin.call_ok<LockdownRequest, Outcome>("lockdown", request, kTimeout);
 }
 
 LockdownRequest deny(const std::string& names, const std::string& refusal = "EPERM") {
@@ -78,10 +73,7 @@ LockdownRequest allow_only(const std::string& names, const std::string& otherwis
 }
 
 std::string echo(RunningPlugin& plugin, const std::string& text) {
-    auto reply = plugin.client().call<Text, Text>("echo", Text{text}, kTimeout);
-    INFO(reply.status().to_string());
-    REQUIRE(reply.ok());
-    return reply->text;
+    return plugin.call_ok<Text, Text>("echo", Text{text}, kTimeout).text;
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 
 #include "programs/sdk_api.hpp"
 
+#include <unistd.h>
+
 using namespace airlock;
 using namespace airlock::sdk_test;
 using ::sdk_test::GrantAttempt;
@@ -16,8 +18,8 @@ namespace {
 struct GrantedTree {
     TempDir dir;
     GrantedTree() {
-        ::mkdir((dir.path() + "/data").c_str(), 0755);
-        ::mkdir((dir.path() + "/data/sub").c_str(), 0755);
+        dir.dir("data");
+        dir.dir("data/sub");
         dir.file("secret.txt", "outside");
         dir.file("data/inside.txt", "inside");
         dir.file("data/sub/deep.txt", "deep");
@@ -43,17 +45,11 @@ struct GrantedTree {
 constexpr auto kTimeout = std::chrono::seconds(5);
 
 Outcome open_in(RunningPlugin& plugin, const std::string& path) {
-    auto reply = plugin.client().call<Text, Outcome>("open", Text{path}, kTimeout);
-    INFO(reply.status().to_string());
-    REQUIRE(reply.ok());
-    return std::move(*reply);
+    return plugin.call_ok<Text, Outcome>("open", Text{path}, kTimeout);
 }
 
 Outcome take_grant(RunningPlugin& plugin, const std::string& grant, const std::string& as) {
-    auto reply = plugin.client().call<GrantAttempt, Outcome>("grant", GrantAttempt{grant, as}, kTimeout);
-    INFO(reply.status().to_string());
-    REQUIRE(reply.ok());
-    return std::move(*reply);
+    return plugin.call_ok<GrantAttempt, Outcome>("grant", GrantAttempt{grant, as}, kTimeout);
 }
 
 } // namespace

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 using namespace airlock;
@@ -63,11 +64,6 @@ ino_t inode_of(const std::string& path) {
     return status.st_ino;
 }
 
-std::string file_content(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 /// Puts a copy of `program` at `path` as a new file (a new inode), the way an update does:
 /// written next to it, then renamed over it.
 void install_by_rename(const std::string& program, const std::string& path) {
@@ -89,12 +85,7 @@ public:
         pollfd exited{plugin_.process.pidfd(), POLLIN, 0};
         REQUIRE(::poll(&exited, 1, 20000) == 1);
         CHECK(plugin_.process.wait().shell_status() == 0);
-        std::string text;
-        char buffer[4096];
-        ssize_t size;
-        while ((size = ::read(plugin_.stdout_pipe.get(), buffer, sizeof buffer)) > 0)
-            text.append(buffer, static_cast<std::size_t>(size));
-        return split_lines(text);
+        return split_lines(read_available(plugin_.stdout_pipe.get()));
     }
 
 private:
@@ -108,12 +99,9 @@ using Lines = std::vector<std::string>;
 TEST_CASE("landlock reuse: a second launch with nothing changed reuses the ruleset and confines alike",
           "[landlock-reuse]") {
     TempDir dir;
-    const std::string readable = dir.path() + "/readable";
-    const std::string writable = dir.path() + "/writable";
-    for (const auto& path : {readable, writable}) {
-        REQUIRE(::mkdir(path.c_str(), 0777) == 0);
-        ::chmod(path.c_str(), 0777);  // anyone may create files here: only Landlock says no
-    }
+    // Anyone may create files in both: only Landlock says no.
+    const std::string readable = dir.dir("readable", 0777);
+    const std::string writable = dir.dir("writable", 0777);
     const std::string input = dir.file("readable/input.txt", "granted");
     const std::string secret = dir.file("secret.txt", "not granted");  // 0644: only Landlock says no
     ProbeConfig probe;
@@ -146,8 +134,7 @@ TEST_CASE("landlock reuse: a second launch with nothing changed reuses the rules
 TEST_CASE("landlock reuse: a grant directory re-created at the same path is the one the next launch may use",
           "[landlock-reuse]") {
     TempDir dir;
-    const std::string data = dir.path() + "/data";
-    REQUIRE(::mkdir(data.c_str(), 0755) == 0);
+    const std::string data = dir.dir("data");
     const std::string old_file = dir.file("data/old.txt", "old");
     const std::string new_file = data + "/new.txt";
     ProbeConfig probe;
@@ -165,7 +152,7 @@ TEST_CASE("landlock reuse: a grant directory re-created at the same path is the 
     CHECK(ruleset_fds() == first_ruleset);
 
     std::filesystem::remove_all(data);
-    REQUIRE(::mkdir(data.c_str(), 0755) == 0);
+    dir.dir("data");
     dir.file("data/new.txt", "new");
     REQUIRE(inode_of(data) != old_inode);  // the old directory lives on in the old ruleset
 
@@ -228,7 +215,7 @@ TEST_CASE("landlock reuse: an executable rewritten in place gets a ruleset for i
     // Same inode, new content (and st_ctime): now it names /lib64/ld-linux-x86-64.so.2 as
     // PT_INTERP, which the system paths only let it read, not execute. Only a ruleset built
     // for the new content has an execute rule for it.
-    std::ofstream(exe, std::ios::binary | std::ios::trunc) << file_content(kRulesetProbe);
+    std::ofstream(exe, std::ios::binary | std::ios::trunc) << read_file(kRulesetProbe);
     REQUIRE(inode_of(exe) == inode);
 
     ProbeRun second = run_probe(spawner, {"variant"});
@@ -241,9 +228,8 @@ TEST_CASE("landlock reuse: an executable rewritten in place gets a ruleset for i
 TEST_CASE("landlock reuse: a system path missing at the first launch is covered once it appears",
           "[landlock-reuse]") {
     TempDir dir;
-    const std::string later = dir.path() + "/later";
+    const std::string later = dir.dir("later");  // the config loader wants system paths to exist
     const std::string file = later + "/data.txt";
-    REQUIRE(::mkdir(later.c_str(), 0755) == 0);  // the config loader wants system paths to exist
     ProbeConfig probe;
     probe.exec = kRulesetProbe;
     probe.system_paths.push_back(later);
@@ -258,7 +244,7 @@ TEST_CASE("landlock reuse: a system path missing at the first launch is covered 
     BackgroundProbe earlier(spawner, {"await", file, "open", file});
     CHECK(ruleset_fds() == first_ruleset);
 
-    REQUIRE(::mkdir(later.c_str(), 0755) == 0);
+    dir.dir("later");
     dir.file("later/data.txt", "appeared");
 
     ProbeRun second = run_probe(spawner, {"open", file});

@@ -1,23 +1,31 @@
 #pragma once
 // Helpers shared by the spawner tests: probe configs through the real config loader,
-// running a probe to completion, reading its report lines, temp files.
+// running a probe to completion, reading its report lines, temp files (tests/support).
+
+#include "../../support/read_fd.hpp"
+#include "../../support/temp_dir.hpp"
+#include "../../support/text.hpp"
 
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace airlock::test {
+
+using test_support::quoted;
+using test_support::quoted_list;
+using test_support::read_available;
+using test_support::read_file;
+using test_support::read_memfd;
+using test_support::split_lines;
+using test_support::TempDir;
 
 inline const std::string kProbe = AIRLOCK_SPAWN_PROBE;
 
@@ -33,14 +41,6 @@ struct ProbeConfig {
     /// [sandbox] system_paths (read-only for the plugin; the loader checks they exist).
     std::vector<std::string> system_paths = {"/usr", "/lib", "/lib64", "/etc/ld.so.cache"};
 };
-
-inline std::string quoted(const std::string& text) { return "\"" + text + "\""; }
-
-inline std::string quoted_list(const std::vector<std::string>& items) {
-    std::string list;
-    for (const auto& item : items) list += (list.empty() ? "" : ", ") + quoted(item);
-    return "[" + list + "]";
-}
 
 inline std::string probe_toml(const ProbeConfig& probe) {
     std::string text = "[sandbox]\n"
@@ -91,22 +91,6 @@ struct ProbeRun {
     }
 };
 
-inline std::string read_memfd(int fd) {
-    std::string text;
-    char buffer[4096];
-    ::lseek(fd, 0, SEEK_SET);
-    ssize_t size;
-    while ((size = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(size));
-    return text;
-}
-
-inline std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream stream(text);
-    for (std::string line; std::getline(stream, line);) lines.push_back(line);
-    return lines;
-}
-
 /// Runs the plugin in the foreground with stdout/stderr captured in memfds.
 inline ProbeRun run_probe(const host::Spawner& spawner, std::vector<std::string> extra_args = {}) {
     UniqueFd out(::memfd_create("probe-out", MFD_CLOEXEC));
@@ -135,49 +119,19 @@ inline ProbeRun run_probe(const ProbeConfig& probe) {
     return run_probe(spawner);
 }
 
-/// A temporary directory removed (recursively) at scope exit; world-accessible so a
-/// plugin running as nobody can use what the test grants it.
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/airlock-spawn-test-XXXXXX";
-        path_ = ::mkdtemp(pattern);
-        ::chmod(path_.c_str(), 0755);
+/// A field of /proc/self/status given in kB ("VmHWM", "VmRSS"), or -1 when it is missing.
+inline long proc_status_kib(const std::string& field) {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
     }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name, const std::string& content) const {
-        std::string full = path_ + "/" + name;
-        std::ofstream(full) << content;
-        return full;
-    }
-    std::string read(const std::string& name) const {
-        std::ifstream in(path_ + "/" + name);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-private:
-    std::string path_;
-};
+    return -1;
+}
 
 /// VmHWM (peak resident set) of this process in KiB.
-inline long peak_rss_kib() {
-    std::ifstream status("/proc/self/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
+inline long peak_rss_kib() { return proc_status_kib("VmHWM"); }
 
 /// VmRSS of this process in KiB.
-inline long rss_kib() {
-    std::ifstream status("/proc/self/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
+inline long rss_kib() { return proc_status_kib("VmRSS"); }
 
 } // namespace airlock::test
