@@ -32,6 +32,15 @@ std::string_view name_of(IsolationLayer layer) {
     return "?";
 }
 
+std::string_view name_of(MemoryCgroupMode mode) {
+    switch (mode) {
+    case MemoryCgroupMode::Auto: return "auto (a memory cgroup when the host can create one, else RLIMIT_AS only)";
+    case MemoryCgroupMode::Require: return "require (the plugin does not start without a memory cgroup)";
+    case MemoryCgroupMode::Off: return "off (RLIMIT_AS only)";
+    }
+    return "?";
+}
+
 std::string_view name_of(GrantKind kind) {
     switch (kind) {
     case GrantKind::File: return "file";
@@ -141,6 +150,8 @@ std::string describe_policy(const PluginConfig& plugin) {
         out << "(none configured)\n";
     out << "  required layers: "
         << joined(plugin.required_layers, [](IsolationLayer l) { return std::string(name_of(l)); }) << "\n";
+    out << "  memory_cgroup: " << name_of(plugin.memory_cgroup)
+        << (plugin.limits.memory_bytes ? "" : "; unused, no memory limit") << "\n";
     out << "  system paths (read-only): "
         << joined(plugin.system_paths, [](const std::string& s) { return s; }) << "\n";
     describe_limits(out, plugin.limits);

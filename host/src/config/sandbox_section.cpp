@@ -1,5 +1,5 @@
 // [sandbox] and [plugin.NAME.sandbox]: the loader's view of the file system, the user to
-// drop to, and which isolation layers must be present.
+// drop to, which isolation layers must be present, and whether a memory cgroup is used.
 #include <filesystem>
 
 #include "sections.hpp"
@@ -48,10 +48,23 @@ std::set<IsolationLayer> parse_require(const TableReader& table) {
     return layers;
 }
 
+MemoryCgroupMode parse_memory_cgroup(const TableReader& table) {
+    const auto mode = *table.string("memory_cgroup", "one of \"auto\", \"require\", \"off\"");
+    if (mode.value == "auto")
+        return MemoryCgroupMode::Auto;
+    if (mode.value == "require")
+        return MemoryCgroupMode::Require;
+    if (mode.value == "off")
+        return MemoryCgroupMode::Off;
+    table.fail(*mode.node, "unknown memory_cgroup " + in_quotes(mode.value) + " in " + table.context() +
+                               "; allowed: \"auto\" (a memory cgroup when the host can create one), "
+                               "\"require\" (refuse to start without one), \"off\" (RLIMIT_AS only)");
+}
+
 } // namespace
 
 SandboxSettings parse_sandbox(const TableReader& table) {
-    table.reject_unknown_keys({"system_paths", "user", "require"});
+    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup"});
     SandboxSettings settings;
     if (table.find("system_paths") != nullptr)
         settings.system_paths = parse_system_paths(table);
@@ -67,6 +80,8 @@ SandboxSettings parse_sandbox(const TableReader& table) {
     }
     if (table.find("require") != nullptr)
         settings.require = parse_require(table);
+    if (table.find("memory_cgroup") != nullptr)
+        settings.memory_cgroup = parse_memory_cgroup(table);
     return settings;
 }
 
@@ -88,6 +103,8 @@ SandboxSettings builtin_sandbox_defaults() {
     // Fail closed by default: a config must say `require = []` to run without a layer.
     defaults.require = std::set<IsolationLayer>{IsolationLayer::Seccomp, IsolationLayer::Landlock,
                                                 IsolationLayer::NoNewPrivs};
+    // A memory cgroup where the host can make one; unprivileged hosts keep working.
+    defaults.memory_cgroup = MemoryCgroupMode::Auto;
     return defaults;
 }
 
@@ -107,6 +124,7 @@ void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
     plugin_config.user_id = user_source.user_id;
     plugin_config.group_id = user_source.group_id;
     plugin_config.required_layers = pick(&SandboxSettings::require).value_or(std::set<IsolationLayer>{});
+    plugin_config.memory_cgroup = pick(&SandboxSettings::memory_cgroup).value_or(MemoryCgroupMode::Auto);
 }
 
 } // namespace airlock::host::config_detail

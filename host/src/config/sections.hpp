@@ -20,6 +20,7 @@ struct SandboxSettings {
     std::optional<std::uint32_t> user_id;
     std::optional<std::uint32_t> group_id;
     std::optional<std::set<IsolationLayer>> require;
+    std::optional<MemoryCgroupMode> memory_cgroup;
 };
 
 /// Parses a [sandbox]-shaped table (sandbox_section.cpp).

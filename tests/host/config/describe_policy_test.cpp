@@ -33,6 +33,8 @@ buf = { memfd = "1MiB" }
     CHECK(text.starts_with("plugin p\n  exec: /bin/true -v\n  protocol: airlock\n"));
     CHECK(text.find("  env: LANG=C (plus AIRLOCK_* set by the host)\n") != std::string::npos);
     CHECK(text.find("  required layers: seccomp\n") != std::string::npos);
+    CHECK(text.find("  memory_cgroup: auto (a memory cgroup when the host can create one, else RLIMIT_AS only)\n") !=
+          std::string::npos);
     CHECK(text.find("  system paths (read-only): /usr\n") != std::string::npos);
     CHECK(text.find("    memory: 1536MiB\n") != std::string::npos);
     CHECK(text.find("    cpu: inherited from the host\n") != std::string::npos);
@@ -44,4 +46,23 @@ buf = { memfd = "1MiB" }
     CHECK(text.find(" timer_create ") == std::string::npos);
     CHECK(text.find("    explicitly denied: timer_create\n") != std::string::npos);
     CHECK(text.find("  supervision: restart on-failure") != std::string::npos);
+}
+
+TEST_CASE("describe_policy says when memory_cgroup has nothing to limit") {
+    const HostConfig config = load_config_text(R"([sandbox]
+memory_cgroup = "require"
+[plugin.p]
+exec = "/bin/true"
+[plugin.q]
+exec = "/bin/true"
+[plugin.q.sandbox]
+memory_cgroup = "off"
+[plugin.q.limits]
+memory = "64MiB"
+)", "demo.toml");
+    CHECK(describe_policy(config.plugins.at("p")).find(
+              "  memory_cgroup: require (the plugin does not start without a memory cgroup); unused, no memory "
+              "limit\n") != std::string::npos);
+    CHECK(describe_policy(config.plugins.at("q")).find("  memory_cgroup: off (RLIMIT_AS only)\n") !=
+          std::string::npos);
 }

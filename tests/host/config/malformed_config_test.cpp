@@ -31,11 +31,19 @@ TEST_CASE("unknown keys are refused at every level") {
           "demo.toml:4:1: unknown key \"alow\" in [plugin.p.syscalls]; allowed keys: profile, allow, "
           "deny, on_violation");
     CHECK(error_of("[sandbox]\nsystem_path = [\"/usr\"]\n" + std::string(kPlugin)) ==
-          "demo.toml:2:1: unknown key \"system_path\" in [sandbox]; allowed keys: system_paths, user, require");
+          "demo.toml:2:1: unknown key \"system_path\" in [sandbox]; allowed keys: system_paths, user, require, "
+          "memory_cgroup");
     CHECK(error_of(with_plugin("[plugin.p.sandbox]\nusers = \"nobody\"\n")) ==
-          "demo.toml:4:1: unknown key \"users\" in [plugin.p.sandbox]; allowed keys: system_paths, user, require");
+          "demo.toml:4:1: unknown key \"users\" in [plugin.p.sandbox]; allowed keys: system_paths, user, require, "
+          "memory_cgroup");
     CHECK(error_of("[host]\ncontrl = \"/run/a.sock\"\n" + std::string(kPlugin)) ==
           "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users");
+}
+
+TEST_CASE("memory_cgroup belongs to [sandbox], not to [plugin.NAME.limits]") {
+    CHECK(error_of(with_plugin("[plugin.p.limits]\nmemory_cgroup = \"off\"\n")) ==
+          "demo.toml:4:1: unknown key \"memory_cgroup\" in [plugin.p.limits]; allowed keys: memory, cpu, "
+          "open_files, processes, file_size");
 }
 
 TEST_CASE("the first unknown key in file order is reported, not the first by name") {
@@ -66,6 +74,9 @@ TEST_CASE("wrong types") {
     CHECK(error_of(with_plugin("[plugin.p.limits]\nopen_files = \"64\"\n")) ==
           "demo.toml:4:14: \"open_files\" in [plugin.p.limits] must be a positive integer (the highest "
           "descriptor count), not a string");
+    CHECK(error_of("[sandbox]\nmemory_cgroup = true\n" + std::string(kPlugin)) ==
+          "demo.toml:2:17: \"memory_cgroup\" in [sandbox] must be one of \"auto\", \"require\", \"off\", not a "
+          "boolean");
     CHECK(error_of(with_plugin("[plugin.p.limits]\nmemory = 1.5\n")) ==
           "demo.toml:4:10: \"memory\" in [plugin.p.limits] must be a size such as \"256MiB\" or an "
           "integer number of bytes, not a floating-point number");
@@ -118,6 +129,13 @@ TEST_CASE("unknown enumeration values") {
     CHECK(error_of("[sandbox]\nrequire = [\"seccomp\", \"apparmor\"]\n" + std::string(kPlugin)) ==
           "demo.toml:2:23: unknown isolation layer \"apparmor\" in require of [sandbox]; allowed: "
           "\"seccomp\", \"landlock\", \"no-new-privs\"");
+    CHECK(error_of("[sandbox]\nmemory_cgroup = \"on\"\n" + std::string(kPlugin)) ==
+          "demo.toml:2:17: unknown memory_cgroup \"on\" in [sandbox]; allowed: \"auto\" (a memory cgroup when "
+          "the host can create one), \"require\" (refuse to start without one), \"off\" (RLIMIT_AS only)");
+    CHECK(error_of(with_plugin("[plugin.p.sandbox]\nmemory_cgroup = \"Require\"\n")) ==
+          "demo.toml:4:17: unknown memory_cgroup \"Require\" in [plugin.p.sandbox]; allowed: \"auto\" (a memory "
+          "cgroup when the host can create one), \"require\" (refuse to start without one), \"off\" "
+          "(RLIMIT_AS only)");
     CHECK(error_of(with_plugin("restart = \"sometimes\"\n")) ==
           "demo.toml:3:11: unknown restart \"sometimes\" in plugin \"p\"; allowed: \"no\", \"on-failure\", "
           "\"always\"");

@@ -136,6 +136,8 @@ TEST_CASE("defaults when only exec is given") {
     CHECK(plugin.syscalls.denied.empty());
     // Fail closed: every layer is required unless the config says otherwise.
     CHECK(plugin.required_layers.size() == 3);
+    // A memory cgroup where the host can make one; unprivileged hosts still run.
+    CHECK(plugin.memory_cgroup == MemoryCgroupMode::Auto);
     CHECK(plugin.user == "nobody");
     CHECK(std::find(plugin.system_paths.begin(), plugin.system_paths.end(), "/usr") != plugin.system_paths.end());
     CHECK(plugin.supervision.restart == RestartPolicy::OnFailure);
@@ -168,6 +170,31 @@ user = "root"
     CHECK(b.required_layers.empty());                           // overridden
     CHECK(b.user == "root");
     CHECK(b.user_id == 0u);
+}
+
+TEST_CASE("memory_cgroup: host-wide, overridden per plugin, each value") {
+    const HostConfig config = load_config_text(R"([sandbox]
+memory_cgroup = "require"
+
+[plugin.strict]
+exec = "/bin/true"
+
+[plugin.relaxed]
+exec = "/bin/true"
+[plugin.relaxed.sandbox]
+memory_cgroup = "auto"
+
+[plugin.unlimited]
+exec = "/bin/true"
+[plugin.unlimited.sandbox]
+memory_cgroup = "off"
+require = []
+)", "demo.toml");
+    CHECK(config.plugins.at("strict").memory_cgroup == MemoryCgroupMode::Require);
+    CHECK(config.plugins.at("relaxed").memory_cgroup == MemoryCgroupMode::Auto);
+    const PluginConfig& unlimited = config.plugins.at("unlimited");
+    CHECK(unlimited.memory_cgroup == MemoryCgroupMode::Off);
+    CHECK(unlimited.required_layers.empty());  // the other keys of the table still apply
 }
 
 TEST_CASE("protocol none, env, syscall options and file grants") {

@@ -35,9 +35,18 @@ enum class ViolationAction { Kill, Errno, Log };
 /// Isolation layers a config can require (fail closed when unavailable).
 enum class IsolationLayer { Seccomp, Landlock, NoNewPrivs };
 
+/// Whether `limits.memory` is also enforced by a memory cgroup per plugin process, which
+/// counts what RLIMIT_AS does not: pages written into a memfd or tmpfs file, pipe buffers
+/// (`memory_cgroup` in [sandbox]; docs/sandbox.md, "Memory").
+enum class MemoryCgroupMode {
+    Auto,     ///< use one when the host can create it (root, a memory controller); else RLIMIT_AS only
+    Require,  ///< refuse to start the plugin when no memory cgroup can be created
+    Off,      ///< never; RLIMIT_AS only
+};
+
 /// Resource limits; unset means "inherit the host's".
 struct Limits {
-    std::optional<std::uint64_t> memory_bytes;    ///< RLIMIT_AS
+    std::optional<std::uint64_t> memory_bytes;    ///< RLIMIT_AS, and the memory cgroup's limit
     std::optional<std::uint64_t> cpu_seconds;     ///< RLIMIT_CPU
     std::optional<std::uint64_t> open_files;      ///< RLIMIT_NOFILE
     std::optional<std::uint64_t> processes;       ///< 1 = threads only, no fork
@@ -101,6 +110,7 @@ struct PluginConfig {
     std::optional<std::uint32_t> user_id;      ///< `user` resolved at load time (getpwnam), so the
     std::optional<std::uint32_t> group_id;     ///< child never looks up users between fork and exec
     std::set<IsolationLayer> required_layers;  ///< refuse to start if any is missing
+    MemoryCgroupMode memory_cgroup = MemoryCgroupMode::Auto;  ///< only used with limits.memory
     SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
     SourceLocation where;
 };
