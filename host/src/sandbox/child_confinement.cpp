@@ -23,6 +23,19 @@ int result_of(long rc) noexcept {
 
 } // namespace
 
+int join_cgroup_in_child(int procs_fd) noexcept {
+    int saved = errno;
+    // "0" names the writing process; the kernel moves it (all its threads) into the cgroup.
+    static const char self[] = "0";
+    long rc;
+    do {
+        rc = syscall(SYS_write, procs_fd, self, 1);
+    } while (rc < 0 && errno == EINTR);
+    int error = rc == 1 ? 0 : rc < 0 ? errno : EIO;
+    errno = saved;
+    return error;
+}
+
 int set_no_new_privs() noexcept {
     int saved = errno;
     int error = result_of(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));

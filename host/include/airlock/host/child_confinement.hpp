@@ -7,7 +7,7 @@
 /// is left alone), so the spawner can report the failure through its own pipe and `_exit`.
 ///
 /// Order (after rlimits, uid drop, environment and descriptor cleanup, which are the
-/// spawner's):
+/// spawner's; join_cgroup_in_child() comes before all of them):
 ///
 ///     set_no_new_privs();                                  // required by Landlock and seccomp
 ///     apply_landlock_in_child(ruleset_fd);                 // LandlockRuleset::fd()
@@ -26,6 +26,11 @@
 #include <linux/filter.h>
 
 namespace airlock::host {
+
+/// Moves the calling process into a cgroup by writing "0" to its `cgroup.procs`, opened
+/// beforehand by the parent (MemoryCgroup::join_fd(), memory_cgroup.hpp). Done first, so
+/// everything the process allocates from then on is charged to that cgroup.
+int join_cgroup_in_child(int procs_fd) noexcept;
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: exec can never grant privileges (setuid bits, file
 /// capabilities), and it lets an unprivileged process load seccomp and Landlock.
