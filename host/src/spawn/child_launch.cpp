@@ -124,6 +124,14 @@ KeptDescriptors arrange_descriptors(const ChildPlan& plan) {
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
     arm_parent_death_signal(plan);
 
+    // First, while the descriptor is still where the parent opened it: whatever the
+    // process allocates from here on (and after exec) is charged to its memory cgroup.
+    if (plan.memory_cgroup_fd >= 0) {
+        if (int error = child_join_cgroup(plan.memory_cgroup_fd); error != 0) {
+            fail(plan, ChildStep::JoinMemoryCgroup, error);
+        }
+    }
+
     const KeptDescriptors kept = arrange_descriptors(plan);
 
     // The host's working directory is none of the plugin's business.
@@ -230,6 +238,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::NewSession: return "start a new session (setsid)";
     case ChildStep::ParentDeathSignal: return "set the parent-death signal";
     case ChildStep::ParentGone: return "check that the host is still alive";
+    case ChildStep::JoinMemoryCgroup: return "join its memory cgroup";
     case ChildStep::MoveDescriptors: return "install the inherited descriptors";
     case ChildStep::CloseDescriptors: return "close all other descriptors (close_range)";
     case ChildStep::ChangeDirectory: return "change directory to /";

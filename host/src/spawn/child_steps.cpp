@@ -17,6 +17,7 @@ namespace airlock::host::detail {
 
 #ifdef AIRLOCK_HAVE_SANDBOX
 
+int child_join_cgroup(int procs_fd) noexcept { return join_cgroup_in_child(procs_fd); }
 int child_set_no_new_privs() noexcept { return set_no_new_privs(); }
 int child_apply_landlock(int ruleset_fd) noexcept { return apply_landlock_in_child(ruleset_fd); }
 int child_apply_seccomp(const sock_fprog& program, int* listener_out) noexcept {
@@ -31,6 +32,7 @@ int child_exec(int exe_fd, char* const argv[], char* const envp[], std::uint64_t
 
 #else
 
+int child_join_cgroup(int) noexcept { return ENOSYS; }
 int child_set_no_new_privs() noexcept {
     return ::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : errno;
 }

@@ -9,6 +9,8 @@ struct sock_fprog;
 
 namespace airlock::host::detail {
 
+/// Moves the calling process into the cgroup whose cgroup.procs is `procs_fd`.
+int child_join_cgroup(int procs_fd) noexcept;
 int child_set_no_new_privs() noexcept;
 int child_apply_landlock(int ruleset_fd) noexcept;
 /// `listener_out` non-null: load with a user-notification listener, stored there.

@@ -62,6 +62,7 @@ int print_plugin_layers(const PluginConfig& plugin) {
             std::cout << " " << layer_name(layer.layer) << (layer.applied ? "" : " (unavailable)");
         }
         std::cout << "\n";
+        std::cout << "  memory limit: " << spawner.memory_enforcement().describe() << "\n";
         return EX_OK;
     } catch (const SpawnError& error) {
         std::cout << "  would not start: " << error.what() << "\n";

@@ -39,7 +39,14 @@ std::string PluginExit::describe() const {
     std::string text = "killed by signal " + std::to_string(signal);
     if (name != nullptr) text += std::string(" (SIG") + name + ")";
     if (core_dumped) text += ", core dumped";
+    if (out_of_memory) text += ": out of memory (the memory cgroup's limit was reached)";
     return text;
+}
+
+std::string MemoryEnforcement::describe() const {
+    if (!limited) return "none set, so no memory cgroup either";
+    if (cgroup) return "enforced by RLIMIT_AS + memory cgroup (" + detail + ")";
+    return "enforced by RLIMIT_AS only (memfd/tmpfs pages not counted: " + detail + ")";
 }
 
 PluginProcess& PluginProcess::operator=(PluginProcess&& other) noexcept {
@@ -48,6 +55,7 @@ PluginProcess& PluginProcess::operator=(PluginProcess&& other) noexcept {
         pid_ = std::exchange(other.pid_, -1);
         pidfd_ = std::move(other.pidfd_);
         exit_ = std::exchange(other.exit_, std::nullopt);
+        resources_ = std::move(other.resources_);
     }
     return *this;
 }
@@ -61,7 +69,7 @@ std::optional<PluginExit> PluginProcess::try_wait() {
         throw std::system_error(errno, std::generic_category(), "waitid on plugin pidfd");
     }
     if (info.si_pid == 0) return std::nullopt;  // still running
-    exit_ = exit_from(info);
+    reaped(exit_from(info));
     return exit_;
 }
 
@@ -72,7 +80,7 @@ PluginExit PluginProcess::wait() {
     while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
         if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitid on plugin pidfd");
     }
-    exit_ = exit_from(info);
+    reaped(exit_from(info));
     return *exit_;
 }
 
@@ -87,7 +95,16 @@ void PluginProcess::kill_and_reap() noexcept {
     siginfo_t info{};
     while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 && errno == EINTR) {
     }
-    exit_ = exit_from(info);
+    reaped(exit_from(info));
+}
+
+void PluginProcess::reaped(PluginExit exit) noexcept {
+    // Only now is no process of the plugin's left in, e.g., its memory cgroup.
+    if (resources_) {
+        resources_->on_reaped(exit);
+        resources_.reset();
+    }
+    exit_ = exit;
 }
 
 } // namespace airlock::host

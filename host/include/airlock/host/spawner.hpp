@@ -54,19 +54,44 @@ struct PluginExit {
     int exit_code = 0;         ///< valid when !signaled
     int signal = 0;            ///< valid when signaled
     bool core_dumped = false;
+    /// The kernel's OOM killer ended it in its memory cgroup: it reached `limits.memory`.
+    bool out_of_memory = false;
 
     /// The status a shell reports: the exit code, or 128 + signal.
     [[nodiscard]] int shell_status() const noexcept { return signaled ? 128 + signal : exit_code; }
-    /// "exited with status 3" or "killed by signal 9 (SIGKILL)".
+    /// "exited with status 3", "killed by signal 9 (SIGKILL)" or "killed by signal 9
+    /// (SIGKILL): out of memory (the memory cgroup's limit was reached)".
+    [[nodiscard]] std::string describe() const;
+};
+
+/// What belongs to one plugin process and is released once the process has been reaped
+/// (its memory cgroup, which can only be removed when no process is left in it).
+class ProcessResources {
+public:
+    virtual ~ProcessResources() = default;
+    /// Called once, right after the process was reaped and before the destructor; may add
+    /// what it observed to `exit` (e.g. `out_of_memory`).
+    virtual void on_reaped(PluginExit& exit) noexcept = 0;
+};
+
+/// How a plugin's `limits.memory` is enforced on this host (see docs/sandbox.md, "Memory").
+struct MemoryEnforcement {
+    bool limited = false;  ///< `limits.memory` is set
+    bool cgroup = false;   ///< each process also gets a memory cgroup with that limit
+    std::string detail;    ///< the cgroup hierarchy used, or why there is none
+    /// For `airlock-host check`, e.g. "enforced by RLIMIT_AS + memory cgroup (cgroup v1 ...)"
+    /// or "enforced by RLIMIT_AS only (memfd/tmpfs pages not counted: ...)".
     [[nodiscard]] std::string describe() const;
 };
 
 /// A started process, owned through its pidfd (so it can never be confused with a reused
 /// pid). Destroying a process that was not reaped yet kills it with SIGKILL and reaps it.
+/// Its `ProcessResources`, if any, are released as soon as it has been reaped.
 class PluginProcess {
 public:
     PluginProcess() = default;
-    PluginProcess(pid_t pid, UniqueFd pidfd) noexcept : pid_(pid), pidfd_(std::move(pidfd)) {}
+    PluginProcess(pid_t pid, UniqueFd pidfd, std::unique_ptr<ProcessResources> resources = nullptr) noexcept
+        : pid_(pid), pidfd_(std::move(pidfd)), resources_(std::move(resources)) {}
     PluginProcess(PluginProcess&&) noexcept = default;
     PluginProcess& operator=(PluginProcess&& other) noexcept;
     PluginProcess(const PluginProcess&) = delete;
@@ -88,10 +113,13 @@ public:
 
 private:
     void kill_and_reap() noexcept;
+    /// Records the exit and releases the resources.
+    void reaped(PluginExit exit) noexcept;
 
     pid_t pid_ = -1;
     UniqueFd pidfd_;
     std::optional<PluginExit> exit_;
+    std::unique_ptr<ProcessResources> resources_;
 };
 
 /// What `Spawner::launch` returns: the process and the host's ends of its descriptors.
@@ -109,6 +137,9 @@ struct SpawnedPlugin {
     /// Protocol "airlock": the opened grants, to be sent in the grant table message.
     /// Protocol "none": empty (the plugin inherited them from fd 3 on).
     std::vector<OpenedGrant> grants_to_send;
+    /// The process's memory cgroup directory (removed once the process is reaped); empty
+    /// when it has none (see `Spawner::memory_enforcement()`).
+    std::string memory_cgroup;
 };
 
 /// Per-launch choices that are not part of the configuration.
@@ -121,6 +152,7 @@ class Spawner {
 public:
     /// Resolves everything that does not change between launches.
     /// @throws SpawnError when a required layer is unavailable (naming the layer and why),
+    ///         when `memory_cgroup = "require"` and no memory cgroup can be made (and why),
     ///         when the host is root and the plugin's `user` is missing, unknown or root,
     ///         or when an environment variable or grant name cannot be passed on.
     explicit Spawner(PluginConfig plugin);
@@ -136,6 +168,8 @@ public:
     [[nodiscard]] const PluginConfig& plugin() const noexcept;
     /// Which isolation layers this plugin gets on this kernel and build.
     [[nodiscard]] const std::vector<LayerStatus>& layers() const noexcept;
+    /// Whether `limits.memory` is also enforced by a memory cgroup, and if not, why.
+    [[nodiscard]] const MemoryEnforcement& memory_enforcement() const noexcept;
 
 private:
     friend struct detail::SpawnerInternals;
