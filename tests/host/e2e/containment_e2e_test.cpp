@@ -21,15 +21,6 @@ using namespace airlock::e2e;
 
 namespace {
 
-/// Some line of `text` matches `pattern` completely.
-bool has_line(const std::string& text, const std::string& pattern) {
-    std::regex regex(pattern);
-    for (const auto& line : split_lines(text)) {
-        if (std::regex_match(line, regex)) return true;
-    }
-    return false;
-}
-
 /// The host still launches and runs a plugin normally from the same config.
 void check_host_healthy(const std::string& config_path) {
     Run run = exec_attempt(config_path, {"noop"});
@@ -606,20 +597,35 @@ TEST_CASE("a plugin cannot change another plugin's rlimits (prlimit64 with a pid
     check_in_process_host_healthy(config);
 }
 
-// GAP (limits): `memory` is RLIMIT_AS, which counts only the plugin's address space. Pages
-// written into a memfd (or a tmpfs file under a read-write grant, or pipe buffers) with
-// write() are never mapped, so a plugin with memory = "64MiB" can pin far more RAM than that.
-// RLIMIT_FSIZE (file_size) bounds each such file, open_files their number, but nothing bounds
-// the total; the layer that should stop it is a memory cgroup (memory.max) per plugin.
-TEST_CASE("the memory limit also bounds memory held in a memfd", "[e2e][!mayfail]") {
+// `memory` is RLIMIT_AS, which counts only the plugin's address space: pages written into a
+// memfd with write() (or into a tmpfs file, or pipe buffers) are never mapped, so RLIMIT_AS
+// alone let a plugin with memory = "64MiB" pin far more. The memory cgroup the host makes per
+// plugin process counts them. Observed on the project's kernel (6.18, cgroup v1): the write
+// that crosses the limit does not fail; the cgroup's OOM killer ends the plugin with SIGKILL.
+// Without a memory cgroup (not root, no memory controller) the gap stays open: see
+// memory_cgroup_e2e_test.cpp, "without root".
+TEST_CASE("the memory limit also bounds memory held in a memfd", "[e2e]") {
     TempDir dir;
     AttemptConfig attempt;
     attempt.limits = "memory = \"64MiB\"";
     std::string config = write_config(dir, attempt);
+    const std::string enforcement = memory_limit_line(run_host({"check", config}).out);
+    if (enforcement.rfind("enforced by RLIMIT_AS + memory cgroup", 0) != 0) {
+        INFO("airlock-host check: memory limit " << enforcement);
+        REQUIRE_FALSE(expect_memory_cgroups());  // root with a v1 memory controller: it must be used
+        WARN("NOT TESTED: no memory cgroup for this host, the memfd gap is open here (" << enforcement << ")");
+        return;
+    }
+
+    Run below = exec_attempt(config, {"memfd-memory", "32"});
+    INFO(below.out << below.err);
+    CHECK(below.result("memfd-memory") == "SUCCEEDED allocated_mib=32");  // positive control
+
     Run run = exec_attempt(config, {"memfd-memory", "128"});
     INFO(run.out << run.err);
-    std::smatch match;
-    std::string result = run.result("memfd-memory");
-    CHECK(std::regex_match(result, match, std::regex("blocked errno=[A-Z]+ allocated_mib=([0-9]+)")));
+    CHECK(run.status == 128 + SIGKILL);
+    CHECK(run.result("memfd-memory") == "<missing>");  // killed before it could report
+    CHECK(has_line(run.err, "airlock-host: plugin attempt \\(pid [0-9]+\\) killed by signal 9 \\(SIGKILL\\): "
+                            "out of memory \\(the memory cgroup's limit was reached\\)"));
     check_host_healthy(config);
 }

@@ -7,6 +7,7 @@
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/spawner.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -14,9 +15,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <grp.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -102,8 +106,18 @@ inline std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
+/// Some line of `text` matches `pattern` completely.
+inline bool has_line(const std::string& text, const std::string& pattern) {
+    std::regex regex(pattern);
+    for (const auto& line : split_lines(text)) {
+        if (std::regex_match(line, regex)) return true;
+    }
+    return false;
+}
+
 /// What one run printed and how it ended.
 struct Run {
+    pid_t host_pid = -1;       ///< the airlock-host process (-1 when this process was the host)
     bool host_exited = false;  ///< the host process (airlock-host) ended normally
     int status = -1;           ///< its exit status (the plugin's, or 128 + signal)
     std::string out;           ///< stdout as written ("[attempt] ..." lines)
@@ -138,36 +152,77 @@ inline std::string read_all(int fd) {
     return text;
 }
 
-/// `airlock-host ARGS...` as a user runs it (inheriting this process's environment and any
-/// descriptor this process left without close-on-exec), stdout/stderr captured.
-inline Run run_host(const std::vector<std::string>& arguments) {
-    int out = ::memfd_create("e2e-out", MFD_CLOEXEC);
-    int err = ::memfd_create("e2e-err", MFD_CLOEXEC);
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_adddup2(&actions, out, 1);
-    ::posix_spawn_file_actions_adddup2(&actions, err, 2);
+/// Who the host runs as in `start_host` (the test must be root to switch).
+struct HostUser {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+/// A host started with `start_host`; `finish_host` waits for it and collects its output.
+struct StartedHost {
+    pid_t pid = -1;
+    int out = -1;
+    int err = -1;
+};
+
+/// Starts `airlock-host ARGS...` as a user runs it (inheriting this process's environment
+/// and any descriptor this process left without close-on-exec), stdout/stderr into memfds,
+/// optionally as another user.
+inline StartedHost start_host(const std::vector<std::string>& arguments, const HostUser* user = nullptr) {
+    StartedHost host;
+    host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
+    host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
     std::vector<std::string> words{kHostExe};
     words.insert(words.end(), arguments.begin(), arguments.end());
     std::vector<char*> argv;
     for (auto& word : words) argv.push_back(word.data());
     argv.push_back(nullptr);
-    pid_t pid = -1;
-    int spawned = ::posix_spawn(&pid, kHostExe.c_str(), &actions, nullptr, argv.data(), environ);
-    ::posix_spawn_file_actions_destroy(&actions);
+    if (user == nullptr) {
+        posix_spawn_file_actions_t actions;
+        ::posix_spawn_file_actions_init(&actions);
+        ::posix_spawn_file_actions_adddup2(&actions, host.out, 1);
+        ::posix_spawn_file_actions_adddup2(&actions, host.err, 2);
+        if (::posix_spawn(&host.pid, kHostExe.c_str(), &actions, nullptr, argv.data(), environ) != 0) host.pid = -1;
+        ::posix_spawn_file_actions_destroy(&actions);
+        return host;
+    }
+    // fork: posix_spawn cannot change the uid. Only raw calls until exec.
+    const gid_t groups[1] = {user->gid};
+    host.pid = ::fork();
+    if (host.pid == 0) {
+        if (::dup2(host.out, 1) < 0 || ::dup2(host.err, 2) < 0 || ::setgroups(1, groups) != 0 ||
+            ::setresgid(user->gid, user->gid, user->gid) != 0 || ::setresuid(user->uid, user->uid, user->uid) != 0) {
+            _exit(125);
+        }
+        ::execve(kHostExe.c_str(), argv.data(), environ);
+        _exit(127);
+    }
+    return host;
+}
+
+inline Run finish_host(const StartedHost& host) {
     Run run;
-    if (spawned == 0) {
+    run.host_pid = host.pid;
+    if (host.pid > 0) {
         int raw = 0;
-        while (::waitpid(pid, &raw, 0) < 0 && errno == EINTR) {
+        while (::waitpid(host.pid, &raw, 0) < 0 && errno == EINTR) {
         }
         run.host_exited = WIFEXITED(raw);
         run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -WTERMSIG(raw);
     }
-    run.out = read_all(out);
-    run.err = read_all(err);
-    ::close(out);
-    ::close(err);
+    run.out = read_all(host.out);
+    run.err = read_all(host.err);
+    ::close(host.out);
+    ::close(host.err);
     return run;
+}
+
+/// `airlock-host ARGS...`, waited for, stdout/stderr captured.
+inline Run run_host(const std::vector<std::string>& arguments) { return finish_host(start_host(arguments)); }
+
+/// The same as `user` (uid and gid), e.g. {65534, 65534} for nobody.
+inline Run run_host_as(const HostUser& user, const std::vector<std::string>& arguments) {
+    return finish_host(start_host(arguments, &user));
 }
 
 /// `airlock-host exec CONFIG attempt -- ACTION ARGS...`
@@ -197,6 +252,61 @@ inline Run spawn_attempt(const std::string& config_path, const std::vector<std::
     ::close(out);
     ::close(err);
     return run;
+}
+
+/// A small file's text without trailing newlines ("" when unreadable), e.g. a cgroup file.
+inline std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
+}
+
+inline bool path_exists(const std::string& path) {
+    struct stat status {};
+    return ::stat(path.c_str(), &status) == 0;
+}
+
+/// This process's own cgroup v1 memory directory (where the host makes plugin cgroups on the
+/// project's machines), or "" when there is no v1 memory hierarchy.
+inline std::string own_v1_memory_cgroup() {
+    std::ifstream in("/proc/self/cgroup");
+    for (std::string line; std::getline(in, line);) {
+        const auto first = line.find(':');
+        const auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        if (line.substr(first + 1, second - first - 1) != "memory") continue;
+        std::string path = "/sys/fs/cgroup/memory" + line.substr(second + 1);
+        while (path.size() > 1 && path.back() == '/') path.pop_back();
+        struct stat status {};
+        return ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode) ? path : std::string();
+    }
+    return {};
+}
+
+/// The plugin cgroups host `host_pid` made for plugin `plugin` beneath `parent`.
+inline std::vector<std::string> cgroups_of(const std::string& parent, const std::string& plugin, pid_t host_pid) {
+    std::vector<std::string> found;
+    const std::string prefix = "airlock-" + plugin + "-" + std::to_string(host_pid) + "-";
+    if (DIR* dir = ::opendir(parent.c_str())) {
+        while (const dirent* entry = ::readdir(dir)) {
+            if (std::string(entry->d_name).rfind(prefix, 0) == 0) found.push_back(parent + "/" + entry->d_name);
+        }
+        ::closedir(dir);
+    }
+    return found;
+}
+
+/// Memory cgroups must be in use here: root and a cgroup v1 memory hierarchy, as on the
+/// project's machines (cgroup v2 is supported by the host but not tested here).
+inline bool expect_memory_cgroups() { return ::geteuid() == 0 && !own_v1_memory_cgroup().empty(); }
+
+/// The `  memory limit: ...` line of `airlock-host check` output, or "<missing>".
+inline std::string memory_limit_line(const std::string& check_output) {
+    for (const auto& line : split_lines(check_output)) {
+        if (line.rfind("  memory limit: ", 0) == 0) return line.substr(16);
+    }
+    return "<missing>";
 }
 
 /// The host's report of a seccomp violation, as a regex for Catch::Matches.

@@ -332,6 +332,52 @@ int memfd_memory(long megabytes) {
     return succeeded(("allocated_mib=" + std::to_string(got)).c_str());
 }
 
+/// Writes `megabytes` MiB into a new file `name` beneath directory descriptor `dir_fd` (a
+/// read-write grant): on tmpfs those pages are memory, which RLIMIT_AS does not count.
+int file_memory(int dir_fd, const char* name, long megabytes) {
+    int fd = ::openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return blocked(errno, "at=openat");
+    static char chunk[1 << 20];
+    std::memset(chunk, 0x5a, sizeof chunk);
+    long got = 0;
+    for (; got < megabytes; ++got) {
+        if (::write(fd, chunk, sizeof chunk) != static_cast<ssize_t>(sizeof chunk)) {
+            return blocked(errno, ("allocated_mib=" + std::to_string(got)).c_str());
+        }
+    }
+    return succeeded(("allocated_mib=" + std::to_string(got)).c_str());
+}
+
+/// Holds `megabytes` MiB in pipe buffers: one 1 MiB pipe per MiB, filled and never read.
+int pipe_memory(long megabytes) {
+    static char chunk[1 << 20];
+    std::memset(chunk, 0x5a, sizeof chunk);
+    long got = 0;
+    for (; got < megabytes; ++got) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return blocked(errno, ("at=pipe2 allocated_mib=" + std::to_string(got)).c_str());
+        if (::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(sizeof chunk)) < 0) {
+            return blocked(errno, ("at=F_SETPIPE_SZ allocated_mib=" + std::to_string(got)).c_str());
+        }
+        if (::write(fds[1], chunk, sizeof chunk) != static_cast<ssize_t>(sizeof chunk)) {
+            return blocked(errno, ("allocated_mib=" + std::to_string(got)).c_str());
+        }
+    }
+    return succeeded(("allocated_mib=" + std::to_string(got)).c_str());
+}
+
+/// Leaves a child process behind that sleeps `seconds`, and exits at once (needs fork).
+int fork_linger(unsigned seconds) {
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::sleep(seconds);
+        _exit(0);
+    }
+    if (child < 0) return blocked(errno);
+    std::printf("note child %d\n", static_cast<int>(child));
+    return succeeded();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -375,5 +421,8 @@ int main(int argc, char** argv) {
     if (action == "fds" && need(1)) return descriptors(to_int(arg(0)));
     if (action == "env" && need(1)) return environment(arg(0));
     if (action == "memory" && need(1)) return memory(std::strtol(arg(0), nullptr, 10));
+    if (action == "file-memory" && need(3)) return file_memory(to_int(arg(0)), arg(1), std::strtol(arg(2), nullptr, 10));
+    if (action == "pipe-memory" && need(1)) return pipe_memory(std::strtol(arg(0), nullptr, 10));
+    if (action == "fork-linger" && need(1)) return fork_linger(static_cast<unsigned>(to_int(arg(0))));
     return usage();
 }
