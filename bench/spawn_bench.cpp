@@ -37,9 +37,8 @@ int main(int argc, char** argv) {
 
 #else
 
-#include "support.hpp"
+#include "plugin_support.hpp"
 
-#include <airlock/host/config_loader.hpp>
 #include <airlock/host/landlock_ruleset.hpp>
 #include <airlock/host/plugin_client.hpp>
 #include <airlock/host/spawner.hpp>
@@ -49,7 +48,6 @@ int main(int argc, char** argv) {
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,7 +57,6 @@ int main(int argc, char** argv) {
 #include <cstring>
 #include <exception>
 #include <fstream>
-#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -69,93 +66,12 @@ extern char** environ;
 namespace bench {
 namespace {
 
-using namespace std::chrono_literals;
-
-constexpr auto kReadyTimeout = 10s;
-constexpr auto kStopTimeout = 5s;
-
-/// A temporary directory holding the generated TOML, removed at scope exit.
-class TempDir {
-public:
-    TempDir() {
-        char pattern[] = "/tmp/airlock-spawn-bench-XXXXXX";
-        if (!::mkdtemp(pattern)) throw_errno("mkdtemp");
-        path_ = pattern;
-        ::chmod(path_.c_str(), 0755);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        for (const std::string& file : files_) ::unlink(file.c_str());
-        ::rmdir(path_.c_str());
-    }
-    std::string write(const std::string& name, const std::string& content) {
-        std::string full = path_ + "/" + name;
-        std::ofstream out(full);
-        out << content;
-        if (!out.flush()) throw std::runtime_error("cannot write " + full);
-        files_.push_back(full);
-        return full;
-    }
-
-private:
-    std::string path_;
-    std::vector<std::string> files_;
-};
-
-/// examples/hello/hello.toml with an absolute exec path.
-airlock::host::PluginConfig hello_config(TempDir& dir) {
-    const std::string toml = "[plugin.hello]\n"
-                             "exec = \"" AIRLOCK_HELLO_EXE "\"\n"
-                             "protocol = \"airlock\"\n"
-                             "\n"
-                             "[plugin.hello.limits]\n"
-                             "memory = \"256MiB\"\n"
-                             "open_files = 32\n"
-                             "processes = 1\n"
-                             "\n"
-                             "[plugin.hello.syscalls]\n"
-                             "profile = \"default\"\n";
-    return airlock::host::load_config(dir.write("hello.toml", toml)).plugins.at("hello");
-}
-
 /// How a program is linked. Its own start-up (dynamic loader, relocations) is part of what
 /// both sides measure, so the notes say what is being compared.
 std::string linkage(const char* path) {
     auto interpreter = airlock::host::executable_interpreter(path);
     if (!interpreter) return "unknown (" + interpreter.status().message() + ")";
     return *interpreter ? "dynamically (ELF interpreter " + **interpreter + ")" : "statically";
-}
-
-/// The plugin's stderr so far, for error messages.
-std::string drain(int fd) {
-    std::string text;
-    char buffer[4096];
-    ssize_t got;
-    while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(got));
-    return text;
-}
-
-/// A launched and connected plugin.
-struct ReadyPlugin {
-    airlock::host::SpawnedPlugin spawned;
-    std::unique_ptr<airlock::host::PluginClient> client;
-};
-
-ReadyPlugin connect(airlock::host::SpawnedPlugin spawned) {
-    auto client = airlock::host::PluginClient::connect(spawned, kReadyTimeout);
-    if (!client)
-        throw std::runtime_error("hello did not get ready: " + client.status().to_string() + "\n" +
-                                 drain(spawned.stderr_pipe.get()));
-    return ReadyPlugin{std::move(spawned), std::make_unique<airlock::host::PluginClient>(std::move(*client))};
-}
-
-/// Graceful stop: the stop request, then waiting for a clean exit.
-void stop(ReadyPlugin& plugin) {
-    auto reply = plugin.client->stop(kStopTimeout);
-    if (!reply) throw std::runtime_error("hello stop: " + reply.status().to_string());
-    airlock::host::PluginExit exit = plugin.spawned.process.wait();
-    if (exit.signaled || exit.exit_code != 0) throw std::runtime_error("hello " + exit.describe());
 }
 
 /// One confined hello from launch() to ready, in ms; stops it afterwards (untimed).
@@ -281,8 +197,9 @@ int main() {
         pin_to_cpu(cpu);
         raise_open_files_limit();
 
-        TempDir dir;
-        airlock::host::Spawner spawner(hello_config(dir));
+        TempDir dir("spawn-bench");
+        // examples/hello/hello.toml with an absolute exec path.
+        airlock::host::Spawner spawner(example_plugin_config(dir, "hello", AIRLOCK_HELLO_EXE, "256MiB"));
         note("spawn: pinned to CPU " + std::to_string(cpu) + " (plugins inherit it); " + std::to_string(rounds) +
              " rounds (+1 warm-up) of one confined hello launch-to-ready and one raw posix_spawn, interleaved; "
              "medians of per-round values");

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <stdexcept>
 #include <utility>
 
@@ -61,6 +63,35 @@ void note(const std::string& text) {
 
 void throw_errno(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+std::string drain(int fd) {
+    std::string text;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(got));
+    return text;
+}
+
+TempDir::TempDir(const std::string& name) {
+    std::string pattern = "/tmp/airlock-" + name + "-XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw_errno("mkdtemp");
+    path_ = pattern;
+    ::chmod(path_.c_str(), 0755);
+}
+
+TempDir::~TempDir() {
+    for (const std::string& file : files_) ::unlink(file.c_str());
+    ::rmdir(path_.c_str());
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) {
+    std::string full = path_ + "/" + name;
+    std::ofstream out(full);
+    out << content;
+    if (!out.flush()) throw std::runtime_error("cannot write " + full);
+    files_.push_back(full);
+    return full;
 }
 
 Child::Child(int cpu, std::function<void()> body) {

@@ -1,6 +1,8 @@
 #pragma once
 // Shared helpers for the benchmarks: CPU pinning, a forked peer process, the interleaved
-// round schedule, medians and result lines. No timing assertions: benchmarks only report.
+// round schedule, medians and result lines, a temporary directory for generated files.
+// No timing assertions: benchmarks only report. (Starting a confined example plugin needs
+// the host libraries: plugin_support.hpp.)
 
 #include <chrono>
 #include <cstddef>
@@ -41,6 +43,28 @@ void note(const std::string& text);
 
 /// Throws std::runtime_error with `what` and strerror(errno).
 [[noreturn]] void throw_errno(const std::string& what);
+
+/// What `fd` gives now: read until end of file, or until a non-blocking descriptor (a
+/// plugin's stderr pipe) has nothing more. For error messages.
+std::string drain(int fd);
+
+/// A temporary directory for generated files (a benchmark's TOML), removed with them at scope
+/// exit.
+class TempDir {
+public:
+    /// Makes /tmp/airlock-`name`-XXXXXX, mode 0755; throws on failure.
+    explicit TempDir(const std::string& name);
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    /// Writes `content` to the file `name` in the directory and returns its path; throws when
+    /// it cannot.
+    std::string write(const std::string& name, const std::string& content);
+
+private:
+    std::string path_;
+    std::vector<std::string> files_;
+};
 
 /// A forked child running `body`, pinned to `cpu` before `body` starts. The child exits 0 when
 /// `body` returns, 1 (with the message on stderr) when it throws.
