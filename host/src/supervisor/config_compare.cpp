@@ -28,7 +28,7 @@ bool same_plugin_config(const PluginConfig& a, const PluginConfig& b) {
            a.protocol == b.protocol && key(a.limits) == key(b.limits) && key(a.syscalls) == key(b.syscalls) &&
            same_grants(a.grants, b.grants) && a.system_paths == b.system_paths && a.user == b.user &&
            a.user_id == b.user_id && a.group_id == b.group_id && a.required_layers == b.required_layers &&
-           key(a.supervision) == key(b.supervision);
+           a.memory_cgroup == b.memory_cgroup && key(a.supervision) == key(b.supervision);
 }
 
 } // namespace airlock::host::detail
