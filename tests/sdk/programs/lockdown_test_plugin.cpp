@@ -12,6 +12,8 @@
 //   echo      {text}   the text back, with a log message to the host
 // Every attempt answers ok + value, or the error: "Kind: message" for a PluginError, the
 // errno name (EPERM, ...) for a raw call.
+// Run as `lockdown-test-plugin outside-host` (not by a host), it checks that a lockdown works in
+// a process without no_new_privs: exit 0, or the number of the check that failed (11-14).
 #include "lockdown_api.hpp"
 
 #include <airlock/plugin/lockdown.hpp>
@@ -19,10 +21,12 @@
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -145,7 +149,25 @@ private:
 
 } // namespace
 
-int main() {
+namespace {
+
+// Without a host: no_new_privs is not set yet; the lockdown must set it and still install.
+int lock_down_outside_host() {
+    if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 0) return 11;
+    try {
+        airlock::plugin::deny_syscalls({"getppid"}, airlock::plugin::Refusal::error(EACCES));
+    } catch (const std::exception&) {
+        return 12;
+    }
+    if (::syscall(SYS_getppid) != -1 || errno != EACCES) return 13;
+    if (::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return 14;
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "outside-host") == 0) return lock_down_outside_host();
     std::unique_ptr<Plugin> created;
     try {
         created = std::make_unique<Plugin>();
