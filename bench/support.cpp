@@ -1,5 +1,6 @@
 #include "support.hpp"
 
+#include <dirent.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <exception>
 #include <fstream>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace bench {
@@ -94,7 +96,24 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
     return full;
 }
 
+namespace {
+// Threads of this process (entries of /proc/self/task).
+std::size_t thread_count() {
+    std::size_t count = 0;
+    if (DIR* tasks = ::opendir("/proc/self/task")) {
+        while (const dirent* entry = ::readdir(tasks))
+            if (entry->d_name[0] != '.') ++count;
+        ::closedir(tasks);
+    }
+    return count;
+}
+} // namespace
+
 Child::Child(int cpu, std::function<void()> body) {
+    if (thread_count() != 1) {
+        throw std::runtime_error("bench Child: the process has " + std::to_string(thread_count()) +
+                                 " threads; a child that runs code without exec needs a single-threaded parent");
+    }
     std::fflush(nullptr);  // the child must not flush the parent's buffered output again
     pid_ = ::fork();
     if (pid_ < 0) throw_errno("fork");

@@ -67,7 +67,10 @@ private:
 };
 
 /// A forked child running `body`, pinned to `cpu` before `body` starts. The child exits 0 when
-/// `body` returns, 1 (with the message on stderr) when it throws.
+/// `body` returns, 1 (with the message on stderr) when it throws. The child does not exec: it
+/// runs ordinary code (allocating, formatting), which is only safe when the parent has no
+/// other thread whose locks it could inherit — so the constructor refuses (throws) to fork
+/// from a multi-threaded process.
 class Child {
 public:
     Child(int cpu, std::function<void()> body);
