@@ -355,6 +355,7 @@ TEST_CASE("control: airlockctl logs --follow prints recent and new lines", "[con
     Harness h;
     int out[2];
     REQUIRE(::pipe(out) == 0);
+    const char* socket_arg = h.path.c_str();  // prepared before fork: the child only makes raw calls
     pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
@@ -362,7 +363,7 @@ TEST_CASE("control: airlockctl logs --follow prints recent and new lines", "[con
         ::dup2(out[1], 2);
         ::close(out[0]);
         ::close(out[1]);
-        ::execl(AIRLOCKCTL, "airlockctl", "--socket", h.path.c_str(), "logs", "hello", "--follow", static_cast<char*>(nullptr));
+        ::execl(AIRLOCKCTL, "airlockctl", "--socket", socket_arg, "logs", "hello", "--follow", static_cast<char*>(nullptr));
         ::_exit(98);
     }
     ::close(out[1]);
