@@ -77,7 +77,14 @@ public:
     /// protocol does not declare it.
     template <class Request, class Reply, class Handler>
     Status on(const Method<Request, Reply>& method, Handler handler) {
-        return on_raw(method.tag, [handler = std::move(handler)](Message& message, Responder& respond) mutable -> Status {
+        return on_raw(method.tag, typed_handler<Request, Reply>(std::move(handler)));
+    }
+    /// The raw handler behind `on`: decodes the Request, calls `handler(Request&) -> Reply |
+    /// Result<Reply>` and sends the encoded Reply (a failure becomes the error reply). For
+    /// methods whose tags are assigned at run time (the plugin SDK's).
+    template <class Request, class Reply, class Handler>
+    static RawHandler typed_handler(Handler handler) {
+        return [handler = std::move(handler)](Message& message, Responder& respond) mutable -> Status {
             Result<Request> request = decode_value<Request>(message.body, std::move(message.fds));
             if (!request) return request.status();
             using Returned = std::invoke_result_t<Handler&, Request&>;
@@ -94,7 +101,7 @@ public:
             if (Status s = encode_value(*reply, body, fds); !s.ok()) return s.with_context("encoding the reply");
             (void)respond.send(body, fds);  // the reply's descriptors stay open until sent
             return {};
-        });
+        };
     }
     /// Handles notification `kind` with `handler(Payload&)`. Undecodable ones are dropped.
     template <class Payload, class Handler>

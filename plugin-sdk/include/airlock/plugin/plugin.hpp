@@ -119,22 +119,7 @@ public:
                           std::is_convertible_v<Returned, Reply>,
                       "the handler must return the Reply type or Result<Reply>");
         add_method(name, spec_of<Request>(), spec_of<Reply>(),
-                   [handler = std::move(handler)](Message& message, CallSession::Responder& respond) mutable -> Status {
-                       Result<Request> request = decode_value<Request>(message.body, std::move(message.fds));
-                       if (!request) return request.status();
-                       std::optional<Reply> reply;
-                       if constexpr (std::is_same_v<Returned, Result<Reply>>) {
-                           Result<Reply> result = handler(*request);
-                           if (!result) return result.status();
-                           reply.emplace(std::move(*result));
-                       } else {
-                           reply.emplace(handler(*request));
-                       }
-                       std::vector<std::uint8_t> body;
-                       std::vector<int> fds;
-                       if (Status s = encode_value(*reply, body, fds); !s.ok()) return s.with_context("encoding the reply");
-                       return respond.send(body, fds);
-                   });
+                   CallSession::typed_handler<Request, Reply>(std::move(handler)));
     }
 
     /// The methods registered so far, with their tags and type descriptions.
