@@ -1,5 +1,7 @@
 // The control server and airlockctl, end to end over a real socket, with a fake supervisor
 // backend (the real Supervisor is exercised by the supervisor's own tests).
+#include "airlockctl_runner.hpp"
+
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/codec.hpp>
 #include <airlock/host/control_server.hpp>
@@ -174,31 +176,8 @@ struct Harness {
     std::thread thread;
 };
 
-struct Run {
-    int exit_code = -1;
-    std::string output;  // stdout and stderr
-};
-
-std::string quote(const std::string& word) {
-    std::string out = "'";
-    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-Run airlockctl(const std::vector<std::string>& args) {
-    std::string command = quote(AIRLOCKCTL);
-    for (const auto& arg : args) command += " " + quote(arg);
-    command += " 2>&1";
-    Run run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
-    int status = ::pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
-}
+using control_test::airlockctl;
+using control_test::Run;
 
 Run ctl(Harness& h, std::vector<std::string> args) {
     args.insert(args.begin(), {"--socket", h.path});

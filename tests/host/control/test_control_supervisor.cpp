@@ -1,5 +1,7 @@
 // The control server on a real Supervisor running the confined `hello` example plugin,
 // driven through the real airlockctl binary.
+#include "airlockctl_runner.hpp"
+
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/control_server.hpp>
 #include <airlock/host/supervisor.hpp>
@@ -20,29 +22,11 @@
 
 namespace {
 
-struct Run {
-    int exit_code = -1;
-    std::string output;
-};
+using control_test::Run;
 
-Run airlockctl(const std::string& socket, const std::vector<std::string>& args) {
-    auto quote = [](const std::string& word) {
-        std::string out = "'";
-        for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        return out + "'";
-    };
-    std::string command = quote(AIRLOCKCTL) + " --socket " + quote(socket);
-    for (const auto& arg : args) command += " " + quote(arg);
-    command += " 2>&1";
-    Run run;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
-    int status = ::pclose(pipe);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return run;
+Run airlockctl(const std::string& socket, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--socket", socket});
+    return control_test::airlockctl(args);
 }
 
 } // namespace
