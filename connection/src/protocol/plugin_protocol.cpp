@@ -26,6 +26,18 @@ const char* log_level_name(LogLevel level) noexcept {
     return "unknown";
 }
 
+Status check_announced_types(std::string_view method, std::string_view announced_request,
+                             std::string_view announced_reply, std::string_view request, std::string_view reply) {
+    auto differs = [&](const char* which, std::string_view announced, std::string_view caller) {
+        return Status(StatusCode::ProtocolMismatch, "method \"" + std::string(method) + "\": the " + which +
+                                                        " type differs from the plugin's; plugin: " + std::string(announced) +
+                                                        "; caller: " + std::string(caller));
+    };
+    if (announced_request != request) return differs("request", announced_request, request);
+    if (announced_reply != reply) return differs("reply", announced_reply, reply);
+    return {};
+}
+
 std::string format_progress(const ProgressReport& report) {
     std::string line = "progress: " + std::string(report.task) + " " + std::to_string(report.done);
     if (report.total > 0) {

@@ -114,14 +114,9 @@ Result<const PluginMethod*> PluginClient::check(std::string_view method, const s
         return Status(StatusCode::NotFound, "the plugin has no method \"" + std::string(method) +
                                                 "\"; it serves: " + method_list(methods_));
     }
-    if (found->request_type != request_type) {
-        return Status(StatusCode::ProtocolMismatch, "method \"" + found->name + "\": the request type differs from the plugin's; plugin: " +
-                                                        found->request_type + "; caller: " + request_type);
-    }
-    if (found->reply_type != reply_type) {
-        return Status(StatusCode::ProtocolMismatch, "method \"" + found->name + "\": the reply type differs from the plugin's; plugin: " +
-                                                        found->reply_type + "; caller: " + reply_type);
-    }
+    if (Status s = wire::check_announced_types(found->name, found->request_type, found->reply_type, request_type, reply_type);
+        !s.ok())
+        return s;
     return found;
 }
 

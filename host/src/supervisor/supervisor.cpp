@@ -701,11 +701,8 @@ Status Supervisor::check_method_types(const std::string& name, const std::string
     if (!methods) return methods.status();
     for (const auto& announced : *methods) {
         if (announced.name != method) continue;
-        if (announced.request_type == request_type && announced.reply_type == reply_type) return {};
-        return Status(StatusCode::ProtocolMismatch,
-                      name + "." + method + ": the caller's types differ from the announced ones (request " +
-                          std::string(announced.request_type) + " vs " + request_type + "; reply " +
-                          std::string(announced.reply_type) + " vs " + reply_type + ")");
+        return protocol::check_announced_types(name + "." + method, announced.request_type, announced.reply_type,
+                                               request_type, reply_type);
     }
     return Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'");
 }

@@ -37,11 +37,13 @@
 /// the protocol reserves them as application tags, so they are not part of the fingerprint.
 
 #include <airlock/connection/protocol.hpp>
+#include <airlock/connection/status.hpp>
 #include <airlock/connection/types.hpp>
 #include <airlock/connection/unique_fd.hpp>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace airlock::protocol {
 
@@ -159,6 +161,12 @@ const Protocol& plugin_host_protocol();
 
 /// "error", "warning", "info" or "debug".
 const char* log_level_name(LogLevel level) noexcept;
+
+/// OK when a caller's request/reply type descriptions are exactly the ones announced for
+/// `method`; otherwise ProtocolMismatch naming the method and both descriptions. Every
+/// host-side caller of announced methods checks with this before it sends anything.
+Status check_announced_types(std::string_view method, std::string_view announced_request,
+                             std::string_view announced_reply, std::string_view request, std::string_view reply);
 
 /// A progress report as one line for people, control characters masked:
 /// `progress: TASK 3/10 (30%): MESSAGE` (without the count of all when `total` is 0).
