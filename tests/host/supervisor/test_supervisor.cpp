@@ -20,7 +20,18 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::vector<std::uint8_t> bytes(std::initializer_list<std::uint8_t> values) { return values; }
+// Calls `method` of `plugin` with `body` and runs the loop until its reply; Timeout (from the
+// test, not the supervisor) when none came within `limit`.
+Result<Message> call_and_wait(boost::asio::io_context& io, Supervisor& supervisor, const std::string& plugin,
+                              const std::string& method, const std::vector<std::uint8_t>& body,
+                              milliseconds limit = std::chrono::seconds(20)) {
+    std::optional<Result<Message>> reply;
+    supervisor.call_raw(plugin, method, body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    if (!run_until(io, [&] { return reply.has_value(); }, limit)) {
+        return Status(StatusCode::Timeout, "the test saw no reply from " + plugin + "." + method);
+    }
+    return std::move(*reply);
+}
 
 bool contains(const std::vector<std::string>& lines, const std::string& text) {
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
@@ -47,16 +58,11 @@ TEST_CASE("a plugin reaches ready, announces its methods, answers a call and sto
     CHECK(std::string((*methods)[2].name) == "work");
     CHECK(supervisor.methods("nobody").status().code() == StatusCode::NotFound);
 
-    std::optional<Result<Message>> reply;
-    supervisor.call_raw("echo", "echo", bytes({1, 2, 3, 4}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    REQUIRE(reply->ok());
-    CHECK(std::vector<std::uint8_t>((*reply)->body.begin(), (*reply)->body.end()) == std::vector<std::uint8_t>{1, 2, 3, 4});
+    Result<Message> reply = call_and_wait(io, supervisor, "echo", "echo", {1, 2, 3, 4});
+    REQUIRE(reply.ok());
+    CHECK(std::vector<std::uint8_t>(reply->body.begin(), reply->body.end()) == std::vector<std::uint8_t>{1, 2, 3, 4});
 
-    std::optional<Result<Message>> missing;
-    supervisor.call_raw("echo", "nope", bytes({}), {}, [&](Result<Message> r) { missing.emplace(std::move(r)); });
-    REQUIRE(run_until(io, [&] { return missing.has_value(); }));
-    CHECK(missing->status().code() == StatusCode::NotFound);
+    CHECK(call_and_wait(io, supervisor, "echo", "nope", {}).status().code() == StatusCode::NotFound);
 
     CHECK(supervisor.start("nobody").code() == StatusCode::NotFound);
     REQUIRE(supervisor.stop("echo").ok());
@@ -184,10 +190,7 @@ TEST_CASE("a plugin sending garbage and flooding its output leaves the others an
     // The garbage plugin is refused (or fails) and is not restarted.
     REQUIRE(run_until(io, [&] { return in_state(supervisor, "noisy", PluginState::Failed); }));
     for (int i = 0; i < 20; ++i) {
-        std::optional<Result<Message>> reply;
-        supervisor.call_raw("good", "echo", bytes({static_cast<std::uint8_t>(i)}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-        REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-        REQUIRE(reply->ok());
+        REQUIRE(call_and_wait(io, supervisor, "good", "echo", {static_cast<std::uint8_t>(i)}).ok());
     }
     CHECK(supervisor.recent_logs("noisy").size() <= 512);
     CHECK(in_state(supervisor, "good", PluginState::Ready));
@@ -218,10 +221,7 @@ TEST_CASE("a plugin killed by a violation reports it, the others keep answering"
     CHECK(intruder.last_exit.find("killed by signal") == 0);
     CHECK(contains(supervisor.recent_logs("intruder"), "forbidden system call"));
     REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
-    std::optional<Result<Message>> reply;
-    supervisor.call_raw("good", "echo", bytes({9}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    CHECK(reply->ok());
+    CHECK(call_and_wait(io, supervisor, "good", "echo", {9}).ok());
 }
 
 TEST_CASE("100 plugins reach ready under one supervisor and all answer a call") {
@@ -238,7 +238,7 @@ TEST_CASE("100 plugins reach ready under one supervisor and all answer a call") 
     REQUIRE(run_until(io, [&] { return ready_count() == 100; }, std::chrono::seconds(120)));
     int answered = 0;
     for (int i = 0; i < 100; ++i) {
-        supervisor.call_raw("p" + std::to_string(i), "echo", bytes({static_cast<std::uint8_t>(i)}), {}, [&, i](Result<Message> r) {
+        supervisor.call_raw("p" + std::to_string(i), "echo", std::vector<std::uint8_t>{static_cast<std::uint8_t>(i)}, {}, [&, i](Result<Message> r) {
             if (r.ok() && r->body.size() == 1 && r->body[0] == static_cast<std::uint8_t>(i)) ++answered;
         });
     }
@@ -273,10 +273,7 @@ TEST_CASE("a plugin flooding stdout leaves the others answering and host memory 
     int answered = 0;
     const auto end = Clock::now() + std::chrono::seconds(2);
     while (Clock::now() < end) {
-        std::optional<Result<Message>> reply;
-        supervisor.call_raw("good", "echo", bytes({1}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-        REQUIRE(run_until(io, [&] { return reply.has_value(); }, std::chrono::seconds(5)));
-        REQUIRE(reply->ok());
+        REQUIRE(call_and_wait(io, supervisor, "good", "echo", {1}, std::chrono::seconds(5)).ok());
         ++answered;
     }
     CHECK(answered > 10);
@@ -300,10 +297,7 @@ TEST_CASE("an output nobody reads loses log lines instead of stalling the host")
     int answered = 0;
     const auto end = Clock::now() + std::chrono::seconds(1);
     while (Clock::now() < end) {
-        std::optional<Result<Message>> reply;
-        supervisor.call_raw("good", "echo", bytes({2}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-        REQUIRE(run_until(io, [&] { return reply.has_value(); }, std::chrono::seconds(5)));
-        REQUIRE(reply->ok());
+        REQUIRE(call_and_wait(io, supervisor, "good", "echo", {2}, std::chrono::seconds(5)).ok());
         ++answered;
     }
     CHECK(answered > 10);
@@ -337,10 +331,7 @@ TEST_CASE("a plugin that sends requests but never reads the replies cannot grow 
     CHECK(rss_kib() - before < 64 * 1024);
     const PluginStatus spam = status_of(supervisor, "spam");
     CHECK_THAT(spam.last_exit, Catch::Contains("killed by signal 9") && Catch::Contains("not reading"));
-    std::optional<Result<Message>> reply;
-    supervisor.call_raw("good", "echo", bytes({7}), {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    CHECK(reply->ok());
+    CHECK(call_and_wait(io, supervisor, "good", "echo", {7}).ok());
 }
 
 TEST_CASE("typed calls carry descriptors, check the announced types and take a per-call timeout") {
