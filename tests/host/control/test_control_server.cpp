@@ -179,6 +179,15 @@ struct Harness {
 using control_test::airlockctl;
 using control_test::Run;
 
+// A client connection of our own to the harness's control socket (established; 10 s timeout).
+airlock::Connection connect_raw(const Harness& h) {
+    airlock::Connection connection(airlock::protocol::control_protocol());
+    connection.set_timeout(std::chrono::seconds(10));
+    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
+    REQUIRE(connection.establish().ok());
+    return connection;
+}
+
 Run ctl(Harness& h, std::vector<std::string> args) {
     args.insert(args.begin(), {"--socket", h.path});
     return airlockctl(args);
@@ -280,10 +289,7 @@ TEST_CASE("control: start, stop, restart and logs", "[control]") {
 
 TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[control]") {
     Harness h;
-    airlock::Connection connection(airlock::protocol::control_protocol());
-    connection.set_timeout(std::chrono::seconds(10));
-    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
-    REQUIRE(connection.establish().ok());
+    airlock::Connection connection = connect_raw(h);
     airlock::CallSession session(connection);
     std::vector<std::string> received;
     REQUIRE(session.on(airlock::protocol::control::log_line,
@@ -308,10 +314,7 @@ TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[con
 
 TEST_CASE("control: a client that sends requests but never reads the replies is closed", "[control]") {
     Harness h;
-    airlock::Connection connection(airlock::protocol::control_protocol());
-    connection.set_timeout(std::chrono::seconds(10));
-    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
-    REQUIRE(connection.establish().ok());
+    airlock::Connection connection = connect_raw(h);
     std::vector<std::uint8_t> body;
     std::vector<int> no_fds;
     REQUIRE(airlock::encode_value(airlock::protocol::StatusRequest{""}, body, no_fds).ok());
@@ -378,10 +381,7 @@ TEST_CASE("control: airlockctl logs --follow prints recent and new lines", "[con
 
 TEST_CASE("control: a follower that stops reading loses lines instead of growing the host", "[control]") {
     Harness h;
-    airlock::Connection connection(airlock::protocol::control_protocol());
-    connection.set_timeout(std::chrono::seconds(10));
-    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, h.path).ok());
-    REQUIRE(connection.establish().ok());
+    airlock::Connection connection = connect_raw(h);
     airlock::CallSession session(connection);
     std::vector<std::string> received;
     REQUIRE(session.on(airlock::protocol::control::log_line,
