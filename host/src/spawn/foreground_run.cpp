@@ -6,6 +6,7 @@
 
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
+#include <airlock/host/violation_report_limiter.hpp>
 #endif
 
 #include <poll.h>
@@ -81,6 +82,7 @@ public:
         : plugin_name_(plugin.name), error_fd_(error_fd) {
 #ifdef AIRLOCK_HAVE_SANDBOX
         monitor_ = make_violation_monitor(spawner, plugin);
+        limiter_.emplace(plugin.name);
 #else
         (void)spawner;
 #endif
@@ -92,10 +94,12 @@ public:
 #endif
         return -1;
     }
-    /// Handles pending notifications; false once nobody uses the filter any more.
+    /// Handles pending notifications (at most 64 at a time, so that a plugin that violates
+    /// without pause does not starve its output); false once nobody uses the filter any more.
     bool handle_pending() {
 #ifdef AIRLOCK_HAVE_SANDBOX
-        while (monitor_) {
+        for (int handled = 0; monitor_; ++handled) {
+            if (handled == 64) return true;
             auto violation = monitor_->handle_one(0);
             if (!violation) {
                 if (violation.status().code() != StatusCode::PeerClosed) {
@@ -107,10 +111,24 @@ public:
             }
             if (!*violation) return true;
             ++reported_;
-            write_all(error_fd_, "airlock-host: " + (*violation)->describe(plugin_name_) + "\n");
+            write_lines(limiter_->record(**violation));
         }
 #endif
         return false;
+    }
+    /// When the summary of a rate-limited violation flood is due, if one is pending.
+    std::optional<std::chrono::steady_clock::time_point> summary_due() const {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        return limiter_->next_due();
+#else
+        return std::nullopt;
+#endif
+    }
+    /// Writes the summaries that are due; with `all`, every pending one (at the plugin's exit).
+    void write_summaries([[maybe_unused]] bool all) {
+#ifdef AIRLOCK_HAVE_SANDBOX
+        write_lines(all ? limiter_->take_all() : limiter_->take_due());
+#endif
     }
     /// Violations reported so far.
     int reported() const noexcept { return reported_; }
@@ -120,7 +138,11 @@ private:
     int error_fd_;
     int reported_ = 0;
 #ifdef AIRLOCK_HAVE_SANDBOX
+    void write_lines(const std::vector<std::string>& lines) {
+        for (const std::string& line : lines) write_all(error_fd_, "airlock-host: " + line + "\n");
+    }
     std::optional<ViolationMonitor> monitor_;
+    std::optional<ViolationReportLimiter> limiter_;
 #endif
 };
 
@@ -187,6 +209,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
         if (exited_at) wake = now + std::chrono::milliseconds(100);
         if (session && !exited_at) wake = session->deadline();
         if (deferred_signal != 0 && (!wake || *deferred_until < *wake)) wake = deferred_until;
+        if (auto due = violations.summary_due(); due && (!wake || *due < *wake)) wake = due;
         int timeout_ms = -1;
         if (wake) {
             auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
@@ -208,6 +231,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
         forward_lines(pump, options);
         // Violations first: the violating thread is blocked until the host answers.
         if (fds[4].revents != 0) violations.handle_pending();
+        violations.write_summaries(false);
         if (session && fds[5].revents != 0) session->on_events(fds[5].revents);
         if (fds[2].revents != 0) exited_at = Clock::now();
         if (signals && fds[3].revents != 0) {
@@ -229,6 +253,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
 
     PluginExit exit = plugin.process.wait();
     violations.handle_pending();
+    violations.write_summaries(true);
     report_exit(plugin, exit, pump, violations, options.error_fd);
     return exit;
 }

@@ -7,6 +7,7 @@
 
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
+#include <airlock/host/violation_report_limiter.hpp>
 #endif
 
 #include "config_compare.hpp"
@@ -46,6 +47,7 @@ const char* plugin_state_name(PluginState state) noexcept {
 namespace {
 
 constexpr std::size_t kLogRingLines = 512;
+constexpr int kViolationsPerTurn = 64;
 
 // Whether `fd` has `events` pending right now (edge-triggered reactors only report changes).
 bool ready_now(int fd, short events) {
@@ -69,13 +71,20 @@ std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"
 // One process of a plugin: everything that lives from launch to reaping.
 struct Run {
     explicit Run(asio::io_context& io, std::string name)
-        : pump(std::move(name)), ready_timer(io), stop_timer(io) {}
+        : pump(name),
+#ifdef AIRLOCK_HAVE_SANDBOX
+          violation_reports(name), violation_summary_timer(io),
+#endif
+          ready_timer(io), stop_timer(io) {}
 
     SpawnedPlugin spawned;
     OutputPump pump;
     std::optional<PluginSession> session;
 #ifdef AIRLOCK_HAVE_SANDBOX
     std::optional<ViolationMonitor> monitor;
+    ViolationReportLimiter violation_reports;  // bounds the report lines of a violation flood
+    asio::steady_timer violation_summary_timer;  // writes the flood's summary line when due
+    bool summary_pending = false;
 #endif
     std::unique_ptr<asio::posix::stream_descriptor> pidfd_watch, stdout_watch, stderr_watch, violation_watch;
     std::unique_ptr<asio::posix::stream_descriptor> connection_read, connection_write;
@@ -107,6 +116,7 @@ struct Plugin {
     unsigned restarts = 0;
     std::string last_exit;
     std::string last_violation;
+    std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
     std::deque<std::string> ring;
     std::deque<Clock::time_point> starts;
     asio::steady_timer restart_timer;
@@ -400,7 +410,9 @@ struct Supervisor::Impl {
             auto p = weak_plugin.lock();
             auto r = weak_run.lock();
             if (!p || !r) return;
-            if (handle_violations(*p, *r)) wait_violations(p, r);
+            const bool more = handle_violations(*p, *r);
+            schedule_violation_summaries(p, r);
+            if (more) wait_violations(p, r);
         });
 #else
         (void)plugin;
@@ -408,10 +420,13 @@ struct Supervisor::Impl {
 #endif
     }
 
-    // Handles pending violation notifications; false once the monitor is gone.
+    // Handles pending violation notifications; false once the monitor is gone. At most
+    // kViolationsPerTurn at a time: a plugin that violates again as soon as it is answered
+    // must not keep the loop from serving the others.
     bool handle_violations([[maybe_unused]] Plugin& plugin, [[maybe_unused]] Run& run) {
 #ifdef AIRLOCK_HAVE_SANDBOX
-        while (run.monitor) {
+        for (int handled = 0; run.monitor; ++handled) {
+            if (handled == kViolationsPerTurn) return true;
             auto violation = run.monitor->handle_one(0);
             if (!violation) {
                 if (violation.status().code() != StatusCode::PeerClosed) {
@@ -423,12 +438,33 @@ struct Supervisor::Impl {
             }
             if (!*violation) return true;
             ++run.violations;
+            ++plugin.violations;
             plugin.last_violation = (*violation)->describe(plugin.name);
-            log_line(plugin, "[host] " + plugin.last_violation);
+            for (const std::string& line : run.violation_reports.record(**violation)) log_line(plugin, "[host] " + line);
         }
 #endif
         return false;
     }
+
+#ifdef AIRLOCK_HAVE_SANDBOX
+    // Arms the timer that writes the summary line of suppressed violation reports.
+    void schedule_violation_summaries(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+        const auto due = run->violation_reports.next_due();
+        if (!due || run->summary_pending) return;
+        run->summary_pending = true;
+        run->violation_summary_timer.expires_at(*due);
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        run->violation_summary_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (error || !p || !r) return;
+            r->summary_pending = false;
+            for (const std::string& line : r->violation_reports.take_due()) log_line(*p, "[host] " + line);
+            schedule_violation_summaries(p, r);
+        });
+    }
+#endif
 
     // --- ending ------------------------------------------------------------------------------
 
@@ -437,6 +473,10 @@ struct Supervisor::Impl {
         std::optional<PluginExit> exit = run->spawned.process.try_wait();
         if (!exit) exit = run->spawned.process.wait();  // readable pidfd: it has exited
         handle_violations(*plugin, *run);
+#ifdef AIRLOCK_HAVE_SANDBOX
+        for (const std::string& line : run->violation_reports.take_all()) log_line(*plugin, "[host] " + line);
+        run->violation_summary_timer.cancel();
+#endif
         if (run->session) {
             run->session->drain();
             run->session->close(Status(StatusCode::PeerClosed, "plugin " + plugin->name + " exited"));
@@ -621,6 +661,7 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.restarts = plugin->restarts;
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
+        status.violations = plugin->violations;
         if (plugin->progress) {
             status.progress = plugin->progress;
             status.progress_age = std::chrono::duration_cast<milliseconds>(now - plugin->progress_at);

@@ -60,6 +60,9 @@ struct PluginStatus {
     unsigned restarts = 0;               ///< automatic and requested restarts so far
     std::string last_exit;       ///< e.g. "exited with status 1", "killed by signal 9", empty if none
     std::string last_violation;  ///< the last violation report line, empty if none
+    /// Forbidden system calls the host observed, over all its processes (including those whose
+    /// report lines the rate limit left out).
+    std::uint64_t violations = 0;
     /// The latest `progress` report of the current process (the SDK's `Plugin::progress`);
     /// empty when it has sent none.
     std::optional<protocol::ProgressReport> progress;

@@ -11,6 +11,8 @@
 //   spam          reports ready, then sends the host progress requests as fast as it can
 //                 and never reads the replies
 //   violate       reports ready, then calls ptrace (not in the default allowlist)
+//   violate-flood N [exit]  reports ready, calls ptrace N times (each refused under
+//                 on_violation = "errno"), prints "refused R of N", then serves on (or exits 0)
 #include "supervised_api.hpp"
 
 #include <airlock/connection/call_session.hpp>
@@ -24,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -146,6 +149,17 @@ int main(int argc, char** argv) {
         ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
         std::printf("still alive after ptrace\n");
         return 5;
+    }
+    if (mode == "violate-flood") {
+        (void)session.poll_once(std::chrono::milliseconds(100));  // let the host see ready first
+        const long count = argc > 2 ? std::atol(argv[2]) : 1000;
+        long refused = 0;
+        for (long i = 0; i < count; ++i) {
+            if (::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0) < 0 && errno == EPERM) ++refused;
+        }
+        std::printf("refused %ld of %ld\n", refused, count);
+        std::fflush(stdout);
+        if (argc > 3 && std::string(argv[3]) == "exit") return 0;
     }
     while (!stopping) {
         Status s = session.poll_once();
