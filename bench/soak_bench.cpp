@@ -1,0 +1,317 @@
+// soak_bench: a hostile-plugin soak. One real Supervisor in this process (the host) runs one
+// well-behaved `hello` plugin next to N misbehaving ones (bench/soak_plugin.cpp), all fully
+// confined with the real TOML loader, spawner and sandbox. Phases, on the same host:
+//   quiet    only hello runs; back-to-back "greet" calls, each timed        (seconds / 3)
+//   attack   the N hostile plugins are started and misbehave while hello is called (seconds)
+//   quiet    the hostile plugins are stopped; hello is called again       (seconds / 3)
+// The attacks, cycled over the N plugins: garbage on the connection, descriptor floods
+// (32 unasked-for fds per message), slow readers (requests without reading replies),
+// stdout/stderr floods, violation floods (ptrace under on_violation = "errno"), crash loops
+// (exit 1 under restart = "always") and huge announcements (256 methods, ~16 KB types each,
+// re-announced every 200 ms). Not included: the nested-vector reply type that can crash the
+// host today (being fixed separately).
+//
+//   soak_quiet_rtt_us          median hello round trip in the two quiet phases
+//   soak_attack_rtt_us         median hello round trip under attack
+//   soak_latency_ratio         attack / quiet medians (target <= 2)
+//   soak_latency_ratio_mean    attack / quiet means (the tail: calls that waited behind the
+//                              host's work for the hostile plugins; see the p99/max note)
+//   soak_failed_calls          hello calls that failed (target 0)
+//   soak_host_fd_growth        open fds of the host after the soak minus before (target 0)
+//   soak_host_rss_growth_kib   VmRSS after minus before
+// The baseline (fds, VmRSS) is taken after hello is warmed up and every hostile plugin has
+// been started and stopped once: the host keeps one descriptor per configured plugin (its
+// prepared Spawner's Landlock ruleset), which is a fixed cost, not growth.
+//
+// Not pinned: the plugins inherit the host's affinity, and eight busy processes on one CPU
+// would measure the scheduler. The machine is shared, so run it more than once.
+// Environment: AIRLOCK_SOAK_SECONDS (attack phase, default 15), AIRLOCK_SOAK_N (hostile
+// plugins, default: one per attack), AIRLOCK_SOAK_ATTACKS (comma-separated subset of the
+// attack names above: garbage,fds,slow,output,violate,crash,announce).
+#include "support.hpp"
+
+#include "hello/hello_api.hpp"
+
+#include <airlock/host/config_loader.hpp>
+#include <airlock/host/supervisor.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bench {
+namespace {
+
+using namespace std::chrono_literals;
+using airlock::host::PluginState;
+using airlock::host::Supervisor;
+
+const char* const kAttacks[] = {"garbage", "fds", "slow", "output", "violate", "crash", "announce"};
+
+std::string hostile_toml(const std::string& name, const std::string& attack) {
+    return "[plugin." + name + "]\n"
+           "exec = \"" AIRLOCK_SOAK_PLUGIN_EXE "\"\n"
+           "args = [\"" + attack + "\"]\n"
+           "restart = \"always\"\n"
+           "restart_delay = \"10ms\"\n"
+           "restart_max_delay = \"100ms\"\n"
+           "start_limit_burst = 1000000\n"
+           "start_limit_interval = \"1s\"\n"
+           "stop_timeout = \"200ms\"\n"
+           "[plugin." + name + ".limits]\n"
+           "memory = \"128MiB\"\nopen_files = 64\nprocesses = 1\n"
+           "[plugin." + name + ".syscalls]\n"
+           "profile = \"default\"\non_violation = \"errno\"\n\n";
+}
+
+// The attacks to cycle over: $AIRLOCK_SOAK_ATTACKS (comma-separated names), else all.
+std::vector<std::string> chosen_attacks() {
+    std::vector<std::string> all(std::begin(kAttacks), std::end(kAttacks));
+    const char* list = std::getenv("AIRLOCK_SOAK_ATTACKS");
+    if (!list || !*list) return all;
+    std::vector<std::string> chosen;
+    std::string text = list;
+    for (std::size_t start = 0; start <= text.size();) {
+        std::size_t end = text.find(',', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string name = text.substr(start, end - start);
+        if (std::find(all.begin(), all.end(), name) == all.end()) throw std::runtime_error("unknown attack " + name);
+        chosen.push_back(name);
+        start = end + 1;
+    }
+    return chosen;
+}
+
+std::string host_toml(int hostile, const std::vector<std::string>& attacks) {
+    std::string toml = "[sandbox]\n"
+                       "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+                       "user = \"nobody\"\n\n"
+                       "[plugin.good]\n"
+                       "exec = \"" AIRLOCK_HELLO_EXE "\"\n"
+                       "[plugin.good.limits]\nmemory = \"256MiB\"\nopen_files = 32\nprocesses = 1\n"
+                       "[plugin.good.syscalls]\nprofile = \"default\"\n\n";
+    for (int i = 0; i < hostile; ++i) {
+        const std::string& attack = attacks[static_cast<std::size_t>(i) % attacks.size()];
+        toml += hostile_toml("h" + std::to_string(i) + "-" + attack, attack);
+    }
+    return toml;
+}
+
+// The host's open descriptors and what they refer to (without the listing's own).
+std::map<int, std::string> open_fds() {
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir) throw_errno("opendir /proc/self/fd");
+    std::map<int, std::string> fds;
+    while (dirent* entry = ::readdir(dir)) {
+        if (entry->d_name[0] == '.') continue;
+        const int fd = std::atoi(entry->d_name);
+        if (fd == ::dirfd(dir)) continue;
+        char target[256] = {};
+        const std::string link = "/proc/self/fd/" + std::string(entry->d_name);
+        (void)!::readlink(link.c_str(), target, sizeof target - 1);
+        fds[fd] = target;
+    }
+    ::closedir(dir);
+    return fds;
+}
+
+long rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+struct Phase {
+    std::vector<double> rtt_us;
+    int failed = 0;
+    std::string first_error;
+};
+
+// "p50 X p99 Y max Z mean W us, N calls/s"-style summary of a phase.
+std::string tail_text(Phase phase) {
+    if (phase.rtt_us.empty()) return "no calls";
+    std::sort(phase.rtt_us.begin(), phase.rtt_us.end());
+    double sum = 0;
+    for (double us : phase.rtt_us) sum += us;
+    const auto at = [&](double q) { return phase.rtt_us[static_cast<std::size_t>(q * double(phase.rtt_us.size() - 1))]; };
+    char text[160];
+    std::snprintf(text, sizeof text, "p50 %.0f p99 %.0f max %.0f mean %.0f us", at(0.5), at(0.99), phase.rtt_us.back(),
+                  sum / double(phase.rtt_us.size()));
+    return text;
+}
+
+double mean(const std::vector<double>& values) {
+    double sum = 0;
+    for (double value : values) sum += value;
+    return values.empty() ? 0 : sum / double(values.size());
+}
+
+// Runs the loop until `done()` or `limit`.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto end = Clock::now() + limit;
+    while (!done() && Clock::now() < end) {
+        io.run_one_for(20ms);
+        if (io.stopped()) io.restart();
+    }
+    return done();
+}
+
+// Back-to-back greet calls to hello for `length`, each timed from call to reply.
+Phase call_hello(boost::asio::io_context& io, Supervisor& supervisor, std::chrono::milliseconds length) {
+    Phase phase;
+    const auto end = Clock::now() + length;
+    while (Clock::now() < end) {
+        std::optional<airlock::Result<hello::GreetReply>> reply;
+        const auto start = Clock::now();
+        supervisor.call<hello::GreetRequest, hello::GreetReply>(
+            "good", "greet", hello::GreetRequest{"soak"},
+            [&](airlock::Result<hello::GreetReply> r) { reply.emplace(std::move(r)); }, {5000ms});
+        run_until(io, [&] { return reply.has_value(); }, 10s);
+        const double us = seconds_since(start) * 1e6;
+        if (reply && reply->ok()) {
+            phase.rtt_us.push_back(us);
+        } else {
+            if (phase.failed++ == 0) phase.first_error = reply ? reply->status().to_string() : "no reply in 10 s";
+        }
+    }
+    return phase;
+}
+
+int run() {
+    const int attack_seconds = env_int("AIRLOCK_SOAK_SECONDS", 15);
+    const std::vector<std::string> attacks = chosen_attacks();
+    const int hostile = env_int("AIRLOCK_SOAK_N", static_cast<int>(attacks.size()));
+    const auto attack_length = std::chrono::milliseconds(attack_seconds * 1000);
+    const auto quiet_length = attack_length / 3;
+
+    TempDir dir("soak");
+    airlock::host::HostConfig config = airlock::host::load_config(dir.write("soak.toml", host_toml(hostile, attacks)));
+    std::vector<std::string> hostile_names;
+    for (const auto& [name, plugin] : config.plugins) {
+        if (name != "good") hostile_names.push_back(name);
+    }
+
+    boost::asio::io_context io;
+    Supervisor supervisor(io, std::move(config));
+    const int log_sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC);  // the host's log output
+    supervisor.set_output_fd(log_sink);
+    // Starts that failed in the host (not the plugin's own exits), e.g. a spawn refused.
+    std::map<std::string, int> failed_starts;
+    std::map<std::string, std::string> failed_start_example;
+    (void)supervisor.subscribe_logs([&](const std::string& plugin, const std::string& line) {
+        if (line.find("cannot start: ") == std::string::npos) return;
+        if (failed_starts[plugin]++ == 0) failed_start_example[plugin] = line;
+    });
+    auto supervisor_state = [&](const std::string& name) {
+        for (const auto& status : supervisor.status())
+            if (status.name == name) return status;
+        throw std::runtime_error("no plugin " + name);
+    };
+    if (airlock::Status s = supervisor.start("good"); !s.ok()) throw std::runtime_error("start good: " + s.to_string());
+    if (!run_until(io, [&] { return supervisor_state("good").state == PluginState::Ready; }, 10s))
+        throw std::runtime_error("hello did not get ready");
+    (void)call_hello(io, supervisor, 500ms);  // warm-up
+    auto all_down = [&] {
+        for (const auto& name : hostile_names) {
+            const auto status = supervisor_state(name);
+            if (status.pid != -1 || status.state == PluginState::Starting) return false;
+        }
+        return true;
+    };
+    // Warm-up attack: every hostile plugin starts once, so that what the host keeps per
+    // configured plugin (its prepared Spawner: the plugin's Landlock ruleset fd) exists before
+    // the baseline. Growth after that is per start or per message, i.e. a leak.
+    for (const auto& name : hostile_names) (void)supervisor.start(name);
+    run_until(io, [] { return false; }, 1000ms);
+    for (const auto& name : hostile_names) (void)supervisor.stop(name);
+    if (!run_until(io, all_down, 20s)) note("warning: not every hostile plugin was down 20 s after the warm-up");
+    run_until(io, [] { return false; }, 200ms);
+    const auto fds_before = open_fds();
+    const long rss_before = rss_kib();
+
+    note("soak: " + std::to_string(hostile) + " hostile plugins, attack " + std::to_string(attack_seconds) +
+         " s, quiet phases " + std::to_string(quiet_length.count()) + " ms before and after; not pinned");
+    Phase quiet = call_hello(io, supervisor, quiet_length);
+
+    for (const auto& name : hostile_names) (void)supervisor.start(name);
+    // VmRSS after each third of the attack: growth that levels off is bounded, growth that
+    // keeps pace with time is not.
+    Phase attack;
+    std::string rss_during;
+    for (int third = 0; third < 3; ++third) {
+        Phase part = call_hello(io, supervisor, attack_length / 3);
+        attack.rtt_us.insert(attack.rtt_us.end(), part.rtt_us.begin(), part.rtt_us.end());
+        if (attack.failed == 0) attack.first_error = part.first_error;
+        attack.failed += part.failed;
+        rss_during += std::to_string(rss_kib()) + " (attack " + std::to_string(third + 1) + "/3) -> ";
+    }
+
+    std::map<std::string, airlock::host::PluginStatus> at_end;
+    for (const auto& name : hostile_names) at_end[name] = supervisor_state(name);
+    for (const auto& name : hostile_names) (void)supervisor.stop(name);
+    if (!run_until(io, all_down, 20s)) note("warning: not every hostile plugin was down 20 s after the stop");
+
+    Phase quiet_after = call_hello(io, supervisor, quiet_length);
+    quiet.rtt_us.insert(quiet.rtt_us.end(), quiet_after.rtt_us.begin(), quiet_after.rtt_us.end());
+    quiet.failed += quiet_after.failed;
+    run_until(io, [] { return false; }, 200ms);
+    const auto fds_after = open_fds();
+    for (const auto& [fd, target] : fds_after) {
+        if (!fds_before.count(fd)) note("fd " + std::to_string(fd) + " new after the soak: " + target);
+    }
+    const long rss_after = rss_kib();
+
+    for (const auto& [name, status] : at_end) {
+        note(name + ": state " + airlock::host::plugin_state_name(status.state) + ", restarts " +
+             std::to_string(status.restarts) + ", violations " + std::to_string(status.violations) +
+             (status.last_exit.empty() ? "" : ", last exit: " + status.last_exit));
+    }
+    for (const auto& [name, count] : failed_starts)
+        note(name + ": " + std::to_string(count) + " starts failed in the host, e.g. " + failed_start_example[name]);
+    note("hello calls: " + std::to_string(quiet.rtt_us.size()) + " quiet, " + std::to_string(attack.rtt_us.size()) +
+         " under attack; fds " + std::to_string(fds_before.size()) + " -> " + std::to_string(fds_after.size()) +
+         ", VmRSS " + std::to_string(rss_before) + " -> " + rss_during + std::to_string(rss_after) + " KiB");
+    if (attack.failed + quiet.failed > 0)
+        note("failed hello calls: first error: " + (attack.first_error.empty() ? quiet.first_error : attack.first_error));
+
+    const double quiet_median = median(quiet.rtt_us);
+    const double attack_median = median(attack.rtt_us);
+    note("hello round trip, quiet / attack: " + tail_text(quiet) + " / " + tail_text(attack));
+    print_result("soak_quiet_rtt_us", quiet_median, "us");
+    print_result("soak_attack_rtt_us", attack_median, "us");
+    print_result("soak_latency_ratio", quiet_median > 0 ? attack_median / quiet_median : 0, "ratio");
+    const double quiet_mean = mean(quiet.rtt_us);
+    print_result("soak_latency_ratio_mean", quiet_mean > 0 ? mean(attack.rtt_us) / quiet_mean : 0, "ratio");
+    print_result("soak_failed_calls", attack.failed + quiet.failed, "calls");
+    print_result("soak_host_fd_growth", static_cast<double>(fds_after.size()) - static_cast<double>(fds_before.size()), "fds");
+    print_result("soak_host_rss_growth_kib", static_cast<double>(rss_after - rss_before), "KiB");
+    ::close(log_sink);
+    return 0;
+}
+
+} // namespace
+} // namespace bench
+
+int main() {
+    try {
+        return bench::run();
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "soak_bench: %s\n", error.what());
+        return 1;
+    }
+}
