@@ -23,6 +23,19 @@
 // been started and stopped once: the host keeps one descriptor per configured plugin (its
 // prepared Spawner's Landlock ruleset), which is a fixed cost, not growth.
 //
+// Notes: the host's CPU use and its loop's lag (a 10 ms timer) under attack tell a busy or
+// stalled host apart from a hello process that merely waits for a CPU. To see the host's own
+// stalls without the scheduler's, run it as `chrt -R -f 10 build/bench/soak_bench` (FIFO for
+// the host only: reset-on-fork gives the plugins the normal policy).
+// Findings of Dec 2026 (reported, not fixed here; the code is elsewhere):
+//  - plugins have no CPU limit: seven busy plugins on two cores leave the host and hello ~20%
+//    of a CPU each, so hello's tail (p99, mean) grows 10-30x though the median stays <= ~2x;
+//  - each (re)start runs Spawner::launch on the supervisor's loop and stalls it 18-28 ms: a
+//    crash loop or a plugin dropped for garbage stalls everyone ~10 times a second;
+//  - fds: descriptors in flight count per uid (all plugins run as nobody) against the
+//    sender's RLIMIT_NOFILE, so a plugin flooding descriptors makes other plugins' starts
+//    fail ("could not hand the seccomp listener to the host: Too many references");
+//  - slow: the host queues up to 32 MiB of replies per plugin that does not read them.
 // Not pinned: the plugins inherit the host's affinity, and eight busy processes on one CPU
 // would measure the scheduler. The machine is shared, so run it more than once.
 // Environment: AIRLOCK_SOAK_SECONDS (attack phase, default 15), AIRLOCK_SOAK_N (hostile
@@ -36,9 +49,11 @@
 #include <airlock/host/supervisor.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -161,6 +176,44 @@ double mean(const std::vector<double>& values) {
     return values.empty() ? 0 : sum / double(values.size());
 }
 
+// CPU seconds this process (the host) has used so far.
+double host_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// How late a 10 ms timer on the host's loop fires: the loop's own lag, apart from how fast
+// the hello process gets the CPU.
+class LoopLag {
+public:
+    explicit LoopLag(boost::asio::io_context& io) : timer_(io) {}
+    void start() {
+        timer_.expires_after(10ms);
+        const auto due = Clock::now() + 10ms;
+        timer_.async_wait([this, due](const boost::system::error_code& error) {
+            if (error) return;
+            lag_us_.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
+            start();
+        });
+    }
+    void stop() { timer_.cancel(); }
+    std::string text() const {
+        std::vector<double> lag = lag_us_;
+        if (lag.empty()) return "no samples";
+        std::sort(lag.begin(), lag.end());
+        char text[120];
+        std::snprintf(text, sizeof text, "p50 %.0f p99 %.0f max %.0f us (%zu samples)", lag[lag.size() / 2],
+                      lag[static_cast<std::size_t>(0.99 * double(lag.size() - 1))], lag.back(), lag.size());
+        return text;
+    }
+
+private:
+    boost::asio::steady_timer timer_;
+    std::vector<double> lag_us_;
+};
+
 // Runs the loop until `done()` or `limit`.
 bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
     const auto end = Clock::now() + limit;
@@ -249,6 +302,9 @@ int run() {
     Phase quiet = call_hello(io, supervisor, quiet_length);
 
     for (const auto& name : hostile_names) (void)supervisor.start(name);
+    LoopLag lag(io);
+    lag.start();
+    const double cpu_at_attack = host_cpu_seconds();
     // VmRSS after each third of the attack: growth that levels off is bounded, growth that
     // keeps pace with time is not.
     Phase attack;
@@ -261,6 +317,8 @@ int run() {
         rss_during += std::to_string(rss_kib()) + " (attack " + std::to_string(third + 1) + "/3) -> ";
     }
 
+    const double attack_cpu = host_cpu_seconds() - cpu_at_attack;
+    lag.stop();
     std::map<std::string, airlock::host::PluginStatus> at_end;
     for (const auto& name : hostile_names) at_end[name] = supervisor_state(name);
     for (const auto& name : hostile_names) (void)supervisor.stop(name);
@@ -291,6 +349,9 @@ int run() {
 
     const double quiet_median = median(quiet.rtt_us);
     const double attack_median = median(attack.rtt_us);
+    char cpu_text[64];
+    std::snprintf(cpu_text, sizeof cpu_text, "%.0f%% of one CPU", 100 * attack_cpu / std::chrono::duration<double>(attack_length).count());
+    note(std::string("under attack the host used ") + cpu_text + "; its loop's lag (10 ms timer): " + lag.text());
     note("hello round trip, quiet / attack: " + tail_text(quiet) + " / " + tail_text(attack));
     print_result("soak_quiet_rtt_us", quiet_median, "us");
     print_result("soak_attack_rtt_us", attack_median, "us");
