@@ -75,6 +75,9 @@ private:
     UniqueFd fd_;
 };
 
+// Notifications answered per poll round before the output gets its turn again.
+constexpr int kViolationsPerRound = 64;
+
 // The host's own view of forbidden system calls (seccomp user notification).
 class ViolationReporter {
 public:
@@ -94,12 +97,12 @@ public:
 #endif
         return -1;
     }
-    /// Handles pending notifications (at most 64 at a time, so that a plugin that violates
-    /// without pause does not starve its output); false once nobody uses the filter any more.
+    /// Handles pending notifications (at most kViolationsPerRound, so that a plugin that
+    /// violates without pause does not starve its output); false once nobody uses the filter.
     bool handle_pending() {
 #ifdef AIRLOCK_HAVE_SANDBOX
         for (int handled = 0; monitor_; ++handled) {
-            if (handled == 64) return true;
+            if (handled == kViolationsPerRound) return true;
             auto violation = monitor_->handle_one(0);
             if (!violation) {
                 if (violation.status().code() != StatusCode::PeerClosed) {
