@@ -28,8 +28,12 @@
 // stalls without the scheduler's, run it as `chrt -R -f 10 build/bench/soak_bench` (FIFO for
 // the host only: reset-on-fork gives the plugins the normal policy).
 // Findings of Dec 2026 (reported, not fixed here; the code is elsewhere):
-//  - plugins have no CPU limit: seven busy plugins on two cores leave the host and hello ~20%
-//    of a CPU each, so hello's tail (p99, mean) grows 10-30x though the median stays <= ~2x;
+//  - CPU: every plugin is its own session (setsid), so with sched_autogroup (on here) its own
+//    autogroup, weighted like the host's whole session; nice does not change that. Seven busy
+//    plugins on two cores leave the host ~20% of a CPU: hello's median round trip 2-7x, mean
+//    30-60x. With AIRLOCK_SOAK_NICE_HOSTILE=1 (autogroup nice 19 for the hostile plugins)
+//    both ratios fall to ~1-2: the host needs a CPU weight per plugin (autogroup nice, or a
+//    cpu cgroup), not a faster loop;
 //  - each (re)start runs Spawner::launch on the supervisor's loop and stalls it 18-28 ms: a
 //    crash loop or a plugin dropped for garbage stalls everyone ~10 times a second;
 //  - fds: descriptors in flight count per uid (all plugins run as nobody) against the
@@ -40,7 +44,8 @@
 // would measure the scheduler. The machine is shared, so run it more than once.
 // Environment: AIRLOCK_SOAK_SECONDS (attack phase, default 15), AIRLOCK_SOAK_N (hostile
 // plugins, default: one per attack), AIRLOCK_SOAK_ATTACKS (comma-separated subset of the
-// attack names above: garbage,fds,slow,output,violate,crash,announce).
+// attack names above: garbage,fds,slow,output,violate,crash,announce),
+// AIRLOCK_SOAK_NICE_HOSTILE=1 (diagnostic: renice the hostile processes to 19 as they start).
 #include "support.hpp"
 
 #include "hello/hello_api.hpp"
@@ -60,6 +65,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -304,6 +310,27 @@ int run() {
     for (const auto& name : hostile_names) (void)supervisor.start(name);
     LoopLag lag(io);
     lag.start();
+    // Diagnostic: AIRLOCK_SOAK_NICE_HOSTILE=1 renices every hostile process and its autogroup
+    // to 19 as it appears (what a CPU weight per plugin would do), to tell CPU starvation from
+    // host work.
+    boost::asio::steady_timer renice_timer(io);
+    std::function<void()> renice_hostile = [&] {
+        for (const auto& status : supervisor.status()) {
+            if (status.name == "good" || status.pid <= 0) continue;
+            (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(status.pid), 19);
+            // Each plugin is its own session (setsid), hence its own autogroup, whose weight
+            // nice does not change: the autogroup has a nice value of its own.
+            std::ofstream("/proc/" + std::to_string(status.pid) + "/autogroup") << "19";
+        }
+        renice_timer.expires_after(20ms);
+        renice_timer.async_wait([&](const boost::system::error_code& error) {
+            if (!error) renice_hostile();
+        });
+    };
+    if (env_int("AIRLOCK_SOAK_NICE_HOSTILE", 0) == 1) {
+        note("hostile plugins reniced to 19 (AIRLOCK_SOAK_NICE_HOSTILE=1)");
+        renice_hostile();
+    }
     const double cpu_at_attack = host_cpu_seconds();
     // VmRSS after each third of the attack: growth that levels off is bounded, growth that
     // keeps pace with time is not.
@@ -319,6 +346,7 @@ int run() {
 
     const double attack_cpu = host_cpu_seconds() - cpu_at_attack;
     lag.stop();
+    renice_timer.cancel();
     std::map<std::string, airlock::host::PluginStatus> at_end;
     for (const auto& name : hostile_names) at_end[name] = supervisor_state(name);
     for (const auto& name : hostile_names) (void)supervisor.stop(name);
