@@ -24,6 +24,14 @@ namespace airlock::host {
 /// implementation of the handshake so the table is built one way.
 protocol::GrantTable take_grant_table(SpawnedPlugin& plugin);
 
+/// OK when every method a plugin announced may be served: tag in the application range
+/// (>= protocol::kFirstApplicationTag), name of 1 to 64 bytes of [A-Za-z0-9_.-], no name or
+/// tag announced twice, and request and reply types that parse as type descriptions within
+/// the limits of dynamic_value.hpp (no empty struct, bounded depth and size). Otherwise
+/// InvalidParameter naming the method and the problem. Every host-side path that accepts a
+/// ready notice checks it with this before the plugin counts as ready.
+Status check_method_announcements(const protocol::ReadyNotice& ready);
+
 /// Host side of the plugin protocol for one process. See the file comment.
 class PluginSession {
 public:
