@@ -86,8 +86,14 @@ function(airlock_build_confined_uninstrumented)
     if(TARGET ${target})
       set_property(SOURCE ${PROJECT_SOURCE_DIR}/${source} TARGET_DIRECTORY ${target}
                    APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=all)
+      get_filename_component(name ${source} NAME)
+      list(APPEND child_objects "$<FILTER:$<TARGET_OBJECTS:${target}>,INCLUDE,/${name}\\.o$>")
     endif()
   endforeach()
+  list(JOIN child_objects "," child_objects)
+  add_test(NAME "build: the spawner's child side calls no sanitizer runtime"
+           COMMAND ${CMAKE_COMMAND} "-DOBJECTS=${child_objects}"
+                   -P ${PROJECT_SOURCE_DIR}/cmake/check_uninstrumented.cmake)
 
   airlock_uninstrumented_copy(airlock_connection airlock_connection_uninstrumented)
   airlock_uninstrumented_copy(airlock_plugin airlock_plugin_uninstrumented)
