@@ -1,6 +1,7 @@
 # cmake -DBUILD_DIR=... -DSOURCE_DIR=... -DWORK_DIR=... -P run_install_test.cmake
 # Installs the build into a temporary prefix, builds tests/install/project against it with
-# find_package(airlock) and runs the resulting plugin.
+# find_package(airlock) and runs the resulting plugin. SANITIZE_FLAGS: a sanitizer build's
+# flags (its installed libraries are instrumented, so the plugin is built with them too).
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 function(run)
@@ -11,7 +12,8 @@ function(run)
 endfunction()
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/install/project" -B "${WORK_DIR}/build"
-    "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release)
+    "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release
+    "-DCMAKE_CXX_FLAGS=${SANITIZE_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${SANITIZE_FLAGS}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=AIRLOCK_CONNECTION_FD "${WORK_DIR}/build/outside_plugin"
                 RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)

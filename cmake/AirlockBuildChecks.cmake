@@ -1,0 +1,113 @@
+# Build checks for CI (docs/testing.md): -Werror, and sanitizer builds of the host side.
+#
+# AIRLOCK_SANITIZE instruments everything built after this file is included, except the
+# programs that run confined (airlock_build_confined_uninstrumented below): they are the
+# untrusted side, and a sanitizer runtime cannot run under their confinement.
+
+if(DEFINED ENV{CI})
+  set(airlock_werror_default ON)
+else()
+  set(airlock_werror_default OFF)
+endif()
+option(AIRLOCK_WERROR "Treat compiler warnings as errors (ON by default when the environment sets CI)"
+       ${airlock_werror_default})
+if(AIRLOCK_WERROR)
+  add_compile_options(-Werror)
+endif()
+
+set(AIRLOCK_SANITIZE "" CACHE STRING
+    "Sanitizers for the host side: empty (none), address,undefined, or thread")
+set_property(CACHE AIRLOCK_SANITIZE PROPERTY STRINGS "" "address,undefined" "thread")
+
+set(AIRLOCK_SANITIZE_FLAGS "")
+if(AIRLOCK_SANITIZE STREQUAL "address,undefined")
+  # -fno-sanitize-recover=all: undefined behaviour ends the process (a failing test) instead
+  # of printing a line nobody reads.
+  set(AIRLOCK_SANITIZE_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+elseif(AIRLOCK_SANITIZE STREQUAL "thread")
+  set(AIRLOCK_SANITIZE_FLAGS -fsanitize=thread -fno-omit-frame-pointer)
+elseif(NOT AIRLOCK_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "AIRLOCK_SANITIZE must be empty, \"address,undefined\" or \"thread\", not \"${AIRLOCK_SANITIZE}\"")
+endif()
+if(AIRLOCK_SANITIZE_FLAGS)
+  add_compile_options(${AIRLOCK_SANITIZE_FLAGS})
+  add_link_options(${AIRLOCK_SANITIZE_FLAGS})
+endif()
+
+# The code the spawner's CLONE_VM child runs between clone and exec, in the host's memory
+# and on its own stack: instrumented code there would write ASan's shadow and TSan's state
+# for the host (or report the child's private stack as a bad access). These files hold only
+# that child-side code, and it calls nothing but raw system calls.
+set(AIRLOCK_CHILD_SIDE_SOURCES
+  airlock_host_spawn host/src/spawn/child_launch.cpp
+  airlock_host_spawn host/src/spawn/child_steps.cpp
+  airlock_host_sandbox host/src/sandbox/child_confinement.cpp)
+
+# The programs tests and examples start as confined plugins. They stay uninstrumented in a
+# sanitizer build: ASan cannot reserve its shadow under their RLIMIT_AS, its runtime cannot
+# link a static PIE, LeakSanitizer's ptrace hangs under seccomp, UBSan's vptr check calls
+# pipe2 (a violation), and a test that measures a memory limit must measure the plugin, not
+# the sanitizer. They link uninstrumented copies of the connection and plugin libraries.
+set(AIRLOCK_CONFINED_PROGRAMS
+  example_hello example_grep example_checksum example_journal example_intruder
+  airlock-spawn-probe airlock-test-plugin airlock-ruleset-probe airlock-ruleset-probe-static
+  airlock-sdk-test-plugin airlock-lockdown-test-plugin airlock-supervised-plugin
+  airlock_sandbox_probe config_profile_probe airlock-e2e-attempt)
+
+# An uninstrumented copy of library `original` (same sources, includes and links).
+function(airlock_uninstrumented_copy original copy)
+  get_target_property(source_dir ${original} SOURCE_DIR)
+  get_target_property(sources ${original} SOURCES)
+  list(TRANSFORM sources PREPEND "${source_dir}/" REGEX "^[^/$]")
+  add_library(${copy} STATIC ${sources})
+  foreach(property INCLUDE_DIRECTORIES INTERFACE_INCLUDE_DIRECTORIES COMPILE_DEFINITIONS
+                   INTERFACE_COMPILE_DEFINITIONS LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
+    get_target_property(value ${original} ${property})
+    if(value)
+      list(TRANSFORM value REPLACE "^airlock::connection$" airlock_connection_uninstrumented)
+      list(TRANSFORM value REPLACE "^airlock::plugin$" airlock_plugin_uninstrumented)
+      set_property(TARGET ${copy} PROPERTY ${property} "${value}")
+    endif()
+  endforeach()
+  target_compile_options(${copy} PRIVATE -fno-sanitize=all)
+endfunction()
+
+# Called at the end of the top-level CMakeLists.txt, once every target exists.
+function(airlock_build_confined_uninstrumented)
+  if(NOT AIRLOCK_SANITIZE_FLAGS)
+    return()
+  endif()
+  list(LENGTH AIRLOCK_CHILD_SIDE_SOURCES count)
+  math(EXPR last "${count} - 1")
+  foreach(index RANGE 0 ${last} 2)
+    math(EXPR next "${index} + 1")
+    list(GET AIRLOCK_CHILD_SIDE_SOURCES ${index} target)
+    list(GET AIRLOCK_CHILD_SIDE_SOURCES ${next} source)
+    if(TARGET ${target})
+      set_property(SOURCE ${PROJECT_SOURCE_DIR}/${source} TARGET_DIRECTORY ${target}
+                   APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=all)
+      get_filename_component(name ${source} NAME)
+      list(APPEND child_objects "$<FILTER:$<TARGET_OBJECTS:${target}>,INCLUDE,/${name}\\.o$>")
+    endif()
+  endforeach()
+  list(JOIN child_objects "," child_objects)
+  add_test(NAME "build: the spawner's child side calls no sanitizer runtime"
+           COMMAND ${CMAKE_COMMAND} "-DOBJECTS=${child_objects}"
+                   -P ${PROJECT_SOURCE_DIR}/cmake/check_uninstrumented.cmake)
+
+  airlock_uninstrumented_copy(airlock_connection airlock_connection_uninstrumented)
+  airlock_uninstrumented_copy(airlock_plugin airlock_plugin_uninstrumented)
+  foreach(program IN LISTS AIRLOCK_CONFINED_PROGRAMS)
+    if(NOT TARGET ${program})
+      continue()
+    endif()
+    target_compile_options(${program} PRIVATE -fno-sanitize=all)
+    target_link_options(${program} PRIVATE -fno-sanitize=all)
+    get_target_property(libraries ${program} LINK_LIBRARIES)
+    if(libraries)
+      list(TRANSFORM libraries REPLACE "^airlock::connection$" airlock_connection_uninstrumented)
+      list(TRANSFORM libraries REPLACE "^airlock::plugin$" airlock_plugin_uninstrumented)
+      set_property(TARGET ${program} PROPERTY LINK_LIBRARIES "${libraries}")
+    endif()
+  endforeach()
+endfunction()
