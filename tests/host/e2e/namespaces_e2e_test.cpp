@@ -191,3 +191,28 @@ TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]
     CHECK(has_line(check.out, "namespaces: available .*"));
     CHECK(has_line(check.out, "  namespaces: off .*"));
 }
+
+TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landlock", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    const std::string granted = dir.dir("granted");
+    dir.file("granted/inside.txt", "inside", 0644);
+    dir.file("secret.txt", "top secret", 0644);
+    AttemptConfig attempt;
+    attempt.grants = "data = { dir = " + quoted(granted) + ", access = \"read\" }";
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+
+    Run inside = exec_attempt(on, {"openat", "3", "inside.txt"});
+    INFO(inside.out << inside.err);
+    CHECK(inside.result("openat") == "SUCCEEDED");
+    // The descriptor leads into the host's tree, where `..` meets Landlock.
+    Run up = exec_attempt(on, {"openat", "3", "../secret.txt"});
+    INFO(up.out << up.err);
+    CHECK(up.result("openat") == "blocked errno=EACCES");
+    // By path, the granted directory does not exist in the private root.
+    Run by_path = exec_attempt(on, {"stat", granted + "/inside.txt"});
+    CHECK(by_path.result("stat") == "blocked errno=ENOENT");
+}
