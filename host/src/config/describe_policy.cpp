@@ -28,6 +28,16 @@ std::string_view name_of(IsolationLayer layer) {
     case IsolationLayer::Seccomp: return "seccomp";
     case IsolationLayer::Landlock: return "landlock";
     case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    case IsolationLayer::Namespaces: return "namespaces";
+    }
+    return "?";
+}
+
+std::string_view name_of(NamespacesMode mode) {
+    switch (mode) {
+    case NamespacesMode::Auto: return "auto (private mount/net/uts/ipc namespaces when the host can create them)";
+    case NamespacesMode::Require: return "require (the plugin does not start without private namespaces)";
+    case NamespacesMode::Off: return "off (the host's namespaces)";
     }
     return "?";
 }
@@ -152,6 +162,7 @@ std::string describe_policy(const PluginConfig& plugin) {
         << joined(plugin.required_layers, [](IsolationLayer l) { return std::string(name_of(l)); }) << "\n";
     out << "  memory_cgroup: " << name_of(plugin.memory_cgroup)
         << (plugin.limits.memory_bytes ? "" : "; unused, no memory limit") << "\n";
+    out << "  namespaces: " << name_of(plugin.namespaces) << "\n";
     out << "  system paths (read-only): "
         << joined(plugin.system_paths, [](const std::string& s) { return s; }) << "\n";
     describe_limits(out, plugin.limits);

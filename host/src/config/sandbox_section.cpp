@@ -61,10 +61,23 @@ MemoryCgroupMode parse_memory_cgroup(const TableReader& table) {
                                "\"require\" (refuse to start without one), \"off\" (RLIMIT_AS only)");
 }
 
+NamespacesMode parse_namespaces(const TableReader& table) {
+    const auto mode = *table.string("namespaces", "one of \"auto\", \"require\", \"off\"");
+    if (mode.value == "auto")
+        return NamespacesMode::Auto;
+    if (mode.value == "require")
+        return NamespacesMode::Require;
+    if (mode.value == "off")
+        return NamespacesMode::Off;
+    table.fail(*mode.node, "unknown namespaces " + in_quotes(mode.value) + " in " + table.context() +
+                               "; allowed: \"auto\" (private namespaces when the host can create them), "
+                               "\"require\" (refuse to start without them), \"off\" (the host's namespaces)");
+}
+
 } // namespace
 
 SandboxSettings parse_sandbox(const TableReader& table) {
-    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup"});
+    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup", "namespaces"});
     SandboxSettings settings;
     if (table.find("system_paths") != nullptr)
         settings.system_paths = parse_system_paths(table);
@@ -82,6 +95,8 @@ SandboxSettings parse_sandbox(const TableReader& table) {
         settings.require = parse_require(table);
     if (table.find("memory_cgroup") != nullptr)
         settings.memory_cgroup = parse_memory_cgroup(table);
+    if (table.find("namespaces") != nullptr)
+        settings.namespaces = parse_namespaces(table);
     return settings;
 }
 
@@ -105,6 +120,8 @@ SandboxSettings builtin_sandbox_defaults() {
                                                 IsolationLayer::NoNewPrivs};
     // A memory cgroup where the host can make one; unprivileged hosts keep working.
     defaults.memory_cgroup = MemoryCgroupMode::Auto;
+    // Private namespaces where the host can create them (root).
+    defaults.namespaces = NamespacesMode::Auto;
     return defaults;
 }
 
@@ -125,6 +142,7 @@ void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
     plugin_config.group_id = user_source.group_id;
     plugin_config.required_layers = pick(&SandboxSettings::require).value_or(std::set<IsolationLayer>{});
     plugin_config.memory_cgroup = pick(&SandboxSettings::memory_cgroup).value_or(MemoryCgroupMode::Auto);
+    plugin_config.namespaces = pick(&SandboxSettings::namespaces).value_or(NamespacesMode::Auto);
 }
 
 } // namespace airlock::host::config_detail

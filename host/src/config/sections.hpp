@@ -21,6 +21,7 @@ struct SandboxSettings {
     std::optional<std::uint32_t> group_id;
     std::optional<std::set<IsolationLayer>> require;
     std::optional<MemoryCgroupMode> memory_cgroup;
+    std::optional<NamespacesMode> namespaces;
 };
 
 /// Parses a [sandbox]-shaped table (sandbox_section.cpp).

@@ -4,6 +4,9 @@
 #include "airlock/host/landlock_ruleset.hpp"
 
 #include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -51,13 +54,44 @@ LayerAvailability probe_no_new_privs() {
     return {true, state ? "already set for the host" : "settable"};
 }
 
+int exit_at_once(void*) {
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+// Whether a child can be started in new namespaces: the only reliable answer is to try
+// (capabilities, user-namespace policy and LSMs all play a part). Done once per process.
+LayerAvailability probe_namespaces() {
+    static const LayerAvailability result = [] {
+        alignas(16) static char stack[16 * 1024];
+        // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
+        pid_t pid = clone(exit_at_once, stack + sizeof stack,
+                          static_cast<int>(CLONE_VM | CLONE_VFORK | kNamespaceCloneFlags) | SIGCHLD, nullptr);
+        if (pid < 0) {
+            std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC)", errno);
+            if (geteuid() != 0) detail += "; the host is not root (user namespaces are not used)";
+            return LayerAvailability{false, detail};
+        }
+        int status = 0;
+        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+        }
+        return LayerAvailability{true, "mount (tmpfs root), network (no interfaces), uts, ipc"};
+    }();
+    return result;
+}
+
 } // namespace
+
+// No CLONE_NEWPID yet: as pid 1 the plugin would ignore the host's SIGTERM (docs/sandbox.md,
+// "Namespaces").
+const unsigned long kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
 
 const LayerAvailability& IsolationLayers::of(IsolationLayer layer) const noexcept {
     switch (layer) {
     case IsolationLayer::Seccomp: return seccomp;
     case IsolationLayer::Landlock: return landlock;
     case IsolationLayer::NoNewPrivs: return no_new_privs;
+    case IsolationLayer::Namespaces: return namespaces;
     }
     return seccomp;
 }
@@ -77,6 +111,7 @@ IsolationLayers probe_isolation_layers() {
         layers.landlock = {false, abi.status().message()};
     }
     layers.no_new_privs = probe_no_new_privs();
+    layers.namespaces = probe_namespaces();
     return layers;
 }
 
@@ -85,6 +120,7 @@ std::string_view isolation_layer_name(IsolationLayer layer) noexcept {
     case IsolationLayer::Seccomp: return "seccomp";
     case IsolationLayer::Landlock: return "landlock";
     case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    case IsolationLayer::Namespaces: return "namespaces";
     }
     return "unknown";
 }
@@ -108,7 +144,8 @@ std::string describe_isolation_layers(const IsolationLayers& layers) {
         return std::string(name) + ": " + (a.available ? "available" : "UNAVAILABLE") + " (" + a.detail + ")\n";
     };
     return line("seccomp", layers.seccomp) + line("seccomp user notification", layers.seccomp_user_notification) +
-           line("landlock", layers.landlock) + line("no-new-privs", layers.no_new_privs);
+           line("landlock", layers.landlock) + line("no-new-privs", layers.no_new_privs) +
+           line("namespaces", layers.namespaces);
 }
 
 } // namespace airlock::host

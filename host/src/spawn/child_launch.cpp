@@ -6,6 +6,7 @@
 // lands in the suspended parent thread's TLS slot; it is read immediately and the parent
 // does not rely on errno across clone().
 #include "child_launch.hpp"
+#include "child_namespaces.hpp"
 #include "child_steps.hpp"
 
 #include <airlock/host/spawner.hpp>
@@ -119,6 +120,22 @@ KeptDescriptors arrange_descriptors(const ChildPlan& plan) {
     return kept;
 }
 
+// Before the uid change (needs CAP_SYS_ADMIN) and before Landlock and seccomp (which
+// forbid mounting); after the descriptors are in place (they need no path).
+void enter_private_root(const ChildPlan& plan) {
+    const NamespaceFailure failure = child_enter_private_root(plan.namespaces);
+    switch (failure.stage) {
+    case NamespaceFailure::Stage::None: return;
+    case NamespaceFailure::Stage::MakePrivate: fail(plan, ChildStep::MakeMountsPrivate, failure.error);
+    case NamespaceFailure::Stage::MountRoot: fail(plan, ChildStep::MountRoot, failure.error);
+    case NamespaceFailure::Stage::RootStep: fail(plan, ChildStep::BuildRoot, failure.error, failure.step);
+    case NamespaceFailure::Stage::PivotRoot: fail(plan, ChildStep::PivotRoot, failure.error);
+    case NamespaceFailure::Stage::DetachOldRoot: fail(plan, ChildStep::DetachOldRoot, failure.error);
+    case NamespaceFailure::Stage::ReadOnlyRoot: fail(plan, ChildStep::ReadOnlyRoot, failure.error);
+    case NamespaceFailure::Stage::Hostname: fail(plan, ChildStep::SetHostname, failure.error);
+    }
+}
+
 [[noreturn]] void child_main(const ChildPlan& plan) {
     reset_signal_handlers();
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
@@ -133,6 +150,8 @@ KeptDescriptors arrange_descriptors(const ChildPlan& plan) {
     }
 
     const KeptDescriptors kept = arrange_descriptors(plan);
+
+    if (plan.namespaces.clone_flags != 0) enter_private_root(plan);
 
     // The host's working directory is none of the plugin's business.
     if (::syscall(SYS_chdir, "/") != 0) fail(plan, ChildStep::ChangeDirectory, errno);
@@ -241,6 +260,13 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::JoinMemoryCgroup: return "join its memory cgroup";
     case ChildStep::MoveDescriptors: return "install the inherited descriptors";
     case ChildStep::CloseDescriptors: return "close all other descriptors (close_range)";
+    case ChildStep::MakeMountsPrivate: return "make its mounts private (namespaces)";
+    case ChildStep::MountRoot: return "mount the tmpfs for its private root (namespaces)";
+    case ChildStep::BuildRoot: return "build its private root (namespaces)";
+    case ChildStep::PivotRoot: return "pivot_root into its private root (namespaces)";
+    case ChildStep::DetachOldRoot: return "detach the host's root (namespaces)";
+    case ChildStep::ReadOnlyRoot: return "make its private root read-only (namespaces)";
+    case ChildStep::SetHostname: return "set its hostname (namespaces)";
     case ChildStep::ChangeDirectory: return "change directory to /";
     case ChildStep::DropGroups: return "drop supplementary groups (setgroups)";
     case ChildStep::DropGid: return "switch group (setresgid)";
@@ -265,8 +291,9 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         AllSignalsBlocked blocked;
         // CLONE_VM|CLONE_VFORK: no copy of the host's page tables, so the cost does not
         // grow with host memory; this thread sleeps until the child executes or exits.
-        pid = ::clone(child_entry, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-                      const_cast<ChildPlan*>(&plan), &pidfd);
+        // The namespace flags create the plugin's mount/net/uts/ipc namespaces with it.
+        const int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | static_cast<int>(plan.namespaces.clone_flags);
+        pid = ::clone(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
         clone_error = errno;
     }
     if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));

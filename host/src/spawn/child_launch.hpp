@@ -5,6 +5,8 @@
 // only issues raw system calls on it. With CLONE_VM the child runs in the parent's memory
 // until it executes, so it must not allocate, lock, log or touch C++ objects.
 
+#include "namespace_plan.hpp"
+
 #include <airlock/connection/unique_fd.hpp>
 
 #include <sys/resource.h>
@@ -26,6 +28,13 @@ enum class ChildStep : std::uint32_t {
     JoinMemoryCgroup,
     MoveDescriptors,
     CloseDescriptors,
+    MakeMountsPrivate,
+    MountRoot,
+    BuildRoot,          ///< detail: the index of the failed RootStep
+    PivotRoot,
+    DetachOldRoot,
+    ReadOnlyRoot,
+    SetHostname,
     ChangeDirectory,
     DropGroups,
     DropGid,
@@ -97,6 +106,8 @@ struct ChildPlan {
     uid_t uid = 0;
     gid_t gid = 0;
     pid_t parent_pid = 0;
+    /// New namespaces to clone into and the private root to build (clone_flags 0: none).
+    NamespaceChildPlan namespaces;
     ChildConfinement confinement;
 };
 
@@ -106,7 +117,8 @@ struct LaunchedChild {
     UniqueFd pidfd;
 };
 
-/// Starts the child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on its own stack and runs
+/// Starts the child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD, plus the namespace flags of
+/// plan.namespaces) on its own stack and runs
 /// the child steps. Returns once the child has executed or exited (vfork semantics); by
 /// then `*plan.failure` holds the failed step, if any.
 /// @throws SpawnError when clone itself fails.

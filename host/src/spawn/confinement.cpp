@@ -47,6 +47,13 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
                                 probe.landlock.available ? "" : probe.landlock.detail});
     prepared.layers_.push_back({IsolationLayer::NoNewPrivs, probe.no_new_privs.available,
                                 probe.no_new_privs.available ? "" : probe.no_new_privs.detail});
+    if (plugin.namespaces == NamespacesMode::Off) {
+        prepared.layers_.push_back({IsolationLayer::Namespaces, false, "off in the config (namespaces = \"off\")"});
+    } else {
+        prepared.layers_.push_back({IsolationLayer::Namespaces, probe.namespaces.available,
+                                    probe.namespaces.available ? "" : probe.namespaces.detail});
+        if (probe.namespaces.available) prepared.namespace_flags_ = kNamespaceCloneFlags;
+    }
     return prepared;
 }
 
@@ -100,6 +107,7 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig&) {
     prepared.layers_.push_back({IsolationLayer::Seccomp, false, missing});
     prepared.layers_.push_back({IsolationLayer::Landlock, false, missing});
     prepared.layers_.push_back({IsolationLayer::NoNewPrivs, true, ""});
+    prepared.layers_.push_back({IsolationLayer::Namespaces, false, missing});
     return prepared;
 }
 

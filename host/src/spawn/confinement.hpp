@@ -29,10 +29,12 @@ public:
     /// @throws SpawnError when the sandbox library rejects the plugin's policy.
     static PreparedConfinement prepare(const PluginConfig& plugin);
 
-    /// One entry per IsolationLayer, in the order seccomp, landlock, no-new-privs.
+    /// One entry per IsolationLayer, in the order seccomp, landlock, no-new-privs, namespaces.
     [[nodiscard]] const std::vector<LayerStatus>& layers() const noexcept { return layers_; }
     [[nodiscard]] bool seccomp_applied() const noexcept;
     [[nodiscard]] bool landlock_applied() const noexcept;
+    /// The clone flags of the namespaces layer; 0 when it is off or unavailable.
+    [[nodiscard]] unsigned long namespace_flags() const noexcept { return namespace_flags_; }
 
     /// The Landlock ruleset descriptor for a launch; null without Landlock. Built on first
     /// use and reused while every path it refers to still names the same file (a replaced
@@ -50,6 +52,7 @@ public:
 private:
     std::vector<LayerStatus> layers_;
     std::unique_ptr<CompiledConfinement> compiled_;
+    unsigned long namespace_flags_ = 0;
 };
 
 } // namespace airlock::host::detail

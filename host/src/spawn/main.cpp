@@ -49,6 +49,7 @@ const char* layer_name(IsolationLayer layer) {
     case IsolationLayer::Seccomp: return "seccomp";
     case IsolationLayer::Landlock: return "landlock";
     case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    case IsolationLayer::Namespaces: return "namespaces";
     }
     return "?";
 }

@@ -4,6 +4,7 @@
 #include "child_launch.hpp"
 #include "confinement.hpp"
 #include "memory_cgroup_plan.hpp"
+#include "namespace_plan.hpp"
 #include "spawner_internals.hpp"
 
 #ifdef AIRLOCK_HAVE_SANDBOX
@@ -136,13 +137,17 @@ std::vector<char*> pointer_array(std::vector<std::string>& strings) {
     return pointers;
 }
 
-std::string describe_failure(const PluginConfig& plugin, const ChildFailure& report) {
+std::string describe_failure(const PluginConfig& plugin, const ChildFailure& report,
+                             const detail::NamespacePlan& namespaces) {
     auto step = static_cast<ChildStep>(report.step);
     std::string message = "plugin '" + plugin.name + "': cannot start: ";
     if (step == ChildStep::Exec) {
         message += "executing " + plugin.executable;
     } else if (step == ChildStep::ResourceLimit) {
         message += std::string("setting ") + resource_name(report.detail);
+    } else if (step == ChildStep::BuildRoot) {
+        message += "the child could not " + namespaces.describe_step(static_cast<std::size_t>(report.detail)) +
+                   " (namespaces)";
     } else {
         message += std::string("the child could not ") + detail::child_step_description(step);
     }
@@ -191,6 +196,7 @@ const char* layer_name(IsolationLayer layer) noexcept {
     case IsolationLayer::Seccomp: return "seccomp";
     case IsolationLayer::Landlock: return "landlock";
     case IsolationLayer::NoNewPrivs: return "no-new-privs";
+    case IsolationLayer::Namespaces: return "namespaces";
     }
     return "?";
 }
@@ -257,6 +263,10 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
             }
         }
     }
+    if (p.plugin.namespaces == NamespacesMode::Require && p.confinement.namespace_flags() == 0) {
+        throw SpawnError("plugin '" + name + "': namespaces = \"require\" but private namespaces are unavailable: " +
+                         p.confinement.layers().back().reason);
+    }
     p.memory = detail::MemoryCgroupPlan::prepare(p.plugin);
     p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
     TargetUser user = resolve_user(p.plugin);
@@ -300,6 +310,13 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         grants = open_grants(plugin.grants);
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
+    }
+
+    // Planned per launch, like the Landlock ruleset is checked per launch: a system path
+    // that appears later or an executable replaced since is bound as it is now.
+    detail::NamespacePlan namespaces;
+    if (p.confinement.namespace_flags() != 0) {
+        namespaces = detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags());
     }
 
     UniqueFd dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
@@ -366,6 +383,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.uid = p.uid;
     plan.gid = p.gid;
     plan.parent_pid = ::getpid();
+    plan.namespaces = namespaces.child();
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
 
@@ -383,7 +401,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
 
     if (failure.step != 0) {
         process.wait();  // it exited with 126 right after recording the failure
-        throw SpawnError(describe_failure(plugin, failure));
+        throw SpawnError(describe_failure(plugin, failure, namespaces));
     }
     UniqueFd listener;
     if (handoff_host) listener = receive_listener(plugin.name, handoff_host.get());

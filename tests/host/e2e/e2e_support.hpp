@@ -77,13 +77,15 @@ struct AttemptConfig {
     std::string limits;    ///< lines of [plugin.attempt.limits]
     std::string syscalls;  ///< lines of [plugin.attempt.syscalls]
     std::string grants;    ///< lines of [plugin.attempt.grants]
+    std::string sandbox;   ///< extra lines of [sandbox], e.g. namespaces = "off"
 };
 
 inline std::string attempt_toml(const AttemptConfig& config) {
     std::string text = "[sandbox]\n"
                        "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
                        "user = \"nobody\"\n"
-                       "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n"
+                       "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n" +
+                       (config.sandbox.empty() ? "" : config.sandbox + "\n") +
                        "[plugin.attempt]\n"
                        "exec = " + quoted(kAttempt) + "\n"
                        "env = " + config.env + "\n"

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 using namespace airlock::host;
 
 TEST_CASE("this kernel provides every isolation layer", "[layers]") {
@@ -36,4 +38,19 @@ TEST_CASE("layer names match the config's require = [...] names", "[layers]") {
     CHECK(isolation_layer_name(IsolationLayer::Seccomp) == "seccomp");
     CHECK(isolation_layer_name(IsolationLayer::Landlock) == "landlock");
     CHECK(isolation_layer_name(IsolationLayer::NoNewPrivs) == "no-new-privs");
+}
+
+TEST_CASE("the namespaces probe creates them as root and names them in check's summary", "[layers]") {
+    auto layers = probe_isolation_layers();
+    INFO(describe_isolation_layers(layers));
+    if (::geteuid() != 0) {
+        CHECK_FALSE(layers.namespaces.available);
+        CHECK(layers.namespaces.detail.find("EPERM") != std::string::npos);
+        return;
+    }
+    CHECK(layers.namespaces.available);
+    CHECK(&layers.of(IsolationLayer::Namespaces) == &layers.namespaces);
+    CHECK(isolation_layer_name(IsolationLayer::Namespaces) == "namespaces");
+    CHECK(describe_isolation_layers(layers).find("namespaces: available (mount (tmpfs root), network (no interfaces), uts, ipc)") !=
+          std::string::npos);
 }

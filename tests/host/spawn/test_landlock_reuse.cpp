@@ -105,6 +105,7 @@ TEST_CASE("landlock reuse: a second launch with nothing changed reuses the rules
     const std::string input = dir.file("readable/input.txt", "granted");
     const std::string secret = dir.file("secret.txt", "not granted");  // 0644: only Landlock says no
     ProbeConfig probe;
+    probe.namespaces = "off";  // these test Landlock, reached by path
     probe.exec = kRulesetProbe;
     probe.grants = "in = { dir = " + quoted(readable) + ", access = \"read\" }\n"
                    "out = { dir = " + quoted(writable) + ", access = \"read-write\" }\n";
@@ -138,6 +139,7 @@ TEST_CASE("landlock reuse: a grant directory re-created at the same path is the 
     const std::string old_file = dir.file("data/old.txt", "old");
     const std::string new_file = data + "/new.txt";
     ProbeConfig probe;
+    probe.namespaces = "off";  // these test Landlock, reached by path
     probe.exec = kRulesetProbe;
     probe.grants = "data = { dir = " + quoted(data) + ", access = \"read\" }\n";
     const Spawner spawner = reuse_spawner(probe_config(probe));
@@ -173,6 +175,7 @@ TEST_CASE("landlock reuse: an executable replaced by rename runs at the next lau
     const std::string replaced = dir.path() + "/replaced";  // tells the earlier probe to look
     install_by_rename(kRulesetProbeStatic, exe);
     ProbeConfig probe;
+    probe.namespaces = "off";  // these test Landlock, reached by path
     probe.exec = exe;
     const Spawner spawner = reuse_spawner(probe_config(probe));
 
@@ -204,6 +207,7 @@ TEST_CASE("landlock reuse: an executable rewritten in place gets a ruleset for i
     const std::string exe = dir.path() + "/plugin";
     install_by_rename(kRulesetProbeStatic, exe);
     ProbeConfig probe;
+    probe.namespaces = "off";  // these test Landlock, reached by path
     probe.exec = exe;
     const Spawner spawner = reuse_spawner(probe_config(probe));
 
@@ -231,6 +235,7 @@ TEST_CASE("landlock reuse: a system path missing at the first launch is covered 
     const std::string later = dir.dir("later");  // the config loader wants system paths to exist
     const std::string file = later + "/data.txt";
     ProbeConfig probe;
+    probe.namespaces = "off";  // these test Landlock, reached by path
     probe.exec = kRulesetProbe;
     probe.system_paths.push_back(later);
     const PluginConfig config = probe_config(probe);

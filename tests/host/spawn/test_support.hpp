@@ -40,12 +40,16 @@ struct ProbeConfig {
     std::string exec = kProbe;
     /// [sandbox] system_paths (read-only for the plugin; the loader checks they exist).
     std::vector<std::string> system_paths = {"/usr", "/lib", "/lib64", "/etc/ld.so.cache"};
+    /// [sandbox] namespaces; empty = the default ("auto"). Tests of Landlock itself say
+    /// "off": the private root would answer ENOENT before Landlock is asked.
+    std::string namespaces;
 };
 
 inline std::string probe_toml(const ProbeConfig& probe) {
     std::string text = "[sandbox]\n"
                        "system_paths = " + quoted_list(probe.system_paths) + "\n"
-                       "user = \"nobody\"\n"
+                       "user = \"nobody\"\n" +
+                       (probe.namespaces.empty() ? "" : "namespaces = " + quoted(probe.namespaces) + "\n") +
                        "[plugin.probe]\n"
                        "exec = " + quoted(probe.exec) + "\n"
                        "args = " + quoted_list(probe.args) + "\n"

@@ -25,12 +25,18 @@ struct IsolationLayers {
     LayerAvailability landlock;
     int landlock_abi = 0;                 ///< 0 when Landlock is unavailable
     LayerAvailability no_new_privs;
+    /// Private mount, network, UTS and IPC namespaces (kNamespaceCloneFlags) can be created.
+    LayerAvailability namespaces;
 
     /// The availability of one configurable layer.
     [[nodiscard]] const LayerAvailability& of(IsolationLayer layer) const noexcept;
 };
 
-/// Probes the running kernel (cheap, no side effects on this process).
+/// The clone flags of the namespaces layer: mount, network, UTS and IPC.
+extern const unsigned long kNamespaceCloneFlags;
+
+/// Probes the running kernel (cheap, no side effects on this process; the namespaces probe
+/// starts one short-lived child, once per process).
 IsolationLayers probe_isolation_layers();
 
 /// The config name of a layer: "seccomp", "landlock", "no-new-privs".

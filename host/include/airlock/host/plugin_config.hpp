@@ -33,7 +33,7 @@ enum class PluginProtocol {
 enum class ViolationAction { Kill, Errno, Log };
 
 /// Isolation layers a config can require (fail closed when unavailable).
-enum class IsolationLayer { Seccomp, Landlock, NoNewPrivs };
+enum class IsolationLayer { Seccomp, Landlock, NoNewPrivs, Namespaces };
 
 /// Whether `limits.memory` is also enforced by a memory cgroup per plugin process, which
 /// counts what RLIMIT_AS does not: pages written into a memfd or tmpfs file, pipe buffers
@@ -42,6 +42,15 @@ enum class MemoryCgroupMode {
     Auto,     ///< use one when the host can create it (root, a memory controller); else RLIMIT_AS only
     Require,  ///< refuse to start the plugin when no memory cgroup can be created
     Off,      ///< never; RLIMIT_AS only
+};
+
+/// Whether the plugin runs in its own mount, network, UTS and IPC namespaces: a root
+/// holding only its system paths and executable, no network interfaces
+/// (`namespaces` in [sandbox]; docs/sandbox.md, "Namespaces").
+enum class NamespacesMode {
+    Auto,     ///< use them when the host can create them (root); else run without
+    Require,  ///< refuse to start the plugin when they cannot be created
+    Off,      ///< never; the host's namespaces, as before
 };
 
 /// Resource limits; unset means "inherit the host's".
@@ -111,6 +120,7 @@ struct PluginConfig {
     std::optional<std::uint32_t> group_id;     ///< child never looks up users between fork and exec
     std::set<IsolationLayer> required_layers;  ///< refuse to start if any is missing
     MemoryCgroupMode memory_cgroup = MemoryCgroupMode::Auto;  ///< only used with limits.memory
+    NamespacesMode namespaces = NamespacesMode::Auto;          ///< private namespaces (docs/sandbox.md)
     SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
     SourceLocation where;
 };

@@ -19,8 +19,12 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +80,12 @@ int open_path(const char* path) {
     ssize_t got = ::read(fd, buffer, sizeof buffer - 1);
     std::printf("note read %zd bytes\n", got);
     return succeeded();
+}
+
+/// Metadata: Landlock does not cover stat, so only a private root hides a host path.
+int stat_path(const char* path) {
+    struct stat status {};
+    return outcome(::stat(path, &status));
 }
 
 int openat_relative(int dir_fd, const char* relative) {
@@ -143,6 +153,36 @@ int tcp_connect(int port) {
     address.sin_port = htons(static_cast<uint16_t>(port));
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return blocked(errno, "at=connect");
+    return succeeded();
+}
+
+/// The network interfaces the plugin's network namespace has: SIOCGIFCONF lists those
+/// with an IPv4 address, SIOCGIFFLAGS says whether loopback is up. Asked on a socketpair
+/// end, which belongs to the namespace it was made in (socket() itself is refused).
+int interfaces() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return blocked(errno, "at=socketpair");
+    ifreq entries[16] = {};
+    ifconf list{};
+    list.ifc_len = sizeof entries;
+    list.ifc_req = entries;
+    if (::ioctl(pair[0], SIOCGIFCONF, &list) < 0) return blocked(errno, "at=SIOCGIFCONF");
+    std::printf("note addressed-interfaces %d\n", static_cast<int>(list.ifc_len / sizeof(ifreq)));
+    ifreq loopback{};
+    std::strcpy(loopback.ifr_name, "lo");
+    if (::ioctl(pair[0], SIOCGIFFLAGS, &loopback) < 0) {
+        std::printf("note lo errno=%s\n", error_name(errno));
+    } else {
+        std::printf("note lo %s\n", (loopback.ifr_flags & IFF_UP) ? "up" : "down");
+    }
+    return succeeded();
+}
+
+/// The host name the plugin sees, as a note.
+int host_name() {
+    utsname names{};
+    if (::uname(&names) != 0) return blocked(errno);
+    std::printf("note hostname %s\n", names.nodename);
     return succeeded();
 }
 
@@ -394,6 +434,9 @@ int main(int argc, char** argv) {
         return succeeded();
     }
     if (action == "open" && need(1)) return open_path(arg(0));
+    if (action == "stat" && need(1)) return stat_path(arg(0));
+    if (action == "interfaces") return interfaces();
+    if (action == "hostname") return host_name();
     if (action == "openat" && need(2)) return openat_relative(to_int(arg(0)), arg(1));
     if (action == "write-fd" && need(1)) return write_fd(to_int(arg(0)));
     if (action == "reopen-proc-write" && need(1)) return reopen_proc_write(to_int(arg(0)));

@@ -1,0 +1,73 @@
+// The child side of the namespaces layer: raw system calls only (see child_launch.hpp).
+#include "child_namespaces.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace airlock::host::detail {
+namespace {
+
+// Small: it only holds directories, empty mount points and symlinks.
+constexpr const char* kRootOptions = "mode=0755,size=64k,nr_inodes=1024";
+constexpr const char kHostname[] = "airlock";
+
+int mount_call(const char* source, const char* target, const char* type, unsigned long flags, const void* data) {
+    return ::syscall(SYS_mount, source, target, type, flags, data) == 0 ? 0 : errno;
+}
+
+int run_step(const RootStep& step) {
+    switch (step.kind) {
+    case RootStep::Kind::MakeDirectory:
+        if (::syscall(SYS_mkdir, step.target, 0755) != 0 && errno != EEXIST) return errno;
+        return 0;
+    case RootStep::Kind::MakeFile: {
+        long fd = ::syscall(SYS_openat, AT_FDCWD, step.target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+        if (fd < 0) return errno;
+        ::syscall(SYS_close, fd);
+        return 0;
+    }
+    case RootStep::Kind::BindReadOnly:
+        // Bind first, then remount: the read-only flag of a bind is set by the remount.
+        if (int error = mount_call(step.source, step.target, nullptr, MS_BIND, nullptr)) return error;
+        return mount_call(nullptr, step.target, nullptr, step.remount_flags, nullptr);
+    case RootStep::Kind::Symlink:
+        return ::syscall(SYS_symlink, step.source, step.target) == 0 ? 0 : errno;
+    }
+    return EINVAL;
+}
+
+} // namespace
+
+NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexcept {
+    // Nothing mounted from here on may propagate back to the host's namespace.
+    if (int error = mount_call(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr)) {
+        return {NamespaceFailure::Stage::MakePrivate, error, 0};
+    }
+    if (int error = mount_call("airlock-root", plan.staging, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, kRootOptions)) {
+        return {NamespaceFailure::Stage::MountRoot, error, 0};
+    }
+    for (std::size_t i = 0; i < plan.step_count; ++i) {
+        if (int error = run_step(plan.steps[i])) return {NamespaceFailure::Stage::RootStep, error, static_cast<int>(i)};
+    }
+    // pivot_root(".", "."): the old root ends up stacked on the new one and is detached
+    // at once, so no path leads back to the host's file system.
+    if (::syscall(SYS_chdir, plan.staging) != 0) return {NamespaceFailure::Stage::PivotRoot, errno, 0};
+    if (::syscall(SYS_pivot_root, ".", ".") != 0) return {NamespaceFailure::Stage::PivotRoot, errno, 0};
+    if (::syscall(SYS_umount2, ".", MNT_DETACH) != 0) return {NamespaceFailure::Stage::DetachOldRoot, errno, 0};
+    if (::syscall(SYS_chdir, "/") != 0) return {NamespaceFailure::Stage::PivotRoot, errno, 0};
+    if (int error = mount_call(nullptr, "/", nullptr,
+                               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr)) {
+        return {NamespaceFailure::Stage::ReadOnlyRoot, error, 0};
+    }
+    // The host's name is none of the plugin's business either.
+    if ((plan.clone_flags & CLONE_NEWUTS) != 0 && ::syscall(SYS_sethostname, kHostname, sizeof kHostname - 1) != 0) {
+        return {NamespaceFailure::Stage::Hostname, errno, 0};
+    }
+    return {};
+}
+
+} // namespace airlock::host::detail

@@ -1,0 +1,23 @@
+#pragma once
+// The child side of the namespaces layer (internal to the spawner; raw system calls only).
+
+#include "namespace_plan.hpp"
+
+#include <sched.h>
+
+namespace airlock::host::detail {
+
+/// Where building the private root failed; error 0 = it did not.
+struct NamespaceFailure {
+    enum class Stage { None, MakePrivate, MountRoot, RootStep, PivotRoot, DetachOldRoot, ReadOnlyRoot, Hostname };
+    Stage stage = Stage::None;
+    int error = 0;
+    int step = 0;  ///< RootStep: the index into plan.steps
+};
+
+/// In a child cloned with plan.clone_flags: makes every mount private, builds the tmpfs
+/// root from plan.steps at plan.staging, pivots into it, detaches the host's root and
+/// makes the new root read-only; sets the hostname in a new UTS namespace.
+NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexcept;
+
+} // namespace airlock::host::detail

@@ -1,0 +1,218 @@
+// The namespaces layer, end to end: the confined "attempt" plugin, started through the real
+// config loader and `airlock-host exec`, probes what its private mount, network and UTS
+// namespaces hide; the same probe with `namespaces = "off"` shows what they hide.
+#include "e2e_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+using namespace airlock::e2e;
+
+namespace {
+
+const std::string kErrno = "on_violation = \"errno\"";
+
+bool running_as_root() { return ::geteuid() == 0; }
+
+/// The attempt config with `lines` added to [sandbox], written as dir/NAME.toml.
+std::string config_with_sandbox(const TempDir& dir, AttemptConfig attempt, const std::string& lines,
+                                const std::string& name) {
+    attempt.sandbox = lines;
+    return write_config(dir, attempt, name);
+}
+
+/// An abstract unix stream listener; `connections()` counts what reached it.
+class AbstractListener {
+public:
+    explicit AbstractListener(const std::string& name) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::memcpy(address.sun_path + 1, name.data() + 1, name.size() - 1);
+        auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), size) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+    }
+    AbstractListener(const AbstractListener&) = delete;
+    AbstractListener& operator=(const AbstractListener&) = delete;
+    ~AbstractListener() { ::close(fd_); }
+    int connections() const {
+        int count = 0;
+        for (int accepted; (accepted = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++count) ::close(accepted);
+        return count;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+void check_noop(const std::string& config) {
+    Run run = exec_attempt(config, {"noop"});
+    INFO(run.out << run.err);
+    CHECK(run.status == 0);
+    CHECK(run.result("noop") == "SUCCEEDED");
+    CHECK(run.err.empty());
+}
+
+} // namespace
+
+TEST_CASE("namespaces: a host path outside the system paths does not exist for the plugin", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    const std::string secret = dir.file("secret.txt", "host data\n");
+    AttemptConfig attempt;
+    const std::string on = config_with_sandbox(dir, attempt, "", "on");  // the default: auto
+    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+
+    for (const std::string& path : {secret, dir.path(), std::string("/proc/self"), std::string("/proc/1"),
+                                    std::string("/etc/passwd"), std::string("/home")}) {
+        Run run = exec_attempt(on, {"stat", path});
+        INFO(path << "\n" << run.out << run.err);
+        CHECK(run.result("stat") == "blocked errno=ENOENT");
+    }
+    // What it needs is still there: its loader's paths (and it ran, so its libraries).
+    Run usr = exec_attempt(on, {"stat", "/usr/lib"});
+    CHECK(usr.result("stat") == "SUCCEEDED");
+    Run cache = exec_attempt(on, {"stat", "/etc/ld.so.cache"});
+    CHECK(cache.result("stat") == "SUCCEEDED");
+    // Read-only even where Landlock would not look: the private root itself.
+    Run own = exec_attempt(on, {"stat", kAttempt});
+    CHECK(own.result("stat") == "SUCCEEDED");
+
+    // Without the layer, Landlock alone lets metadata through: the gap this layer closes.
+    Run leaked = exec_attempt(off, {"stat", secret});
+    INFO(leaked.out << leaked.err);
+    CHECK(leaked.result("stat") == "SUCCEEDED");
+    Run proc = exec_attempt(off, {"stat", "/proc/1"});
+    CHECK(proc.result("stat") == "SUCCEEDED");
+    check_noop(on);
+    check_noop(off);
+}
+
+TEST_CASE("namespaces: the plugin's network has no interfaces", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    const std::string abstract = "@airlock-ns-e2e-" + std::to_string(::getpid());
+    AbstractListener unix_listener(abstract);
+    AttemptConfig attempt;
+    attempt.syscalls = kErrno;
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+
+    // seccomp refuses socket() and connect(), so this is defence in depth: even a socket the
+    // plugin could make would live in a network without a usable interface.
+    Run inside = exec_attempt(on, {"interfaces"});
+    INFO(inside.out << inside.err);
+    CHECK(inside.result("interfaces") == "SUCCEEDED");
+    CHECK(inside.notes("addressed-interfaces") == std::vector<std::string>{"addressed-interfaces 0"});
+    CHECK(inside.notes("lo") == std::vector<std::string>{"lo down"});
+    // The host's network, for comparison: loopback is up and addressed there.
+    Run outside = exec_attempt(off, {"interfaces"});
+    INFO(outside.out << outside.err);
+    CHECK(outside.notes("lo") == std::vector<std::string>{"lo up"});
+    CHECK(outside.notes("addressed-interfaces") != std::vector<std::string>{"addressed-interfaces 0"});
+
+    // An abstract socket of the host's network namespace stays out of reach.
+    Run to_abstract = exec_attempt(on, {"unix-connect", abstract});
+    INFO(to_abstract.out << to_abstract.err);
+    CHECK(to_abstract.result("unix-connect").rfind("blocked ", 0) == 0);
+    CHECK(unix_listener.connections() == 0);
+    check_noop(on);
+}
+
+TEST_CASE("namespaces: the plugin has its own host name", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    Run run = exec_attempt(on, {"hostname"});
+    INFO(run.out << run.err);
+    CHECK(run.notes("hostname") == std::vector<std::string>{"hostname airlock"});
+}
+
+TEST_CASE("namespaces: require refuses to start on a host that cannot create them", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: needs root to run the host as nobody");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string required = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "required");
+    const std::string automatic = config_with_sandbox(dir, attempt, "namespaces = \"auto\"", "auto");
+    const HostUser nobody{65534, 65534};
+
+    Run refused = run_host_as(nobody, {"exec", required, "attempt", "--", "noop"});
+    INFO(refused.out << refused.err);
+    CHECK(refused.host_exited);
+    CHECK(refused.status != 0);
+    CHECK(refused.result("noop") == "<missing>");
+    CHECK(refused.err.find("namespaces = \"require\" but private namespaces are unavailable") != std::string::npos);
+    CHECK(refused.err.find("EPERM") != std::string::npos);
+
+    // auto: the same unprivileged host runs it without them, and check says so.
+    Run fallback = run_host_as(nobody, {"exec", automatic, "attempt", "--", "noop"});
+    INFO(fallback.out << fallback.err);
+    CHECK(fallback.status == 0);
+    CHECK(fallback.result("noop") == "SUCCEEDED");
+    Run check = run_host_as(nobody, {"check", automatic});
+    INFO(check.out << check.err);
+    CHECK(has_line(check.out, "namespaces: UNAVAILABLE .*EPERM.*"));
+
+    // The root host still serves the same config.
+    check_noop(required);
+}
+
+TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+    Run check = run_host(std::vector<std::string>{"check", off});
+    INFO(check.out << check.err);
+    CHECK(check.status == 0);
+    CHECK(has_line(check.out, "namespaces: available .*"));
+    CHECK(has_line(check.out, "  namespaces: off .*"));
+}
+
+TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landlock", "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    const std::string granted = dir.dir("granted");
+    dir.file("granted/inside.txt", "inside", 0644);
+    dir.file("secret.txt", "top secret", 0644);
+    AttemptConfig attempt;
+    attempt.grants = "data = { dir = " + quoted(granted) + ", access = \"read\" }";
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+
+    Run inside = exec_attempt(on, {"openat", "3", "inside.txt"});
+    INFO(inside.out << inside.err);
+    CHECK(inside.result("openat") == "SUCCEEDED");
+    // The descriptor leads into the host's tree, where `..` meets Landlock.
+    Run up = exec_attempt(on, {"openat", "3", "../secret.txt"});
+    INFO(up.out << up.err);
+    CHECK(up.result("openat") == "blocked errno=EACCES");
+    // By path, the granted directory does not exist in the private root.
+    Run by_path = exec_attempt(on, {"stat", granted + "/inside.txt"});
+    CHECK(by_path.result("stat") == "blocked errno=ENOENT");
+}
