@@ -21,6 +21,8 @@ struct SandboxSettings {
     std::optional<std::uint32_t> group_id;
     std::optional<std::set<IsolationLayer>> require;
     std::optional<MemoryCgroupMode> memory_cgroup;
+    std::optional<CgroupMode> pids_cgroup;
+    std::optional<CgroupMode> cpu_cgroup;
 };
 
 /// Parses a [sandbox]-shaped table (sandbox_section.cpp).

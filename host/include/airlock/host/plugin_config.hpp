@@ -44,6 +44,13 @@ enum class MemoryCgroupMode {
     Off,      ///< never; RLIMIT_AS only
 };
 
+/// The same three choices for the other per-plugin cgroup controllers: `pids_cgroup`
+/// (enforces `limits.tasks`) and `cpu_cgroup` (enforces `limits.cpu_quota`).
+using CgroupMode = MemoryCgroupMode;
+
+/// `limits.tasks` when the config does not set it.
+inline constexpr std::uint64_t kDefaultTasksLimit = 64;
+
 /// Resource limits; unset means "inherit the host's".
 struct Limits {
     std::optional<std::uint64_t> memory_bytes;    ///< RLIMIT_AS, and the memory cgroup's limit
@@ -51,6 +58,14 @@ struct Limits {
     std::optional<std::uint64_t> open_files;      ///< RLIMIT_NOFILE
     std::optional<std::uint64_t> processes;       ///< 1 = threads only, no fork
     std::optional<std::uint64_t> file_size_bytes; ///< RLIMIT_FSIZE
+    /// Threads + processes together, enforced by the pids cgroup (`pids.max`); the loader
+    /// sets kDefaultTasksLimit when the config does not.
+    std::optional<std::uint64_t> tasks;
+    /// CPU time per wall time in percent of one CPU (`"50%"`), enforced by the cpu cgroup.
+    std::optional<std::uint32_t> cpu_quota_percent;
+    /// Wall-clock lifetime of one process (`exec` and `run`): then stop request, SIGKILL
+    /// after `stop_timeout`.
+    std::optional<std::chrono::milliseconds> wall;
 };
 
 /// The syscall policy after resolving profiles and @groups into plain syscall names.
@@ -111,6 +126,8 @@ struct PluginConfig {
     std::optional<std::uint32_t> group_id;     ///< child never looks up users between fork and exec
     std::set<IsolationLayer> required_layers;  ///< refuse to start if any is missing
     MemoryCgroupMode memory_cgroup = MemoryCgroupMode::Auto;  ///< only used with limits.memory
+    CgroupMode pids_cgroup = CgroupMode::Auto;  ///< only used with limits.tasks
+    CgroupMode cpu_cgroup = CgroupMode::Auto;   ///< only used with limits.cpu_quota
     SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
     SourceLocation where;
 };
