@@ -13,7 +13,7 @@ constexpr const char* kPlugin = "[plugin.p]\nexec = \"/bin/true\"\n";
 std::string with_plugin(const std::string& rest) { return kPlugin + rest; }
 } // namespace
 
-TEST_CASE("tasks, cpu_quota and wall load; tasks defaults to 64") {
+TEST_CASE("tasks, cpu_quota and wall load, and tasks defaults to 64") {
     const HostConfig config = load_config_text(R"([plugin.p]
 exec = "/bin/true"
 [plugin.p.limits]
