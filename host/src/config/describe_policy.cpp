@@ -51,6 +51,15 @@ std::string_view name_of(MemoryCgroupMode mode) {
     return "?";
 }
 
+std::string_view cgroup_mode_text(CgroupMode mode) {
+    switch (mode) {
+    case CgroupMode::Auto: return "auto (enforced when the host can create the cgroup)";
+    case CgroupMode::Require: return "require (the plugin does not start without the cgroup)";
+    case CgroupMode::Off: return "off (not enforced)";
+    }
+    return "?";
+}
+
 std::string_view name_of(GrantKind kind) {
     switch (kind) {
     case GrantKind::File: return "file";
@@ -105,6 +114,10 @@ void describe_limits(std::ostream& out, const Limits& limits) {
         return std::to_string(v) + (v == 1 ? " (threads only, no child processes)" : "");
     });
     line("file_size", limits.file_size_bytes, [](std::uint64_t v) { return format_size(v); });
+    line("tasks", limits.tasks, [](std::uint64_t v) { return std::to_string(v) + " (threads and processes)"; });
+    out << "    cpu_quota: "
+        << (limits.cpu_quota_percent ? std::to_string(*limits.cpu_quota_percent) + "% of one CPU" : "none") << "\n";
+    out << "    wall: " << (limits.wall ? format_duration(*limits.wall) : std::string("none")) << "\n";
 }
 
 void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) {
@@ -163,6 +176,10 @@ std::string describe_policy(const PluginConfig& plugin) {
     out << "  memory_cgroup: " << name_of(plugin.memory_cgroup)
         << (plugin.limits.memory_bytes ? "" : "; unused, no memory limit") << "\n";
     out << "  namespaces: " << name_of(plugin.namespaces) << "\n";
+    out << "  pids_cgroup: " << cgroup_mode_text(plugin.pids_cgroup) << (plugin.limits.tasks ? "" : "; unused, no tasks limit")
+        << "\n";
+    out << "  cpu_cgroup: " << cgroup_mode_text(plugin.cpu_cgroup)
+        << (plugin.limits.cpu_quota_percent ? "" : "; unused, no cpu_quota") << "\n";
     out << "  system paths (read-only): "
         << joined(plugin.system_paths, [](const std::string& s) { return s; }) << "\n";
     describe_limits(out, plugin.limits);

@@ -5,6 +5,9 @@
 namespace airlock::host::config_detail {
 namespace {
 
+// 100 CPUs: beyond any machine this runs on, and small enough for cfs_quota_us.
+constexpr std::uint32_t kMaxCpuQuotaPercent = 10000;
+
 std::uint64_t read_count(const TableReader& table, std::string_view key, std::string_view meaning) {
     const auto value = *table.integer(key, "a positive integer (" + std::string(meaning) + ")");
     if (value < 1)
@@ -25,10 +28,28 @@ std::uint64_t read_cpu_seconds(const TableReader& table) {
     return static_cast<std::uint64_t>(duration.count() / 1000);
 }
 
+// "50%": CPU time per wall time in percent of one CPU ("150%" = one and a half CPUs).
+std::uint32_t read_cpu_quota(const TableReader& table) {
+    const auto text = *table.string("cpu_quota", "a percentage of one CPU such as \"50%\"");
+    const std::string& value = text.value;
+    std::uint32_t percent = 0;
+    bool valid = value.size() >= 2 && value.size() <= 6 && value.back() == '%';
+    for (std::size_t i = 0; valid && i + 1 < value.size(); ++i) {
+        valid = value[i] >= '0' && value[i] <= '9';
+        percent = percent * 10 + static_cast<std::uint32_t>(value[i] - '0');
+    }
+    if (!valid || percent < 1 || percent > kMaxCpuQuotaPercent)
+        table.fail(*text.node, "invalid cpu_quota " + in_quotes(value) + " in " + table.context() +
+                                   "; write a whole percentage of one CPU from \"1%\" to \"" +
+                                   std::to_string(kMaxCpuQuotaPercent) + "%\", e.g. \"50%\" (half a CPU)");
+    return percent;
+}
+
 } // namespace
 
 Limits parse_limits(const TableReader& table) {
-    table.reject_unknown_keys({"memory", "cpu", "open_files", "processes", "file_size"});
+    table.reject_unknown_keys(
+        {"memory", "cpu", "open_files", "processes", "file_size", "tasks", "cpu_quota", "wall"});
     Limits limits;
     if (table.find("memory"))
         limits.memory_bytes = read_size(table, "memory", "memory limit");
@@ -40,6 +61,12 @@ Limits parse_limits(const TableReader& table) {
         limits.processes = read_count(table, "processes", "1 allows threads but no child processes");
     if (table.find("file_size"))
         limits.file_size_bytes = read_size(table, "file_size", "file_size limit");
+    if (table.find("tasks"))
+        limits.tasks = read_count(table, "tasks", "threads and processes together");
+    if (table.find("cpu_quota"))
+        limits.cpu_quota_percent = read_cpu_quota(table);
+    if (table.find("wall"))
+        limits.wall = read_duration(table, "wall", "wall-clock limit");
     return limits;
 }
 

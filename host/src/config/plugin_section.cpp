@@ -166,6 +166,8 @@ PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const L
     config.env = read_env(plugin, config.protocol);
     if (const auto limits = plugin.table("limits", section + ".limits]", "a table ([plugin.NAME.limits])"))
         config.limits = parse_limits(*limits);
+    if (!config.limits.tasks)
+        config.limits.tasks = kDefaultTasksLimit;
     const auto syscalls = plugin.table("syscalls", section + ".syscalls]", "a table ([plugin.NAME.syscalls])");
     config.syscalls = parse_syscalls(syscalls ? &*syscalls : nullptr);
     if (const auto grants = plugin.table("grants", section + ".grants]", "a table ([plugin.NAME.grants])"))

@@ -74,10 +74,25 @@ NamespacesMode parse_namespaces(const TableReader& table) {
                                "\"require\" (refuse to start without them), \"off\" (the host's namespaces)");
 }
 
+// pids_cgroup / cpu_cgroup: the same choices as memory_cgroup, for limits.tasks / cpu_quota.
+CgroupMode parse_cgroup_mode(const TableReader& table, std::string_view key, std::string_view limit) {
+    const auto mode = *table.string(key, "one of \"auto\", \"require\", \"off\"");
+    if (mode.value == "auto")
+        return CgroupMode::Auto;
+    if (mode.value == "require")
+        return CgroupMode::Require;
+    if (mode.value == "off")
+        return CgroupMode::Off;
+    table.fail(*mode.node, "unknown " + std::string(key) + " " + in_quotes(mode.value) + " in " + table.context() +
+                               "; allowed: \"auto\" (enforce " + std::string(limit) +
+                               " when the host can create the cgroup), \"require\" (refuse to start "
+                               "without it), \"off\" (do not enforce " + std::string(limit) + ")");
+}
+
 } // namespace
 
 SandboxSettings parse_sandbox(const TableReader& table) {
-    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup", "namespaces"});
+    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup", "namespaces", "pids_cgroup", "cpu_cgroup"});
     SandboxSettings settings;
     if (table.find("system_paths") != nullptr)
         settings.system_paths = parse_system_paths(table);
@@ -97,6 +112,10 @@ SandboxSettings parse_sandbox(const TableReader& table) {
         settings.memory_cgroup = parse_memory_cgroup(table);
     if (table.find("namespaces") != nullptr)
         settings.namespaces = parse_namespaces(table);
+    if (table.find("pids_cgroup") != nullptr)
+        settings.pids_cgroup = parse_cgroup_mode(table, "pids_cgroup", "limits.tasks");
+    if (table.find("cpu_cgroup") != nullptr)
+        settings.cpu_cgroup = parse_cgroup_mode(table, "cpu_cgroup", "limits.cpu_quota");
     return settings;
 }
 
@@ -143,6 +162,8 @@ void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
     plugin_config.required_layers = pick(&SandboxSettings::require).value_or(std::set<IsolationLayer>{});
     plugin_config.memory_cgroup = pick(&SandboxSettings::memory_cgroup).value_or(MemoryCgroupMode::Auto);
     plugin_config.namespaces = pick(&SandboxSettings::namespaces).value_or(NamespacesMode::Auto);
+    plugin_config.pids_cgroup = pick(&SandboxSettings::pids_cgroup).value_or(CgroupMode::Auto);
+    plugin_config.cpu_cgroup = pick(&SandboxSettings::cpu_cgroup).value_or(CgroupMode::Auto);
 }
 
 } // namespace airlock::host::config_detail

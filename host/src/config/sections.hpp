@@ -22,6 +22,8 @@ struct SandboxSettings {
     std::optional<std::set<IsolationLayer>> require;
     std::optional<MemoryCgroupMode> memory_cgroup;
     std::optional<NamespacesMode> namespaces;
+    std::optional<CgroupMode> pids_cgroup;
+    std::optional<CgroupMode> cpu_cgroup;
 };
 
 /// Parses a [sandbox]-shaped table (sandbox_section.cpp).

@@ -141,11 +141,13 @@ void enter_private_root(const ChildPlan& plan) {
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
     arm_parent_death_signal(plan);
 
-    // First, while the descriptor is still where the parent opened it: whatever the
-    // process allocates from here on (and after exec) is charged to its memory cgroup.
-    if (plan.memory_cgroup_fd >= 0) {
-        if (int error = child_join_cgroup(plan.memory_cgroup_fd); error != 0) {
-            fail(plan, ChildStep::JoinMemoryCgroup, error);
+    // First, while the descriptors are still where the parent opened them: whatever the
+    // process allocates or starts from here on (and after exec) counts in its cgroups. One
+    // write per hierarchy; only the first waits for the kernel's RCU grace period, the
+    // others follow within it (docs/sandbox.md, "Cost").
+    for (std::size_t i = 0; i < plan.cgroup_join_count; ++i) {
+        if (int error = child_join_cgroup(plan.cgroup_join_fds[i]); error != 0) {
+            fail(plan, ChildStep::JoinCgroups, error, static_cast<int>(i));
         }
     }
 
@@ -257,7 +259,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::NewSession: return "start a new session (setsid)";
     case ChildStep::ParentDeathSignal: return "set the parent-death signal";
     case ChildStep::ParentGone: return "check that the host is still alive";
-    case ChildStep::JoinMemoryCgroup: return "join its memory cgroup";
+    case ChildStep::JoinCgroups: return "join its cgroups";
     case ChildStep::MoveDescriptors: return "install the inherited descriptors";
     case ChildStep::CloseDescriptors: return "close all other descriptors (close_range)";
     case ChildStep::MakeMountsPrivate: return "make its mounts private (namespaces)";

@@ -25,7 +25,7 @@ enum class ChildStep : std::uint32_t {
     NewSession = 1,
     ParentDeathSignal,
     ParentGone,
-    JoinMemoryCgroup,
+    JoinCgroups,
     MoveDescriptors,
     CloseDescriptors,
     MakeMountsPrivate,
@@ -92,8 +92,9 @@ struct ChildPlan {
     int exe_fd = -1;          ///< O_PATH descriptor of the executable
     /// Child end of the seccomp listener hand-off socketpair; -1 without a listener.
     int listener_handoff_fd = -1;
-    /// `cgroup.procs` of the plugin's memory cgroup, opened by the parent; -1 without one.
-    int memory_cgroup_fd = -1;
+    /// `cgroup.procs` of each of the plugin's cgroups (one per hierarchy), opened by the parent.
+    const int* cgroup_join_fds = nullptr;
+    std::size_t cgroup_join_count = 0;
     /// Where the child reports a failed step (parent memory, see ChildFailure).
     ChildFailure* failure = nullptr;
     /// Descriptors to install at 0, 1, 2, 3, ... (targets must be 0..count-1 in order).

@@ -64,6 +64,8 @@ int print_plugin_layers(const PluginConfig& plugin) {
         }
         std::cout << "\n";
         std::cout << "  memory limit: " << spawner.memory_enforcement().describe() << "\n";
+        std::cout << "  tasks limit: " << spawner.tasks_enforcement().describe() << "\n";
+        std::cout << "  cpu quota: " << spawner.cpu_enforcement().describe() << "\n";
         return EX_OK;
     } catch (const SpawnError& error) {
         std::cout << "  would not start: " << error.what() << "\n";

@@ -3,7 +3,7 @@
 
 #include "child_launch.hpp"
 #include "confinement.hpp"
-#include "memory_cgroup_plan.hpp"
+#include "cgroup_plan.hpp"
 #include "namespace_plan.hpp"
 #include "spawner_internals.hpp"
 
@@ -220,7 +220,7 @@ UniqueFd receive_listener(const std::string& plugin, int handoff_fd) {
 struct Spawner::Prepared {
     PluginConfig plugin;
     detail::PreparedConfinement confinement;
-    detail::MemoryCgroupPlan memory;
+    detail::CgroupPlan cgroups;
     std::vector<ResourceLimitSetting> limits;
     bool drop_privileges = false;
     uid_t uid = 0;
@@ -267,7 +267,7 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
         throw SpawnError("plugin '" + name + "': namespaces = \"require\" but private namespaces are unavailable: " +
                          p.confinement.layers().back().reason);
     }
-    p.memory = detail::MemoryCgroupPlan::prepare(p.plugin);
+    p.cgroups = detail::CgroupPlan::prepare(p.plugin);
     p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
     TargetUser user = resolve_user(p.plugin);
     p.drop_privileges = user.drop_privileges;
@@ -282,7 +282,9 @@ Spawner::~Spawner() = default;
 
 const PluginConfig& Spawner::plugin() const noexcept { return prepared_->plugin; }
 const std::vector<LayerStatus>& Spawner::layers() const noexcept { return prepared_->confinement.layers(); }
-const MemoryEnforcement& Spawner::memory_enforcement() const noexcept { return prepared_->memory.enforcement(); }
+const MemoryEnforcement& Spawner::memory_enforcement() const noexcept { return prepared_->cgroups.memory(); }
+const CgroupEnforcement& Spawner::tasks_enforcement() const noexcept { return prepared_->cgroups.tasks(); }
+const CgroupEnforcement& Spawner::cpu_enforcement() const noexcept { return prepared_->cgroups.cpu(); }
 
 const detail::PreparedConfinement& detail::SpawnerInternals::confinement(const Spawner& spawner) noexcept {
     return spawner.prepared_->confinement;
@@ -330,8 +332,10 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     if (airlock_protocol) std::tie(connection_host, connection_child) = make_socketpair(plugin.name, "connection");
     // A fresh cgroup per process: limits are per process, and removing it is only possible
     // (and only safe) once that process is gone.
-    std::unique_ptr<detail::LaunchCgroup> memory_cgroup = p.memory.create_for_launch(plugin);
-    const std::string memory_cgroup_path = memory_cgroup ? memory_cgroup->path() : std::string();
+    std::unique_ptr<detail::LaunchCgroup> cgroups = p.cgroups.create_for_launch(plugin);
+    const std::string memory_cgroup_path = cgroups ? cgroups->path("memory") : std::string();
+    const std::string pids_cgroup_path = cgroups ? cgroups->path("pids") : std::string();
+    const std::string cpu_cgroup_path = cgroups ? cgroups->path("cpu") : std::string();
 
     // Descriptor layout: 0-2 stdio, then the connection (airlock) or the grants (none).
     std::vector<DescriptorMove> moves = {{dev_null.get(), 0}, {out.write_end.get(), 1}, {err.write_end.get(), 2}};
@@ -371,7 +375,10 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     if (listen_pid_index != 0) plan.listen_pid_digits = environment[listen_pid_index].data() + std::strlen(kListenPidPrefix);
     plan.exe_fd = exe.get();
     plan.listener_handoff_fd = handoff_child.get();
-    plan.memory_cgroup_fd = memory_cgroup ? memory_cgroup->join_fd() : -1;
+    if (cgroups) {
+        plan.cgroup_join_fds = cgroups->join_fds().data();
+        plan.cgroup_join_count = cgroups->join_fds().size();
+    }
     ChildFailure failure;
     plan.failure = &failure;
     plan.moves = moves.data();
@@ -388,9 +395,9 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
 
     detail::LaunchedChild child = detail::launch_child(plan);
-    if (memory_cgroup) memory_cgroup->close_join_fd();
-    // The process owns its cgroup from here: removed once it has been reaped.
-    PluginProcess process(child.pid, std::move(child.pidfd), std::move(memory_cgroup));
+    if (cgroups) cgroups->close_join_fds();
+    // The process owns its cgroups from here: removed once it has been reaped.
+    PluginProcess process(child.pid, std::move(child.pidfd), std::move(cgroups));
 
     // Close the parent's copies of the child's ends so end-of-stream can be seen.
     handoff_child.reset();
@@ -414,6 +421,8 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     spawned.stderr_pipe = std::move(err.read_end);
     spawned.seccomp_listener = std::move(listener);
     spawned.memory_cgroup = memory_cgroup_path;
+    spawned.pids_cgroup = pids_cgroup_path;
+    spawned.cpu_cgroup = cpu_cgroup_path;
     if (airlock_protocol) spawned.grants_to_send = std::move(grants);
     return spawned;
 }

@@ -5,7 +5,8 @@
 namespace airlock::host::detail {
 namespace {
 
-auto key(const Limits& l) { return std::tie(l.memory_bytes, l.cpu_seconds, l.open_files, l.processes, l.file_size_bytes); }
+auto key(const Limits& l) { return std::tie(l.memory_bytes, l.cpu_seconds, l.open_files, l.processes, l.file_size_bytes, l.tasks,
+                                                  l.cpu_quota_percent, l.wall); }
 auto key(const SyscallPolicy& p) { return std::tie(p.profile, p.allowed, p.denied, p.on_violation); }
 auto key(const GrantConfig& g) { return std::tie(g.name, g.kind, g.path, g.access, g.create, g.size); }
 auto key(const SupervisionConfig& s) {
@@ -28,7 +29,8 @@ bool same_plugin_config(const PluginConfig& a, const PluginConfig& b) {
            a.protocol == b.protocol && key(a.limits) == key(b.limits) && key(a.syscalls) == key(b.syscalls) &&
            same_grants(a.grants, b.grants) && a.system_paths == b.system_paths && a.user == b.user &&
            a.user_id == b.user_id && a.group_id == b.group_id && a.required_layers == b.required_layers &&
-           a.memory_cgroup == b.memory_cgroup && key(a.supervision) == key(b.supervision);
+           a.memory_cgroup == b.memory_cgroup && a.pids_cgroup == b.pids_cgroup &&
+           a.cpu_cgroup == b.cpu_cgroup && key(a.supervision) == key(b.supervision);
 }
 
 } // namespace airlock::host::detail

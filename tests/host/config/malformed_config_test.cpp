@@ -26,16 +26,16 @@ TEST_CASE("unknown keys are refused at every level") {
           "start_limit_burst, start_limit_interval, ready_timeout, call_timeout, stop_timeout");
     CHECK(error_of(with_plugin("[plugin.p.limits]\nmemroy = \"1MiB\"\n")) ==
           "demo.toml:4:1: unknown key \"memroy\" in [plugin.p.limits]; allowed keys: memory, cpu, "
-          "open_files, processes, file_size");
+          "open_files, processes, file_size, tasks, cpu_quota, wall");
     CHECK(error_of(with_plugin("[plugin.p.syscalls]\nalow = [\"read\"]\n")) ==
           "demo.toml:4:1: unknown key \"alow\" in [plugin.p.syscalls]; allowed keys: profile, allow, "
           "deny, on_violation");
     CHECK(error_of("[sandbox]\nsystem_path = [\"/usr\"]\n" + std::string(kPlugin)) ==
           "demo.toml:2:1: unknown key \"system_path\" in [sandbox]; allowed keys: system_paths, user, require, "
-          "memory_cgroup, namespaces");
+          "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup");
     CHECK(error_of(with_plugin("[plugin.p.sandbox]\nusers = \"nobody\"\n")) ==
           "demo.toml:4:1: unknown key \"users\" in [plugin.p.sandbox]; allowed keys: system_paths, user, require, "
-          "memory_cgroup, namespaces");
+          "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup");
     CHECK(error_of("[host]\ncontrl = \"/run/a.sock\"\n" + std::string(kPlugin)) ==
           "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users");
 }
@@ -43,13 +43,13 @@ TEST_CASE("unknown keys are refused at every level") {
 TEST_CASE("memory_cgroup belongs to [sandbox], not to [plugin.NAME.limits]") {
     CHECK(error_of(with_plugin("[plugin.p.limits]\nmemory_cgroup = \"off\"\n")) ==
           "demo.toml:4:1: unknown key \"memory_cgroup\" in [plugin.p.limits]; allowed keys: memory, cpu, "
-          "open_files, processes, file_size");
+          "open_files, processes, file_size, tasks, cpu_quota, wall");
 }
 
 TEST_CASE("the first unknown key in file order is reported, not the first by name") {
     CHECK(error_of(with_plugin("[plugin.p.limits]\nzz = 1\naa = 2\n")) ==
           "demo.toml:4:1: unknown key \"zz\" in [plugin.p.limits]; allowed keys: memory, cpu, "
-          "open_files, processes, file_size");
+          "open_files, processes, file_size, tasks, cpu_quota, wall");
 }
 
 TEST_CASE("wrong types") {

@@ -28,7 +28,7 @@
 namespace airlock::host {
 
 /// Moves the calling process into a cgroup by writing "0" to its `cgroup.procs`, opened
-/// beforehand by the parent (MemoryCgroup::join_fd(), memory_cgroup.hpp). Done first, so
+/// beforehand by the parent (PluginCgroups::join_fds(), plugin_cgroups.hpp). Done first, so
 /// everything the process allocates from then on is charged to that cgroup.
 int join_cgroup_in_child(int procs_fd) noexcept;
 

@@ -52,6 +52,12 @@ enum class NamespacesMode {
     Require,  ///< refuse to start the plugin when they cannot be created
     Off,      ///< never; the host's namespaces, as before
 };
+/// The same three choices for the other per-plugin cgroup controllers: `pids_cgroup`
+/// (enforces `limits.tasks`) and `cpu_cgroup` (enforces `limits.cpu_quota`).
+using CgroupMode = MemoryCgroupMode;
+
+/// `limits.tasks` when the config does not set it.
+inline constexpr std::uint64_t kDefaultTasksLimit = 64;
 
 /// Resource limits; unset means "inherit the host's".
 struct Limits {
@@ -60,6 +66,14 @@ struct Limits {
     std::optional<std::uint64_t> open_files;      ///< RLIMIT_NOFILE
     std::optional<std::uint64_t> processes;       ///< 1 = threads only, no fork
     std::optional<std::uint64_t> file_size_bytes; ///< RLIMIT_FSIZE
+    /// Threads + processes together, enforced by the pids cgroup (`pids.max`); the loader
+    /// sets kDefaultTasksLimit when the config does not.
+    std::optional<std::uint64_t> tasks;
+    /// CPU time per wall time in percent of one CPU (`"50%"`), enforced by the cpu cgroup.
+    std::optional<std::uint32_t> cpu_quota_percent;
+    /// Wall-clock lifetime of one process (`exec` and `run`): then stop request, SIGKILL
+    /// after `stop_timeout`.
+    std::optional<std::chrono::milliseconds> wall;
 };
 
 /// The syscall policy after resolving profiles and @groups into plain syscall names.
@@ -121,6 +135,8 @@ struct PluginConfig {
     std::set<IsolationLayer> required_layers;  ///< refuse to start if any is missing
     MemoryCgroupMode memory_cgroup = MemoryCgroupMode::Auto;  ///< only used with limits.memory
     NamespacesMode namespaces = NamespacesMode::Auto;          ///< private namespaces (docs/sandbox.md)
+    CgroupMode pids_cgroup = CgroupMode::Auto;  ///< only used with limits.tasks
+    CgroupMode cpu_cgroup = CgroupMode::Auto;   ///< only used with limits.cpu_quota
     SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
     SourceLocation where;
 };

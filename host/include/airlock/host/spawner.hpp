@@ -56,6 +56,8 @@ struct PluginExit {
     bool core_dumped = false;
     /// The kernel's OOM killer ended it in its memory cgroup: it reached `limits.memory`.
     bool out_of_memory = false;
+    /// How many thread or process creations its pids cgroup refused (`limits.tasks`).
+    std::uint64_t tasks_refused = 0;
 
     /// The status a shell reports: the exit code, or 128 + signal.
     [[nodiscard]] int shell_status() const noexcept { return signaled ? 128 + signal : exit_code; }
@@ -81,6 +83,18 @@ struct MemoryEnforcement {
     std::string detail;    ///< the cgroup hierarchy used, or why there is none
     /// For `airlock-host check`, e.g. "enforced by RLIMIT_AS + memory cgroup (cgroup v1 ...)"
     /// or "enforced by RLIMIT_AS only (memfd/tmpfs pages not counted: ...)".
+    [[nodiscard]] std::string describe() const;
+};
+
+/// How a plugin's `limits.tasks` (pids cgroup) or `limits.cpu_quota` (cpu cgroup) is
+/// enforced on this host (see docs/sandbox.md, "Tasks" and "CPU").
+struct CgroupEnforcement {
+    bool limited = false;    ///< the limit is set
+    bool cgroup = false;     ///< each process gets a cgroup of that controller with the limit
+    std::string controller;  ///< "pids" or "cpu"
+    std::string detail;      ///< the cgroup hierarchy used, or why there is none
+    /// For `airlock-host check`, e.g. "enforced by the pids cgroup (cgroup v1 pids controller,
+    /// beneath /sys/fs/cgroup/pids)" or "NOT enforced (pids_cgroup = \"off\")".
     [[nodiscard]] std::string describe() const;
 };
 
@@ -140,6 +154,10 @@ struct SpawnedPlugin {
     /// The process's memory cgroup directory (removed once the process is reaped); empty
     /// when it has none (see `Spawner::memory_enforcement()`).
     std::string memory_cgroup;
+    /// Its pids and cpu cgroup directories, the same way (the same directory as
+    /// `memory_cgroup` where the controllers share a hierarchy).
+    std::string pids_cgroup;
+    std::string cpu_cgroup;
 };
 
 /// Per-launch choices that are not part of the configuration.
@@ -170,6 +188,10 @@ public:
     [[nodiscard]] const std::vector<LayerStatus>& layers() const noexcept;
     /// Whether `limits.memory` is also enforced by a memory cgroup, and if not, why.
     [[nodiscard]] const MemoryEnforcement& memory_enforcement() const noexcept;
+    /// Whether `limits.tasks` is enforced by a pids cgroup, and if not, why.
+    [[nodiscard]] const CgroupEnforcement& tasks_enforcement() const noexcept;
+    /// Whether `limits.cpu_quota` is enforced by a cpu cgroup, and if not, why.
+    [[nodiscard]] const CgroupEnforcement& cpu_enforcement() const noexcept;
 
 private:
     friend struct detail::SpawnerInternals;
