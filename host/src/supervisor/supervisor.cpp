@@ -456,6 +456,10 @@ struct Supervisor::Impl {
         if (run->pump.dropped_lines() > 0) {
             host_event(*plugin, std::to_string(run->pump.dropped_lines()) + " output lines dropped");
         }
+        if (exit->tasks_refused > 0) {
+            host_event(*plugin, "reached its tasks limit of " + std::to_string(plugin->config.limits.tasks.value_or(0)) +
+                                    " (thread or process creations refused: " + std::to_string(exit->tasks_refused) + ")");
+        }
         plugin->last_exit = exit->describe();
         if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
         if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
