@@ -446,6 +446,11 @@ int main(int argc, char** argv) {
     auto need = [&](int count) { return argc >= count + 2; };
 
     if (action == "noop") return succeeded();
+    if (action == "sleep-ignoring-term" && need(1)) {
+        ::signal(SIGTERM, SIG_IGN);
+        ::sleep(static_cast<unsigned>(to_int(arg(0))));
+        return succeeded();
+    }
     if (action == "sleep" && need(1)) {
         ::sleep(static_cast<unsigned>(to_int(arg(0))));
         return succeeded();
