@@ -152,11 +152,17 @@ private:
 using Clock = std::chrono::steady_clock;
 
 void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const OutputPump& pump,
-                 const ViolationReporter& violations, int error_fd) {
+                 const ViolationReporter& violations, const Limits& limits, int error_fd) {
     const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
     if (pump.dropped_lines() > 0) {
         write_all(error_fd, "airlock-host: " + who + ": " + std::to_string(pump.dropped_lines()) +
                                 " output lines dropped\n");
+    }
+    if (exit.tasks_refused > 0) {
+        // pthread_create/fork failed with EAGAIN inside the plugin; the host says why.
+        write_all(error_fd, "airlock-host: " + who + ": reached its tasks limit of " +
+                                std::to_string(limits.tasks.value_or(0)) + " (thread or process creations refused: " +
+                                std::to_string(exit.tasks_refused) + ")\n");
     }
     if (exit.signaled && exit.signal == SIGSYS && violations.reported() == 0) {
         // Killed by the kernel's filter action without a notification: the exit signal is
@@ -167,7 +173,21 @@ void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const Outp
     }
 }
 
+// A duration the way a config writes it: "30s", "2m", "1500ms".
+std::string duration_text(std::chrono::milliseconds duration) {
+    const auto ms = duration.count();
+    if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+    if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+    if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+}
+
 } // namespace
+
+std::string wall_limit_exceeded(const std::string& plugin, pid_t pid, std::chrono::milliseconds limit) {
+    return "plugin " + plugin + " (pid " + std::to_string(pid) + "): exceeded its wall-clock limit of " +
+           duration_text(limit);
+}
 
 PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& options) {
     std::optional<ForwardedSignals> signals;
@@ -198,6 +218,11 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     // only if the plugin has not exited within the stop timeout.
     int deferred_signal = 0;
     std::optional<Clock::time_point> deferred_until;
+    // limits.wall: stop request (SIGTERM without a session) at wall_deadline, SIGKILL at kill_at.
+    const auto& wall = spawner.plugin().limits.wall;
+    std::optional<Clock::time_point> wall_deadline;
+    if (wall) wall_deadline = Clock::now() + *wall;
+    std::optional<Clock::time_point> kill_at;
 
     // Until the plugin has exited and both pipes are at end of stream (or the drain ends).
     while (!exited_at || stdout_open || stderr_open) {
@@ -208,11 +233,25 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
             plugin.process.send_signal(deferred_signal);
             deferred_signal = 0;
         }
+        if (wall_deadline && !exited_at && now >= *wall_deadline) {
+            wall_deadline.reset();
+            write_all(options.error_fd,
+                      "airlock-host: " + wall_limit_exceeded(plugin.name, plugin.process.pid(), *wall) + "\n");
+            if (!(session && session->request_stop())) plugin.process.send_signal(SIGTERM);
+            kill_at = now + spawner.plugin().supervision.stop_timeout;
+        }
+        if (kill_at && !exited_at && now >= *kill_at) {
+            plugin.process.send_signal(SIGKILL);
+            kill_at.reset();
+        }
         std::optional<Clock::time_point> wake;
         if (exited_at) wake = now + std::chrono::milliseconds(100);
         if (session && !exited_at) wake = session->deadline();
         if (deferred_signal != 0 && (!wake || *deferred_until < *wake)) wake = deferred_until;
         if (auto due = violations.summary_due(); due && (!wake || *due < *wake)) wake = due;
+        for (const auto& at : {wall_deadline, kill_at}) {
+            if (at && !exited_at && (!wake || *at < *wake)) wake = at;
+        }
         int timeout_ms = -1;
         if (wake) {
             auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
@@ -257,7 +296,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     PluginExit exit = plugin.process.wait();
     violations.handle_pending();
     violations.write_summaries(true);
-    report_exit(plugin, exit, pump, violations, options.error_fd);
+    report_exit(plugin, exit, pump, violations, spawner.plugin().limits, options.error_fd);
     return exit;
 }
 

@@ -1,5 +1,6 @@
 // Supervisor: every plugin's lifecycle on one Boost.Asio io_context (see docs/supervisor.md).
 #include <airlock/host/supervisor.hpp>
+#include <airlock/host/foreground_run.hpp>
 
 #include <airlock/host/output_pump.hpp>
 #include <airlock/host/plugin_session.hpp>
@@ -75,7 +76,7 @@ struct Run {
 #ifdef AIRLOCK_HAVE_SANDBOX
           violation_reports(name), violation_summary_timer(io),
 #endif
-          ready_timer(io), stop_timer(io) {}
+          ready_timer(io), stop_timer(io), wall_timer(io) {}
 
     SpawnedPlugin spawned;
     OutputPump pump;
@@ -91,6 +92,7 @@ struct Run {
     bool writing = false;
     asio::steady_timer ready_timer;
     asio::steady_timer stop_timer;
+    asio::steady_timer wall_timer;  ///< limits.wall
     Clock::time_point started = Clock::now();
     bool stop_requested = false;  ///< the supervisor asked it to stop (no restart follows)
     int violations = 0;
@@ -300,6 +302,7 @@ struct Supervisor::Impl {
         wait_output(plugin, run, OutputStream::Stdout);
         wait_output(plugin, run, OutputStream::Stderr);
         wait_violations(plugin, run);
+        if (plugin->config.limits.wall) enforce_wall_limit(plugin, run);
         if (run->pidfd_watch) {
             run->pidfd_watch->async_wait(asio::posix::stream_descriptor::wait_read,
                                          [this, weak_plugin, weak_run](const boost::system::error_code& error) {
@@ -493,6 +496,10 @@ struct Supervisor::Impl {
         if (run->pump.dropped_lines() > 0) {
             host_event(*plugin, std::to_string(run->pump.dropped_lines()) + " output lines dropped");
         }
+        if (exit->tasks_refused > 0) {
+            host_event(*plugin, "reached its tasks limit of " + std::to_string(plugin->config.limits.tasks.value_or(0)) +
+                                    " (thread or process creations refused: " + std::to_string(exit->tasks_refused) + ")");
+        }
         plugin->last_exit = exit->describe();
         if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
         if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
@@ -584,6 +591,31 @@ struct Supervisor::Impl {
             run->spawned.process.send_signal(SIGTERM);
         }
         escalate(plugin, run, asked ? SIGTERM : SIGKILL, timeout);
+    }
+
+    // limits.wall: a stop request (SIGTERM without a session), SIGKILL after stop_timeout. Not
+    // a stop the supervisor asked for: the exit is a failure for the restart policy.
+    void enforce_wall_limit(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        run->wall_timer.expires_after(*plugin->config.limits.wall);
+        run->wall_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (error || !p || !r || p->run != r || r->stop_requested) return;
+            const std::string message =
+                wall_limit_exceeded(p->name, r->spawned.process.pid(), *p->config.limits.wall);
+            r->failure = message.substr(message.find(": ") + 2);
+            log_line(*p, "[host] " + message);
+            r->ready_timer.cancel();
+            const bool asked = r->session && r->session->request_stop();
+            if (asked) {
+                update_writing(p, r);
+            } else {
+                r->spawned.process.send_signal(SIGTERM);
+            }
+            escalate(p, r, SIGKILL, p->config.supervision.stop_timeout);
+        });
     }
 
     void escalate(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, int signal_number,

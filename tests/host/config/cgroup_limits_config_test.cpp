@@ -108,3 +108,35 @@ TEST_CASE("malformed pids_cgroup and cpu_cgroup") {
           "demo.toml:4:1: unknown key \"pids_cgroup\" in [plugin.p.limits]; allowed keys: memory, cpu, "
           "open_files, processes, file_size, tasks, cpu_quota, wall");
 }
+
+TEST_CASE("describe_policy shows tasks, cpu_quota, wall and the two cgroup modes") {
+    const HostConfig config = load_config_text(R"([plugin.p]
+exec = "/bin/true"
+[plugin.p.limits]
+tasks = 16
+cpu_quota = "50%"
+wall = "30s"
+[plugin.p.sandbox]
+cpu_cgroup = "require"
+
+[plugin.q]
+exec = "/bin/true"
+[plugin.q.sandbox]
+pids_cgroup = "off"
+)", "demo.toml");
+    const std::string p = describe_policy(config.plugins.at("p"));
+    INFO(p);
+    CHECK(p.find("    tasks: 16 (threads and processes)\n") != std::string::npos);
+    CHECK(p.find("    cpu_quota: 50% of one CPU\n") != std::string::npos);
+    CHECK(p.find("    wall: 30s\n") != std::string::npos);
+    CHECK(p.find("  pids_cgroup: auto (enforced when the host can create the cgroup)\n") != std::string::npos);
+    CHECK(p.find("  cpu_cgroup: require (the plugin does not start without the cgroup)\n") != std::string::npos);
+    const std::string q = describe_policy(config.plugins.at("q"));
+    INFO(q);
+    CHECK(q.find("    tasks: 64 (threads and processes)\n") != std::string::npos);
+    CHECK(q.find("    cpu_quota: none\n") != std::string::npos);
+    CHECK(q.find("    wall: none\n") != std::string::npos);
+    CHECK(q.find("  pids_cgroup: off (not enforced)\n") != std::string::npos);
+    CHECK(q.find("  cpu_cgroup: auto (enforced when the host can create the cgroup); unused, no cpu_quota\n") !=
+          std::string::npos);
+}

@@ -8,6 +8,7 @@
 
 #include <airlock/host/spawner.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct ForegroundOptions {
 /// Launches the plugin, forwards its output line by line as `[name] text`, reports how it
 /// ended (and any violation) on `error_fd`, and returns its exit.
 /// @throws SpawnError or GrantError when it cannot be started.
+/// With `limits.wall`, a plugin still running after that long gets a stop request (SIGTERM
+/// for protocol "none") and SIGKILL after `stop_timeout`; the host reports
+/// wall_limit_exceeded() on `error_fd`.
 PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& options);
+
+/// "plugin NAME (pid N): exceeded its wall-clock limit of 30s" (the duration as a config
+/// writes it), for `exec` and the supervisor alike.
+std::string wall_limit_exceeded(const std::string& plugin, pid_t pid, std::chrono::milliseconds limit);
 
 } // namespace airlock::host

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -418,6 +420,61 @@ int fork_linger(unsigned seconds) {
     return succeeded();
 }
 
+void* park(void*) {
+    for (;;) ::pause();
+}
+
+// Starts threads that never end until pthread_create fails (or `limit` run), then says how
+// many it started.
+int thread_flood(int limit) {
+    int started = 0;
+    for (; started < limit; ++started) {
+        pthread_t thread;
+        int error = ::pthread_create(&thread, nullptr, park, nullptr);
+        if (error != 0) {
+            std::printf("note threads %d\n", started);
+            return blocked(error);
+        }
+    }
+    std::printf("note threads %d\n", started);
+    return succeeded();
+}
+
+long long milliseconds(clockid_t clock) {
+    timespec now{};
+    ::clock_gettime(clock, &now);
+    return now.tv_sec * 1000LL + now.tv_nsec / 1'000'000;
+}
+
+// Spins for `wall_ms` of wall-clock time, then says how much CPU time it got.
+int busy_loop(int wall_ms) {
+    const long long start = milliseconds(CLOCK_MONOTONIC);
+    const long long cpu_start = milliseconds(CLOCK_PROCESS_CPUTIME_ID);
+    volatile unsigned long spin = 0;
+    while (milliseconds(CLOCK_MONOTONIC) - start < wall_ms) {
+        for (int i = 0; i < 10000; ++i) spin = spin + 1;
+    }
+    std::printf("note cpu_ms %lld wall_ms %lld\n", milliseconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start,
+                milliseconds(CLOCK_MONOTONIC) - start);
+    return succeeded();
+}
+
+// Forks a child that tries to outlive the host: no parent-death signal, its own session,
+// then sleeps; the plugin itself sleeps too (it dies with the host by its death signal).
+int fork_escape(unsigned seconds) {
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::prctl(PR_SET_PDEATHSIG, 0);  // fork already cleared it; clear it anyway
+        ::setsid();
+        ::sleep(seconds);
+        _exit(0);
+    }
+    if (child < 0) return blocked(errno);
+    std::printf("note child %d\n", static_cast<int>(child));
+    ::sleep(seconds);
+    return succeeded();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -429,6 +486,11 @@ int main(int argc, char** argv) {
     auto need = [&](int count) { return argc >= count + 2; };
 
     if (action == "noop") return succeeded();
+    if (action == "sleep-ignoring-term" && need(1)) {
+        ::signal(SIGTERM, SIG_IGN);
+        ::sleep(static_cast<unsigned>(to_int(arg(0))));
+        return succeeded();
+    }
     if (action == "sleep" && need(1)) {
         ::sleep(static_cast<unsigned>(to_int(arg(0))));
         return succeeded();
@@ -466,6 +528,9 @@ int main(int argc, char** argv) {
     if (action == "memory" && need(1)) return memory(std::strtol(arg(0), nullptr, 10));
     if (action == "file-memory" && need(3)) return file_memory(to_int(arg(0)), arg(1), std::strtol(arg(2), nullptr, 10));
     if (action == "pipe-memory" && need(1)) return pipe_memory(std::strtol(arg(0), nullptr, 10));
+    if (action == "threads" && need(1)) return thread_flood(to_int(arg(0)));
+    if (action == "busy-loop" && need(1)) return busy_loop(to_int(arg(0)));
+    if (action == "fork-escape" && need(1)) return fork_escape(static_cast<unsigned>(to_int(arg(0))));
     if (action == "fork-linger" && need(1)) return fork_linger(static_cast<unsigned>(to_int(arg(0))));
     return usage();
 }
