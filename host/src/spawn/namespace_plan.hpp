@@ -26,6 +26,9 @@ struct NamespaceChildPlan {
     const char* staging = nullptr;    ///< where the tmpfs is mounted before pivot_root
     const RootStep* steps = nullptr;
     std::size_t step_count = 0;
+    /// A launch: the mount namespace holding the finished root (namespace_template.hpp),
+    /// joined instead of building the steps; -1 when the steps are to be built.
+    int template_fd = -1;
 };
 
 /// The private root of one plugin: every path string the child needs, owned here.
