@@ -126,6 +126,7 @@ void join_private_root(const ChildPlan& plan) {
     int error = 0;
     switch (child_join_private_root(plan.namespaces, &error)) {
     case JoinFailure::None: return;
+    case JoinFailure::JoinNetwork: fail(plan, ChildStep::JoinNetwork, error);
     case JoinFailure::Join: fail(plan, ChildStep::JoinPrivateRoot, error);
     case JoinFailure::Copy: fail(plan, ChildStep::CopyPrivateRoot, error);
     case JoinFailure::Hostname: fail(plan, ChildStep::SetHostname, error);
@@ -254,6 +255,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::ParentDeathSignal: return "set the parent-death signal";
     case ChildStep::ParentGone: return "check that the host is still alive";
     case ChildStep::JoinMemoryCgroup: return "join its memory cgroup";
+    case ChildStep::JoinNetwork: return "join its empty network namespace (setns)";
     case ChildStep::JoinPrivateRoot: return "join the mount namespace of its private root (setns)";
     case ChildStep::CopyPrivateRoot: return "take a private copy of its root (unshare CLONE_NEWNS)";
     case ChildStep::SetHostname: return "set its hostname (namespaces)";
@@ -283,7 +285,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         AllSignalsBlocked blocked;
         // CLONE_VM|CLONE_VFORK: no copy of the host's page tables, so the cost does not
         // grow with host memory; this thread sleeps until the child executes or exits.
-        // The namespace flags create the plugin's net/uts/ipc namespaces with it.
+        // The namespace flags create the plugin's own UTS and IPC namespaces with it.
         const int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | static_cast<int>(plan.namespaces.clone_flags);
         pid = ::clone(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
         clone_error = errno;

@@ -26,6 +26,7 @@ enum class ChildStep : std::uint32_t {
     ParentDeathSignal,
     ParentGone,
     JoinMemoryCgroup,
+    JoinNetwork,
     JoinPrivateRoot,
     CopyPrivateRoot,
     SetHostname,

@@ -71,6 +71,10 @@ NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexce
 }
 
 JoinFailure child_join_private_root(const NamespaceChildPlan& plan, int* error) noexcept {
+    if (::syscall(SYS_setns, plan.network_fd, CLONE_NEWNET) != 0) {
+        *error = errno;
+        return JoinFailure::JoinNetwork;
+    }
     if (::syscall(SYS_setns, plan.template_fd, CLONE_NEWNS) != 0) {
         *error = errno;
         return JoinFailure::Join;

@@ -21,9 +21,10 @@ struct NamespaceFailure {
 NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexcept;
 
 /// Where joining a finished root failed; 0 = it did not.
-enum class JoinFailure { None, Join, Copy, Hostname };
+enum class JoinFailure { None, JoinNetwork, Join, Copy, Hostname };
 
-/// In a launch's child: joins the mount namespace of plan.template_fd (which also moves
+/// In a launch's child: joins the network namespace of plan.network_fd and the mount
+/// namespace of plan.template_fd (which also moves
 /// its root and working directory there), takes a private copy of it, and sets the
 /// hostname when the launch made a new UTS namespace. `*error` gets the errno.
 JoinFailure child_join_private_root(const NamespaceChildPlan& plan, int* error) noexcept;

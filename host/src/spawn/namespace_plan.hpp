@@ -29,6 +29,7 @@ struct NamespaceChildPlan {
     /// A launch: the mount namespace holding the finished root (namespace_template.hpp),
     /// joined instead of building the steps; -1 when the steps are to be built.
     int template_fd = -1;
+    int network_fd = -1;  ///< with template_fd: the empty network namespace to join
 };
 
 /// The private root of one plugin: every path string the child needs, owned here.

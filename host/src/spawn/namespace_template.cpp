@@ -27,6 +27,7 @@ constexpr std::size_t kHelperStackSize = 64 * 1024;
 struct HelperShared {
     NamespaceChildPlan plan;
     int mount_namespace_fd = -1;
+    int network_namespace_fd = -1;
     int open_error = 0;
     NamespaceFailure failure;
 };
@@ -42,6 +43,12 @@ int build_root_in_helper(void* argument) {
         ::syscall(SYS_exit, 1);
     }
     shared->mount_namespace_fd = static_cast<int>(fd);
+    fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        shared->open_error = errno;
+        ::syscall(SYS_exit, 1);
+    }
+    shared->network_namespace_fd = static_cast<int>(fd);
     shared->failure = child_enter_private_root(shared->plan);
     ::syscall(SYS_exit, 0);
     return 0;
@@ -81,7 +88,7 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &previous);
         pid = ::clone(build_root_in_helper, stack.data() + stack.size(),
-                      CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | SIGCHLD, &shared);
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD, &shared);
         clone_error = errno;
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
@@ -92,6 +99,7 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
     }
     UniqueFd mount_namespace(shared.mount_namespace_fd);
+    UniqueFd network_namespace(shared.network_namespace_fd);
     if (shared.open_error != 0) {
         throw SpawnError("plugin '" + plugin + "': cannot open the mount namespace of its private root: " +
                          std::strerror(shared.open_error));
@@ -105,6 +113,7 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     }
     auto built = std::make_shared<NamespaceTemplate>();
     built->mount_namespace_ = std::move(mount_namespace);
+    built->network_namespace_ = std::move(network_namespace);
     built->signature_ = signature_of(plan);
     return built;
 }

@@ -385,9 +385,11 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.gid = p.gid;
     plan.parent_pid = ::getpid();
     if (root) {
-        // The mount namespace is joined, not created: the other namespaces come with clone.
-        plan.namespaces.clone_flags = p.confinement.namespace_flags() & ~static_cast<unsigned long>(CLONE_NEWNS);
-        plan.namespaces.template_fd = root->fd();
+        // Mount and network namespaces are joined, not created: UTS and IPC come with clone.
+        plan.namespaces.clone_flags =
+            p.confinement.namespace_flags() & ~static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWNET);
+        plan.namespaces.template_fd = root->mount_fd();
+        plan.namespaces.network_fd = root->network_fd();
     }
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
