@@ -54,6 +54,20 @@ int build_root_in_helper(void* argument) {
     return 0;
 }
 
+std::string describe_stage(NamespaceFailure::Stage stage) {
+    switch (stage) {
+    case NamespaceFailure::Stage::MakePrivate: return "make its mounts private";
+    case NamespaceFailure::Stage::MountRoot: return "mount the tmpfs of its private root";
+    case NamespaceFailure::Stage::PivotRoot: return "pivot_root into its private root";
+    case NamespaceFailure::Stage::DetachOldRoot: return "detach the host's root";
+    case NamespaceFailure::Stage::ReadOnlyRoot: return "make its private root read-only";
+    case NamespaceFailure::Stage::Hostname: return "set its hostname";
+    case NamespaceFailure::Stage::None:
+    case NamespaceFailure::Stage::RootStep: break;
+    }
+    return "build its private root";
+}
+
 std::string signature_of(const NamespacePlan& plan) {
     std::string signature;
     const NamespaceChildPlan child = plan.child();
@@ -107,7 +121,7 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     if (shared.failure.stage != NamespaceFailure::Stage::None) {
         std::string what = shared.failure.stage == NamespaceFailure::Stage::RootStep
                                ? plan.describe_step(static_cast<std::size_t>(shared.failure.step))
-                               : "build its private root (stage " + std::to_string(static_cast<int>(shared.failure.stage)) + ")";
+                               : describe_stage(shared.failure.stage);
         throw SpawnError("plugin '" + plugin + "': cannot start: could not " + what +
                          " (namespaces): " + std::strerror(shared.failure.error));
     }
