@@ -172,6 +172,7 @@ TEST_CASE("namespaces: require refuses to start on a host that cannot create the
     Run check = run_host_as(nobody, {"check", automatic});
     INFO(check.out << check.err);
     CHECK(has_line(check.out, "namespaces: UNAVAILABLE .*EPERM.*"));
+    CHECK(has_line(check.out, " *layers applied at spawn: .* namespaces \\(unavailable\\)"));
 
     // The root host still serves the same config.
     check_noop(required);
@@ -190,6 +191,7 @@ TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]
     CHECK(check.status == 0);
     CHECK(has_line(check.out, "namespaces: available .*"));
     CHECK(has_line(check.out, "  namespaces: off .*"));
+    CHECK(has_line(check.out, " *layers applied at spawn: seccomp landlock no-new-privs namespaces \\(off\\)"));
 }
 
 TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landlock", "[e2e][namespaces]") {
