@@ -15,9 +15,9 @@ struct NamespaceFailure {
     int step = 0;  ///< RootStep: the index into plan.steps
 };
 
-/// In a child cloned with plan.clone_flags: makes every mount private, builds the tmpfs
+/// In the template helper, cloned with CLONE_NEWNS: makes every mount private, builds the tmpfs
 /// root from plan.steps at plan.staging, pivots into it, detaches the host's root and
-/// makes the new root read-only; sets the hostname in a new UTS namespace.
+/// makes the new root read-only; sets the hostname if plan.clone_flags has CLONE_NEWUTS.
 NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexcept;
 
 /// Where joining a finished root failed; 0 = it did not.

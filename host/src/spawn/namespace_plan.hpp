@@ -1,7 +1,8 @@
 #pragma once
-// The namespaces layer (internal to the spawner): the parent works out, once per plugin
-// config, every path of the plugin's private root; the child replays it with raw system
-// calls (child_namespaces.cpp). See docs/sandbox.md, "Namespaces".
+// The namespaces layer (internal to the spawner): the parent works out every path of the
+// plugin's private root; a helper replays it with raw system calls (child_namespaces.cpp)
+// into a kept mount namespace (namespace_template.hpp) that each launch joins.
+// See docs/sandbox.md, "Namespaces".
 
 #include <airlock/host/plugin_config.hpp>
 
@@ -48,7 +49,7 @@ public:
     static NamespacePlan prepare(const PluginConfig& plugin, unsigned long clone_flags);
 
     [[nodiscard]] NamespaceChildPlan child() const noexcept;
-    /// The host path a failed step (index from the child's report) was about.
+    /// What a failed step (index from the helper's report) did, naming its host path.
     [[nodiscard]] std::string describe_step(std::size_t index) const;
 
 private:
