@@ -121,18 +121,15 @@ KeptDescriptors arrange_descriptors(const ChildPlan& plan) {
 }
 
 // Before the uid change (needs CAP_SYS_ADMIN) and before Landlock and seccomp (which
-// forbid mounting); after the descriptors are in place (they need no path).
-void enter_private_root(const ChildPlan& plan) {
-    const NamespaceFailure failure = child_enter_private_root(plan.namespaces);
-    switch (failure.stage) {
-    case NamespaceFailure::Stage::None: return;
-    case NamespaceFailure::Stage::MakePrivate: fail(plan, ChildStep::MakeMountsPrivate, failure.error);
-    case NamespaceFailure::Stage::MountRoot: fail(plan, ChildStep::MountRoot, failure.error);
-    case NamespaceFailure::Stage::RootStep: fail(plan, ChildStep::BuildRoot, failure.error, failure.step);
-    case NamespaceFailure::Stage::PivotRoot: fail(plan, ChildStep::PivotRoot, failure.error);
-    case NamespaceFailure::Stage::DetachOldRoot: fail(plan, ChildStep::DetachOldRoot, failure.error);
-    case NamespaceFailure::Stage::ReadOnlyRoot: fail(plan, ChildStep::ReadOnlyRoot, failure.error);
-    case NamespaceFailure::Stage::Hostname: fail(plan, ChildStep::SetHostname, failure.error);
+// forbid setns); before the descriptors are rearranged, which closes the template's.
+void join_private_root(const ChildPlan& plan) {
+    int error = 0;
+    switch (child_join_private_root(plan.namespaces, &error)) {
+    case JoinFailure::None: return;
+    case JoinFailure::JoinNetwork: fail(plan, ChildStep::JoinNetwork, error);
+    case JoinFailure::Join: fail(plan, ChildStep::JoinPrivateRoot, error);
+    case JoinFailure::Copy: fail(plan, ChildStep::CopyPrivateRoot, error);
+    case JoinFailure::Hostname: fail(plan, ChildStep::SetHostname, error);
     }
 }
 
@@ -151,9 +148,9 @@ void enter_private_root(const ChildPlan& plan) {
         }
     }
 
-    const KeptDescriptors kept = arrange_descriptors(plan);
+    if (plan.namespaces.template_fd >= 0) join_private_root(plan);
 
-    if (plan.namespaces.clone_flags != 0) enter_private_root(plan);
+    const KeptDescriptors kept = arrange_descriptors(plan);
 
     // The host's working directory is none of the plugin's business.
     if (::syscall(SYS_chdir, "/") != 0) fail(plan, ChildStep::ChangeDirectory, errno);
@@ -260,15 +257,12 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::ParentDeathSignal: return "set the parent-death signal";
     case ChildStep::ParentGone: return "check that the host is still alive";
     case ChildStep::JoinCgroups: return "join its cgroups";
+    case ChildStep::JoinNetwork: return "join its empty network namespace (setns)";
+    case ChildStep::JoinPrivateRoot: return "join the mount namespace of its private root (setns)";
+    case ChildStep::CopyPrivateRoot: return "take a private copy of its root (unshare CLONE_NEWNS)";
+    case ChildStep::SetHostname: return "set its hostname (namespaces)";
     case ChildStep::MoveDescriptors: return "install the inherited descriptors";
     case ChildStep::CloseDescriptors: return "close all other descriptors (close_range)";
-    case ChildStep::MakeMountsPrivate: return "make its mounts private (namespaces)";
-    case ChildStep::MountRoot: return "mount the tmpfs for its private root (namespaces)";
-    case ChildStep::BuildRoot: return "build its private root (namespaces)";
-    case ChildStep::PivotRoot: return "pivot_root into its private root (namespaces)";
-    case ChildStep::DetachOldRoot: return "detach the host's root (namespaces)";
-    case ChildStep::ReadOnlyRoot: return "make its private root read-only (namespaces)";
-    case ChildStep::SetHostname: return "set its hostname (namespaces)";
     case ChildStep::ChangeDirectory: return "change directory to /";
     case ChildStep::DropGroups: return "drop supplementary groups (setgroups)";
     case ChildStep::DropGid: return "switch group (setresgid)";
@@ -293,7 +287,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         AllSignalsBlocked blocked;
         // CLONE_VM|CLONE_VFORK: no copy of the host's page tables, so the cost does not
         // grow with host memory; this thread sleeps until the child executes or exits.
-        // The namespace flags create the plugin's mount/net/uts/ipc namespaces with it.
+        // The namespace flags create the plugin's own UTS and IPC namespaces with it.
         const int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | static_cast<int>(plan.namespaces.clone_flags);
         pid = ::clone(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
         clone_error = errno;

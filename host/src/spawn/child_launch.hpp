@@ -26,15 +26,12 @@ enum class ChildStep : std::uint32_t {
     ParentDeathSignal,
     ParentGone,
     JoinCgroups,
+    JoinNetwork,
+    JoinPrivateRoot,
+    CopyPrivateRoot,
+    SetHostname,
     MoveDescriptors,
     CloseDescriptors,
-    MakeMountsPrivate,
-    MountRoot,
-    BuildRoot,          ///< detail: the index of the failed RootStep
-    PivotRoot,
-    DetachOldRoot,
-    ReadOnlyRoot,
-    SetHostname,
     ChangeDirectory,
     DropGroups,
     DropGid,
@@ -107,7 +104,7 @@ struct ChildPlan {
     uid_t uid = 0;
     gid_t gid = 0;
     pid_t parent_pid = 0;
-    /// New namespaces to clone into and the private root to build (clone_flags 0: none).
+    /// New namespaces to clone into and the private root to join (clone_flags 0: none).
     NamespaceChildPlan namespaces;
     ChildConfinement confinement;
 };

@@ -70,4 +70,25 @@ NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexce
     return {};
 }
 
+JoinFailure child_join_private_root(const NamespaceChildPlan& plan, int* error) noexcept {
+    if (::syscall(SYS_setns, plan.network_fd, CLONE_NEWNET) != 0) {
+        *error = errno;
+        return JoinFailure::JoinNetwork;
+    }
+    if (::syscall(SYS_setns, plan.template_fd, CLONE_NEWNS) != 0) {
+        *error = errno;
+        return JoinFailure::Join;
+    }
+    // Its own copy: a few mounts, none of the host's.
+    if (::syscall(SYS_unshare, CLONE_NEWNS) != 0) {
+        *error = errno;
+        return JoinFailure::Copy;
+    }
+    if ((plan.clone_flags & CLONE_NEWUTS) != 0 && ::syscall(SYS_sethostname, kHostname, sizeof kHostname - 1) != 0) {
+        *error = errno;
+        return JoinFailure::Hostname;
+    }
+    return JoinFailure::None;
+}
+
 } // namespace airlock::host::detail

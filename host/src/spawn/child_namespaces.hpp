@@ -15,9 +15,18 @@ struct NamespaceFailure {
     int step = 0;  ///< RootStep: the index into plan.steps
 };
 
-/// In a child cloned with plan.clone_flags: makes every mount private, builds the tmpfs
+/// In the template helper, cloned with CLONE_NEWNS: makes every mount private, builds the tmpfs
 /// root from plan.steps at plan.staging, pivots into it, detaches the host's root and
-/// makes the new root read-only; sets the hostname in a new UTS namespace.
+/// makes the new root read-only; sets the hostname if plan.clone_flags has CLONE_NEWUTS.
 NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexcept;
+
+/// Where joining a finished root failed; 0 = it did not.
+enum class JoinFailure { None, JoinNetwork, Join, Copy, Hostname };
+
+/// In a launch's child: joins the network namespace of plan.network_fd and the mount
+/// namespace of plan.template_fd (which also moves
+/// its root and working directory there), takes a private copy of it, and sets the
+/// hostname when the launch made a new UTS namespace. `*error` gets the errno.
+JoinFailure child_join_private_root(const NamespaceChildPlan& plan, int* error) noexcept;
 
 } // namespace airlock::host::detail

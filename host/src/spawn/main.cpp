@@ -60,7 +60,8 @@ int print_plugin_layers(const PluginConfig& plugin) {
         Spawner spawner(plugin);
         std::cout << "  layers applied at spawn:";
         for (const auto& layer : spawner.layers()) {
-            std::cout << " " << layer_name(layer.layer) << (layer.applied ? "" : " (unavailable)");
+            const bool switched_off = layer.layer == IsolationLayer::Namespaces && plugin.namespaces == NamespacesMode::Off;
+            std::cout << " " << layer_name(layer.layer) << (layer.applied ? "" : switched_off ? " (off)" : " (unavailable)");
         }
         std::cout << "\n";
         std::cout << "  memory limit: " << spawner.memory_enforcement().describe() << "\n";

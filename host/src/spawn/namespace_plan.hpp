@@ -1,7 +1,8 @@
 #pragma once
-// The namespaces layer (internal to the spawner): the parent works out, once per plugin
-// config, every path of the plugin's private root; the child replays it with raw system
-// calls (child_namespaces.cpp). See docs/sandbox.md, "Namespaces".
+// The namespaces layer (internal to the spawner): the parent works out every path of the
+// plugin's private root; a helper replays it with raw system calls (child_namespaces.cpp)
+// into a kept mount namespace (namespace_template.hpp) that each launch joins.
+// See docs/sandbox.md, "Namespaces".
 
 #include <airlock/host/plugin_config.hpp>
 
@@ -26,6 +27,10 @@ struct NamespaceChildPlan {
     const char* staging = nullptr;    ///< where the tmpfs is mounted before pivot_root
     const RootStep* steps = nullptr;
     std::size_t step_count = 0;
+    /// A launch: the mount namespace holding the finished root (namespace_template.hpp),
+    /// joined instead of building the steps; -1 when the steps are to be built.
+    int template_fd = -1;
+    int network_fd = -1;  ///< with template_fd: the empty network namespace to join
 };
 
 /// The private root of one plugin: every path string the child needs, owned here.
@@ -44,7 +49,7 @@ public:
     static NamespacePlan prepare(const PluginConfig& plugin, unsigned long clone_flags);
 
     [[nodiscard]] NamespaceChildPlan child() const noexcept;
-    /// The host path a failed step (index from the child's report) was about.
+    /// What a failed step (index from the helper's report) did, naming its host path.
     [[nodiscard]] std::string describe_step(std::size_t index) const;
 
 private:

@@ -5,6 +5,7 @@
 #include "confinement.hpp"
 #include "cgroup_plan.hpp"
 #include "namespace_plan.hpp"
+#include "namespace_template.hpp"
 #include "spawner_internals.hpp"
 
 #ifdef AIRLOCK_HAVE_SANDBOX
@@ -13,6 +14,7 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -137,17 +139,13 @@ std::vector<char*> pointer_array(std::vector<std::string>& strings) {
     return pointers;
 }
 
-std::string describe_failure(const PluginConfig& plugin, const ChildFailure& report,
-                             const detail::NamespacePlan& namespaces) {
+std::string describe_failure(const PluginConfig& plugin, const ChildFailure& report) {
     auto step = static_cast<ChildStep>(report.step);
     std::string message = "plugin '" + plugin.name + "': cannot start: ";
     if (step == ChildStep::Exec) {
         message += "executing " + plugin.executable;
     } else if (step == ChildStep::ResourceLimit) {
         message += std::string("setting ") + resource_name(report.detail);
-    } else if (step == ChildStep::BuildRoot) {
-        message += "the child could not " + namespaces.describe_step(static_cast<std::size_t>(report.detail)) +
-                   " (namespaces)";
     } else {
         message += std::string("the child could not ") + detail::child_step_description(step);
     }
@@ -221,6 +219,8 @@ struct Spawner::Prepared {
     PluginConfig plugin;
     detail::PreparedConfinement confinement;
     detail::CgroupPlan cgroups;
+    /// The private root, built once and rebuilt when what it binds changed.
+    std::unique_ptr<detail::NamespaceTemplateCache> namespace_root = std::make_unique<detail::NamespaceTemplateCache>();
     std::vector<ResourceLimitSetting> limits;
     bool drop_privileges = false;
     uid_t uid = 0;
@@ -314,11 +314,12 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }
 
-    // Planned per launch, like the Landlock ruleset is checked per launch: a system path
-    // that appears later or an executable replaced since is bound as it is now.
-    detail::NamespacePlan namespaces;
+    // Planned per launch, as the Landlock ruleset is checked per launch: when a system path
+    // appeared or a bound file was replaced, the root is built anew.
+    std::shared_ptr<const detail::NamespaceTemplate> root;
     if (p.confinement.namespace_flags() != 0) {
-        namespaces = detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags());
+        root = p.namespace_root->current(
+            plugin.name, detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags()));
     }
 
     UniqueFd dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
@@ -390,7 +391,13 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.uid = p.uid;
     plan.gid = p.gid;
     plan.parent_pid = ::getpid();
-    plan.namespaces = namespaces.child();
+    if (root) {
+        // Mount and network namespaces are joined, not created: UTS and IPC come with clone.
+        plan.namespaces.clone_flags =
+            p.confinement.namespace_flags() & ~static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWNET);
+        plan.namespaces.template_fd = root->mount_fd();
+        plan.namespaces.network_fd = root->network_fd();
+    }
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
 
@@ -408,7 +415,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
 
     if (failure.step != 0) {
         process.wait();  // it exited with 126 right after recording the failure
-        throw SpawnError(describe_failure(plugin, failure, namespaces));
+        throw SpawnError(describe_failure(plugin, failure));
     }
     UniqueFd listener;
     if (handoff_host) listener = receive_listener(plugin.name, handoff_host.get());

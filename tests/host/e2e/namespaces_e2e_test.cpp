@@ -10,7 +10,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <thread>
 
 using namespace airlock::e2e;
 
@@ -51,6 +56,30 @@ public:
 private:
     int fd_ = -1;
 };
+
+/// The first child of `parent` that has executed `program` (by its comm), or -1 once
+/// `limit` has passed.
+pid_t executed_child(pid_t parent, const std::string& program, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    const std::string comm = program.substr(program.rfind('/') + 1).substr(0, 15);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+        for (pid_t child; children >> child;) {
+            std::ifstream name("/proc/" + std::to_string(child) + "/comm");
+            std::string text;
+            std::getline(name, text);
+            if (text == comm) return child;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return -1;
+}
+
+std::string namespace_of(const std::string& pid, const char* kind) {
+    char target[128] = {};
+    const std::string link = "/proc/" + pid + "/ns/" + kind;
+    return ::readlink(link.c_str(), target, sizeof target - 1) > 0 ? target : "";
+}
 
 void check_noop(const std::string& config) {
     Run run = exec_attempt(config, {"noop"});
@@ -172,6 +201,7 @@ TEST_CASE("namespaces: require refuses to start on a host that cannot create the
     Run check = run_host_as(nobody, {"check", automatic});
     INFO(check.out << check.err);
     CHECK(has_line(check.out, "namespaces: UNAVAILABLE .*EPERM.*"));
+    CHECK(has_line(check.out, " *layers applied at spawn: .* namespaces \\(unavailable\\)"));
 
     // The root host still serves the same config.
     check_noop(required);
@@ -190,6 +220,7 @@ TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]
     CHECK(check.status == 0);
     CHECK(has_line(check.out, "namespaces: available .*"));
     CHECK(has_line(check.out, "  namespaces: off .*"));
+    CHECK(has_line(check.out, " *layers applied at spawn: seccomp landlock no-new-privs namespaces \\(off\\)"));
 }
 
 TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landlock", "[e2e][namespaces]") {
@@ -215,4 +246,31 @@ TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landl
     // By path, the granted directory does not exist in the private root.
     Run by_path = exec_attempt(on, {"stat", granted + "/inside.txt"});
     CHECK(by_path.result("stat") == "blocked errno=ENOENT");
+}
+
+TEST_CASE("namespaces: SIGTERM to airlock-host exec stops a plugin without a handler, reported exactly",
+          "[e2e][namespaces]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    StartedHost host = start_host({"exec", on, "attempt", "--", "sleep", "60"});
+    REQUIRE(host.pid > 0);
+    const pid_t plugin = executed_child(host.pid, kAttempt);
+    REQUIRE(plugin > 0);
+    // It really runs in namespaces of its own.
+    CHECK(namespace_of(std::to_string(plugin), "mnt") != namespace_of("self", "mnt"));
+    CHECK(namespace_of(std::to_string(plugin), "net") != namespace_of("self", "net"));
+    CHECK(namespace_of(std::to_string(plugin), "uts") != namespace_of("self", "uts"));
+    CHECK(namespace_of(std::to_string(plugin), "ipc") != namespace_of("self", "ipc"));
+
+    REQUIRE(::kill(host.pid, SIGTERM) == 0);  // forwarded; sleep has no handler and dies of it
+    Run run = finish_host(host);
+    INFO(run.out << run.err);
+    CHECK(run.host_exited);
+    CHECK(run.status == 128 + SIGTERM);
+    CHECK(run.result("sleep") == "<missing>");
 }

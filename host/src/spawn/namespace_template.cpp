@@ -1,0 +1,143 @@
+// See namespace_template.hpp.
+#include "namespace_template.hpp"
+
+#include "child_namespaces.hpp"
+
+#include <airlock/host/spawner.hpp>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace airlock::host::detail {
+namespace {
+
+constexpr std::size_t kHelperStackSize = 64 * 1024;
+
+// Shared with the helper (CLONE_VM): what it needs and what it reports.
+struct HelperShared {
+    NamespaceChildPlan plan;
+    int mount_namespace_fd = -1;
+    int network_namespace_fd = -1;
+    int open_error = 0;
+    NamespaceFailure failure;
+};
+
+// Raw system calls only: it runs in the host's memory while the host waits in vfork.
+int build_root_in_helper(void* argument) {
+    auto* shared = static_cast<HelperShared*>(argument);
+    // CLONE_FILES: this descriptor lands in the host's table. Opened before the pivot,
+    // while /proc is still visible.
+    long fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        shared->open_error = errno;
+        ::syscall(SYS_exit, 1);
+    }
+    shared->mount_namespace_fd = static_cast<int>(fd);
+    fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        shared->open_error = errno;
+        ::syscall(SYS_exit, 1);
+    }
+    shared->network_namespace_fd = static_cast<int>(fd);
+    shared->failure = child_enter_private_root(shared->plan);
+    ::syscall(SYS_exit, 0);
+    return 0;
+}
+
+std::string describe_stage(NamespaceFailure::Stage stage) {
+    switch (stage) {
+    case NamespaceFailure::Stage::MakePrivate: return "make its mounts private";
+    case NamespaceFailure::Stage::MountRoot: return "mount the tmpfs of its private root";
+    case NamespaceFailure::Stage::PivotRoot: return "pivot_root into its private root";
+    case NamespaceFailure::Stage::DetachOldRoot: return "detach the host's root";
+    case NamespaceFailure::Stage::ReadOnlyRoot: return "make its private root read-only";
+    case NamespaceFailure::Stage::Hostname: return "set its hostname";
+    case NamespaceFailure::Stage::None:
+    case NamespaceFailure::Stage::RootStep: break;
+    }
+    return "build its private root";
+}
+
+std::string signature_of(const NamespacePlan& plan) {
+    std::string signature;
+    const NamespaceChildPlan child = plan.child();
+    for (std::size_t i = 0; i < child.step_count; ++i) {
+        const RootStep& step = child.steps[i];
+        signature += std::to_string(static_cast<int>(step.kind)) + ' ' + step.target + ' ' + step.source + ' ' +
+                     std::to_string(step.remount_flags);
+        if (step.kind == RootStep::Kind::BindReadOnly) {
+            struct stat status {};
+            if (::stat(step.source, &status) == 0) {
+                signature += ' ' + std::to_string(status.st_dev) + ':' + std::to_string(status.st_ino) + ':' +
+                             std::to_string(status.st_ctim.tv_sec) + '.' + std::to_string(status.st_ctim.tv_nsec);
+            }
+        }
+        signature += '\n';
+    }
+    return signature;
+}
+
+} // namespace
+
+std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::string& plugin, const NamespacePlan& plan) {
+    HelperShared shared;
+    shared.plan = plan.child();
+    shared.plan.clone_flags = CLONE_NEWNS;  // no hostname: that belongs to each launch's UTS namespace
+    std::vector<char> stack(kHelperStackSize);
+    int status = 0;
+    pid_t pid = -1;
+    int clone_error = 0;
+    {
+        sigset_t all, previous;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &previous);
+        pid = ::clone(build_root_in_helper, stack.data() + stack.size(),
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD, &shared);
+        clone_error = errno;
+        pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    }
+    if (pid < 0) {
+        throw SpawnError("plugin '" + plugin + "': cannot create the mount namespace of its private root: " +
+                         std::strerror(clone_error));
+    }
+    while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+    }
+    UniqueFd mount_namespace(shared.mount_namespace_fd);
+    UniqueFd network_namespace(shared.network_namespace_fd);
+    if (shared.open_error != 0) {
+        throw SpawnError("plugin '" + plugin + "': cannot open the mount namespace of its private root: " +
+                         std::strerror(shared.open_error));
+    }
+    if (shared.failure.stage != NamespaceFailure::Stage::None) {
+        std::string what = shared.failure.stage == NamespaceFailure::Stage::RootStep
+                               ? plan.describe_step(static_cast<std::size_t>(shared.failure.step))
+                               : describe_stage(shared.failure.stage);
+        throw SpawnError("plugin '" + plugin + "': cannot start: could not " + what +
+                         " (namespaces): " + std::strerror(shared.failure.error));
+    }
+    auto built = std::make_shared<NamespaceTemplate>();
+    built->mount_namespace_ = std::move(mount_namespace);
+    built->network_namespace_ = std::move(network_namespace);
+    built->signature_ = signature_of(plan);
+    return built;
+}
+
+std::shared_ptr<const NamespaceTemplate> NamespaceTemplateCache::current(const std::string& plugin,
+                                                                         const NamespacePlan& plan) {
+    const std::string signature = signature_of(plan);
+    std::lock_guard lock(mutex_);
+    if (!template_ || template_->signature() != signature) template_ = NamespaceTemplate::build(plugin, plan);
+    return template_;
+}
+
+} // namespace airlock::host::detail
