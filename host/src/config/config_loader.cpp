@@ -90,6 +90,7 @@ HostConfig load_config_text(std::string_view text, std::string_view path_for_mes
     if (const auto sandbox = root.table("sandbox", "[sandbox]", "a table ([sandbox])"))
         host_sandbox = parse_sandbox(*sandbox);
     parse_plugins(root, host_sandbox, config);
+    check_paths_inside_writable_grants(config);
     return config;
 }
 

@@ -130,6 +130,8 @@ void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) 
             out << grant.path;
         if (grant.kind == GrantKind::File || grant.kind == GrantKind::Directory)
             out << " (" << name_of(grant.access) << (grant.create ? ", created if missing" : "") << ")";
+        if (grant.datagram) out << " [datagram: can reach any datagram socket on the machine]";
+        if (grant.inside_writable) out << " [inside a plugin-writable directory: the plugin there picks the file]";
         out << "\n";
     }
 }

@@ -22,14 +22,14 @@ constexpr std::size_t kMaxGrants = 253;
 struct KindInfo {
     std::string_view key;
     GrantKind kind;
-    std::array<std::string_view, 2> other_keys;  // the keys this kind takes besides its own
+    std::array<std::string_view, 3> other_keys;  // the keys this kind takes besides its own
 };
 
 constexpr std::array<KindInfo, 4> kKinds = {{
-    {"dir", GrantKind::Directory, {"access", ""}},
-    {"file", GrantKind::File, {"access", "create"}},
-    {"connect", GrantKind::Connect, {"", ""}},
-    {"memfd", GrantKind::Memfd, {"", ""}},
+    {"dir", GrantKind::Directory, {"access", "inside_writable", ""}},
+    {"file", GrantKind::File, {"access", "create", "inside_writable"}},
+    {"connect", GrantKind::Connect, {"inside_writable", "datagram", ""}},
+    {"memfd", GrantKind::Memfd, {"", "", ""}},
 }};
 
 // The one kind key of a grant, or a located error for none or several.
@@ -159,7 +159,7 @@ GrantConfig parse_grant(const toml::key& name, const toml::node& node, const Tab
         grants.fail(node, context + " must be a table such as { dir = \"/srv/data\", access = "
                                     "\"read\" }, not " + describe_type(node));
     const TableReader grant(*table, context, grants.load());
-    grant.reject_unknown_keys({"dir", "file", "connect", "memfd", "access", "create"});
+    grant.reject_unknown_keys({"dir", "file", "connect", "memfd", "access", "create", "inside_writable", "datagram"});
     const KindInfo& kind = find_kind(grant, node);
     reject_keys_of_other_kinds(grant, kind);
 
@@ -182,6 +182,7 @@ GrantConfig parse_grant(const toml::key& name, const toml::node& node, const Tab
     case GrantKind::Connect:
         config.path = read_absolute_path(grant, "connect");
         config.access = GrantAccess::ReadWrite;
+        config.datagram = grant.boolean("datagram", "true or false").value_or(false);
         check_socket_path(grant, config);
         break;
     case GrantKind::Memfd:
@@ -189,6 +190,9 @@ GrantConfig parse_grant(const toml::key& name, const toml::node& node, const Tab
         config.access = GrantAccess::ReadWrite;
         break;
     }
+    // Checked against every plugin's writable dirs once all are read (writable_grants_check.cpp).
+    if (kind.kind != GrantKind::Memfd)
+        config.inside_writable = grant.boolean("inside_writable", "true or false").value_or(false);
     return config;
 }
 

@@ -54,4 +54,10 @@ std::vector<GrantConfig> parse_grants(const TableReader& table);
 PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const LoadContext& load,
                           SandboxSettings& plugin_sandbox);
 
+/// Across all plugins once parsed (writable_grants_check.cpp): refuses a grant path, an
+/// executable or a system path that lies inside (or equals) a writable dir grant of any
+/// plugin, unless the grant sets inside_writable = true; fills each plugin's
+/// config_writable_directories.
+void check_paths_inside_writable_grants(HostConfig& config);
+
 } // namespace airlock::host::config_detail

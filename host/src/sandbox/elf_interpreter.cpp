@@ -1,5 +1,6 @@
 // Finds which program the kernel loads to run an executable: PT_INTERP or a #! line.
 #include "airlock/host/landlock_ruleset.hpp"
+#include "airlock/host/no_follow_open.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -42,9 +43,13 @@ Result<std::optional<std::string>> shebang_interpreter(int fd, const std::string
 
 } // namespace
 
-Result<std::optional<std::string>> executable_interpreter(const std::string& path) {
-    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return errno_status("open " + path, errno);
+Result<std::optional<std::string>> executable_interpreter(const std::string& path,
+                                                          const std::vector<std::string>& writable_directories) {
+    auto resolved = resolve_trusted_path(path, writable_directories);
+    if (!resolved) return resolved.status();
+    auto opened = open_no_follow(*resolved, O_RDONLY, 0, ExpectedType::RegularFile, "executables are never read through a link");
+    if (!opened) return opened.status().with_context("open");
+    UniqueFd fd = std::move(opened->fd);
     unsigned char ident[EI_NIDENT] = {};
     if (!read_exact(fd.get(), ident, 2, 0)) return malformed(path, "too short to be an executable");
     if (ident[0] == '#' && ident[1] == '!') return shebang_interpreter(fd.get(), path);

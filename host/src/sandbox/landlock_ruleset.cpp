@@ -1,6 +1,7 @@
 // Builds a Landlock ruleset in the parent; the child only calls landlock_restrict_self.
 #include "airlock/host/landlock_ruleset.hpp"
 
+#include "airlock/host/no_follow_open.hpp"
 #include "landlock_abi.hpp"
 
 #include <fcntl.h>
@@ -30,6 +31,7 @@ std::string landlock_unavailable_reason(int error) {
     }
 }
 
+
 LandlockRuleSource source_of(const std::string& path, const struct stat& st) {
     LandlockRuleSource source;
     source.path = path;
@@ -40,33 +42,65 @@ LandlockRuleSource source_of(const std::string& path, const struct stat& st) {
     return source;
 }
 
-// Adds one path-beneath rule; rights the path's kind cannot carry are dropped. Records
-// what the path named in `sources`.
-Status add_path_rule(int ruleset_fd, const std::string& path, std::uint64_t rights, std::uint64_t handled,
-                     bool* missing, std::vector<LandlockRuleSource>& sources) {
-    UniqueFd fd(open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (!fd) {
-        if (missing && errno == ENOENT) {
-            *missing = true;
-            LandlockRuleSource source;
-            source.path = path;
-            source.missing = true;
-            sources.push_back(std::move(source));
-            return {};
-        }
-        return errno_status("landlock: open " + path, errno);
-    }
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return errno_status("landlock: fstat " + path, errno);
-    sources.push_back(source_of(path, st));
-    if (!S_ISDIR(st.st_mode)) rights &= ll::fs_file_rights;
+// Adds one path-beneath rule on an already opened path; rights its kind cannot carry are dropped.
+Status add_rule(int ruleset_fd, const std::string& path, const NoFollowFile& opened, std::uint64_t rights,
+                std::uint64_t handled) {
+    if (!S_ISDIR(opened.status.st_mode)) rights &= ll::fs_file_rights;
     ll::PathBeneathAttr rule;
     rule.allowed_access = rights & handled;
-    rule.parent_fd = fd.get();
+    rule.parent_fd = opened.fd.get();
     if (rule.allowed_access == 0) return {};
     if (syscall(SYS_landlock_add_rule, ruleset_fd, ll::rule_path_beneath, &rule, 0U) != 0)
         return errno_status("landlock_add_rule " + path, errno);
     return {};
+}
+
+// A path the config names exactly (an executable, a dir grant): no link in any component.
+Status add_exact_path_rule(LandlockRuleset& ruleset, const std::string& path, ExpectedType expected,
+                           const std::string& rule_name, const char* no_links, std::uint64_t rights,
+                           std::uint64_t handled) {
+    auto opened = open_no_follow(path, O_PATH, 0, expected, no_links);
+    if (!opened) return Status(opened.status().code(), rule_name + ": " + opened.status().message());
+    ruleset.sources.push_back(source_of(path, opened->status));
+    return add_rule(ruleset.fd.get(), path, *opened, rights, handled);
+}
+
+// An operator's system path, which may be a link (/lib64 -> usr/lib64): resolved, refused
+// inside a writable directory, then opened no-follow. A missing one is skipped.
+Status add_system_path_rule(LandlockRuleset& ruleset, const std::string& path, const LandlockPolicy& policy,
+                            std::uint64_t handled) {
+    auto resolved = resolve_trusted_path(path, policy.writable_directories);
+    if (!resolved && resolved.status().code() == StatusCode::NotFound) {
+        LandlockRuleSource source;
+        source.path = path;
+        source.missing = true;
+        ruleset.sources.push_back(std::move(source));
+        ruleset.skipped_paths.push_back(path);
+        return {};
+    }
+    if (!resolved) return resolved.status().with_context("landlock: system path");
+    auto opened = open_no_follow(*resolved, O_PATH, 0, ExpectedType::Any, "system paths are resolved once");
+    if (!opened) return opened.status().with_context("landlock: system path " + path);
+    LandlockRuleSource source = source_of(path, opened->status);
+    source.resolved = *resolved;
+    ruleset.sources.push_back(std::move(source));
+    return add_rule(ruleset.fd.get(), path, *opened, read_only_rights, handled);
+}
+
+// Whether one recorded path still names the same thing, following no link.
+bool source_is_current(const LandlockRuleSource& source) {
+    std::string path = source.path;
+    if (source.missing || !source.resolved.empty()) {
+        auto resolved = resolve_trusted_path(source.path, {});
+        if (!resolved) return source.missing && resolved.status().code() == StatusCode::NotFound;
+        if (source.missing || *resolved != source.resolved) return false;
+        path = *resolved;
+    }
+    auto opened = open_no_follow(path, O_PATH, 0, ExpectedType::Any, "");
+    if (!opened) return false;
+    const LandlockRuleSource now = source_of(source.path, opened->status);
+    return now.device == source.device && now.inode == source.inode && now.regular_file == source.regular_file &&
+           now.change_time.tv_sec == source.change_time.tv_sec && now.change_time.tv_nsec == source.change_time.tv_nsec;
 }
 
 } // namespace
@@ -80,21 +114,25 @@ Result<int> landlock_abi_version() {
 Result<LandlockPolicy> landlock_policy_for(const PluginConfig& plugin) {
     LandlockPolicy policy;
     policy.read_only_paths = plugin.system_paths;
+    policy.writable_directories = writable_directories_of(plugin);
     policy.executable_files.push_back(plugin.executable);
     // The kernel opens the ELF interpreter with exec rights too; a #! script's interpreter
-    // in turn has its own ELF interpreter.
+    // in turn has its own ELF interpreter. Stored resolved: /lib64/ld-linux-x86-64.so.2 is
+    // reached through the /lib64 link, and the rule is then opened without following any.
     std::string current = plugin.executable;
     for (int depth = 0; depth < 2; ++depth) {
-        auto interpreter = executable_interpreter(current);
+        auto interpreter = executable_interpreter(current, policy.writable_directories);
         if (!interpreter) return interpreter.status().with_context("landlock policy for " + plugin.name);
         if (!*interpreter) break;
-        policy.executable_files.push_back(**interpreter);
-        current = **interpreter;
+        auto resolved = resolve_trusted_path(**interpreter, policy.writable_directories);
+        if (!resolved) return resolved.status().with_context("landlock policy for " + plugin.name + ": interpreter");
+        policy.executable_files.push_back(*resolved);
+        current = *resolved;
     }
     for (const auto& grant : plugin.grants) {
         if (grant.kind != GrantKind::Directory) continue;
         bool writable = grant.access != GrantAccess::Read;
-        policy.directories.push_back({grant.path, writable});
+        policy.directories.push_back({grant.path, writable, grant.name});
     }
     return policy;
 }
@@ -117,37 +155,27 @@ Result<LandlockRuleset> build_landlock_ruleset(const LandlockPolicy& policy) {
     if (!ruleset.fd) return errno_status("landlock_create_ruleset", errno);
 
     const std::uint64_t handled = attr.handled_access_fs;
-    for (const auto& path : policy.read_only_paths) {
-        bool missing = false;
-        if (auto s = add_path_rule(ruleset.fd.get(), path, read_only_rights, handled, &missing, ruleset.sources); !s)
-            return s;
-        if (missing) ruleset.skipped_paths.push_back(path);
-    }
+    for (const auto& path : policy.read_only_paths)
+        if (auto s = add_system_path_rule(ruleset, path, policy, handled); !s) return s;
     for (const auto& path : policy.executable_files)
-        if (auto s = add_path_rule(ruleset.fd.get(), path, execute_rights, handled, nullptr, ruleset.sources); !s)
+        if (auto s = add_exact_path_rule(ruleset, path, ExpectedType::RegularFile, "landlock: executable",
+                                         "executables are never reached through a link", execute_rights, handled);
+            !s)
             return s;
     for (const auto& dir : policy.directories) {
         auto rights = dir.writable ? read_write_rights : read_only_rights;
-        if (auto s = add_path_rule(ruleset.fd.get(), dir.path, rights, handled, nullptr, ruleset.sources); !s)
+        const std::string rule_name = "grant \"" + dir.name + "\"";
+        if (auto s = add_exact_path_rule(ruleset, dir.path, ExpectedType::Directory, rule_name,
+                                         "grants never follow links", rights, handled);
+            !s)
             return s;
     }
     return ruleset;
 }
 
 bool landlock_ruleset_is_current(const LandlockRuleset& ruleset) {
-    for (const LandlockRuleSource& source : ruleset.sources) {
-        struct stat st {};
-        // stat follows symlinks, as the O_PATH open that made the rule did.
-        if (stat(source.path.c_str(), &st) != 0) {
-            if (source.missing && errno == ENOENT) continue;
-            return false;
-        }
-        if (source.missing) return false;
-        const LandlockRuleSource now = source_of(source.path, st);
-        if (now.device != source.device || now.inode != source.inode || now.regular_file != source.regular_file ||
-            now.change_time.tv_sec != source.change_time.tv_sec || now.change_time.tv_nsec != source.change_time.tv_nsec)
-            return false;
-    }
+    for (const LandlockRuleSource& source : ruleset.sources)
+        if (!source_is_current(source)) return false;
     return true;
 }
 

@@ -1,6 +1,8 @@
 // Parent-side opening of grants: each descriptor carries exactly the configured access.
 #include <airlock/host/grant_opener.hpp>
 
+#include <airlock/host/no_follow_open.hpp>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -30,6 +32,22 @@ constexpr unsigned kMfdNoexecSeal = 0x0008U;
     throw GrantError(message);
 }
 
+constexpr const char* kNoLinks = "grants never follow links";
+
+// A refusal in the style `grant "state": /path/x is a symbolic link; grants never follow links`.
+[[noreturn]] void refuse(const GrantConfig& grant, const std::string& why) {
+    throw GrantError("grant \"" + grant.name + "\": " + why);
+}
+
+// Opens the grant's path without following any link and checks its type on the descriptor.
+NoFollowFile open_path(const GrantConfig& grant, int flags, ExpectedType expected, const char* failure) {
+    int error = 0;
+    auto opened = open_no_follow(grant.path, flags, 0600, expected, kNoLinks, &error);
+    if (opened) return std::move(*opened);
+    if (error != 0) fail(grant, failure, error);
+    refuse(grant, opened.status().message());
+}
+
 int file_access_flags(GrantAccess access) noexcept {
     switch (access) {
     case GrantAccess::Read: return O_RDONLY;
@@ -40,37 +58,43 @@ int file_access_flags(GrantAccess access) noexcept {
     return O_RDONLY;
 }
 
-UniqueFd open_file(const GrantConfig& grant) {
+UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& writable_directories) {
     // O_NONBLOCK only for the open itself: a FIFO must not hang the host. Cleared below.
-    int flags = file_access_flags(grant.access) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    int flags = file_access_flags(grant.access) | O_NOCTTY | O_NONBLOCK;
     if (grant.create) flags |= O_CREAT;
-    UniqueFd fd(::open(grant.path.c_str(), flags, 0600));
-    if (!fd) fail(grant, "cannot open", errno);
-    struct stat status {};
-    if (::fstat(fd.get(), &status) != 0) fail(grant, "cannot stat", errno);
-    if (S_ISDIR(status.st_mode)) fail(grant, "is a directory (use `dir = ...` for directories)", 0);
+    // Open any type first, so a directory gets the hint below rather than a bare type error.
+    NoFollowFile opened = open_path(grant, flags, ExpectedType::Any, "cannot open");
+    UniqueFd& fd = opened.fd;
+    if (S_ISDIR(opened.status.st_mode)) fail(grant, "is a directory (use `dir = ...` for directories)", 0);
+    if (!S_ISREG(opened.status.st_mode) && !S_ISFIFO(opened.status.st_mode) && !S_ISCHR(opened.status.st_mode))
+        refuse(grant, grant.path + " is not a regular file, FIFO or character device");
+    // A second name for a file somewhere else, planted where a plugin can write.
+    if (opened.status.st_nlink > 1) {
+        if (const std::string* directory = writable_directory_holding(grant.path, writable_directories)) {
+            refuse(grant, grant.path + " is a hard link (" + std::to_string(opened.status.st_nlink) +
+                              " names) inside the plugin-writable directory " + *directory + "; " + kNoLinks);
+        }
+    }
     if (::fcntl(fd.get(), F_SETFL, file_access_flags(grant.access) & O_APPEND) != 0) {
         fail(grant, "cannot clear O_NONBLOCK", errno);
     }
-    return fd;
+    return std::move(fd);
 }
 
 UniqueFd open_directory(const GrantConfig& grant) {
     // Read-only whatever the access: a directory descriptor cannot carry write access;
     // writing beneath a read-write grant is allowed by the plugin's Landlock ruleset.
-    UniqueFd fd(::open(grant.path.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-    if (!fd) fail(grant, "cannot open directory", errno);
-    return fd;
+    return std::move(open_path(grant, O_DIRECTORY | O_RDONLY, ExpectedType::Directory, "cannot open directory").fd);
 }
 
 UniqueFd connect_socket(const GrantConfig& grant) {
+    // connect() would follow links: connect instead to the O_PATH descriptor of the socket
+    // inode that was opened without following any, through its /proc/self/fd magic link.
+    NoFollowFile socket_path = open_path(grant, O_PATH, ExpectedType::Socket, "cannot connect");
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    if (grant.path.size() >= sizeof(address.sun_path)) {
-        fail(grant, "socket path longer than " + std::to_string(sizeof(address.sun_path) - 1) +
-                        " bytes", 0);
-    }
-    std::memcpy(address.sun_path, grant.path.c_str(), grant.path.size() + 1);
+    const std::string by_descriptor = "/proc/self/fd/" + std::to_string(socket_path.fd.get());
+    std::memcpy(address.sun_path, by_descriptor.c_str(), by_descriptor.size() + 1);
     // Try the socket types a listener may speak; connecting to the wrong one is EPROTOTYPE.
     int last_error = 0;
     for (int type : {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM}) {
@@ -78,6 +102,11 @@ UniqueFd connect_socket(const GrantConfig& grant) {
         UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!fd) fail(grant, "cannot create socket", errno);
         if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0) {
+            // A datagram socket can still sendto() any address; only on request.
+            if (type == SOCK_DGRAM && !grant.datagram) {
+                refuse(grant, grant.path + " is a datagram socket; set datagram = true to allow it "
+                                           "(a datagram grant can reach any datagram socket on the machine)");
+            }
             if (::fcntl(fd.get(), F_SETFL, 0) != 0) fail(grant, "cannot clear O_NONBLOCK", errno);
             return fd;
         }
@@ -127,13 +156,13 @@ const char* grant_kind_name(GrantKind kind) noexcept {
     return "?";
 }
 
-OpenedGrant open_grant(const GrantConfig& grant) {
+OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories) {
     OpenedGrant opened;
     opened.name = grant.name;
     opened.kind = grant.kind;
     opened.access = grant.access;
     switch (grant.kind) {
-    case GrantKind::File: opened.fd = open_file(grant); break;
+    case GrantKind::File: opened.fd = open_file(grant, writable_directories); break;
     case GrantKind::Directory: opened.fd = open_directory(grant); break;
     case GrantKind::Connect: opened.fd = connect_socket(grant); break;
     case GrantKind::Memfd: opened.fd = create_memfd(grant); break;
@@ -141,10 +170,11 @@ OpenedGrant open_grant(const GrantConfig& grant) {
     return opened;
 }
 
-std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants) {
+std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants,
+                                     const std::vector<std::string>& writable_directories) {
     std::vector<OpenedGrant> opened;
     opened.reserve(grants.size());
-    for (const auto& grant : grants) opened.push_back(open_grant(grant));
+    for (const auto& grant : grants) opened.push_back(open_grant(grant, writable_directories));
     return opened;
 }
 

@@ -8,6 +8,8 @@
 #include "namespace_template.hpp"
 #include "spawner_internals.hpp"
 
+#include <airlock/host/no_follow_open.hpp>
+
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/violation_monitor.hpp>
 #endif
@@ -295,21 +297,21 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     const PluginConfig& plugin = p.plugin;
     const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
 
-    // The executable is opened here, so a missing one is an error before anything starts.
-    UniqueFd exe(::open(plugin.executable.c_str(), O_PATH | O_CLOEXEC));
-    if (!exe) {
-        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " + plugin.executable +
-                         ": " + system_message(errno));
+    // The executable is opened here, so a missing one is an error before anything starts;
+    // never through a link, so a plugin cannot swap in another program for a restart.
+    int exe_error = 0;
+    auto opened_exe = open_no_follow(plugin.executable, O_PATH, 0, ExpectedType::RegularFile,
+                                     "the executable is never reached through a link", &exe_error);
+    if (!opened_exe) {
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " +
+                         (exe_error != 0 ? plugin.executable + ": " + system_message(exe_error)
+                                         : opened_exe.status().message()));
     }
-    struct stat exe_status {};
-    if (::fstat(exe.get(), &exe_status) != 0 || !S_ISREG(exe_status.st_mode)) {
-        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " + plugin.executable +
-                         " is not a regular file");
-    }
+    UniqueFd exe = std::move(opened_exe->fd);
 
     std::vector<OpenedGrant> grants;
     try {
-        grants = open_grants(plugin.grants);
+        grants = open_grants(plugin.grants, writable_directories_of(plugin));
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }

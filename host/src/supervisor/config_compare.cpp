@@ -8,7 +8,9 @@ namespace {
 auto key(const Limits& l) { return std::tie(l.memory_bytes, l.cpu_seconds, l.open_files, l.processes, l.file_size_bytes, l.tasks,
                                                   l.cpu_quota_percent, l.wall); }
 auto key(const SyscallPolicy& p) { return std::tie(p.profile, p.allowed, p.denied, p.on_violation); }
-auto key(const GrantConfig& g) { return std::tie(g.name, g.kind, g.path, g.access, g.create, g.size); }
+auto key(const GrantConfig& g) {
+    return std::tie(g.name, g.kind, g.path, g.access, g.create, g.size, g.inside_writable, g.datagram);
+}
 auto key(const SupervisionConfig& s) {
     return std::tie(s.restart, s.restart_delay, s.restart_max_delay, s.start_limit_burst, s.start_limit_interval,
                     s.ready_timeout, s.call_timeout, s.stop_timeout);

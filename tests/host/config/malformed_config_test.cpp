@@ -17,7 +17,7 @@ std::string with_plugin(const std::string& rest) { return kPlugin + rest; }
 TEST_CASE("unknown keys are refused at every level") {
     CHECK(error_of(with_plugin("[plugin.p.grants]\ninput = { dir = \"/tmp\", acess = \"read\" }\n")) ==
           "demo.toml:4:25: unknown key \"acess\" in grant \"input\"; allowed keys: dir, file, connect, "
-          "memfd, access, create");
+          "memfd, access, create, inside_writable, datagram");
     CHECK(error_of("[sandbox]\n[plugins.p]\nexec = \"/bin/true\"\n") ==
           "demo.toml:2:2: unknown key \"plugins\" in the top level; allowed keys: sandbox, host, plugin");
     CHECK(error_of("[plugin.p]\nexe = \"/bin/true\"\n") ==
@@ -230,7 +230,7 @@ TEST_CASE("grant shape: exactly one kind, only its keys") {
           "takes: memfd");
     CHECK(error_of(with_plugin("[plugin.p.grants]\nx = { dir = \"/tmp\", create = true }\n")) ==
           "demo.toml:4:21: key \"create\" does not apply to a dir grant (grant \"x\"); a dir grant takes: "
-          "dir, access");
+          "dir, access, inside_writable");
     CHECK(error_of(with_plugin("[plugin.p.grants]\n\"a:b\" = { dir = \"/tmp\" }\n")) ==
           "demo.toml:4:1: invalid grant name \"a:b\"; grant names may contain only letters, digits, '_' "
           "and '-'");

@@ -35,16 +35,25 @@ struct OpenedGrant {
 /// - directory: `O_DIRECTORY|O_RDONLY` whatever the access; for read-write grants the
 ///   right to write beneath it comes from the Landlock ruleset, not from the descriptor.
 /// - connect: an `AF_UNIX` socket the host connects to the path (stream, else seqpacket,
-///   else datagram — whatever the listener speaks).
+///   else datagram — whatever the listener speaks), through /proc/self/fd/N of an O_PATH
+///   descriptor of the socket inode, so connect() follows no link.
 /// - memfd: `memfd_create` + `ftruncate(size)`, sealed against shrinking and growing
 ///   (so a host mapping can never be cut short) and, where the kernel allows, against exec.
+///
+/// No path is ever opened through a symbolic link, in any component (no_follow_open.hpp),
+/// and the kind of file is checked on the descriptor. A file grant with more than one
+/// hard link inside one of `writable_directories` is refused, as is a datagram socket
+/// without `datagram = true`. Refusals read `grant "NAME": PATH is a symbolic link; grants
+/// never follow links` (or: lies under a symbolic link (COMPONENT), is a hard link ..., is
+/// a datagram socket ..., is a directory, not a socket).
 /// @throws GrantError naming the grant, the path and the system error.
-OpenedGrant open_grant(const GrantConfig& grant);
+OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories = {});
 
 /// Opens all grants in config order; on the first failure the ones already opened are
 /// closed and the error is thrown.
 /// @throws GrantError
-std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants);
+std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants,
+                                     const std::vector<std::string>& writable_directories = {});
 
 /// "read", "write", "append" or "read-write".
 const char* grant_access_name(GrantAccess access) noexcept;

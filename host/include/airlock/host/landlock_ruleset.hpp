@@ -34,12 +34,18 @@ struct LandlockPolicy {
     struct DirectoryGrant {
         std::string path;
         bool writable = false;
+        std::string name;  ///< the grant's name, for messages
     };
     std::vector<DirectoryGrant> directories;
+    /// Directories some plugin of the config can write: a system path inside one is refused
+    /// (a plugin could move the link it is resolved through).
+    std::vector<std::string> writable_directories;
 };
 
 /// The policy a plugin gets: `system_paths` read-only, its executable plus the ELF
 /// interpreter (PT_INTERP) executable, and its directory grants with exactly their access.
+/// The interpreter is stored resolved (realpath), refused if it lies inside a writable
+/// directory (resolve_trusted_path()).
 /// File, connect and memfd grants need no rule: they are descriptors opened by the host.
 Result<LandlockPolicy> landlock_policy_for(const PluginConfig& plugin);
 
@@ -47,6 +53,7 @@ Result<LandlockPolicy> landlock_policy_for(const PluginConfig& plugin);
 /// inodes, not names, so this is what a reused ruleset is checked against.
 struct LandlockRuleSource {
     std::string path;
+    std::string resolved;        ///< a system path: its realpath when built (links allowed there)
     bool missing = false;        ///< a skipped read-only path (it did not exist)
     dev_t device = 0;
     ino_t inode = 0;
@@ -66,18 +73,24 @@ struct LandlockRuleset {
 /// Creates the ruleset for `policy` at the kernel's highest ABI. Read-write directory
 /// grants get read, write, create regular files/directories/symlinks, remove, rename
 /// (refer, ABI 2+) and truncate (ABI 3+); never execute, device nodes, sockets or FIFOs.
-/// A grant or executable that cannot be opened is an error (fail closed).
+/// A grant or executable that cannot be opened is an error (fail closed). No path is opened
+/// through a link (no_follow_open.hpp): dir grants and executables must have none in any
+/// component; system paths are resolved with resolve_trusted_path() first.
 Result<LandlockRuleset> build_landlock_ruleset(const LandlockPolicy& policy);
 
 /// True while every path of `ruleset` still names what it named at build time: the same
 /// inode, for a regular file also an unchanged st_ctime (so the same PT_INTERP), and a
-/// skipped path is still missing. One stat() per path, against a dozen system calls per
-/// path to build the ruleset anew. False means: build it again (a replaced executable, a
+/// skipped path is still missing. Links are not followed: a path that became a link (or a
+/// system path that now resolves elsewhere) is not current. An open+fstat per path (plus a
+/// realpath per system path), against a dozen system calls per path to build anew. False means: build it again (a replaced executable, a
 /// re-created grant directory, a file rewritten in place).
 bool landlock_ruleset_is_current(const LandlockRuleset& ruleset);
 
 /// The ELF interpreter (PT_INTERP) of `executable`, e.g. "/lib64/ld-linux-x86-64.so.2";
-/// empty for static binaries. For a `#!` script, the script's interpreter.
-Result<std::optional<std::string>> executable_interpreter(const std::string& executable);
+/// empty for static binaries. For a `#!` script, the script's interpreter. `executable` is
+/// resolved with resolve_trusted_path() (refused inside `writable_directories`) and read
+/// through a descriptor opened without following links.
+Result<std::optional<std::string>> executable_interpreter(const std::string& executable,
+                                                          const std::vector<std::string>& writable_directories = {});
 
 } // namespace airlock::host

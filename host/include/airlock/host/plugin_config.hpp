@@ -96,6 +96,12 @@ struct GrantConfig {
     bool create = false;         ///< file grants: create the file if missing
     std::uint64_t size = 0;      ///< memfd grants: size in bytes
     SourceLocation where;
+    /// Allows the path to lie inside (or equal) a writable dir grant of some plugin of the
+    /// config, where a plugin could replace it; it is still never opened through a link.
+    bool inside_writable = false;
+    /// connect grants: allows a datagram socket (one that can reach any datagram socket on
+    /// the machine with sendto); without it a datagram listener is refused at start.
+    bool datagram = false;
 };
 
 /// What the supervisor does when a plugin exits (semantics of systemd's `Restart=`).
@@ -139,6 +145,9 @@ struct PluginConfig {
     CgroupMode cpu_cgroup = CgroupMode::Auto;   ///< only used with limits.cpu_quota
     SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
     SourceLocation where;
+    /// Paths of the write/read-write dir grants of every plugin in the same config (set by
+    /// the loader): hard-linked file grants and system paths inside them are refused.
+    std::vector<std::string> config_writable_directories;
 };
 
 /// A whole config file.

@@ -464,7 +464,7 @@ int busy_loop(int wall_ms) {
 int fork_escape(unsigned seconds) {
     pid_t child = ::fork();
     if (child == 0) {
-        ::prctl(PR_SET_PDEATHSIG, 0);  // fork already cleared it; clear it anyway
+        // fork cleared the parent-death signal (and prctl may not touch it: seccomp)
         ::setsid();
         ::sleep(seconds);
         _exit(0);
@@ -473,6 +473,43 @@ int fork_escape(unsigned seconds) {
     std::printf("note child %d\n", static_cast<int>(child));
     ::sleep(seconds);
     return succeeded();
+}
+
+// ---- planting links (a plugin preparing its next start) ---------------------------------
+
+// Uses the grant at fd 3 as USE says (read: print what it reads; append: write a marker;
+// dir: read "secret" beneath it; connect: send a line; none), prints a `note`, then
+// replaces PATH by a KIND (symlink|hardlink) to TARGET and exits 1 so that a supervisor with
+// restart = "on-failure" starts it again: a host that followed the link would hand the
+// next process a descriptor for TARGET, and that process would print what it read.
+int plant(const char* kind, const char* path, const char* target, const char* use) {
+    char buffer[128] = {};
+    if (std::strcmp(use, "read") == 0) {
+        ssize_t n = ::pread(3, buffer, sizeof buffer - 1, 0);
+        std::printf("note used-grant read %s\n", n >= 0 ? buffer : "<error>");
+    } else if (std::strcmp(use, "append") == 0) {
+        ssize_t n = ::write(3, "appended-by-plugin\n", 19);
+        std::printf("note used-grant append %zd\n", n);
+    } else if (std::strcmp(use, "dir") == 0) {
+        int fd = ::openat(3, "secret", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? ::read(fd, buffer, sizeof buffer - 1) : -1;
+        std::printf("note used-grant dir %s\n", n >= 0 ? buffer : "<none>");
+        if (fd >= 0) ::close(fd);
+    } else if (std::strcmp(use, "connect") == 0) {
+        ssize_t n = ::send(3, "hello-from-plugin\n", 18, MSG_NOSIGNAL);
+        std::printf("note used-grant connect %zd\n", n);
+    }
+    // Whatever is at PATH moves aside to PATH.old; a socket cannot be (re)created by rename
+    // under Landlock, so it is unlinked instead.
+    const std::string aside = std::string(path) + ".old";
+    if (::rename(path, aside.c_str()) != 0) ::unlink(path);
+    int result = std::strcmp(kind, "hardlink") == 0 ? ::link(target, path) : ::symlink(target, path);
+    if (result != 0) {
+        std::printf("note plant %s failed errno=%s\n", kind, error_name(errno));
+        return 2;
+    }
+    std::printf("note planted %s %s -> %s\n", kind, path, target);
+    return 1;
 }
 
 } // namespace
@@ -531,6 +568,9 @@ int main(int argc, char** argv) {
     if (action == "threads" && need(1)) return thread_flood(to_int(arg(0)));
     if (action == "busy-loop" && need(1)) return busy_loop(to_int(arg(0)));
     if (action == "fork-escape" && need(1)) return fork_escape(static_cast<unsigned>(to_int(arg(0))));
+}
+
+    if (action == "plant" && need(4)) return plant(arg(0), arg(1), arg(2), arg(3));
     if (action == "fork-linger" && need(1)) return fork_linger(static_cast<unsigned>(to_int(arg(0))));
     return usage();
 }

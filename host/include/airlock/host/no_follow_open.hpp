@@ -1,0 +1,66 @@
+#pragma once
+/// @file no_follow_open.hpp
+/// The one way the host opens a path on a plugin's behalf: never through a symbolic link.
+///
+/// The host runs as root; a plugin that can write somewhere on a granted path could plant a
+/// link there and have the host open, connect to or hand a Landlock rule for whatever the
+/// link names. So grant paths, the plugin's executable and every path of its Landlock
+/// ruleset are opened with openat2(RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) plus
+/// O_NOFOLLOW, and the kind of file is checked on the descriptor (fstat), never by name.
+///
+/// Operator-configured system paths and the ELF interpreter may themselves be links
+/// (/lib64 -> usr/lib64 on Debian): resolve_trusted_path() resolves those with realpath,
+/// refuses them if either name lies inside a plugin-writable directory, and the result is
+/// then opened no-follow like everything else (docs/sandbox.md, "Links").
+
+#include <airlock/connection/status.hpp>
+#include <airlock/connection/unique_fd.hpp>
+#include <airlock/host/plugin_config.hpp>
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace airlock::host {
+
+/// What an opened path must be.
+enum class ExpectedType { RegularFile, Directory, Socket, Any };
+
+/// A descriptor and what fstat said about it when it was opened.
+struct NoFollowFile {
+    UniqueFd fd;                 ///< close-on-exec
+    struct stat status {};
+};
+
+/// Opens the absolute `path` with `flags` (O_CLOEXEC and O_NOFOLLOW are added; `mode` only
+/// with O_CREAT) without following a symbolic link in any component, then checks its type.
+/// Failures, as "<path> ..." messages:
+/// - a link: "<path> is a symbolic link; <rule>", or "<path> lies under a symbolic link
+///   (<component>); <rule>" — code PermissionDenied;
+/// - a wrong type: "<path> is a directory, not a regular file" — code InvalidParameter;
+/// - anything else: "<path>: <strerror>" with errno_status()'s code (ENOENT -> NotFound).
+/// `rule` says why links are refused, e.g. "grants never follow links". `system_error`, if
+/// given, receives the errno of a failed open or fstat (0 for a link or type refusal).
+Result<NoFollowFile> open_no_follow(const std::string& path, int flags, mode_t mode, ExpectedType expected,
+                                    const std::string& rule, int* system_error = nullptr);
+
+/// True when `path` equals `directory` or lies beneath it. Both absolute and lexically
+/// normal (as the config loader stores them); no file system access.
+bool path_is_within(const std::string& path, const std::string& directory);
+
+/// The writable directory of `directories` that `path` lies in (or equals), or nullptr.
+const std::string* writable_directory_holding(const std::string& path, const std::vector<std::string>& directories);
+
+/// The directories a plugin of this config can write: its own read-write dir grants plus
+/// PluginConfig::config_writable_directories (those of every plugin, set by the loader).
+std::vector<std::string> writable_directories_of(const PluginConfig& plugin);
+
+/// realpath() of an operator-configured path that may contain links (a system path, an
+/// ELF interpreter). Refused — code PermissionDenied, "<path> lies inside the
+/// plugin-writable directory <dir>; ..." — when `path` or its resolution lies inside one
+/// of `writable_directories`, since a plugin could then move the link. ENOENT gives NotFound.
+Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories);
+
+} // namespace airlock::host

@@ -1,0 +1,139 @@
+// openat2-based opening that never follows a link, and the few path rules around it.
+#include "airlock/host/no_follow_open.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+namespace airlock::host {
+namespace {
+
+const char* type_name(mode_t mode) noexcept {
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "an unknown kind of file";
+}
+
+bool has_type(mode_t mode, ExpectedType expected) noexcept {
+    switch (expected) {
+    case ExpectedType::RegularFile: return S_ISREG(mode);
+    case ExpectedType::Directory: return S_ISDIR(mode);
+    case ExpectedType::Socket: return S_ISSOCK(mode);
+    case ExpectedType::Any: return !S_ISLNK(mode);
+    }
+    return false;
+}
+
+const char* expected_name(ExpectedType expected) noexcept {
+    switch (expected) {
+    case ExpectedType::RegularFile: return "a regular file";
+    case ExpectedType::Directory: return "a directory";
+    case ExpectedType::Socket: return "a socket";
+    case ExpectedType::Any: return "a file or directory";
+    }
+    return "?";
+}
+
+// After the open failed: which component is a link, for the message only; an empty
+// Status when none is.
+Status link_refusal(const std::string& path, const std::string& rule) {
+    std::string prefix;
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        prefix = path.substr(0, end);
+        struct stat st {};
+        if (end > start && ::lstat(prefix.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+            if (end == path.size()) return Status(StatusCode::PermissionDenied, path + " is a symbolic link; " + rule);
+            return Status(StatusCode::PermissionDenied,
+                          path + " lies under a symbolic link (" + prefix + "); " + rule);
+        }
+        start = end + 1;
+    }
+    return {};
+}
+
+} // namespace
+
+Result<NoFollowFile> open_no_follow(const std::string& path, int flags, mode_t mode, ExpectedType expected,
+                                    const std::string& rule, int* system_error) {
+    if (system_error != nullptr) *system_error = 0;
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
+    how.mode = (flags & O_CREAT) != 0 ? mode : 0;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    NoFollowFile opened;
+    opened.fd.reset(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    if (!opened.fd) {
+        const int error = errno;
+        // A trailing link gives ELOOP, or ENOTDIR with O_DIRECTORY.
+        if (error == ELOOP || error == ENOTDIR) {
+            if (Status refusal = link_refusal(path, rule); !refusal.ok()) return refusal;
+            if (error == ELOOP)
+                return Status(StatusCode::PermissionDenied, path + " is or lies under a symbolic link; " + rule);
+        }
+        if (system_error != nullptr) *system_error = error;
+        return errno_status(path, error);
+    }
+    if (::fstat(opened.fd.get(), &opened.status) != 0) {
+        const int error = errno;
+        if (system_error != nullptr) *system_error = error;
+        return errno_status("fstat " + path, error);
+    }
+    // O_PATH | O_NOFOLLOW opens a trailing link itself instead of failing.
+    if (S_ISLNK(opened.status.st_mode))
+        return Status(StatusCode::PermissionDenied, path + " is a symbolic link; " + rule);
+    if (!has_type(opened.status.st_mode, expected))
+        return Status(StatusCode::InvalidParameter, path + " is " + type_name(opened.status.st_mode) + ", not " +
+                                                         expected_name(expected));
+    return opened;
+}
+
+bool path_is_within(const std::string& path, const std::string& directory) {
+    if (directory == "/") return !path.empty() && path[0] == '/';
+    if (path.compare(0, directory.size(), directory) != 0) return false;
+    return path.size() == directory.size() || path[directory.size()] == '/';
+}
+
+const std::string* writable_directory_holding(const std::string& path, const std::vector<std::string>& directories) {
+    for (const std::string& directory : directories)
+        if (path_is_within(path, directory)) return &directory;
+    return nullptr;
+}
+
+std::vector<std::string> writable_directories_of(const PluginConfig& plugin) {
+    std::vector<std::string> directories = plugin.config_writable_directories;
+    for (const GrantConfig& grant : plugin.grants)
+        if (grant.kind == GrantKind::Directory && grant.access != GrantAccess::Read) directories.push_back(grant.path);
+    return directories;
+}
+
+Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories) {
+    auto refuse = [&](const std::string& named, const std::string& directory) {
+        return Status(StatusCode::PermissionDenied,
+                      named + " lies inside the plugin-writable directory " + directory +
+                          "; a path a plugin can change is never resolved through links");
+    };
+    if (const std::string* directory = writable_directory_holding(path, writable_directories))
+        return refuse(path, *directory);
+    char resolved[PATH_MAX];
+    if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
+    std::string result(resolved);
+    if (const std::string* directory = writable_directory_holding(result, writable_directories))
+        return refuse(path + " (" + result + ")", *directory);
+    return result;
+}
+
+} // namespace airlock::host
