@@ -111,7 +111,7 @@ TEST_CASE("control: a hostile JSON request and a plugin's huge reply fail fast, 
     std::string keys = "{";
     for (int i = 0; i < 80000; ++i) keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
     keys += "}";
-    auto flood = call(session, "good", "echo", keys);
+    auto flood = call(session, "wide", "wide", keys);
     REQUIRE_FALSE(flood.ok());
     CHECK(flood.status().code() == airlock::StatusCode::InvalidParameter);
     CHECK_THAT(flood.status().message(), Catch::Contains("more than 4096 members in one object"));
