@@ -131,7 +131,19 @@ int PluginSession::fd() const { return connection_.fd(); }
 bool PluginSession::wants_write() const { return connection_.wants_write(); }
 short PluginSession::events() const { return static_cast<short>(POLLIN | (connection_.wants_write() ? POLLOUT : 0)); }
 
+// Everything a plugin's bytes set off runs from here: decoding, the handlers and the owner's
+// callbacks. An exception (std::bad_alloc, a bug) fails this plugin, never the owner's loop.
 void PluginSession::on_events(short revents) {
+    try {
+        handle_events(revents);
+    } catch (const std::exception& error) {
+        refuse(std::string("internal error while handling its messages: ") + error.what());
+    } catch (...) {
+        refuse("internal error while handling its messages: unknown exception");
+    }
+}
+
+void PluginSession::handle_events(short revents) {
     if (connection_.state() == ConnectionState::Closed) return;
     if ((revents & POLLOUT) != 0) (void)connection_.on_writable();
     if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) (void)connection_.on_readable();
@@ -210,17 +222,22 @@ void PluginSession::connection_closed(const Status& reason) {
 }
 
 // The plugin does not get to run on: report why and kill it.
+// Killed first, reported last: the refusal holds even if reporting fails.
 void PluginSession::refuse(const std::string& why) {
-    report("refused: " + why);
     refusal_ = why;
     phase_ = Phase::Refused;
-    session_.fail_pending(Status(StatusCode::Cancelled, "the plugin was refused: " + why));
     connection_.close();
     plugin_.process.send_signal(SIGKILL);
+    session_.fail_pending(Status(StatusCode::Cancelled, "the plugin was refused: " + why));
+    report("refused: " + why);
 }
 
 void PluginSession::report(const std::string& text) {
-    if (callbacks_.report) callbacks_.report(text);
+    // Also called from on_events()'s handler: what the owner does with it must not throw past here.
+    try {
+        if (callbacks_.report) callbacks_.report(text);
+    } catch (...) {
+    }
 }
 
 void PluginSession::print_log(const protocol::LogRecord& record) {

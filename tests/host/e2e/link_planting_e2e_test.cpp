@@ -66,7 +66,11 @@ void check_unchanged(const FileFacts& before, const std::string& path) {
 std::string config_text(const std::string& grants, const std::vector<std::string>& args) {
     std::string arg_list;
     for (const auto& arg : args) arg_list += (arg_list.empty() ? "" : ", ") + quoted(arg);
+    // namespaces = "off": the plugin plants by host path. Under the namespaces layer it would
+    // plant through its `work` descriptor (symlinkat/linkat) with the same result on the host,
+    // whose defence (never following, whoever planted) is what these tests check.
     return "[sandbox]\n"
+           "namespaces = \"off\"\n"
            "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
            "user = \"nobody\"\n"
            "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n"

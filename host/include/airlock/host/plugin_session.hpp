@@ -74,7 +74,9 @@ public:
     /// The methods announced in the plugin's ReadyNotice.
     [[nodiscard]] const std::vector<protocol::MethodAnnouncement>& methods() const noexcept { return methods_; }
 
-    /// Handles poll() results for fd() (revents 0: only what is already received).
+    /// Handles poll() results for fd() (revents 0: only what is already received). Never
+    /// throws: an exception while handling the plugin's messages (in decoding, a handler or
+    /// a callback) refuses the plugin with the exception's text.
     void on_events(short revents);
     /// Refuses a plugin that did not report ready in time. Call with the current time.
     void check_deadline(Clock::time_point now);
@@ -96,6 +98,7 @@ private:
     static constexpr short POLLIN_EVENTS = 0x001;  // POLLIN
     enum class Phase { Handshaking, WaitingReady, Ready, Stopping, Closed, Refused };
 
+    void handle_events(short revents);
     void after_handshake();
     void connection_closed(const Status& reason);
     void refuse(const std::string& why);

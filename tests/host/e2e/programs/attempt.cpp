@@ -568,8 +568,6 @@ int main(int argc, char** argv) {
     if (action == "threads" && need(1)) return thread_flood(to_int(arg(0)));
     if (action == "busy-loop" && need(1)) return busy_loop(to_int(arg(0)));
     if (action == "fork-escape" && need(1)) return fork_escape(static_cast<unsigned>(to_int(arg(0))));
-}
-
     if (action == "plant" && need(4)) return plant(arg(0), arg(1), arg(2), arg(3));
     if (action == "fork-linger" && need(1)) return fork_linger(static_cast<unsigned>(to_int(arg(0))));
     return usage();
