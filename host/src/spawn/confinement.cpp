@@ -31,6 +31,7 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
             return g.kind == GrantKind::File && g.access == GrantAccess::Append;
         });
         options.notify_violations = probe.seccomp_user_notification.available;
+        options.datagram_opt_in = datagram_opt_in(plugin);
         auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, options);
         if (!filter) {
             throw SpawnError("plugin '" + plugin.name + "': cannot compile the seccomp filter: " +

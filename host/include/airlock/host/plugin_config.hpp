@@ -72,6 +72,8 @@ struct GrantConfig {
     GrantAccess access = GrantAccess::Read;
     bool create = false;         ///< file grants: create the file if missing
     std::uint64_t size = 0;      ///< memfd grants: size in bytes
+    bool inside_writable = false;
+    bool datagram = false;
     SourceLocation where;
 };
 
