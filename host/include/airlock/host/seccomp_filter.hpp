@@ -90,6 +90,9 @@ private:
 /// - `clone3` answers ENOSYS (glibc falls back to `clone`, whose flags the filter can see);
 ///   `clone` never creates namespaces, and only threads when `limits.processes == 1`
 ///   (then `fork`/`vfork` are refused too);
+/// - `prctl` runs only with reviewed options (refused ones, e.g. PR_SET_PDEATHSIG, get EPERM);
+///   calls that take a pid work only on pid 0 (the caller); `sendto` needs a NULL address
+///   unless `options.datagram_opt_in`;
 /// - syscalls libseccomp does not know (newer than this policy) answer ENOSYS;
 /// - every other syscall not in `policy.allowed` is a violation.
 ///
