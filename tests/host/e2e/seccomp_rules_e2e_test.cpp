@@ -156,7 +156,44 @@ TEST_CASE("every call that takes a pid works on the plugin itself (pid 0) and ne
         CHECK(other.result("pid-call") == "blocked errno=EPERM");
         CHECK(has_line(other.err, ".*forbidden system call " + std::string(call) + " .*refused with EPERM"));
     }
+
+    // Calls that change a process (in @resources) and pidfd_open (in @process).
+    AttemptConfig changing;
+    changing.syscalls = kErrno + "\nallow = [\"@resources\", \"@process\"]";
+    std::string changing_config = write_config(dir, changing, "changing");
+    for (const char* call : {"setpriority", "sched_setaffinity", "ioprio_set", "sched_getattr", "getpriority-user",
+                             "pidfd_open"}) {
+        const std::string syscall = std::string(call) == "getpriority-user" ? "getpriority" : call;
+        Run self = spawn_attempt(changing_config, {"pid-call", call, "0"});
+        INFO(call << " on itself: " << self.out << self.err);
+        if (syscall == "getpriority") {
+            // which = PRIO_USER is refused whatever the id: 0 would mean every process of the uid.
+            CHECK(self.result("pid-call") == "blocked errno=EPERM");
+        } else if (syscall == "pidfd_open") {
+            CHECK(self.result("pid-call") == "blocked errno=EINVAL");  // the kernel's answer to pid 0
+        } else {
+            CHECK(self.result("pid-call") == "SUCCEEDED");
+        }
+        Run other = spawn_attempt(changing_config, {"pid-call", call, host});
+        INFO(call << " on the host: " << other.out << other.err);
+        CHECK(other.result("pid-call") == "blocked errno=EPERM");
+        CHECK(has_line(other.err, ".*forbidden system call " + syscall + " .*refused with EPERM"));
+    }
     check_host_healthy(config);
+}
+
+TEST_CASE("check --verify prints what the filter verifier checked", "[e2e][seccomp]") {
+    TempDir dir;
+    AttemptConfig attempt;
+    std::string config = write_config(dir, attempt);
+    Run run = run_host({"check", "--verify", config});
+    INFO(run.out << run.err);
+    CHECK(run.status == 0);
+    CHECK(has_line(run.out, "  seccomp filter: [0-9]+ BPF instructions, decisions per architecture:"));
+    CHECK(has_line(run.out, "  i386: kill-process [0-9]+"));
+    CHECK(has_line(run.out, "  x32: kill-process [0-9]+"));
+    CHECK(has_line(run.out, "  x86_64: allow [0-9]+ .*user-notif [0-9]+"));
+    CHECK(has_line(run.out, "  verified: [0-9]+ syscalls x [0-9]+ argument cases .*, 0 mismatches, [0-9]+ us"));
 }
 
 TEST_CASE("a granted datagram socket cannot be re-addressed with sendto", "[e2e][seccomp]") {

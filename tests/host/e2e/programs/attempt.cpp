@@ -318,6 +318,26 @@ long pid_call(const std::string& name, pid_t pid) {
         long value = ::syscall(SYS_getpriority, PRIO_PROCESS, pid);
         return value < 0 && errno != 0 ? -1 : 0;
     }
+    if (name == "getpriority-user") {  // which = PRIO_USER: every process of a uid
+        errno = 0;
+        long value = ::syscall(SYS_getpriority, PRIO_USER, pid);
+        return value < 0 && errno != 0 ? -1 : 0;
+    }
+    if (name == "setpriority") return ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 0);
+    if (name == "sched_setaffinity") {
+        if (::sched_getaffinity(0, sizeof cpus, &cpus) < 0) return -1;
+        return ::sched_setaffinity(pid, sizeof cpus, &cpus);
+    }
+    if (name == "sched_getattr") {
+        unsigned char attributes[128] = {};
+        return ::syscall(SYS_sched_getattr, pid, attributes, sizeof attributes, 0);
+    }
+    if (name == "pidfd_open") return ::syscall(SYS_pidfd_open, pid, 0);
+    if (name == "ioprio_set") {
+        long current = ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+        if (current < 0) return -1;
+        return ::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, pid, current);
+    }
     if (name == "ioprio_get") return ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, pid);
     if (name == "get_robust_list") return ::syscall(SYS_get_robust_list, pid, &head, &length);
     if (name == "prlimit64") {
