@@ -7,7 +7,6 @@
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,9 +37,29 @@ ExecTag random_tag() {
     return tag;
 }
 
-// The seccomp action of each rule action; sandbox denials are never let through by "log".
+std::uint32_t action_for(ViolationAction action) {
+    switch (action) {
+    case ViolationAction::Kill: return SCMP_ACT_KILL_PROCESS;
+    case ViolationAction::Errno: return SCMP_ACT_ERRNO(EPERM);
+    case ViolationAction::Log: return SCMP_ACT_LOG;
+    }
+    return SCMP_ACT_KILL_PROCESS;
+}
+
+// The libseccomp action of each rule action. Written here with libseccomp's constants and
+// separately in the verifier with the kernel's, so a slip in either shows as a mismatch.
 std::uint32_t seccomp_action(RuleAction action, const SeccompFilterOptions& options, ViolationAction on_violation) {
-    return expected_seccomp_action(action, on_violation, options.notify_violations);
+    const std::uint32_t violation = options.notify_violations ? SCMP_ACT_NOTIFY : action_for(on_violation);
+    switch (action) {
+    case RuleAction::Allow: return SCMP_ACT_ALLOW;
+    case RuleAction::Violation: return violation;
+    case RuleAction::SandboxDenial:
+        // "log" must never let a sandbox-level denial through.
+        return !options.notify_violations && on_violation == ViolationAction::Log ? SCMP_ACT_ERRNO(EPERM) : violation;
+    case RuleAction::RefuseEperm: return SCMP_ACT_ERRNO(EPERM);
+    case RuleAction::Enosys: return SCMP_ACT_ERRNO(ENOSYS);
+    }
+    return SCMP_ACT_KILL_PROCESS;
 }
 
 scmp_arg_cmp to_libseccomp(const ArgCondition& condition) {
@@ -115,6 +134,15 @@ bool datagram_opt_in(const PluginConfig& plugin) {
     for (const auto& grant : plugin.grants)
         if (grant.kind == GrantKind::Connect && grant.datagram) return true;
     return false;
+}
+
+SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool notify_violations) {
+    SeccompFilterOptions options;
+    for (const auto& grant : plugin.grants)
+        options.has_append_grants |= grant.kind == GrantKind::File && grant.access == GrantAccess::Append;
+    options.notify_violations = notify_violations;
+    options.datagram_opt_in = datagram_opt_in(plugin);
+    return options;
 }
 
 Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy, const Limits& limits,

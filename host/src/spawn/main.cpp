@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <sysexits.h>
 
-#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -76,13 +75,7 @@ int print_plugin_layers(const PluginConfig& plugin) {
 // `check --verify`: compiles the plugin's seccomp filter (which verifies it) and prints
 // what the verifier checked, decisions per architecture.
 int print_filter_verification(const PluginConfig& plugin, bool notify) {
-    SeccompFilterOptions options;
-    options.has_append_grants = std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& g) {
-        return g.kind == GrantKind::File && g.access == GrantAccess::Append;
-    });
-    options.notify_violations = notify;
-    options.datagram_opt_in = datagram_opt_in(plugin);
-    auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, options);
+    auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, seccomp_filter_options_for(plugin, notify));
     if (!filter) {
         std::cout << "  seccomp filter: NOT VERIFIED: " << filter.status().message() << "\n";
         return EX_SOFTWARE;

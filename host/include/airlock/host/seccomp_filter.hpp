@@ -108,6 +108,10 @@ Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy
 /// name a destination address (SeccompFilterOptions::datagram_opt_in).
 bool datagram_opt_in(const PluginConfig& plugin);
 
+/// The options the spawner compiles `plugin`'s filter with: append hardening when a file
+/// grant is `append`, the datagram opt-in, and notification as the caller probed it.
+SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool notify_violations);
+
 /// The syscalls refused whatever a policy allows (the list), as names.
 /// Kept in the sandbox as defense in depth even when the config layer strips them.
 const std::vector<const char*>& sandbox_always_denied_syscalls();
