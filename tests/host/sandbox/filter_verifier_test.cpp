@@ -90,7 +90,7 @@ TEST_CASE("the verifier accepts the filters of every example config", "[seccomp]
     CHECK(configs >= 3);
 }
 
-TEST_CASE("the verifier's BPF interpreter agrees with the kernel's view of the program", "[seccomp][verifier]") {
+TEST_CASE("the verifier's BPF interpreter gives the decisions the policy names on a compiled program", "[seccomp][verifier]") {
     auto filter = compile_or_fail(profile_policy("default", ViolationAction::Errno), {}, {false, false, false});
     SeccompInput input;
     input.arch = AUDIT_ARCH_X86_64;
