@@ -153,6 +153,11 @@ void describe_syscalls(std::ostream& out, const SyscallPolicy& policy) {
     if (!policy.denied.empty())
         out << "    explicitly denied: " << joined(policy.denied, [](const std::string& s) { return s; })
             << "\n";
+    // Allowed calls that reach beyond the grants because Landlock does not check them.
+    for (const char* name : {"inotify_add_watch", "getxattr", "lgetxattr", "listxattr", "llistxattr"})
+        if (policy.allowed.count(name))
+            out << "    warning: " << name << " is allowed; Landlock does not check it, so it works on "
+                << "paths outside the grants too\n";
 }
 
 } // namespace

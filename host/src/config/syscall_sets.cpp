@@ -100,6 +100,8 @@ using Names = std::vector<std::string>;
 // would be dropped anyway.
 const std::vector<SyscallGroup>& group_table() {
     static const std::vector<SyscallGroup> groups = {
+        // Calls here and in @thread/@system-info/@resources that take a pid work on the caller
+        // only (pid 0): the filter refuses any other pid (seccomp_rules.cpp).
         {"@default", "calls every program makes: exit, ids, clocks, futexes, rseq",
          Names{"clock_getres", "clock_gettime", "clock_nanosleep", "exit", "exit_group",
                "futex", "get_robust_list", "getegid", "geteuid", "getgid", "getgroups",
@@ -111,12 +113,13 @@ const std::vector<SyscallGroup>& group_table() {
          Names{"close", "close_range", "dup", "dup2", "dup3", "lseek", "pread64", "preadv",
                "preadv2", "pwrite64", "pwritev", "pwritev2", "read", "readv", "write",
                "writev"}},
+        // Path-based xattr reads and inotify are not here: Landlock does not check them, so
+        // they would reach beyond the grants (@xattr-read-by-path, @file-watch).
         {"@file-system", "open, stat, list, create, rename and delete files (Landlock decides where)",
          Names{"access", "chdir", "creat", "faccessat", "faccessat2", "fadvise64", "fallocate",
                "fchdir", "fcntl", "fgetxattr", "flistxattr", "flock", "fstat", "fstatfs",
-               "ftruncate", "getcwd", "getdents", "getdents64", "getxattr", "inotify_add_watch",
-               "inotify_init", "inotify_init1", "inotify_rm_watch", "lgetxattr", "link",
-               "linkat", "listxattr", "llistxattr", "lstat", "mkdir", "mkdirat", "mknod",
+               "ftruncate", "getcwd", "getdents", "getdents64", "link",
+               "linkat", "lstat", "mkdir", "mkdirat", "mknod",
                "mknodat", "newfstatat", "open", "openat", "openat2", "readahead", "readlink",
                "readlinkat", "rename", "renameat", "renameat2", "rmdir", "stat", "statfs",
                "statx", "symlink", "symlinkat", "truncate", "unlink", "unlinkat"}},
@@ -184,6 +187,12 @@ const std::vector<SyscallGroup>& group_table() {
                "seccomp"}},
         {"@pkey", "memory protection keys",
          Names{"pkey_alloc", "pkey_free", "pkey_mprotect"}},
+        {"@xattr-read-by-path", "read extended attributes by path (Landlock does not check these: "
+                                "they reach any file the plugin can name, inside its grants or not)",
+         Names{"getxattr", "lgetxattr", "listxattr", "llistxattr"}},
+        {"@file-watch", "watch files with inotify (Landlock does not check inotify_add_watch: it "
+                        "sees events on any path the plugin can name, inside its grants or not)",
+         Names{"inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch"}},
     };
     return groups;
 }

@@ -26,11 +26,8 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
     CompiledConfinement& compiled = *prepared.compiled_;
 
     if (probe.seccomp.available) {
-        SeccompFilterOptions options;
-        options.has_append_grants = std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& g) {
-            return g.kind == GrantKind::File && g.access == GrantAccess::Append;
-        });
-        options.notify_violations = probe.seccomp_user_notification.available;
+        const SeccompFilterOptions options =
+            seccomp_filter_options_for(plugin, probe.seccomp_user_notification.available);
         auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, options);
         if (!filter) {
             throw SpawnError("plugin '" + plugin.name + "': cannot compile the seccomp filter: " +

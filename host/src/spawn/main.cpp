@@ -7,6 +7,7 @@
 #endif
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/isolation_layers.hpp>
+#include <airlock/host/seccomp_filter.hpp>
 #endif
 #if defined(AIRLOCK_HAVE_SUPERVISOR) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
 #include <airlock/host/supervisor.hpp>
@@ -36,7 +37,7 @@ namespace {
 using namespace airlock::host;
 
 int usage() {
-    std::cerr << "usage: airlock-host check CONFIG\n"
+    std::cerr << "usage: airlock-host check [--verify] CONFIG\n"
                  "       airlock-host exec CONFIG PLUGIN [-- ARGS...]\n"
                  "       airlock-host run CONFIG\n";
     return EX_USAGE;
@@ -74,7 +75,22 @@ int print_plugin_layers(const PluginConfig& plugin) {
     }
 }
 
-int check_command(const std::string& config_path) {
+#ifdef AIRLOCK_HAVE_SANDBOX
+// `check --verify`: compiles the plugin's seccomp filter (which verifies it) and prints
+// what the verifier checked, decisions per architecture.
+int print_filter_verification(const PluginConfig& plugin, bool notify) {
+    auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, seccomp_filter_options_for(plugin, notify));
+    if (!filter) {
+        std::cout << "  seccomp filter: NOT VERIFIED: " << filter.status().message() << "\n";
+        return EX_SOFTWARE;
+    }
+    std::cout << "  seccomp filter: " << filter->instructions().size() << " BPF instructions, decisions per architecture:\n"
+              << describe_verification(filter->verification());
+    return EX_OK;
+}
+#endif
+
+int check_command(const std::string& config_path, bool verify = false) {
     HostConfig config = load_config(config_path);
 #ifdef AIRLOCK_HAVE_SANDBOX
     std::cout << "isolation layers on this kernel:\n" << describe_isolation_layers(probe_isolation_layers()) << "\n";
@@ -85,6 +101,15 @@ int check_command(const std::string& config_path) {
     for (const auto& [name, plugin] : config.plugins) {
         std::cout << describe_policy(plugin) << "\n";
         if (int plugin_status = print_plugin_layers(plugin); plugin_status != EX_OK) status = plugin_status;
+#ifdef AIRLOCK_HAVE_SANDBOX
+        if (verify) {
+            const bool notify = probe_isolation_layers().seccomp_user_notification.available;
+            if (int verify_status = print_filter_verification(plugin, notify); verify_status != EX_OK)
+                status = verify_status;
+        }
+#else
+        if (verify) std::cout << "  seccomp filter: this build has no sandbox library\n";
+#endif
     }
     return status;
 }
@@ -188,7 +213,7 @@ int run_command(const std::string&) {
 
 #ifndef AIRLOCK_HAVE_CONFIG_LOADER
 
-int check_command(const std::string&) {
+int check_command(const std::string&, bool = false) {
     std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
     return EX_UNAVAILABLE;
 }
@@ -204,6 +229,7 @@ int dispatch(const std::vector<std::string>& words) {
     if (words.empty()) return usage();
     const std::string& command = words[0];
     if (command == "check" && words.size() == 2) return check_command(words[1]);
+    if (command == "check" && words.size() == 3 && words[1] == "--verify") return check_command(words[2], true);
     if (command == "exec" && words.size() >= 3) {
         std::vector<std::string> args;
         if (words.size() > 3) {

@@ -152,7 +152,7 @@ TEST_CASE("syscall names, groups and profiles are checked") {
           "demo.toml:4:10: unknown syscall group \"@timers\" in allow of [plugin.p.syscalls]; known "
           "groups: @default, @basic-io, @file-system, @file-metadata, @chown, @io-event, @ipc, "
           "@memory, @memlock, @thread, @process, @signal, @timer, @network-io, @sync, @aio, "
-          "@setuid, @resources, @system-info, @sandbox, @pkey");
+          "@setuid, @resources, @system-info, @sandbox, @pkey, @xattr-read-by-path, @file-watch");
     CHECK(error_of(with_plugin("[plugin.p.syscalls]\nprofile = \"strict\"\n")) ==
           "demo.toml:4:11: unknown syscall profile \"strict\" in [plugin.p.syscalls]; known profiles: "
           "\"default\", \"minimal\"");

@@ -12,10 +12,12 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 using namespace airlock::host;
@@ -203,4 +205,35 @@ TEST_CASE("x32 system calls are not a way around the filter", "[seccomp]") {
     });
     CHECK_FALSE(outcome.exited);
     CHECK(outcome.signal == SIGSYS);
+}
+
+TEST_CASE("sendto names a destination only with the datagram opt-in", "[seccomp]") {
+    TempDir dir;
+    const std::string victim_path = (dir.path() / "victim.sock").string();
+    int victim = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un victim_address{};
+    victim_address.sun_family = AF_UNIX;
+    std::strncpy(victim_address.sun_path, victim_path.c_str(), sizeof victim_address.sun_path - 1);
+    REQUIRE(::bind(victim, reinterpret_cast<sockaddr*>(&victim_address), sizeof victim_address) == 0);
+
+    for (bool opt_in : {false, true}) {
+        INFO("datagram opt-in " << opt_in);
+        SeccompFilterOptions options{false, false, opt_in};
+        auto filter = compile_or_fail(policy_with(ViolationAction::Errno, {"sendto", "socketpair"}), {}, options);
+        auto program = filter.program();
+        auto outcome = run_in_child([&] {
+            // A datagram socket made before the filter, as a connect grant would be.
+            int pair[2];
+            if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) return setup_failed;
+            if (int rc = confine(program)) return rc;
+            if (::sendto(pair[0], "x", 1, 0, nullptr, 0) != 1) return 122;  // the connected peer: always
+            return exit_code_of(::sendto(pair[0], "y", 1, 0, reinterpret_cast<const sockaddr*>(&victim_address),
+                                         sizeof victim_address));
+        });
+        REQUIRE(outcome.exited);
+        CHECK(outcome.exit_code == (opt_in ? 0 : EPERM));
+        char buffer[4];
+        CHECK((::recv(victim, buffer, sizeof buffer, MSG_DONTWAIT) == 1) == opt_in);
+    }
+    ::close(victim);
 }

@@ -8,6 +8,8 @@
 
 #include "airlock/connection/status.hpp"
 #include "airlock/host/plugin_config.hpp"
+#include "airlock/host/filter_verifier.hpp"
+#include "airlock/host/seccomp_rules.hpp"
 
 #include <linux/filter.h>
 
@@ -18,14 +20,10 @@
 
 namespace airlock::host {
 
-/// The secret that lets exactly one `execveat` (the launch) and the listener hand-off
-/// `sendmsg` through the filter. It travels in the 6th syscall argument register, which
-/// both syscalls ignore. It is random per compiled filter and never reaches the plugin:
-/// exec replaces the memory and registers that held it, so the plugin cannot exec again.
-using ExecTag = std::uint64_t;
-
-/// Index (0-based) of the syscall argument that carries the ExecTag.
-inline constexpr unsigned exec_tag_argument_index = 5;
+// ExecTag: the secret that lets exactly one `execveat` (the launch) and the listener
+// hand-off `sendmsg` through the filter (seccomp_rules.hpp). It travels in the 6th syscall
+// argument register, which both syscalls ignore. It is random per compiled filter and never
+// reaches the plugin: exec replaces the memory and registers that held it.
 
 /// How the compiled filter should behave beyond the plugin's own policy.
 struct SeccompFilterOptions {
@@ -37,6 +35,9 @@ struct SeccompFilterOptions {
     /// (ViolationMonitor) and applies `on_violation` itself. When false the kernel acts
     /// alone (KILL_PROCESS / ERRNO(EPERM) / LOG) and the host only sees the exit status.
     bool notify_violations = true;
+    /// Some connect grant has `datagram = true`: `sendto` may name a destination address.
+    /// Without it `sendto` only reaches the connected peer (address NULL).
+    bool datagram_opt_in = false;
 };
 
 /// What the host must do with a violation notification for a given syscall.
@@ -52,7 +53,8 @@ struct SeccompViolationPolicy {
 class CompiledSeccompFilter {
 public:
     CompiledSeccompFilter(std::vector<sock_filter> instructions, ExecTag tag, bool uses_notification,
-                          SeccompViolationPolicy violation_policy);
+                          SeccompViolationPolicy violation_policy, FilterRules rules,
+                          VerificationReport verification);
 
     /// A `sock_fprog` pointing into this object's instructions; valid while it lives.
     /// Take it in the parent before fork; the child only reads it.
@@ -66,12 +68,18 @@ public:
     [[nodiscard]] bool uses_notification() const noexcept { return uses_notification_; }
     /// What a ViolationMonitor needs to act on this filter's notifications.
     [[nodiscard]] const SeccompViolationPolicy& violation_policy() const noexcept { return violation_policy_; }
+    /// The rules the program was compiled from (and verified against).
+    [[nodiscard]] const FilterRules& rules() const noexcept { return rules_; }
+    /// What the verifier checked when the filter was compiled.
+    [[nodiscard]] const VerificationReport& verification() const noexcept { return verification_; }
 
 private:
     std::vector<sock_filter> instructions_;
     ExecTag tag_;
     bool uses_notification_;
     SeccompViolationPolicy violation_policy_;
+    FilterRules rules_;
+    VerificationReport verification_;
 };
 
 /// Builds the default-deny allowlist for a plugin.
@@ -82,13 +90,27 @@ private:
 /// - `clone3` answers ENOSYS (glibc falls back to `clone`, whose flags the filter can see);
 ///   `clone` never creates namespaces, and only threads when `limits.processes == 1`
 ///   (then `fork`/`vfork` are refused too);
+/// - `prctl` runs only with reviewed options (refused ones, e.g. PR_SET_PDEATHSIG, get EPERM);
+///   calls that take a pid work only on pid 0 (the caller); `sendto` needs a NULL address
+///   unless `options.datagram_opt_in`;
 /// - syscalls libseccomp does not know (newer than this policy) answer ENOSYS;
 /// - every other syscall not in `policy.allowed` is a violation.
+///
+/// The exported program is verified (filter_verifier.hpp) before it is returned: a program
+/// that disagrees with its rules is never loaded.
 ///
 /// Fails with InvalidParameter if `policy.allowed` names a syscall unknown on any
 /// architecture, or with SystemError if libseccomp fails.
 Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy, const Limits& limits,
                                                      const SeccompFilterOptions& options);
+
+/// True when some connect grant of `plugin` has `datagram = true`, which lets `sendto`
+/// name a destination address (SeccompFilterOptions::datagram_opt_in).
+bool datagram_opt_in(const PluginConfig& plugin);
+
+/// The options the spawner compiles `plugin`'s filter with: append hardening when a file
+/// grant is `append`, the datagram opt-in, and notification as the caller probed it.
+SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool notify_violations);
 
 /// The syscalls refused whatever a policy allows (the list), as names.
 /// Kept in the sandbox as defense in depth even when the config layer strips them.

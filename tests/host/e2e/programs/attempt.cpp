@@ -11,11 +11,15 @@
 // is not lost when the plugin is killed.
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/ioprio.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/xattr.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -317,6 +321,105 @@ int prlimit_pid(pid_t pid) {
     return succeeded();
 }
 
+/// prctl(PR_SET_PDEATHSIG, 0): detach from the host's lifetime. Prints the death signal after.
+int clear_death_signal() {
+    int result = ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    int saved = errno;
+    int signal = -1;
+    ::prctl(PR_GET_PDEATHSIG, &signal, 0, 0, 0);
+    std::printf("note pdeathsig %d\n", signal);
+    if (result < 0) return blocked(saved);
+    return succeeded();
+}
+
+/// Tries to clear the death signal, says so, then waits to outlive its host.
+int outlive_host(unsigned seconds) {
+    int result = ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    std::printf("note clear-pdeathsig %s\n", result < 0 ? error_name(errno) : "ok");
+    std::printf("note waiting pid %d\n", static_cast<int>(::getpid()));
+    ::sleep(seconds);
+    return succeeded("outlived");
+}
+
+/// One call that takes a pid, on `pid`: SUCCEEDED or blocked with errno.
+long pid_call(const std::string& name, pid_t pid) {
+    cpu_set_t cpus;
+    sched_param param{};
+    timespec interval{};
+    void* head = nullptr;
+    size_t length = 0;
+    if (name == "getsid") return ::getsid(pid);
+    if (name == "getpgid") return ::getpgid(pid);
+    if (name == "sched_getaffinity") return ::sched_getaffinity(pid, sizeof cpus, &cpus);
+    if (name == "sched_getparam") return ::sched_getparam(pid, &param);
+    if (name == "sched_getscheduler") return ::sched_getscheduler(pid);
+    if (name == "sched_rr_get_interval") return ::sched_rr_get_interval(pid, &interval);
+    if (name == "getpriority") {
+        errno = 0;
+        long value = ::syscall(SYS_getpriority, PRIO_PROCESS, pid);
+        return value < 0 && errno != 0 ? -1 : 0;
+    }
+    if (name == "getpriority-user") {  // which = PRIO_USER: every process of a uid
+        errno = 0;
+        long value = ::syscall(SYS_getpriority, PRIO_USER, pid);
+        return value < 0 && errno != 0 ? -1 : 0;
+    }
+    if (name == "setpriority") return ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 0);
+    if (name == "sched_setaffinity") {
+        if (::sched_getaffinity(0, sizeof cpus, &cpus) < 0) return -1;
+        return ::sched_setaffinity(pid, sizeof cpus, &cpus);
+    }
+    if (name == "sched_getattr") {
+        unsigned char attributes[128] = {};
+        return ::syscall(SYS_sched_getattr, pid, attributes, sizeof attributes, 0);
+    }
+    if (name == "pidfd_open") return ::syscall(SYS_pidfd_open, pid, 0);
+    if (name == "ioprio_set") {
+        long current = ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+        if (current < 0) return -1;
+        return ::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, pid, current);
+    }
+    if (name == "ioprio_get") return ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, pid);
+    if (name == "get_robust_list") return ::syscall(SYS_get_robust_list, pid, &head, &length);
+    if (name == "prlimit64") {
+        rlimit current{};
+        return ::prlimit(pid, RLIMIT_CORE, nullptr, &current);
+    }
+    errno = EINVAL;
+    return -2;
+}
+
+/// `pid-call NAME PID`: the call on PID.
+int pid_probe(const char* name, pid_t pid) {
+    long result = pid_call(name, pid);
+    if (result == -2) return usage();
+    return outcome(result);
+}
+
+/// getxattr(path, "user.secret"): reads a file's metadata by path.
+int read_xattr(const char* path) {
+    char value[64] = {};
+    ssize_t size = ::getxattr(path, "user.secret", value, sizeof value - 1);
+    if (size < 0) return blocked(errno);
+    return succeeded(value);
+}
+
+int list_xattr(const char* path) {
+    char names[256] = {};
+    return outcome(::listxattr(path, names, sizeof names));
+}
+
+int inotify_init_call() { return outcome(::inotify_init1(IN_CLOEXEC)); }
+
+/// sendto with a destination address on the socket `fd` (a granted or inherited socket).
+int sendto_address(int fd, const char* path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+    static const char data[] = "hello";
+    return outcome(::sendto(fd, data, sizeof data, 0, reinterpret_cast<sockaddr*>(&address), sizeof address));
+}
+
 // ---- what the plugin can see ------------------------------------------------------------
 
 /// Every open descriptor; SUCCEEDED when one at or above `expected` is open.
@@ -559,6 +662,13 @@ int main(int argc, char** argv) {
     if (action == "sigqueue" && need(2)) return sigqueue_pid(to_int(arg(0)), to_int(arg(1)));
     if (action == "sigio" && need(2)) return sigio_owner(to_int(arg(0)), to_int(arg(1)));
     if (action == "prlimit" && need(1)) return prlimit_pid(to_int(arg(0)));
+    if (action == "clear-pdeathsig") return clear_death_signal();
+    if (action == "outlive-host" && need(1)) return outlive_host(static_cast<unsigned>(to_int(arg(0))));
+    if (action == "pid-call" && need(2)) return pid_probe(arg(0), to_int(arg(1)));
+    if (action == "getxattr" && need(1)) return read_xattr(arg(0));
+    if (action == "listxattr" && need(1)) return list_xattr(arg(0));
+    if (action == "inotify-init") return inotify_init_call();
+    if (action == "sendto-address" && need(2)) return sendto_address(to_int(arg(0)), arg(1));
     if (action == "memfd-memory" && need(1)) return memfd_memory(std::strtol(arg(0), nullptr, 10));
     if (action == "fds" && need(1)) return descriptors(to_int(arg(0)));
     if (action == "env" && need(1)) return environment(arg(0));

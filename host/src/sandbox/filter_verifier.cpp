@@ -1,0 +1,312 @@
+// Runs an exported seccomp BPF program in a classic-BPF interpreter over every syscall
+// number, architecture and argument rule, and compares each decision with the rules
+// (filter_verifier.hpp). Parent side, may allocate.
+#include "airlock/host/filter_verifier.hpp"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+
+#include <chrono>
+#include <cstring>
+#include <sstream>
+#include <string_view>
+
+namespace airlock::host {
+
+namespace {
+
+constexpr std::uint32_t x32_syscall_bit = 0x40000000;
+// Numbers tried beyond the highest one libseccomp names, so a filter that lets an unknown
+// (newer) call through is caught; covers the x32 range (512..547) too.
+constexpr int syscall_number_margin = 128;
+constexpr std::size_t max_cases_per_syscall = 1 << 14;
+
+Status bad_program(std::size_t pc, std::string_view why) {
+    return Status(StatusCode::InvalidParameter,
+                  "seccomp BPF instruction " + std::to_string(pc) + ": " + std::string(why));
+}
+
+std::uint32_t load_word(const seccomp_data& data, std::uint32_t offset) {
+    std::uint32_t word = 0;
+    std::memcpy(&word, reinterpret_cast<const char*>(&data) + offset, sizeof word);
+    return word;
+}
+
+std::string hex(std::uint64_t value) {
+    std::ostringstream out;
+    out << "0x" << std::hex << value;
+    return out.str();
+}
+
+// Argument values that exercise each condition of `rules`: the compared value, each
+// masked bit flipped, junk in the upper half, neighbours, and the extremes.
+std::vector<std::array<std::uint64_t, 6>> argument_cases(const SyscallRules* rules) {
+    std::array<std::set<std::uint64_t>, 6> values;
+    bool any = false;
+    if (rules != nullptr) {
+        for (const auto& rule : rules->rules) {
+            for (const auto& condition : rule.conditions) {
+                any = true;
+                auto& set = values[condition.arg];
+                const std::uint64_t datum = condition.datum;
+                set.insert({datum, datum + 1, datum - 1, datum ^ (1ULL << 63), datum | 0xffffffff00000000ULL,
+                            (datum & 0xffffffffULL) | (1ULL << 32)});
+                if (condition.op == ArgCondition::Op::MaskedEq) {
+                    set.insert(datum ^ condition.mask);
+                    set.insert(datum | ~condition.mask);
+                    for (unsigned bit = 0; bit < 64; ++bit)
+                        if (condition.mask & (1ULL << bit) && __builtin_popcountll(condition.mask) <= 16)
+                            set.insert(datum ^ (1ULL << bit));
+                }
+            }
+        }
+    }
+    std::vector<std::array<std::uint64_t, 6>> cases{{}};
+    cases.push_back({~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL});
+    if (!any) return cases;
+    for (unsigned arg = 0; arg < 6; ++arg) {
+        if (values[arg].empty()) continue;
+        values[arg].insert({0, ~0ULL});
+        std::vector<std::array<std::uint64_t, 6>> next;
+        for (const auto& partial : cases) {
+            for (std::uint64_t value : values[arg]) {
+                auto extended = partial;
+                extended[arg] = value;
+                next.push_back(extended);
+                if (next.size() > max_cases_per_syscall) break;
+            }
+        }
+        cases = std::move(next);
+    }
+    return cases;
+}
+
+// The architectures every number is tried on, and what the program must answer there.
+struct ArchCase {
+    const char* name;
+    std::uint32_t audit_arch;
+    std::uint32_t nr_bits;
+    bool native;
+};
+constexpr ArchCase arch_cases[] = {
+    {"x86_64", AUDIT_ARCH_X86_64, 0, true},
+    {"i386", AUDIT_ARCH_I386, 0, false},
+    {"x32", AUDIT_ARCH_X86_64, x32_syscall_bit, false},
+};
+
+std::string describe_args(const std::array<std::uint64_t, 6>& args) {
+    std::string text = "(";
+    for (unsigned i = 0; i < 6; ++i) text += (i ? ", " : "") + hex(args[i]);
+    return text + ")";
+}
+
+// Calls that run even when the plugin's policy does not list them: exit, the tagged launch,
+// the tagged listener hand-off.
+bool runs_outside_the_allowlist(std::string_view name, const std::array<std::uint64_t, 6>& args, ExecTag tag) {
+    if (name == "exit" || name == "exit_group") return true;
+    if (name == "execveat" || name == "sendmsg") return args[exec_tag_argument_index] == tag;
+    return false;
+}
+
+} // namespace
+
+Result<std::uint32_t> run_seccomp_bpf(std::span<const sock_filter> program, const SeccompInput& input) {
+    seccomp_data data{};
+    data.nr = input.nr;
+    data.arch = input.arch;
+    data.instruction_pointer = input.instruction_pointer;
+    for (unsigned i = 0; i < 6; ++i) data.args[i] = input.args[i];
+    std::uint32_t a = 0;
+    std::uint32_t x = 0;
+    std::uint32_t memory[BPF_MEMWORDS] = {};
+    for (std::size_t pc = 0; pc < program.size(); ++pc) {
+        const sock_filter& insn = program[pc];
+        const std::uint32_t k = insn.k;
+        switch (insn.code) {
+        case BPF_LD | BPF_W | BPF_ABS:
+            if (k % 4 != 0 || k + 4 > sizeof data) return bad_program(pc, "load outside seccomp_data");
+            a = load_word(data, k);
+            continue;
+        case BPF_LD | BPF_W | BPF_LEN: a = sizeof data; continue;
+        case BPF_LDX | BPF_W | BPF_LEN: x = sizeof data; continue;
+        case BPF_LD | BPF_IMM: a = k; continue;
+        case BPF_LDX | BPF_IMM: x = k; continue;
+        case BPF_LD | BPF_MEM:
+        case BPF_LDX | BPF_MEM:
+        case BPF_ST:
+        case BPF_STX:
+            if (k >= BPF_MEMWORDS) return bad_program(pc, "scratch memory index out of range");
+            if (insn.code == (BPF_LD | BPF_MEM)) a = memory[k];
+            else if (insn.code == (BPF_LDX | BPF_MEM)) x = memory[k];
+            else if (insn.code == BPF_ST) memory[k] = a;
+            else memory[k] = x;
+            continue;
+        case BPF_MISC | BPF_TAX: x = a; continue;
+        case BPF_MISC | BPF_TXA: a = x; continue;
+        case BPF_RET | BPF_K: return k;
+        case BPF_RET | BPF_A: return a;
+        default: break;
+        }
+        const std::uint16_t cls = BPF_CLASS(insn.code);
+        if (cls == BPF_ALU) {
+            const std::uint32_t operand = BPF_SRC(insn.code) == BPF_X ? x : k;
+            switch (BPF_OP(insn.code)) {
+            case BPF_ADD: a += operand; break;
+            case BPF_SUB: a -= operand; break;
+            case BPF_MUL: a *= operand; break;
+            case BPF_DIV:
+                if (operand == 0) return 0U;  // classic BPF: division by zero ends with 0
+                a /= operand;
+                break;
+            case BPF_MOD:
+                if (operand == 0) return 0U;
+                a %= operand;
+                break;
+            case BPF_OR: a |= operand; break;
+            case BPF_AND: a &= operand; break;
+            case BPF_XOR: a ^= operand; break;
+            case BPF_LSH: a = operand >= 32 ? 0 : a << operand; break;
+            case BPF_RSH: a = operand >= 32 ? 0 : a >> operand; break;
+            case BPF_NEG: a = 0U - a; break;
+            default: return bad_program(pc, "unknown ALU operation");
+            }
+            continue;
+        }
+        if (cls == BPF_JMP) {
+            std::size_t offset = 0;
+            if (BPF_OP(insn.code) == BPF_JA) {
+                offset = k;
+            } else {
+                const std::uint32_t operand = BPF_SRC(insn.code) == BPF_X ? x : k;
+                bool taken = false;
+                switch (BPF_OP(insn.code)) {
+                case BPF_JEQ: taken = a == operand; break;
+                case BPF_JGT: taken = a > operand; break;
+                case BPF_JGE: taken = a >= operand; break;
+                case BPF_JSET: taken = (a & operand) != 0; break;
+                default: return bad_program(pc, "unknown jump");
+                }
+                offset = taken ? insn.jt : insn.jf;
+            }
+            if (pc + 1 + offset >= program.size()) return bad_program(pc, "jump past the end");
+            pc += offset;
+            continue;
+        }
+        return bad_program(pc, "instruction code " + hex(insn.code) + " is not allowed in seccomp");
+    }
+    return Status(StatusCode::InvalidParameter, "seccomp BPF program ends without a return");
+}
+
+std::uint32_t expected_seccomp_action(RuleAction action, ViolationAction on_violation, bool notify) {
+    const std::uint32_t eperm = SECCOMP_RET_ERRNO | EPERM;
+    auto violation = [&]() -> std::uint32_t {
+        if (notify) return SECCOMP_RET_USER_NOTIF;
+        switch (on_violation) {
+        case ViolationAction::Kill: return SECCOMP_RET_KILL_PROCESS;
+        case ViolationAction::Errno: return eperm;
+        case ViolationAction::Log: return SECCOMP_RET_LOG;
+        }
+        return SECCOMP_RET_KILL_PROCESS;
+    };
+    switch (action) {
+    case RuleAction::Allow: return SECCOMP_RET_ALLOW;
+    case RuleAction::Violation: return violation();
+    case RuleAction::SandboxDenial:
+        // "log" must never let a sandbox-level denial through.
+        return !notify && on_violation == ViolationAction::Log ? eperm : violation();
+    case RuleAction::RefuseEperm: return eperm;
+    case RuleAction::Enosys: return SECCOMP_RET_ERRNO | ENOSYS;
+    }
+    return SECCOMP_RET_KILL_PROCESS;
+}
+
+std::string describe_seccomp_action(std::uint32_t action) {
+    const std::uint32_t data = action & SECCOMP_RET_DATA;
+    switch (action & SECCOMP_RET_ACTION_FULL) {
+    case SECCOMP_RET_KILL_PROCESS: return "kill-process";
+    case SECCOMP_RET_KILL_THREAD: return "kill-thread";
+    case SECCOMP_RET_TRAP: return "trap";
+    case SECCOMP_RET_ERRNO: {
+        const char* name = strerrorname_np(static_cast<int>(data));
+        return std::string("errno(") + (name ? name : std::to_string(data)) + ")";
+    }
+    case SECCOMP_RET_USER_NOTIF: return "user-notif";
+    case SECCOMP_RET_TRACE: return "trace";
+    case SECCOMP_RET_LOG: return "log";
+    case SECCOMP_RET_ALLOW: return "allow";
+    }
+    return "unknown(" + hex(action) + ")";
+}
+
+Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> program, const FilterRules& rules,
+                                                  bool notify_violations) {
+    const auto started = std::chrono::steady_clock::now();
+    VerificationReport report;
+    const int highest_known = rules.syscalls.empty() ? 0 : rules.syscalls.rbegin()->first;
+    const int last = highest_known + syscall_number_margin;
+    report.syscall_numbers = static_cast<std::size_t>(last) + 1;
+    const std::uint32_t enosys = SECCOMP_RET_ERRNO | ENOSYS;
+
+    for (int nr = 0; nr <= last; ++nr) {
+        auto found = rules.syscalls.find(nr);
+        const SyscallRules* syscall = found == rules.syscalls.end() ? nullptr : &found->second;
+        const std::string name = syscall ? syscall->name : "#" + std::to_string(nr);
+        const auto cases = argument_cases(syscall);
+        report.argument_cases += cases.size();
+        for (const auto& arch : arch_cases) {
+            for (const auto& args : cases) {
+                SeccompInput input{static_cast<int>(static_cast<std::uint32_t>(nr) | arch.nr_bits), arch.audit_arch,
+                                   0x7f0000001000ULL, args};
+                auto actual = run_seccomp_bpf(program, input);
+                if (!actual) return actual.status();
+                ++report.cases;
+                ++report.decisions[arch.name][describe_seccomp_action(*actual)];
+
+                std::uint32_t expected = SECCOMP_RET_KILL_PROCESS;  // foreign architectures, x32
+                std::string broken_invariant;
+                if (arch.native) {
+                    bool ambiguous = false;
+                    const RuleAction decision = syscall ? syscall->decide(args, &ambiguous) : RuleAction::Enosys;
+                    if (ambiguous)
+                        return Status(StatusCode::SystemError, "seccomp rules for " + name +
+                                                                   " are ambiguous for arguments " + describe_args(args));
+                    expected = expected_seccomp_action(decision, rules.on_violation, notify_violations);
+                    // Invariants of the policy itself, independent of how the rules were built.
+                    if (!syscall && *actual != enosys) broken_invariant = "an unknown number must answer ENOSYS";
+                    if (*actual == SECCOMP_RET_ALLOW && rules.always_denied.count(nr))
+                        broken_invariant = "an always-denied syscall must never be allowed";
+                    if (*actual == SECCOMP_RET_ALLOW && syscall && !rules.allowed.count(nr) &&
+                        !runs_outside_the_allowlist(name, args, rules.tag))
+                        broken_invariant = "a syscall outside the allowlist must never be allowed";
+                }
+                if (*actual != expected || !broken_invariant.empty()) {
+                    return Status(StatusCode::SystemError,
+                                  "seccomp filter verification failed: " + std::string(arch.name) + " syscall " +
+                                      name + " (" + std::to_string(nr) + ") with arguments " + describe_args(args) +
+                                      ": the program says " + describe_seccomp_action(*actual) +
+                                      ", the policy says " + describe_seccomp_action(expected) +
+                                      (broken_invariant.empty() ? "" : " (" + broken_invariant + ")"));
+                }
+                if (!arch.native) break;  // one argument case suffices where the arch decides
+            }
+        }
+    }
+    report.microseconds =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
+    return report;
+}
+
+std::string describe_verification(const VerificationReport& report) {
+    std::ostringstream out;
+    for (const auto& [arch, decisions] : report.decisions) {
+        out << "  " << arch << ":";
+        for (const auto& [decision, count] : decisions) out << " " << decision << " " << count;
+        out << "\n";
+    }
+    out << "  verified: " << report.syscall_numbers << " syscalls x " << report.argument_cases
+        << " argument cases (" << report.cases << " program runs on x86_64, i386 and x32), 0 mismatches, "
+        << static_cast<long>(report.microseconds) << " us\n";
+    return out.str();
+}
+
+} // namespace airlock::host

@@ -1,0 +1,320 @@
+// The per-syscall rules of a plugin's seccomp policy, as data (seccomp_rules.hpp). The
+// compiler (seccomp_filter.cpp) and the verifier (filter_verifier.cpp) both read them.
+#include "airlock/host/seccomp_rules.hpp"
+
+#include "airlock/host/seccomp_filter.hpp"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/ioprio.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <string_view>
+
+namespace airlock::host {
+
+namespace {
+
+using Op = ArgCondition::Op;
+
+// Not in linux-libc-dev 6.1 (Linux 6.9+); the value is ABI.
+constexpr std::uint64_t rwf_noappend = 0x00000020;
+// The highest syscall number probed for a name (x86_64 tops out near 470; x32 is separate).
+constexpr int highest_probed_syscall = 1023;
+// Masks an argument down to the 32 bits the kernel reads for an `int` parameter.
+constexpr std::uint64_t low_32_bits = 0xffffffffULL;
+constexpr std::uint64_t namespace_clone_flags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                                CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
+
+// Syscalls glibc 2.36 tries first and falls back from on ENOSYS; when a policy does not
+// allow them they answer ENOSYS instead of counting as a violation.
+constexpr std::string_view libc_probed_syscalls[] = {"rseq", "faccessat2"};
+
+// fcntl commands a plugin may use when it holds an append-only grant (everything but
+// F_SETFL without O_APPEND); unknown future commands fall through to ENOSYS.
+constexpr int known_fcntl_commands[] = {
+    F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_GETLK, F_SETLK, F_SETLKW, F_SETOWN, F_GETOWN,
+    F_SETSIG, F_GETSIG, F_SETOWN_EX, F_GETOWN_EX, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+    F_SETLEASE, F_GETLEASE, F_NOTIFY, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ,
+    F_ADD_SEALS, F_GET_SEALS, F_GET_RW_HINT, F_SET_RW_HINT, F_GET_FILE_RW_HINT, F_SET_FILE_RW_HINT,
+};
+
+ArgCondition masked(unsigned arg, std::uint64_t mask, std::uint64_t datum) { return {arg, Op::MaskedEq, mask, datum}; }
+ArgCondition int_equals(unsigned arg, std::uint64_t value) { return masked(arg, low_32_bits, value); }
+ArgCondition equals(unsigned arg, std::uint64_t value) { return {arg, Op::Eq, ~0ULL, value}; }
+ArgCondition differs(unsigned arg, std::uint64_t value) { return {arg, Op::Ne, ~0ULL, value}; }
+
+// Everything the per-syscall decision needs.
+struct Inputs {
+    std::set<int> allowed;
+    std::set<int> always_denied;
+    bool single_process = false;
+    bool append_hardening = false;
+    bool datagram_opt_in = false;
+    ExecTag tag = 0;
+};
+
+bool is_libc_probed(std::string_view name) {
+    for (auto probed : libc_probed_syscalls)
+        if (probed == name) return true;
+    return false;
+}
+
+using Rules = std::vector<ArgRule>;
+
+Rules clone_rules(const Inputs& in) {
+    // clone's flags are a register the filter can read (unlike clone3's struct).
+    const std::uint64_t mask = namespace_clone_flags | (in.single_process ? CLONE_THREAD : 0);
+    const std::uint64_t wanted = in.single_process ? CLONE_THREAD : 0;
+    Rules rules{{RuleAction::Allow, {masked(0, mask, wanted)}}};
+    for (std::uint64_t flag = 1; flag <= namespace_clone_flags; flag <<= 1)
+        if (flag & namespace_clone_flags) rules.push_back({RuleAction::SandboxDenial, {masked(0, flag, flag)}});
+    if (in.single_process)
+        rules.push_back({RuleAction::SandboxDenial, {masked(0, CLONE_THREAD | namespace_clone_flags, 0)}});
+    return rules;
+}
+
+Rules fcntl_rules() {
+    Rules rules;
+    for (int command : known_fcntl_commands)
+        rules.push_back({RuleAction::Allow, {int_equals(1, static_cast<std::uint64_t>(command))}});
+    const auto is_setfl = int_equals(1, F_SETFL);
+    rules.push_back({RuleAction::Allow, {is_setfl, masked(2, O_APPEND, O_APPEND)}});
+    rules.push_back({RuleAction::SandboxDenial, {is_setfl, masked(2, O_APPEND, 0)}});
+    return rules;
+}
+
+Rules socketpair_rules() {
+    // Only connected stream/seqpacket pairs: an unconnected datagram socket could sendmsg
+    // to any pathname socket (Landlock ABI 7 does not cover pathname UNIX sockets).
+    Rules rules;
+    for (int type : {SOCK_STREAM, SOCK_SEQPACKET})
+        rules.push_back({RuleAction::Allow, {equals(0, AF_UNIX), masked(1, 0xf, static_cast<std::uint64_t>(type))}});
+    rules.push_back({RuleAction::SandboxDenial, {differs(0, AF_UNIX)}});
+    rules.push_back({RuleAction::SandboxDenial, {masked(1, 0xf, SOCK_DGRAM)}});
+    return rules;
+}
+
+// A call on another process (same uid: other plugins, or the host when it is not root;
+// some, like getsid or sched_getaffinity, have no permission check at all) is refused: only
+// the calling process itself, pid 0. getpriority-style calls also need `which` = a process
+// (0 with PRIO_PGRP/PRIO_USER would mean the process group or every process of the uid).
+Rules self_only_rules(const PidArgument& call) {
+    Rules rules;
+    ArgRule allow{RuleAction::Allow, {equals(call.pid_arg, 0)}};
+    if (call.which_arg >= 0) {
+        const auto which = static_cast<unsigned>(call.which_arg);
+        allow.conditions.push_back(equals(which, call.which_self));
+        rules.push_back({RuleAction::SandboxDenial, {differs(which, call.which_self)}});
+    }
+    rules.push_back(std::move(allow));
+    rules.push_back({RuleAction::SandboxDenial, {differs(call.pid_arg, 0)}});
+    return rules;
+}
+
+// prctl by option: the reviewed list runs, the refused options fail with EPERM (so a
+// program that tries, e.g., to clear its parent-death signal keeps running, still bound to
+// its host), anything newer answers ENOSYS.
+Rules prctl_rules() {
+    Rules rules;
+    for (std::uint32_t option : allowed_prctl_options()) rules.push_back({RuleAction::Allow, {int_equals(0, option)}});
+    for (std::uint32_t option : refused_prctl_options())
+        rules.push_back({RuleAction::RefuseEperm, {int_equals(0, option)}});
+    return rules;
+}
+
+// sendto with a destination address re-addresses a datagram socket (Landlock does not cover
+// pathname UNIX sockets); without the opt-in only the connected peer (address NULL).
+Rules sendto_rules() {
+    return {{RuleAction::Allow, {equals(4, 0)}}, {RuleAction::SandboxDenial, {differs(4, 0)}}};
+}
+
+Rules append_hardening_rules(std::string_view name, bool& handled) {
+    handled = true;
+    if (name == "fcntl") return fcntl_rules();
+    if (name == "pwritev2")
+        return {{RuleAction::Allow, {masked(5, rwf_noappend, 0)}},
+                {RuleAction::SandboxDenial, {masked(5, rwf_noappend, rwf_noappend)}}};
+    if (name == "fallocate") {
+        // Plain allocation is harmless; punching/collapsing/zeroing rewrites the past.
+        Rules rules;
+        for (std::uint64_t mode : {0ULL, static_cast<unsigned long long>(FALLOC_FL_KEEP_SIZE)})
+            rules.push_back({RuleAction::Allow, {int_equals(1, mode)}});
+        // Each mode bit other than KEEP_SIZE rewrites existing data; unknown bits: ENOSYS.
+        for (std::uint64_t flag = 2; flag <= 0x80; flag <<= 1)
+            rules.push_back({RuleAction::SandboxDenial, {masked(1, flag, flag)}});
+        return rules;
+    }
+    // ftruncate works on O_APPEND descriptors; io_submit can carry RWF_NOAPPEND.
+    if (name == "ftruncate" || name == "io_submit") return {{RuleAction::SandboxDenial, {}}};
+    handled = false;
+    return {};
+}
+
+// The launch: execveat(fd, "", argv, envp, AT_EMPTY_PATH) carrying the secret tag.
+Rules exec_rules(ExecTag tag) {
+    return {{RuleAction::Allow, {equals(exec_tag_argument_index, tag), masked(4, AT_EMPTY_PATH, AT_EMPTY_PATH)}},
+            {RuleAction::SandboxDenial, {masked(4, AT_EMPTY_PATH, 0)}},
+            {RuleAction::SandboxDenial, {differs(exec_tag_argument_index, tag)}}};
+}
+
+// One syscall's rules: the sandbox's own constraints first, then the plugin's policy.
+Rules rules_for(int nr, std::string_view name, const Inputs& in) {
+    const bool allowed = in.allowed.count(nr) != 0;
+    const Rules always = {{RuleAction::Allow, {}}};
+    const Rules denial = {{RuleAction::SandboxDenial, {}}};
+    if (in.always_denied.count(nr)) return denial;
+    if (name == "socket" || name == "connect" || name == "bind" || name == "execve") return denial;
+    if (name == "clone3") return {};  // flags hidden in memory: cannot be checked; ENOSYS
+    if (name == "execveat") return exec_rules(in.tag);
+    if (name == "exit" || name == "exit_group") return always;
+    if (name == "sendmsg" && !allowed)  // the listener hand-off
+        return {{RuleAction::Allow, {equals(exec_tag_argument_index, in.tag)}},
+                {RuleAction::Violation, {differs(exec_tag_argument_index, in.tag)}}};
+    if (in.single_process && (name == "fork" || name == "vfork")) return denial;
+    if (!allowed) return is_libc_probed(name) ? Rules{} : Rules{{RuleAction::Violation, {}}};
+
+    if (name == "clone") return clone_rules(in);
+    if (name == "socketpair") return socketpair_rules();
+    if (name == "prctl") return prctl_rules();
+    if (name == "sendto" && !in.datagram_opt_in) return sendto_rules();
+    for (const auto& call : self_only_pid_syscalls())
+        if (name == call.syscall) return self_only_rules(call);
+    if (in.append_hardening) {
+        bool handled = false;
+        Rules rules = append_hardening_rules(name, handled);
+        if (handled) return rules;
+    }
+    return always;
+}
+
+Result<std::set<int>> resolve_names(const std::set<std::string>& names, bool strict) {
+    std::set<int> numbers;
+    for (const auto& name : names) {
+        int nr = seccomp_syscall_resolve_name(name.c_str());
+        if (nr == __NR_SCMP_ERROR) {
+            if (strict)
+                return Status(StatusCode::InvalidParameter,
+                              "seccomp: unknown system call \"" + name + "\" in the allowlist");
+            continue;
+        }
+        if (nr >= 0) numbers.insert(nr);  // negative: does not exist on this architecture
+    }
+    return numbers;
+}
+
+} // namespace
+
+bool ArgCondition::matches(const std::array<std::uint64_t, 6>& args) const noexcept {
+    const std::uint64_t value = args[arg];
+    switch (op) {
+    case Op::MaskedEq: return (value & mask) == datum;
+    case Op::Eq: return value == datum;
+    case Op::Ne: return value != datum;
+    }
+    return false;
+}
+
+RuleAction SyscallRules::decide(const std::array<std::uint64_t, 6>& args, bool* ambiguous) const {
+    bool found = false;
+    RuleAction decision = RuleAction::Enosys;
+    for (const auto& rule : rules) {
+        bool all = true;
+        for (const auto& condition : rule.conditions) all = all && condition.matches(args);
+        if (!all) continue;
+        if (found && rule.action != decision && ambiguous) *ambiguous = true;
+        if (!found) decision = rule.action;
+        found = true;
+    }
+    return decision;
+}
+
+const std::set<std::uint32_t>& allowed_prctl_options() {
+    // Reads of one's own state, naming threads and mappings, and settings that only
+    // tighten (no_new_privs, MDWE, dropping capabilities, THP off, timer slack).
+    static const std::set<std::uint32_t> options = {
+        PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_GET_UNALIGN, PR_GET_KEEPCAPS, PR_GET_FPEMU, PR_GET_FPEXC,
+        PR_GET_TIMING, PR_SET_NAME, PR_GET_NAME, PR_GET_ENDIAN, PR_GET_SECCOMP, PR_CAPBSET_READ,
+        PR_CAPBSET_DROP, PR_GET_TSC, PR_GET_SECUREBITS, PR_SET_TIMERSLACK, PR_GET_TIMERSLACK,
+        PR_MCE_KILL_GET, PR_GET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
+        PR_GET_TID_ADDRESS, PR_SET_THP_DISABLE, PR_GET_THP_DISABLE, PR_GET_FP_MODE, PR_CAP_AMBIENT,
+        PR_GET_SPECULATION_CTRL, PR_GET_TAGGED_ADDR_CTRL, PR_GET_IO_FLUSHER,
+        65 /* PR_SET_MDWE */, 66 /* PR_GET_MDWE */, 68 /* PR_GET_MEMORY_MERGE */,
+        74 /* PR_GET_SHADOW_STACK_STATUS */, PR_SET_VMA, 0x41555856 /* PR_GET_AUXV */,
+    };
+    return options;
+}
+
+const std::set<std::uint32_t>& refused_prctl_options() {
+    // Everything that detaches from the host or loosens the process: the parent-death
+    // signal, dumpability, keepcaps, securebits, seccomp mode, child subreaper, the Yama
+    // ptracer, mm fields, syscall user dispatch, core scheduling (takes a pid), KSM, speculation
+    // control, perf, other architectures' knobs and checkpoint/restore helpers.
+    static const std::set<std::uint32_t> options = {
+        PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_UNALIGN, PR_SET_KEEPCAPS, PR_SET_FPEMU, PR_SET_FPEXC,
+        PR_SET_TIMING, PR_SET_ENDIAN, PR_SET_SECCOMP, PR_SET_TSC, PR_SET_SECUREBITS,
+        PR_TASK_PERF_EVENTS_DISABLE, PR_TASK_PERF_EVENTS_ENABLE, PR_MCE_KILL, PR_SET_MM,
+        PR_SET_PTRACER, PR_SET_CHILD_SUBREAPER, PR_MPX_ENABLE_MANAGEMENT, PR_MPX_DISABLE_MANAGEMENT,
+        PR_SET_FP_MODE, PR_SVE_SET_VL, PR_SVE_GET_VL, PR_SET_SPECULATION_CTRL, PR_PAC_RESET_KEYS,
+        PR_SET_TAGGED_ADDR_CTRL, PR_SET_IO_FLUSHER, PR_SET_SYSCALL_USER_DISPATCH,
+        PR_PAC_SET_ENABLED_KEYS, PR_PAC_GET_ENABLED_KEYS, PR_SCHED_CORE, PR_SME_SET_VL, PR_SME_GET_VL,
+        67 /* PR_SET_MEMORY_MERGE */, 69, 70, 71 /* RISC-V */, 72, 73 /* PowerPC DEXCR */,
+        75 /* PR_SET_SHADOW_STACK_STATUS */, 76 /* PR_LOCK_SHADOW_STACK_STATUS */,
+        77 /* PR_TIMER_CREATE_RESTORE_IDS */, 78 /* PR_FUTEX_HASH */,
+    };
+    return options;
+}
+
+const std::vector<PidArgument>& self_only_pid_syscalls() {
+    static const std::vector<PidArgument> calls = {
+        {"prlimit64", 0},          {"getsid", 0},           {"getpgid", 0},
+        {"sched_getaffinity", 0},  {"sched_setaffinity", 0}, {"sched_getparam", 0},
+        {"sched_setparam", 0},     {"sched_getscheduler", 0}, {"sched_setscheduler", 0},
+        {"sched_getattr", 0},      {"sched_setattr", 0},     {"sched_rr_get_interval", 0},
+        {"get_robust_list", 0},    {"migrate_pages", 0},     {"move_pages", 0},
+        {"pidfd_open", 0},
+        {"getpriority", 1, 0, PRIO_PROCESS}, {"setpriority", 1, 0, PRIO_PROCESS},
+        {"ioprio_get", 1, 0, IOPRIO_WHO_PROCESS}, {"ioprio_set", 1, 0, IOPRIO_WHO_PROCESS},
+    };
+    return calls;
+}
+
+Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits& limits,
+                                       const SeccompRuleOptions& options, ExecTag tag) {
+    Inputs in;
+    auto allowed = resolve_names(policy.allowed, true);
+    if (!allowed) return allowed.status();
+    auto denied = resolve_names(policy.denied, false);
+    if (!denied) return denied.status();
+    in.allowed = std::move(*allowed);
+    for (int nr : *denied) in.allowed.erase(nr);
+    std::set<std::string> always_denied_names;
+    for (const char* name : sandbox_always_denied_syscalls()) always_denied_names.insert(name);
+    in.always_denied = *resolve_names(always_denied_names, false);
+    in.single_process = limits.processes && *limits.processes <= 1;
+    in.append_hardening = options.has_append_grants;
+    in.datagram_opt_in = options.datagram_opt_in;
+    in.tag = tag;
+
+    FilterRules result;
+    result.tag = tag;
+    result.on_violation = policy.on_violation;
+    result.always_denied = in.always_denied;
+    result.allowed = in.allowed;
+    for (int nr = 0; nr <= highest_probed_syscall; ++nr) {
+        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        if (!name) continue;  // not a syscall libseccomp knows: default ENOSYS
+        std::string owned(name);
+        std::free(name);
+        SyscallRules entry{nr, owned, rules_for(nr, owned, in)};
+        result.syscalls.emplace(nr, std::move(entry));
+    }
+    return result;
+}
+
+} // namespace airlock::host
