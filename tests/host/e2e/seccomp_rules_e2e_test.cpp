@@ -197,6 +197,10 @@ TEST_CASE("check --verify prints what the filter verifier checked", "[e2e][secco
 }
 
 TEST_CASE("a granted datagram socket cannot be re-addressed with sendto", "[e2e][seccomp]") {
+    // Two layers: a connect grant to a datagram socket is refused at start unless it opts in
+    // (`datagram = true`), and without that opt-in the filter refuses `sendto` with an
+    // address on any socket the plugin may hold (tested against the real kernel in
+    // seccomp_filter_test: "sendto names a destination only with the datagram opt-in").
     TempDir dir;
     const std::string granted_path = dir.at("granted.sock");
     const std::string victim_path = dir.at("victim.sock");
@@ -207,14 +211,14 @@ TEST_CASE("a granted datagram socket cannot be re-addressed with sendto", "[e2e]
     attempt.grants = "peer = { connect = " + quoted(granted_path) + " }";
     std::string config = write_config(dir, attempt);
 
-    // The grant is fd 3 (protocol = "none": LISTEN_FDS from 3).
+    // The grant would be fd 3 (protocol = "none": LISTEN_FDS from 3).
     Run run = exec_attempt(config, {"sendto-address", "3", victim_path});
     INFO(run.out << run.err);
-    CHECK(run.result("sendto-address") == "blocked errno=EPERM");
-    CHECK(has_line(run.err, violation("sendto", 44, "refused with EPERM")));
+    CHECK(run.status != 0);
+    CHECK(run.result("sendto-address") == "<missing>");  // never started
+    CHECK(has_line(run.err, ".*grant \"peer\": .*granted.sock is a datagram socket; set datagram = true to allow it.*"));
     CHECK(datagrams_waiting(victim) == 0);
     CHECK(datagrams_waiting(granted) == 0);
-    check_host_healthy(config);
     ::close(granted);
     ::close(victim);
 }
