@@ -89,6 +89,10 @@ function(airlock_build_confined_uninstrumented)
     if(TARGET ${target})
       set_property(SOURCE ${PROJECT_SOURCE_DIR}/${source} TARGET_DIRECTORY ${target}
                    APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=all)
+      if(AIRLOCK_SANITIZE STREQUAL "thread")
+        set_property(SOURCE ${PROJECT_SOURCE_DIR}/${source} TARGET_DIRECTORY ${target}
+                     APPEND PROPERTY COMPILE_DEFINITIONS AIRLOCK_TSAN_BUILD=1)
+      endif()
       get_filename_component(name ${source} NAME)
       list(APPEND child_objects "$<FILTER:$<TARGET_OBJECTS:${target}>,INCLUDE,/${name}\\.o$>")
     endif()

@@ -10,6 +10,7 @@
 
 #include <airlock/host/spawner.hpp>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -231,6 +232,23 @@ private:
     sigset_t previous_{};
 };
 
+using CloneFunction = int (*)(int (*)(void*), void*, int, void*, ...);
+
+// glibc's clone(). ThreadSanitizer intercepts clone() and runs its fork bookkeeping in the
+// child; with CLONE_VM that rewrites the host's own TSan state (lost mutexes, then false
+// races). A TSan build (AIRLOCK_TSAN_BUILD, set by cmake/AirlockBuildChecks.cmake: this file
+// is compiled uninstrumented) calls libc's clone directly.
+CloneFunction libc_clone() {
+#ifdef AIRLOCK_TSAN_BUILD
+    static const CloneFunction function = [] {
+        void* libc = ::dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        return libc != nullptr ? reinterpret_cast<CloneFunction>(::dlsym(libc, "clone")) : nullptr;
+    }();
+    if (function != nullptr) return function;
+#endif
+    return ::clone;
+}
+
 } // namespace
 
 const char* child_step_description(ChildStep step) noexcept {
@@ -265,7 +283,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         AllSignalsBlocked blocked;
         // CLONE_VM|CLONE_VFORK: no copy of the host's page tables, so the cost does not
         // grow with host memory; this thread sleeps until the child executes or exits.
-        pid = ::clone(child_entry, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+        pid = libc_clone()(child_entry, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
                       const_cast<ChildPlan*>(&plan), &pidfd);
         clone_error = errno;
     }
