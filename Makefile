@@ -52,15 +52,17 @@ test-sanitize: bootstrap
 	@cd $(SANITIZE_BUILD_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS)
 
 # The supervisor and control tests (the event loop, the log writer thread, the control
-# server) under ThreadSanitizer, in build-tsan. Only those test programs are built.
+# server) under ThreadSanitizer, in build-tsan. Only those test programs are built. One case
+# is left to the other builds: it needs the host to out-read a plugin flooding it within 10 s,
+# which a TSan-slowed host does not (docs/testing.md).
 TSAN_BUILD_DIR ?= build-tsan
-TSAN_TESTS = tests/host/supervisor/airlock_supervisor_tests tests/host/control/airlock_control_tests \
-	tests/host/control/airlock_control_supervisor_tests
+TSAN_TARGETS = airlock_supervisor_tests airlock_control_tests airlock_control_supervisor_tests
 TSAN_ENV = TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 test-tsan: bootstrap
 	@cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIRLOCK_WERROR=$(AIRLOCK_WERROR) \
 		-DAIRLOCK_SANITIZE=thread >/dev/null
-	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(notdir $(TSAN_TESTS))
-	@set -e; for test in $(TSAN_TESTS); do echo "== $$test (ThreadSanitizer)"; \
-		(cd $(TSAN_BUILD_DIR)/$$(dirname $$test) && $(TSAN_ENV) ./$$(basename $$test)); done
+	@cmake --build $(TSAN_BUILD_DIR) -j $(JOBS) --target $(TSAN_TARGETS)
+	@cd $(TSAN_BUILD_DIR)/tests/host/supervisor && $(TSAN_ENV) ./airlock_supervisor_tests '~*never reads the replies*'
+	@cd $(TSAN_BUILD_DIR)/tests/host/control && $(TSAN_ENV) ./airlock_control_tests
+	@cd $(TSAN_BUILD_DIR)/tests/host/control && $(TSAN_ENV) ./airlock_control_supervisor_tests
