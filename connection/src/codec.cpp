@@ -40,6 +40,31 @@ bool Decoder::finish() {
     return true;
 }
 
+std::uint64_t min_encoded_size(const TypeSpec& spec) {
+    switch (spec.kind) {
+    case TypeKind::Integer:
+    case TypeKind::Enum:
+        return spec.width;
+    case TypeKind::Bool:
+    case TypeKind::Optional:
+        return 1;  // the value byte / the presence byte
+    case TypeKind::Fd:
+    case TypeKind::String:
+    case TypeKind::Bytes:
+    case TypeKind::Vector:
+        return 4;  // the descriptor index / the length prefix
+    case TypeKind::Struct: {
+        std::uint64_t total = 0;
+        for (const MemberSpec& member : spec.members) {
+            const std::uint64_t size = member.type->min_encoded_size;
+            total = size > UINT64_MAX - total ? UINT64_MAX : total + size;
+        }
+        return total;
+    }
+    }
+    return 0;
+}
+
 std::string describe(const TypeSpec& spec) {
     switch (spec.kind) {
     case TypeKind::Integer:

@@ -2,9 +2,11 @@
 
 #include "airlock/connection/codec.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 namespace airlock {
@@ -18,6 +20,11 @@ public:
     explicit TypeDescriptionParser(std::string_view text) : text_(text) {}
 
     Result<ParsedType> run() {
+        if (text_.size() > kMaxTypeDescriptionLength) {
+            return Status(StatusCode::InvalidParameter, "invalid type description: " + std::to_string(text_.size()) +
+                                                            " bytes, more than the limit of " +
+                                                            std::to_string(kMaxTypeDescriptionLength));
+        }
         ParsedType parsed;
         parsed.nodes_.push_back(std::make_unique<TypeSpec>());
         nodes_ = &parsed.nodes_;
@@ -30,7 +37,7 @@ public:
     }
 
 private:
-    static constexpr int kMaxDepth = 64;
+    static constexpr int kMaxDepth = static_cast<int>(kMaxTypeDepth);
     std::string_view text_;
     std::size_t pos_ = 0;
     std::vector<std::unique_ptr<TypeSpec>>* nodes_ = nullptr;
@@ -75,6 +82,10 @@ private:
         if (pos_ == start || (text_[start] >= '0' && text_[start] <= '9')) {
             pos_ = start;
             return fail("expected a name");
+        }
+        if (pos_ - start > kMaxTypeNameLength) {
+            pos_ = start;
+            return fail("a name longer than " + std::to_string(kMaxTypeNameLength) + " bytes");
         }
         out = std::string(text_.substr(start, pos_ - start));
         return true;
@@ -127,7 +138,14 @@ private:
         return true;
     }
 
+    // Parses one type into `node`, then records its minimum encoded size (children first).
     bool parse_into(TypeSpec& node, int depth) {
+        if (!parse_kind(node, depth)) return false;
+        node.min_encoded_size = min_encoded_size(node);
+        return true;
+    }
+
+    bool parse_kind(TypeSpec& node, int depth) {
         if (depth > kMaxDepth) return fail("types nested deeper than " + std::to_string(kMaxDepth));
         bool is_signed = false;
         std::uint8_t width = 0;
@@ -174,8 +192,11 @@ private:
             if (!identifier(node.name) || !expect(":")) return false;
             if (!integer_name(node.is_signed, node.width)) return fail("expected the enum's integer type (uint8, int32, ...)");
             if (!expect("{")) return false;
-            if (consume("}")) return true;
+            // AIRLOCK_ENUM cannot declare an enum without enumerators: no value would decode.
+            if (text_.substr(pos_, 1) == "}") return fail("enum " + node.name + " has no enumerators");
             do {
+                if (node.enumerators.size() == kMaxTypeMembers)
+                    return fail("enum " + node.name + " has more than " + std::to_string(kMaxTypeMembers) + " enumerators");
                 std::string name;
                 std::int64_t value = 0;
                 if (!identifier(name) || !expect("=") || !signed_number(value)) return false;
@@ -188,8 +209,12 @@ private:
         if (consume("struct ")) {
             node.kind = TypeKind::Struct;
             if (!identifier(node.name) || !expect("{")) return false;
-            if (consume("}")) return true;
+            // AIRLOCK_STRUCT cannot declare a struct without members, and one would encode to
+            // 0 bytes: a vector of them could claim any count at no cost.
+            if (text_.substr(pos_, 1) == "}") return fail("struct " + node.name + " has no members");
             do {
+                if (node.members.size() == kMaxTypeMembers)
+                    return fail("struct " + node.name + " has more than " + std::to_string(kMaxTypeMembers) + " members");
                 MemberSpec member;
                 if (!identifier(member.name) || !expect(":")) return false;
                 for (const auto& existing : node.members)
@@ -270,9 +295,10 @@ public:
     }
 
 private:
-    static constexpr int kMaxDepth = 128;
+    static constexpr int kMaxDepth = static_cast<int>(kMaxJsonDepth);
     std::string_view text_;
     std::size_t pos_ = 0;
+    std::size_t values_ = 0;  // every value read so far, at any depth
     std::string error_;
 
     Status error() const {
@@ -307,6 +333,9 @@ private:
     bool parse_value(JsonValue& out, int depth) {
         if (depth > kMaxDepth) return fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
         if (at_end()) return fail("unexpected end of input, expected a value");
+        if (++values_ > kMaxJsonValues)
+            return fail("more than " + std::to_string(kMaxJsonValues) +
+                        " values in one document (give large bytes<N> values as base64)");
         char c = peek();
         switch (c) {
         case 'n':
@@ -346,7 +375,7 @@ private:
                 }
                 return fail("expected ',' or ']' in an array");
             }
-        case '{':
+        case '{': {
             out.type = JsonValue::Type::Object;
             ++pos_;
             skip_space();
@@ -354,13 +383,20 @@ private:
                 ++pos_;
                 return true;
             }
+            // Names seen so far, hashed: a linear scan per member made large objects quadratic.
+            std::unordered_set<std::string> names;
             while (true) {
                 skip_space();
                 if (peek() != '"') return fail("expected a member name in quotes");
+                if (out.members.size() == kMaxJsonObjectMembers)
+                    return fail("more than " + std::to_string(kMaxJsonObjectMembers) + " members in one object");
                 std::string key;
+                const std::size_t key_at = pos_;
                 if (!parse_string(key)) return false;
-                for (const auto& member : out.members)
-                    if (member.first == key) return fail("member \"" + key + "\" appears twice");
+                if (!names.insert(key).second) {
+                    pos_ = key_at;
+                    return fail("member \"" + key + "\" appears twice");
+                }
                 skip_space();
                 if (peek() != ':') return fail("expected ':' after a member name");
                 ++pos_;
@@ -378,6 +414,7 @@ private:
                 }
                 return fail("expected ',' or '}' in an object");
             }
+        }
         default:
             if (c == '-' || (c >= '0' && c <= '9')) {
                 out.type = JsonValue::Type::Number;
@@ -559,6 +596,13 @@ std::string enumerator_list(const TypeSpec& spec) {
 
 bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value);
 
+// Whether the body is still within kMaxEncodedBody. Left-out optional and fd members encode
+// to bytes without any JSON text, so a small document could otherwise make a huge body.
+bool body_room(Encoder& e) {
+    if (e.size() <= kMaxEncodedBody) return true;
+    return e.fail("the message body would exceed " + std::to_string(kMaxEncodedBody) + " bytes");
+}
+
 bool expect_type(Encoder& e, const JsonValue& value, JsonValue::Type type, const std::string& wanted) {
     if (value.type == type) return true;
     return e.fail("expected " + wanted + ", got " + json_type_name(value.type));
@@ -671,7 +715,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
                           std::to_string(spec.max_length));
         e.put_uint(value.items.size(), 4);
         for (std::size_t i = 0; i < value.items.size(); ++i) {
-            if (!encode_node(e, *spec.element, value.items[i])) {
+            if (!encode_node(e, *spec.element, value.items[i]) || !body_room(e)) {
                 e.prefix_path("[" + std::to_string(i) + "]");
                 return false;
             }
@@ -709,7 +753,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
                 }
                 found = &null_value;
             }
-            if (!encode_node(e, *member.type, *found)) {
+            if (!encode_node(e, *member.type, *found) || !body_room(e)) {
                 e.prefix_path("." + member.name);
                 return false;
             }
@@ -731,6 +775,14 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
 // ------------------------------------------------------------------------------------------
 
 bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out);
+
+// Whether `more` further bytes of JSON still fit within kMaxDecodedJson. Each decoded value adds
+// a bounded amount of text per body byte (a member name, quoting, base64), and the checks sit
+// after every vector element and struct member, so the text never grows far past the limit.
+bool json_room(Decoder& d, const std::string& out, std::uint64_t more) {
+    if (out.size() <= kMaxDecodedJson && more <= kMaxDecodedJson - out.size()) return true;
+    return d.fail("the message as JSON would exceed " + std::to_string(kMaxDecodedJson) + " bytes");
+}
 
 bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
     switch (spec.kind) {
@@ -776,21 +828,22 @@ bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
     case TypeKind::Bytes: {
         std::uint64_t length = 0;
         if (!d.get_length(length, spec.max_length, 1)) return false;
+        if (!json_room(d, out, length)) return false;  // before quoting: the text is at least this long
         std::vector<std::uint8_t> bytes;
         if (!d.get_sequence(bytes, length)) return false;
         if (spec.kind == TypeKind::String)
             out += json_quote(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
         else
             out += "\"" + base64_encode(bytes) + "\"";
-        return true;
+        return json_room(d, out, 0);
     }
     case TypeKind::Vector: {
         std::uint64_t count = 0;
-        if (!d.get_length(count, spec.max_length, 1)) return false;
+        if (!d.get_length(count, spec.max_length, spec.element->min_encoded_size)) return false;
         out += '[';
         for (std::uint64_t i = 0; i < count; ++i) {
             if (i) out += ',';
-            if (!decode_node(d, *spec.element, out)) {
+            if (!decode_node(d, *spec.element, out) || !json_room(d, out, 0)) {
                 d.prefix_path("[" + std::to_string(i) + "]");
                 return false;
             }
@@ -815,7 +868,7 @@ bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
             if (i) out += ',';
             out += json_quote(member.name);
             out += ':';
-            if (!decode_node(d, *member.type, out)) {
+            if (!decode_node(d, *member.type, out) || !json_room(d, out, 0)) {
                 d.prefix_path("." + member.name);
                 return false;
             }
@@ -914,12 +967,15 @@ std::string json_quote(std::string_view text) {
 }
 
 std::string json_pretty(std::string_view json) {
+    constexpr int kMaxPrettyIndent = 64;
     std::string out;
     int depth = 0;
     bool in_string = false;
+    // Unbalanced input (not valid JSON) must not make the depth negative, and indentation
+    // stops growing past kMaxPrettyIndent levels so the output stays linear in the input.
     auto newline = [&] {
         out += '\n';
-        out.append(static_cast<std::size_t>(2 * depth), ' ');
+        out.append(static_cast<std::size_t>(2 * std::clamp(depth, 0, kMaxPrettyIndent)), ' ');
     };
     for (std::size_t i = 0; i < json.size(); ++i) {
         char c = json[i];
@@ -952,7 +1008,7 @@ std::string json_pretty(std::string_view json) {
         }
         case '}':
         case ']':
-            --depth;
+            if (depth > 0) --depth;
             newline();
             out += c;
             break;

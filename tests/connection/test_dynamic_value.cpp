@@ -123,7 +123,7 @@ TEST_CASE("dynamic values: type descriptions parse back to specs that describe t
          {airlock::describe(airlock::spec_of<dyn_test::Everything>()), airlock::describe(airlock::spec_of<dyn_test::Small>()),
           airlock::describe(airlock::spec_of<airlock::protocol::GrantTable>()),
           airlock::describe(airlock::spec_of<airlock::protocol::ReadyNotice>()), std::string("uint8"), std::string("bool"),
-          std::string("fd"), std::string("struct Empty{}"), std::string("enum E:int64{A=-9223372036854775808,B=7}"),
+          std::string("fd"), std::string("enum E:int64{A=-9223372036854775808,B=7}"),
           std::string("optional<vector<bytes<3>,9>>"), std::string("struct ns::Outer{a:struct ns::Inner{b:int16}}")}) {
         INFO(text);
         auto parsed = airlock::ParsedType::parse(text);
@@ -416,4 +416,157 @@ TEST_CASE("dynamic values: corrupted JSON text never crashes and fails as Invali
         if (!body.ok()) CHECK(body.status().code() == StatusCode::InvalidParameter);
         else CHECK(airlock::decode_to_json(parsed.spec(), *body).ok());  // whatever was accepted is a valid body
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// Limits: untrusted descriptions, bodies and JSON cannot drive time or memory past linear.
+// ------------------------------------------------------------------------------------------
+
+namespace dyn_test {
+
+struct Pair {
+    std::uint64_t a = 0;
+    std::uint64_t b = 0;
+};
+AIRLOCK_STRUCT(Pair, a, b)
+
+struct Pairs {
+    airlock::Vector<Pair, 100> items;
+};
+AIRLOCK_STRUCT(Pairs, items)
+
+} // namespace dyn_test
+
+namespace {
+
+// A little-endian u32 appended to `body`.
+void put_u32(std::vector<std::uint8_t>& body, std::uint32_t value) {
+    for (int i = 0; i < 4; ++i) body.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+}
+
+std::string many(const std::string& prefix, std::size_t count, const std::string& suffix, const char* separator = ",") {
+    std::string text;
+    for (std::size_t i = 0; i < count; ++i) text += (i ? separator : "") + prefix + std::to_string(i) + suffix;
+    return text;
+}
+
+} // namespace
+
+TEST_CASE("dynamic values: every spec knows its minimum encoded size, typed and parsed alike", "[dynamic][limits]") {
+    CHECK(airlock::spec_of<dyn_test::Pair>().min_encoded_size == 16);
+    CHECK(airlock::spec_of<dyn_test::Pairs>().min_encoded_size == 4);
+    CHECK(airlock::spec_of<dyn_test::Inner>().min_encoded_size == 4 + 1);
+    for (const std::string& text : {airlock::describe(airlock::spec_of<dyn_test::Everything>()),
+                                    airlock::describe(airlock::spec_of<airlock::protocol::ReadyNotice>()),
+                                    airlock::describe(airlock::spec_of<dyn_test::Pair>())}) {
+        INFO(text);
+        auto parsed = airlock::ParsedType::parse(text);
+        REQUIRE(parsed.ok());
+        CHECK(parsed->spec().min_encoded_size > 0);
+    }
+    CHECK(airlock::ParsedType::parse(airlock::describe(airlock::spec_of<dyn_test::Everything>()))->spec().min_encoded_size ==
+          airlock::spec_of<dyn_test::Everything>().min_encoded_size);
+    auto parsed = airlock::ParsedType::parse("struct S{a:int16,b:optional<uint64>,c:fd,d:vector<bool,3>,e:enum K:uint32{X=1}}");
+    REQUIRE(parsed.ok());
+    CHECK(parsed->spec().min_encoded_size == 2 + 1 + 4 + 4 + 4);
+}
+
+TEST_CASE("dynamic values: empty structs and enums are refused (AIRLOCK_STRUCT/ENUM cannot declare them)", "[dynamic][limits]") {
+    for (const char* text : {"struct E{}", "vector<vector<struct E{},4294967295>,4294967295>", "enum K:uint8{}",
+                             "struct S{a:uint8,b:struct E{}}"}) {
+        INFO(text);
+        auto parsed = airlock::ParsedType::parse(text);
+        REQUIRE_FALSE(parsed.ok());
+        CHECK(parsed.status().code() == StatusCode::InvalidParameter);
+        CHECK_THAT(parsed.status().message(), Catch::Contains("has no members") || Catch::Contains("has no enumerators"));
+    }
+}
+
+TEST_CASE("dynamic values: a vector's count is bounded by its element's minimum size", "[dynamic][limits]") {
+    // Two 16-byte elements claimed in 16 bytes: refused at the count, before any element.
+    std::vector<std::uint8_t> body;
+    put_u32(body, 2);
+    body.resize(body.size() + 16, 0);
+    auto parsed = airlock::ParsedType::parse(airlock::describe(airlock::spec_of<dyn_test::Pairs>()));
+    REQUIRE(parsed.ok());
+    auto json = airlock::decode_to_json(parsed->spec(), body);
+    REQUIRE_FALSE(json.ok());
+    CHECK(json.status().message() == "items: truncated: length 2 exceeds the message");
+    auto typed = airlock::decode_value<dyn_test::Pairs>(body, {});
+    REQUIRE_FALSE(typed.ok());
+    CHECK(typed.status().message() == "items: truncated: length 2 exceeds the message");
+}
+
+TEST_CASE("dynamic values: type descriptions are bounded in length, name length and member count", "[dynamic][limits]") {
+    auto refused = [](const std::string& text, const std::string& message) {
+        auto parsed = airlock::ParsedType::parse(text);
+        REQUIRE_FALSE(parsed.ok());
+        CHECK(parsed.status().code() == StatusCode::InvalidParameter);
+        CHECK_THAT(parsed.status().message(), Catch::Contains(message));
+    };
+    refused("struct S{a:bytes<1>," + many("m", 2000, ":bool") + "}", "more than the limit of 16384");
+    refused("struct " + std::string(129, 'N') + "{a:bool}", "a name longer than 128 bytes");
+    refused("struct S{" + many("m", 257, ":bool") + "}", "struct S has more than 256 members");
+    refused("enum K:uint16{" + many("v", 257, "=1") + "}", "enum K has more than 256 enumerators");
+    CHECK(airlock::ParsedType::parse("struct S{" + many("m", 256, ":bool") + "}").ok());
+    CHECK(airlock::ParsedType::parse("struct " + std::string(128, 'N') + "{a:bool}").ok());
+}
+
+TEST_CASE("dynamic values: JSON objects are bounded in members, duplicates found fast, values bounded", "[dynamic][limits]") {
+    auto parsed = airlock::ParsedType::parse("struct S{a:bool}");
+    REQUIRE(parsed.ok());
+    // 80,000 distinct names: refused at the member limit (this took seconds when every name was
+    // compared with every earlier one).
+    std::string huge = "{" + many("\"k", 80000, "\":0") + "}";
+    CHECK_THAT(encode_error(parsed->spec(), huge).message(), Catch::Contains("more than 4096 members in one object"));
+    // A duplicate as the last of 4096 names is still found, naming the member.
+    std::string duplicate = "{" + many("\"k", 4095, "\":0") + ",\"k17\":1}";
+    CHECK_THAT(encode_error(parsed->spec(), duplicate).message(), Catch::Contains("member \"k17\" appears twice"));
+    // Values at any depth count towards one limit.
+    std::string numbers = "[" + many("", 262145, "") + "]";
+    auto bytes = airlock::ParsedType::parse("bytes<4294967295>");
+    REQUIRE(bytes.ok());
+    CHECK_THAT(encode_error(bytes->spec(), numbers).message(), Catch::Contains("more than 262144 values in one document"));
+    std::string deep(129, '[');
+    CHECK_THAT(encode_error(bytes->spec(), deep).message(), Catch::Contains("nested deeper than 128 levels"));
+}
+
+TEST_CASE("dynamic values: encode_json caps the body it builds", "[dynamic][limits]") {
+    // Each "{}" leaves out 256 descriptors: 1 KiB of body for 3 bytes of JSON.
+    auto parsed = airlock::ParsedType::parse("vector<struct F{" + many("f", 256, ":fd") + "},100000>");
+    REQUIRE(parsed.ok());
+    std::string json = "[";
+    for (int i = 0; i < 70000; ++i) json += i ? ",{}" : "{}";
+    json += "]";
+    airlock::Status status = encode_error(parsed->spec(), json);
+    CHECK(status.code() == StatusCode::InvalidParameter);
+    CHECK_THAT(status.message(), Catch::Contains("the message body would exceed 67108864 bytes"));
+}
+
+TEST_CASE("dynamic values: decode_to_json caps the JSON it builds", "[dynamic][limits]") {
+    // One byte of body per element, 128+ bytes of JSON per element (the member name).
+    const std::string name(128, 'n');
+    auto parsed = airlock::ParsedType::parse("vector<struct W{" + name + ":uint8},4294967295>");
+    REQUIRE(parsed.ok());
+    const std::uint32_t count = 200000;  // about 26 MB of JSON
+    std::vector<std::uint8_t> body;
+    put_u32(body, count);
+    body.resize(body.size() + count, 7);
+    auto json = airlock::decode_to_json(parsed->spec(), body);
+    REQUIRE_FALSE(json.ok());
+    CHECK(json.status().code() == StatusCode::Malformed);
+    CHECK_THAT(json.status().message(), Catch::Contains("the message as JSON would exceed 16777216 bytes"));
+    // Under the cap it decodes.
+    std::vector<std::uint8_t> small;
+    put_u32(small, 1000);
+    small.resize(small.size() + 1000, 7);
+    CHECK(airlock::decode_to_json(parsed->spec(), small).ok());
+}
+
+TEST_CASE("dynamic values: json_pretty never fails on unbalanced input", "[dynamic][limits]") {
+    CHECK(airlock::json_pretty("]]") == "\n]\n]");
+    CHECK(airlock::json_pretty("}{\"a\":1") == "\n}{\n  \"a\": 1");
+    // Indentation stops at 64 levels: the output stays linear in the input.
+    std::string deep(10000, '[');
+    CHECK(airlock::json_pretty(deep).size() < deep.size() * (2 + 2 * 64));
 }

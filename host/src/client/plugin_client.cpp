@@ -4,9 +4,6 @@
 #include <airlock/host/plugin_session.hpp>
 #include <airlock/host/spawner.hpp>
 
-
-#include <set>
-
 namespace airlock::host {
 namespace {
 
@@ -40,19 +37,9 @@ Result<PluginClient> PluginClient::adopt(std::unique_ptr<Connection> connection,
     if (!connection || connection->state() != ConnectionState::Ready) {
         return Status(StatusCode::InvalidState, "PluginClient needs an established connection");
     }
+    if (Status valid = check_method_announcements(ready); !valid.ok()) return valid;
     std::vector<PluginMethod> methods;
-    std::set<std::string> names;
-    std::set<std::uint16_t> tags;
     for (const auto& announced : ready.methods) {
-        if (announced.tag < wire::kFirstApplicationTag) {
-            return Status(StatusCode::InvalidParameter, "the plugin announced method \"" + announced.name + "\" with tag " +
-                                                            std::to_string(announced.tag) + ", below the application range (" +
-                                                            std::to_string(wire::kFirstApplicationTag) + " and up)");
-        }
-        if (!names.insert(announced.name).second || !tags.insert(announced.tag).second) {
-            return Status(StatusCode::InvalidParameter,
-                          "the plugin announced method \"" + announced.name + "\" or its tag " + std::to_string(announced.tag) + " twice");
-        }
         methods.push_back(PluginMethod{announced.name, announced.tag, announced.request_type, announced.reply_type});
     }
     return PluginClient(std::move(connection), std::move(methods), std::move(log_sink));

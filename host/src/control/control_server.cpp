@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <map>
 #include <optional>
 
@@ -259,7 +261,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         while (client->connection.state() == airlock::ConnectionState::Ready && client->connection.has_message() &&
                !client->close_when_flushed) {
             airlock::Message message = client->connection.take_message();
-            handle(id, *client, message);
+            handle_contained(id, *client, message);
             client = find(id);
             if (!client) return;
         }
@@ -354,6 +356,32 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         return entry;
     }
 
+    /// The status an exception becomes at one of the entries below.
+    static airlock::Status internal_error(const std::string& during, std::exception_ptr error) {
+        std::string what = "unknown exception";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::bad_alloc&) {
+            return airlock::Status(airlock::StatusCode::Memory, "internal error " + during + ": out of memory");
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        return airlock::Status(airlock::StatusCode::SystemError, "internal error " + during + ": " + what);
+    }
+
+    /// One request from a client, start to finish. An exception (std::bad_alloc, a bug) answers
+    /// that request with an error and leaves the loop and the other clients unharmed.
+    void handle_contained(std::uint64_t id, Client& client, airlock::Message& message) {
+        try {
+            handle(id, client, message);
+        } catch (...) {
+            airlock::Status status = internal_error("handling the request", std::current_exception());
+            log(status.message());
+            reply_error(client, message.tag, message.call_id, status);
+        }
+    }
+
     void handle(std::uint64_t id, Client& client, airlock::Message& message) {
         if (message.kind != airlock::MessageKind::Request) return;  // clients send only requests
         if (client.refused) {
@@ -442,7 +470,13 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                     if (!self) return;
                     Client* c = self->find(id);
                     if (!c) return;
-                    self->push_log(*c, source, line);
+                    // Runs inside the supervisor's logging: an exception stops this client only.
+                    try {
+                        self->push_log(*c, source, line);
+                    } catch (...) {
+                        self->log(internal_error("following the logs", std::current_exception()).message());
+                        c->close_when_flushed = true;
+                    }
                     // Not pump() here: it may drop the client, which unsubscribes while the
                     // supervisor is still iterating its subscribers.
                     if (!c->pump_scheduled) {
@@ -529,12 +563,18 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                              if (!self) return;
                              Client* c = self->find(id);
                              if (!c) return;
-                             if (!result) {
-                                 reply_error(*c, tag, call_id, result.status());
-                             } else {
-                                 auto json = airlock::decode_to_json(reply_spec->spec(), result->body, result->fds.size());
-                                 if (!json) reply_error(*c, tag, call_id, json.status().with_context("the plugin's reply"));
-                                 else self->reply_to(*c, tag, call_id, CallReply{std::move(*json)});
+                             // The plugin's reply is decoded here: an exception fails this call only.
+                             try {
+                                 if (!result) {
+                                     reply_error(*c, tag, call_id, result.status());
+                                 } else {
+                                     auto json = airlock::decode_to_json(reply_spec->spec(), result->body, result->fds.size());
+                                     if (!json) reply_error(*c, tag, call_id, json.status().with_context("the plugin's reply"));
+                                     else self->reply_to(*c, tag, call_id, CallReply{std::move(*json)});
+                                 }
+                             } catch (...) {
+                                 reply_error(*c, tag, call_id,
+                                             internal_error("converting the plugin's reply", std::current_exception()));
                              }
                              self->pump(id);
                          },

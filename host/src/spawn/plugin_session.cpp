@@ -1,9 +1,14 @@
 // PluginSession: the host side of protocol "airlock.plugin/1" for one plugin process.
 #include <airlock/host/plugin_session.hpp>
 
+#include <airlock/connection/dynamic_value.hpp>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+
+#include <set>
+#include <string_view>
 
 namespace airlock::host {
 namespace {
@@ -30,7 +35,42 @@ protocol::GrantAccess wire_access(GrantAccess access) noexcept {
     return protocol::GrantAccess::Read;
 }
 
+bool valid_method_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                        c == '.' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 } // namespace
+
+Status check_method_announcements(const protocol::ReadyNotice& ready) {
+    std::set<std::string_view> names;
+    std::set<std::uint16_t> tags;
+    for (std::size_t i = 0; i < ready.methods.size(); ++i) {
+        const protocol::MethodAnnouncement& method = ready.methods[i];
+        // json_quote masks control characters: the name comes from the plugin.
+        const std::string who = "announced method " + std::to_string(i) + " " + json_quote(method.name);
+        auto invalid = [&](const std::string& why) { return Status(StatusCode::InvalidParameter, who + ": " + why); };
+        if (!valid_method_name(method.name)) return invalid("a method name is 1 to 64 bytes of A-Z a-z 0-9 _ . -");
+        if (method.tag < protocol::kFirstApplicationTag) {
+            return invalid("tag " + std::to_string(method.tag) + " is below the application range (" +
+                           std::to_string(protocol::kFirstApplicationTag) + " and up)");
+        }
+        if (!names.insert(method.name).second) return invalid("the name is announced twice");
+        if (!tags.insert(method.tag).second) return invalid("tag " + std::to_string(method.tag) + " is announced twice");
+        if (auto parsed = ParsedType::parse(method.request_type); !parsed) {
+            return invalid("request type: " + parsed.status().message());
+        }
+        if (auto parsed = ParsedType::parse(method.reply_type); !parsed) {
+            return invalid("reply type: " + parsed.status().message());
+        }
+    }
+    return {};
+}
 
 protocol::GrantTable take_grant_table(SpawnedPlugin& plugin) {
     protocol::GrantTable table;
@@ -63,6 +103,10 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
       ready_deadline_(Clock::now() + timeouts.ready_timeout) {
     (void)session_.on(protocol::ready, [this](protocol::ReadyNotice& notice) {
         if (phase_ != Phase::WaitingReady) return;
+        if (Status valid = check_method_announcements(notice); !valid.ok()) {
+            refuse("invalid ready notice: " + valid.message());
+            return;
+        }
         methods_.assign(notice.methods.begin(), notice.methods.end());
         phase_ = Phase::Ready;
         if (callbacks_.ready) callbacks_.ready();
@@ -87,7 +131,19 @@ int PluginSession::fd() const { return connection_.fd(); }
 bool PluginSession::wants_write() const { return connection_.wants_write(); }
 short PluginSession::events() const { return static_cast<short>(POLLIN | (connection_.wants_write() ? POLLOUT : 0)); }
 
+// Everything a plugin's bytes set off runs from here: decoding, the handlers and the owner's
+// callbacks. An exception (std::bad_alloc, a bug) fails this plugin, never the owner's loop.
 void PluginSession::on_events(short revents) {
+    try {
+        handle_events(revents);
+    } catch (const std::exception& error) {
+        refuse(std::string("internal error while handling its messages: ") + error.what());
+    } catch (...) {
+        refuse("internal error while handling its messages: unknown exception");
+    }
+}
+
+void PluginSession::handle_events(short revents) {
     if (connection_.state() == ConnectionState::Closed) return;
     if ((revents & POLLOUT) != 0) (void)connection_.on_writable();
     if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) (void)connection_.on_readable();
@@ -166,17 +222,22 @@ void PluginSession::connection_closed(const Status& reason) {
 }
 
 // The plugin does not get to run on: report why and kill it.
+// Killed first, reported last: the refusal holds even if reporting fails.
 void PluginSession::refuse(const std::string& why) {
-    report("refused: " + why);
     refusal_ = why;
     phase_ = Phase::Refused;
-    session_.fail_pending(Status(StatusCode::Cancelled, "the plugin was refused: " + why));
     connection_.close();
     plugin_.process.send_signal(SIGKILL);
+    session_.fail_pending(Status(StatusCode::Cancelled, "the plugin was refused: " + why));
+    report("refused: " + why);
 }
 
 void PluginSession::report(const std::string& text) {
-    if (callbacks_.report) callbacks_.report(text);
+    // Also called from on_events()'s handler: what the owner does with it must not throw past here.
+    try {
+        if (callbacks_.report) callbacks_.report(text);
+    } catch (...) {
+    }
 }
 
 void PluginSession::print_log(const protocol::LogRecord& record) {

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <new>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -83,6 +84,7 @@ public:
     }
     void unsubscribe_logs(std::uint64_t id) override { subscribers_.erase(id); }
     airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const override {
+        if (name == "explode") throw std::bad_alloc();  // a host-side failure while serving a request
         if (name == "idle") return airlock::Status(airlock::StatusCode::InvalidState, "plugin idle is not ready (state: exited)");
         if (name != "hello") return airlock::Status(airlock::StatusCode::NotFound, "no plugin named \"" + name + "\"");
         airlock::protocol::MethodAnnouncement greet;
@@ -518,4 +520,19 @@ TEST_CASE("control: the socket file gets the requested mode and goes away with t
         CHECK((info.st_mode & 0777) == 0660);
     }
     CHECK(::access(path.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("control: an exception while serving one request answers it with an error, the host keeps serving", "[control]") {
+    Harness h;
+    Run exploded = ctl(h, {"describe", "explode"});
+    INFO(exploded.output);
+    CHECK(exploded.exit_code != 0);
+    CHECK_THAT(exploded.output, Catch::Contains("internal error handling the request: out of memory"));
+    Run status = ctl(h, {"status"});
+    INFO(status.output);
+    CHECK(status.exit_code == 0);
+    CHECK_THAT(status.output, Catch::Contains("hello  ready"));
+    Run call = ctl(h, {"call", "hello", "greet", R"({"name":"again","times":1})"});
+    CHECK(call.exit_code == 0);
+    CHECK_THAT(call.output, Catch::Contains("hello again"));
 }

@@ -39,6 +39,8 @@ public:
         auto* bytes = static_cast<const std::uint8_t*>(data);
         body_.insert(body_.end(), bytes, bytes + size);  // one pass: no zero-fill before the copy
     }
+    /// Bytes in the body so far.
+    [[nodiscard]] std::size_t size() const { return body_.size(); }
     /// Records `fd` for SCM_RIGHTS and returns its index in the descriptor array.
     std::uint32_t add_fd(int fd) {
         fds_.push_back(fd);
@@ -87,12 +89,14 @@ public:
         return true;
     }
     /// Reads a length prefix and checks it against `max` and the bytes left (each element
-    /// needs at least `min_element_size` bytes, so a hostile count cannot force a huge allocation).
-    bool get_length(std::uint64_t& length, std::uint64_t max, std::size_t min_element_size) {
+    /// needs at least `min_element_size` bytes, so a hostile count cannot force a huge
+    /// allocation or a long loop). Elements of size 0 cannot be bounded and are refused.
+    bool get_length(std::uint64_t& length, std::uint64_t max, std::uint64_t min_element_size) {
         std::uint64_t value = 0;
         if (!get_uint(value, 4)) return false;
+        if (min_element_size == 0) return fail("the element type has an encoded size of 0 bytes: cannot bound the count");
         if (value > max) return fail("length " + std::to_string(value) + " exceeds the declared maximum " + std::to_string(max));
-        if (value * min_element_size > remaining())
+        if (value > remaining() / min_element_size)
             return fail("truncated: length " + std::to_string(value) + " exceeds the message");
         length = value;
         return true;
@@ -142,6 +146,7 @@ const TypeSpec& spec_of() {
     static const TypeSpec spec = [] {
         TypeSpec s;
         Codec<T>::build_spec(s);
+        s.min_encoded_size = min_encoded_size(s);  // members' specs are complete already
         return s;
     }();
     return spec;
@@ -282,7 +287,7 @@ struct Codec<Vector<T, Max>> {
     }
     static bool decode(Decoder& d, Vector<T, Max>& v) {
         std::uint64_t count = 0;
-        if (!d.get_length(count, Max, 1)) return false;  // every element takes >= 1 byte
+        if (!d.get_length(count, Max, spec_of<T>().min_encoded_size)) return false;
         v.clear();
         v.resize(count);
         for (std::size_t i = 0; i < count; ++i) {

@@ -45,7 +45,16 @@ struct TypeSpec {
     std::vector<std::pair<std::string, std::int64_t>> enumerators; ///< enums
     std::vector<MemberSpec> members;  ///< structs
     const TypeSpec* element = nullptr; ///< vectors and optionals
+    /// The fewest bytes a value of this type takes on the wire (see `min_encoded_size`).
+    /// Decoders divide the bytes left by it to bound a vector's count.
+    std::uint64_t min_encoded_size = 0;
 };
+
+/// The fewest bytes a value of `spec` can take on the wire, computed from `spec`'s own kind
+/// and its children's `min_encoded_size` (which must already be set): an integer or enum its
+/// width, bool and optional 1, fd 4, string/bytes/vector 4 (the length prefix), a struct the
+/// sum of its members. 0 only for a struct without members, which no declaration produces.
+std::uint64_t min_encoded_size(const TypeSpec& spec);
 
 /// A canonical one-line description, e.g. `struct Grant{name:string<255>,fd:fd}`.
 /// Two specs describe the same wire format exactly when their descriptions are equal.

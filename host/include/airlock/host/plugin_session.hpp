@@ -24,6 +24,14 @@ namespace airlock::host {
 /// implementation of the handshake so the table is built one way.
 protocol::GrantTable take_grant_table(SpawnedPlugin& plugin);
 
+/// OK when every method a plugin announced may be served: tag in the application range
+/// (>= protocol::kFirstApplicationTag), name of 1 to 64 bytes of [A-Za-z0-9_.-], no name or
+/// tag announced twice, and request and reply types that parse as type descriptions within
+/// the limits of dynamic_value.hpp (no empty struct, bounded depth and size). Otherwise
+/// InvalidParameter naming the method and the problem. Every host-side path that accepts a
+/// ready notice checks it with this before the plugin counts as ready.
+Status check_method_announcements(const protocol::ReadyNotice& ready);
+
 /// Host side of the plugin protocol for one process. See the file comment.
 class PluginSession {
 public:
@@ -66,7 +74,9 @@ public:
     /// The methods announced in the plugin's ReadyNotice.
     [[nodiscard]] const std::vector<protocol::MethodAnnouncement>& methods() const noexcept { return methods_; }
 
-    /// Handles poll() results for fd() (revents 0: only what is already received).
+    /// Handles poll() results for fd() (revents 0: only what is already received). Never
+    /// throws: an exception while handling the plugin's messages (in decoding, a handler or
+    /// a callback) refuses the plugin with the exception's text.
     void on_events(short revents);
     /// Refuses a plugin that did not report ready in time. Call with the current time.
     void check_deadline(Clock::time_point now);
@@ -88,6 +98,7 @@ private:
     static constexpr short POLLIN_EVENTS = 0x001;  // POLLIN
     enum class Phase { Handshaking, WaitingReady, Ready, Stopping, Closed, Refused };
 
+    void handle_events(short revents);
     void after_handshake();
     void connection_closed(const Status& reason);
     void refuse(const std::string& why);

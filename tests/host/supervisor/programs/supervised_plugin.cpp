@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
         method.reply_type = std::move(reply_type);
         ready.methods.push_back(std::move(method));
     };
-    announce("echo", wire::kFirstApplicationTag, "bytes", "bytes");
+    // Raw bytes in and out: the request body comes back as the reply body.
+    announce("echo", wire::kFirstApplicationTag, "bytes<16777216>", "bytes<16777216>");
     announce("inspect", inspect_tag, describe(spec_of<supervised::InspectRequest>()),
              describe(spec_of<supervised::InspectReply>()));
     announce("work", work_tag, describe(spec_of<supervised::WorkRequest>()), describe(spec_of<supervised::WorkReply>()));

@@ -1,0 +1,134 @@
+// A hostile control client and a hostile plugin against the real control socket of a real
+// Supervisor: neither stalls the host, and a well-behaved plugin is still served afterwards.
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/connection.hpp>
+#include <airlock/host/config_loader.hpp>
+#include <airlock/host/control_server.hpp>
+#include <airlock/host/supervisor.hpp>
+#include <airlock/protocol/control_protocol.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <optional>
+#include <thread>
+
+namespace {
+
+namespace control = airlock::protocol::control;
+
+std::string plugin_toml(const std::string& name, const std::string& exec, const std::string& mode) {
+    return "[plugin." + name + "]\nexec = \"" + exec + "\"\nargs = [\"" + mode + "\"]\nprotocol = \"airlock\"\n\n";
+}
+
+/// The supervisor and control server on their own io thread.
+struct Host {
+    Host()
+        : config(airlock::host::load_config_text(
+              "[sandbox]\nsystem_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\nuser = \"nobody\"\n" +
+                  plugin_toml("good", AIRLOCK_SUPERVISED_PLUGIN, "serve") +
+                  plugin_toml("wide", AIRLOCK_HOSTILE_PLUGIN, "wide-reply"),
+              "/tmp/control-hostile-test.toml")),
+          socket("/tmp/airlock-ctl-hostile-" + std::to_string(::getpid()) + ".sock"),
+          supervisor(io, config),
+          server(io, supervisor, socket, {}) {
+        supervisor.set_output_fd(-1);
+        REQUIRE(server.start().ok());
+        supervisor.start_all();
+        loop = std::thread([this] { io.run(); });
+    }
+    ~Host() {
+        std::promise<void> stopped;
+        on_io([&] {
+            supervisor.stop_all([&] { stopped.set_value(); });
+            return 0;
+        });
+        (void)stopped.get_future().wait_for(std::chrono::seconds(20));
+        on_io([&] {
+            server.stop();
+            return 0;
+        });
+        work.reset();
+        io.stop();
+        loop.join();
+    }
+    template <class F>
+    auto on_io(F f) -> decltype(f()) {
+        std::packaged_task<decltype(f())()> task(std::move(f));
+        auto result = task.get_future();
+        boost::asio::post(io, [&task] { task(); });
+        return result.get();
+    }
+    bool ready(const std::string& name) {
+        return on_io([&] {
+            for (const auto& status : supervisor.status())
+                if (status.name == name) return status.state == airlock::host::PluginState::Ready;
+            return false;
+        });
+    }
+
+    boost::asio::io_context io;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
+    airlock::host::HostConfig config;
+    std::string socket;
+    airlock::host::Supervisor supervisor;
+    airlock::host::ControlServer server;
+    std::thread loop;
+};
+
+airlock::Result<airlock::protocol::CallReply> call(airlock::CallSession& session, const std::string& plugin,
+                                                   const std::string& method, std::string json) {
+    airlock::protocol::CallRequest request;
+    request.plugin = plugin;
+    request.method = method;
+    request.json_request = std::move(json);
+    return session.call(control::call, request, std::chrono::seconds(120));
+}
+
+} // namespace
+
+TEST_CASE("control: a hostile JSON request and a plugin's huge reply fail fast, the host keeps serving", "[control]") {
+    Host host;
+    for (int i = 0; i < 400 && !(host.ready("good") && host.ready("wide")); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(host.ready("good"));
+    REQUIRE(host.ready("wide"));
+
+    airlock::Connection connection(airlock::protocol::control_protocol());
+    connection.set_timeout(std::chrono::seconds(120));
+    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, host.socket).ok());
+    REQUIRE(connection.establish().ok());
+    airlock::CallSession session(connection);
+
+    // 80,000 member names (~1 MB): each was compared with every earlier one (seconds of a
+    // blocked loop); now refused at the member limit.
+    std::string keys = "{";
+    for (int i = 0; i < 80000; ++i) keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+    keys += "}";
+    auto flood = call(session, "wide", "wide", keys);
+    REQUIRE_FALSE(flood.ok());
+    CHECK(flood.status().code() == airlock::StatusCode::InvalidParameter);
+    CHECK_THAT(flood.status().message(), Catch::Contains("more than 4096 members in one object"));
+
+    // A 1 MB reply whose JSON would be ~130 MB: the call fails at the cap, the plugin stays.
+    auto wide = call(session, "wide", "wide", R"({"count":1000000})");
+    REQUIRE_FALSE(wide.ok());
+    CHECK_THAT(wide.status().message(), Catch::Contains("the plugin's reply"));
+    CHECK_THAT(wide.status().message(), Catch::Contains("the message as JSON would exceed 16777216 bytes"));
+    auto small = call(session, "wide", "wide", R"({"count":2})");
+    REQUIRE(small.ok());
+    CHECK(small->json_reply == "[{\"" + std::string(128, 'n') + "\":7},{\"" + std::string(128, 'n') + "\":7}]");
+
+    // The well-behaved plugin is still served.
+    auto echo = call(session, "good", "echo", R"("AQID")");
+    REQUIRE(echo.ok());
+    CHECK(echo->json_reply == R"("AQID")");
+    CHECK(host.ready("good"));
+    CHECK(host.ready("wide"));
+}

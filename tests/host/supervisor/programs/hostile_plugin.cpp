@@ -1,0 +1,109 @@
+// A protocol "airlock" plugin that attacks the host through what it announces and what it
+// replies, written against the connection library (no SDK, which would refuse most of this).
+// Modes (argv[1]):
+//   empty-struct    announces `explode` whose reply type is
+//                   vector<vector<struct E{},4294967295>,4294967295> and answers it with
+//                   64 KiB that decode to ~1.5 GB of JSON where 0-byte elements are counted
+//   reserved-tag    announces `shadow` under tag 4, the protocol's own `stop`
+//   duplicate-name  announces `echo` twice, under tags 100 and 101
+//   bad-name        announces a method whose name holds a newline
+//   wide-reply      announces `wide` (request struct WideRequest{count:uint32}); replies with
+//                   `count` one-byte elements of a struct whose member name is 128 bytes long,
+//                   so the reply as JSON is 130 times the body
+// Every mode then serves until the stop request.
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/connection.hpp>
+#include <airlock/protocol/plugin_protocol.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace airlock;
+namespace wire = airlock::protocol;
+
+namespace {
+
+int fail(const char* what, const Status& status) {
+    std::fprintf(stderr, "%s: %s\n", what, status.to_string().c_str());
+    return 2;
+}
+
+void put_u32(std::vector<std::uint8_t>& body, std::uint32_t value) {
+    for (int i = 0; i < 4; ++i) body.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+}
+
+// The `explode` reply: an outer count, then inner counts as large as the bytes left allow
+// (each inner element takes 0 bytes, so the old bound let every inner vector claim them all).
+std::vector<std::uint8_t> explode_reply() {
+    constexpr std::uint32_t kInner = 16383;
+    std::vector<std::uint8_t> body;
+    put_u32(body, kInner);
+    for (std::uint32_t i = 0; i < kInner; ++i) put_u32(body, 4 * (kInner - 1 - i));
+    return body;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const char* fd_text = std::getenv(wire::kConnectionFdVariable);
+    if (!fd_text || argc < 2) return 64;
+    const std::string mode = argv[1];
+    Connection connection(wire::plugin_host_protocol());
+    connection.set_timeout(std::chrono::seconds(10));
+    if (Status s = connection.set_fd(ConnectionMode::Pair, UniqueFd(std::atoi(fd_text))); !s.ok()) return fail("adopt", s);
+    if (Status s = connection.establish(); !s.ok()) return fail("handshake", s);
+    Result<wire::GrantTable> table = connection.receive_value<wire::GrantTable>(wire::grant_table.tag);
+    if (!table) return fail("grant table", table.status());
+
+    CallSession session(connection);
+    bool stopping = false;
+    (void)session.on(wire::stop, [&](wire::StopRequest&) {
+        stopping = true;
+        return wire::StopReply{0};
+    });
+    wire::ReadyNotice ready;
+    auto announce = [&](std::string name, std::uint16_t tag, std::string request_type, std::string reply_type) {
+        wire::MethodAnnouncement method;
+        method.name = std::move(name);
+        method.tag = tag;
+        method.request_type = std::move(request_type);
+        method.reply_type = std::move(reply_type);
+        ready.methods.push_back(std::move(method));
+    };
+    const std::uint16_t first = wire::kFirstApplicationTag;
+    if (mode == "empty-struct") {
+        announce("explode", first, "struct ExplodeRequest{n:uint32}", "vector<vector<struct E{},4294967295>,4294967295>");
+        (void)session.on_raw(first, [](Message&, CallSession::Responder& respond) -> Status {
+            return respond.send(explode_reply(), {});
+        });
+    } else if (mode == "reserved-tag") {
+        announce("shadow", wire::stop.tag, "struct StopRequest{timeout_ms:uint32}", "struct StopReply{calls_in_flight:uint32}");
+    } else if (mode == "duplicate-name") {
+        announce("echo", first, "bytes<16>", "bytes<16>");
+        announce("echo", first + 1, "bytes<16>", "bytes<16>");
+    } else if (mode == "bad-name") {
+        announce("bad\nname", first, "bytes<16>", "bytes<16>");
+    } else if (mode == "wide-reply") {
+        announce("wide", first, "struct WideRequest{count:uint32}",
+                 "vector<struct Wide{" + std::string(128, 'n') + ":uint8},4294967295>");
+        (void)session.on_raw(first, [](Message& request, CallSession::Responder& respond) -> Status {
+            std::uint32_t count = 0;
+            if (request.body.size() == 4) std::memcpy(&count, request.body.data(), 4);  // little-endian host
+            std::vector<std::uint8_t> body;
+            put_u32(body, count);
+            body.resize(body.size() + count, 7);
+            return respond.send(body, {});
+        });
+    } else {
+        return 64;
+    }
+    if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
+    connection.set_timeout(std::nullopt);
+    while (!stopping) {
+        if (Status s = session.poll_once(); !s.ok()) return fail("serving", s);
+    }
+    return 0;
+}
