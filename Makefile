@@ -66,3 +66,28 @@ test-tsan: bootstrap
 	@cd $(TSAN_BUILD_DIR)/tests/host/supervisor && $(TSAN_ENV) ./airlock_supervisor_tests '~*never reads the replies*'
 	@cd $(TSAN_BUILD_DIR)/tests/host/control && $(TSAN_ENV) ./airlock_control_tests
 	@cd $(TSAN_BUILD_DIR)/tests/host/control && $(TSAN_ENV) ./airlock_control_supervisor_tests
+
+# --- fuzzing (docs/fuzzing.md): libFuzzer targets built by clang 16 with ASan and UBSan in
+# their own build dir; each runs FUZZ_SECONDS from the checked-in seeds (fuzz/corpus/).
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-seeds
+
+fuzz-build:
+	@scripts/bootstrap fuzz
+	@cmake -S . -B $(FUZZ_BUILD_DIR) -DAIRLOCK_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_C_COMPILER=clang-16 >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	@fuzz/run-fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
+# What .ci/run runs: every target for 20 s.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+
+# Regenerates the seed corpora with the library's encoders (commit the result).
+fuzz-seeds: fuzz-build
+	@rm -rf fuzz/corpus
+	@$(FUZZ_BUILD_DIR)/fuzz/fuzz_seed_generator . fuzz/corpus
