@@ -12,6 +12,7 @@
 #endif
 
 #include "config_compare.hpp"
+#include "cpu_weight.hpp"
 #include "log_writer.hpp"
 
 #include <boost/asio/post.hpp>
@@ -245,6 +246,7 @@ struct Supervisor::Impl {
             after_down(plugin, /*failure=*/true, /*stopped=*/false);
             return;
         }
+        detail::lower_plugin_cpu_weight(run->spawned.process.pid());
         run->started = Clock::now();
         plugin->run = run;
         plugin->progress.reset();

@@ -77,6 +77,27 @@ TEST_CASE("a plugin reaches ready, announces its methods, answers a call and sto
     CHECK(contains(logs, "[host] plugin echo: state exited"));
 }
 
+TEST_CASE("a supervised plugin's scheduler autogroup weighs less than the host's") {
+    // Each plugin is its own session, so with sched_autogroup its own autogroup: unlowered,
+    // a few busy plugins starve the host's event loop (bench/soak_bench).
+    std::ifstream own("/proc/self/autogroup");
+    if (!own) {
+        WARN("NOT TESTED: this kernel has no sched_autogroup (/proc/self/autogroup)");
+        return;
+    }
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("echo", "serve")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "echo", PluginState::Ready); }));
+    std::string line;
+    std::getline(std::ifstream("/proc/" + std::to_string(status_of(supervisor, "echo").pid) + "/autogroup"), line);
+    CHECK_THAT(line, Catch::Matchers::EndsWith("nice 10"));
+    bool stopped = false;
+    supervisor.stop_all([&] { stopped = true; });
+    CHECK(run_until(io, [&] { return stopped; }));
+}
+
 TEST_CASE("a crash loop backs off with growing delays and the start limit ends in failed") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(plugin_toml("crashy", "crash",
