@@ -41,7 +41,7 @@ clean:
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build
 # directory. The confined plugins stay uninstrumented (docs/testing.md).
 SANITIZE_BUILD_DIR ?= build-sanitize
-SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1 \
+SANITIZE_ENV = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1:quarantine_size_mb=8 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LSAN_OPTIONS=print_suppressions=0
 
