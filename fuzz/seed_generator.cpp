@@ -331,6 +331,39 @@ void config_seeds(const fs::path& source) {
             }
 }
 
+// --- regression inputs ---------------------------------------------------------------
+// Inputs for bugs that were fixed (docs/fuzzing.md, "Regression inputs"): each makes its
+// target fail at once (timeout or out-of-memory) if the fix is reverted, and passes fast with
+// it. They are literal, not encoder output, where the library now refuses to produce them.
+
+std::string u32_bytes(std::uint32_t value) {
+    auto bytes = InputWriter().uint(value, 4).bytes();
+    return fuzz::as_text(bytes);
+}
+
+// sec-decoder: ParsedType::parse accepted an empty struct (AIRLOCK_STRUCT cannot declare one,
+// so describe() cannot write this text), and the vector count bound assumed at least one byte
+// per element. A 64 KiB body of 16,383 inner vectors each claiming 32,768 empty structs then
+// made decode_to_json write "{}," about 500 million times. The fix refuses the description.
+void empty_struct_regression() {
+    const std::string description = "vector<vector<struct E{},4294967295>,4294967295>";
+    write_seed("fuzz_type_description", "regression-empty-struct-vectors",
+               InputWriter()
+                   .uint(0, 1)  // mode: no descriptors, the body as given (a recipe)
+                   .part(description)
+                   .recipe(16383, u32_bytes(16383), u32_bytes(32768), "")
+                   .bytes());
+}
+
+// sec-decoder: the JSON reader checked duplicate member names with a linear scan per member.
+// An object with 14,000 members "0", "1", ... (128 KiB, fuzz_json's expansion cap) then took
+// seconds under ASan. The fix hashes the names and refuses objects over 4096 members.
+void many_keys_regression() {
+    std::string value = json_of(std::int64_t{0});
+    write_seed("fuzz_json", "regression-many-keys",
+               InputWriter().uint(0, 1).recipe(14000, "{", "\"$\":" + value + ",", "\"end\":" + value + "}", true).bytes());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -348,5 +381,7 @@ int main(int argc, char** argv) {
     control_server_seeds();
     packet_seeds(fd);
     config_seeds(argv[1]);
+    empty_struct_regression();
+    many_keys_regression();
     return 0;
 }

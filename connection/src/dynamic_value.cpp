@@ -90,11 +90,27 @@ private:
         out = std::string(text_.substr(start, pos_ - start));
         return true;
     }
+    // Numbers are canonical as describe() writes them: decimal, no leading zeros (except "0"
+    // itself), no "-0", so that describe(parse(t)) == t. The error points at the first digit.
+    bool canonical_digits(std::string_view number) {
+        const std::size_t sign = number.starts_with('-') ? 1 : 0;
+        const std::string_view digits = number.substr(sign);
+        if (digits.size() > 1 && digits[0] == '0') {
+            pos_ += sign;
+            return fail("number \"" + std::string(number) + "\" has a leading zero");
+        }
+        if (sign && digits == "0") {
+            pos_ += sign;
+            return fail("number \"-0\" is not canonical (write \"0\")");
+        }
+        return true;
+    }
     bool unsigned_number(std::uint64_t& out) {
         const char* begin = text_.data() + pos_;
         const char* end = text_.data() + text_.size();
         auto [next, ec] = std::from_chars(begin, end, out);
         if (ec != std::errc() || next == begin) return fail("expected a number");
+        if (!canonical_digits(std::string_view(begin, next))) return false;
         pos_ += static_cast<std::size_t>(next - begin);
         return true;
     }
@@ -103,6 +119,7 @@ private:
         const char* end = text_.data() + text_.size();
         auto [next, ec] = std::from_chars(begin, end, out);
         if (ec != std::errc() || next == begin) return fail("expected an integer");
+        if (!canonical_digits(std::string_view(begin, next))) return false;
         pos_ += static_cast<std::size_t>(next - begin);
         return true;
     }

@@ -61,8 +61,9 @@ private:
     std::size_t at_ = 0;
 };
 
-/// `part` itself, or its expansion when it is a recipe (see the file comment).
-inline std::vector<std::uint8_t> expand(std::span<const std::uint8_t> part) {
+/// `part` itself, or its expansion when it is a recipe (see the file comment), at most
+/// `max_size` bytes (a target may allow more than kMaxExpandedSize when its costs need it).
+inline std::vector<std::uint8_t> expand(std::span<const std::uint8_t> part, std::size_t max_size = kMaxExpandedSize) {
     if (part.empty() || (part[0] != kRepeatRecipe && part[0] != kNumberedRecipe))
         return {part.begin(), part.end()};
     InputReader in(part.subspan(1));
@@ -72,8 +73,8 @@ inline std::vector<std::uint8_t> expand(std::span<const std::uint8_t> part) {
     auto unit = in.bytes(in.u16());
     auto tail = in.rest();
     std::vector<std::uint8_t> out(head.begin(), head.end());
-    out.reserve(std::min(kMaxExpandedSize, head.size() + count * (unit.size() + (numbered ? 8 : 0)) + tail.size()));
-    for (std::size_t copy = 0; copy < count && out.size() + unit.size() <= kMaxExpandedSize; ++copy) {
+    out.reserve(std::min(max_size, head.size() + count * (unit.size() + (numbered ? 8 : 0)) + tail.size()));
+    for (std::size_t copy = 0; copy < count && out.size() + unit.size() <= max_size; ++copy) {
         if (!numbered) {
             out.insert(out.end(), unit.begin(), unit.end());
             continue;
@@ -84,7 +85,7 @@ inline std::vector<std::uint8_t> expand(std::span<const std::uint8_t> part) {
             else out.push_back(byte);
         }
     }
-    if (out.size() + tail.size() <= kMaxExpandedSize) out.insert(out.end(), tail.begin(), tail.end());
+    if (out.size() + tail.size() <= max_size) out.insert(out.end(), tail.begin(), tail.end());
     return out;
 }
 

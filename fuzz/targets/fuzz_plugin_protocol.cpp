@@ -2,8 +2,8 @@
 // receives them from an untrusted plugin (ready notice with its method announcements, log
 // records, progress reports, stop replies) and as the plugin receives them (grant table, stop
 // request), with the properties of support/codec_properties.hpp. Beyond decoding, what the
-// host does with them: every announced type description is parsed (describe∘parse is a fixed
-// point, support/type_text.hpp) and compared by check_announced_types; progress reports are
+// host does with them: every announced type description is parsed (describe(parse(t)) == t,
+// support/type_text.hpp) and compared by check_announced_types; progress reports are
 // formatted.
 // The connection handshake (hello packet) of this protocol is fuzzed by fuzz_packet_framing.
 // Input: selector:u8 (message and descriptor count), then the body.
@@ -20,7 +20,7 @@ using namespace airlock;
 using namespace airlock::protocol;
 
 void check_type_text(std::string_view text) {
-    if (auto parsed = ParsedType::parse(text)) fuzz::check_description_fixed_point(parsed->spec(), text);
+    if (auto parsed = ParsedType::parse(text)) fuzz::check_description_round_trip(parsed->spec(), text);
 }
 
 void use_like_the_host(std::span<const std::uint8_t> body, std::uint8_t selector) {

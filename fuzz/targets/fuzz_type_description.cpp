@@ -1,6 +1,6 @@
 // Fuzz target: type descriptions (ParsedType::parse) and decoding a body through a parsed
 // type (decode_to_json), as the control server does with a plugin's announced reply type and
-// its reply. Properties: describe∘parse is a fixed point (support/type_text.hpp); a
+// its reply. Properties: describe(parse(t)) == t (support/type_text.hpp); a
 // body that decodes converts back to the same bytes (encode_json(decode_to_json(b)) == b when
 // no descriptors travelled and the JSON mapping is not lossy, see
 // support/json_round_trip.hpp); the JSON it gives is valid (json_pretty of it works).
@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto parsed = ParsedType::parse(text);
     if (!parsed) return 0;
-    fuzz::check_description_fixed_point(parsed->spec(), text);
+    fuzz::check_description_round_trip(parsed->spec(), text);
     std::vector<std::uint8_t> body = generated ? fuzz::BodyWriter(in.rest()).write(parsed->spec()) : fuzz::expand(in.rest());
 
     auto json = decode_to_json(parsed->spec(), body, fd_count);

@@ -163,6 +163,35 @@ TEST_CASE("dynamic values: invalid type descriptions are refused with the offset
     CHECK_THAT(parsed.status().message(), Catch::Contains("nested deeper"));
 }
 
+TEST_CASE("dynamic values: numbers in type descriptions must be canonical (no leading zeros, no -0)", "[dynamic]") {
+    // describe(parse(t)) == t needs one spelling per number: "string<064>" would read as
+    // "string<64>", "=-07" as -7. The error names the offset of the first digit.
+    struct Case {
+        const char* text;
+        const char* message;
+    };
+    for (const Case& c : {Case{"string<064>", "offset 7: number \"064\" has a leading zero"},
+                          Case{"bytes<00>", "offset 6: number \"00\" has a leading zero"},
+                          Case{"vector<uint8,010>", "offset 13: number \"010\" has a leading zero"},
+                          Case{"enum E:int8{A=-07}", "offset 15: number \"-07\" has a leading zero"},
+                          Case{"enum E:uint8{A=1,B=02}", "offset 19: number \"02\" has a leading zero"},
+                          Case{"enum E:int8{A=-0}", "offset 15: number \"-0\" is not canonical"}}) {
+        INFO(c.text);
+        auto parsed = airlock::ParsedType::parse(c.text);
+        REQUIRE_FALSE(parsed.ok());
+        CHECK(parsed.status().code() == StatusCode::InvalidParameter);
+        CHECK_THAT(parsed.status().message(), Catch::Contains(c.message));
+    }
+    // "0" itself, and numbers ending in zeros, are canonical and describe back unchanged.
+    for (const char* text : {"string<0>", "vector<uint8,0>", "bytes<100>", "enum E:int8{A=0,B=-10,C=10}"}) {
+        INFO(text);
+        auto parsed = airlock::ParsedType::parse(text);
+        INFO(parsed.status().to_string());
+        REQUIRE(parsed.ok());
+        CHECK(airlock::describe(parsed->spec()) == text);
+    }
+}
+
 TEST_CASE("dynamic values: every kind round-trips typed bytes -> JSON -> the same bytes", "[dynamic]") {
     std::string json = round_trip(sample());
     CHECK_THAT(json, Catch::StartsWith(R"({"i8":-128,"i16":-32768,"i32":-2147483648,"i64":-9223372036854775808,"u8":255,)"));
