@@ -63,12 +63,14 @@ std::uint32_t seccomp_action(RuleAction action, const SeccompFilterOptions& opti
 }
 
 scmp_arg_cmp to_libseccomp(const ArgCondition& condition) {
+    // Spelled out rather than SCMP_CMP(arg, op, datum): the macro leaves datum_b to the
+    // compiler's zero-fill, which clang warns about (-Wmissing-field-initializers).
     switch (condition.op) {
-    case ArgCondition::Op::MaskedEq: return SCMP_CMP(condition.arg, SCMP_CMP_MASKED_EQ, condition.mask, condition.datum);
-    case ArgCondition::Op::Eq: return SCMP_CMP(condition.arg, SCMP_CMP_EQ, condition.datum);
-    case ArgCondition::Op::Ne: return SCMP_CMP(condition.arg, SCMP_CMP_NE, condition.datum);
+    case ArgCondition::Op::MaskedEq: return scmp_arg_cmp{condition.arg, SCMP_CMP_MASKED_EQ, condition.mask, condition.datum};
+    case ArgCondition::Op::Eq: return scmp_arg_cmp{condition.arg, SCMP_CMP_EQ, condition.datum, 0};
+    case ArgCondition::Op::Ne: return scmp_arg_cmp{condition.arg, SCMP_CMP_NE, condition.datum, 0};
     }
-    return SCMP_CMP(condition.arg, SCMP_CMP_EQ, condition.datum);
+    return scmp_arg_cmp{condition.arg, SCMP_CMP_EQ, condition.datum, 0};
 }
 
 // Turns the rules (data) into libseccomp rules; remembers the syscalls the sandbox refuses.
