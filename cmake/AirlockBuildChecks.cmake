@@ -48,7 +48,8 @@ set(AIRLOCK_CHILD_SIDE_SOURCES
   airlock_host_spawn host/src/spawn/child_launch.cpp
   airlock_host_spawn host/src/spawn/child_steps.cpp
   airlock_host_spawn host/src/spawn/child_namespaces.cpp
-  airlock_host_sandbox host/src/sandbox/child_confinement.cpp)
+  airlock_host_sandbox host/src/sandbox/child_confinement.cpp
+  airlock_host_sandbox host/src/sandbox/direct_clone.cpp)
 
 # The programs tests and examples start as confined plugins. They stay uninstrumented in a
 # sanitizer build: ASan cannot reserve its shadow under their RLIMIT_AS, its runtime cannot

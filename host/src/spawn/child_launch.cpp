@@ -9,9 +9,9 @@
 #include "child_namespaces.hpp"
 #include "child_steps.hpp"
 
+#include <airlock/host/direct_clone.hpp>
 #include <airlock/host/spawner.hpp>
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -250,23 +250,6 @@ private:
     sigset_t previous_{};
 };
 
-using CloneFunction = int (*)(int (*)(void*), void*, int, void*, ...);
-
-// glibc's clone(). ThreadSanitizer intercepts clone() and runs its fork bookkeeping in the
-// child; with CLONE_VM that rewrites the host's own TSan state (lost mutexes, then false
-// races). A TSan build (AIRLOCK_TSAN_BUILD, set by cmake/AirlockBuildChecks.cmake: this file
-// is compiled uninstrumented) calls libc's clone directly.
-CloneFunction libc_clone() {
-#ifdef AIRLOCK_TSAN_BUILD
-    static const CloneFunction function = [] {
-        void* libc = ::dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-        return libc != nullptr ? reinterpret_cast<CloneFunction>(::dlsym(libc, "clone")) : nullptr;
-    }();
-    if (function != nullptr) return function;
-#endif
-    return ::clone;
-}
-
 } // namespace
 
 const char* child_step_description(ChildStep step) noexcept {
@@ -307,7 +290,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         // grow with host memory; this thread sleeps until the child executes or exits.
         // The namespace flags create the plugin's own UTS and IPC namespaces with it.
         const int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | static_cast<int>(plan.namespaces.clone_flags);
-        pid = libc_clone()(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
+        pid = direct_clone()(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
         clone_error = errno;
     }
     if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));

@@ -3,6 +3,7 @@
 
 #include "child_namespaces.hpp"
 
+#include <airlock/host/direct_clone.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include <fcntl.h>
@@ -32,8 +33,9 @@ struct HelperShared {
     NamespaceFailure failure;
 };
 
-// Raw system calls only: it runs in the host's memory while the host waits in vfork.
-int build_root_in_helper(void* argument) {
+// Raw system calls only: it runs in the host's memory while the host waits in vfork, so no
+// sanitizer instrumentation either (see direct_clone.hpp).
+__attribute__((no_sanitize("address", "undefined", "thread"))) int build_root_in_helper(void* argument) {
     auto* shared = static_cast<HelperShared*>(argument);
     // CLONE_FILES: this descriptor lands in the host's table. Opened before the pivot,
     // while /proc is still visible.
@@ -101,7 +103,7 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
         sigset_t all, previous;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &previous);
-        pid = ::clone(build_root_in_helper, stack.data() + stack.size(),
+        pid = direct_clone()(build_root_in_helper, stack.data() + stack.size(),
                       CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD, &shared);
         clone_error = errno;
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
