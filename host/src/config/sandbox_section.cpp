@@ -48,45 +48,46 @@ std::set<IsolationLayer> parse_require(const TableReader& table) {
     return layers;
 }
 
-MemoryCgroupMode parse_memory_cgroup(const TableReader& table) {
-    const auto mode = *table.string("memory_cgroup", "one of \"auto\", \"require\", \"off\"");
+// The explanation after each choice in the error for an unknown one.
+struct ModeChoices {
+    std::string on_auto, on_require, on_off;
+};
+
+// memory_cgroup, namespaces, pids_cgroup, cpu_cgroup: "auto", "require" or "off", the same
+// three enumerators in each key's own enum.
+template <class Mode>
+Mode parse_auto_require_off(const TableReader& table, std::string_view key, const ModeChoices& choices) {
+    const auto mode = *table.string(key, "one of \"auto\", \"require\", \"off\"");
     if (mode.value == "auto")
-        return MemoryCgroupMode::Auto;
+        return Mode::Auto;
     if (mode.value == "require")
-        return MemoryCgroupMode::Require;
+        return Mode::Require;
     if (mode.value == "off")
-        return MemoryCgroupMode::Off;
-    table.fail(*mode.node, "unknown memory_cgroup " + in_quotes(mode.value) + " in " + table.context() +
-                               "; allowed: \"auto\" (a memory cgroup when the host can create one), "
-                               "\"require\" (refuse to start without one), \"off\" (RLIMIT_AS only)");
+        return Mode::Off;
+    table.fail(*mode.node, "unknown " + std::string(key) + " " + in_quotes(mode.value) + " in " + table.context() +
+                               "; allowed: \"auto\" (" + choices.on_auto + "), \"require\" (" + choices.on_require +
+                               "), \"off\" (" + choices.on_off + ")");
+}
+
+MemoryCgroupMode parse_memory_cgroup(const TableReader& table) {
+    return parse_auto_require_off<MemoryCgroupMode>(
+        table, "memory_cgroup",
+        {"a memory cgroup when the host can create one", "refuse to start without one", "RLIMIT_AS only"});
 }
 
 NamespacesMode parse_namespaces(const TableReader& table) {
-    const auto mode = *table.string("namespaces", "one of \"auto\", \"require\", \"off\"");
-    if (mode.value == "auto")
-        return NamespacesMode::Auto;
-    if (mode.value == "require")
-        return NamespacesMode::Require;
-    if (mode.value == "off")
-        return NamespacesMode::Off;
-    table.fail(*mode.node, "unknown namespaces " + in_quotes(mode.value) + " in " + table.context() +
-                               "; allowed: \"auto\" (private namespaces when the host can create them), "
-                               "\"require\" (refuse to start without them), \"off\" (the host's namespaces)");
+    return parse_auto_require_off<NamespacesMode>(
+        table, "namespaces",
+        {"private namespaces when the host can create them", "refuse to start without them", "the host's namespaces"});
 }
 
 // pids_cgroup / cpu_cgroup: the same choices as memory_cgroup, for limits.tasks / cpu_quota.
 CgroupMode parse_cgroup_mode(const TableReader& table, std::string_view key, std::string_view limit) {
-    const auto mode = *table.string(key, "one of \"auto\", \"require\", \"off\"");
-    if (mode.value == "auto")
-        return CgroupMode::Auto;
-    if (mode.value == "require")
-        return CgroupMode::Require;
-    if (mode.value == "off")
-        return CgroupMode::Off;
-    table.fail(*mode.node, "unknown " + std::string(key) + " " + in_quotes(mode.value) + " in " + table.context() +
-                               "; allowed: \"auto\" (enforce " + std::string(limit) +
-                               " when the host can create the cgroup), \"require\" (refuse to start "
-                               "without it), \"off\" (do not enforce " + std::string(limit) + ")");
+    const std::string enforced(limit);
+    return parse_auto_require_off<CgroupMode>(
+        table, key,
+        {"enforce " + enforced + " when the host can create the cgroup", "refuse to start without it",
+         "do not enforce " + enforced});
 }
 
 } // namespace
