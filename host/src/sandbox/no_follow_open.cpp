@@ -67,15 +67,19 @@ Status link_refusal(const std::string& path, const std::string& rule) {
 
 } // namespace
 
-Result<NoFollowFile> open_no_follow(const std::string& path, int flags, mode_t mode, ExpectedType expected,
-                                    const std::string& rule, int* system_error) {
-    if (system_error != nullptr) *system_error = 0;
+UniqueFd openat2_no_follow(int dirfd, const char* path, int flags, mode_t mode, std::uint64_t resolve) {
     open_how how{};
     how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
     how.mode = (flags & O_CREAT) != 0 ? mode : 0;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
+    return UniqueFd(static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how)));
+}
+
+Result<NoFollowFile> open_no_follow(const std::string& path, int flags, mode_t mode, ExpectedType expected,
+                                    const std::string& rule, int* system_error) {
+    if (system_error != nullptr) *system_error = 0;
     NoFollowFile opened;
-    opened.fd.reset(static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    opened.fd = openat2_no_follow(AT_FDCWD, path.c_str(), flags, mode, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!opened.fd) {
         const int error = errno;
         // A trailing link gives ELOOP, or ENOTDIR with O_DIRECTORY.

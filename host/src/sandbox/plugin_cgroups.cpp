@@ -2,6 +2,7 @@
 // one set per process, removing it, and cleaning up after a host that died
 // (plugin_cgroups.hpp).
 #include "airlock/host/plugin_cgroups.hpp"
+#include "airlock/host/no_follow_open.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -65,10 +66,7 @@ bool is_cgroup_fs(int fd) {
 // openat2 with `resolve`, then a check that the result is a cgroup file system object of
 // the wanted type (S_IFDIR or S_IFREG). 0 or the errno (ENOTDIR/EXDEV for a wrong type).
 int open_checked(int dirfd, const std::string& path, int flags, std::uint64_t resolve, mode_t type, UniqueFd& out) {
-    open_how how{};
-    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC | O_NOFOLLOW);
-    how.resolve = resolve;
-    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how)));
+    UniqueFd fd = openat2_no_follow(dirfd, path.c_str(), flags, 0, resolve);
     if (!fd) return errno;
     struct stat status {};
     if (::fstat(fd.get(), &status) != 0) return errno;

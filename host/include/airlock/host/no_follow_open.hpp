@@ -18,6 +18,7 @@
 #include <airlock/host/plugin_config.hpp>
 
 #include <sys/stat.h>
+#include <cstdint>
 #include <sys/types.h>
 
 #include <string>
@@ -33,6 +34,12 @@ struct NoFollowFile {
     UniqueFd fd;                 ///< close-on-exec
     struct stat status {};
 };
+
+/// The raw call under every no-follow open: openat2(dirfd, path) with `flags` | O_CLOEXEC |
+/// O_NOFOLLOW (`mode` only with O_CREAT) and `resolve` (RESOLVE_* flags; callers pass at
+/// least RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS). An empty UniqueFd with errno set on
+/// failure; no type check.
+UniqueFd openat2_no_follow(int dirfd, const char* path, int flags, mode_t mode, std::uint64_t resolve);
 
 /// Opens the absolute `path` with `flags` (O_CLOEXEC and O_NOFOLLOW are added; `mode` only
 /// with O_CREAT) without following a symbolic link in any component, then checks its type.
