@@ -37,6 +37,16 @@ AIRLOCK_STRUCT(Outcome, result)
 
 host::PluginConfig hello_py_config() { return host::load_config(AIRLOCK_HELLO_PY_TOML).plugins.at("hello-py"); }
 
+// hello-py's TOML running tests/python/probe_plugin.py instead, with the SDK on its path.
+host::PluginConfig probe_config() {
+    auto config = hello_py_config();
+    config.args = {"-B", "-s", std::string(AIRLOCK_PYTHON_TEST_DIR) + "/probe_plugin.py"};
+    config.env["PYTHONPATH"] = AIRLOCK_PYTHON_SDK_DIR;
+    config.system_paths.push_back(AIRLOCK_PYTHON_TEST_DIR);
+    config.system_paths.push_back(AIRLOCK_PYTHON_SDK_DIR);
+    return config;
+}
+
 } // namespace
 
 TEST_CASE("hello-py: greet and echo under the real sandbox, then a clean stop", "[python][hello-py]") {
@@ -81,13 +91,8 @@ TEST_CASE("hello-py: a handler exception becomes an error reply and the plugin k
 
 TEST_CASE("hello-py: a Python plugin under hello-py's confinement is refused what it may not do, and keeps serving",
           "[python][hello-py]") {
-    // hello-py's TOML, running tests/python/probe_plugin.py instead (with the SDK on its
-    // path). on_violation = errno, so a forbidden system call fails instead of killing it.
-    auto config = hello_py_config();
-    config.args = {"-B", "-s", std::string(AIRLOCK_PYTHON_TEST_DIR) + "/probe_plugin.py"};
-    config.env["PYTHONPATH"] = AIRLOCK_PYTHON_SDK_DIR;
-    config.system_paths.push_back(AIRLOCK_PYTHON_TEST_DIR);
-    config.system_paths.push_back(AIRLOCK_PYTHON_SDK_DIR);
+    // on_violation = errno, so a forbidden system call fails instead of killing it.
+    auto config = probe_config();
     config.syscalls.on_violation = host::ViolationAction::Errno;
     RunningPlugin probe(config);
 
@@ -104,6 +109,35 @@ TEST_CASE("hello-py: a Python plugin under hello-py's confinement is refused wha
     CHECK_THAT(attempt("write into the SDK"), Catch::StartsWith("refused: E"));  // system paths are read-only
     // Still serving, and it stops cleanly.
     CHECK_THAT(attempt("read /etc/passwd"), Catch::StartsWith("refused: E"));
+    CHECK(probe.stop().exit_code == 0);
+}
+
+TEST_CASE("hello-py: a Python plugin receives its grant table with descriptors, logs and reports progress",
+          "[python][hello-py]") {
+    test_support::TempDir dir;
+    const std::string notes = dir.file("notes.txt", "granted to Python\n");
+    auto config = probe_config();
+    host::GrantConfig grant;
+    grant.name = "notes";
+    grant.kind = host::GrantKind::File;
+    grant.path = notes;
+    grant.access = host::GrantAccess::Read;
+    config.grants.push_back(grant);
+    RunningPlugin probe(config);
+    auto call = [&](const std::string& method, const std::string& what) {
+        auto reply = probe.client().call<Attempt, Outcome>(method, {what}, std::chrono::seconds(10));
+        INFO(method << " " << what << ": " << reply.status().to_string() << "\n" << probe.drain_stderr());
+        REQUIRE(reply.ok());
+        return std::string(reply->result);
+    };
+    CHECK(call("grant", "notes") == "File Read 18: granted to Python\n");
+    CHECK(call("grant", "secrets") ==
+          "PluginError GrantNotFound: grant \"secrets\" is not granted to plugin \"hello-py\"; granted: notes. "
+          "Add it under [plugin.hello-py.grants] in the host's config");
+    CHECK(call("report", "halfway there") == "reported to hello-py");
+    CHECK(call("grant", "notes") == "File Read 18: granted to Python\n");  // the report's ack was dropped meanwhile
+    REQUIRE(probe.logs().size() == 1);
+    CHECK(probe.logs()[0] == "halfway there");
     CHECK(probe.stop().exit_code == 0);
 }
 

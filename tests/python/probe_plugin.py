@@ -1,5 +1,6 @@
-"""A Python plugin that tries forbidden things when asked (tests/python/hello_py_test.cpp):
-run under hello-py's confinement, each attempt must fail, and the plugin keeps serving."""
+"""A Python plugin for tests/python/hello_py_test.cpp, run under hello-py's confinement:
+"try" attempts a forbidden thing (each must fail, and the plugin keeps serving); "grant"
+reads a file grant through its descriptor; "report" sends a log record and a progress report."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from airlock_plugin import Plugin, String
+from airlock_plugin import GrantKind, LogLevel, Plugin, PluginError, String
 
 
 @dataclass
@@ -49,6 +50,26 @@ def try_(request: Attempt) -> Outcome:
     except OSError as error:
         return Outcome(f"refused: {errno.errorcode.get(error.errno, error.errno)}")
     return Outcome("ALLOWED")
+
+
+@plugin.method("grant")
+def read_grant(request: Attempt) -> Outcome:
+    try:
+        fd = plugin.open_grant(request.what, GrantKind.File)
+    except PluginError as error:
+        return Outcome(f"PluginError {error.kind}: {error}"[:256])
+    try:
+        entry = plugin.grant(request.what)
+        return Outcome(f"{entry.kind.name} {entry.access.name} {entry.size}: {os.pread(fd, 200, 0).decode()}")
+    finally:
+        os.close(fd)
+
+
+@plugin.method("report")
+def report(request: Attempt) -> Outcome:
+    plugin.log(request.what, LogLevel.Warning)
+    plugin.progress("probing", 3, 4, request.what)
+    return Outcome(f"reported to {plugin.name}")
 
 
 raise SystemExit(plugin.run())
