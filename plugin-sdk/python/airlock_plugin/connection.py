@@ -8,6 +8,7 @@ offending packet (or message) are closed first, so nothing leaks.
 from __future__ import annotations
 
 import array
+import fcntl
 import os
 import socket
 import struct
@@ -239,7 +240,6 @@ class Connection:
         # A descriptor numbered 0 would read as "no descriptor" (§1): move it up.
         for index, fd in enumerate(fds):
             if fd == 0:
-                import fcntl
                 fds[index] = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
                 os.close(fd)
         kind, packet_flags, _, _ = self._check_packet(data, fds, flags)
@@ -252,8 +252,8 @@ class Connection:
     def send(self, tag: int, kind: int, call_id: int, body: bytes, fds: list[int] = ()) -> None:
         """Sends one message, split into packets of at most the agreed size (the descriptors
         are borrowed: the kernel duplicates them into the receiver)."""
-        if not self.is_open:
-            raise WireError(StatusCode.InvalidState, "the connection is closed")
+        if not self.is_open or not self.agreed_packet_size:
+            raise WireError(StatusCode.InvalidState, "the connection is closed or not yet established")
         size = self.agreed_packet_size
         fds = list(fds)
         header = MESSAGE_HEADER.pack(tag, kind, 0, call_id, len(body), len(fds))
@@ -280,6 +280,8 @@ class Connection:
 
     def receive(self) -> Message:
         """Receives one whole message, checking every packet against §3."""
+        if not self.is_open or not self.agreed_packet_size:
+            raise WireError(StatusCode.InvalidState, "the connection is closed or not yet established")
         flags, payload, fds = self._receive_packet()
         if not flags & FLAG_FIRST:
             raise self._fail(StatusCode.Malformed, "a continuation packet without a message being assembled", fds)

@@ -19,7 +19,9 @@ from . import plugin_protocol as wire
 from .connection import Connection
 from .errors import PluginError, WireError
 from .session import Session
-from .types import describe, spec_of
+from .types import decode_value, describe, spec_of
+
+MAX_TYPE_DEPTH = 64  # docs/wire-format.md §6: nesting of vector / optional / struct
 
 _METHOD_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _KIND_NAMES = {wire.GrantKind.File: "file", wire.GrantKind.Directory: "dir",
@@ -104,7 +106,6 @@ class Plugin:
             message.close_fds()
             raise PluginError("Connection", f"did not receive the grant table from the host: got tag {message.tag}")
         try:
-            from .types import decode_value
             table = decode_value(wire.GrantTable, message.body, message.fds)
         except WireError as error:
             raise PluginError("Connection", f"did not receive the grant table from the host: {error}") from None
@@ -163,9 +164,12 @@ class Plugin:
             reply = annotated_reply if reply is None else reply
         try:
             request_type, reply_type = describe(request), describe(reply)
-            spec_of(request), spec_of(reply)
+            depth = max(spec_of(request).depth(), spec_of(reply).depth())
         except TypeError as error:
             raise PluginError("InvalidArgument", f'method "{name}": {error}') from None
+        if depth > MAX_TYPE_DEPTH:
+            raise PluginError("InvalidArgument", f'method "{name}": types nest {depth} levels deep; the host accepts '
+                                                 f"at most {MAX_TYPE_DEPTH}")
         for which, text in (("request", request_type), ("reply", reply_type)):
             if len(text.encode()) > wire.MAX_TYPE_DESCRIPTION:
                 raise PluginError("InvalidArgument", f'method "{name}": the {which} type description is longer than '

@@ -5,7 +5,6 @@ reply, other incoming messages are queued and handled afterwards, one at a time.
 from __future__ import annotations
 
 import collections
-import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -163,6 +162,3 @@ class Session:
         body, fds = encode_value(CallError, CallError(int(code), _cut(text, MAX_ERROR_MESSAGE)))
         self.connection.send(message.tag, ERROR_REPLY, message.call_id, body, fds)
 
-
-def warn(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)

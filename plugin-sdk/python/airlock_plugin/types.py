@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 import struct
 import sys
 from typing import Any
@@ -455,7 +456,11 @@ def spec_of(annotation: Any) -> WireType:
         for member in dataclasses.fields(annotation):
             declared = member.type
             if isinstance(declared, str):  # `from __future__ import annotations`
-                declared = eval(declared, dict(namespace), dict(vars(annotation)))  # noqa: S307 - the module's own annotation
+                try:
+                    declared = eval(declared, dict(namespace), dict(vars(annotation)))  # noqa: S307 - the module's own annotation
+                except NameError as error:
+                    raise TypeError(f"{annotation.__name__}.{member.name}: cannot resolve the annotation {declared!r} "
+                                    f"({error}); declare message types at module level") from None
             try:
                 members.append((member.name, spec_of(declared)))
             except TypeError as error:
@@ -482,8 +487,6 @@ def encode_value(annotation: Any, value: Any) -> tuple[bytes, list[int]]:
 def decode_value(annotation: Any, body: bytes | memoryview, fds: list[int]) -> Any:
     """Decodes a whole body. The received descriptors are owned by the result on success and
     all closed on failure (a WireError Malformed naming the member path)."""
-    import os
-
     source = Decoder(body, fds)
     try:
         value = spec_of(annotation).decode(source, "")
