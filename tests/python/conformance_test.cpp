@@ -158,7 +158,6 @@ TEST_CASE("conformance: every type kind from C++ to Python and back, at the smal
     auto mirrored = test.session.call(mirror_everything, sent, kCallTimeout);
     INFO(mirrored.status().to_string());
     REQUIRE(mirrored.ok());
-    CHECK(differences(*mirrored, sent).empty());
     CHECK(differences(*mirrored, sent) == "");
     // The descriptors came back as new descriptors (the kernel's duplicates), not ours.
     CHECK(mirrored->single.get() != sent.single.get());
