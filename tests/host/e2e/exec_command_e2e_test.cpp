@@ -80,7 +80,11 @@ TEST_CASE("exec --prefix keeps the prefixed line mode with stdin /dev/null and l
     CHECK(shell(host() + " exec --prefix -- seq 100000 | wc -l").out == "100000\n");
 }
 
-TEST_CASE("exec never hands the caller's terminal to the plugin: a tty is pumped through a pipe", "[e2e][exec]") {
+namespace {
+
+// `airlock-host exec -- /bin/sh -c SCRIPT` on a pseudo-terminal (stdin, stdout and stderr),
+// `typed` written to the terminal first; returns what appeared on it and the host's status.
+std::pair<std::string, int> run_on_terminal(const std::string& script, const std::string& typed) {
     int master = -1;
     int replica = -1;
     REQUIRE(::openpty(&master, &replica, nullptr, nullptr, nullptr) == 0);
@@ -91,11 +95,11 @@ TEST_CASE("exec never hands the caller's terminal to the plugin: a tty is pumped
         ::dup2(replica, 0);
         ::dup2(replica, 1);
         ::dup2(replica, 2);
-        ::execl(kHostExe.c_str(), kHostExe.c_str(), "exec", "--", "/bin/sh", "-c",
-                "if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then echo TERMINAL; else echo pipes only; fi", nullptr);
+        ::execl(kHostExe.c_str(), kHostExe.c_str(), "exec", "--", "/bin/sh", "-c", script.c_str(), nullptr);
         _exit(127);
     }
     ::close(replica);
+    if (!typed.empty()) REQUIRE(::write(master, typed.data(), typed.size()) == static_cast<ssize_t>(typed.size()));
     std::string output;
     char buffer[256];
     ssize_t size;
@@ -103,10 +107,23 @@ TEST_CASE("exec never hands the caller's terminal to the plugin: a tty is pumped
     int raw = 0;
     ::waitpid(child, &raw, 0);
     ::close(master);
-    CHECK(WIFEXITED(raw));
-    CHECK(WEXITSTATUS(raw) == 0);
+    return {output, WIFEXITED(raw) ? WEXITSTATUS(raw) : -1};
+}
+
+} // namespace
+
+TEST_CASE("exec never hands the caller's terminal to the plugin: a tty is pumped through a pipe", "[e2e][exec]") {
+    auto [output, status] =
+        run_on_terminal("if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then echo TERMINAL; else echo pipes only; fi", "");
+    CHECK(status == 0);
     CHECK(output.find("pipes only") != std::string::npos);
     CHECK(output.find("TERMINAL") == std::string::npos);
+    // What is typed reaches the plugin through the pipe; Ctrl-D ends its stdin.
+    auto [echoed, read_status] =
+        run_on_terminal("read first; echo \"got $first\"; read second || echo \"end of input\"", "hello\n\x04");
+    CHECK(read_status == 0);
+    CHECK(echoed.find("got hello") != std::string::npos);
+    CHECK(echoed.find("end of input") != std::string::npos);
 }
 
 TEST_CASE("exec --ro/--rw: the paths work by path inside, nothing else does", "[e2e][exec]") {
@@ -131,6 +148,18 @@ TEST_CASE("exec --ro/--rw: the paths work by path inside, nothing else does", "[
                            "/x " + dir.at("in.txt") + " 2>&1");
     CHECK(write.status != 0);
     CHECK(!path_exists(out_dir + "/x"));
+}
+
+TEST_CASE("exec --append: an append-only descriptor, not a path", "[e2e][exec]") {
+    TempDir dir;
+    const std::string log = dir.file("log.txt", "old\n", 0666);
+    ShellRun run = shell(host() + " exec --append " + log + " -- sh -c 'echo \"$LISTEN_FDNAMES\"; echo new >&3'");
+    CHECK(run.status == 0);
+    CHECK(run.out == "append1\n");
+    CHECK(dir.read("log.txt") == "old\nnew\n");
+    // By path the file is out of reach (Landlock could not keep it append-only).
+    CHECK(shell(host() + " exec --append " + log + " -- sh -c 'echo lost > " + log + "' 2>/dev/null").status != 0);
+    CHECK(dir.read("log.txt") == "old\nnew\n");
 }
 
 TEST_CASE("exec --print-config prints TOML that loads and runs the same", "[e2e][exec]") {
