@@ -132,11 +132,12 @@ void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) 
             out << " (" << name_of(grant.access) << (grant.create ? ", created if missing" : "") << ")";
         if (grant.datagram) out << " [datagram: can reach any datagram socket on the machine]";
         if (grant.inside_writable) out << " [inside a plugin-writable directory: the plugin there picks the file]";
+        if (grant.by_path) out << " [also by path inside the sandbox]";
         out << "\n";
     }
 }
 
-void describe_syscalls(std::ostream& out, const SyscallPolicy& policy) {
+void describe_syscalls(std::ostream& out, const SyscallPolicy& policy, const std::string& exec_list) {
     out << "  syscalls: profile " << policy.profile << ", on violation " << name_of(policy.on_violation)
         << ", " << policy.allowed.size() << " allowed\n";
     // Wrapped to stay readable in a terminal.
@@ -153,6 +154,9 @@ void describe_syscalls(std::ostream& out, const SyscallPolicy& policy) {
     if (!policy.denied.empty())
         out << "    explicitly denied: " << joined(policy.denied, [](const std::string& s) { return s; })
             << "\n";
+    if (policy.exec_after_launch)
+        out << "    execve allowed: the plugin may exec any file it can read and Landlock lets it execute: "
+            << exec_list << "\n";
     // Allowed calls that reach beyond the grants because Landlock does not check them.
     for (const char* name : {"inotify_add_watch", "getxattr", "lgetxattr", "listxattr", "llistxattr"})
         if (policy.allowed.count(name))
@@ -191,7 +195,11 @@ std::string describe_policy(const PluginConfig& plugin) {
         << joined(plugin.system_paths, [](const std::string& s) { return s; }) << "\n";
     describe_limits(out, plugin.limits);
     describe_grants(out, plugin.grants);
-    describe_syscalls(out, plugin.syscalls);
+    // What Landlock lets execute once execve is allowed: the system paths and the executable.
+    std::string exec_list;
+    for (const auto& path : plugin.system_paths) exec_list += path + " (beneath), ";
+    exec_list += plugin.executable;
+    describe_syscalls(out, plugin.syscalls, exec_list);
     const auto& s = plugin.supervision;
     out << "  supervision: restart " << name_of(s.restart) << " (delay " << format_duration(s.restart_delay)
         << " up to " << format_duration(s.restart_max_delay) << ", at most " << s.start_limit_burst

@@ -22,14 +22,14 @@ constexpr std::size_t kMaxGrants = 253;
 struct KindInfo {
     std::string_view key;
     GrantKind kind;
-    std::array<std::string_view, 3> other_keys;  // the keys this kind takes besides its own
+    std::array<std::string_view, 4> other_keys;  // the keys this kind takes besides its own
 };
 
 constexpr std::array<KindInfo, 4> kKinds = {{
-    {"dir", GrantKind::Directory, {"access", "inside_writable", ""}},
-    {"file", GrantKind::File, {"access", "create", "inside_writable"}},
-    {"connect", GrantKind::Connect, {"inside_writable", "datagram", ""}},
-    {"memfd", GrantKind::Memfd, {"", "", ""}},
+    {"dir", GrantKind::Directory, {"access", "inside_writable", "by_path", ""}},
+    {"file", GrantKind::File, {"access", "create", "inside_writable", "by_path"}},
+    {"connect", GrantKind::Connect, {"inside_writable", "datagram", "", ""}},
+    {"memfd", GrantKind::Memfd, {"", "", "", ""}},
 }};
 
 // The one kind key of a grant, or a located error for none or several.
@@ -159,7 +159,7 @@ GrantConfig parse_grant(const toml::key& name, const toml::node& node, const Tab
         grants.fail(node, context + " must be a table such as { dir = \"/srv/data\", access = "
                                     "\"read\" }, not " + describe_type(node));
     const TableReader grant(*table, context, grants.load());
-    grant.reject_unknown_keys({"dir", "file", "connect", "memfd", "access", "create", "inside_writable", "datagram"});
+    grant.reject_unknown_keys({"dir", "file", "connect", "memfd", "access", "create", "inside_writable", "datagram", "by_path"});
     const KindInfo& kind = find_kind(grant, node);
     reject_keys_of_other_kinds(grant, kind);
 
@@ -189,6 +189,15 @@ GrantConfig parse_grant(const toml::key& name, const toml::node& node, const Tab
         config.size = read_size(grant, "memfd", "memfd size");
         config.access = GrantAccess::ReadWrite;
         break;
+    }
+    if (kind.kind == GrantKind::Directory || kind.kind == GrantKind::File) {
+        config.by_path = grant.boolean("by_path", "true or false").value_or(false);
+        // Landlock has no append-only right: by path the file could be overwritten.
+        if (config.by_path && config.access == GrantAccess::Append)
+            grant.fail(*grant.find("by_path"), "by_path = true in " + grant.context() +
+                                                   " cannot keep a file append-only (Landlock "
+                                                   "has no append right); an append grant is a "
+                                                   "descriptor only");
     }
     // Checked against every plugin's writable dirs once all are read (writable_grants_check.cpp).
     if (kind.kind != GrantKind::Memfd)

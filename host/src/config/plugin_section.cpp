@@ -97,6 +97,16 @@ PluginProtocol read_protocol(const TableReader& plugin) {
                                      plugin.context() + "; allowed: \"airlock\", \"none\"");
 }
 
+StdioMode read_stdio(const TableReader& plugin) {
+    const auto stdio = plugin.string("stdio", "\"inherit\" or \"log\"");
+    if (!stdio || stdio->value == "inherit")
+        return StdioMode::Inherit;
+    if (stdio->value == "log")
+        return StdioMode::Log;
+    plugin.fail(*stdio->node, "unknown stdio " + in_quotes(stdio->value) + " in " + plugin.context() +
+                                  "; allowed: \"inherit\", \"log\"");
+}
+
 RestartPolicy read_restart(const TableReader& plugin) {
     const auto restart = plugin.string("restart", "\"no\", \"on-failure\" or \"always\"");
     if (!restart || restart->value == "on-failure")
@@ -154,7 +164,7 @@ PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const L
     plugin.reject_unknown_keys({"exec", "args", "env", "protocol", "limits", "syscalls", "grants",
                                 "sandbox", "restart", "restart_delay", "restart_max_delay",
                                 "start_limit_burst", "start_limit_interval", "ready_timeout",
-                                "call_timeout", "stop_timeout"});
+                                "call_timeout", "stop_timeout", "stdio"});
     const std::string section = "[plugin." + std::string(name.str());
 
     PluginConfig config;
@@ -175,6 +185,7 @@ PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const L
     if (const auto sandbox = plugin.table("sandbox", section + ".sandbox]", "a table ([plugin.NAME.sandbox])"))
         plugin_sandbox = parse_sandbox(*sandbox);
     config.supervision = read_supervision(plugin);
+    config.stdio = read_stdio(plugin);
     return config;
 }
 

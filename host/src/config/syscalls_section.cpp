@@ -1,5 +1,6 @@
 // [plugin.NAME.syscalls]: profile + allow - deny, checked entry by entry so that each
 // unknown or forbidden name is reported where it is written.
+#include <algorithm>
 #include "airlock/host/syscall_sets.hpp"
 #include "sections.hpp"
 
@@ -88,6 +89,9 @@ SyscallPolicy parse_syscalls(const TableReader* table) {
     // Every entry was checked above, so resolution cannot fail here.
     policy.allowed = resolve_allowlist(policy.profile, allow, deny);
     policy.denied = expand_syscall_names(deny);
+    policy.exec_after_launch = std::any_of(allow.begin(), allow.end(), [&](const std::string& name) {
+        return (name == "execve" || name == "execveat") && policy.allowed.count(name) != 0;
+    });
     return policy;
 }
 

@@ -84,7 +84,8 @@ Status add_system_path_rule(LandlockRuleset& ruleset, const std::string& path, c
     LandlockRuleSource source = source_of(path, opened->status);
     source.resolved = *resolved;
     ruleset.sources.push_back(std::move(source));
-    return add_rule(ruleset.fd.get(), path, *opened, read_only_rights, handled);
+    const std::uint64_t rights = policy.read_only_paths_executable ? read_only_rights | ll::fs_execute : read_only_rights;
+    return add_rule(ruleset.fd.get(), path, *opened, rights, handled);
 }
 
 // Whether one recorded path still names the same thing, following no link.
@@ -114,6 +115,7 @@ Result<int> landlock_abi_version() {
 Result<LandlockPolicy> landlock_policy_for(const PluginConfig& plugin) {
     LandlockPolicy policy;
     policy.read_only_paths = plugin.system_paths;
+    policy.read_only_paths_executable = plugin.syscalls.exec_after_launch;
     policy.writable_directories = writable_directories_of(plugin);
     policy.executable_files.push_back(plugin.executable);
     // The kernel opens the ELF interpreter with exec rights too; a #! script's interpreter
@@ -130,6 +132,8 @@ Result<LandlockPolicy> landlock_policy_for(const PluginConfig& plugin) {
         current = *resolved;
     }
     for (const auto& grant : plugin.grants) {
+        if (grant.kind == GrantKind::File && grant.by_path)
+            policy.files.push_back({grant.path, grant.access != GrantAccess::Read, grant.name});
         if (grant.kind != GrantKind::Directory) continue;
         bool writable = grant.access != GrantAccess::Read;
         policy.directories.push_back({grant.path, writable, grant.name});
@@ -166,6 +170,15 @@ Result<LandlockRuleset> build_landlock_ruleset(const LandlockPolicy& policy) {
         auto rights = dir.writable ? read_write_rights : read_only_rights;
         const std::string rule_name = "grant \"" + dir.name + "\"";
         if (auto s = add_exact_path_rule(ruleset, dir.path, ExpectedType::Directory, rule_name,
+                                         "grants never follow links", rights, handled);
+            !s)
+            return s;
+    }
+    for (const auto& file : policy.files) {
+        // Read-write files: read, write and truncate (add_rule keeps only file rights).
+        auto rights = file.writable ? read_write_rights : ll::fs_read_file;
+        const std::string rule_name = "grant \"" + file.name + "\"";
+        if (auto s = add_exact_path_rule(ruleset, file.path, ExpectedType::RegularFile, rule_name,
                                          "grants never follow links", rights, handled);
             !s)
             return s;

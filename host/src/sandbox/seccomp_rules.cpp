@@ -56,6 +56,7 @@ struct Inputs {
     bool single_process = false;
     bool append_hardening = false;
     bool datagram_opt_in = false;
+    bool exec_after_launch = false;
     ExecTag tag = 0;
 };
 
@@ -169,6 +170,8 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in) {
     const Rules always = {{RuleAction::Allow, {}}};
     const Rules denial = {{RuleAction::SandboxDenial, {}}};
     if (in.always_denied.count(nr)) return denial;
+    // Allowing execve by name lets a wrapper exec again; Landlock still decides what.
+    if (in.exec_after_launch && (name == "execve" || name == "execveat")) return always;
     if (name == "socket" || name == "connect" || name == "bind" || name == "execve") return denial;
     if (name == "clone3") return {};  // flags hidden in memory: cannot be checked; ENOSYS
     if (name == "execveat") return exec_rules(in.tag);
@@ -299,6 +302,7 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
     in.single_process = limits.processes && *limits.processes <= 1;
     in.append_hardening = options.has_append_grants;
     in.datagram_opt_in = options.datagram_opt_in;
+    in.exec_after_launch = policy.exec_after_launch;
     in.tag = tag;
 
     FilterRules result;

@@ -2,6 +2,7 @@
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/output_pump.hpp>
 #include <airlock/host/plugin_session.hpp>
+#include <airlock/host/stream_relay.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #ifdef AIRLOCK_HAVE_SANDBOX
@@ -9,6 +10,7 @@
 #include <airlock/host/violation_report_limiter.hpp>
 #endif
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace airlock::host {
 namespace {
@@ -189,11 +192,56 @@ std::string wall_limit_exceeded(const std::string& plugin, pid_t pid, std::chron
            duration_text(limit);
 }
 
+namespace {
+
+bool is_open(int fd) { return fd >= 0 && ::fcntl(fd, F_GETFD) != -1; }
+
+// stdio = "inherit": a descriptor that is not a terminal goes to the plugin as it is (a
+// pipe, a file, a socket: what a shell would pass); a terminal is pumped through a pipe.
+LaunchOptions launch_options_for(const ForegroundOptions& options) {
+    LaunchOptions launch{options.extra_args};
+    if (!options.inherit_stdio) return launch;
+    const int fds[3] = {options.input_fd, options.output_fd, options.error_fd};
+    for (int i = 0; i < 3; ++i) {
+        if (is_open(fds[i]) && ::isatty(fds[i]) == 0) launch.stdio[i] = fds[i];
+    }
+    launch.stdin_pipe = launch.stdio[0] < 0 && is_open(fds[0]);
+    return launch;
+}
+
+// The bounds of `log` output in the foreground: one pump call reads at most one chunk, so
+// it can never produce more lines than may wait; forward_lines() then writes them all
+// (blocking), which is the backpressure. Nothing is dropped, only overlong lines are cut.
+OutputPumpLimits foreground_pump_limits() {
+    OutputPumpLimits limits;
+    limits.read_budget_bytes = 16 * 1024;
+    limits.max_pending_lines = 2 * limits.read_budget_bytes + 2;
+    limits.recent_lines = 0;
+    return limits;
+}
+
+// A set of pollfds built per round; add() returns the entry's index (or -1 for no fd).
+class PollSet {
+public:
+    int add(int fd, short events) {
+        if (fd < 0 || events == 0) return -1;
+        fds_.push_back({fd, events, 0});
+        return static_cast<int>(fds_.size()) - 1;
+    }
+    short revents(int index) const { return index < 0 ? short{0} : fds_[static_cast<std::size_t>(index)].revents; }
+    int poll(int timeout_ms) { return ::poll(fds_.data(), fds_.size(), timeout_ms); }
+
+private:
+    std::vector<pollfd> fds_;
+};
+
+} // namespace
+
 PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& options) {
     std::optional<ForwardedSignals> signals;
     if (options.forward_signals) signals.emplace();
 
-    SpawnedPlugin plugin = spawner.launch(LaunchOptions{options.extra_args});
+    SpawnedPlugin plugin = spawner.launch(launch_options_for(options));
     ViolationReporter violations(spawner, plugin, options.error_fd);
     // Protocol "airlock": handshake, grant table, ready, log records and the stop request.
     std::optional<PluginSession> session;
@@ -210,10 +258,25 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
         session.emplace(plugin, spawner.plugin().supervision, std::move(callbacks));
     }
 
-    OutputPump pump(plugin.name);
-    bool stdout_open = true;
-    bool stderr_open = true;
+    // stdio = "log": the pipes are split into prefixed lines.
+    OutputPump pump(plugin.name, foreground_pump_limits());
+    bool stdout_open = !options.inherit_stdio && plugin.stdout_pipe;
+    bool stderr_open = !options.inherit_stdio && plugin.stderr_pipe;
+    // stdio = "inherit": pipes exist only for a terminal, whose bytes are relayed unchanged.
+    std::optional<StreamRelay> input_relay;
+    std::optional<StreamRelay> output_relays[2];
+    if (options.inherit_stdio) {
+        if (plugin.stdin_pipe) input_relay.emplace(options.input_fd, plugin.stdin_pipe.get());
+        if (plugin.stdout_pipe) output_relays[0].emplace(plugin.stdout_pipe.get(), options.output_fd);
+        if (plugin.stderr_pipe) output_relays[1].emplace(plugin.stderr_pipe.get(), options.error_fd);
+    }
+    auto output_open = [&]() {
+        return stdout_open || stderr_open || (output_relays[0] && !output_relays[0]->finished()) ||
+               (output_relays[1] && !output_relays[1]->finished());
+    };
     std::optional<Clock::time_point> exited_at;
+    // After the exit, output is drained until it stops moving for kDrainAfterExit.
+    Clock::time_point last_output = Clock::now();
     // SIGINT/SIGTERM to a ready plugin first become a stop request; the signal itself follows
     // only if the plugin has not exited within the stop timeout.
     int deferred_signal = 0;
@@ -224,10 +287,10 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     if (wall) wall_deadline = Clock::now() + *wall;
     std::optional<Clock::time_point> kill_at;
 
-    // Until the plugin has exited and both pipes are at end of stream (or the drain ends).
-    while (!exited_at || stdout_open || stderr_open) {
+    // Until the plugin has exited and its output is at end of stream (or the drain ends).
+    while (!exited_at || output_open()) {
         const auto now = Clock::now();
-        if (exited_at && now - *exited_at > kDrainAfterExit) break;
+        if (exited_at && now - std::max(*exited_at, last_output) > kDrainAfterExit) break;
         if (session && !exited_at) session->check_deadline(now);
         if (deferred_signal != 0 && !exited_at && now >= *deferred_until) {
             plugin.process.send_signal(deferred_signal);
@@ -257,26 +320,59 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
             auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
             timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
         }
-        pollfd fds[6] = {
-            {stdout_open ? plugin.stdout_pipe.get() : -1, POLLIN, 0},
-            {stderr_open ? plugin.stderr_pipe.get() : -1, POLLIN, 0},
-            {exited_at ? -1 : plugin.process.pidfd(), POLLIN, 0},
-            {signals ? signals->fd() : -1, POLLIN, 0},
-            {violations.fd(), POLLIN, 0},
-            {session ? session->fd() : -1, session ? session->events() : short{0}, 0},
-        };
-        int ready = ::poll(fds, 6, timeout_ms);
+        PollSet poll_set;
+        const int stdout_index = poll_set.add(stdout_open ? plugin.stdout_pipe.get() : -1, POLLIN);
+        const int stderr_index = poll_set.add(stderr_open ? plugin.stderr_pipe.get() : -1, POLLIN);
+        const int exit_index = poll_set.add(exited_at ? -1 : plugin.process.pidfd(), POLLIN);
+        const int signal_index = poll_set.add(signals ? signals->fd() : -1, POLLIN);
+        const int violation_index = poll_set.add(violations.fd(), POLLIN);
+        const int session_index = poll_set.add(session ? session->fd() : -1, session ? session->events() : short{0});
+        int relay_read_index[3] = {-1, -1, -1};
+        int relay_write_index[3] = {-1, -1, -1};
+        StreamRelay* relays[3] = {input_relay ? &*input_relay : nullptr, output_relays[0] ? &*output_relays[0] : nullptr,
+                                  output_relays[1] ? &*output_relays[1] : nullptr};
+        for (int i = 0; i < 3; ++i) {
+            if (relays[i] == nullptr || relays[i]->finished()) continue;
+            relay_read_index[i] = poll_set.add(relays[i]->from(), relays[i]->read_events());
+            relay_write_index[i] = poll_set.add(relays[i]->to(), relays[i]->write_events());
+        }
+        int ready = poll_set.poll(timeout_ms);
         if (ready < 0 && errno == EINTR) continue;
         if (ready < 0) break;
-        if (fds[0].revents != 0) stdout_open = !pump.pump(plugin.stdout_pipe.get(), OutputStream::Stdout).end_of_stream;
-        if (fds[1].revents != 0) stderr_open = !pump.pump(plugin.stderr_pipe.get(), OutputStream::Stderr).end_of_stream;
+        if (poll_set.revents(stdout_index) != 0) {
+            stdout_open = !pump.pump(plugin.stdout_pipe.get(), OutputStream::Stdout).end_of_stream;
+            last_output = Clock::now();
+        }
+        if (poll_set.revents(stderr_index) != 0) {
+            stderr_open = !pump.pump(plugin.stderr_pipe.get(), OutputStream::Stderr).end_of_stream;
+            last_output = Clock::now();
+        }
         forward_lines(pump, options);
+        for (int i = 0; i < 3; ++i) {
+            if (poll_set.revents(relay_read_index[i]) != 0) relays[i]->on_readable();
+            if (poll_set.revents(relay_write_index[i]) != 0) relays[i]->on_writable();
+            if (i > 0 && (poll_set.revents(relay_read_index[i]) | poll_set.revents(relay_write_index[i])) != 0)
+                last_output = Clock::now();
+        }
+        // The plugin's stdin ends when the caller's does, or when the plugin closed it.
+        if (input_relay && input_relay->finished()) {
+            input_relay.reset();
+            plugin.stdin_pipe.reset();
+        }
+        // A reader that went away: the plugin gets EPIPE on its next write, as it would directly.
+        if (output_relays[0] && output_relays[0]->destination_failed()) plugin.stdout_pipe.reset();
+        if (output_relays[1] && output_relays[1]->destination_failed()) plugin.stderr_pipe.reset();
         // Violations first: the violating thread is blocked until the host answers.
-        if (fds[4].revents != 0) violations.handle_pending();
+        if (poll_set.revents(violation_index) != 0) violations.handle_pending();
         violations.write_summaries(false);
-        if (session && fds[5].revents != 0) session->on_events(fds[5].revents);
-        if (fds[2].revents != 0) exited_at = Clock::now();
-        if (signals && fds[3].revents != 0) {
+        if (session && poll_set.revents(session_index) != 0) session->on_events(poll_set.revents(session_index));
+        if (poll_set.revents(exit_index) != 0) {
+            exited_at = Clock::now();
+            // Nobody reads the plugin's stdin any more: the caller's input stays unread.
+            input_relay.reset();
+            plugin.stdin_pipe.reset();
+        }
+        if (signals && poll_set.revents(signal_index) != 0) {
             while (int signal_number = signals->take()) {
                 const bool stop_first = signal_number == SIGINT || signal_number == SIGTERM;
                 if (stop_first && deferred_signal == 0 && session && session->request_stop()) {

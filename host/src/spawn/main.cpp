@@ -2,6 +2,8 @@
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/spawner.hpp>
 
+#include "exec_command_line.hpp"
+
 #ifdef AIRLOCK_HAVE_CONFIG_LOADER
 #include <airlock/host/config_loader.hpp>
 #endif
@@ -38,8 +40,7 @@ using namespace airlock::host;
 
 int usage() {
     std::cerr << "usage: airlock-host check [--verify] CONFIG\n"
-                 "       airlock-host exec CONFIG PLUGIN [-- ARGS...]\n"
-                 "       airlock-host run CONFIG\n";
+              << exec_usage() << "       airlock-host run CONFIG\n";
     return EX_USAGE;
 }
 
@@ -114,18 +115,38 @@ int check_command(const std::string& config_path, bool verify = false) {
     return status;
 }
 
-int exec_command(const std::string& config_path, const std::string& plugin_name, std::vector<std::string> args) {
-    HostConfig config = load_config(config_path);
-    auto found = config.plugins.find(plugin_name);
+// Runs one plugin in the foreground; the host exits with its status (128 + signal).
+int run_plugin(const PluginConfig& plugin, const ExecCommandLine& command_line) {
+    Spawner spawner(plugin);
+    ForegroundOptions options;
+    options.extra_args = command_line.extra_args;
+    options.forward_signals = true;
+    options.inherit_stdio = plugin.stdio == StdioMode::Inherit && !command_line.prefix;
+    return run_in_foreground(spawner, options).shell_status();
+}
+
+// The name config errors of a config-less command line are reported under.
+constexpr const char* kCommandLineConfigName = "<exec command line>";
+
+int exec_command(const ExecCommandLine& command_line) {
+    if (command_line.config_less()) {
+        // One validation path: the command line becomes TOML and goes through the loader.
+        const std::string text = command_line_config(command_line);
+        HostConfig config = load_config_text(text, kCommandLineConfigName);
+        if (command_line.print_config) {
+            std::cout << text;
+            return EX_OK;
+        }
+        return run_plugin(config.plugins.begin()->second, command_line);
+    }
+    HostConfig config = load_config(command_line.config_path);
+    auto found = config.plugins.find(command_line.plugin_name);
     if (found == config.plugins.end()) {
-        std::cerr << "airlock-host: " << config_path << ": no plugin named '" << plugin_name << "'\n";
+        std::cerr << "airlock-host: " << command_line.config_path << ": no plugin named '" << command_line.plugin_name
+                  << "'\n";
         return EX_USAGE;
     }
-    Spawner spawner(found->second);
-    ForegroundOptions options;
-    options.extra_args = std::move(args);
-    options.forward_signals = true;
-    return run_in_foreground(spawner, options).shell_status();
+    return run_plugin(found->second, command_line);
 }
 
 #endif
@@ -218,7 +239,7 @@ int check_command(const std::string&, bool = false) {
     return EX_UNAVAILABLE;
 }
 
-int exec_command(const std::string&, const std::string&, std::vector<std::string>) {
+int exec_command(const ExecCommandLine&) {
     std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
     return EX_UNAVAILABLE;
 }
@@ -230,13 +251,15 @@ int dispatch(const std::vector<std::string>& words) {
     const std::string& command = words[0];
     if (command == "check" && words.size() == 2) return check_command(words[1]);
     if (command == "check" && words.size() == 3 && words[1] == "--verify") return check_command(words[2], true);
-    if (command == "exec" && words.size() >= 3) {
-        std::vector<std::string> args;
-        if (words.size() > 3) {
-            if (words[3] != "--") return usage();
-            args.assign(words.begin() + 4, words.end());
+    if (command == "exec") {
+        ExecCommandLine command_line;
+        try {
+            command_line = parse_exec_command_line({words.begin() + 1, words.end()});
+            return exec_command(command_line);
+        } catch (const UsageError& error) {
+            std::cerr << "airlock-host: " << error.what() << "\n";
+            return usage();
         }
-        return exec_command(words[1], words[2], std::move(args));
     }
     if (command == "run" && words.size() == 2) return run_command(words[1]);
     return usage();

@@ -39,6 +39,7 @@ std::string lexically_normal(const std::string& path) {
 // the plugin was configured with resolves in the new root as it does on the host).
 struct RootContents {
     std::set<std::string> binds;
+    std::set<std::string> writable;  // binds that stay writable (read-write by_path grants)
     std::vector<std::pair<std::string, std::string>> symlinks;  // path, link text
 
     void add(const std::string& wanted, int depth = 0) {
@@ -65,7 +66,9 @@ struct RootContents {
             return;
         }
         binds.insert(path);
+        if (writable_target) writable.insert(path);
     }
+    bool writable_target = false;  // set around add() for a writable by_path grant
 };
 
 // The first directory that no bind source lies in, to mount the tmpfs on (only inside
@@ -106,6 +109,13 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
     RootContents contents;
     for (const auto& path : plugin.system_paths) contents.add(path);
     contents.add(plugin.executable);
+    // Grants reachable by path appear at their own path (writable ones stay writable).
+    for (const auto& grant : plugin.grants) {
+        if (!grant.by_path) continue;
+        contents.writable_target = grant.access != GrantAccess::Read;
+        contents.add(grant.path);
+        contents.writable_target = false;
+    }
 #ifdef AIRLOCK_HAVE_SANDBOX
     // The kernel opens the ELF interpreter (and a #! line's interpreter) by path at exec,
     // inside the new root.
@@ -129,7 +139,11 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
     // A bind inside another bind is already visible through it; so is a symlink.
     std::vector<std::string> binds;
     for (const auto& bind : contents.binds) {
-        if (std::none_of(binds.begin(), binds.end(), [&](const std::string& outer) { return is_under(bind, outer); }))
+        // ...unless it is writable inside a read-only one: then it is mounted over it.
+        const bool writable = contents.writable.count(bind) != 0;
+        if (std::none_of(binds.begin(), binds.end(), [&](const std::string& outer) {
+                return is_under(bind, outer) && (!writable || contents.writable.count(outer) != 0);
+            }))
             binds.push_back(bind);  // std::set order: a parent comes before what is under it
     }
     auto covered = [&](const std::string& path) {
@@ -153,12 +167,20 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
         }
     };
     for (const auto& bind : binds) {
-        make_parents(bind);
+        // A writable grant inside a read-only bind: its mount point is already there.
+        const bool inside_bind = std::any_of(binds.begin(), binds.end(), [&](const std::string& outer) {
+            return outer != bind && is_under(bind, outer);
+        });
         struct stat status {};
         const bool directory = ::stat(bind.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
-        if (directory) made.insert(bind);
-        add_step(directory ? RootStep::Kind::MakeDirectory : RootStep::Kind::MakeFile, bind, "");
-        add_step(RootStep::Kind::BindReadOnly, bind, bind, remount_flags_for(bind));
+        if (!inside_bind) {
+            make_parents(bind);
+            if (directory) made.insert(bind);
+            add_step(directory ? RootStep::Kind::MakeDirectory : RootStep::Kind::MakeFile, bind, "");
+        }
+        unsigned long flags = remount_flags_for(bind);
+        if (contents.writable.count(bind) != 0) flags &= ~static_cast<unsigned long>(MS_RDONLY);
+        add_step(RootStep::Kind::BindReadOnly, bind, bind, flags);
     }
     std::set<std::string> linked;
     for (const auto& [path, text] : contents.symlinks) {

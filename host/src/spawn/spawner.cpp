@@ -6,6 +6,7 @@
 #include "cgroup_plan.hpp"
 #include "namespace_plan.hpp"
 #include "namespace_template.hpp"
+#include "script_launch.hpp"
 #include "spawner_internals.hpp"
 
 #include <airlock/host/no_follow_open.hpp>
@@ -308,6 +309,9 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
                                          : opened_exe.status().message()));
     }
     UniqueFd exe = std::move(opened_exe->fd);
+    // A #! script: its interpreter is executed on the script's path (script_launch.hpp).
+    const std::optional<detail::ScriptInterpreter> script =
+        detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
 
     std::vector<OpenedGrant> grants;
     try {
@@ -324,9 +328,18 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
             plugin.name, detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags()));
     }
 
-    UniqueFd dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
-    Pipe out = make_output_pipe(plugin.name);
-    Pipe err = make_output_pipe(plugin.name);
+    // stdio: the caller's descriptors where given, else /dev/null (or a pipe) and pipes.
+    UniqueFd dev_null;
+    Pipe in;
+    if (options.stdio[0] < 0 && options.stdin_pipe) {
+        in = make_output_pipe(plugin.name);
+        ::fcntl(in.read_end.get(), F_SETFL, 0);  // the plugin reads a blocking pipe
+        ::fcntl(in.write_end.get(), F_SETFL, O_NONBLOCK);
+    } else if (options.stdio[0] < 0) {
+        dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    Pipe out = options.stdio[1] < 0 ? make_output_pipe(plugin.name) : Pipe{};
+    Pipe err = options.stdio[2] < 0 ? make_output_pipe(plugin.name) : Pipe{};
     const detail::ChildConfinement confinement = p.confinement.child();
     const std::shared_ptr<const UniqueFd> landlock_ruleset = p.confinement.landlock_ruleset(plugin);
     UniqueFd handoff_host, handoff_child;
@@ -341,7 +354,10 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     const std::string cpu_cgroup_path = cgroups ? cgroups->path("cpu") : std::string();
 
     // Descriptor layout: 0-2 stdio, then the connection (airlock) or the grants (none).
-    std::vector<DescriptorMove> moves = {{dev_null.get(), 0}, {out.write_end.get(), 1}, {err.write_end.get(), 2}};
+    const int stdin_source = options.stdio[0] >= 0 ? options.stdio[0] : in.read_end ? in.read_end.get() : dev_null.get();
+    std::vector<DescriptorMove> moves = {{stdin_source, 0},
+                                         {options.stdio[1] >= 0 ? options.stdio[1] : out.write_end.get(), 1},
+                                         {options.stdio[2] >= 0 ? options.stdio[2] : err.write_end.get(), 2}};
     if (airlock_protocol) {
         moves.push_back({connection_child.get(), kConnectionFd});
     } else {
@@ -350,6 +366,10 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     std::vector<int> scratch(moves.size(), -1);
 
     std::vector<std::string> arguments;
+    if (script) {
+        arguments.push_back(script->path);
+        if (script->argument) arguments.push_back(*script->argument);
+    }
     arguments.push_back(plugin.executable);
     arguments.insert(arguments.end(), plugin.args.begin(), plugin.args.end());
     arguments.insert(arguments.end(), options.extra_args.begin(), options.extra_args.end());
@@ -376,7 +396,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.argv = argv.data();
     plan.envp = envp.data();
     if (listen_pid_index != 0) plan.listen_pid_digits = environment[listen_pid_index].data() + std::strlen(kListenPidPrefix);
-    plan.exe_fd = exe.get();
+    plan.exe_fd = script ? script->fd.get() : exe.get();
     plan.listener_handoff_fd = handoff_child.get();
     if (cgroups) {
         plan.cgroup_join_fds = cgroups->join_fds().data();
@@ -410,6 +430,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
 
     // Close the parent's copies of the child's ends so end-of-stream can be seen.
     handoff_child.reset();
+    in.read_end.reset();
     out.write_end.reset();
     err.write_end.reset();
     connection_child.reset();
@@ -428,6 +449,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     spawned.connection = std::move(connection_host);
     spawned.stdout_pipe = std::move(out.read_end);
     spawned.stderr_pipe = std::move(err.read_end);
+    spawned.stdin_pipe = std::move(in.write_end);
     spawned.seccomp_listener = std::move(listener);
     spawned.memory_cgroup = memory_cgroup_path;
     spawned.pids_cgroup = pids_cgroup_path;

@@ -17,13 +17,13 @@ std::string with_plugin(const std::string& rest) { return kPlugin + rest; }
 TEST_CASE("unknown keys are refused at every level") {
     CHECK(error_of(with_plugin("[plugin.p.grants]\ninput = { dir = \"/tmp\", acess = \"read\" }\n")) ==
           "demo.toml:4:25: unknown key \"acess\" in grant \"input\"; allowed keys: dir, file, connect, "
-          "memfd, access, create, inside_writable, datagram");
+          "memfd, access, create, inside_writable, datagram, by_path");
     CHECK(error_of("[sandbox]\n[plugins.p]\nexec = \"/bin/true\"\n") ==
           "demo.toml:2:2: unknown key \"plugins\" in the top level; allowed keys: sandbox, host, plugin");
     CHECK(error_of("[plugin.p]\nexe = \"/bin/true\"\n") ==
           "demo.toml:2:1: unknown key \"exe\" in plugin \"p\"; allowed keys: exec, args, env, protocol, "
           "limits, syscalls, grants, sandbox, restart, restart_delay, restart_max_delay, "
-          "start_limit_burst, start_limit_interval, ready_timeout, call_timeout, stop_timeout");
+          "start_limit_burst, start_limit_interval, ready_timeout, call_timeout, stop_timeout, stdio");
     CHECK(error_of(with_plugin("[plugin.p.limits]\nmemroy = \"1MiB\"\n")) ==
           "demo.toml:4:1: unknown key \"memroy\" in [plugin.p.limits]; allowed keys: memory, cpu, "
           "open_files, processes, file_size, tasks, cpu_quota, wall");
@@ -230,7 +230,7 @@ TEST_CASE("grant shape: exactly one kind, only its keys") {
           "takes: memfd");
     CHECK(error_of(with_plugin("[plugin.p.grants]\nx = { dir = \"/tmp\", create = true }\n")) ==
           "demo.toml:4:21: key \"create\" does not apply to a dir grant (grant \"x\"); a dir grant takes: "
-          "dir, access, inside_writable");
+          "dir, access, inside_writable, by_path");
     CHECK(error_of(with_plugin("[plugin.p.grants]\n\"a:b\" = { dir = \"/tmp\" }\n")) ==
           "demo.toml:4:1: invalid grant name \"a:b\"; grant names may contain only letters, digits, '_' "
           "and '-'");

@@ -178,13 +178,13 @@ TEST_CASE("pids_cgroup and cpu_cgroup = require refuse to start where the host c
     CHECK(check_line(auto_check.out, "tasks limit").rfind("NOT enforced (", 0) == 0);
     CHECK(check_line(auto_check.out, "cpu quota").rfind("NOT enforced (", 0) == 0);
 
-    Run pids_exec = run_host_as(kNobody, {"exec", config, "attempt", "--", "noop"});
+    Run pids_exec = run_host_as(kNobody, {"exec", "--prefix", config, "attempt", "--", "noop"});
     INFO(pids_exec.out << pids_exec.err);
     CHECK(pids_exec.status == 69);  // EX_UNAVAILABLE
     CHECK(pids_exec.out.empty());   // the plugin never ran
     CHECK(has_line(pids_exec.err, "airlock-host: plugin 'attempt': pids_cgroup = \"require\" but no pids cgroup "
                                   "can be made, so limits.tasks would not be enforced: .*"));
-    Run cpu_exec = run_host_as(kNobody, {"exec", cpu_config, "attempt", "--", "noop"});
+    Run cpu_exec = run_host_as(kNobody, {"exec", "--prefix", cpu_config, "attempt", "--", "noop"});
     INFO(cpu_exec.out << cpu_exec.err);
     CHECK(cpu_exec.status == 69);
     CHECK(has_line(cpu_exec.err, "airlock-host: plugin 'attempt': cpu_cgroup = \"require\" but no cpu cgroup "

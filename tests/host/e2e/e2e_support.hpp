@@ -229,7 +229,7 @@ inline Run run_host_as(const HostUser& user, const std::vector<std::string>& arg
 
 /// `airlock-host exec CONFIG attempt -- ACTION ARGS...`
 inline Run exec_attempt(const std::string& config_path, const std::vector<std::string>& action) {
-    std::vector<std::string> arguments{"exec", config_path, "attempt", "--"};
+    std::vector<std::string> arguments{"exec", "--prefix", config_path, "attempt", "--"};
     arguments.insert(arguments.end(), action.begin(), action.end());
     return run_host(arguments);
 }

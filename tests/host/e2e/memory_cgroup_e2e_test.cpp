@@ -182,7 +182,7 @@ TEST_CASE("the memory cgroups of a host that was killed are removed by the next 
     attempt.limits = "memory = \"64MiB\"";
     std::string config = write_config(dir, attempt);
 
-    StartedHost host = start_host({"exec", config, "attempt", "--", "sleep", "60"});
+    StartedHost host = start_host({"exec", "--prefix", config, "attempt", "--", "sleep", "60"});
     REQUIRE(host.pid > 0);
     std::vector<std::string> cgroups;
     REQUIRE(eventually([&] {
@@ -266,7 +266,7 @@ TEST_CASE("without root, auto reports RLIMIT_AS only and require refuses to star
                                       "memory cgroup can be made, so memfd/tmpfs pages would escape the memory "
                                       "limit: .*"));
 
-    Run require_exec = run_host_as(kNobody, {"exec", require_config, "attempt", "--", "noop"});
+    Run require_exec = run_host_as(kNobody, {"exec", "--prefix", require_config, "attempt", "--", "noop"});
     INFO(require_exec.out << require_exec.err);
     CHECK(require_exec.status == 69);
     CHECK(require_exec.out.empty());  // the plugin never ran
@@ -275,7 +275,7 @@ TEST_CASE("without root, auto reports RLIMIT_AS only and require refuses to star
 
     // "auto" still runs it, with the weaker enforcement the check reported: the memfd is not
     // counted. (This pins the known gap for unprivileged hosts; it is not a goal.)
-    Run auto_exec = run_host_as(kNobody, {"exec", auto_config, "attempt", "--", "memfd-memory", "96"});
+    Run auto_exec = run_host_as(kNobody, {"exec", "--prefix", auto_config, "attempt", "--", "memfd-memory", "96"});
     INFO(auto_exec.out << auto_exec.err);
     CHECK(auto_exec.status == 0);
     CHECK(auto_exec.result("memfd-memory") == "SUCCEEDED allocated_mib=96");

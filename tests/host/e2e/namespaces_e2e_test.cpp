@@ -185,7 +185,7 @@ TEST_CASE("namespaces: require refuses to start on a host that cannot create the
     const std::string automatic = config_with_sandbox(dir, attempt, "namespaces = \"auto\"", "auto");
     const HostUser nobody{65534, 65534};
 
-    Run refused = run_host_as(nobody, {"exec", required, "attempt", "--", "noop"});
+    Run refused = run_host_as(nobody, {"exec", "--prefix", required, "attempt", "--", "noop"});
     INFO(refused.out << refused.err);
     CHECK(refused.host_exited);
     CHECK(refused.status != 0);
@@ -194,7 +194,7 @@ TEST_CASE("namespaces: require refuses to start on a host that cannot create the
     CHECK(refused.err.find("EPERM") != std::string::npos);
 
     // auto: the same unprivileged host runs it without them, and check says so.
-    Run fallback = run_host_as(nobody, {"exec", automatic, "attempt", "--", "noop"});
+    Run fallback = run_host_as(nobody, {"exec", "--prefix", automatic, "attempt", "--", "noop"});
     INFO(fallback.out << fallback.err);
     CHECK(fallback.status == 0);
     CHECK(fallback.result("noop") == "SUCCEEDED");
@@ -257,7 +257,7 @@ TEST_CASE("namespaces: SIGTERM to airlock-host exec stops a plugin without a han
     TempDir dir;
     AttemptConfig attempt;
     const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    StartedHost host = start_host({"exec", on, "attempt", "--", "sleep", "60"});
+    StartedHost host = start_host({"exec", "--prefix", on, "attempt", "--", "sleep", "60"});
     REQUIRE(host.pid > 0);
     const pid_t plugin = executed_child(host.pid, kAttempt);
     REQUIRE(plugin > 0);

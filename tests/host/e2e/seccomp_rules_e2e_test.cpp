@@ -75,7 +75,7 @@ TEST_CASE("a plugin that tried to clear its death signal dies with its SIGKILLed
     TempDir dir;
     AttemptConfig attempt;
     std::string config = write_config(dir, attempt);
-    StartedHost host = start_host({"exec", config, "attempt", "--", "outlive-host", "30"});
+    StartedHost host = start_host({"exec", "--prefix", config, "attempt", "--", "outlive-host", "30"});
     REQUIRE(host.pid > 0);
     // Wait (without a deadline: the plugin prints as soon as it runs) for the plugin's pid.
     pid_t plugin = -1;

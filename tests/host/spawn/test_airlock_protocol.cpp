@@ -90,7 +90,7 @@ TEST_CASE("protocol airlock: grant table, log records, ready and a stop request 
     ::chmod(input.c_str(), 0644);
     dir.file("plugin.toml", probe_toml(plugin_config({"input"}, "input = { file = " + quoted(input) +
                                                                     ", access = \"read\" }")));
-    HostProcess host(dir, {"exec", dir.path() + "/plugin.toml", "probe"});
+    HostProcess host(dir, {"exec", "--prefix", dir.path() + "/plugin.toml", "probe"});
     const std::string expected = "[probe] plugin probe: grant input (file, read-only, 12 bytes): granted text\n";
     INFO(host.err());
     REQUIRE(host.wait_for_err(expected));

@@ -53,7 +53,13 @@ TEST_CASE("exec runs one plugin, forwards its output and exits with its status",
     ProbeConfig probe;
     probe.args = {"echo", "hi"};
     dir.file("exec.toml", probe_toml(probe));
+    // stdio = "inherit" (the default): the output unchanged.
     CommandResult result = run_host(dir, "exec " + dir.path() + "/exec.toml probe -- echo-err oops exit 5");
+    CHECK(result.status == 5);
+    CHECK(result.out == "hi\n");
+    CHECK(result.err == "oops\n");
+    // --prefix (stdio = "log"): prefixed lines.
+    result = run_host(dir, "exec --prefix " + dir.path() + "/exec.toml probe -- echo-err oops exit 5");
     CHECK(result.status == 5);
     CHECK(result.out == "[probe] hi\n");
     CHECK(result.err == "[probe] oops\n");

@@ -132,7 +132,7 @@ TEST_CASE("exec: a plugin flooding violations under errno gets bounded report li
     TempDir dir;
     dir.write("flood.toml", host_toml("[plugin.flooder]\nexec = \"" + kPlugin + "\"\nargs = [\"violate-flood\", \"" +
                                       std::to_string(kFlood) + "\", \"exit\"]\nprotocol = \"airlock\"\n" + kFlooder));
-    const std::string command = std::string(AIRLOCK_HOST_EXE) + " exec " + dir.path() + "/flood.toml flooder >" +
+    const std::string command = std::string(AIRLOCK_HOST_EXE) + " exec --prefix " + dir.path() + "/flood.toml flooder >" +
                                 dir.path() + "/out 2>" + dir.path() + "/err";
     const int raw = std::system(command.c_str());
     const std::string err = dir.read("err");

@@ -28,6 +28,8 @@ Result<int> landlock_abi_version();
 struct LandlockPolicy {
     /// Read-only (read files, list directories) beneath each; missing paths are skipped.
     std::vector<std::string> read_only_paths;
+    /// `syscalls.allow` names execve: files beneath read_only_paths may be executed too.
+    bool read_only_paths_executable = false;
     /// Files that may be executed (and read): the plugin and its ELF interpreter.
     std::vector<std::string> executable_files;
     /// A directory grant: its path and whether it is writable.
@@ -37,6 +39,8 @@ struct LandlockPolicy {
         std::string name;  ///< the grant's name, for messages
     };
     std::vector<DirectoryGrant> directories;
+    /// A file grant with `by_path`: its path, whether it is writable, its name.
+    std::vector<DirectoryGrant> files;
     /// Directories some plugin of the config can write: a system path inside one is refused
     /// (a plugin could move the link it is resolved through).
     std::vector<std::string> writable_directories;

@@ -29,6 +29,13 @@ enum class PluginProtocol {
     None,     ///< Any program; grants inherited from fd 3 on, named in LISTEN_FDS/LISTEN_FDNAMES.
 };
 
+/// What `airlock-host exec` does with the plugin's stdin, stdout and stderr (`stdio` in
+/// [plugin.NAME]); `airlock-host run` always logs.
+enum class StdioMode {
+    Inherit,  ///< the caller's descriptors, unchanged (a terminal is pumped through a pipe)
+    Log,      ///< stdin /dev/null; output as bounded "[name] line" lines (`exec --prefix`)
+};
+
 /// What the seccomp filter does on a forbidden system call.
 enum class ViolationAction { Kill, Errno, Log };
 
@@ -82,6 +89,10 @@ struct SyscallPolicy {
     std::set<std::string> allowed;             ///< final allowlist (profile + allow - deny)
     std::set<std::string> denied;              ///< names explicitly denied by the config
     ViolationAction on_violation = ViolationAction::Kill;
+    /// `allow` names execve or execveat itself (a group or profile is not enough): the
+    /// plugin may exec again after the launch (a wrapper), any file it can read that
+    /// Landlock lets it execute (then its system paths too).
+    bool exec_after_launch = false;
 };
 
 enum class GrantKind { File, Directory, Connect, Memfd };
@@ -102,6 +113,10 @@ struct GrantConfig {
     /// connect grants: allows a datagram socket (one that can reach any datagram socket on
     /// the machine with sendto); without it a datagram listener is refused at start.
     bool datagram = false;
+    /// dir and file grants: also reachable by their path inside the sandbox (a Landlock
+    /// rule with the grant's access; bound at the same path into the private root of the
+    /// namespaces layer), for programs that take paths, not descriptors. Never for append.
+    bool by_path = false;
 };
 
 /// What the supervisor does when a plugin exits (semantics of systemd's `Restart=`).
@@ -144,6 +159,7 @@ struct PluginConfig {
     CgroupMode pids_cgroup = CgroupMode::Auto;  ///< only used with limits.tasks
     CgroupMode cpu_cgroup = CgroupMode::Auto;   ///< only used with limits.cpu_quota
     SupervisionConfig supervision;             ///< restart policy and timeouts (supervisor only)
+    StdioMode stdio = StdioMode::Inherit;      ///< `exec` only; `run` always logs
     SourceLocation where;
     /// Paths of the write/read-write dir grants of every plugin in the same config (set by
     /// the loader): hard-linked file grants and system paths inside them are refused.

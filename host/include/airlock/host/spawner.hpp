@@ -145,6 +145,9 @@ struct SpawnedPlugin {
     UniqueFd connection;
     UniqueFd stdout_pipe;       ///< read end of the plugin's stdout, O_NONBLOCK
     UniqueFd stderr_pipe;       ///< read end of the plugin's stderr, O_NONBLOCK
+    /// Write end of the plugin's stdin pipe, O_NONBLOCK, with LaunchOptions::stdin_pipe;
+    /// otherwise invalid (the plugin's stdin is /dev/null or LaunchOptions::stdio[0]).
+    UniqueFd stdin_pipe;
     /// Seccomp user-notification listener; invalid when the confinement uses no
     /// notifications. `make_violation_monitor()` (spawn_violations.hpp) wraps it.
     UniqueFd seccomp_listener;
@@ -163,6 +166,14 @@ struct SpawnedPlugin {
 /// Per-launch choices that are not part of the configuration.
 struct LaunchOptions {
     std::vector<std::string> extra_args;  ///< appended after the configured `args`
+    /// The caller's descriptors the plugin gets as its stdin, stdout and stderr (shared, as
+    /// a shell passes them; `airlock-host exec`), -1 each for the default: /dev/null as
+    /// stdin, a pipe to the host (SpawnedPlugin::stdout_pipe/stderr_pipe) as stdout/stderr.
+    /// The spawner duplicates them; the caller keeps its own.
+    int stdio[3] = {-1, -1, -1};
+    /// With stdio[0] == -1: a pipe as stdin instead of /dev/null, whose write end is
+    /// SpawnedPlugin::stdin_pipe (the host pumps a terminal through it).
+    bool stdin_pipe = false;
 };
 
 /// Prepares and launches one configured plugin. See the file comment.
