@@ -38,7 +38,7 @@ using namespace airlock::host;
 
 int usage() {
     std::cerr << "usage: airlock-host check [--verify] CONFIG\n"
-                 "       airlock-host exec CONFIG PLUGIN [-- ARGS...]\n"
+                 "       airlock-host exec [--learn] CONFIG PLUGIN [-- ARGS...]\n"
                  "       airlock-host run CONFIG\n";
     return EX_USAGE;
 }
@@ -114,13 +114,26 @@ int check_command(const std::string& config_path, bool verify = false) {
     return status;
 }
 
-int exec_command(const std::string& config_path, const std::string& plugin_name, std::vector<std::string> args) {
+int exec_command(const std::string& config_path, const std::string& plugin_name, std::vector<std::string> args,
+                 bool learn) {
     HostConfig config = load_config(config_path);
     auto found = config.plugins.find(plugin_name);
     if (found == config.plugins.end()) {
         std::cerr << "airlock-host: " << config_path << ": no plugin named '" << plugin_name << "'\n";
         return EX_USAGE;
     }
+    if (learn) {
+        found->second.syscalls.learn = true;
+        found->second.syscalls.on_violation = ViolationAction::Log;
+    }
+#ifdef AIRLOCK_HAVE_SANDBOX
+    // Learning needs the host to see each call; without notification `log` would let the
+    // calls through unrecorded.
+    if (found->second.syscalls.learn && !probe_isolation_layers().seccomp_user_notification.available) {
+        std::cerr << "airlock-host: learn mode needs seccomp user notification, which this kernel lacks\n";
+        return EX_UNAVAILABLE;
+    }
+#endif
     Spawner spawner(found->second);
     ForegroundOptions options;
     options.extra_args = std::move(args);
@@ -138,8 +151,20 @@ void host_line(const std::string& text) {
 }
 
 // `airlock-host run CONFIG`: supervise every configured plugin until SIGTERM/SIGINT.
+// Learning loosens a filter for one foreground run: a supervised host never does it.
+bool refuse_learning(const HostConfig& config) {
+    for (const auto& [name, plugin] : config.plugins) {
+        if (!plugin.syscalls.learn) continue;
+        std::cerr << "airlock-host: plugin " << name << ": on_violation = \"learn\" is for airlock-host exec only, "
+                  << "never for run\n";
+        return true;
+    }
+    return false;
+}
+
 int run_command(const std::string& config_path) {
     HostConfig config = load_config(config_path);
+    if (refuse_learning(config)) return EX_CONFIG;
     boost::asio::io_context io;
     const std::optional<std::string> control_path = config.control_path;
     const std::vector<uid_t> control_users(config.control_users.begin(), config.control_users.end());
@@ -167,7 +192,9 @@ int run_command(const std::string& config_path) {
             } else if (signal_number == SIGHUP) {
                 try {
                     HostConfig reloaded = load_config(config_path);
-                    if (airlock::Status status = supervisor.reload(std::move(reloaded)); !status.ok()) {
+                    if (refuse_learning(reloaded)) {
+                        std::cerr << "airlock-host: reload refused, keeping the running configuration\n";
+                    } else if (airlock::Status status = supervisor.reload(std::move(reloaded)); !status.ok()) {
                         std::cerr << "airlock-host: reload failed, keeping the running configuration: "
                                   << status.message() << std::endl;
                     } else {
@@ -218,7 +245,7 @@ int check_command(const std::string&, bool = false) {
     return EX_UNAVAILABLE;
 }
 
-int exec_command(const std::string&, const std::string&, std::vector<std::string>) {
+int exec_command(const std::string&, const std::string&, std::vector<std::string>, bool) {
     std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
     return EX_UNAVAILABLE;
 }
@@ -230,13 +257,23 @@ int dispatch(const std::vector<std::string>& words) {
     const std::string& command = words[0];
     if (command == "check" && words.size() == 2) return check_command(words[1]);
     if (command == "check" && words.size() == 3 && words[1] == "--verify") return check_command(words[2], true);
+    if (command == "exec" && words.size() >= 2 && words[1] == "--learn") {
+        std::vector<std::string> rest(words.begin() + 2, words.end());
+        if (rest.size() < 2) return usage();
+        std::vector<std::string> args;
+        if (rest.size() > 2) {
+            if (rest[2] != "--") return usage();
+            args.assign(rest.begin() + 3, rest.end());
+        }
+        return exec_command(rest[0], rest[1], std::move(args), true);
+    }
     if (command == "exec" && words.size() >= 3) {
         std::vector<std::string> args;
         if (words.size() > 3) {
             if (words[3] != "--") return usage();
             args.assign(words.begin() + 4, words.end());
         }
-        return exec_command(words[1], words[2], std::move(args));
+        return exec_command(words[1], words[2], std::move(args), false);
     }
     if (command == "run" && words.size() == 2) return run_command(words[1]);
     return usage();

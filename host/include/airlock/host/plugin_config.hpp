@@ -82,6 +82,10 @@ struct SyscallPolicy {
     std::set<std::string> allowed;             ///< final allowlist (profile + allow - deny)
     std::set<std::string> denied;              ///< names explicitly denied by the config
     ViolationAction on_violation = ViolationAction::Kill;
+    /// `on_violation = "learn"` (or `airlock-host exec --learn`): `on_violation` is Log, and
+    /// `exec` records every violation and prints the allow line that covers them. Refused by
+    /// `run`; sandbox denials, the always-denied set and Landlock stay in force.
+    bool learn = false;
 };
 
 enum class GrantKind { File, Directory, Connect, Memfd };
