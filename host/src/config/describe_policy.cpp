@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "airlock/host/config_loader.hpp"
+#include "sections.hpp"
 #include "units.hpp"
 
 namespace airlock::host {
@@ -138,8 +139,9 @@ void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) 
 }
 
 void describe_syscalls(std::ostream& out, const SyscallPolicy& policy, const std::string& exec_list) {
-    out << "  syscalls: profile " << policy.profile << ", on violation " << name_of(policy.on_violation)
-        << ", " << policy.allowed.size() << " allowed\n";
+    out << "  syscalls: profile " << policy.profile << ", on violation "
+        << (policy.learn ? std::string_view("learn") : name_of(policy.on_violation)) << ", "
+        << policy.allowed.size() << " allowed\n";
     // Wrapped to stay readable in a terminal.
     std::string line = "    ";
     for (const auto& name : policy.allowed) {
@@ -182,6 +184,8 @@ std::string describe_policy(const PluginConfig& plugin) {
             << plugin.group_id.value_or(0) << ")\n";
     else
         out << "(none configured)\n";
+    for (const std::string& warning : config_detail::plugin_user_access_warnings(plugin))
+        out << "    warning: " << warning << "\n";
     out << "  required layers: "
         << joined(plugin.required_layers, [](IsolationLayer l) { return std::string(name_of(l)); }) << "\n";
     out << "  memory_cgroup: " << name_of(plugin.memory_cgroup)

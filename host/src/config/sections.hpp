@@ -60,4 +60,10 @@ PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const L
 /// config_writable_directories.
 void check_paths_inside_writable_grants(HostConfig& config);
 
+/// Warnings for paths the plugin's user (when the host runs as root and drops to it) cannot
+/// use as configured: an executable it cannot read and execute, a dir grant it cannot
+/// search, read or write as its access says. One line each, e.g. `plugin runs as nobody
+/// (65534); /srv/out is 0700 root:root, so it cannot write there`.
+std::vector<std::string> plugin_user_access_warnings(const PluginConfig& plugin);
+
 } // namespace airlock::host::config_detail

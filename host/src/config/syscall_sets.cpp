@@ -310,6 +310,13 @@ const SyscallGroup* find_syscall_group(std::string_view name) {
     return it == groups.end() ? nullptr : &*it;
 }
 
+std::string group_of_syscall(std::string_view syscall) {
+    for (const auto& group : group_table())
+        for (const auto& member : group.members)
+            if (member == syscall) return group.name;
+    return {};
+}
+
 const std::vector<SyscallProfile>& syscall_profiles() { return profile_table(); }
 
 const SyscallProfile* find_syscall_profile(std::string_view name) {

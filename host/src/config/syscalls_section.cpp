@@ -52,16 +52,20 @@ std::vector<std::string> read_entries(const TableReader& table, std::string_view
     return entries;
 }
 
-ViolationAction read_action(const TableReader& table) {
-    const auto action = table.string("on_violation", "one of \"kill\", \"errno\", \"log\"");
+ViolationAction read_action(const TableReader& table, bool& learn) {
+    const auto action = table.string("on_violation", "one of \"kill\", \"errno\", \"log\", \"learn\"");
     if (!action || action->value == "kill")
         return ViolationAction::Kill;
     if (action->value == "errno")
         return ViolationAction::Errno;
     if (action->value == "log")
         return ViolationAction::Log;
+    if (action->value == "learn") {  // `log`, recorded for an allow line (airlock-host exec only)
+        learn = true;
+        return ViolationAction::Log;
+    }
     table.fail(*action->node, "unknown on_violation " + in_quotes(action->value) + " in " +
-                                  table.context() + "; allowed: \"kill\", \"errno\", \"log\"");
+                                  table.context() + "; allowed: \"kill\", \"errno\", \"log\", \"learn\"");
 }
 
 } // namespace
@@ -84,7 +88,7 @@ SyscallPolicy parse_syscalls(const TableReader* table) {
         }
         allow = read_entries(*table, "allow");
         deny = read_entries(*table, "deny");
-        policy.on_violation = read_action(*table);
+        policy.on_violation = read_action(*table, policy.learn);
     }
     // Every entry was checked above, so resolution cannot fail here.
     policy.allowed = resolve_allowlist(policy.profile, allow, deny);

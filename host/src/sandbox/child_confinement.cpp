@@ -25,7 +25,8 @@ int result_of(long rc) noexcept {
 
 int join_cgroup_in_child(int procs_fd) noexcept {
     int saved = errno;
-    // "0" names the writing process; the kernel moves it (all its threads) into the cgroup.
+    // "0" names the writer: through cgroup.procs its process (all threads), through a v1
+    // `tasks` file the writing thread, which in the single-threaded child is the process.
     static const char self[] = "0";
     long rc;
     do {

@@ -153,7 +153,8 @@ Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy
     Context ctx(seccomp_init(SCMP_ACT_ERRNO(ENOSYS)));
     if (!ctx) return Status(StatusCode::Memory, "seccomp_init failed");
     const std::pair<scmp_filter_attr, std::uint32_t> attributes[] = {
-        {SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS},  // other arches and x32
+        // Other arches and x32: the host names the call (and never lets it continue).
+        {SCMP_FLTATR_ACT_BADARCH, options.notify_violations ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS},
         {SCMP_FLTATR_CTL_NNP, 0},                          // the child sets it itself
         {SCMP_FLTATR_CTL_OPTIMIZE, 2},                     // binary tree: ~log(n) per call
         {SCMP_FLTATR_API_SYSRAWRC, 1},
@@ -175,7 +176,8 @@ Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy
     // Before any plugin runs under it: every decision of the program against the rules.
     auto report = verify_seccomp_program(*instructions, *rules, options.notify_violations);
     if (!report) return report.status();
-    SeccompViolationPolicy violation_policy{policy.on_violation, std::move(never_continue)};
+    SeccompViolationPolicy violation_policy{policy.on_violation, std::move(never_continue),
+                                            std::make_shared<const FilterRules>(*rules), {}};
     const ExecTag tag = rules->tag;
     return CompiledSeccompFilter(std::move(*instructions), tag, options.notify_violations,
                                  std::move(violation_policy), std::move(*rules), *report);

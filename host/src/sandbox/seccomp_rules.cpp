@@ -13,6 +13,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -49,6 +51,28 @@ ArgCondition int_equals(unsigned arg, std::uint64_t value) { return masked(arg, 
 ArgCondition equals(unsigned arg, std::uint64_t value) { return {arg, Op::Eq, ~0ULL, value}; }
 ArgCondition differs(unsigned arg, std::uint64_t value) { return {arg, Op::Ne, ~0ULL, value}; }
 
+// A sandbox denial with the words a violation report gives for it.
+ArgRule denial(std::vector<ArgCondition> conditions, std::string why) {
+    return {RuleAction::SandboxDenial, std::move(conditions), std::move(why)};
+}
+
+const char* clone_flag_name(std::uint64_t flag) {
+    switch (flag) {
+    case CLONE_NEWNS: return "CLONE_NEWNS";
+    case CLONE_NEWCGROUP: return "CLONE_NEWCGROUP";
+    case CLONE_NEWUTS: return "CLONE_NEWUTS";
+    case CLONE_NEWIPC: return "CLONE_NEWIPC";
+    case CLONE_NEWUSER: return "CLONE_NEWUSER";
+    case CLONE_NEWPID: return "CLONE_NEWPID";
+    case CLONE_NEWNET: return "CLONE_NEWNET";
+    }
+    return "a namespace flag";
+}
+
+constexpr const char* single_process_why =
+    " makes a new process, and limits.processes = 1 allows threads only (raise limits.processes to let it fork)";
+constexpr const char* append_only_why = "the plugin holds an append-only grant, which must stay append-only";
+
 // Everything the per-syscall decision needs.
 struct Inputs {
     std::set<int> allowed;
@@ -74,9 +98,12 @@ Rules clone_rules(const Inputs& in) {
     const std::uint64_t wanted = in.single_process ? CLONE_THREAD : 0;
     Rules rules{{RuleAction::Allow, {masked(0, mask, wanted)}}};
     for (std::uint64_t flag = 1; flag <= namespace_clone_flags; flag <<= 1)
-        if (flag & namespace_clone_flags) rules.push_back({RuleAction::SandboxDenial, {masked(0, flag, flag)}});
+        if (flag & namespace_clone_flags)
+            rules.push_back(denial({masked(0, flag, flag)}, std::string("clone with ") + clone_flag_name(flag) +
+                                                              ": a plugin may not create namespaces"));
     if (in.single_process)
-        rules.push_back({RuleAction::SandboxDenial, {masked(0, CLONE_THREAD | namespace_clone_flags, 0)}});
+        rules.push_back(denial({masked(0, CLONE_THREAD | namespace_clone_flags, 0)},
+                               std::string("clone without CLONE_THREAD") + single_process_why));
     return rules;
 }
 
@@ -86,7 +113,8 @@ Rules fcntl_rules() {
         rules.push_back({RuleAction::Allow, {int_equals(1, static_cast<std::uint64_t>(command))}});
     const auto is_setfl = int_equals(1, F_SETFL);
     rules.push_back({RuleAction::Allow, {is_setfl, masked(2, O_APPEND, O_APPEND)}});
-    rules.push_back({RuleAction::SandboxDenial, {is_setfl, masked(2, O_APPEND, 0)}});
+    rules.push_back(denial({is_setfl, masked(2, O_APPEND, 0)},
+                           std::string("fcntl F_SETFL clearing O_APPEND: ") + append_only_why));
     return rules;
 }
 
@@ -96,8 +124,10 @@ Rules socketpair_rules() {
     Rules rules;
     for (int type : {SOCK_STREAM, SOCK_SEQPACKET})
         rules.push_back({RuleAction::Allow, {equals(0, AF_UNIX), masked(1, 0xf, static_cast<std::uint64_t>(type))}});
-    rules.push_back({RuleAction::SandboxDenial, {differs(0, AF_UNIX)}});
-    rules.push_back({RuleAction::SandboxDenial, {masked(1, 0xf, SOCK_DGRAM)}});
+    rules.push_back(denial({differs(0, AF_UNIX)}, "socketpair outside AF_UNIX: only AF_UNIX pairs are allowed"));
+    rules.push_back(denial({masked(1, 0xf, SOCK_DGRAM)},
+                           "socketpair of type SOCK_DGRAM: an unconnected datagram socket could reach any pathname "
+                           "socket; only SOCK_STREAM and SOCK_SEQPACKET pairs are allowed"));
     return rules;
 }
 
@@ -111,10 +141,14 @@ Rules self_only_rules(const PidArgument& call) {
     if (call.which_arg >= 0) {
         const auto which = static_cast<unsigned>(call.which_arg);
         allow.conditions.push_back(equals(which, call.which_self));
-        rules.push_back({RuleAction::SandboxDenial, {differs(which, call.which_self)}});
+        rules.push_back(denial({differs(which, call.which_self)},
+                               std::string(call.syscall) + " on a process group or user: only the plugin's own "
+                                                           "process (which = a process, who = 0) is allowed"));
     }
     rules.push_back(std::move(allow));
-    rules.push_back({RuleAction::SandboxDenial, {differs(call.pid_arg, 0)}});
+    rules.push_back(denial({differs(call.pid_arg, 0)},
+                           std::string(call.syscall) + " on another process: only the plugin's own process "
+                                                       "(pid argument 0) is allowed"));
     return rules;
 }
 
@@ -132,7 +166,23 @@ Rules prctl_rules() {
 // sendto with a destination address re-addresses a datagram socket (Landlock does not cover
 // pathname UNIX sockets); without the opt-in only the connected peer (address NULL).
 Rules sendto_rules() {
-    return {{RuleAction::Allow, {equals(4, 0)}}, {RuleAction::SandboxDenial, {differs(4, 0)}}};
+    return {{RuleAction::Allow, {equals(4, 0)}},
+            denial({differs(4, 0)}, "sendto with a destination address: only the connected peer, unless a "
+                                    "connect grant sets datagram = true")};
+}
+
+std::string fallocate_flag_name(std::uint64_t flag) {
+    switch (flag) {
+    case FALLOC_FL_PUNCH_HOLE: return "FALLOC_FL_PUNCH_HOLE";
+    case FALLOC_FL_NO_HIDE_STALE: return "FALLOC_FL_NO_HIDE_STALE";
+    case FALLOC_FL_COLLAPSE_RANGE: return "FALLOC_FL_COLLAPSE_RANGE";
+    case FALLOC_FL_ZERO_RANGE: return "FALLOC_FL_ZERO_RANGE";
+    case FALLOC_FL_INSERT_RANGE: return "FALLOC_FL_INSERT_RANGE";
+    case FALLOC_FL_UNSHARE_RANGE: return "FALLOC_FL_UNSHARE_RANGE";
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(flag));
+    return text;
 }
 
 Rules append_hardening_rules(std::string_view name, bool& handled) {
@@ -140,7 +190,8 @@ Rules append_hardening_rules(std::string_view name, bool& handled) {
     if (name == "fcntl") return fcntl_rules();
     if (name == "pwritev2")
         return {{RuleAction::Allow, {masked(5, rwf_noappend, 0)}},
-                {RuleAction::SandboxDenial, {masked(5, rwf_noappend, rwf_noappend)}}};
+                denial({masked(5, rwf_noappend, rwf_noappend)},
+                       std::string("pwritev2 with RWF_NOAPPEND: ") + append_only_why)};
     if (name == "fallocate") {
         // Plain allocation is harmless; punching/collapsing/zeroing rewrites the past.
         Rules rules;
@@ -148,38 +199,50 @@ Rules append_hardening_rules(std::string_view name, bool& handled) {
             rules.push_back({RuleAction::Allow, {int_equals(1, mode)}});
         // Each mode bit other than KEEP_SIZE rewrites existing data; unknown bits: ENOSYS.
         for (std::uint64_t flag = 2; flag <= 0x80; flag <<= 1)
-            rules.push_back({RuleAction::SandboxDenial, {masked(1, flag, flag)}});
+            rules.push_back(denial({masked(1, flag, flag)},
+                                   "fallocate mode " + fallocate_flag_name(flag) +
+                                       " rewrites existing data (only mode 0 and FALLOC_FL_KEEP_SIZE): " +
+                                       append_only_why));
         return rules;
     }
     // ftruncate works on O_APPEND descriptors; io_submit can carry RWF_NOAPPEND.
-    if (name == "ftruncate" || name == "io_submit") return {{RuleAction::SandboxDenial, {}}};
+    if (name == "ftruncate" || name == "io_submit")
+        return {denial({}, std::string(name) + (name == "ftruncate" ? " can cut a file short: " : " can carry RWF_NOAPPEND: ") +
+                               append_only_why)};
     handled = false;
     return {};
 }
 
+constexpr const char* launch_once_why =
+    "executing a program after the launch: the host executes the plugin once, and the plugin may not exec again";
+
 // The launch: execveat(fd, "", argv, envp, AT_EMPTY_PATH) carrying the secret tag.
 Rules exec_rules(ExecTag tag) {
     return {{RuleAction::Allow, {equals(exec_tag_argument_index, tag), masked(4, AT_EMPTY_PATH, AT_EMPTY_PATH)}},
-            {RuleAction::SandboxDenial, {masked(4, AT_EMPTY_PATH, 0)}},
-            {RuleAction::SandboxDenial, {differs(exec_tag_argument_index, tag)}}};
+            denial({masked(4, AT_EMPTY_PATH, 0)}, launch_once_why),
+            denial({differs(exec_tag_argument_index, tag)}, launch_once_why)};
 }
 
 // One syscall's rules: the sandbox's own constraints first, then the plugin's policy.
-Rules rules_for(int nr, std::string_view name, const Inputs& in) {
-    const bool allowed = in.allowed.count(nr) != 0;
+// `assume_allowed`: the rules the call would have if the policy allowed it.
+Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_allowed = false) {
+    const bool allowed = assume_allowed || in.allowed.count(nr) != 0;
     const Rules always = {{RuleAction::Allow, {}}};
-    const Rules denial = {{RuleAction::SandboxDenial, {}}};
-    if (in.always_denied.count(nr)) return denial;
+    if (in.always_denied.count(nr)) return {denial({}, "")};  // the report names the reason
     // Allowing execve by name lets a wrapper exec again; Landlock still decides what.
     if (in.exec_after_launch && (name == "execve" || name == "execveat")) return always;
-    if (name == "socket" || name == "connect" || name == "bind" || name == "execve") return denial;
+    if (name == "socket" || name == "connect" || name == "bind")
+        return {denial({}, std::string(name) + std::string(": a plugin may not create, bind or connect sockets itself; grant it "
+                                               "the socket it needs (a connect grant)"))};
+    if (name == "execve") return {denial({}, std::string("execve: ") + launch_once_why)};
     if (name == "clone3") return {};  // flags hidden in memory: cannot be checked; ENOSYS
     if (name == "execveat") return exec_rules(in.tag);
     if (name == "exit" || name == "exit_group") return always;
     if (name == "sendmsg" && !allowed)  // the listener hand-off
         return {{RuleAction::Allow, {equals(exec_tag_argument_index, in.tag)}},
                 {RuleAction::Violation, {differs(exec_tag_argument_index, in.tag)}}};
-    if (in.single_process && (name == "fork" || name == "vfork")) return denial;
+    if (in.single_process && (name == "fork" || name == "vfork"))
+        return {denial({}, std::string(name) + single_process_why)};
     if (!allowed) return is_libc_probed(name) ? Rules{} : Rules{{RuleAction::Violation, {}}};
 
     if (name == "clone") return clone_rules(in);
@@ -221,6 +284,15 @@ bool ArgCondition::matches(const std::array<std::uint64_t, 6>& args) const noexc
     case Op::Ne: return value != datum;
     }
     return false;
+}
+
+const ArgRule* SyscallRules::matching(const std::array<std::uint64_t, 6>& args) const {
+    for (const auto& rule : rules) {
+        bool all = true;
+        for (const auto& condition : rule.conditions) all = all && condition.matches(args);
+        if (all) return &rule;
+    }
+    return nullptr;
 }
 
 RuleAction SyscallRules::decide(const std::array<std::uint64_t, 6>& args, bool* ambiguous) const {
@@ -316,6 +388,13 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
         std::string owned(name);
         std::free(name);
         SyscallRules entry{nr, owned, rules_for(nr, owned, in)};
+        if (!in.allowed.count(nr)) {
+            // What `log` must still refuse when it lets this call continue.
+            Rules if_allowed = rules_for(nr, owned, in, true);
+            const bool checked = std::any_of(if_allowed.begin(), if_allowed.end(),
+                                             [](const ArgRule& rule) { return rule.action == RuleAction::SandboxDenial; });
+            if (checked) result.if_allowed.emplace(nr, SyscallRules{nr, owned, std::move(if_allowed)});
+        }
         result.syscalls.emplace(nr, std::move(entry));
     }
     return result;

@@ -36,7 +36,41 @@ std::string resolve_name(std::uint32_t arch, int nr) {
     return result;
 }
 
+// The x32 ABI marks its numbers with this bit on AUDIT_ARCH_X86_64.
+constexpr int x32_syscall_bit = 0x40000000;
+
+// Fills in name, architecture and advice; `native_arch` is libseccomp's token for this host.
+void explain(Violation& violation, std::uint32_t arch, int nr, const SeccompViolationPolicy& policy) {
+    const std::uint32_t native_arch = seccomp_arch_native();
+    if (arch != native_arch || (nr & x32_syscall_bit) != 0) {
+        const bool x32 = arch == native_arch;
+        violation.architecture = x32 ? "x32" : arch == SCMP_ARCH_X86 ? "i386 (int 0x80)" : "a foreign architecture";
+        violation.syscall_name = resolve_name(x32 ? SCMP_ARCH_X32 : arch, nr);
+        violation.advice = "system calls of another architecture (32-bit int 0x80, x32) are always denied: the "
+                           "policy covers native calls only";
+        return;
+    }
+    violation.syscall_name = resolve_name(arch, nr);
+    if (!policy.rules) return;
+    const auto found = policy.rules->syscalls.find(nr);
+    const ArgRule* rule = found == policy.rules->syscalls.end() ? nullptr : found->second.matching(violation.args);
+    if (rule != nullptr && !rule->why.empty()) {
+        violation.advice = rule->why;
+    } else if (auto reason = sandbox_always_denied_reason(violation.syscall_name); !reason.empty()) {
+        violation.advice = violation.syscall_name + " is always denied: " + std::string(reason);
+    } else if (rule != nullptr && rule->action == RuleAction::Violation) {
+        violation.advice = allow_advice(violation.syscall_name,
+                                        policy.group_of ? policy.group_of(violation.syscall_name) : std::string());
+    }
+}
+
 } // namespace
+
+std::string allow_advice(std::string_view syscall_name, std::string_view group) {
+    std::string text = "allow it with syscalls.allow = [\"" + std::string(syscall_name) + "\"]";
+    if (!group.empty()) text += " (group " + std::string(group) + ")";
+    return text;
+}
 
 std::string_view violation_action_outcome(ViolationAction action) noexcept {
     switch (action) {
@@ -51,8 +85,11 @@ std::string Violation::describe(std::string_view plugin_name) const {
     std::string text = "plugin ";
     text += plugin_name;
     text += " (pid " + std::to_string(pid) + "): forbidden system call " + syscall_name + " (" +
-            std::to_string(syscall_nr) + "): ";
+            std::to_string(syscall_nr & ~x32_syscall_bit);
+    if (!architecture.empty()) text += ", " + architecture;
+    text += "): ";
     text += violation_action_outcome(action);
+    if (!advice.empty()) text += "; " + advice;
     return text;
 }
 
@@ -115,10 +152,24 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
     violation.tid = static_cast<pid_t>(request->pid);
     violation.pid = thread_group_of(violation.tid);
     violation.syscall_nr = request->data.nr;
-    violation.syscall_name = resolve_name(request->data.arch, request->data.nr);
+    for (std::size_t i = 0; i < violation.args.size(); ++i) violation.args[i] = request->data.args[i];
+    explain(violation, request->data.arch, request->data.nr, policy_);
     violation.action = policy_.on_violation;
-    if (violation.action == ViolationAction::Log && policy_.never_continue.count(request->data.nr))
+    // A foreign-architecture call never continues either: the policy covers native calls only.
+    if (violation.action == ViolationAction::Log &&
+        (policy_.never_continue.count(request->data.nr) || !violation.architecture.empty()))
         violation.action = ViolationAction::Errno;
+    // Nor does a call whose argument rules would deny it even if the policy allowed it (e.g.
+    // clone with CLONE_NEWUSER): the arguments are registers, read once by the kernel.
+    if (violation.action == ViolationAction::Log && violation.architecture.empty() && policy_.rules) {
+        if (auto found = policy_.rules->if_allowed.find(request->data.nr); found != policy_.rules->if_allowed.end()) {
+            const ArgRule* rule = found->second.matching(violation.args);
+            if (rule == nullptr || rule->action != RuleAction::Allow) {
+                violation.action = ViolationAction::Errno;
+                if (rule != nullptr && !rule->why.empty()) violation.advice = rule->why;
+            }
+        }
+    }
 
     // The notification id is only valid while the thread waits in the syscall; checking it
     // after resolving the pid proves the pid still names that thread's process.

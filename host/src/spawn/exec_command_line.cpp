@@ -46,6 +46,8 @@ const ExecOption kExecOptions[] = {
      "print the equivalent TOML config and exit"},
     {"--prefix", nullptr, false, [](ExecCommandLine& c, const std::string&) { c.prefix = true; },
      "stdin /dev/null, output as \"[name] line\" (stdio = \"log\")"},
+    {"--learn", nullptr, false, [](ExecCommandLine& c, const std::string&) { c.learn = true; },
+     "allow and record every violation, then print the allow line (trusted input only)"},
 };
 
 const ExecOption* find_option(const std::string& name) {
@@ -176,7 +178,7 @@ ExecCommandLine parse_exec_command_line(const std::vector<std::string>& words) {
 }
 
 std::string exec_usage() {
-    std::string text = "       airlock-host exec [--prefix] CONFIG PLUGIN [-- ARGS...]\n"
+    std::string text = "       airlock-host exec [--prefix] [--learn] CONFIG PLUGIN [-- ARGS...]\n"
                        "       airlock-host exec [OPTIONS] -- COMMAND [ARGS...]\n";
     for (const auto& option : kExecOptions) {
         std::string left = std::string("         ") + option.name;

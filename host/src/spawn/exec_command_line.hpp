@@ -24,6 +24,7 @@ public:
 struct ExecCommandLine {
     // Both forms.
     bool prefix = false;        ///< --prefix: stdio = "log" ("[name] line" output, stdin /dev/null)
+    bool learn = false;         ///< --learn: on_violation = "learn" for this run (docs/sandbox.md)
     // The config-file form.
     std::string config_path;    ///< CONFIG (empty: the config-less form)
     std::string plugin_name;    ///< PLUGIN

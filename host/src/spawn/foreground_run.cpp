@@ -9,6 +9,9 @@
 #include <airlock/host/spawn_violations.hpp>
 #include <airlock/host/violation_report_limiter.hpp>
 #endif
+#if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
+#include <airlock/host/syscall_sets.hpp>
+#endif
 
 #include <fcntl.h>
 #include <poll.h>
@@ -20,8 +23,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <vector>
+#include <set>
 
 namespace airlock::host {
 namespace {
@@ -85,7 +90,7 @@ constexpr int kViolationsPerRound = 64;
 class ViolationReporter {
 public:
     ViolationReporter(const Spawner& spawner, SpawnedPlugin& plugin, int error_fd)
-        : plugin_name_(plugin.name), error_fd_(error_fd) {
+        : plugin_name_(plugin.name), error_fd_(error_fd), learn_(spawner.plugin().syscalls.learn) {
 #ifdef AIRLOCK_HAVE_SANDBOX
         monitor_ = make_violation_monitor(spawner, plugin);
         limiter_.emplace(plugin.name);
@@ -117,6 +122,7 @@ public:
             }
             if (!*violation) return true;
             ++reported_;
+            if (learn_) learn(**violation);
             write_lines(limiter_->record(**violation));
         }
 #endif
@@ -138,12 +144,42 @@ public:
     }
     /// Violations reported so far.
     int reported() const noexcept { return reported_; }
+    /// Learn mode: what the run needed, as the allow line to paste, and what the sandbox
+    /// refused whatever the policy says.
+    void write_learned([[maybe_unused]] const SyscallPolicy& policy) {
+        if (!learn_) return;
+        const std::string who = "airlock-host: learn: plugin " + plugin_name_;
+#if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
+        if (used_.empty()) {
+            write_all(error_fd_, who + " made no system call outside its policy\n");
+        } else {
+            write_all(error_fd_, who + " needed " + std::to_string(used_.size()) +
+                                     " system call(s) outside its policy; add to [plugin." + plugin_name_ +
+                                     ".syscalls] (merged with any allow list there):\n");
+            write_all(error_fd_, learned_allow_line(used_, policy.allowed) + "\n");
+        }
+        for (const auto& [name, why] : refused_)
+            write_all(error_fd_, who + ": refused " + name + " (no config can allow it): " + why + "\n");
+#else
+        write_all(error_fd_, who + ": this build cannot name groups; see the reports above\n");
+#endif
+    }
 
 private:
     std::string plugin_name_;
     int error_fd_;
     int reported_ = 0;
+    bool learn_ = false;
+    std::set<std::string> used_;                // continued: the policy should allow these
+    std::map<std::string, std::string> refused_;  // sandbox denials: name -> why
 #ifdef AIRLOCK_HAVE_SANDBOX
+    void learn(const Violation& violation) {
+        if (violation.action == ViolationAction::Log)
+            used_.insert(violation.syscall_name);
+        else
+            refused_.emplace(violation.syscall_name + (violation.architecture.empty() ? "" : " (" + violation.architecture + ")"),
+                             violation.advice);
+    }
     void write_lines(const std::vector<std::string>& lines) {
         for (const std::string& line : lines) write_all(error_fd_, "airlock-host: " + line + "\n");
     }
@@ -172,7 +208,7 @@ void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const Outp
         // all the host has observed.
         write_all(error_fd, "airlock-host: " + who + ": forbidden system call: killed (SIGSYS)\n");
     } else if (exit.signaled && !(exit.signal == SIGKILL && violations.reported() > 0)) {
-        write_all(error_fd, "airlock-host: " + who + " " + exit.describe() + "\n");
+        write_all(error_fd, "airlock-host: " + who + " " + exit.describe(limits) + "\n");
     }
 }
 
@@ -241,6 +277,13 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     std::optional<ForwardedSignals> signals;
     if (options.forward_signals) signals.emplace();
 
+    if (spawner.plugin().syscalls.learn) {
+        // Never silent: this run is less confined than the config says.
+        write_all(options.error_fd, "airlock-host: LEARN MODE for plugin " + spawner.plugin().name +
+                                        ": every system call outside its policy is ALLOWED and recorded for this "
+                                        "run (the sandbox's own denials and Landlock still hold); use trusted input "
+                                        "only\n");
+    }
     SpawnedPlugin plugin = spawner.launch(launch_options_for(options));
     ViolationReporter violations(spawner, plugin, options.error_fd);
     // Protocol "airlock": handshake, grant table, ready, log records and the stop request.
@@ -393,6 +436,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     violations.handle_pending();
     violations.write_summaries(true);
     report_exit(plugin, exit, pump, violations, spawner.plugin().limits, options.error_fd);
+    violations.write_learned(spawner.plugin().syscalls);
     return exit;
 }
 

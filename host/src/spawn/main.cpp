@@ -116,7 +116,19 @@ int check_command(const std::string& config_path, bool verify = false) {
 }
 
 // Runs one plugin in the foreground; the host exits with its status (128 + signal).
-int run_plugin(const PluginConfig& plugin, const ExecCommandLine& command_line) {
+int run_plugin(PluginConfig plugin, const ExecCommandLine& command_line) {
+    if (command_line.learn) {
+        plugin.syscalls.learn = true;
+        plugin.syscalls.on_violation = ViolationAction::Log;
+    }
+#ifdef AIRLOCK_HAVE_SANDBOX
+    // Learning needs the host to see each call; without notification `log` would let the
+    // calls through unrecorded.
+    if (plugin.syscalls.learn && !probe_isolation_layers().seccomp_user_notification.available) {
+        std::cerr << "airlock-host: learn mode needs seccomp user notification, which this kernel lacks\n";
+        return EX_UNAVAILABLE;
+    }
+#endif
     Spawner spawner(plugin);
     ForegroundOptions options;
     options.extra_args = command_line.extra_args;
@@ -124,7 +136,6 @@ int run_plugin(const PluginConfig& plugin, const ExecCommandLine& command_line) 
     options.inherit_stdio = plugin.stdio == StdioMode::Inherit && !command_line.prefix;
     return run_in_foreground(spawner, options).shell_status();
 }
-
 // The name config errors of a config-less command line are reported under.
 constexpr const char* kCommandLineConfigName = "<exec command line>";
 
@@ -159,8 +170,20 @@ void host_line(const std::string& text) {
 }
 
 // `airlock-host run CONFIG`: supervise every configured plugin until SIGTERM/SIGINT.
+// Learning loosens a filter for one foreground run: a supervised host never does it.
+bool refuse_learning(const HostConfig& config) {
+    for (const auto& [name, plugin] : config.plugins) {
+        if (!plugin.syscalls.learn) continue;
+        std::cerr << "airlock-host: plugin " << name << ": on_violation = \"learn\" is for airlock-host exec only, "
+                  << "never for run\n";
+        return true;
+    }
+    return false;
+}
+
 int run_command(const std::string& config_path) {
     HostConfig config = load_config(config_path);
+    if (refuse_learning(config)) return EX_CONFIG;
     boost::asio::io_context io;
     const std::optional<std::string> control_path = config.control_path;
     const std::vector<uid_t> control_users(config.control_users.begin(), config.control_users.end());
@@ -188,7 +211,9 @@ int run_command(const std::string& config_path) {
             } else if (signal_number == SIGHUP) {
                 try {
                     HostConfig reloaded = load_config(config_path);
-                    if (airlock::Status status = supervisor.reload(std::move(reloaded)); !status.ok()) {
+                    if (refuse_learning(reloaded)) {
+                        std::cerr << "airlock-host: reload refused, keeping the running configuration\n";
+                    } else if (airlock::Status status = supervisor.reload(std::move(reloaded)); !status.ok()) {
                         std::cerr << "airlock-host: reload failed, keeping the running configuration: "
                                   << status.message() << std::endl;
                     } else {

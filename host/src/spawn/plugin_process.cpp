@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 namespace airlock::host {
 namespace {
@@ -41,6 +42,25 @@ std::string PluginExit::describe() const {
     if (core_dumped) text += ", core dumped";
     if (out_of_memory) text += ": out of memory (the memory cgroup's limit was reached)";
     return text;
+}
+
+std::string size_text(std::uint64_t bytes) {
+    constexpr std::pair<std::uint64_t, const char*> units[] = {
+        {1ULL << 40, "TiB"}, {1ULL << 30, "GiB"}, {1ULL << 20, "MiB"}, {1ULL << 10, "KiB"}};
+    for (auto [unit, suffix] : units)
+        if (bytes != 0 && bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
+    return std::to_string(bytes) + " bytes";
+}
+
+std::string PluginExit::describe(const Limits& limits) const {
+    if (signaled && out_of_memory && limits.memory_bytes) {
+        std::string text = "killed by signal " + std::to_string(signal);
+        if (const char* name = sigabbrev_np(signal)) text += std::string(" (SIG") + name + ")";
+        return text + ": exceeded memory = " + size_text(*limits.memory_bytes) + " (memory cgroup OOM)";
+    }
+    if (signaled && signal == SIGXCPU && limits.cpu_seconds)
+        return describe() + ": exceeded cpu = " + std::to_string(*limits.cpu_seconds) + "s (RLIMIT_CPU)";
+    return describe();
 }
 
 std::string MemoryEnforcement::describe() const {

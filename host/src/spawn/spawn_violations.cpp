@@ -4,12 +4,20 @@
 #include "compiled_confinement.hpp"
 #include "spawner_internals.hpp"
 
+#ifdef AIRLOCK_HAVE_CONFIG_LOADER
+#include <airlock/host/syscall_sets.hpp>
+#endif
+
 namespace airlock::host {
 
 std::optional<ViolationMonitor> make_violation_monitor(const Spawner& spawner, SpawnedPlugin& plugin) {
     const detail::CompiledConfinement* compiled = detail::SpawnerInternals::confinement(spawner).compiled();
     if (!plugin.seccomp_listener || compiled == nullptr || !compiled->filter) return std::nullopt;
-    return ViolationMonitor(std::move(plugin.seccomp_listener), compiled->filter->violation_policy());
+    SeccompViolationPolicy policy = compiled->filter->violation_policy();
+#ifdef AIRLOCK_HAVE_CONFIG_LOADER
+    policy.group_of = [](std::string_view syscall) { return group_of_syscall(syscall); };
+#endif
+    return ViolationMonitor(std::move(plugin.seccomp_listener), std::move(policy));
 }
 
 } // namespace airlock::host

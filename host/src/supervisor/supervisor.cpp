@@ -97,6 +97,7 @@ struct Run {
     Clock::time_point started = Clock::now();
     bool stop_requested = false;  ///< the supervisor asked it to stop (no restart follows)
     int violations = 0;
+    std::string fatal_violation;  ///< the report of the violation the host killed it for
     std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
 };
 
@@ -445,6 +446,7 @@ struct Supervisor::Impl {
             ++run.violations;
             ++plugin.violations;
             plugin.last_violation = (*violation)->describe(plugin.name);
+            if ((*violation)->action == ViolationAction::Kill) run.fatal_violation = plugin.last_violation;
             for (const std::string& line : run.violation_reports.record(**violation)) log_line(plugin, "[host] " + line);
         }
 #endif
@@ -502,7 +504,7 @@ struct Supervisor::Impl {
             host_event(*plugin, "reached its tasks limit of " + std::to_string(plugin->config.limits.tasks.value_or(0)) +
                                     " (thread or process creations refused: " + std::to_string(exit->tasks_refused) + ")");
         }
-        plugin->last_exit = exit->describe();
+        plugin->last_exit = exit->describe(plugin->config.limits);
         if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
         if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
             plugin->last_violation = "plugin " + plugin->name + ": forbidden system call: killed (SIGSYS)";
@@ -809,9 +811,14 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     auto pending = std::make_shared<Pending>(io);
     pending->done = std::move(done);
     // Not guarded: a call cancelled by the supervisor's destruction still completes (Cancelled).
-    auto finish = [&io, pending](Result<Message> result) {
+    auto finish = [&io, pending, weak_run = std::weak_ptr<Run>(run)](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
+        // The plugin was killed for a violation: the caller learns why, not only that the
+        // connection closed (the monitor reports before the plugin's end can be read).
+        if (auto killed = weak_run.lock(); killed && !result.ok() && result.status().code() == StatusCode::PeerClosed &&
+                                           !killed->fatal_violation.empty())
+            result = Status(StatusCode::PeerClosed, killed->fatal_violation);
         pending->timer.cancel();
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };

@@ -125,7 +125,7 @@ TEST_CASE("unknown enumeration values") {
           "\"append\", \"read-write\"");
     CHECK(error_of(with_plugin("[plugin.p.syscalls]\non_violation = \"warn\"\n")) ==
           "demo.toml:4:16: unknown on_violation \"warn\" in [plugin.p.syscalls]; allowed: \"kill\", "
-          "\"errno\", \"log\"");
+          "\"errno\", \"log\", \"learn\"");
     CHECK(error_of("[sandbox]\nrequire = [\"seccomp\", \"apparmor\"]\n" + std::string(kPlugin)) ==
           "demo.toml:2:23: unknown isolation layer \"apparmor\" in require of [sandbox]; allowed: "
           "\"seccomp\", \"landlock\", \"no-new-privs\"");

@@ -201,21 +201,21 @@ TEST_CASE("an append-only grant cannot be overwritten or truncated", "[e2e]") {
         INFO(run.out << run.err);
         CHECK(run.result("clear-append") == "blocked errno=EPERM");
         CHECK(run.notes("flags-after") == std::vector<std::string>{"flags-after append"});
-        CHECK(has_line(run.err, violation("fcntl", 72, "refused with EPERM")));
+        CHECK(has_line(run.err, violation("fcntl", 72, "refused with EPERM", "fcntl F_SETFL clearing O_APPEND: the plugin holds an append-only grant, which must stay append-only")));
         CHECK(dir.read("journal.log") == "HEAD\nF1\n");
     }
     SECTION("pwritev2 with RWF_NOAPPEND is refused") {
         Run run = exec_attempt(config, {"pwritev2-noappend", "3", "V1\n"});
         INFO(run.out << run.err);
         CHECK(run.result("pwritev2-noappend") == "blocked errno=EPERM");
-        CHECK(has_line(run.err, violation("pwritev2", 328, "refused with EPERM")));
+        CHECK(has_line(run.err, violation("pwritev2", 328, "refused with EPERM", "pwritev2 with RWF_NOAPPEND: the plugin holds an append-only grant, which must stay append-only")));
         CHECK(dir.read("journal.log") == "HEAD\n");
     }
     SECTION("ftruncate is refused") {
         Run run = exec_attempt(config, {"ftruncate", "3"});
         INFO(run.out << run.err);
         CHECK(run.result("ftruncate") == "blocked errno=EPERM");
-        CHECK(has_line(run.err, violation("ftruncate", 77, "refused with EPERM")));
+        CHECK(has_line(run.err, violation("ftruncate", 77, "refused with EPERM", "ftruncate can cut a file short: the plugin holds an append-only grant, which must stay append-only")));
         CHECK(dir.read("journal.log") == "HEAD\n");
     }
     SECTION("under on_violation = kill, clearing O_APPEND kills the plugin before it writes") {
@@ -225,7 +225,7 @@ TEST_CASE("an append-only grant cannot be overwritten or truncated", "[e2e]") {
         INFO(run.out << run.err);
         CHECK(run.result("clear-append") == "<missing>");
         CHECK(run.status == 128 + SIGKILL);
-        CHECK(has_line(run.err, violation("fcntl", 72, "killed")));
+        CHECK(has_line(run.err, violation("fcntl", 72, "killed", "fcntl F_SETFL clearing O_APPEND: the plugin holds an append-only grant, which must stay append-only")));
         CHECK(dir.read("journal.log") == "HEAD\n");
     }
     check_host_healthy(config);
@@ -630,6 +630,6 @@ TEST_CASE("the memory limit also bounds memory held in a memfd", "[e2e]") {
     CHECK(run.status == 128 + SIGKILL);
     CHECK(run.result("memfd-memory") == "<missing>");  // killed before it could report
     CHECK(has_line(run.err, "airlock-host: plugin attempt \\(pid [0-9]+\\) killed by signal 9 \\(SIGKILL\\): "
-                            "out of memory \\(the memory cgroup's limit was reached\\)"));
+                            "exceeded memory = 64MiB \\(memory cgroup OOM\\)"));
     check_host_healthy(config);
 }

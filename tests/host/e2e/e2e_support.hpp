@@ -311,10 +311,13 @@ inline std::string memory_limit_line(const std::string& check_output) {
     return "<missing>";
 }
 
-/// The host's report of a seccomp violation, as a regex for Catch::Matches.
-inline std::string violation(const std::string& syscall, int number, const std::string& action) {
+/// The host's report of a seccomp violation, as a regex for Catch::Matches. Every report
+/// ends with advice (what to allow, or the rule that fired and why); `advice` is a regex for
+/// it, by default any non-empty text.
+inline std::string violation(const std::string& syscall, int number, const std::string& action,
+                             const std::string& advice = ".+") {
     return "airlock-host: plugin attempt \\(pid [0-9]+\\): forbidden system call " + syscall + " \\(" +
-           std::to_string(number) + "\\): " + action;
+           std::to_string(number) + "\\): " + action + "; " + advice;
 }
 
 } // namespace airlock::e2e

@@ -128,7 +128,7 @@ TEST_CASE("a plugin filling a tmpfs file under a read-write grant is stopped at 
     Run big = exec_attempt(config, {"file-memory", "3", "big", "256"});
     INFO(big.out << big.err);
     CHECK(big.status == 128 + SIGKILL);  // the cgroup's OOM killer, as for a memfd
-    CHECK(has_line(big.err, ".*killed by signal 9 \\(SIGKILL\\): out of memory .*"));
+    CHECK(has_line(big.err, ".*killed by signal 9 \\(SIGKILL\\): exceeded memory = 64MiB \\(memory cgroup OOM\\)"));
     // The file outlives the plugin (tmpfs), but it never grew past the limit.
     struct stat status {};
     REQUIRE(::stat((shm.path() + "/big").c_str(), &status) == 0);
@@ -151,7 +151,7 @@ TEST_CASE("pipe buffers a plugin fills count against its memory limit", "[e2e]")
     Run big = exec_attempt(config, {"pipe-memory", "48"});
     INFO(big.out << big.err);
     CHECK(big.status == 128 + SIGKILL);
-    CHECK(has_line(big.err, ".*killed by signal 9 \\(SIGKILL\\): out of memory .*"));
+    CHECK(has_line(big.err, ".*killed by signal 9 \\(SIGKILL\\): exceeded memory = 24MiB \\(memory cgroup OOM\\)"));
 }
 
 TEST_CASE("processes a plugin leaves behind are killed so that its cgroup can be removed", "[e2e]") {

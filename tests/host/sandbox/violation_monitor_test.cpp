@@ -92,7 +92,7 @@ TEST_CASE("the host observes a forbidden openat by name and kills the plugin", "
     CHECK(violation.action == ViolationAction::Kill);
     CHECK(violation.describe("thumbnailer") ==
           "plugin thumbnailer (pid " + std::to_string(confined.child->pid()) +
-              "): forbidden system call openat (257): killed");
+              "): forbidden system call openat (257): killed; allow it with syscalls.allow = [\"openat\"]");
     auto outcome = confined.child->wait();
     CHECK_FALSE(outcome.exited);
     CHECK(outcome.signal == SIGKILL);
@@ -133,7 +133,7 @@ TEST_CASE("on_violation = errno: the plugin gets EPERM and the host a report", "
     auto violation = expect_violation(monitor);
     CHECK(violation.syscall_name == "openat");
     CHECK(violation.action == ViolationAction::Errno);
-    CHECK_THAT(violation.describe("p"), Catch::EndsWith("openat (257): refused with EPERM"));
+    CHECK_THAT(violation.describe("p"), Catch::EndsWith("openat (257): refused with EPERM; allow it with syscalls.allow = [\"openat\"]"));
     auto outcome = confined.child->wait();
     REQUIRE(outcome.exited);
     CHECK(outcome.exit_code == EPERM);

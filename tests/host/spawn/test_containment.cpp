@@ -46,7 +46,8 @@ TEST_CASE("exec of /bin/sh is a violation the host reports by syscall name", "[c
     CHECK(run.exit.signal == SIGKILL);
     REQUIRE(run.err.size() == 1);
     CHECK_THAT(run.err[0], Catch::Matches("airlock-host: plugin probe \\(pid [0-9]+\\): forbidden system call "
-                                          "execve \\(59\\): killed"));
+                                          "execve \\(59\\): killed; execve: executing a program after the launch: "
+                                          "the host executes the plugin once, and the plugin may not exec again"));
 }
 
 TEST_CASE("with processes = 1 the plugin may start threads but not processes", "[containment]") {

@@ -245,6 +245,22 @@ TEST_CASE("a plugin killed by a violation reports it, the others keep answering"
     CHECK(call_and_wait(io, supervisor, "good", "echo", {9}).ok());
 }
 
+TEST_CASE("a call whose plugin is killed for a violation returns the violation to the caller") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("victim", "violate-on-echo", "restart = \"no\"\n") +
+                                        plugin_toml("good", "serve")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "victim", PluginState::Ready); }));
+    Status status = call_and_wait(io, supervisor, "victim", "echo", {1}).status();
+    INFO(status.message());
+    CHECK(status.code() == StatusCode::PeerClosed);
+    CHECK_THAT(status.message(), Catch::Matches("plugin victim \\(pid [0-9]+\\): forbidden system call ptrace "
+                                                "\\(101\\): killed; ptrace is always denied: .+"));
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    CHECK(call_and_wait(io, supervisor, "good", "echo", {9}).ok());
+}
+
 TEST_CASE("100 plugins reach ready under one supervisor and all answer a call") {
     std::string plugins;
     for (int i = 0; i < 100; ++i) plugins += plugin_toml("p" + std::to_string(i), "serve");

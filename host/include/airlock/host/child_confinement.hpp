@@ -27,9 +27,11 @@
 
 namespace airlock::host {
 
-/// Moves the calling process into a cgroup by writing "0" to its `cgroup.procs`, opened
-/// beforehand by the parent (PluginCgroups::join_fds(), plugin_cgroups.hpp). Done first, so
-/// everything the process allocates from then on is charged to that cgroup.
+/// Moves the calling process into a cgroup by writing "0" to its v1 `tasks` file (the
+/// calling thread: the whole process while it is single-threaded, as the child is) or v2
+/// `cgroup.procs`, opened beforehand by the parent (PluginCgroups::join_fds(),
+/// plugin_cgroups.hpp). Done first, so everything the process allocates from then on is
+/// charged to that cgroup.
 int join_cgroup_in_child(int procs_fd) noexcept;
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: exec can never grant privileges (setuid bits, file

@@ -93,6 +93,10 @@ struct SyscallPolicy {
     /// plugin may exec again after the launch (a wrapper), any file it can read that
     /// Landlock lets it execute (then its system paths too).
     bool exec_after_launch = false;
+    /// `on_violation = "learn"` (or `airlock-host exec --learn`): `on_violation` is Log, and
+    /// `exec` records every violation and prints the allow line that covers them. Refused by
+    /// `run`; sandbox denials, the always-denied set and Landlock stay in force.
+    bool learn = false;
 };
 
 enum class GrantKind { File, Directory, Connect, Memfd };

@@ -14,8 +14,12 @@
 #include <linux/filter.h>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <set>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace airlock::host {
@@ -47,6 +51,11 @@ struct SeccompViolationPolicy {
     /// when processes = 1, append hardening, ...). With `on_violation = log` these are
     /// still refused with EPERM: letting them continue would undo the sandbox.
     std::set<int> never_continue;
+    /// The rules the filter was compiled from: a report names the argument rule that fired.
+    std::shared_ptr<const FilterRules> rules;
+    /// Optional: the `@group` a config would use for a syscall (e.g. "@system-info"), or "".
+    /// The config layer supplies it (the sandbox does not know the groups).
+    std::function<std::string(std::string_view syscall)> group_of;
 };
 
 /// A BPF program ready to be loaded with `seccomp(SECCOMP_SET_MODE_FILTER)`.
@@ -115,5 +124,9 @@ SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool
 /// The syscalls refused whatever a policy allows (the issue's list), as names.
 /// Kept in the sandbox as defense in depth even when the config layer strips them.
 const std::vector<const char*>& sandbox_always_denied_syscalls();
+
+/// Why the sandbox always denies `name` (a short phrase, e.g. "io_uring performs I/O without
+/// going through seccomp"), or an empty view when `name` is not on that list.
+std::string_view sandbox_always_denied_reason(std::string_view name);
 
 } // namespace airlock::host

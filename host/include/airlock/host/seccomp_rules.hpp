@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace airlock::host {
@@ -51,6 +52,9 @@ struct ArgCondition {
 struct ArgRule {
     RuleAction action = RuleAction::Allow;
     std::vector<ArgCondition> conditions;
+    /// For sandbox denials: what the rule forbids and why, in words for the violation report
+    /// (e.g. "F_SETFL clearing O_APPEND: the plugin holds an append-only grant").
+    std::string why = {};
 };
 
 /// Every rule of one syscall. Rules with different actions never match the same arguments
@@ -62,6 +66,8 @@ struct SyscallRules {
     /// The decision for `args`: the matching rule's action, Enosys when none matches.
     /// `ambiguous` (optional) is set when rules with different actions match.
     [[nodiscard]] RuleAction decide(const std::array<std::uint64_t, 6>& args, bool* ambiguous = nullptr) const;
+    /// The first rule whose conditions all hold for `args`, or nullptr (ENOSYS).
+    [[nodiscard]] const ArgRule* matching(const std::array<std::uint64_t, 6>& args) const;
 };
 
 /// Options that change the rules beyond the plugin's own policy.
@@ -79,6 +85,10 @@ struct FilterRules {
     std::set<int> always_denied;
     /// Numbers (native) the plugin's policy allows (allowed minus denied).
     std::set<int> allowed;
+    /// For syscalls the policy does not allow but would check by argument if it did (clone's
+    /// namespace flags, fcntl under append hardening, ...): those rules. With `on_violation =
+    /// log` the host lets such a call continue only where these rules would not deny it.
+    std::map<int, SyscallRules> if_allowed;
 };
 
 /// Builds the rules for `policy` and `limits` with the launch tag `tag`.

@@ -64,7 +64,14 @@ struct PluginExit {
     /// "exited with status 3", "killed by signal 9 (SIGKILL)" or "killed by signal 9
     /// (SIGKILL): out of memory (the memory cgroup's limit was reached)".
     [[nodiscard]] std::string describe() const;
+    /// describe(), naming the limit of `limits` that ended the process the way a config
+    /// writes it: "killed by signal 24 (SIGXCPU): exceeded cpu = 2s (RLIMIT_CPU)", "killed by
+    /// signal 9 (SIGKILL): exceeded memory = 64MiB (memory cgroup OOM)".
+    [[nodiscard]] std::string describe(const Limits& limits) const;
 };
+
+/// A byte count the way a config writes it: "64MiB", "1GiB", "1500 bytes".
+std::string size_text(std::uint64_t bytes);
 
 /// What belongs to one plugin process and is released once the process has been reaped
 /// (its memory cgroup, which can only be removed when no process is left in it).

@@ -44,6 +44,16 @@ const std::vector<SyscallGroup>& syscall_groups();
 /// The group called `name` (with the '@'), or nullptr.
 const SyscallGroup* find_syscall_group(std::string_view name);
 
+/// The first group (documentation order) that lists `syscall` itself, e.g. "sysinfo" →
+/// "@system-info"; empty when no group does. For the advice in violation reports.
+std::string group_of_syscall(std::string_view syscall);
+
+/// The `allow = [...]` TOML line that lets a plugin make the calls in `used` (what a learn
+/// run recorded) on top of its allowlist `allowed`: a group's name where the run used every
+/// member of it (at least two) that the allowlist lacks, plain names for the rest. Sorted,
+/// groups first.
+std::string learned_allow_line(const std::set<std::string>& used, const std::set<std::string>& allowed);
+
 /// Every profile, in documentation order ("default" first).
 const std::vector<SyscallProfile>& syscall_profiles();
 

@@ -13,6 +13,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,14 +28,27 @@ struct Violation {
     int syscall_nr = -1;        ///< number on the plugin's architecture
     std::string syscall_name;   ///< e.g. "openat"; "syscall_N" if libseccomp cannot name it
     ViolationAction action = ViolationAction::Kill;  ///< what the host did
+    /// Empty for a native call; "i386 (int 0x80)" or "x32" for a foreign-architecture call.
+    std::string architecture;
+    /// What to do about it, or why it can never be allowed: the argument rule that fired
+    /// ("fcntl F_SETFL clearing O_APPEND: ..."), "allow it with syscalls.allow = [...]", or
+    /// "io_uring_setup is always denied: ...". Empty when nothing better is known.
+    std::string advice;
+    /// The argument registers, as the kernel reported them.
+    std::array<std::uint64_t, 6> args{};
 
-    /// The report line, e.g.
-    /// `plugin thumbnailer (pid 4242): forbidden system call openat (257): killed`.
+    /// The report line, e.g. `plugin sort (pid 812): forbidden system call sysinfo (99):
+    /// killed; allow it with syscalls.allow = ["sysinfo"] (group @system-info)`.
     [[nodiscard]] std::string describe(std::string_view plugin_name) const;
 };
 
 /// "killed", "refused with EPERM" or "allowed and logged".
 std::string_view violation_action_outcome(ViolationAction action) noexcept;
+
+/// The advice for a violation of `syscall_name` when the policy simply does not allow it:
+/// `allow it with syscalls.allow = ["sysinfo"]`, plus ` (group @system-info)` when `group` is
+/// not empty.
+std::string allow_advice(std::string_view syscall_name, std::string_view group);
 
 /// The name of a syscall number on the native architecture, e.g. 257 → "openat".
 std::string syscall_name(int syscall_nr);

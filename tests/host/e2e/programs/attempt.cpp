@@ -280,6 +280,30 @@ int io_uring() {
     return outcome(fd);
 }
 
+// A 32-bit system call through the legacy int 0x80 gate (i386 getpid is 20).
+int int80_call() {
+    long result = 20;
+    asm volatile("int $0x80" : "+a"(result) : : "memory");
+    return outcome(result < 0 && result > -4096 ? (errno = static_cast<int>(-result), -1) : result);
+}
+
+// An x32-ABI system call: the native number with bit 30 set (x32 getpid).
+int x32_call() { return outcome(::syscall(0x40000000 | SYS_getpid)); }
+
+// A child in a new user namespace, by raw clone (fork-like: the child exits at once).
+int clone_new_user() {
+    long pid = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) ::_exit(0);
+    if (pid > 0) ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    return outcome(pid);
+}
+
+// Any native system call by number, all arguments zero.
+int raw_call(long number) { return outcome(::syscall(number, 0, 0, 0, 0, 0, 0)); }
+
+// Punches a hole in an (append-only) descriptor's file: rewrites existing data.
+int punch_hole(int fd) { return outcome(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1)); }
+
 int ptrace_pid(pid_t pid) {
     long result = ::ptrace(PTRACE_ATTACH, pid, nullptr, nullptr);
     if (result == 0) {
@@ -656,6 +680,11 @@ int main(int argc, char** argv) {
     if (action == "vfork") return vfork_child();
     if (action == "thread") return start_thread();
     if (action == "io-uring-setup") return io_uring();
+    if (action == "clone-newuser") return clone_new_user();
+    if (action == "int80") return int80_call();
+    if (action == "x32") return x32_call();
+    if (action == "raw-syscall" && need(1)) return raw_call(std::strtol(arg(0), nullptr, 10));
+    if (action == "punch-hole" && need(1)) return punch_hole(to_int(arg(0)));
     if (action == "ptrace") return ptrace_pid(need(1) ? to_int(arg(0)) : ::getppid());
     if (action == "kill") return kill_pid(need(1) ? to_int(arg(0)) : ::getppid(), need(2) ? to_int(arg(1)) : SIGUSR1);
     if (action == "tkill" && need(2)) return tkill_pid(to_int(arg(0)), to_int(arg(1)));

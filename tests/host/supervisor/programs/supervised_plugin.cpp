@@ -11,6 +11,7 @@
 //   spam          reports ready, then sends the host progress requests as fast as it can
 //                 and never reads the replies
 //   violate       reports ready, then calls ptrace (not in the default allowlist)
+//   violate-on-echo  like serve, but calls ptrace (not in the default allowlist) on each echo
 //   violate-flood N [exit]  reports ready, calls ptrace N times (each refused under
 //                 on_violation = "errno"), prints "refused R of N", then serves on (or exits 0)
 #include "supervised_api.hpp"
@@ -84,7 +85,8 @@ int main(int argc, char** argv) {
         if (!ignore_stop) stopping = true;
         return wire::StopReply{0};
     });
-    (void)session.on_raw(wire::kFirstApplicationTag, [](Message& request, CallSession::Responder& respond) -> Status {
+    (void)session.on_raw(wire::kFirstApplicationTag, [&mode](Message& request, CallSession::Responder& respond) -> Status {
+        if (mode == "violate-on-echo") ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
         return respond.send(request.body, {});
     });
     const std::uint16_t inspect_tag = wire::kFirstApplicationTag + 1;
