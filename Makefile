@@ -30,6 +30,7 @@ bench: build
 DEMO_TARGETS = airlock-host airlockctl example_hello example_grep example_checksum \
 	example_journal example_intruder example_embed_demo
 DEMO_TARGETS += example_hello_py
+DEMO_TARGETS += example_hello_c
 
 run: configure
 	@echo "make run: building the host, airlockctl and the example plugins in $(BUILD_DIR) ..."

@@ -2,6 +2,7 @@
 
 #include "packet_format.hpp"
 #include "socket_checks.hpp"
+#include "stream_transport.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -63,7 +64,7 @@ public:
 namespace {
 
 ssize_t send_packet(int socket, const iovec* parts, std::size_t part_count, std::span<const int> fds,
-                    const ::ucred* credentials, int flags) {
+                    const ::ucred* credentials, int flags, bool stream) {
     alignas(cmsghdr) char control[kControlBufferSize];
     msghdr header{};
     header.msg_iov = const_cast<iovec*>(parts);
@@ -92,7 +93,7 @@ ssize_t send_packet(int socket, const iovec* parts, std::size_t part_count, std:
     }
     ssize_t sent;
     do {
-        sent = ::sendmsg(socket, &header, flags | MSG_NOSIGNAL);
+        sent = stream ? stream_send_packet(socket, &header, flags) : ::sendmsg(socket, &header, flags | MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     return sent;
 }
@@ -160,6 +161,7 @@ Status Connection::set_fd(ConnectionMode mode, UniqueFd fd) {
     if (descriptor_flags >= 0 && !(descriptor_flags & FD_CLOEXEC)) ::fcntl(fd.get(), F_SETFD, descriptor_flags | FD_CLOEXEC);
     int status_flags = ::fcntl(fd.get(), F_GETFL);
     socket_blocking_ = status_flags >= 0 && !(status_flags & O_NONBLOCK);
+    stream_ = is_stream_socket(fd.get());
     socket_ = std::move(fd);
     mode_ = mode;
     state_ = ConnectionState::Attached;
@@ -193,6 +195,15 @@ Status Connection::connect_endpoint() {
     do {
         rc = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
     } while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno == EPROTOTYPE) {
+        // The listener is a SOCK_STREAM socket (LWMsg's kind): connect with one of those.
+        socket = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (!socket) return errno_status("socket", errno);
+        do {
+            rc = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+        } while (rc < 0 && errno == EINTR);
+        stream_ = true;
+    }
     if (rc < 0) {
         int error_number = errno;
         if (error_number == ENOENT || error_number == ECONNREFUSED)
@@ -249,7 +260,7 @@ Status Connection::send_hello() {
     iovec part{packet, kPacketHeaderSize + payload_length};
     Clock::time_point until = deadline();
     for (;;) {
-        if (send_packet(socket_.get(), &part, 1, {}, &credentials, MSG_DONTWAIT) >= 0) return {};
+        if (send_packet(socket_.get(), &part, 1, {}, &credentials, MSG_DONTWAIT, stream_) >= 0) return {};
         if (errno != EAGAIN) return fail(send_error(errno).with_context("sending the handshake"));
         if (Status s = wait_for(POLLOUT, until, "sending the handshake"); !s.ok()) return fail(s);
     }
@@ -413,7 +424,7 @@ Status Connection::queue(const OutgoingMessage& message) {
         explicit QueueSink(Connection& connection) : c_(connection) {}
         Status deliver(const iovec* parts, std::size_t part_count, std::span<const int> fds) override {
             if (c_.outbox_.empty()) {
-                if (send_packet(c_.socket_.get(), parts, part_count, fds, nullptr, MSG_DONTWAIT) >= 0) return {};
+                if (send_packet(c_.socket_.get(), parts, part_count, fds, nullptr, MSG_DONTWAIT, c_.stream_) >= 0) return {};
                 if (errno != EAGAIN) return send_error(errno);
             }
             // Counted with what holding it costs, so that many small packets cannot hide
@@ -461,7 +472,7 @@ Status Connection::flush_outbox(bool blocking, Clock::time_point until) {
         std::vector<int> fds;
         fds.reserve(packet.fds.size());
         for (const UniqueFd& fd : packet.fds) fds.push_back(fd.get());
-        if (send_packet(socket_.get(), &part, 1, fds, nullptr, MSG_DONTWAIT) >= 0) {
+        if (send_packet(socket_.get(), &part, 1, fds, nullptr, MSG_DONTWAIT, stream_) >= 0) {
             outbox_bytes_ -= sizeof(PendingPacket) + kQueuedPacketOverhead + packet.bytes.size();
             outbox_.pop_front();
             continue;
@@ -490,7 +501,7 @@ Status Connection::send(const OutgoingMessage& message) {
         Status deliver(const iovec* parts, std::size_t part_count, std::span<const int> fds) override {
             for (;;) {
                 int flags = c_.socket_blocking_ && until_ == Clock::time_point::max() ? 0 : MSG_DONTWAIT;
-                if (send_packet(c_.socket_.get(), parts, part_count, fds, nullptr, flags) >= 0) {
+                if (send_packet(c_.socket_.get(), parts, part_count, fds, nullptr, flags, c_.stream_) >= 0) {
                     started_ = true;
                     return {};
                 }
@@ -535,7 +546,8 @@ Status Connection::read_packet(bool blocking, bool& would_block) {
     header.msg_controllen = control_.size();
     ssize_t received;
     do {
-        received = ::recvmsg(socket_.get(), &header, MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT));
+        int flags = MSG_CMSG_CLOEXEC | (blocking ? 0 : MSG_DONTWAIT);
+        received = stream_ ? stream_receive_packet(socket_.get(), &header, flags) : ::recvmsg(socket_.get(), &header, flags);
     } while (received < 0 && errno == EINTR);
     if (received < 0) {
         if (errno == EAGAIN) {

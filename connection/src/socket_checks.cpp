@@ -32,8 +32,9 @@ Status check_connected_seqpacket(int fd, bool expect_pair) {
     if (!S_ISSOCK(info.st_mode)) return Status(StatusCode::InvalidParameter, which + " is not a socket");
     if (socket_option(fd, SO_DOMAIN) != AF_UNIX)
         return Status(StatusCode::InvalidParameter, which + " is not a UNIX-domain socket");
-    if (socket_option(fd, SO_TYPE) != SOCK_SEQPACKET)
-        return Status(StatusCode::InvalidParameter, which + " is not a SOCK_SEQPACKET socket");
+    int type = socket_option(fd, SO_TYPE);
+    if (type != SOCK_SEQPACKET && type != SOCK_STREAM)
+        return Status(StatusCode::InvalidParameter, which + " is not a SOCK_SEQPACKET or SOCK_STREAM socket");
     if (socket_option(fd, SO_ACCEPTCONN) == 1)
         return Status(StatusCode::InvalidParameter, which + " is a listening socket; use airlock::Listener to accept");
     sockaddr_un local{}, peer{};

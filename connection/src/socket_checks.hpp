@@ -7,7 +7,7 @@
 
 namespace airlock {
 
-/// Success if `fd` is a connected AF_UNIX SOCK_SEQPACKET socket of the right shape:
+/// Success if `fd` is a connected AF_UNIX SOCK_SEQPACKET or SOCK_STREAM socket of the right shape:
 /// for a pair both ends are unnamed, for Local one end has a path. Never blocks.
 Status check_connected_seqpacket(int fd, bool expect_pair);
 

@@ -149,6 +149,12 @@ Plugin::~Plugin() = default;
 
 const std::string& Plugin::name() const noexcept { return state_->name; }
 const std::vector<GrantInfo>& Plugin::grants() const noexcept { return state_->grants; }
+
+int Plugin::grant_fd(std::string_view name) const noexcept {
+    for (const auto& entry : state_->grant_entries)
+        if (entry.name == name) return entry.fd.get();
+    return -1;
+}
 const std::vector<MethodInfo>& Plugin::methods() const noexcept { return state_->methods; }
 CallSession& Plugin::session() noexcept { return state_->session; }
 

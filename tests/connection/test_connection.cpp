@@ -15,16 +15,16 @@ using airlock::StatusCode;
 using airlock::UniqueFd;
 using namespace std::chrono_literals;
 
-TEST_CASE("set_fd: adopts only a connected SEQPACKET socket fitting the mode", "[connection][set_fd]") {
+TEST_CASE("set_fd: adopts only a connected SEQPACKET or STREAM socket fitting the mode", "[connection][set_fd]") {
     SECTION("not a socket") {
         Connection c(test::protocol());
         airlock::Status s = c.set_fd(ConnectionMode::Pair, UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)));
         CHECK(s.code() == StatusCode::InvalidParameter);
         CHECK_THAT(s.message(), Catch::EndsWith("is not a socket"));
     }
-    SECTION("a stream socketpair") {
+    SECTION("a datagram socketpair (streams are accepted: test_stream.cpp)") {
         int fds[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+        REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) == 0);
         UniqueFd other(fds[1]);
         Connection c(test::protocol());
         CHECK(c.set_fd(ConnectionMode::Pair, UniqueFd(fds[0])).code() == StatusCode::InvalidParameter);

@@ -101,7 +101,8 @@ public:
 
     // --- attaching ------------------------------------------------------------------------
     /// Adopts `fd` (ownership moves to the connection, also on failure). Never blocks.
-    /// InvalidParameter if it is not a connected AF_UNIX SOCK_SEQPACKET socket fitting `mode`
+    /// InvalidParameter if it is not a connected AF_UNIX SOCK_SEQPACKET (or SOCK_STREAM, see
+    /// docs/connection.md) socket fitting `mode`
     /// (Pair: neither end bound to a path; Local: one end is a path); InvalidState if already attached.
     Status set_fd(ConnectionMode mode, UniqueFd fd);
     /// Names the endpoint to connect to. Only ConnectionMode::Local has endpoints.
@@ -208,6 +209,7 @@ private:
     UniqueFd socket_;
     std::string endpoint_;
     bool socket_blocking_ = true;
+    bool stream_ = false;  ///< a SOCK_STREAM socket: packets framed by their headers (stream_transport.hpp)
     std::size_t preferred_packet_size_ = kDefaultPacketSize;
     std::size_t agreed_packet_size_ = 0;
     std::size_t max_message_size_ = kDefaultMaxMessageSize;

@@ -122,6 +122,15 @@ public:
                    CallSession::typed_handler<Request, Reply>(std::move(handler)));
     }
 
+    /// The untyped form of `on`, for bindings in other languages (the C SDK, plugin-sdk/c):
+    /// `request` and `reply` must outlive the plugin; `handler` replies through its Responder
+    /// or returns a failure (an error reply). Throws like `on`.
+    void on_raw(std::string_view name, const TypeSpec& request, const TypeSpec& reply, CallSession::RawHandler handler) {
+        add_method(name, request, reply, std::move(handler));
+    }
+    /// The descriptor of grant `name`, owned by the plugin (valid until it is destroyed), or
+    /// -1 when no such grant exists. For bindings; C++ code uses the typed accessors above.
+    [[nodiscard]] int grant_fd(std::string_view name) const noexcept;
     /// The methods registered so far, with their tags and type descriptions.
     [[nodiscard]] const std::vector<MethodInfo>& methods() const noexcept;
 
