@@ -1,4 +1,6 @@
 // airlockctl: operates a running airlock-host through its control socket.
+#include "units.hpp"  // host/src/config: durations in the config's syntax ("2s", "500ms")
+
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/connection/dynamic_value.hpp>
@@ -32,11 +34,14 @@ constexpr const char* kUsage =
     "  restart NAME                stop a plugin, then start it again\n"
     "  logs NAME [--follow]        recent log lines; --follow keeps printing new ones\n"
     "  describe NAME               the plugin's methods and their request/reply types\n"
-    "  call [--timeout MS] NAME METHOD JSON\n"
+    "  call [--timeout DURATION] [--wait[=DURATION]] NAME METHOD JSON\n"
     "                              call a method with a JSON request ('-' reads stdin);\n"
     "                              prints the reply as JSON (default timeout: the\n"
-    "                              plugin's call_timeout)\n"
+    "                              plugin's call_timeout); --wait first waits until the\n"
+    "                              plugin is ready (default 30s)\n"
     "\n"
+    "Durations as in the config: 500ms, 2s, 1m, 1h. A bare number for --timeout is still read as\n"
+    "milliseconds, with a warning (deprecated).\n"
     "The socket is --socket PATH, else $AIRLOCK_CONTROL_SOCKET, else /run/airlock/control.sock.\n"
     "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad JSON/value, 66 unknown plugin or method,\n"
     "69 host or plugin unavailable, 70 internal/plugin failure, 75 timeout, 76 protocol error,\n"
@@ -45,6 +50,30 @@ constexpr const char* kUsage =
 int usage_error(const std::string& message) {
     std::cerr << "airlockctl: " << message << "\n\n" << kUsage;
     return EX_USAGE;
+}
+
+constexpr std::chrono::milliseconds kDefaultWait = std::chrono::seconds(30);
+constexpr std::chrono::milliseconds kMaxDuration = std::chrono::hours(24);
+
+// A duration option in the config's syntax, 1ms to 24h; prints why not and returns nullopt.
+// `bare_ms_deprecated`: a bare number is still read as milliseconds (what --timeout took
+// before), with a warning.
+std::optional<std::chrono::milliseconds> parse_option_duration(const std::string& option, const std::string& value,
+                                                               bool bare_ms_deprecated) {
+    std::string text = value;
+    if (bare_ms_deprecated && !text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+        std::cerr << "airlockctl: warning: " << option << " " << value << " without a unit is deprecated; write "
+                  << value << "ms\n";
+        text += "ms";
+    }
+    try {
+        auto duration = airlock::host::config_detail::parse_duration(text);
+        if (duration > kMaxDuration) throw std::invalid_argument("duration \"" + value + "\" is longer than 24h");
+        return duration;
+    } catch (const std::invalid_argument& error) {
+        usage_error(option + " needs a duration such as 2s or 500ms (1ms to 24h): " + error.what());
+        return std::nullopt;
+    }
 }
 
 int exit_code_for(const airlock::Status& status) {
@@ -205,8 +234,21 @@ int run_describe(Client& client, const std::string& name) {
     return EX_OK;
 }
 
+// `--wait`: until the host says the plugin is ready, or why it will not be.
+std::optional<int> wait_until_ready(Client& client, const std::string& name, std::chrono::milliseconds wait) {
+    client.connection.set_timeout(wait + std::chrono::seconds(10));  // the host answers Timeout itself
+    auto ready = client.session->call(
+        control::wait_ready, airlock::protocol::WaitReadyRequest{name, static_cast<std::uint32_t>(wait.count())});
+    client.connection.set_timeout(std::chrono::seconds(60));
+    if (!ready) return fail(ready.status());
+    return std::nullopt;
+}
+
 int run_call(Client& client, const std::string& name, const std::string& method, std::string json,
-             std::optional<std::uint32_t> timeout_ms) {
+             std::optional<std::uint32_t> timeout_ms, std::optional<std::chrono::milliseconds> wait) {
+    if (wait) {
+        if (auto failed = wait_until_ready(client, name, *wait)) return *failed;
+    }
     if (json == "-") json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     airlock::protocol::CallRequest request;
     request.plugin = name;
@@ -233,6 +275,7 @@ int main(int argc, char** argv) {
     bool json = false;
     bool follow = false;
     std::optional<std::uint32_t> timeout_ms;
+    std::optional<std::chrono::milliseconds> wait;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         if (arg == "-h" || arg == "--help") {
@@ -248,16 +291,26 @@ int main(int argc, char** argv) {
             json = true;
         } else if (arg == "--follow" || arg == "-f") {
             follow = true;
-        } else if (arg == "--timeout") {
-            if (i + 1 >= args.size()) return usage_error("--timeout needs milliseconds");
-            const std::string& value = args[++i];
-            char* end = nullptr;
-            errno = 0;
-            const unsigned long ms = std::strtoul(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || errno != 0 || ms == 0 || ms > 86400000UL || value[0] == '-') {
-                return usage_error("--timeout needs milliseconds from 1 to 86400000, not \"" + value + "\"");
+        } else if (arg == "--version") {
+            std::cout << "airlockctl " AIRLOCK_VERSION "\n";
+            return EX_OK;
+        } else if (arg == "--timeout" || arg.rfind("--timeout=", 0) == 0) {
+            std::string value;
+            if (arg == "--timeout") {
+                if (i + 1 >= args.size()) return usage_error("--timeout needs a duration such as 2s or 500ms");
+                value = args[++i];
+            } else {
+                value = arg.substr(10);
             }
-            timeout_ms = static_cast<std::uint32_t>(ms);
+            auto duration = parse_option_duration("--timeout", value, true);
+            if (!duration) return EX_USAGE;
+            timeout_ms = static_cast<std::uint32_t>(duration->count());
+        } else if (arg == "--wait" || arg.rfind("--wait=", 0) == 0) {
+            wait = kDefaultWait;
+            if (arg != "--wait") {
+                wait = parse_option_duration("--wait", arg.substr(7), false);
+                if (!wait) return EX_USAGE;
+            }
         } else if (arg.size() > 1 && arg[0] == '-' && words.size() < 3) {
             return usage_error("unknown option " + arg);
         } else {
@@ -280,7 +333,7 @@ int main(int argc, char** argv) {
     } else if (command == "describe") {
         bad = need(1, "describe NAME");
     } else if (command == "call") {
-        bad = need(3, "call [--timeout MS] NAME METHOD JSON");
+        bad = need(3, "call [--timeout DURATION] [--wait[=DURATION]] NAME METHOD JSON");
     } else {
         return usage_error("unknown command \"" + command + "\"");
     }
@@ -288,6 +341,7 @@ int main(int argc, char** argv) {
     if (json && command != "status") return usage_error("--json applies to status only");
     if (follow && command != "logs") return usage_error("--follow applies to logs only");
     if (timeout_ms && command != "call") return usage_error("--timeout applies to call only");
+    if (wait && command != "call") return usage_error("--wait applies to call only");
 
     Client client;
     if (auto failed = connect(client, socket_path)) return *failed;
@@ -295,5 +349,5 @@ int main(int argc, char** argv) {
     if (command == "start" || command == "stop" || command == "restart") return run_action(client, command, words[1]);
     if (command == "logs") return run_logs(client, words[1], follow);
     if (command == "describe") return run_describe(client, words[1]);
-    return run_call(client, words[1], words[2], words[3], timeout_ms);
+    return run_call(client, words[1], words[2], words[3], timeout_ms, wait);
 }

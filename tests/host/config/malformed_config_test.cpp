@@ -37,7 +37,7 @@ TEST_CASE("unknown keys are refused at every level") {
           "demo.toml:4:1: unknown key \"users\" in [plugin.p.sandbox]; allowed keys: system_paths, user, require, "
           "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup");
     CHECK(error_of("[host]\ncontrl = \"/run/a.sock\"\n" + std::string(kPlugin)) ==
-          "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users");
+          "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users, control_group, control_mode");
 }
 
 TEST_CASE("memory_cgroup belongs to [sandbox], not to [plugin.NAME.limits]") {

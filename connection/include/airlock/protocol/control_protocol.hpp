@@ -21,6 +21,7 @@
 /// | 7   | `call`        | method `CallRequest` → `CallReply` (JSON in, JSON out) |
 /// | 8   | `follow_logs` | method `FollowLogsRequest` → `ActionReply`; afterwards the server pushes `log_line` notifications until the connection closes |
 /// | 9   | `log_line`    | notification `LogLine`, server → client     |
+/// | 10  | `wait_ready`  | method `WaitReadyRequest` → `ActionReply`: once the plugin is ready; an error when it will not be (failed, exited, removed) or after `timeout_ms` (`Timeout`) |
 
 #include <airlock/connection/protocol.hpp>
 #include <airlock/connection/types.hpp>
@@ -123,6 +124,13 @@ struct LogLine {
 };
 AIRLOCK_STRUCT(LogLine, plugin, line)
 
+/// Tag 10 request: reply once `plugin` is ready (`airlockctl call --wait`).
+struct WaitReadyRequest {
+    String<64> plugin;
+    std::uint32_t timeout_ms = 0;  ///< how long to wait at most
+};
+AIRLOCK_STRUCT(WaitReadyRequest, plugin, timeout_ms)
+
 namespace control {
 inline constexpr Method<StatusRequest, StatusReply> status{1, "status"};
 inline constexpr Method<PluginRequest, ActionReply> start{2, "start"};
@@ -133,6 +141,7 @@ inline constexpr Method<PluginRequest, DescribeReply> describe{6, "describe"};
 inline constexpr Method<CallRequest, CallReply> call{7, "call"};
 inline constexpr Method<FollowLogsRequest, ActionReply> follow_logs{8, "follow_logs"};
 inline constexpr Notification<LogLine> log_line{9, "log_line"};
+inline constexpr Method<WaitReadyRequest, ActionReply> wait_ready{10, "wait_ready"};
 } // namespace control
 
 /// The protocol "airlock.control/1" holding the tag table above.
