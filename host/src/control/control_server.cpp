@@ -128,7 +128,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     airlock::Status start(mode_t mode) {
         if (listener) return airlock::Status(airlock::StatusCode::InvalidState, "the control server is already listening");
         auto bound = airlock::Listener::bind(path, mode);
-        if (!bound) return bound.status().with_context("control socket " + path);
+        if (!bound) return bound.status().with_context("control socket");  // the listener names the path
         listener.emplace(std::move(*bound));
         // Bound as root:root with `mode`; handing the file to the group only widens access.
         if (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {

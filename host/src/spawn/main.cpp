@@ -191,7 +191,7 @@ int run_command(const std::string& config_path) {
         control.emplace(io, supervisor, *control_path, control_users);
         if (control_group) control->set_group(*control_group);
         if (airlock::Status status = control->start(control_mode); !status.ok()) {
-            std::cerr << "airlock-host: control socket " << *control_path << ": " << status.message() << "\n";
+            std::cerr << "airlock-host: " << status.message() << "\n";  // names the socket once
             return EX_UNAVAILABLE;
         }
         host_line("control socket " + *control_path);

@@ -284,7 +284,8 @@ struct Supervisor::Impl {
                 r->ready_timer.cancel();
                 set_state(*p, PluginState::Ready,
                           "pid " + std::to_string(r->spawned.process.pid()) + ", " +
-                              std::to_string(r->session->methods().size()) + " methods");
+                              std::to_string(r->session->methods().size()) +
+                              (r->session->methods().size() == 1 ? " method" : " methods"));
             };
             run->session.emplace(run->spawned, plugin->config.supervision, std::move(callbacks));
             run->connection_read = watch(io, run->session->fd());
@@ -740,7 +741,7 @@ Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std:
     if (!plugin || plugin->removed) return Impl::not_found(name);
     if (plugin->state != PluginState::Ready || !plugin->run) {
         return Status(StatusCode::InvalidState,
-                      "plugin '" + name + "' is " + plugin_state_name(plugin->state) + ", not ready");
+                      "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")");
     }
     if (!plugin->run->session) return std::vector<protocol::MethodAnnouncement>{};
     return plugin->run->session->methods();
@@ -793,7 +794,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     std::shared_ptr<Run> run = plugin->run;
     if (plugin->state != PluginState::Ready || !run || !run->session) {
         return fail(Status(StatusCode::InvalidState,
-                           "plugin '" + name + "' is " + plugin_state_name(plugin->state) + ", not ready"));
+                           "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")"));
     }
     const auto& methods = run->session->methods();
     auto found = std::find_if(methods.begin(), methods.end(), [&](const auto& m) { return std::string(m.name) == method; });

@@ -314,3 +314,9 @@ TEST_CASE("TOML syntax errors keep their location") {
           "demo.toml:3:8: invalid TOML: Error while parsing key-value pair: cannot redefine existing "
           "string 'exec'; see https://toml.io for the syntax");
 }
+
+TEST_CASE("a table defined twice is named as the file writes it, quoted keys included") {
+    CHECK(error_of("[plugin.\"wordfreq\"]\nexec = \"/usr/bin/true\"\n[plugin.\"wordfreq\"]\nexec = \"/usr/bin/true\"\n") ==
+          "demo.toml:3:1: invalid TOML: table [plugin.\"wordfreq\"] is defined twice; merge the two into one; "
+          "see https://toml.io for the syntax");
+}
