@@ -28,7 +28,9 @@ constexpr const char* kUsage =
     "usage: airlockctl [--socket PATH] COMMAND\n"
     "\n"
     "commands:\n"
-    "  status [--json] [NAME]      state, pid, uptime, restarts, last exit and violation\n"
+    "  status [--json] [NAME]      state, pid, uptime, restarts, counters (calls, errors,\n"
+    "                              violations, bytes in/out), last exit and violation\n"
+    "  metrics                     the counters in the Prometheus text format\n"
     "  start NAME                  start a plugin that is not running\n"
     "  stop NAME                   stop a plugin gracefully (no restart follows)\n"
     "  restart NAME                stop a plugin, then start it again\n"
@@ -112,6 +114,35 @@ std::string format_uptime(std::uint64_t ms) {
     return text;
 }
 
+// "512B", "1.5KiB", "3.0MiB": byte counters for people (metrics and --json give exact numbers).
+std::string format_bytes(std::uint64_t bytes) {
+    if (bytes < 1024) return std::to_string(bytes) + "B";
+    const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double value = static_cast<double>(bytes) / 1024.0;
+    std::size_t unit = 0;
+    while (value >= 1024.0 && unit + 1 < std::size(units)) {
+        value /= 1024.0;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f%s", value, units[unit]);
+    return text;
+}
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label_value(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
 std::string pad(std::string text, std::size_t width) {
     if (text.size() < width) text.append(width - text.size(), ' ');
     return text;
@@ -172,7 +203,10 @@ int run_status(Client& client, bool json, const std::string& name) {
                    ",\"last_exit\":" + (p.last_exit.empty() ? std::string("null") : airlock::json_quote(p.last_exit)) +
                    ",\"last_violation\":" +
                    (p.last_violation.empty() ? std::string("null") : airlock::json_quote(p.last_violation)) +
-                   ",\"progress\":" + (p.progress ? progress_json(*p.progress) : std::string("null")) + "}";
+                   ",\"progress\":" + (p.progress ? progress_json(*p.progress) : std::string("null")) +
+                   ",\"calls\":" + std::to_string(p.calls) + ",\"call_errors\":" + std::to_string(p.call_errors) +
+                   ",\"violations\":" + std::to_string(p.violations) + ",\"bytes_in\":" + std::to_string(p.bytes_in) +
+                   ",\"bytes_out\":" + std::to_string(p.bytes_out) + "}";
         }
         out += "]";
         std::cout << airlock::json_pretty(out) << "\n";
@@ -181,14 +215,54 @@ int run_status(Client& client, bool json, const std::string& name) {
     std::size_t name_width = 4;
     for (const auto& p : reply->plugins) name_width = std::max(name_width, p.name.size());
     std::cout << pad("NAME", name_width + 2) << pad("STATE", 13) << pad("PID", 9) << pad("UPTIME", 10)
-              << pad("RESTARTS", 10) << "LAST EXIT / VIOLATION\n";
+              << pad("RESTARTS", 10) << pad("CALLS", 8) << pad("ERRORS", 8) << pad("VIOLATIONS", 12) << pad("IN", 9)
+              << pad("OUT", 9) << "LAST EXIT / VIOLATION\n";
     for (const auto& p : reply->plugins) {
         std::string last = p.last_exit;
         if (!p.last_violation.empty()) last += (last.empty() ? "" : "; ") + std::string("violation: ") + p.last_violation;
         std::cout << pad(p.name, name_width + 2) << pad(p.state, 13) << pad(p.pid < 0 ? "-" : std::to_string(p.pid), 9)
                   << pad(p.pid < 0 ? "-" : format_uptime(p.uptime_ms), 10) << pad(std::to_string(p.restarts), 10)
-                  << (last.empty() ? "-" : last) << "\n";
+                  << pad(std::to_string(p.calls), 8) << pad(std::to_string(p.call_errors), 8)
+                  << pad(std::to_string(p.violations), 12) << pad(format_bytes(p.bytes_in), 9)
+                  << pad(format_bytes(p.bytes_out), 9) << (last.empty() ? "-" : last) << "\n";
         if (p.progress) std::cout << pad("", name_width + 2) << progress_text(*p.progress) << "\n";
+    }
+    return EX_OK;
+}
+
+// `metrics`: every plugin's counters in the Prometheus text exposition format (version 0.0.4),
+// for node_exporter's textfile collector or a scrape wrapper.
+int run_metrics(Client& client) {
+    auto reply = client.session->call(control::status, airlock::protocol::StatusRequest{});
+    if (!reply) return fail(reply.status());
+    struct Metric {
+        const char* name;
+        const char* type;
+        const char* help;
+        std::uint64_t (*value)(const airlock::protocol::PluginStatusEntry&);
+    };
+    using Entry = airlock::protocol::PluginStatusEntry;
+    const Metric metrics[] = {
+        {"airlock_plugin_up", "gauge", "1 when the plugin is ready, else 0.",
+         [](const Entry& p) -> std::uint64_t { return std::string(p.state) == "ready" ? 1 : 0; }},
+        {"airlock_plugin_calls_total", "counter", "Calls made to the plugin through the host.",
+         [](const Entry& p) -> std::uint64_t { return p.calls; }},
+        {"airlock_plugin_call_errors_total", "counter", "Calls that ended without a reply (refused, timed out, failed).",
+         [](const Entry& p) -> std::uint64_t { return p.call_errors; }},
+        {"airlock_plugin_violations_total", "counter", "Forbidden system calls the host observed.",
+         [](const Entry& p) -> std::uint64_t { return p.violations; }},
+        {"airlock_plugin_restarts_total", "counter", "Automatic and requested restarts.",
+         [](const Entry& p) -> std::uint64_t { return p.restarts; }},
+        {"airlock_plugin_received_bytes_total", "counter", "Reply bytes received from the plugin.",
+         [](const Entry& p) -> std::uint64_t { return p.bytes_in; }},
+        {"airlock_plugin_sent_bytes_total", "counter", "Request bytes sent to the plugin.",
+         [](const Entry& p) -> std::uint64_t { return p.bytes_out; }},
+    };
+    for (const Metric& metric : metrics) {
+        std::cout << "# HELP " << metric.name << " " << metric.help << "\n# TYPE " << metric.name << " " << metric.type
+                  << "\n";
+        for (const auto& p : reply->plugins)
+            std::cout << metric.name << "{plugin=\"" << label_value(p.name) << "\"} " << metric.value(p) << "\n";
     }
     return EX_OK;
 }
@@ -326,6 +400,8 @@ int main(int argc, char** argv) {
     std::optional<int> bad;
     if (command == "status") {
         if (words.size() > 2) bad = usage_error("usage: airlockctl status [--json] [NAME]");
+    } else if (command == "metrics") {
+        bad = need(0, "metrics");
     } else if (command == "start" || command == "stop" || command == "restart") {
         bad = need(1, (command + " NAME").c_str());
     } else if (command == "logs") {
@@ -346,6 +422,7 @@ int main(int argc, char** argv) {
     Client client;
     if (auto failed = connect(client, socket_path)) return *failed;
     if (command == "status") return run_status(client, json, words.size() > 1 ? words[1] : std::string());
+    if (command == "metrics") return run_metrics(client);
     if (command == "start" || command == "stop" || command == "restart") return run_action(client, command, words[1]);
     if (command == "logs") return run_logs(client, words[1], follow);
     if (command == "describe") return run_describe(client, words[1]);

@@ -375,6 +375,11 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         entry.restarts = status.restarts;
         entry.last_exit = bounded(status.last_exit, entry.last_exit.max_length);
         entry.last_violation = bounded(status.last_violation, entry.last_violation.max_length);
+        entry.calls = status.calls;
+        entry.call_errors = status.call_errors;
+        entry.violations = status.violations;
+        entry.bytes_in = status.bytes_in;
+        entry.bytes_out = status.bytes_out;
         if (status.progress) {
             airlock::protocol::ProgressEntry progress;
             progress.task = status.progress->task;

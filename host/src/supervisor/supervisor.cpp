@@ -120,6 +120,8 @@ struct Plugin {
     std::string last_exit;
     std::string last_violation;
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
+    // Call counters (PluginStatus::calls ...), over all its processes.
+    std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
     std::deque<std::string> ring;
     std::deque<Clock::time_point> starts;
     asio::steady_timer restart_timer;
@@ -697,6 +699,10 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
         status.violations = plugin->violations;
+        status.calls = plugin->calls;
+        status.call_errors = plugin->call_errors;
+        status.bytes_out = plugin->bytes_out;
+        status.bytes_in = plugin->bytes_in;
         if (plugin->progress) {
             status.progress = plugin->progress;
             status.progress_age = std::chrono::duration_cast<milliseconds>(now - plugin->progress_at);
@@ -791,15 +797,21 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     };
     auto plugin = impl_->find(name);
     if (!plugin || plugin->removed) return fail(Impl::not_found(name));
+    // Counted here, on the io thread, once per call: errors in `fail` and in `finish` below.
+    ++plugin->calls;
+    auto fail_counted = [&](Status status) {
+        ++plugin->call_errors;
+        fail(std::move(status));
+    };
     std::shared_ptr<Run> run = plugin->run;
     if (plugin->state != PluginState::Ready || !run || !run->session) {
-        return fail(Status(StatusCode::InvalidState,
+        return fail_counted(Status(StatusCode::InvalidState,
                            "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")"));
     }
     const auto& methods = run->session->methods();
     auto found = std::find_if(methods.begin(), methods.end(), [&](const auto& m) { return std::string(m.name) == method; });
     if (found == methods.end()) {
-        return fail(Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'"));
+        return fail_counted(Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'"));
     }
     struct Pending {
         explicit Pending(asio::io_context& io) : timer(io) {}
@@ -810,9 +822,13 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     auto pending = std::make_shared<Pending>(io);
     pending->done = std::move(done);
     // Not guarded: a call cancelled by the supervisor's destruction still completes (Cancelled).
-    auto finish = [&io, pending](Result<Message> result) {
+    auto finish = [&io, pending, counted = std::weak_ptr<Plugin>(plugin)](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
+        if (auto p = counted.lock()) {
+            if (result) p->bytes_in += result->body.size();
+            else ++p->call_errors;
+        }
         pending->timer.cancel();
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
@@ -822,6 +838,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         finish(std::move(status));
         return;
     }
+    plugin->bytes_out += body.size();
     impl_->update_writing(plugin, run);
     pending->timer.expires_after(timeout);
     pending->timer.async_wait([finish, name, method, timeout](const boost::system::error_code& error) {

@@ -1,4 +1,6 @@
-// A real `airlock-host run` operated with the real airlockctl (as root and as `nobody`).
+// A real `airlock-host run` operated with the real airlockctl (as root and as `nobody`):
+// control socket group and mode, call --wait, counters and metrics, completion, --help,
+// --version, man pages.
 #include "supervisor_test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -199,4 +201,49 @@ TEST_CASE("--help and --version of both tools, and the man pages render without 
         CHECK(man.text.find("SYNOPSIS") != std::string::npos);
         CHECK(man.text.find("warning") == std::string::npos);
     }
+}
+
+TEST_CASE("airlockctl status and metrics count calls, errors, violations, restarts and bytes per plugin") {
+    TempDir dir;
+    const std::string socket = dir.path() + "/control.sock";
+    dir.write("host.toml", control_toml(socket, "") +
+                               host_toml(plugin_toml("good", "serve") +
+                                         plugin_toml("bad", "violate", "restart = \"no\"\n")));
+    Host host(dir.path() + "/host.toml");
+    REQUIRE(wait_for_plugin(socket, "good").exit_code == 0);  // one call with a reply
+    // bad reports ready, then calls ptrace and is killed (failed: no restart): wait for that.
+    bool exited = false;
+    for (int i = 0; i < 3000 && !exited; ++i) {
+        exited = run({kCtl, "--socket", socket, "status", "bad"}).text.find(" failed ") != std::string::npos;
+        if (!exited) ::usleep(10000);
+    }
+    REQUIRE(exited);
+    // A call that ends without a reply: the host's timeout passes long before the plugin's work.
+    Output timed_out = run({kCtl, "--socket", socket, "call", "--timeout", "50ms", "good", "work",
+                            R"({"steps":1,"step_ms":3000})"});
+    CHECK(timed_out.exit_code == 75);
+
+    Output metrics = run({kCtl, "--socket", socket, "metrics"});
+    INFO(metrics.text);
+    CHECK(metrics.exit_code == 0);
+    CHECK(metrics.text.find("# TYPE airlock_plugin_calls_total counter\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_calls_total{plugin=\"good\"} 2\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_call_errors_total{plugin=\"good\"} 1\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_calls_total{plugin=\"bad\"} 0\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_violations_total{plugin=\"bad\"} 1\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_violations_total{plugin=\"good\"} 0\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_up{plugin=\"good\"} 1\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_up{plugin=\"bad\"} 0\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_restarts_total{plugin=\"good\"} 0\n") != std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_sent_bytes_total{plugin=\"good\"} 0\n") == std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_received_bytes_total{plugin=\"good\"} 0\n") == std::string::npos);
+    CHECK(metrics.text.find("airlock_plugin_sent_bytes_total{plugin=\"bad\"} 0\n") != std::string::npos);
+
+    Output json = run({kCtl, "--socket", socket, "status", "--json", "good"});
+    INFO(json.text);
+    CHECK(json.text.find("\"calls\": 2") != std::string::npos);
+    CHECK(json.text.find("\"call_errors\": 1") != std::string::npos);
+    Output table = run({kCtl, "--socket", socket, "status"});
+    INFO(table.text);
+    CHECK(table.text.find("CALLS   ERRORS  VIOLATIONS  IN       OUT") != std::string::npos);
 }

@@ -61,8 +61,15 @@ struct PluginStatusEntry {
     String<512> last_exit;          ///< e.g. "exited with status 1"; empty if none
     String<1024> last_violation;    ///< the last violation report line; empty if none
     std::optional<ProgressEntry> progress;  ///< the current process's latest progress report
+    // Counters over all the plugin's processes (airlockctl status / metrics).
+    std::uint64_t calls = 0;        ///< calls through the supervisor
+    std::uint64_t call_errors = 0;  ///< of those, ended without a reply
+    std::uint64_t violations = 0;   ///< forbidden system calls observed
+    std::uint64_t bytes_in = 0;     ///< reply bytes received from the plugin
+    std::uint64_t bytes_out = 0;    ///< request bytes sent to the plugin
 };
-AIRLOCK_STRUCT(PluginStatusEntry, name, state, pid, uptime_ms, restarts, last_exit, last_violation, progress)
+AIRLOCK_STRUCT(PluginStatusEntry, name, state, pid, uptime_ms, restarts, last_exit, last_violation, progress, calls,
+               call_errors, violations, bytes_in, bytes_out)
 
 /// Tag 1 reply, in name order.
 struct StatusReply {
