@@ -2,7 +2,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap configure build test bench run clean
+.PHONY: all bootstrap configure build test bench run clean package
 .PHONY: test-sanitize test-tsan
 
 all: build
@@ -39,6 +39,10 @@ run: configure
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# The Debian package (CPack, cmake/AirlockPackage.cmake): $(BUILD_DIR)/airlock_VERSION_ARCH.deb.
+package: build
+	@cd $(BUILD_DIR) && cpack -G DEB
 
 # The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build
 # directory. The confined plugins stay uninstrumented (docs/testing.md).

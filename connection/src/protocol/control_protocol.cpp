@@ -13,7 +13,8 @@ const Protocol& control_protocol() {
                                          .add(control::describe)
                                          .add(control::call)
                                          .add(control::follow_logs)
-                                         .add(control::log_line);
+                                         .add(control::log_line)
+                                         .add(control::wait_ready);
     return protocol;
 }
 

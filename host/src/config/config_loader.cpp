@@ -32,6 +32,20 @@ bool at_end_of_line(std::string_view text, std::uint32_t line, std::uint32_t col
     return begin + column - 1 >= end;
 }
 
+// Line `line` (1-based) of `text`, without surrounding blanks and any trailing comment.
+std::string line_text(std::string_view text, std::uint32_t line) {
+    std::size_t begin = 0;
+    for (std::uint32_t current = 1; current < line && begin != std::string_view::npos; ++current) {
+        begin = text.find('\n', begin);
+        if (begin != std::string_view::npos) ++begin;
+    }
+    if (begin == std::string_view::npos) return {};
+    std::string_view rest = text.substr(begin, text.find('\n', begin) - begin);
+    if (const auto close = rest.rfind(']'); close != std::string_view::npos) rest = rest.substr(0, close + 1);
+    const auto first = rest.find_first_not_of(" \t");
+    return first == std::string_view::npos ? std::string() : std::string(rest.substr(first));
+}
+
 toml::table parse_toml(std::string_view text, const LoadContext& load) {
     try {
         return toml::parse(text, std::string_view(load.file));
@@ -42,6 +56,12 @@ toml::table parse_toml(std::string_view text, const LoadContext& load) {
             at_end_of_line(text, error.source().begin.line, error.source().begin.column))
             description = "string not closed before the end of the line; end it with a quote "
                           "(multi-line strings use \"\"\" or \'\'\')";
+        // toml++ garbles a quoted key in this message ('plugin."wowordfreq"' for
+        // [plugin."wordfreq"]): name the table as the file writes it, from the line itself.
+        if (description.find("cannot redefine existing table") != std::string::npos) {
+            if (std::string header = line_text(text, error.source().begin.line); header.starts_with("["))
+                description = "table " + header + " is defined twice; merge the two into one";
+        }
         fail_at(load, error.source(),
                 "invalid TOML: " + description + "; see https://toml.io for the syntax");
     }

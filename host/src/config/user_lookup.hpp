@@ -16,3 +16,10 @@ struct UserIds {
 std::optional<UserIds> lookup_user(const std::string& name);
 
 } // namespace airlock::host::config_detail
+
+namespace airlock::host::config_detail {
+
+/// The gid of the group called `name` (getgrnam_r), or nullopt if there is none.
+std::optional<std::uint32_t> lookup_group(const std::string& name);
+
+} // namespace airlock::host::config_detail

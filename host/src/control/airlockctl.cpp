@@ -1,4 +1,6 @@
 // airlockctl: operates a running airlock-host through its control socket.
+#include "units.hpp"  // host/src/config: durations in the config's syntax ("2s", "500ms")
+
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/connection/dynamic_value.hpp>
@@ -26,17 +28,22 @@ constexpr const char* kUsage =
     "usage: airlockctl [--socket PATH] COMMAND\n"
     "\n"
     "commands:\n"
-    "  status [--json] [NAME]      state, pid, uptime, restarts, last exit and violation\n"
+    "  status [--json] [NAME]      state, pid, uptime, restarts, counters (calls, errors,\n"
+    "                              violations, bytes in/out), last exit and violation\n"
+    "  metrics                     the counters in the Prometheus text format\n"
     "  start NAME                  start a plugin that is not running\n"
     "  stop NAME                   stop a plugin gracefully (no restart follows)\n"
     "  restart NAME                stop a plugin, then start it again\n"
     "  logs NAME [--follow]        recent log lines; --follow keeps printing new ones\n"
     "  describe NAME               the plugin's methods and their request/reply types\n"
-    "  call [--timeout MS] NAME METHOD JSON\n"
+    "  call [--timeout DURATION] [--wait[=DURATION]] NAME METHOD JSON\n"
     "                              call a method with a JSON request ('-' reads stdin);\n"
     "                              prints the reply as JSON (default timeout: the\n"
-    "                              plugin's call_timeout)\n"
+    "                              plugin's call_timeout); --wait first waits until the\n"
+    "                              plugin is ready (default 30s)\n"
     "\n"
+    "Durations as in the config: 500ms, 2s, 1m, 1h. A bare number for --timeout is still read as\n"
+    "milliseconds, with a warning (deprecated).\n"
     "The socket is --socket PATH, else $AIRLOCK_CONTROL_SOCKET, else /run/airlock/control.sock.\n"
     "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad JSON/value, 66 unknown plugin or method,\n"
     "69 host or plugin unavailable, 70 internal/plugin failure, 75 timeout, 76 protocol error,\n"
@@ -45,6 +52,30 @@ constexpr const char* kUsage =
 int usage_error(const std::string& message) {
     std::cerr << "airlockctl: " << message << "\n\n" << kUsage;
     return EX_USAGE;
+}
+
+constexpr std::chrono::milliseconds kDefaultWait = std::chrono::seconds(30);
+constexpr std::chrono::milliseconds kMaxDuration = std::chrono::hours(24);
+
+// A duration option in the config's syntax, 1ms to 24h; prints why not and returns nullopt.
+// `bare_ms_deprecated`: a bare number is still read as milliseconds (what --timeout took
+// before), with a warning.
+std::optional<std::chrono::milliseconds> parse_option_duration(const std::string& option, const std::string& value,
+                                                               bool bare_ms_deprecated) {
+    std::string text = value;
+    if (bare_ms_deprecated && !text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+        std::cerr << "airlockctl: warning: " << option << " " << value << " without a unit is deprecated; write "
+                  << value << "ms\n";
+        text += "ms";
+    }
+    try {
+        auto duration = airlock::host::config_detail::parse_duration(text);
+        if (duration > kMaxDuration) throw std::invalid_argument("duration \"" + value + "\" is longer than 24h");
+        return duration;
+    } catch (const std::invalid_argument& error) {
+        usage_error(option + " needs a duration such as 2s or 500ms (1ms to 24h): " + error.what());
+        return std::nullopt;
+    }
 }
 
 int exit_code_for(const airlock::Status& status) {
@@ -81,6 +112,35 @@ std::string format_uptime(std::uint64_t ms) {
     else if (s >= 60) std::snprintf(text, sizeof text, "%llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
     else std::snprintf(text, sizeof text, "%llu.%llus", (unsigned long long)s, (unsigned long long)(ms % 1000 / 100));
     return text;
+}
+
+// "512B", "1.5KiB", "3.0MiB": byte counters for people (metrics and --json give exact numbers).
+std::string format_bytes(std::uint64_t bytes) {
+    if (bytes < 1024) return std::to_string(bytes) + "B";
+    const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double value = static_cast<double>(bytes) / 1024.0;
+    std::size_t unit = 0;
+    while (value >= 1024.0 && unit + 1 < std::size(units)) {
+        value /= 1024.0;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f%s", value, units[unit]);
+    return text;
+}
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label_value(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
 }
 
 std::string pad(std::string text, std::size_t width) {
@@ -143,7 +203,10 @@ int run_status(Client& client, bool json, const std::string& name) {
                    ",\"last_exit\":" + (p.last_exit.empty() ? std::string("null") : airlock::json_quote(p.last_exit)) +
                    ",\"last_violation\":" +
                    (p.last_violation.empty() ? std::string("null") : airlock::json_quote(p.last_violation)) +
-                   ",\"progress\":" + (p.progress ? progress_json(*p.progress) : std::string("null")) + "}";
+                   ",\"progress\":" + (p.progress ? progress_json(*p.progress) : std::string("null")) +
+                   ",\"calls\":" + std::to_string(p.calls) + ",\"call_errors\":" + std::to_string(p.call_errors) +
+                   ",\"violations\":" + std::to_string(p.violations) + ",\"bytes_in\":" + std::to_string(p.bytes_in) +
+                   ",\"bytes_out\":" + std::to_string(p.bytes_out) + "}";
         }
         out += "]";
         std::cout << airlock::json_pretty(out) << "\n";
@@ -152,14 +215,54 @@ int run_status(Client& client, bool json, const std::string& name) {
     std::size_t name_width = 4;
     for (const auto& p : reply->plugins) name_width = std::max(name_width, p.name.size());
     std::cout << pad("NAME", name_width + 2) << pad("STATE", 13) << pad("PID", 9) << pad("UPTIME", 10)
-              << pad("RESTARTS", 10) << "LAST EXIT / VIOLATION\n";
+              << pad("RESTARTS", 10) << pad("CALLS", 8) << pad("ERRORS", 8) << pad("VIOLATIONS", 12) << pad("IN", 9)
+              << pad("OUT", 9) << "LAST EXIT / VIOLATION\n";
     for (const auto& p : reply->plugins) {
         std::string last = p.last_exit;
         if (!p.last_violation.empty()) last += (last.empty() ? "" : "; ") + std::string("violation: ") + p.last_violation;
         std::cout << pad(p.name, name_width + 2) << pad(p.state, 13) << pad(p.pid < 0 ? "-" : std::to_string(p.pid), 9)
                   << pad(p.pid < 0 ? "-" : format_uptime(p.uptime_ms), 10) << pad(std::to_string(p.restarts), 10)
-                  << (last.empty() ? "-" : last) << "\n";
+                  << pad(std::to_string(p.calls), 8) << pad(std::to_string(p.call_errors), 8)
+                  << pad(std::to_string(p.violations), 12) << pad(format_bytes(p.bytes_in), 9)
+                  << pad(format_bytes(p.bytes_out), 9) << (last.empty() ? "-" : last) << "\n";
         if (p.progress) std::cout << pad("", name_width + 2) << progress_text(*p.progress) << "\n";
+    }
+    return EX_OK;
+}
+
+// `metrics`: every plugin's counters in the Prometheus text exposition format (version 0.0.4),
+// for node_exporter's textfile collector or a scrape wrapper.
+int run_metrics(Client& client) {
+    auto reply = client.session->call(control::status, airlock::protocol::StatusRequest{});
+    if (!reply) return fail(reply.status());
+    struct Metric {
+        const char* name;
+        const char* type;
+        const char* help;
+        std::uint64_t (*value)(const airlock::protocol::PluginStatusEntry&);
+    };
+    using Entry = airlock::protocol::PluginStatusEntry;
+    const Metric metrics[] = {
+        {"airlock_plugin_up", "gauge", "1 when the plugin is ready, else 0.",
+         [](const Entry& p) -> std::uint64_t { return std::string(p.state) == "ready" ? 1 : 0; }},
+        {"airlock_plugin_calls_total", "counter", "Calls made to the plugin through the host.",
+         [](const Entry& p) -> std::uint64_t { return p.calls; }},
+        {"airlock_plugin_call_errors_total", "counter", "Calls that ended without a reply (refused, timed out, failed).",
+         [](const Entry& p) -> std::uint64_t { return p.call_errors; }},
+        {"airlock_plugin_violations_total", "counter", "Forbidden system calls the host observed.",
+         [](const Entry& p) -> std::uint64_t { return p.violations; }},
+        {"airlock_plugin_restarts_total", "counter", "Automatic and requested restarts.",
+         [](const Entry& p) -> std::uint64_t { return p.restarts; }},
+        {"airlock_plugin_received_bytes_total", "counter", "Reply bytes received from the plugin.",
+         [](const Entry& p) -> std::uint64_t { return p.bytes_in; }},
+        {"airlock_plugin_sent_bytes_total", "counter", "Request bytes sent to the plugin.",
+         [](const Entry& p) -> std::uint64_t { return p.bytes_out; }},
+    };
+    for (const Metric& metric : metrics) {
+        std::cout << "# HELP " << metric.name << " " << metric.help << "\n# TYPE " << metric.name << " " << metric.type
+                  << "\n";
+        for (const auto& p : reply->plugins)
+            std::cout << metric.name << "{plugin=\"" << label_value(p.name) << "\"} " << metric.value(p) << "\n";
     }
     return EX_OK;
 }
@@ -205,8 +308,21 @@ int run_describe(Client& client, const std::string& name) {
     return EX_OK;
 }
 
+// `--wait`: until the host says the plugin is ready, or why it will not be.
+std::optional<int> wait_until_ready(Client& client, const std::string& name, std::chrono::milliseconds wait) {
+    client.connection.set_timeout(wait + std::chrono::seconds(10));  // the host answers Timeout itself
+    auto ready = client.session->call(
+        control::wait_ready, airlock::protocol::WaitReadyRequest{name, static_cast<std::uint32_t>(wait.count())});
+    client.connection.set_timeout(std::chrono::seconds(60));
+    if (!ready) return fail(ready.status());
+    return std::nullopt;
+}
+
 int run_call(Client& client, const std::string& name, const std::string& method, std::string json,
-             std::optional<std::uint32_t> timeout_ms) {
+             std::optional<std::uint32_t> timeout_ms, std::optional<std::chrono::milliseconds> wait) {
+    if (wait) {
+        if (auto failed = wait_until_ready(client, name, *wait)) return *failed;
+    }
     if (json == "-") json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     airlock::protocol::CallRequest request;
     request.plugin = name;
@@ -233,6 +349,7 @@ int main(int argc, char** argv) {
     bool json = false;
     bool follow = false;
     std::optional<std::uint32_t> timeout_ms;
+    std::optional<std::chrono::milliseconds> wait;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         if (arg == "-h" || arg == "--help") {
@@ -248,16 +365,26 @@ int main(int argc, char** argv) {
             json = true;
         } else if (arg == "--follow" || arg == "-f") {
             follow = true;
-        } else if (arg == "--timeout") {
-            if (i + 1 >= args.size()) return usage_error("--timeout needs milliseconds");
-            const std::string& value = args[++i];
-            char* end = nullptr;
-            errno = 0;
-            const unsigned long ms = std::strtoul(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || errno != 0 || ms == 0 || ms > 86400000UL || value[0] == '-') {
-                return usage_error("--timeout needs milliseconds from 1 to 86400000, not \"" + value + "\"");
+        } else if (arg == "--version") {
+            std::cout << "airlockctl " AIRLOCK_VERSION "\n";
+            return EX_OK;
+        } else if (arg == "--timeout" || arg.rfind("--timeout=", 0) == 0) {
+            std::string value;
+            if (arg == "--timeout") {
+                if (i + 1 >= args.size()) return usage_error("--timeout needs a duration such as 2s or 500ms");
+                value = args[++i];
+            } else {
+                value = arg.substr(10);
             }
-            timeout_ms = static_cast<std::uint32_t>(ms);
+            auto duration = parse_option_duration("--timeout", value, true);
+            if (!duration) return EX_USAGE;
+            timeout_ms = static_cast<std::uint32_t>(duration->count());
+        } else if (arg == "--wait" || arg.rfind("--wait=", 0) == 0) {
+            wait = kDefaultWait;
+            if (arg != "--wait") {
+                wait = parse_option_duration("--wait", arg.substr(7), false);
+                if (!wait) return EX_USAGE;
+            }
         } else if (arg.size() > 1 && arg[0] == '-' && words.size() < 3) {
             return usage_error("unknown option " + arg);
         } else {
@@ -273,6 +400,8 @@ int main(int argc, char** argv) {
     std::optional<int> bad;
     if (command == "status") {
         if (words.size() > 2) bad = usage_error("usage: airlockctl status [--json] [NAME]");
+    } else if (command == "metrics") {
+        bad = need(0, "metrics");
     } else if (command == "start" || command == "stop" || command == "restart") {
         bad = need(1, (command + " NAME").c_str());
     } else if (command == "logs") {
@@ -280,7 +409,7 @@ int main(int argc, char** argv) {
     } else if (command == "describe") {
         bad = need(1, "describe NAME");
     } else if (command == "call") {
-        bad = need(3, "call [--timeout MS] NAME METHOD JSON");
+        bad = need(3, "call [--timeout DURATION] [--wait[=DURATION]] NAME METHOD JSON");
     } else {
         return usage_error("unknown command \"" + command + "\"");
     }
@@ -288,12 +417,14 @@ int main(int argc, char** argv) {
     if (json && command != "status") return usage_error("--json applies to status only");
     if (follow && command != "logs") return usage_error("--follow applies to logs only");
     if (timeout_ms && command != "call") return usage_error("--timeout applies to call only");
+    if (wait && command != "call") return usage_error("--wait applies to call only");
 
     Client client;
     if (auto failed = connect(client, socket_path)) return *failed;
     if (command == "status") return run_status(client, json, words.size() > 1 ? words[1] : std::string());
+    if (command == "metrics") return run_metrics(client);
     if (command == "start" || command == "stop" || command == "restart") return run_action(client, command, words[1]);
     if (command == "logs") return run_logs(client, words[1], follow);
     if (command == "describe") return run_describe(client, words[1]);
-    return run_call(client, words[1], words[2], words[3], timeout_ms);
+    return run_call(client, words[1], words[2], words[3], timeout_ms, wait);
 }

@@ -13,8 +13,10 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -36,6 +38,7 @@ using airlock::protocol::LogsReply;
 using airlock::protocol::PluginRequest;
 using airlock::protocol::PluginStatusEntry;
 using airlock::protocol::StatusReply;
+using airlock::protocol::WaitReadyRequest;
 using airlock::protocol::StatusRequest;
 namespace control = airlock::protocol::control;
 
@@ -93,6 +96,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     ControlBackend& backend;
     std::string path;
     std::vector<uid_t> allowed;
+    std::optional<gid_t> group;  // control_group: the socket file's group, whose members are admitted
     std::optional<airlock::Listener> listener;
     std::optional<asio::posix::stream_descriptor> listen_stream;
     std::map<std::uint64_t, std::unique_ptr<Client>> clients;
@@ -124,8 +128,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     airlock::Status start(mode_t mode) {
         if (listener) return airlock::Status(airlock::StatusCode::InvalidState, "the control server is already listening");
         auto bound = airlock::Listener::bind(path, mode);
-        if (!bound) return bound.status().with_context("control socket " + path);
+        if (!bound) return bound.status().with_context("control socket");  // the listener names the path
         listener.emplace(std::move(*bound));
+        // Bound as root:root with `mode`; handing the file to the group only widens access.
+        if (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+            const int error = errno;
+            listener.reset();
+            return airlock::errno_status("control socket " + path + ": giving it to group " + std::to_string(*group),
+                                         error);
+        }
         int copy = ::fcntl(listener->fd(), F_DUPFD_CLOEXEC, 3);
         if (copy < 0) {
             listener.reset();
@@ -283,9 +294,29 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                 return;
             }
         }
+        if (group && in_group(client.connection.fd(), token->egid, *group)) {
+            client.admission_timer.cancel();
+            return;
+        }
         client.refused = true;
         log("refused a control connection from uid " + std::to_string(token->euid) + " (pid " +
-            std::to_string(token->pid) + "): not in control_users (" + allowed_list() + ")");
+            std::to_string(token->pid) + "): not in control_users (" + allowed_list() + ")" +
+            (group ? " nor in control_group " + std::to_string(*group) : std::string()));
+    }
+
+    // The peer of `fd` had `group` as its effective gid or among its supplementary groups when
+    // it connected (SO_PEERGROUPS: the kernel's record, not something the peer says).
+    static bool in_group(int fd, gid_t egid, gid_t group) {
+        if (egid == group) return true;
+        std::vector<gid_t> groups(64);
+        socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        while (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) != 0) {
+            if (errno != ERANGE) return false;
+            groups.resize(size / sizeof(gid_t) + 1);
+            size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+        }
+        groups.resize(size / sizeof(gid_t));
+        return std::find(groups.begin(), groups.end(), group) != groups.end();
     }
 
     std::string allowed_list() const {
@@ -344,6 +375,11 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         entry.restarts = status.restarts;
         entry.last_exit = bounded(status.last_exit, entry.last_exit.max_length);
         entry.last_violation = bounded(status.last_violation, entry.last_violation.max_length);
+        entry.calls = status.calls;
+        entry.call_errors = status.call_errors;
+        entry.violations = status.violations;
+        entry.bytes_in = status.bytes_in;
+        entry.bytes_out = status.bytes_out;
         if (status.progress) {
             airlock::protocol::ProgressEntry progress;
             progress.task = status.progress->task;
@@ -440,6 +476,29 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             DescribeReply describe;
             describe.methods = std::move(*methods);
             return reply(client, message, describe);
+        }
+        case control::wait_ready.tag: {
+            auto request = decode<WaitReadyRequest>(client, message);
+            if (!request) return;
+            std::weak_ptr<Impl> weak = weak_from_this();
+            const std::uint16_t tag = message.tag;
+            const std::uint32_t call_id = message.call_id;
+            const std::string name = request->plugin;
+            return backend.when_ready(name, std::chrono::milliseconds(request->timeout_ms),
+                                      [weak, id, tag, call_id, name](airlock::Status ready) {
+                                          auto self = weak.lock();
+                                          if (!self) return;
+                                          // Posted: `done` may run at once, inside handle().
+                                          asio::post(self->io, [weak, id, tag, call_id, name, ready]() {
+                                              auto again = weak.lock();
+                                              if (!again) return;
+                                              Client* c = again->find(id);
+                                              if (!c) return;
+                                              if (!ready.ok()) reply_error(*c, tag, call_id, ready);
+                                              else again->reply_to(*c, tag, call_id, ActionReply{bounded(name + " is ready", 1024)});
+                                              again->pump(id);
+                                          });
+                                      });
         }
         case control::call.tag: {
             auto request = decode<CallRequest>(client, message);
@@ -606,7 +665,12 @@ ControlServer::~ControlServer() {
     impl_.reset();
 }
 
+void ControlBackend::when_ready(const std::string&, std::chrono::milliseconds, std::function<void(airlock::Status)> done) {
+    done(airlock::Status(airlock::StatusCode::Unsupported, "this control backend cannot wait for a plugin"));
+}
+
 airlock::Status ControlServer::start(mode_t mode) { return impl_->start(mode); }
+void ControlServer::set_group(gid_t group) { impl_->group = group; }
 void ControlServer::stop() { impl_->close_all(); }
 void ControlServer::set_admission_timeout(std::chrono::milliseconds timeout) { impl_->admission_timeout = timeout; }
 void ControlServer::set_log(std::function<void(const std::string&)> log) { impl_->log = std::move(log); }

@@ -22,14 +22,18 @@
 #ifdef AIRLOCK_HAVE_CONTROL
 #include <airlock/host/control_server.hpp>
 #endif
+#include "journal_forwarding.hpp"  // host/src/systemd
+#include "service_notifier.hpp"
 #endif
 
 #include <signal.h>
 #include <sysexits.h>
 
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,10 +42,32 @@ namespace {
 
 using namespace airlock::host;
 
+std::string usage_text() {
+    return "usage: airlock-host check [--verify] CONFIG\n" + exec_usage() +
+           "       airlock-host run CONFIG\n"
+           "       airlock-host --help | --version\n";
+}
+
 int usage() {
-    std::cerr << "usage: airlock-host check [--verify] CONFIG\n"
-              << exec_usage() << "       airlock-host run CONFIG\n";
+    std::cerr << usage_text();
     return EX_USAGE;
+}
+
+// --help / --version: to standard output, exit 0 (man airlock-host for the details).
+int help() {
+    std::cout << usage_text()
+              << "\n"
+                 "  check   validate CONFIG; print the isolation layers and each plugin's policy\n"
+                 "  exec    run one plugin confined in the foreground\n"
+                 "  run     supervise every plugin (SIGHUP reloads, SIGTERM stops; systemd Type=notify)\n"
+                 "\n"
+                 "See airlock-host(1), airlock.toml(5), airlockctl(1).\n";
+    return EX_OK;
+}
+
+int version() {
+    std::cout << "airlock-host " AIRLOCK_VERSION "\n";
+    return EX_OK;
 }
 
 #ifdef AIRLOCK_HAVE_CONFIG_LOADER
@@ -164,6 +190,10 @@ int exec_command(const ExecCommandLine& command_line) {
 
 #ifdef AIRLOCK_HAVE_RUN
 
+// How long READY=1 waits for a plugin that is neither ready nor given up on (it is reported
+// in STATUS= by its state then); systemd's own start timeout is 90 s by default.
+constexpr std::chrono::seconds kSettleLimit{60};
+
 void host_line(const std::string& text) {
     const std::string line = "[host] " + text + "\n";
     (void)!::write(1, line.data(), line.size());
@@ -187,13 +217,26 @@ int run_command(const std::string& config_path) {
     boost::asio::io_context io;
     const std::optional<std::string> control_path = config.control_path;
     const std::vector<uid_t> control_users(config.control_users.begin(), config.control_users.end());
+    const std::optional<std::uint32_t> control_group = config.control_group;
+    const mode_t control_mode = config.control_mode;
     Supervisor supervisor(io, std::move(config));
+    // Under systemd: Type=notify readiness, and log records to the journal with their fields.
+    systemd::ServiceNotifier notifier;
+    bool stopping = false;
+    auto notify_ready_once_settled = [&]() {
+        systemd::when_all_settled(supervisor, kSettleLimit, [&]() {
+            if (!stopping) notifier.ready(systemd::plugin_counts(supervisor.status()));
+        });
+    };
+    std::unique_ptr<systemd::JournalWriter> journal = systemd::JournalWriter::open_if_journal_stream();
+    if (journal) systemd::forward_logs_to_journal(supervisor, *journal);
 #ifdef AIRLOCK_HAVE_CONTROL
     std::optional<ControlServer> control;
     if (control_path) {
         control.emplace(io, supervisor, *control_path, control_users);
-        if (airlock::Status status = control->start(); !status.ok()) {
-            std::cerr << "airlock-host: control socket " << *control_path << ": " << status.message() << "\n";
+        if (control_group) control->set_group(*control_group);
+        if (airlock::Status status = control->start(control_mode); !status.ok()) {
+            std::cerr << "airlock-host: " << status.message() << "\n";  // names the socket once
             return EX_UNAVAILABLE;
         }
         host_line("control socket " + *control_path);
@@ -202,13 +245,13 @@ int run_command(const std::string& config_path) {
     if (control_path) host_line("this build has no control server: ignoring control = " + *control_path);
 #endif
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-    bool stopping = false;
     std::function<void()> wait_for_signal = [&]() {
         signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
             if (error) return;
             if (signal_number == SIGHUP && stopping) {
                 host_line("stopping: SIGHUP ignored");
             } else if (signal_number == SIGHUP) {
+                notifier.reloading();
                 try {
                     HostConfig reloaded = load_config(config_path);
                     if (refuse_learning(reloaded)) {
@@ -223,8 +266,10 @@ int run_command(const std::string& config_path) {
                     std::cerr << "airlock-host: reload failed, keeping the running configuration: " << error.what()
                               << std::endl;
                 }
+                notify_ready_once_settled();
             } else if (!stopping) {
                 stopping = true;
+                notifier.stopping("stopping " + systemd::plugin_counts(supervisor.status()));
                 host_line(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
                           ": stopping all plugins");
 #ifdef AIRLOCK_HAVE_CONTROL
@@ -244,6 +289,7 @@ int run_command(const std::string& config_path) {
     wait_for_signal();
     host_line("supervising " + config_path);
     supervisor.start_all();
+    notify_ready_once_settled();
     io.run();
     return EX_OK;
 }
@@ -274,6 +320,8 @@ int exec_command(const ExecCommandLine&) {
 int dispatch(const std::vector<std::string>& words) {
     if (words.empty()) return usage();
     const std::string& command = words[0];
+    if ((command == "--help" || command == "-h") && words.size() == 1) return help();
+    if (command == "--version" && words.size() == 1) return version();
     if (command == "check" && words.size() == 2) return check_command(words[1]);
     if (command == "check" && words.size() == 3 && words[1] == "--verify") return check_command(words[2], true);
     if (command == "exec") {

@@ -121,6 +121,8 @@ struct Plugin {
     std::string last_exit;
     std::string last_violation;
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
+    // Call counters (PluginStatus::calls ...), over all its processes.
+    std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
     std::deque<std::string> ring;
     std::deque<Clock::time_point> starts;
     asio::steady_timer restart_timer;
@@ -285,7 +287,8 @@ struct Supervisor::Impl {
                 r->ready_timer.cancel();
                 set_state(*p, PluginState::Ready,
                           "pid " + std::to_string(r->spawned.process.pid()) + ", " +
-                              std::to_string(r->session->methods().size()) + " methods");
+                              std::to_string(r->session->methods().size()) +
+                              (r->session->methods().size() == 1 ? " method" : " methods"));
             };
             run->session.emplace(run->spawned, plugin->config.supervision, std::move(callbacks));
             run->connection_read = watch(io, run->session->fd());
@@ -698,6 +701,10 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
         status.violations = plugin->violations;
+        status.calls = plugin->calls;
+        status.call_errors = plugin->call_errors;
+        status.bytes_out = plugin->bytes_out;
+        status.bytes_in = plugin->bytes_in;
         if (plugin->progress) {
             status.progress = plugin->progress;
             status.progress_age = std::chrono::duration_cast<milliseconds>(now - plugin->progress_at);
@@ -742,7 +749,7 @@ Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std:
     if (!plugin || plugin->removed) return Impl::not_found(name);
     if (plugin->state != PluginState::Ready || !plugin->run) {
         return Status(StatusCode::InvalidState,
-                      "plugin '" + name + "' is " + plugin_state_name(plugin->state) + ", not ready");
+                      "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")");
     }
     if (!plugin->run->session) return std::vector<protocol::MethodAnnouncement>{};
     return plugin->run->session->methods();
@@ -792,15 +799,21 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     };
     auto plugin = impl_->find(name);
     if (!plugin || plugin->removed) return fail(Impl::not_found(name));
+    // Counted here, on the io thread, once per call: errors in `fail` and in `finish` below.
+    ++plugin->calls;
+    auto fail_counted = [&](Status status) {
+        ++plugin->call_errors;
+        fail(std::move(status));
+    };
     std::shared_ptr<Run> run = plugin->run;
     if (plugin->state != PluginState::Ready || !run || !run->session) {
-        return fail(Status(StatusCode::InvalidState,
-                           "plugin '" + name + "' is " + plugin_state_name(plugin->state) + ", not ready"));
+        return fail_counted(Status(StatusCode::InvalidState,
+                           "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")"));
     }
     const auto& methods = run->session->methods();
     auto found = std::find_if(methods.begin(), methods.end(), [&](const auto& m) { return std::string(m.name) == method; });
     if (found == methods.end()) {
-        return fail(Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'"));
+        return fail_counted(Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'"));
     }
     struct Pending {
         explicit Pending(asio::io_context& io) : timer(io) {}
@@ -811,7 +824,8 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     auto pending = std::make_shared<Pending>(io);
     pending->done = std::move(done);
     // Not guarded: a call cancelled by the supervisor's destruction still completes (Cancelled).
-    auto finish = [&io, pending, weak_run = std::weak_ptr<Run>(run)](Result<Message> result) {
+    auto finish = [&io, pending, weak_run = std::weak_ptr<Run>(run),
+                   counted = std::weak_ptr<Plugin>(plugin)](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
         // The plugin was killed for a violation: the caller learns why, not only that the
@@ -819,6 +833,10 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         if (auto killed = weak_run.lock(); killed && !result.ok() && result.status().code() == StatusCode::PeerClosed &&
                                            !killed->fatal_violation.empty())
             result = Status(StatusCode::PeerClosed, killed->fatal_violation);
+        if (auto p = counted.lock()) {
+            if (result) p->bytes_in += result->body.size();
+            else ++p->call_errors;
+        }
         pending->timer.cancel();
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
@@ -828,6 +846,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         finish(std::move(status));
         return;
     }
+    plugin->bytes_out += body.size();
     impl_->update_writing(plugin, run);
     pending->timer.expires_after(timeout);
     pending->timer.async_wait([finish, name, method, timeout](const boost::system::error_code& error) {

@@ -37,7 +37,7 @@ TEST_CASE("unknown keys are refused at every level") {
           "demo.toml:4:1: unknown key \"users\" in [plugin.p.sandbox]; allowed keys: system_paths, user, require, "
           "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup");
     CHECK(error_of("[host]\ncontrl = \"/run/a.sock\"\n" + std::string(kPlugin)) ==
-          "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users");
+          "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users, control_group, control_mode");
 }
 
 TEST_CASE("memory_cgroup belongs to [sandbox], not to [plugin.NAME.limits]") {
@@ -313,4 +313,10 @@ TEST_CASE("TOML syntax errors keep their location") {
     CHECK(error_of("[plugin.p]\nexec = \"/bin/true\"\nexec = \"/bin/false\"\n") ==
           "demo.toml:3:8: invalid TOML: Error while parsing key-value pair: cannot redefine existing "
           "string 'exec'; see https://toml.io for the syntax");
+}
+
+TEST_CASE("a table defined twice is named as the file writes it, quoted keys included") {
+    CHECK(error_of("[plugin.\"wordfreq\"]\nexec = \"/usr/bin/true\"\n[plugin.\"wordfreq\"]\nexec = \"/usr/bin/true\"\n") ==
+          "demo.toml:3:1: invalid TOML: table [plugin.\"wordfreq\"] is defined twice; merge the two into one; "
+          "see https://toml.io for the syntax");
 }

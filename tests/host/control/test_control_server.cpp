@@ -247,9 +247,20 @@ TEST_CASE("control: describe and call with JSON through airlockctl", "[control]"
     Run timed = ctl(h, {"call", "--timeout", "250", "hello", "greet", R"({"name":"x","times":1})"});
     CHECK(timed.exit_code == 0);
     CHECK(h.backend.last_call_timeout_ms == 250);
+    // Durations as the config writes them; a bare number is still milliseconds, deprecated.
+    CHECK_THAT(timed.output, Catch::Contains("--timeout 250 without a unit is deprecated; write 250ms"));
+    Run with_unit = ctl(h, {"call", "--timeout", "2s", "hello", "greet", R"({"name":"x","times":1})"});
+    CHECK(with_unit.exit_code == 0);
+    CHECK(h.backend.last_call_timeout_ms == 2000);
+    Run with_equals = ctl(h, {"call", "--timeout=1m", "hello", "greet", R"({"name":"x","times":1})"});
+    CHECK(with_equals.exit_code == 0);
+    CHECK(h.backend.last_call_timeout_ms == 60000);
     Run bad_timeout = ctl(h, {"call", "--timeout", "soon", "hello", "greet", "{}"});
     CHECK(bad_timeout.exit_code == 64);
-    CHECK_THAT(bad_timeout.output, Catch::Contains("--timeout needs milliseconds"));
+    CHECK_THAT(bad_timeout.output, Catch::Contains("--timeout needs a duration such as 2s or 500ms"));
+    Run too_long = ctl(h, {"call", "--timeout", "25h", "hello", "greet", "{}"});
+    CHECK(too_long.exit_code == 64);
+    CHECK_THAT(too_long.output, Catch::Contains("longer than 24h"));
     Run misplaced_timeout = ctl(h, {"status", "--timeout", "5"});
     CHECK(misplaced_timeout.exit_code == 64);
 

@@ -1,13 +1,11 @@
 // A plugin built out of tree against the installed SDK. Started without a host it reports
 // the SDK's error and exits 78 (EX_CONFIG), which is what the install test checks.
+// Under a host (embedder.cpp) it answers "ping" with the text it was sent.
+#include "ping_api.hpp"
+
 #include <airlock/plugin/plugin.hpp>
 
 #include <cstdio>
-
-struct Ping {
-    airlock::String<64> text;
-};
-AIRLOCK_STRUCT(Ping, text)
 
 int main() {
     try {

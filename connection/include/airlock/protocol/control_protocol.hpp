@@ -21,6 +21,7 @@
 /// | 7   | `call`        | method `CallRequest` → `CallReply` (JSON in, JSON out) |
 /// | 8   | `follow_logs` | method `FollowLogsRequest` → `ActionReply`; afterwards the server pushes `log_line` notifications until the connection closes |
 /// | 9   | `log_line`    | notification `LogLine`, server → client     |
+/// | 10  | `wait_ready`  | method `WaitReadyRequest` → `ActionReply`: once the plugin is ready; an error when it will not be (failed, exited, removed) or after `timeout_ms` (`Timeout`) |
 
 #include <airlock/connection/protocol.hpp>
 #include <airlock/connection/types.hpp>
@@ -60,8 +61,15 @@ struct PluginStatusEntry {
     String<512> last_exit;          ///< e.g. "exited with status 1"; empty if none
     String<1024> last_violation;    ///< the last violation report line; empty if none
     std::optional<ProgressEntry> progress;  ///< the current process's latest progress report
+    // Counters over all the plugin's processes (airlockctl status / metrics).
+    std::uint64_t calls = 0;        ///< calls through the supervisor
+    std::uint64_t call_errors = 0;  ///< of those, ended without a reply
+    std::uint64_t violations = 0;   ///< forbidden system calls observed
+    std::uint64_t bytes_in = 0;     ///< reply bytes received from the plugin
+    std::uint64_t bytes_out = 0;    ///< request bytes sent to the plugin
 };
-AIRLOCK_STRUCT(PluginStatusEntry, name, state, pid, uptime_ms, restarts, last_exit, last_violation, progress)
+AIRLOCK_STRUCT(PluginStatusEntry, name, state, pid, uptime_ms, restarts, last_exit, last_violation, progress, calls,
+               call_errors, violations, bytes_in, bytes_out)
 
 /// Tag 1 reply, in name order.
 struct StatusReply {
@@ -123,6 +131,13 @@ struct LogLine {
 };
 AIRLOCK_STRUCT(LogLine, plugin, line)
 
+/// Tag 10 request: reply once `plugin` is ready (`airlockctl call --wait`).
+struct WaitReadyRequest {
+    String<64> plugin;
+    std::uint32_t timeout_ms = 0;  ///< how long to wait at most
+};
+AIRLOCK_STRUCT(WaitReadyRequest, plugin, timeout_ms)
+
 namespace control {
 inline constexpr Method<StatusRequest, StatusReply> status{1, "status"};
 inline constexpr Method<PluginRequest, ActionReply> start{2, "start"};
@@ -133,6 +148,7 @@ inline constexpr Method<PluginRequest, DescribeReply> describe{6, "describe"};
 inline constexpr Method<CallRequest, CallReply> call{7, "call"};
 inline constexpr Method<FollowLogsRequest, ActionReply> follow_logs{8, "follow_logs"};
 inline constexpr Notification<LogLine> log_line{9, "log_line"};
+inline constexpr Method<WaitReadyRequest, ActionReply> wait_ready{10, "wait_ready"};
 } // namespace control
 
 /// The protocol "airlock.control/1" holding the tag table above.

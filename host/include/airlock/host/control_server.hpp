@@ -51,6 +51,9 @@ public:
     virtual airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const = 0;
     virtual void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
                           std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) = 0;
+    /// As Supervisor::when_ready (`done` exactly once). The default answers Unsupported.
+    virtual void when_ready(const std::string& name, std::chrono::milliseconds timeout,
+                            std::function<void(airlock::Status)> done);
 };
 
 /// Serves the control protocol on a UNIX socket path. See the file comment.
@@ -68,6 +71,10 @@ public:
     /// Binds the socket with file `mode` (0660 lets a group reach it; the uid check still
     /// applies) and starts accepting. InvalidState if a live listener owns the path.
     airlock::Status start(mode_t mode = 0660);
+    /// Before start(): the socket file is given to `group` (`[host] control_group`), and peers
+    /// whose effective or supplementary groups include it (SO_PEERGROUPS) are admitted besides
+    /// `allowed_users`.
+    void set_group(gid_t group);
     /// Stops accepting and closes every control connection (the socket file is removed).
     void stop();
 

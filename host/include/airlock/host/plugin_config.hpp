@@ -179,6 +179,11 @@ struct HostConfig {
     /// `[host] control_users`: uids allowed on the control socket (names resolved at load time).
     /// Defaults to the uid of the process that loaded the config (the host itself).
     std::vector<std::uint32_t> control_users;
+    /// `[host] control_group`: gid given to the control socket file; members of the group
+    /// (primary or supplementary, as the kernel reports the peer) may use it too.
+    std::optional<std::uint32_t> control_group;
+    /// `[host] control_mode`: permission bits of the control socket file (no bits for others).
+    std::uint32_t control_mode = 0660;
 };
 
 } // namespace airlock::host

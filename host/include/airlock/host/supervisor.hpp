@@ -63,6 +63,13 @@ struct PluginStatus {
     /// Forbidden system calls the host observed, over all its processes (including those whose
     /// report lines the rate limit left out).
     std::uint64_t violations = 0;
+    /// Calls made through the supervisor (call_raw / call) to this plugin, over all its
+    /// processes, and how many of them ended without a reply (refused, timed out, failed).
+    std::uint64_t calls = 0;
+    std::uint64_t call_errors = 0;
+    /// Request bytes sent to the plugin and reply bytes received from it by those calls.
+    std::uint64_t bytes_out = 0;
+    std::uint64_t bytes_in = 0;
     /// The latest `progress` report of the current process (the SDK's `Plugin::progress`);
     /// empty when it has sent none.
     std::optional<protocol::ProgressReport> progress;
