@@ -173,7 +173,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in) {
     if (name == "clone3") return {};  // flags hidden in memory: cannot be checked; ENOSYS
     if (name == "execveat") return exec_rules(in.tag);
     if (name == "exit" || name == "exit_group") return always;
-    if (name == "sendmsg" && !allowed)  // the listener hand-off
+    if ((name == "sendmsg" || name == "read") && !allowed)  // the listener hand-off
         return {{RuleAction::Allow, {equals(exec_tag_argument_index, in.tag)}},
                 {RuleAction::Violation, {differs(exec_tag_argument_index, in.tag)}}};
     if (in.single_process && (name == "fork" || name == "vfork")) return denial;
