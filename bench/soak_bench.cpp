@@ -34,11 +34,13 @@
 //    30-60x. With AIRLOCK_SOAK_NICE_HOSTILE=1 (autogroup nice 19 for the hostile plugins)
 //    both ratios fall to ~1-2: the host needs a CPU weight per plugin (autogroup nice, or a
 //    cpu cgroup), not a faster loop;
-//  - each (re)start runs Spawner::launch on the supervisor's loop and stalls it 18-28 ms: a
-//    crash loop or a plugin dropped for garbage stalls everyone ~10 times a second;
+//  - each (re)start ran Spawner::launch on the supervisor's loop and stalled it 18-28 ms: a
+//    crash loop or a plugin dropped for garbage stalled everyone ~10 times a second (fixed:
+//    launches run on a launcher thread, restarts add 10x the launch time to the backoff);
 //  - fds: descriptors in flight count per uid (all plugins run as nobody) against the
-//    sender's RLIMIT_NOFILE, so a plugin flooding descriptors makes other plugins' starts
-//    fail ("could not hand the seccomp listener to the host: Too many references");
+//    sender's RLIMIT_NOFILE, so a plugin flooding descriptors made other plugins' starts
+//    fail ("could not hand the seccomp listener to the host: Too many references"; fixed:
+//    the host takes the listener with pidfd_getfd, nothing is in flight);
 //  - slow: the host queues up to 32 MiB of replies per plugin that does not read them.
 // Not pinned: the plugins inherit the host's affinity, and eight busy processes on one CPU
 // would measure the scheduler. The machine is shared, so run it more than once.

@@ -1,5 +1,6 @@
 // Child-side steps between fork and exec: raw syscalls only (async-signal-safe).
 #include "airlock/host/child_confinement.hpp"
+#include "airlock/host/violation_monitor.hpp"
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -64,26 +65,30 @@ int apply_seccomp_in_child(const sock_fprog& program, int* listener_out) noexcep
 
 int send_seccomp_listener(int socket_fd, int listener_fd, ExecTag tag) noexcept {
     int saved = errno;
-    char payload = 'L';
-    iovec iov{&payload, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    std::memset(control, 0, sizeof control);
+    // The number only: the host takes the descriptor itself (pidfd_getfd), so nothing is in
+    // flight against the uid every plugin shares.
+    ListenerHandoffMessage message;
+    message.listener_fd = listener_fd;
+    iovec iov{&message, sizeof message};
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &listener_fd, sizeof(int));
     long rc;
     do {
         // Raw syscall so the tag lands in the 6th argument register, which sendmsg ignores.
         rc = syscall(SYS_sendmsg, socket_fd, &msg, MSG_NOSIGNAL, 0, 0, tag);
     } while (rc < 0 && errno == EINTR);
     int error = result_of(rc);
+    if (!error) {
+        // Wait until the host has it: the listener closes at exec. The tagged read passes the
+        // filter like the sendmsg; end of stream (the host refused or went away) is a failure.
+        char answer = 0;
+        do {
+            rc = syscall(SYS_read, socket_fd, &answer, 1, 0, 0, tag);
+        } while (rc < 0 && errno == EINTR);
+        error = result_of(rc);
+        if (!error && (rc != 1 || answer != ListenerHandoffMessage::kTaken)) error = ECONNABORTED;
+    }
     errno = saved;
     return error;
 }

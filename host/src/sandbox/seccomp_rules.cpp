@@ -152,6 +152,15 @@ Rules self_only_rules(const PidArgument& call) {
     return rules;
 }
 
+// sched_getaffinity of any pid but 0 answers ENOSYS instead of being refused: glibc's
+// pthread_getattr_np asks for its own thread's affinity by tid (ASan's thread start, the Rust
+// and Go runtimes use it) and carries on without an affinity on ENOSYS, while EPERM fails
+// it. A filter cannot tell the caller's own tids from other processes, so no tid is answered:
+// nothing about another process leaks, and no violation is reported (glibc asks routinely).
+Rules affinity_query_rules() {
+    return {{RuleAction::Allow, {equals(0, 0)}}, {RuleAction::Enosys, {differs(0, 0)}}};
+}
+
 // prctl by option: the reviewed list runs, the refused options fail with EPERM (so a
 // program that tries, e.g., to clear its parent-death signal keeps running, still bound to
 // its host), anything newer answers ENOSYS.
@@ -238,7 +247,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
     if (name == "clone3") return {};  // flags hidden in memory: cannot be checked; ENOSYS
     if (name == "execveat") return exec_rules(in.tag);
     if (name == "exit" || name == "exit_group") return always;
-    if (name == "sendmsg" && !allowed)  // the listener hand-off
+    if ((name == "sendmsg" || name == "read") && !allowed)  // the listener hand-off
         return {{RuleAction::Allow, {equals(exec_tag_argument_index, in.tag)}},
                 {RuleAction::Violation, {differs(exec_tag_argument_index, in.tag)}}};
     if (in.single_process && (name == "fork" || name == "vfork"))
@@ -249,6 +258,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
     if (name == "socketpair") return socketpair_rules();
     if (name == "prctl") return prctl_rules();
     if (name == "sendto" && !in.datagram_opt_in) return sendto_rules();
+    if (name == "sched_getaffinity") return affinity_query_rules();
     for (const auto& call : self_only_pid_syscalls())
         if (name == call.syscall) return self_only_rules(call);
     if (in.append_hardening) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <unordered_map>
 
 namespace airlock::host {
 
@@ -40,17 +41,19 @@ std::string resolve_name(std::uint32_t arch, int nr) {
 constexpr int x32_syscall_bit = 0x40000000;
 
 // Fills in name, architecture and advice; `native_arch` is libseccomp's token for this host.
-void explain(Violation& violation, std::uint32_t arch, int nr, const SeccompViolationPolicy& policy) {
+// `name_of(arch, nr)` resolves a syscall's name (cached by the caller).
+template <class NameOf>
+void explain(Violation& violation, std::uint32_t arch, int nr, const SeccompViolationPolicy& policy, NameOf&& name_of) {
     const std::uint32_t native_arch = seccomp_arch_native();
     if (arch != native_arch || (nr & x32_syscall_bit) != 0) {
         const bool x32 = arch == native_arch;
         violation.architecture = x32 ? "x32" : arch == SCMP_ARCH_X86 ? "i386 (int 0x80)" : "a foreign architecture";
-        violation.syscall_name = resolve_name(x32 ? SCMP_ARCH_X32 : arch, nr);
+        violation.syscall_name = name_of(x32 ? SCMP_ARCH_X32 : arch, nr);
         violation.advice = "system calls of another architecture (32-bit int 0x80, x32) are always denied: the "
                            "policy covers native calls only";
         return;
     }
-    violation.syscall_name = resolve_name(arch, nr);
+    violation.syscall_name = name_of(arch, nr);
     if (!policy.rules) return;
     const auto found = policy.rules->syscalls.find(nr);
     const ArgRule* rule = found == policy.rules->syscalls.end() ? nullptr : found->second.matching(violation.args);
@@ -95,11 +98,39 @@ std::string Violation::describe(std::string_view plugin_name) const {
 
 std::string syscall_name(int syscall_nr) { return resolve_name(SCMP_ARCH_NATIVE, syscall_nr); }
 
+// The notification buffers, and what a flood of violations would otherwise look up again and
+// again (a plugin under on_violation = "errno" can violate tens of thousands of times a
+// second, and each one costs the host's loop): syscall names by (arch, nr), and the thread
+// group of the thread that violated last.
 struct ViolationMonitor::Buffers {
     seccomp_notif* request = nullptr;
     seccomp_notif_resp* response = nullptr;
     std::size_t request_size = sizeof(seccomp_notif);  // the larger of the kernel's and ours
+    std::unordered_map<std::uint64_t, std::string> names;
+    pid_t last_tid = -1;
+    pid_t last_tgid = -1;
     ~Buffers() { seccomp_notify_free(request, response); }
+
+    const std::string& name_of(std::uint32_t arch, int nr) {
+        const std::uint64_t key = (std::uint64_t{arch} << 32) | static_cast<std::uint32_t>(nr);
+        auto found = names.find(key);
+        if (found == names.end()) {
+            if (names.size() >= 1024) names.clear();  // bounded: numbers come from the plugin
+            found = names.emplace(key, resolve_name(arch, nr)).first;
+        }
+        return found->second;
+    }
+
+    // Reads /proc only when the thread differs from the last one. A cached answer can only be
+    // stale if that thread exited and its id was reused under the same filter; it only names
+    // the pid in a report line: a kill always reads it afresh (`fresh`).
+    pid_t thread_group(pid_t tid, bool fresh) {
+        if (fresh || tid != last_tid) {
+            last_tgid = thread_group_of(tid);
+            last_tid = tid;
+        }
+        return last_tgid;
+    }
 };
 
 ViolationMonitor::ViolationMonitor(UniqueFd listener, SeccompViolationPolicy policy)
@@ -150,10 +181,10 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
 
     Violation violation;
     violation.tid = static_cast<pid_t>(request->pid);
-    violation.pid = thread_group_of(violation.tid);
     violation.syscall_nr = request->data.nr;
     for (std::size_t i = 0; i < violation.args.size(); ++i) violation.args[i] = request->data.args[i];
-    explain(violation, request->data.arch, request->data.nr, policy_);
+    explain(violation, request->data.arch, request->data.nr, policy_,
+            [this](std::uint32_t arch, int nr) -> const std::string& { return buffers_->name_of(arch, nr); });
     violation.action = policy_.on_violation;
     // A foreign-architecture call never continues either: the policy covers native calls only.
     if (violation.action == ViolationAction::Log &&
@@ -170,10 +201,13 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
             }
         }
     }
+    violation.pid = buffers_->thread_group(violation.tid, violation.action == ViolationAction::Kill);
 
     // The notification id is only valid while the thread waits in the syscall; checking it
-    // after resolving the pid proves the pid still names that thread's process.
-    if (seccomp_notify_id_valid(listener_.get(), request->id) != 0) return std::optional<Violation>{};
+    // after resolving the pid proves the pid still names that thread's process (needed before
+    // a kill; for EPERM or continue, answering a stale id just fails with ENOENT).
+    if (violation.action == ViolationAction::Kill && seccomp_notify_id_valid(listener_.get(), request->id) != 0)
+        return std::optional<Violation>{};
 
     response->id = request->id;
     response->val = 0;

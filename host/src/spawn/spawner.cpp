@@ -27,6 +27,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace airlock::host {
 namespace {
@@ -37,9 +38,10 @@ using detail::ChildStep;
 using detail::DescriptorMove;
 using detail::ResourceLimitSetting;
 
-// How long the parent waits for the seccomp listener after clone returned. The child has
-// sent it (or died) by then; this only bounds a stray copy of the child's socket end.
-constexpr int kListenerTimeoutMs = 5000;
+// How long the receiving thread waits for the child to name its seccomp listener, counted
+// from before the clone (the child's whole setup comes first). A child that dies first ends
+// the wait at once (end of stream); this only bounds a stray copy of the child's socket end.
+constexpr int kListenerTimeoutMs = 30000;
 constexpr std::size_t kPidDigitsCapacity = 21;  // 20 digits + NUL
 constexpr const char* kListenPidPrefix = "LISTEN_PID=";
 
@@ -203,15 +205,18 @@ const char* layer_name(IsolationLayer layer) noexcept {
 }
 
 // The seccomp listener the child handed over, if the filter uses one.
-UniqueFd receive_listener(const std::string& plugin, int handoff_fd) {
 #ifdef AIRLOCK_HAVE_SANDBOX
-    auto listener = receive_seccomp_listener(handoff_fd, kListenerTimeoutMs);
+UniqueFd receive_listener(const std::string& plugin, ListenerReceiver& receiver) {
+    auto listener = receiver.take();
     if (!listener) {
         throw SpawnError("plugin '" + plugin + "': cannot receive the seccomp listener: " + listener.status().message());
     }
     return std::move(*listener);
 #else
-    (void)handoff_fd;
+struct ListenerReceiver {
+    ListenerReceiver(int, int) {}
+};
+UniqueFd receive_listener(const std::string& plugin, ListenerReceiver&) {
     throw SpawnError("plugin '" + plugin + "': a seccomp listener without the sandbox library");
 #endif
 }
@@ -343,7 +348,13 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     const detail::ChildConfinement confinement = p.confinement.child();
     const std::shared_ptr<const UniqueFd> landlock_ruleset = p.confinement.landlock_ruleset(plugin);
     UniqueFd handoff_host, handoff_child;
-    if (confinement.seccomp_listener) std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
+    if (confinement.seccomp_listener) {
+        std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
+#ifdef AIRLOCK_HAVE_SANDBOX
+        if (Status prepared = prepare_listener_handoff(handoff_host.get()); !prepared.ok())
+            throw SpawnError("plugin '" + plugin.name + "': " + prepared.message());
+#endif
+    }
     UniqueFd connection_host, connection_child;
     if (airlock_protocol) std::tie(connection_host, connection_child) = make_socketpair(plugin.name, "connection");
     // A fresh cgroup per process: limits are per process, and removing it is only possible
@@ -423,6 +434,10 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
 
+    // The child waits for the host to take its listener before it executes, while this thread
+    // sleeps in the vfork: another thread takes it.
+    std::optional<ListenerReceiver> listener_receiver;
+    if (handoff_host) listener_receiver.emplace(handoff_host.get(), kListenerTimeoutMs);
     detail::LaunchedChild child = detail::launch_child(plan);
     if (cgroups) cgroups->close_join_fds();
     // The process owns its cgroups from here: removed once it has been reaped.
@@ -441,7 +456,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         throw SpawnError(describe_failure(plugin, failure));
     }
     UniqueFd listener;
-    if (handoff_host) listener = receive_listener(plugin.name, handoff_host.get());
+    if (listener_receiver) listener = receive_listener(plugin.name, *listener_receiver);
 
     SpawnedPlugin spawned;
     spawned.name = plugin.name;

@@ -13,6 +13,7 @@
 
 #include "config_compare.hpp"
 #include "cpu_weight.hpp"
+#include "launcher.hpp"
 #include "log_writer.hpp"
 
 #include <boost/asio/post.hpp>
@@ -50,6 +51,12 @@ namespace {
 
 constexpr std::size_t kLogRingLines = 512;
 constexpr int kViolationsPerTurn = 64;
+// A plugin that keeps failing must not keep the launcher busy: an automatic restart waits, on
+// top of its configured delay, this many times as long as the plugin's last launch took (at
+// most kLaunchCostCap more), so one crash loop holds the launcher thread for at most about a
+// tenth of the time whatever its restart_delay.
+constexpr int kLaunchCostFactor = 10;
+constexpr milliseconds kLaunchCostCap{250};
 
 // Whether `fd` has `events` pending right now (edge-triggered reactors only report changes).
 bool ready_now(int fd, short events) {
@@ -77,9 +84,10 @@ struct Run {
 #ifdef AIRLOCK_HAVE_SANDBOX
           violation_reports(name), violation_summary_timer(io),
 #endif
-          ready_timer(io), stop_timer(io), wall_timer(io) {}
+          ready_timer(io), stop_timer(io), wall_timer(io), reap_timer(io) {}
 
     SpawnedPlugin spawned;
+    bool launching = true;  ///< Spawner::launch still runs on the launcher thread
     OutputPump pump;
     std::optional<PluginSession> session;
 #ifdef AIRLOCK_HAVE_SANDBOX
@@ -94,6 +102,7 @@ struct Run {
     asio::steady_timer ready_timer;
     asio::steady_timer stop_timer;
     asio::steady_timer wall_timer;  ///< limits.wall
+    asio::steady_timer reap_timer;  ///< another look when its exit was not collectable yet
     Clock::time_point started = Clock::now();
     bool stop_requested = false;  ///< the supervisor asked it to stop (no restart follows)
     int violations = 0;
@@ -115,11 +124,14 @@ struct Plugin {
 
     std::string name;
     PluginConfig config;
-    std::unique_ptr<Spawner> spawner;
+    std::shared_ptr<const Spawner> spawner;  ///< shared with a launch in progress
     PluginState state = PluginState::Exited;
     unsigned restarts = 0;
     std::string last_exit;
     std::string last_violation;
+#ifdef AIRLOCK_HAVE_SANDBOX
+    std::optional<Violation> latest_violation;  ///< described when asked (a flood is not formatted)
+#endif
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
     // Call counters (PluginStatus::calls ...), over all its processes.
     std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
@@ -127,7 +139,8 @@ struct Plugin {
     std::deque<Clock::time_point> starts;
     asio::steady_timer restart_timer;
     milliseconds next_delay;
-    std::shared_ptr<Run> run;
+    Clock::duration last_launch{};  ///< how long its last launch took (the restart floor)
+    std::shared_ptr<Run> run;       ///< the current process, or the launch that makes it
     bool restart_pending = false;             ///< waiting on restart_timer
     std::vector<std::function<void()>> when_down;  ///< run once the current process is gone
     bool removed = false;                     ///< dropped by a reload: erase once down
@@ -145,6 +158,7 @@ struct Supervisor::Impl {
     }
 
     ~Impl() {
+        launcher.reset();  // no launch runs or posts after this
         alive.reset();
         for (auto& [name, plugin] : plugins) {
             finish_ready_waiters(*plugin, Status(StatusCode::Cancelled, "the supervisor was destroyed"));
@@ -162,6 +176,7 @@ struct Supervisor::Impl {
     // reader that does not keep up never blocks the loop.
     std::unique_ptr<detail::LogWriter> writer = std::make_unique<detail::LogWriter>(1);
     std::shared_ptr<int> alive = std::make_shared<int>(0);  // posted work checks the supervisor exists
+    std::unique_ptr<detail::Launcher> launcher = std::make_unique<detail::Launcher>();
 
     // --- logging -----------------------------------------------------------------------------
 
@@ -226,12 +241,25 @@ struct Supervisor::Impl {
 
     // --- launching ---------------------------------------------------------------------------
 
+    // What a launch on the launcher thread produced.
+    struct LaunchOutcome {
+        SpawnedPlugin spawned;
+#ifdef AIRLOCK_HAVE_SANDBOX
+        std::optional<ViolationMonitor> monitor;
+#endif
+        std::string monitor_error;  ///< why there is no violation monitor (empty: no need)
+        std::string error;          ///< why the launch failed (empty: it succeeded)
+        Clock::duration took{};
+    };
+
+    // Starts a launch on the launcher thread; `launched` continues on the loop. Until then the
+    // plugin is `starting` with a Run whose `launching` is set.
     void launch(const std::shared_ptr<Plugin>& plugin) {
         plugin->restart_pending = false;
         set_state(*plugin, PluginState::Starting);
         if (!plugin->spawner) {
             try {
-                plugin->spawner = std::make_unique<Spawner>(plugin->config);
+                plugin->spawner = std::make_shared<const Spawner>(plugin->config);
             } catch (const std::exception& error) {
                 plugin->last_exit = std::string("cannot start: ") + error.what();
                 set_state(*plugin, PluginState::Failed, plugin->last_exit);
@@ -241,24 +269,63 @@ struct Supervisor::Impl {
         }
         plugin->starts.push_back(Clock::now());
         auto run = std::make_shared<Run>(io, plugin->name);
-        try {
-            run->spawned = plugin->spawner->launch();
-        } catch (const std::exception& error) {
-            plugin->last_exit = std::string("cannot start: ") + error.what();
-            host_event(*plugin, plugin->last_exit);
-            after_down(plugin, /*failure=*/true, /*stopped=*/false);
-            return;
-        }
-        detail::lower_plugin_cpu_weight(run->spawned.process.pid());
-        run->started = Clock::now();
         plugin->run = run;
         plugin->progress.reset();
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        std::weak_ptr<int> weak_alive = alive;
+        launcher->run([this, spawner = plugin->spawner, weak_plugin, weak_run, weak_alive]() {
+            // The launcher thread: only the spawner (shared, thread-safe) and the outcome.
+            auto outcome = std::make_shared<LaunchOutcome>();
+            const auto began = Clock::now();
+            try {
+                outcome->spawned = spawner->launch();
+                detail::lower_plugin_cpu_weight(outcome->spawned.process.pid());
 #ifdef AIRLOCK_HAVE_SANDBOX
-        try {
-            run->monitor = make_violation_monitor(*plugin->spawner, run->spawned);
-        } catch (const std::exception& error) {
-            host_event(*plugin, std::string("violation monitor: ") + error.what());
+                try {
+                    outcome->monitor = make_violation_monitor(*spawner, outcome->spawned);
+                } catch (const std::exception& error) {
+                    outcome->monitor_error = error.what();
+                }
+#endif
+            } catch (const std::exception& error) {
+                outcome->error = error.what();
+                if (outcome->error.empty()) outcome->error = "unknown error";
+            }
+            outcome->took = Clock::now() - began;
+            // Not run (the supervisor is gone): the outcome's process is killed and reaped.
+            asio::post(io, [this, weak_plugin, weak_run, weak_alive, outcome]() {
+                if (!weak_alive.lock()) return;
+                auto p = weak_plugin.lock();
+                auto r = weak_run.lock();
+                if (p && r && p->run == r) launched(p, r, std::move(*outcome));
+            });
+        });
+    }
+
+    // On the loop: the launch of `run` finished.
+    void launched(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, LaunchOutcome outcome) {
+        run->launching = false;
+        plugin->last_launch = outcome.took;
+        if (!outcome.error.empty()) {
+            plugin->run.reset();
+            plugin->last_exit = "cannot start: " + outcome.error;
+            host_event(*plugin, plugin->last_exit);
+            after_down(plugin, /*failure=*/true, /*stopped=*/run->stop_requested);
+            return;
         }
+        run->spawned = std::move(outcome.spawned);
+        run->started = Clock::now();
+        if (run->stop_requested) {
+            // Stopped while it was being launched: it never ran the plugin's protocol.
+            run->pidfd_watch = watch(io, run->spawned.process.pidfd());
+            run->spawned.process.send_signal(SIGKILL);
+            wait_exit(plugin, run);
+            return;
+        }
+#ifdef AIRLOCK_HAVE_SANDBOX
+        run->monitor = std::move(outcome.monitor);
+        if (!outcome.monitor_error.empty()) host_event(*plugin, "violation monitor: " + outcome.monitor_error);
         if (run->monitor) run->violation_watch = watch(io, run->monitor->fd());
 #endif
         run->pidfd_watch = watch(io, run->spawned.process.pidfd());
@@ -309,15 +376,32 @@ struct Supervisor::Impl {
         wait_output(plugin, run, OutputStream::Stderr);
         wait_violations(plugin, run);
         if (plugin->config.limits.wall) enforce_wall_limit(plugin, run);
-        if (run->pidfd_watch) {
-            run->pidfd_watch->async_wait(asio::posix::stream_descriptor::wait_read,
-                                         [this, weak_plugin, weak_run](const boost::system::error_code& error) {
-                                             auto p = weak_plugin.lock();
-                                             auto r = weak_run.lock();
-                                             if (error || !p || !r || p->run != r) return;
-                                             process_exited(p);
-                                         });
-        }
+        wait_exit(plugin, run);
+    }
+
+    void collect_exit_later(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        run->reap_timer.expires_after(milliseconds(5));
+        run->reap_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (error || !p || !r || p->run != r) return;
+            process_exited(p);
+        });
+    }
+
+    void wait_exit(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
+        if (!run->pidfd_watch) return;
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        run->pidfd_watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                                     [this, weak_plugin, weak_run](const boost::system::error_code& error) {
+                                         auto p = weak_plugin.lock();
+                                         auto r = weak_run.lock();
+                                         if (error || !p || !r || p->run != r) return;
+                                         process_exited(p);
+                                     });
     }
 
     // Calls `handler` when `fd` (watched by `stream`) is readable/writable; re-checks readiness
@@ -448,9 +532,13 @@ struct Supervisor::Impl {
             if (!*violation) return true;
             ++run.violations;
             ++plugin.violations;
-            plugin.last_violation = (*violation)->describe(plugin.name);
-            if ((*violation)->action == ViolationAction::Kill) run.fatal_violation = plugin.last_violation;
-            for (const std::string& line : run.violation_reports.record(**violation)) log_line(plugin, "[host] " + line);
+            plugin.latest_violation = std::move(**violation);
+            // The report a caller of a killed plugin gets back (only kills are formatted here:
+            // a flood of errno/log violations is described when asked).
+            if (plugin.latest_violation->action == ViolationAction::Kill)
+                run.fatal_violation = plugin.latest_violation->describe(plugin.name);
+            for (const std::string& line : run.violation_reports.record(*plugin.latest_violation))
+                log_line(plugin, "[host] " + line);
         }
 #endif
         return false;
@@ -481,7 +569,13 @@ struct Supervisor::Impl {
     void process_exited(const std::shared_ptr<Plugin>& plugin) {
         std::shared_ptr<Run> run = plugin->run;
         std::optional<PluginExit> exit = run->spawned.process.try_wait();
-        if (!exit) exit = run->spawned.process.wait();  // readable pidfd: it has exited
+        if (!exit) {
+            // Readable, yet not collectable (seen once under TSan with 100 plugins, where the
+            // blocking waitid then failed with EAGAIN on the non-blocking pidfd): look again
+            // shortly instead of blocking the loop.
+            collect_exit_later(plugin, run);
+            return;
+        }
         handle_violations(*plugin, *run);
 #ifdef AIRLOCK_HAVE_SANDBOX
         for (const std::string& line : run->violation_reports.take_all()) log_line(*plugin, "[host] " + line);
@@ -511,6 +605,9 @@ struct Supervisor::Impl {
         if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
         if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
             plugin->last_violation = "plugin " + plugin->name + ": forbidden system call: killed (SIGSYS)";
+#ifdef AIRLOCK_HAVE_SANDBOX
+            plugin->latest_violation.reset();
+#endif
         }
         host_event(*plugin, plugin->last_exit);
         const bool failure = exit->signaled || exit->exit_code != 0 || !run->failure.empty();
@@ -551,7 +648,8 @@ struct Supervisor::Impl {
                           ms_text(supervision.start_limit_interval) + "; not restarting");
             return;
         }
-        const milliseconds delay = plugin->next_delay;
+        const auto launch_cost = std::chrono::duration_cast<milliseconds>(plugin->last_launch * kLaunchCostFactor);
+        const milliseconds delay = plugin->next_delay + std::min(launch_cost, kLaunchCostCap);
         plugin->next_delay = std::min(plugin->next_delay * 2, std::max(supervision.restart_max_delay, supervision.restart_delay));
         plugin->state = PluginState::Starting;
         host_event(*plugin, "restarting in " + ms_text(delay));
@@ -588,6 +686,10 @@ struct Supervisor::Impl {
         if (done) plugin->when_down.push_back(std::move(done));
         if (run->stop_requested) return;
         run->stop_requested = true;
+        if (run->launching) {
+            set_state(*plugin, PluginState::Stopping, "killed as soon as its launch completes");
+            return;
+        }
         run->ready_timer.cancel();
         const milliseconds timeout = plugin->config.supervision.stop_timeout;
         const bool asked = run->session && run->session->request_stop();
@@ -693,13 +795,16 @@ std::vector<PluginStatus> Supervisor::status() const {
         PluginStatus status;
         status.name = name;
         status.state = plugin->state;
-        if (plugin->run) {
+        if (plugin->run && !plugin->run->launching) {
             status.pid = plugin->run->spawned.process.pid();
             status.uptime = std::chrono::duration_cast<milliseconds>(now - plugin->run->started);
         }
         status.restarts = plugin->restarts;
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
+#ifdef AIRLOCK_HAVE_SANDBOX
+        if (plugin->latest_violation) status.last_violation = plugin->latest_violation->describe(name);
+#endif
         status.violations = plugin->violations;
         status.calls = plugin->calls;
         status.call_errors = plugin->call_errors;

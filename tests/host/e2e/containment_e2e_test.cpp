@@ -633,3 +633,55 @@ TEST_CASE("the memory limit also bounds memory held in a memfd", "[e2e]") {
                             "exceeded memory = 64MiB \\(memory cgroup OOM\\)"));
     check_host_healthy(config);
 }
+
+namespace {
+
+// What `fd` (a memfd another process still writes to) holds so far; pread leaves the shared
+// offset alone.
+std::string peek_all(int fd) {
+    std::string text;
+    char buffer[4096];
+    ssize_t size;
+    while ((size = ::pread(fd, buffer, sizeof buffer, static_cast<off_t>(text.size()))) > 0)
+        text.append(buffer, static_cast<std::size_t>(size));
+    return text;
+}
+
+} // namespace
+
+TEST_CASE("descriptors one plugin keeps in flight do not stop another plugin's start", "[e2e]") {
+    // In-flight SCM_RIGHTS descriptors count per uid, against the sender's RLIMIT_NOFILE, and
+    // plugins share a uid: a hoarder with a high open_files limit used to make every other
+    // plugin's listener hand-off fail ("Too many references"). Both run as daemon here, so
+    // that tests running at the same time (as nobody) are not affected.
+    TempDir dir;
+    auto as_daemon = [](std::string toml) {
+        const std::string nobody = "user = \"nobody\"";
+        toml.replace(toml.find(nobody), nobody.size(), "user = \"daemon\"");
+        return toml;
+    };
+    AttemptConfig hoarder;
+    hoarder.limits = "open_files = 1024";
+    hoarder.syscalls = "on_violation = \"errno\"";
+    const std::string hoarder_config = dir.file("hoarder.toml", as_daemon(attempt_toml(hoarder)));
+    AttemptConfig starter;
+    starter.limits = "open_files = 64";
+    starter.syscalls = "on_violation = \"errno\"";  // a seccomp listener to hand over
+    const std::string starter_config = dir.file("starter.toml", as_daemon(attempt_toml(starter)));
+
+    StartedHost hoarding = start_host({"exec", hoarder_config, "attempt", "--", "hoard-fds", "60"});
+    REQUIRE(hoarding.pid > 0);
+    for (int i = 0; i < 600 && !has_line(peek_all(hoarding.out), ".*note hoarding.*"); ++i) ::usleep(50'000);
+    const std::string hoard = peek_all(hoarding.out);
+    INFO(hoard << peek_all(hoarding.err));
+    REQUIRE(has_line(hoard, ".*note hoarding [0-9]+ descriptors in flight \\(then errno=ETOOMANYREFS\\).*"));
+
+    Run started = spawn_attempt(starter_config, {"noop"});
+    INFO(started.out << started.err);
+    CHECK(started.result("noop") == "SUCCEEDED");
+
+    ::kill(hoarding.pid, SIGTERM);
+    Run hoarder_run = finish_host(hoarding);
+    INFO(hoarder_run.out << hoarder_run.err);
+    CHECK(hoarder_run.host_exited);
+}

@@ -38,6 +38,7 @@ struct ConfinedChild {
         int pair[2];
         REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
         host_end.reset(pair[0]);
+        REQUIRE(prepare_listener_handoff(host_end.get()).ok());
         const int child_end = pair[1];
         auto program = filter.program();
         auto tag = filter.exec_tag();
@@ -78,8 +79,8 @@ TEST_CASE("syscall numbers resolve to names", "[notify]") {
 }
 
 TEST_CASE("the host observes a forbidden openat by name and kills the plugin", "[notify]") {
-    // sendmsg is not allowed either: the hand-off uses the tagged exception.
-    auto filter = notifying_filter(policy_with(ViolationAction::Kill, {}, {"openat", "sendmsg"}));
+    // sendmsg and read are not allowed either: the hand-off uses the tagged exceptions.
+    auto filter = notifying_filter(policy_with(ViolationAction::Kill, {}, {"openat", "sendmsg", "read"}));
     ConfinedChild confined(filter, [] {
         int fd = open("/etc/hostname", O_RDONLY);  // glibc's open() is the openat syscall
         return fd >= 0 ? 0 : 1;                    // either way: it must not get here
@@ -215,6 +216,7 @@ TEST_CASE("the launched plugin does not inherit the seccomp listener", "[notify]
     int pair[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
     airlock::UniqueFd host_end(pair[0]);
+    REQUIRE(prepare_listener_handoff(host_end.get()).ok());
     auto program = filter.program();
     ChildProcess child([&] {
         int listener = -1;

@@ -168,6 +168,42 @@ TEST_CASE("a plugin that ignores the stop request is killed after the stop timeo
     CHECK(contains(logs, "did not stop within 300 ms: sending SIGKILL"));
 }
 
+TEST_CASE("a stop or the supervisor's end during a launch kills the new process and nothing restarts") {
+    boost::asio::io_context io;
+    // Launches run on the launcher thread: right after start_all the plugin is still starting.
+    {
+        Supervisor supervisor(io, config_of(plugin_toml("early", "serve", "restart = \"always\"\n")));
+        supervisor.set_output_fd(-1);
+        supervisor.start_all();
+        CHECK(in_state(supervisor, "early", PluginState::Starting));
+        CHECK(status_of(supervisor, "early").pid == -1);
+        bool stopped = false;
+        REQUIRE(supervisor.stop("early").ok());
+        supervisor.stop_all([&] { stopped = true; });
+        REQUIRE(run_until(io, [&] { return stopped; }));
+        const PluginStatus status = status_of(supervisor, "early");
+        CHECK(status.state == PluginState::Exited);
+        CHECK(status.restarts == 0);
+        CHECK(status.pid == -1);
+        // It may be started again afterwards, and then serves.
+        REQUIRE(supervisor.start("early").ok());
+        REQUIRE(run_until(io, [&] { return in_state(supervisor, "early", PluginState::Ready); }));
+        CHECK(call_and_wait(io, supervisor, "early", "echo", {3}).ok());
+        supervisor.start_all();  // already running: nothing new
+        bool stopped_again = false;
+        supervisor.stop_all([&] { stopped_again = true; });
+        REQUIRE(run_until(io, [&] { return stopped_again; }));
+    }
+    // Destroyed while launching: the launch is waited for and its process killed and reaped.
+    {
+        Supervisor supervisor(io, config_of(plugin_toml("orphan", "serve")));
+        supervisor.set_output_fd(-1);
+        supervisor.start_all();
+    }
+    io.restart();
+    io.run_for(milliseconds(100));  // a posted outcome for a supervisor that is gone does nothing
+}
+
 TEST_CASE("reload restarts only the changed plugin, stops removed ones and starts new ones") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(plugin_toml("alpha", "serve") + plugin_toml("beta", "serve") +

@@ -17,9 +17,9 @@
 ///     exec_tagged(exe_fd, argv, envp, tag);                // only returns on failure
 ///     _exit(...);
 ///
-/// After apply_seccomp_in_child() only three syscalls are guaranteed to pass the filter:
-/// the tagged `sendmsg` of send_seccomp_listener(), the tagged `execveat` of exec_tagged()
-/// and `exit_group`. Anything else (even `write` to an error pipe) is subject to the policy.
+/// After apply_seccomp_in_child() only four syscalls are guaranteed to pass the filter:
+/// the tagged `sendmsg` and `read` of send_seccomp_listener(), the tagged `execveat` of
+/// exec_tagged() and `exit_group`. Anything else (even `write` to an error pipe) is subject to the policy.
 
 #include "airlock/host/seccomp_filter.hpp"
 
@@ -50,10 +50,13 @@ int apply_landlock_in_child(int ruleset_fd) noexcept;
 /// Needs no_new_privs (or CAP_SYS_ADMIN).
 int apply_seccomp_in_child(const sock_fprog& program, int* listener_out) noexcept;
 
-/// Sends the listener descriptor to the host over `socket_fd` (one end of a dedicated
-/// `socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)`) as SCM_RIGHTS. Uses the
-/// tagged `sendmsg` that the filter lets through even when the policy denies sendmsg.
-/// The host side is receive_seccomp_listener() (violation_monitor.hpp).
+/// Names the listener descriptor to the host over `socket_fd` (one end of a dedicated
+/// `socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC)`, prepare_listener_handoff() called on
+/// the host's end) and waits until the host has taken it with `pidfd_getfd`: no descriptor is
+/// in flight (SCM_RIGHTS would count against the uid all plugins share). Uses a tagged
+/// `sendmsg` and a tagged `read`, which the filter lets through even when the policy denies
+/// them. The host side is receive_seccomp_listener() (violation_monitor.hpp), which must run
+/// concurrently (another thread or process). Returns 0 or an errno value.
 int send_seccomp_listener(int socket_fd, int listener_fd, ExecTag tag) noexcept;
 
 /// `execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH)` with `tag` in the unused 6th argument:

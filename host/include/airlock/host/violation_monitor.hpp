@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace airlock::host {
 
@@ -88,10 +89,51 @@ private:
     std::unique_ptr<Buffers> buffers_;  // libseccomp-allocated notification structs
 };
 
-/// Receives the listener that the child sent with send_seccomp_listener().
-/// `socket_fd` is the host's end of the hand-off socketpair; the host must have closed its
-/// copy of the child's end, so a child that dies before sending yields PeerClosed instead
-/// of a hang. The received descriptor is close-on-exec. Times out after `timeout_ms`.
+/// What send_seccomp_listener() sends (no descriptor: see receive_seccomp_listener()).
+struct ListenerHandoffMessage {
+    static constexpr std::uint32_t kMagic = 0x4c495354;  // "LIST"
+    static constexpr char kTaken = 'T';                    ///< the host's answer: it has the listener
+    std::uint32_t magic = kMagic;
+    std::int32_t listener_fd = -1;  ///< the listener's number in the child
+};
+
+/// Sets SO_PASSCRED on the host's end of a fresh hand-off socketpair. Call it before the child
+/// can send (right after socketpair()): the kernel then names the sender of each message.
+Status prepare_listener_handoff(int host_socket_fd);
+
+/// Takes the listener that the child named with send_seccomp_listener(): reads the message,
+/// copies the descriptor out of the sending process with `pidfd_getfd` (the sender's pid comes
+/// from the kernel, SCM_CREDENTIALS), checks it is a seccomp listener and answers, so that the
+/// child may go on to exec. The child waits for that answer, so with a CLONE_VFORK launch this
+/// runs on another thread than the one that cloned. No descriptor is ever in flight: SCM_RIGHTS
+/// count against the *sender's uid*, which all plugins share, so another plugin keeping
+/// descriptors in flight would make the hand-off fail (ETOOMANYREFS).
+/// `socket_fd` is the host's end (prepare_listener_handoff() called on it); the host must have
+/// closed its copy of the child's end, or shut this end down, so that a child that dies before
+/// sending yields PeerClosed instead of a hang. On any failure this end is shut down, so a
+/// child that waits for the answer fails. The descriptor is close-on-exec. Times out after
+/// `timeout_ms`.
 Result<UniqueFd> receive_seccomp_listener(int socket_fd, int timeout_ms);
+
+/// receive_seccomp_listener() on a thread of its own, started before the launch: the thread
+/// that clones with CLONE_VFORK sleeps until the child executes, and the child waits for the
+/// host to take its listener first.
+class ListenerReceiver {
+public:
+    /// Starts receiving on `socket_fd` (not owned; it must outlive this object).
+    ListenerReceiver(int socket_fd, int timeout_ms);
+    /// Shuts the socket down if the thread still waits (the launch failed), then joins it.
+    ~ListenerReceiver();
+    ListenerReceiver(const ListenerReceiver&) = delete;
+    ListenerReceiver& operator=(const ListenerReceiver&) = delete;
+
+    /// Waits for the thread and returns what it received. Call once.
+    Result<UniqueFd> take();
+
+private:
+    int socket_fd_;
+    Result<UniqueFd> result_;
+    std::thread thread_;
+};
 
 } // namespace airlock::host

@@ -38,6 +38,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -271,6 +272,59 @@ int start_thread() {
     int error = ::pthread_create(&thread, nullptr, thread_body, nullptr);
     if (error != 0) return blocked(error);
     ::pthread_join(thread, nullptr);
+    return succeeded();
+}
+
+// A new thread asks for its own attributes (glibc: sched_getaffinity(its tid)), as ASan's
+// thread start and the Rust and Go runtimes do.
+void* own_attributes(void*) {
+    pthread_attr_t attributes;
+    const int error = ::pthread_getattr_np(::pthread_self(), &attributes);
+    if (error == 0) ::pthread_attr_destroy(&attributes);
+    return reinterpret_cast<void*>(static_cast<std::intptr_t>(error));
+}
+
+int thread_attributes() {
+    pthread_t thread;
+    int error = ::pthread_create(&thread, nullptr, own_attributes, nullptr);
+    if (error != 0) return blocked(error, "(pthread_create)");
+    void* result = nullptr;
+    ::pthread_join(thread, &result);
+    error = static_cast<int>(reinterpret_cast<std::intptr_t>(result));
+    return error == 0 ? succeeded() : blocked(error, "(pthread_getattr_np)");
+}
+
+// `hoard-fds SECONDS`: keeps descriptors in flight (sent on a socketpair of its own, never
+// received) until the kernel refuses more (ETOOMANYREFS: in-flight descriptors count per uid
+// against the sender's RLIMIT_NOFILE), reports how many, then sleeps, holding them.
+int hoard_descriptors(unsigned seconds) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return blocked(errno, "(socketpair)");
+    constexpr int kPerMessage = 253;  // the most one message can carry
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kPerMessage)] = {};
+    char byte = 'x';
+    iovec iov{&byte, 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * kPerMessage);
+    for (int i = 0; i < kPerMessage; ++i) std::memcpy(CMSG_DATA(cmsg) + i * sizeof(int), &pair[0], sizeof(int));
+    long in_flight = 0;
+    int error = 0;
+    while (in_flight < 1000000) {
+        if (::sendmsg(pair[1], &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            error = errno;
+            break;
+        }
+        in_flight += kPerMessage;
+    }
+    std::printf("note hoarding %ld descriptors in flight (then errno=%s)\n", in_flight, error_name(error));
+    ::sleep(seconds);
     return succeeded();
 }
 
@@ -679,6 +733,8 @@ int main(int argc, char** argv) {
     if (action == "fork") return fork_child();
     if (action == "vfork") return vfork_child();
     if (action == "thread") return start_thread();
+    if (action == "thread-attributes") return thread_attributes();
+    if (action == "hoard-fds" && need(1)) return hoard_descriptors(static_cast<unsigned>(to_int(arg(0))));
     if (action == "io-uring-setup") return io_uring();
     if (action == "clone-newuser") return clone_new_user();
     if (action == "int80") return int80_call();
