@@ -48,8 +48,10 @@ set(AIRLOCK_CHILD_SIDE_SOURCES
   airlock_host_spawn host/src/spawn/child_launch.cpp
   airlock_host_spawn host/src/spawn/child_steps.cpp
   airlock_host_spawn host/src/spawn/child_namespaces.cpp
+  airlock_host_spawn host/src/spawn/child_pid_namespace.cpp
   airlock_host_sandbox host/src/sandbox/child_confinement.cpp
-  airlock_host_sandbox host/src/sandbox/direct_clone.cpp)
+  airlock_host_sandbox host/src/sandbox/direct_clone.cpp
+  airlock-pid-init host/src/spawn/pid_init.cpp)
 
 # The programs tests and examples start as confined plugins. They stay uninstrumented in a
 # sanitizer build: ASan cannot reserve its shadow under their RLIMIT_AS, its runtime cannot
@@ -59,7 +61,7 @@ set(AIRLOCK_CHILD_SIDE_SOURCES
 set(AIRLOCK_CONFINED_PROGRAMS
   example_hello example_grep example_checksum example_journal example_intruder
   airlock-spawn-probe airlock-test-plugin airlock-ruleset-probe airlock-ruleset-probe-static
-  airlock-sdk-test-plugin airlock-lockdown-test-plugin airlock-supervised-plugin
+  airlock-sdk-test-plugin airlock-lockdown-test-plugin airlock-supervised-plugin airlock-pid-init
   airlock_sandbox_probe config_profile_probe airlock-e2e-attempt)
 
 # An uninstrumented copy of library `original` (same sources, includes and links).

@@ -71,23 +71,24 @@ LayerAvailability probe_namespaces() {
         pid_t pid = detail::direct_clone()(exit_at_once, stack + sizeof stack,
                           static_cast<int>(CLONE_VM | CLONE_VFORK | kNamespaceCloneFlags) | SIGCHLD, nullptr);
         if (pid < 0) {
-            std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC)", errno);
+            std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", errno);
             if (geteuid() != 0) detail += "; the host is not root (user namespaces are not used)";
             return LayerAvailability{false, detail};
         }
         int status = 0;
         while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
         }
-        return LayerAvailability{true, "mount (tmpfs root), network (no interfaces), uts, ipc"};
+        return LayerAvailability{true, "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)"};
     }();
     return result;
 }
 
 } // namespace
 
-// No CLONE_NEWPID yet: as pid 1 the plugin would ignore the host's SIGTERM (docs/sandbox.md,
-// "Namespaces").
-const unsigned long kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC;
+// With CLONE_NEWPID the launch child becomes pid 1 of the plugin's PID namespace and executes
+// airlock-pid-init, which forwards signals and reports the plugin's exit (docs/sandbox.md,
+// "PID namespace").
+const unsigned long kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
 
 const LayerAvailability& IsolationLayers::of(IsolationLayer layer) const noexcept {
     switch (layer) {

@@ -7,6 +7,7 @@
 // does not rely on errno across clone().
 #include "child_launch.hpp"
 #include "child_namespaces.hpp"
+#include "child_pid_namespace.hpp"
 #include "child_steps.hpp"
 
 #include <airlock/host/direct_clone.hpp>
@@ -59,13 +60,21 @@ void write_decimal(char* out, long value) {
     out[count] = '\0';
 }
 
-void arm_parent_death_signal(const ChildPlan& plan) {
+bool in_pid_namespace(const ChildPlan& plan) { return (plan.namespaces.clone_flags & CLONE_NEWPID) != 0; }
+
+// `parent`: the pid getppid() must return. Below a PID namespace's pid 1 that is 1; pid 1
+// itself sees 0 for the host and asks the host's pidfd instead.
+void arm_parent_death_signal(const ChildPlan& plan, pid_t parent) {
     if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
         fail(plan, ChildStep::ParentDeathSignal, errno);
     }
     // The parent may have died before the death signal was armed.
-    if (::syscall(SYS_getppid) != plan.parent_pid) fail(plan, ChildStep::ParentGone, ESRCH);
+    const bool alive = parent == 0 ? child_host_alive(plan.pid_init.host_pidfd) : ::syscall(SYS_getppid) == parent;
+    if (!alive) fail(plan, ChildStep::ParentGone, ESRCH);
 }
+
+// The plugin's parent as it sees it: the host, or pid 1 of its PID namespace.
+pid_t expected_parent(const ChildPlan& plan) { return in_pid_namespace(plan) ? 1 : plan.parent_pid; }
 
 void reset_signal_handlers() {
     // Handlers are the host's code: a signal arriving before exec must not run them here.
@@ -134,11 +143,7 @@ void join_private_root(const ChildPlan& plan) {
     }
 }
 
-[[noreturn]] void child_main(const ChildPlan& plan) {
-    reset_signal_handlers();
-    if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
-    arm_parent_death_signal(plan);
-
+void join_cgroups(const ChildPlan& plan) {
     // First, while the descriptors are still where the parent opened them: whatever the
     // process allocates or starts from here on (and after exec) counts in its cgroups. One
     // write per hierarchy; only the first waits for the kernel's RCU grace period, the
@@ -148,9 +153,11 @@ void join_private_root(const ChildPlan& plan) {
             fail(plan, ChildStep::JoinCgroups, error, static_cast<int>(i));
         }
     }
+}
 
-    if (plan.namespaces.template_fd >= 0) join_private_root(plan);
-
+// From the descriptors on: the steps that end in the plugin's exec, in the process that
+// becomes the plugin.
+[[noreturn]] void confine_and_exec(const ChildPlan& plan) {
     const KeptDescriptors kept = arrange_descriptors(plan);
 
     // The host's working directory is none of the plugin's business.
@@ -162,7 +169,7 @@ void join_private_root(const ChildPlan& plan) {
         if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) fail(plan, ChildStep::DropGid, errno);
         if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail(plan, ChildStep::DropUid, errno);
         // Changing credentials clears the parent-death signal: arm it again.
-        arm_parent_death_signal(plan);
+        arm_parent_death_signal(plan, expected_parent(plan));
     }
 
     // After the uid change: RLIMIT_NPROC checked at setresuid time would otherwise make
@@ -201,6 +208,48 @@ void join_private_root(const ChildPlan& plan) {
     fail(plan, ChildStep::Exec, child_exec(kept.exe, plan.argv, plan.envp, plan.confinement.exec_tag));
 }
 
+// Below pid 1 of a PID namespace: the plugin, on its own stack, while pid 1 sleeps in vfork.
+// Only it joins the cgroups: pid 1 stays out of the plugin's memory, tasks and cpu budget.
+int plugin_entry(void* argument) {
+    const ChildPlan& plan = *static_cast<const ChildPlan*>(argument);
+    // Its own session, out of pid 1's process group.
+    if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
+    arm_parent_death_signal(plan, 1);
+    const pid_t in_host = child_pid_in_host(plan.pid_init.host_proc_fd);
+    if (in_host <= 0) fail(plan, ChildStep::PluginPidInHost, -in_host);
+    *static_cast<volatile pid_t*>(plan.pid_init.plugin_pid_in_host) = in_host;
+    join_cgroups(plan);
+    confine_and_exec(plan);
+}
+
+// pid 1 of the plugin's PID namespace: starts the plugin, then replaces itself (and with it
+// the host's memory it runs in) by airlock-pid-init. Every signal is still blocked, as the
+// host blocked them around clone: they wait for the init's loop.
+[[noreturn]] void become_pid_init(const ChildPlan& plan) {
+    const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    const int plugin = plan.pid_init.clone(plugin_entry, plan.pid_init.plugin_stack_top, flags,
+                                           const_cast<ChildPlan*>(&plan));
+    if (plugin < 0) fail(plan, ChildStep::StartPlugin, errno);
+    // The plugin has executed, or recorded its failure and exited (then this exits too, and
+    // the kernel reaps it with the namespace).
+    if (static_cast<volatile ChildFailure*>(plan.failure)->step != 0) ::syscall(SYS_exit_group, 126);
+    fail(plan, ChildStep::StartPidInit, child_exec_pid_init(plan.pid_init.image_fd, plan.pid_init.status_fd, plugin));
+}
+
+[[noreturn]] void child_main(const ChildPlan& plan) {
+    reset_signal_handlers();
+    if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
+    if (in_pid_namespace(plan)) {
+        arm_parent_death_signal(plan, 0);
+        if (plan.namespaces.template_fd >= 0) join_private_root(plan);
+        become_pid_init(plan);
+    }
+    arm_parent_death_signal(plan, plan.parent_pid);
+    join_cgroups(plan);
+    if (plan.namespaces.template_fd >= 0) join_private_root(plan);
+    confine_and_exec(plan);
+}
+
 int child_entry(void* argument) {
     child_main(*static_cast<const ChildPlan*>(argument));
 }
@@ -232,6 +281,15 @@ void* child_stack_top() {
     thread_local ChildStack stack;
     return stack.top();
 }
+
+} // namespace
+
+void* plugin_stack_top() {
+    thread_local ChildStack stack;
+    return stack.top();
+}
+
+namespace {
 
 // Blocks every signal for the current thread while alive: the CLONE_VM child must not run
 // a host signal handler before it has reset them.
@@ -275,6 +333,9 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::Seccomp: return "load the seccomp filter";
     case ChildStep::SendListener: return "hand the seccomp listener to the host";
     case ChildStep::Exec: return "execute the plugin";
+    case ChildStep::PluginPidInHost: return "read its pid as the host sees it (/proc/self)";
+    case ChildStep::StartPlugin: return "start the plugin below pid 1 of its PID namespace (clone)";
+    case ChildStep::StartPidInit: return "execute airlock-pid-init as pid 1 of its PID namespace";
     }
     return "an unknown step";
 }

@@ -8,6 +8,7 @@
 #include "namespace_plan.hpp"
 
 #include <airlock/connection/unique_fd.hpp>
+#include <airlock/host/direct_clone.hpp>
 
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -43,6 +44,10 @@ enum class ChildStep : std::uint32_t {
     Seccomp,
     SendListener,
     Exec,
+    // With a PID namespace (child_pid_namespace.hpp):
+    PluginPidInHost,   ///< the plugin reads its pid as the host sees it
+    StartPlugin,       ///< pid 1 starts the plugin as its child
+    StartPidInit,      ///< pid 1 executes airlock-pid-init
 };
 
 /// A human description of a step, e.g. "set the resource limit".
@@ -78,6 +83,19 @@ struct ChildFailure {
     std::int32_t detail = 0;   ///< e.g. the RLIMIT_* resource for ResourceLimit
 };
 
+/// The PID namespace (namespaces.clone_flags has CLONE_NEWPID): the launch child is its pid 1,
+/// starts the plugin as its child and then executes airlock-pid-init (pid_init.cpp).
+struct PidInitPlan {
+    int image_fd = -1;     ///< the sealed memfd holding airlock-pid-init
+    int status_fd = -1;    ///< write end of the pipe the init reports the plugin's wait status on
+    int host_proc_fd = -1; ///< O_PATH descriptor of the host's /proc
+    int host_pidfd = -1;   ///< the host's own pidfd ("is the host still alive")
+    /// Where the plugin writes its pid as the host sees it (parent memory).
+    pid_t* plugin_pid_in_host = nullptr;
+    CloneFunction clone = nullptr;      ///< resolved by the parent (direct_clone())
+    void* plugin_stack_top = nullptr;   ///< the plugin's own stack until it executes
+};
+
 /// Everything the child needs; every pointer refers to parent-owned storage that outlives
 /// the launch.
 struct ChildPlan {
@@ -106,6 +124,7 @@ struct ChildPlan {
     pid_t parent_pid = 0;
     /// New namespaces to clone into and the private root to join (clone_flags 0: none).
     NamespaceChildPlan namespaces;
+    PidInitPlan pid_init;
     ChildConfinement confinement;
 };
 
@@ -114,6 +133,9 @@ struct LaunchedChild {
     pid_t pid = -1;
     UniqueFd pidfd;
 };
+
+/// The calling thread's stack for the plugin below a PID namespace's pid 1 (mapped once).
+void* plugin_stack_top();
 
 /// Starts the child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD, plus the namespace flags of
 /// plan.namespaces) on its own stack and runs

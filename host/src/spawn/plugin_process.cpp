@@ -32,6 +32,11 @@ PluginExit exit_from(const siginfo_t& info) {
     return result;
 }
 
+// With a PID namespace: what SIGKILL becomes (pid_init.cpp). Killing the init itself would
+// lose the plugin's own exit if it had just exited; the init kills everything else instead,
+// then reports and exits. Only the destructor's last resort SIGKILLs the init.
+constexpr int kPidInitKillAllSignal = 64;  // SIGRTMAX
+
 } // namespace
 
 std::string PluginExit::describe() const {
@@ -74,6 +79,8 @@ PluginProcess& PluginProcess::operator=(PluginProcess&& other) noexcept {
         kill_and_reap();
         pid_ = std::exchange(other.pid_, -1);
         pidfd_ = std::move(other.pidfd_);
+        exit_status_ = std::move(other.exit_status_);
+        plugin_pidfd_ = std::move(other.plugin_pidfd_);
         exit_ = std::exchange(other.exit_, std::nullopt);
         resources_ = std::move(other.resources_);
     }
@@ -89,7 +96,7 @@ std::optional<PluginExit> PluginProcess::try_wait() {
         throw std::system_error(errno, std::generic_category(), "waitid on plugin pidfd");
     }
     if (info.si_pid == 0) return std::nullopt;  // still running
-    reaped(exit_from(info));
+    reaped(exit_of(info));
     return exit_;
 }
 
@@ -100,12 +107,18 @@ PluginExit PluginProcess::wait() {
     while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
         if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitid on plugin pidfd");
     }
-    reaped(exit_from(info));
+    reaped(exit_of(info));
     return *exit_;
 }
 
 bool PluginProcess::send_signal(int signal_number) noexcept {
     if (exit_ || !pidfd_) return false;
+    if (exit_status_ && signal_number == SIGKILL) {
+        // At once, as without the init (a plugin must not get to act on, e.g., the closed
+        // connection first); then the init ends the rest of the namespace.
+        if (plugin_pidfd_) send_through_pidfd(plugin_pidfd_.get(), SIGKILL);
+        signal_number = kPidInitKillAllSignal;
+    }
     return send_through_pidfd(pidfd_.get(), signal_number) == 0;
 }
 
@@ -115,7 +128,24 @@ void PluginProcess::kill_and_reap() noexcept {
     siginfo_t info{};
     while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 && errno == EINTR) {
     }
-    reaped(exit_from(info));
+    reaped(exit_of(info));
+}
+
+PluginExit PluginProcess::exit_of(const siginfo_t& info) noexcept {
+    if (!exit_status_) return exit_from(info);
+    int status = 0;
+    ssize_t got = ::read(exit_status_.get(), &status, sizeof status);
+    exit_status_.reset();
+    if (got != static_cast<ssize_t>(sizeof status)) return exit_from(info);
+    PluginExit result;
+    if (WIFEXITED(status)) {
+        result.exit_code = WEXITSTATUS(status);
+    } else {
+        result.signaled = true;
+        result.signal = WTERMSIG(status);
+        result.core_dumped = WCOREDUMP(status);
+    }
+    return result;
 }
 
 void PluginProcess::reaped(PluginExit exit) noexcept {

@@ -226,8 +226,10 @@ void PluginSession::connection_closed(const Status& reason) {
 void PluginSession::refuse(const std::string& why) {
     refusal_ = why;
     phase_ = Phase::Refused;
-    connection_.close();
+    // Before the close: a plugin that saw its connection end first could exit on its own
+    // (below a PID namespace's init its own exit is reported faithfully).
     plugin_.process.send_signal(SIGKILL);
+    connection_.close();
     session_.fail_pending(Status(StatusCode::Cancelled, "the plugin was refused: " + why));
     report("refused: " + why);
 }

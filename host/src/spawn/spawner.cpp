@@ -7,6 +7,7 @@
 #include "namespace_plan.hpp"
 #include "namespace_template.hpp"
 #include "script_launch.hpp"
+#include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
 
 #include <airlock/host/no_follow_open.hpp>
@@ -21,13 +22,16 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <fstream>
 
 namespace airlock::host {
 namespace {
@@ -221,6 +225,50 @@ UniqueFd receive_listener(const std::string& plugin, ListenerReceiver&) {
 #endif
 }
 
+// A pidfd for `pid` if it is still a child of `parent` (the PID namespace's init), else
+// none. The init may already have reaped it; the pid is only trusted while the pidfd shows
+// the process still exists, so a reused pid is never mistaken for it.
+UniqueFd open_child_pidfd(pid_t pid, pid_t parent) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) return {};
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    bool child = false;
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("PPid:", 0) == 0) child = std::strtol(line.c_str() + 5, nullptr, 10) == parent;
+    }
+    if (!child || ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) return {};
+    return pidfd;
+}
+
+// What a launch into a PID namespace needs besides the child plan (child_launch.hpp).
+struct PidNamespaceLaunch {
+    UniqueFd status_read;   ///< the init reports the plugin's wait status here
+    UniqueFd status_write;
+    UniqueFd host_proc;
+    UniqueFd host_pidfd;
+    pid_t plugin_pid = 0;   ///< written by the plugin's child side
+
+    void prepare(const std::string& plugin, detail::PidInitPlan& plan) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) {
+            throw SpawnError("plugin '" + plugin + "': cannot create the exit-status pipe: " + system_message(errno));
+        }
+        status_read.reset(fds[0]);
+        status_write.reset(fds[1]);
+        ::fcntl(status_read.get(), F_SETFL, O_NONBLOCK);
+        host_proc = open_or_throw(plugin, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        host_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+        if (!host_pidfd) throw SpawnError("plugin '" + plugin + "': cannot open the host's own pidfd: " + system_message(errno));
+        plan.image_fd = detail::pid_init_image_fd();
+        plan.status_fd = status_write.get();
+        plan.host_proc_fd = host_proc.get();
+        plan.host_pidfd = host_pidfd.get();
+        plan.plugin_pid_in_host = &plugin_pid;
+        plan.clone = detail::direct_clone();
+        plan.plugin_stack_top = detail::plugin_stack_top();
+    }
+};
+
 } // namespace
 
 struct Spawner::Prepared {
@@ -275,6 +323,8 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
         throw SpawnError("plugin '" + name + "': namespaces = \"require\" but private namespaces are unavailable: " +
                          p.confinement.layers().back().reason);
     }
+    // The PID namespace's init is made once per host; a host that cannot make it refuses here.
+    if ((p.confinement.namespace_flags() & CLONE_NEWPID) != 0) detail::pid_init_image_fd();
     p.cgroups = detail::CgroupPlan::prepare(p.plugin);
     p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
     TargetUser user = resolve_user(p.plugin);
@@ -433,6 +483,8 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     }
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
+    PidNamespaceLaunch pid_namespace;
+    if ((plan.namespaces.clone_flags & CLONE_NEWPID) != 0) pid_namespace.prepare(plugin.name, plan.pid_init);
 
     // The child waits for the host to take its listener before it executes, while this thread
     // sleeps in the vfork: another thread takes it.
@@ -440,8 +492,13 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     if (handoff_host) listener_receiver.emplace(handoff_host.get(), kListenerTimeoutMs);
     detail::LaunchedChild child = detail::launch_child(plan);
     if (cgroups) cgroups->close_join_fds();
-    // The process owns its cgroups from here: removed once it has been reaped.
-    PluginProcess process(child.pid, std::move(child.pidfd), std::move(cgroups));
+    pid_namespace.status_write.reset();
+    // The process owns its cgroups from here: removed once it has been reaped. With a PID
+    // namespace the pidfd is its init's and the pid the plugin's own (as the host sees it).
+    const pid_t plugin_pid = pid_namespace.plugin_pid > 0 ? pid_namespace.plugin_pid : child.pid;
+    UniqueFd plugin_pidfd = pid_namespace.plugin_pid > 0 ? open_child_pidfd(pid_namespace.plugin_pid, child.pid) : UniqueFd();
+    PluginProcess process(plugin_pid, std::move(child.pidfd), std::move(cgroups), std::move(pid_namespace.status_read),
+                          std::move(plugin_pidfd));
 
     // Close the parent's copies of the child's ends so end-of-stream can be seen.
     handoff_child.reset();

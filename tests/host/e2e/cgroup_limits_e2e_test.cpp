@@ -242,6 +242,8 @@ TEST_CASE("a child that outlives a SIGKILLed host is killed by the next host, an
     attempt.env = env_and("args = [\"fork-escape\", \"120\"]\nrestart = \"no\"");
     attempt.limits = "memory = \"64MiB\"\nprocesses = 64";
     attempt.syscalls = "allow = [\"@process\", \"setsid\"]";  // fork, and leave the session
+    // Only without a PID namespace can the child survive at all (the next test).
+    attempt.sandbox = "namespaces = \"off\"";
     std::string config = write_config(dir, attempt);
 
     StartedHost host = start_host({"run", config});
@@ -272,4 +274,36 @@ TEST_CASE("a child that outlives a SIGKILLed host is killed by the next host, an
     CHECK(eventually([&] { return process_ended(survivor); }));
     CHECK_FALSE(path_exists(pids_cgroups[0]));
     CHECK_FALSE(path_exists(memory_cgroups[0]));
+}
+
+TEST_CASE("namespaces: a SIGKILLed host takes the plugin and everything it forked with it (PID namespace)",
+          "[e2e][namespaces][pid]") {
+    if (::geteuid() != 0 || !v1_controller_here("pids")) return;
+    const std::string pids_parent = own_v1_cgroup("pids");
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.env = env_and("args = [\"fork-escape\", \"120\"]\nrestart = \"no\"");
+    attempt.limits = "processes = 64";
+    attempt.syscalls = "allow = [\"@process\", \"setsid\"]";  // fork, and leave the session
+    attempt.sandbox = "namespaces = \"require\"";
+    std::string config = write_config(dir, attempt);
+
+    StartedHost host = start_host({"run", config});
+    REQUIRE(host.pid > 0);
+    std::vector<std::string> pids_cgroups;
+    std::vector<pid_t> members;
+    REQUIRE(eventually([&] {
+        pids_cgroups = cgroups_of(pids_parent, "attempt", host.pid);
+        if (pids_cgroups.size() != 1) return false;
+        members = pids_in(pids_cgroups[0]);
+        return members.size() == 2;  // the plugin and its child (its init stays outside)
+    }));
+
+    ::kill(host.pid, SIGKILL);  // no chance to clean up
+    Run killed = finish_host(host);
+    INFO(killed.out << killed.err);
+    // The init dies by its parent-death signal, and the kernel ends its namespace with it:
+    // the child that left the plugin's session and lost its death signal goes too.
+    CHECK(eventually([&] { return pids_in(pids_cgroups[0]).empty(); }));
+    for (pid_t member : members) CHECK(eventually([&] { return process_ended(member); }));
 }

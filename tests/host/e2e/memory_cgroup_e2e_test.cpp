@@ -161,6 +161,9 @@ TEST_CASE("processes a plugin leaves behind are killed so that its cgroup can be
     AttemptConfig attempt;
     attempt.limits = "memory = \"64MiB\"\nprocesses = 64";
     attempt.syscalls = "allow = [\"@process\"]";
+    // The cgroup on its own, and the child's pid as printed is the host's: no PID namespace
+    // (whose end kills it too; namespaces_e2e_test.cpp).
+    attempt.sandbox = "namespaces = \"off\"";
     std::string config = write_config(dir, attempt);
 
     Run run = exec_attempt(config, {"fork-linger", "60"});

@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -57,18 +59,31 @@ private:
     int fd_ = -1;
 };
 
-/// The first child of `parent` that has executed `program` (by its comm), or -1 once
-/// `limit` has passed.
+std::vector<pid_t> children_of(pid_t parent) {
+    std::vector<pid_t> found;
+    std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+    for (pid_t child; children >> child;) found.push_back(child);
+    return found;
+}
+
+std::string comm_of(pid_t pid) {
+    std::ifstream name("/proc/" + std::to_string(pid) + "/comm");
+    std::string text;
+    std::getline(name, text);
+    return text;
+}
+
+/// The first child or grandchild of `parent` (the plugin runs below its PID namespace's
+/// init) that has executed `program` (by its comm), or -1 once `limit` has passed.
 pid_t executed_child(pid_t parent, const std::string& program, std::chrono::seconds limit = std::chrono::seconds(10)) {
     const std::string comm = program.substr(program.rfind('/') + 1).substr(0, 15);
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
-        std::ifstream children("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
-        for (pid_t child; children >> child;) {
-            std::ifstream name("/proc/" + std::to_string(child) + "/comm");
-            std::string text;
-            std::getline(name, text);
-            if (text == comm) return child;
+        for (pid_t child : children_of(parent)) {
+            if (comm_of(child) == comm) return child;
+            for (pid_t grandchild : children_of(child)) {
+                if (comm_of(grandchild) == comm) return grandchild;
+            }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -266,6 +281,7 @@ TEST_CASE("namespaces: SIGTERM to airlock-host exec stops a plugin without a han
     CHECK(namespace_of(std::to_string(plugin), "net") != namespace_of("self", "net"));
     CHECK(namespace_of(std::to_string(plugin), "uts") != namespace_of("self", "uts"));
     CHECK(namespace_of(std::to_string(plugin), "ipc") != namespace_of("self", "ipc"));
+    CHECK(namespace_of(std::to_string(plugin), "pid") != namespace_of("self", "pid"));
 
     REQUIRE(::kill(host.pid, SIGTERM) == 0);  // forwarded; sleep has no handler and dies of it
     Run run = finish_host(host);
@@ -273,4 +289,168 @@ TEST_CASE("namespaces: SIGTERM to airlock-host exec stops a plugin without a han
     CHECK(run.host_exited);
     CHECK(run.status == 128 + SIGTERM);
     CHECK(run.result("sleep") == "<missing>");
+}
+
+// ---- the PID namespace ----------------------------------------------------------------
+
+namespace {
+
+/// A config whose plugin may fork (the grandchild tests).
+AttemptConfig forking_attempt() {
+    AttemptConfig attempt;
+    attempt.limits = "processes = 16";
+    attempt.syscalls = "allow = [\"@process\"]";
+    return attempt;
+}
+
+/// Reads `fd` (O_NONBLOCK) until end of file or until nothing more is there: true at end of
+/// file, i.e. when no process holds its write end any more.
+bool at_end_of_file(int fd, std::string& text) {
+    char buffer[4096];
+    for (;;) {
+        const ssize_t size = ::read(fd, buffer, sizeof buffer);
+        if (size > 0) {
+            text.append(buffer, static_cast<std::size_t>(size));
+            continue;
+        }
+        return size == 0;
+    }
+}
+
+} // namespace
+
+TEST_CASE("namespaces: the plugin is pid 2 below its init and cannot see or signal a host process",
+          "[e2e][namespaces][pid]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.syscalls = kErrno;
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+    const std::string host_process = std::to_string(::getpid());  // this test: a host process
+
+    Run pids = exec_attempt(on, {"pids"});
+    INFO(pids.out << pids.err);
+    CHECK(pids.notes("pid ") == std::vector<std::string>{"pid 2"});
+    CHECK(pids.notes("ppid ") == std::vector<std::string>{"ppid 1"});  // airlock-pid-init
+
+    // The host's processes do not exist for it: no signal, no probe, no /proc entry.
+    for (const std::string& signal : {std::to_string(SIGKILL), std::string("0")}) {
+        Run signaled = exec_attempt(on, {"kill", host_process, signal});
+        INFO(signaled.out << signaled.err);
+        CHECK(signaled.result("kill") == "blocked errno=ESRCH");
+    }
+    Run probed = exec_attempt(on, {"pid-call", "getpgid", host_process});
+    INFO(probed.out << probed.err);
+    CHECK(probed.result("pid-call").rfind("blocked errno=", 0) == 0);
+    Run listed = exec_attempt(on, {"stat", "/proc/" + host_process});
+    CHECK(listed.result("stat") == "blocked errno=ENOENT");
+    // pid 1 is its init (root, outside its Landlock domain): not signalable either.
+    Run init = exec_attempt(on, {"kill", "1", std::to_string(SIGKILL)});
+    INFO(init.out << init.err);
+    CHECK(init.result("kill") == "blocked errno=EPERM");
+    CHECK(::kill(::getpid(), 0) == 0);
+
+    // Without the layer the same plugin names host processes (EPERM: it exists).
+    Run outside = exec_attempt(off, {"pids"});
+    CHECK(outside.notes("pid ") != std::vector<std::string>{"pid 2"});
+    Run named = exec_attempt(off, {"kill", host_process, "0"});
+    INFO(named.out << named.err);
+    CHECK(named.result("kill") == "blocked errno=EPERM");
+    check_noop(on);
+}
+
+TEST_CASE("namespaces: nothing the plugin forks outlives it, not even a child that ignores SIGTERM",
+          "[e2e][namespaces][pid]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    // No cgroups: reaping the plugin would kill what is left in them, so this shows the PID
+    // namespace alone.
+    const std::string on = config_with_sandbox(
+        dir, forking_attempt(),
+        "namespaces = \"require\"\nmemory_cgroup = \"off\"\npids_cgroup = \"off\"\ncpu_cgroup = \"off\"", "on");
+    airlock::host::HostConfig loaded = airlock::host::load_config(on);
+    airlock::host::Spawner spawner(loaded.plugins.at("attempt"));
+
+    airlock::host::SpawnedPlugin plugin =
+        spawner.launch(airlock::host::LaunchOptions{{"fork-linger-ignoring-term", "120"}});
+    const airlock::host::PluginExit exit = plugin.process.wait();
+    CHECK_FALSE(exit.signaled);
+    CHECK(exit.exit_code == 0);  // the plugin's own exit, not its init's
+    // The grandchild inherited the plugin's stdout; once the plugin's exit is reported no
+    // process holds it any more: the namespace ended with its init.
+    std::string out;
+    CHECK(at_end_of_file(plugin.stdout_pipe.get(), out));
+    INFO(out);
+    CHECK(out.find("attempt fork-linger-ignoring-term: SUCCEEDED") != std::string::npos);
+    check_noop(on);
+}
+
+TEST_CASE("namespaces: SIGTERM reaches the plugin through its init, a handler exits with its own code",
+          "[e2e][namespaces][pid]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    StartedHost host = start_host({"exec", on, "attempt", "--", "wait-term", "42"});
+    REQUIRE(host.pid > 0);
+    const pid_t plugin = executed_child(host.pid, kAttempt);
+    REQUIRE(plugin > 0);
+    CHECK(namespace_of(std::to_string(plugin), "pid") != namespace_of("self", "pid"));
+    // Wait until the handler is installed (the plugin says so before it waits).
+    bool waiting = false;
+    for (int tries = 0; !waiting && tries < 2000; ++tries) {
+        waiting = read_all(host.out).find("note waiting-for-term") != std::string::npos;
+        if (!waiting) ::usleep(5000);
+    }
+    REQUIRE(waiting);
+
+    REQUIRE(::kill(host.pid, SIGTERM) == 0);  // the host forwards it to the init, the init to the plugin
+    Run run = finish_host(host);
+    INFO(run.out << run.err);
+    CHECK(run.host_exited);
+    CHECK(run.status == 42);
+    CHECK(run.notes("got-term") == std::vector<std::string>{"got-term"});
+}
+
+TEST_CASE("namespaces: below its init the plugin's exit code and a seccomp kill are reported as before",
+          "[e2e][namespaces][pid]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+
+    Run usage = exec_attempt(on, {"no-such-action"});
+    INFO(usage.out << usage.err);
+    CHECK(usage.status == 2);  // attempt's usage error
+    // Death by a signal is the plugin's own too (its init could not die by SIGSYS or SIGXCPU).
+    for (int signal : {SIGSYS, SIGXCPU, SIGTERM}) {
+        Run died = exec_attempt(on, {"kill", "2", std::to_string(signal)});  // itself
+        INFO(died.out << died.err);
+        CHECK(died.status == 128 + signal);
+        CHECK(has_line(died.err, signal == SIGSYS ? ".*forbidden system call: killed \\(SIGSYS\\)"
+                                                  : ".*killed by signal " + std::to_string(signal) + " .*"));
+    }
+    // Killed for a forbidden call: the report names the call and the plugin's pid as the host
+    // sees it (not its pid 2 inside).
+    StartedHost host = start_host({"exec", on, "attempt", "--", "tcp-socket"});
+    REQUIRE(host.pid > 0);
+    Run killed = finish_host(host);
+    INFO(killed.out << killed.err);
+    CHECK(killed.status == 128 + SIGKILL);
+    CHECK(has_line(killed.err, violation("socket", 41, "killed")));
+    CHECK_FALSE(has_line(killed.err, ".*\\(pid 2\\).*"));
+    check_noop(on);
 }

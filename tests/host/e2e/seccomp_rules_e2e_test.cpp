@@ -74,6 +74,9 @@ TEST_CASE("a plugin cannot clear its parent-death signal (prctl is filtered by o
 TEST_CASE("a plugin that tried to clear its death signal dies with its SIGKILLed host", "[e2e][seccomp]") {
     TempDir dir;
     AttemptConfig attempt;
+    // The plugin's own death signal, and the pid it prints is the host's: no PID namespace
+    // (where its init's death signal ends it; namespaces_e2e_test.cpp).
+    attempt.sandbox = "namespaces = \"off\"";
     std::string config = write_config(dir, attempt);
     StartedHost host = start_host({"exec", "--prefix", config, "attempt", "--", "outlive-host", "30"});
     REQUIRE(host.pid > 0);

@@ -51,6 +51,6 @@ TEST_CASE("the namespaces probe creates them as root and names them in check's s
     CHECK(layers.namespaces.available);
     CHECK(&layers.of(IsolationLayer::Namespaces) == &layers.namespaces);
     CHECK(isolation_layer_name(IsolationLayer::Namespaces) == "namespaces");
-    CHECK(describe_isolation_layers(layers).find("namespaces: available (mount (tmpfs root), network (no interfaces), uts, ipc)") !=
+    CHECK(describe_isolation_layers(layers).find("namespaces: available (mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1))") !=
           std::string::npos);
 }

@@ -61,10 +61,11 @@ private:
     int status_ = -1;
 };
 
-// The pid in the plugin's "pid N serving" line.
+// The plugin's pid as the host reports it ("state ready (pid N, ..."); the plugin's own
+// "pid N serving" line shows its pid inside its PID namespace.
 pid_t served_pid(const std::string& out, const std::string& name) {
     std::smatch match;
-    const std::regex pattern("\\[" + name + "\\] pid ([0-9]+) serving");
+    const std::regex pattern("\\[host\\] plugin " + name + ": state ready \\(pid ([0-9]+)");
     if (!std::regex_search(out, match, pattern)) return -1;
     return static_cast<pid_t>(std::stoi(match[1]));
 }
@@ -77,6 +78,7 @@ TEST_CASE("airlock-host run: a broken config on SIGHUP keeps the old plugins, SI
     HostProcess host(dir, dir.path() + "/host.toml");
     REQUIRE(host.wait_for("host.out", "[one] pid "));
     REQUIRE(host.wait_for("host.out", "[two] pid "));
+    REQUIRE(host.wait_for("host.out", "[host] plugin one: state ready"));
     REQUIRE(host.wait_for("host.out", "[host] plugin two: state ready"));
     const pid_t one = served_pid(host.out(), "one");
     const pid_t two = served_pid(host.out(), "two");
@@ -109,6 +111,8 @@ TEST_CASE("airlock-host run: SIGHUP with one changed plugin restarts only that o
     HostProcess host(dir, dir.path() + "/host.toml");
     REQUIRE(host.wait_for("host.out", "[one] pid "));
     REQUIRE(host.wait_for("host.out", "[two] pid "));
+    REQUIRE(host.wait_for("host.out", "[host] plugin one: state ready"));
+    REQUIRE(host.wait_for("host.out", "[host] plugin two: state ready"));
     const pid_t one = served_pid(host.out(), "one");
     const pid_t two = served_pid(host.out(), "two");
 

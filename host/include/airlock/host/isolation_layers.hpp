@@ -25,7 +25,7 @@ struct IsolationLayers {
     LayerAvailability landlock;
     int landlock_abi = 0;                 ///< 0 when Landlock is unavailable
     LayerAvailability no_new_privs;
-    /// Private mount, network, UTS and IPC namespaces (kNamespaceCloneFlags) can be created.
+    /// Private mount, network, UTS, IPC and PID namespaces (kNamespaceCloneFlags) can be created.
     LayerAvailability namespaces;
 
     /// The availability of one configurable layer.

@@ -14,6 +14,7 @@
 #include <airlock/host/grant_opener.hpp>
 #include <airlock/host/plugin_config.hpp>
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -111,8 +112,14 @@ struct CgroupEnforcement {
 class PluginProcess {
 public:
     PluginProcess() = default;
-    PluginProcess(pid_t pid, UniqueFd pidfd, std::unique_ptr<ProcessResources> resources = nullptr) noexcept
-        : pid_(pid), pidfd_(std::move(pidfd)), resources_(std::move(resources)) {}
+    /// `exit_status`: with a PID namespace, `pidfd` is its init's and the init writes the
+    /// plugin's own wait status (4 bytes) here before it exits; the exit reported is that one
+    /// (the init's own when nothing was written, e.g. it was SIGKILLed). `pid` is the plugin's.
+    /// `plugin_pidfd`: the plugin's own pidfd below the init (invalid when unknown).
+    PluginProcess(pid_t pid, UniqueFd pidfd, std::unique_ptr<ProcessResources> resources = nullptr,
+                  UniqueFd exit_status = UniqueFd(), UniqueFd plugin_pidfd = UniqueFd()) noexcept
+        : pid_(pid), pidfd_(std::move(pidfd)), exit_status_(std::move(exit_status)),
+          plugin_pidfd_(std::move(plugin_pidfd)), resources_(std::move(resources)) {}
     PluginProcess(PluginProcess&&) noexcept = default;
     PluginProcess& operator=(PluginProcess&& other) noexcept;
     PluginProcess(const PluginProcess&) = delete;
@@ -130,6 +137,9 @@ public:
     /// Blocks until the process exits and reaps it.
     PluginExit wait();
     /// Sends `signal_number` through the pidfd. Returns false once reaped or on error.
+    /// With a PID namespace the init forwards it to the plugin; SIGKILL goes to the plugin
+    /// itself and makes the init kill every other process of the namespace (so the plugin's
+    /// own exit is still reported).
     bool send_signal(int signal_number) noexcept;
 
 private:
@@ -137,8 +147,13 @@ private:
     /// Records the exit and releases the resources.
     void reaped(PluginExit exit) noexcept;
 
+    /// The exit from waitid's answer, or the plugin's status its PID namespace's init reported.
+    PluginExit exit_of(const siginfo_t& info) noexcept;
+
     pid_t pid_ = -1;
     UniqueFd pidfd_;
+    UniqueFd exit_status_;
+    UniqueFd plugin_pidfd_;
     std::optional<PluginExit> exit_;
     std::unique_ptr<ProcessResources> resources_;
 };

@@ -601,6 +601,40 @@ int fork_linger(unsigned seconds) {
     return succeeded();
 }
 
+/// Like fork_linger, but the child ignores SIGTERM (only SIGKILL can end it early).
+int fork_linger_ignoring_term(unsigned seconds) {
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::signal(SIGTERM, SIG_IGN);
+        ::sleep(seconds);
+        _exit(0);
+    }
+    if (child < 0) return blocked(errno);
+    std::printf("note child %d\n", static_cast<int>(child));
+    return succeeded();
+}
+
+/// Its own pid and its parent's, as it sees them.
+int print_pids() {
+    std::printf("note pid %d\n", static_cast<int>(::getpid()));
+    std::printf("note ppid %d\n", static_cast<int>(::getppid()));
+    return succeeded();
+}
+
+volatile sig_atomic_t g_terminated = 0;
+void on_term(int) { g_terminated = 1; }
+
+/// Waits for SIGTERM with a handler, says so, and exits with `code`: a clean stop.
+int wait_for_term(int code) {
+    struct sigaction action {};
+    action.sa_handler = on_term;
+    ::sigaction(SIGTERM, &action, nullptr);
+    std::printf("note waiting-for-term\n");
+    while (!g_terminated) ::sleep(60);  // the handler interrupts it
+    std::printf("note got-term\n");
+    return code;
+}
+
 void* park(void*) {
     for (;;) ::pause();
 }
@@ -764,6 +798,9 @@ int main(int argc, char** argv) {
     if (action == "busy-loop" && need(1)) return busy_loop(to_int(arg(0)));
     if (action == "fork-escape" && need(1)) return fork_escape(static_cast<unsigned>(to_int(arg(0))));
     if (action == "plant" && need(4)) return plant(arg(0), arg(1), arg(2), arg(3));
+    if (action == "fork-linger-ignoring-term" && need(1)) return fork_linger_ignoring_term(static_cast<unsigned>(to_int(arg(0))));
+    if (action == "pids") return print_pids();
+    if (action == "wait-term" && need(1)) return wait_for_term(to_int(arg(0)));
     if (action == "fork-linger" && need(1)) return fork_linger(static_cast<unsigned>(to_int(arg(0))));
     return usage();
 }
