@@ -34,6 +34,12 @@ struct BulkChunk {
 };
 AIRLOCK_STRUCT(BulkChunk, data)
 
+/// BulkChunk as a receiver decodes it in place: the same wire type, a view into the message.
+struct BulkChunkView {
+    airlock::BytesView<kBulkMessageSize> data;
+};
+AIRLOCK_STRUCT(BulkChunkView, data)
+
 struct BulkDone {
     std::uint64_t bytes = 0;
 };

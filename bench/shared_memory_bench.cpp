@@ -7,15 +7,18 @@
 //                      (offset, length); the reader, which holds only a read-only re-opened
 //                      descriptor, sums every byte in place and acknowledges with the sum
 //   sealed_GBps        the same 1 GiB through one-shot SealedBuffers: per 16 MiB slice the
-//                      writer creates a memfd, fills it, seals it and sends the descriptor; the
-//                      reader adopt_verified()s it (checks the seals, maps it) and sums it
+//                      writer makes one with SealedBuffer::create_from (memfd, pwrite of the
+//                      slice, seals) and sends the descriptor; the reader adopt_verified()s it
+//                      (checks the seals and the announced size, maps it) and sums it
+//   sealed_in_place_GBps  the same, filled in place: SealedBuffer::create, memcpy into
+//                      writable(), seal() (zeroed pages, a writable mapping torn down to seal)
 //   socket_bulk_GBps   the same 1 GiB as 16 MiB Connection messages (message level), the
 //                      reader summing each received body
-//   shared_ring_vs_memcpy  ratio of the medians
+//   shared_ring_vs_memcpy, sealed_vs_memcpy, sealed_vs_socket  ratios of the medians
 //
 // Each transfer ends when the reader has acknowledged the last slice with the right sum (every
 // sum is checked). Both processes are pinned to the same CPU, like the connection benchmarks,
-// so every variant is serial: the writer's work plus the reader's. All four variants run in the
+// so every variant is serial: the writer's work plus the reader's. All five variants run in the
 // same pair of processes, interleaved round by round (bench::interleave); medians are reported.
 // GBps means 10^9 bytes per second.
 //
@@ -130,7 +133,7 @@ std::vector<std::uint8_t> make_source() {
     return bytes;
 }
 
-enum Side { kMemcpy = 0, kRing = 1, kSealed = 2, kSocket = 3, kSides = 4 };
+enum Side { kMemcpy = 0, kRing = 1, kSealed = 2, kSocket = 3, kSealedInPlace = 4, kSides = 5 };
 
 // --- writer (the host) -----------------------------------------------------------------------
 
@@ -156,13 +159,24 @@ void write_ring(airlock::Connection& connection, airlock::SharedRegion& region, 
     }
 }
 
-void write_sealed(airlock::Connection& connection, const std::vector<std::uint8_t>& source, std::uint64_t expected) {
-    for (std::size_t s = 0; s < kSlices; ++s) {
-        airlock::Result<airlock::SealedBuffer> buffer = airlock::SealedBuffer::create(kSlice, "bench-slice");
+airlock::SealedBuffer sealed_copy(const std::vector<std::uint8_t>& source, bool in_place) {
+    if (!in_place) {
+        airlock::Result<airlock::SealedBuffer> buffer = airlock::SealedBuffer::create_from(source, "bench-slice");
         if (!buffer) throw std::runtime_error(buffer.status().to_string());
-        std::memcpy(buffer->writable().data(), source.data(), kSlice);
-        check(buffer->seal(), "sealing");
-        airlock::Result<airlock::UniqueFd> fd = buffer->share();
+        return std::move(*buffer);
+    }
+    airlock::Result<airlock::SealedBuffer> buffer = airlock::SealedBuffer::create(kSlice, "bench-slice");
+    if (!buffer) throw std::runtime_error(buffer.status().to_string());
+    std::memcpy(buffer->writable().data(), source.data(), kSlice);
+    check(buffer->seal(), "sealing");
+    return std::move(*buffer);
+}
+
+void write_sealed(airlock::Connection& connection, const std::vector<std::uint8_t>& source, std::uint64_t expected,
+                  bool in_place) {
+    for (std::size_t s = 0; s < kSlices; ++s) {
+        airlock::SealedBuffer buffer = sealed_copy(source, in_place);
+        airlock::Result<airlock::UniqueFd> fd = buffer.share();
         if (!fd) throw std::runtime_error(fd.status().to_string());
         check(connection.send_value(sealed_slice.tag, SliceReady{std::move(*fd), 0, kSlice}), "sending a sealed slice");
         wait_for_sum(connection, expected);
@@ -199,6 +213,7 @@ void read_sealed(airlock::Connection& connection) {
         SliceReady slice = next_slice(connection, sealed_slice.tag);
         airlock::Result<airlock::SealedBuffer> buffer = airlock::SealedBuffer::adopt_verified(std::move(slice.fd), kSlice);
         if (!buffer) throw std::runtime_error(buffer.status().to_string());
+        if (buffer->size() != slice.length) throw std::runtime_error("the sealed buffer's size differs from the announced one");
         std::uint64_t sum = sum_bytes(buffer->bytes().data(), buffer->size());
         check(connection.send_value(slice_sum.tag, SliceSum{sum}), "acknowledging");
     }
@@ -223,7 +238,7 @@ void run(int cpu, int rounds) {
         if (!region) throw std::runtime_error(region.status().to_string());
         interleave(rounds, kSides, [&](int, int side) {
             if (side == kRing) read_ring(connection, *region);
-            else if (side == kSealed) read_sealed(connection);
+            else if (side == kSealed || side == kSealedInPlace) read_sealed(connection);
             else if (side == kSocket) read_socket(connection);
         });
     });
@@ -245,7 +260,8 @@ void run(int cpu, int rounds) {
         switch (side) {
         case kMemcpy: write_memcpy(source, destination); break;
         case kRing: write_ring(connection, *region, source, expected); break;
-        case kSealed: write_sealed(connection, source, expected); break;
+        case kSealed: write_sealed(connection, source, expected, false); break;
+        case kSealedInPlace: write_sealed(connection, source, expected, true); break;
         case kSocket: write_socket(connection, source, expected); break;
         }
         double value = static_cast<double>(kTotal) / seconds_since(start) / 1e9;
@@ -258,9 +274,14 @@ void run(int cpu, int rounds) {
     double ring_gbps = median(gbps[kRing]);
     print_result("memcpy_GBps", memcpy_gbps, "GBps");
     print_result("shared_ring_GBps", ring_gbps, "GBps");
-    print_result("sealed_GBps", median(gbps[kSealed]), "GBps");
-    print_result("socket_bulk_GBps", median(gbps[kSocket]), "GBps");
+    double sealed_gbps = median(gbps[kSealed]);
+    double socket_gbps = median(gbps[kSocket]);
+    print_result("sealed_GBps", sealed_gbps, "GBps");
+    print_result("sealed_in_place_GBps", median(gbps[kSealedInPlace]), "GBps");
+    print_result("socket_bulk_GBps", socket_gbps, "GBps");
     print_result("shared_ring_vs_memcpy", memcpy_gbps > 0 ? ring_gbps / memcpy_gbps : 0, "ratio");
+    print_result("sealed_vs_memcpy", memcpy_gbps > 0 ? sealed_gbps / memcpy_gbps : 0, "ratio");
+    print_result("sealed_vs_socket", socket_gbps > 0 ? sealed_gbps / socket_gbps : 0, "ratio");
 }
 
 } // namespace
@@ -274,7 +295,8 @@ int main() {
         pin_to_cpu(cpu);
         note("shared memory: 1 GiB host->reader in 16 MiB slices, the reader summing every byte; both processes "
              "pinned to CPU " + std::to_string(cpu) + "; " + std::to_string(rounds) +
-             " rounds (+1 warm-up) of memcpy / reusable read-only region / sealed one-shot buffers / socket messages, "
+             " rounds (+1 warm-up) of memcpy / reusable read-only region / sealed one-shot buffers (pwrite-filled, "
+             "filled in place) / socket messages, "
              "interleaved, medians");
         run(cpu, rounds);
     } catch (const std::exception& error) {

@@ -37,22 +37,32 @@ Status CallSession::on_raw_notification(std::uint16_t tag, RawNotificationHandle
 
 Status CallSession::call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
                                    RawCompletion done) {
+    return call_outgoing_async(OutgoingMessage{tag, MessageKind::Request, 0, body, fds}, std::move(done));
+}
+
+Status CallSession::call_outgoing_async(OutgoingMessage request, RawCompletion done) {
     std::uint32_t call_id = next_call_id_++;
     if (next_call_id_ == 0) next_call_id_ = 1;
-    if (Status s = connection_.queue(OutgoingMessage{tag, MessageKind::Request, call_id, body, fds}); !s.ok())
-        return s;
+    request.kind = MessageKind::Request;
+    request.call_id = call_id;
+    if (Status s = connection_.queue(request); !s.ok()) return s;
     pending_.emplace(call_id, std::move(done));
     return {};
 }
 
 Result<Message> CallSession::call_raw(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
                                       std::optional<std::chrono::milliseconds> timeout) {
+    return call_outgoing(OutgoingMessage{tag, MessageKind::Request, 0, body, fds}, timeout);
+}
+
+Result<Message> CallSession::call_outgoing(OutgoingMessage request, std::optional<std::chrono::milliseconds> timeout) {
     if (!timeout) timeout = connection_.timeout();
     auto until = timeout ? std::chrono::steady_clock::now() + *timeout : std::chrono::steady_clock::time_point::max();
     std::uint32_t call_id = next_call_id_++;
     if (next_call_id_ == 0) next_call_id_ = 1;
-    if (Status s = connection_.send(OutgoingMessage{tag, MessageKind::Request, call_id, body, fds}); !s.ok())
-        return after_connection_error(s);
+    request.kind = MessageKind::Request;
+    request.call_id = call_id;
+    if (Status s = connection_.send(request); !s.ok()) return after_connection_error(s);
     std::optional<Result<Message>> outcome;
     pending_.emplace(call_id, [&outcome](Result<Message> reply) { outcome.emplace(std::move(reply)); });
     while (!outcome) {

@@ -378,23 +378,71 @@ Status Connection::wait_for(short events, Clock::time_point until, const char* w
 // ---------------------------------------------------------------------------------------
 // sending
 
+namespace {
+
+// Most iovecs in one packet: the headers plus body pieces. A packet whose share of the body
+// spans more pieces ends early (packets may be shorter than the packet size); bodies made by
+// EncodedMessage stay below this (their in-place pieces are at least kInPlaceMinimum bytes).
+constexpr std::size_t kMaxPartsPerPacket = 64;
+
+/// Walks a body given in pieces, handing out the iovecs of one packet at a time.
+class BodyCursor {
+public:
+    explicit BodyCursor(BodyPieces pieces) : pieces_(pieces) {}
+    /// Appends iovecs for up to `bytes` bytes of the body to `parts` (at most `room` of them);
+    /// returns how many bytes they cover.
+    std::size_t take(std::size_t bytes, iovec* parts, std::size_t& count, std::size_t room) {
+        std::size_t taken = 0;
+        while (taken < bytes && index_ < pieces_.size() && count < room) {
+            std::span<const std::uint8_t> piece = pieces_[index_];
+            std::size_t size = std::min(piece.size() - offset_, bytes - taken);
+            if (size > 0) {
+                parts[count++] = {const_cast<std::uint8_t*>(piece.data()) + offset_, size};
+                taken += size;
+                offset_ += size;
+            }
+            if (offset_ == piece.size()) {
+                ++index_;
+                offset_ = 0;
+            }
+        }
+        return taken;
+    }
+
+private:
+    BodyPieces pieces_;
+    std::size_t index_ = 0;
+    std::size_t offset_ = 0;
+};
+
+} // namespace
+
 Status Connection::emit_packets(const OutgoingMessage& message, PacketSink& sink) {
-    if (message.body.size() > max_message_size_)
-        return Status(StatusCode::TooLarge, "message body of " + std::to_string(message.body.size()) +
+    const std::span<const std::uint8_t> whole_body[1] = {message.body};
+    const BodyPieces pieces = message.pieces.empty() ? BodyPieces(whole_body) : message.pieces;
+    std::size_t body_size = 0;
+    for (std::span<const std::uint8_t> piece : pieces) body_size += piece.size();
+    if (body_size > max_message_size_)
+        return Status(StatusCode::TooLarge, "message body of " + std::to_string(body_size) +
                                                 " bytes exceeds the limit of " + std::to_string(max_message_size_));
     if (message.fds.size() > max_message_fds_)
         return Status(StatusCode::TooLarge, "message with " + std::to_string(message.fds.size()) +
                                                 " descriptors exceeds the limit of " + std::to_string(max_message_fds_));
     const std::size_t packet_size = agreed_packet_size_;
     std::uint8_t headers[kPacketHeaderSize + kMessageHeaderSize];
+    BodyCursor cursor(pieces);
     std::size_t body_sent = 0;
     std::size_t fds_sent = 0;
     bool first = true;
     do {
         std::size_t header_length = first ? kPacketHeaderSize + kMessageHeaderSize : kPacketHeaderSize;
-        std::size_t chunk = std::min(message.body.size() - body_sent, packet_size - header_length);
+        iovec parts[kMaxPartsPerPacket];
+        parts[0] = {headers, header_length};
+        std::size_t part_count = 1;
+        std::size_t chunk = cursor.take(std::min(body_size - body_sent, packet_size - header_length), parts,
+                                        part_count, kMaxPartsPerPacket);
         std::size_t fd_chunk = std::min(message.fds.size() - fds_sent, kMaxFdsPerPacket);
-        bool last = body_sent + chunk == message.body.size() && fds_sent + fd_chunk == message.fds.size();
+        bool last = body_sent + chunk == body_size && fds_sent + fd_chunk == message.fds.size();
         std::uint8_t flags = (first ? kFirstFragment : 0) | (last ? kLastFragment : 0);
         std::size_t payload_length = header_length - kPacketHeaderSize + chunk;
         PacketHeader{PacketType::Data, flags, static_cast<std::uint16_t>(fd_chunk),
@@ -402,15 +450,13 @@ Status Connection::emit_packets(const OutgoingMessage& message, PacketSink& sink
             .store(headers);
         if (first)
             MessageHeader{message.tag, static_cast<std::uint8_t>(message.kind), message.call_id,
-                          static_cast<std::uint32_t>(message.body.size()), static_cast<std::uint32_t>(message.fds.size())}
+                          static_cast<std::uint32_t>(body_size), static_cast<std::uint32_t>(message.fds.size())}
                 .store(headers + kPacketHeaderSize);
-        iovec parts[2] = {{headers, header_length},
-                          {const_cast<std::uint8_t*>(message.body.data()) + body_sent, chunk}};
-        if (Status s = sink.deliver(parts, chunk ? 2 : 1, message.fds.subspan(fds_sent, fd_chunk)); !s.ok()) return s;
+        if (Status s = sink.deliver(parts, part_count, message.fds.subspan(fds_sent, fd_chunk)); !s.ok()) return s;
         body_sent += chunk;
         fds_sent += fd_chunk;
         first = false;
-    } while (body_sent < message.body.size() || fds_sent < message.fds.size());
+    } while (body_sent < body_size || fds_sent < message.fds.size());
     return {};
 }
 

@@ -103,6 +103,34 @@ Result<SealedBuffer> SealedBuffer::create(std::size_t size, const std::string& n
     return buffer;
 }
 
+Result<SealedBuffer> SealedBuffer::create_from(std::span<const std::uint8_t> bytes, const std::string& name) {
+    if (bytes.size() > static_cast<std::size_t>(INT64_MAX))
+        return Status(StatusCode::TooLarge, "sealed buffer of " + std::to_string(bytes.size()) + " bytes");
+    Result<UniqueFd> fd = create_memfd(name);
+    if (!fd) return fd.status();
+    // The size first: one inode size update instead of one per write, and a failed write
+    // cannot leave a shorter file behind unnoticed.
+    if (::ftruncate(fd->get(), static_cast<off_t>(bytes.size())) != 0)
+        return errno_status("ftruncate of a new sealed buffer to " + std::to_string(bytes.size()) + " bytes", errno);
+    for (std::size_t written = 0; written < bytes.size();) {
+        ssize_t n = ::pwrite(fd->get(), bytes.data() + written, bytes.size() - written, static_cast<off_t>(written));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return errno_status("writing a new sealed buffer", n < 0 ? errno : EIO);
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fcntl(fd->get(), F_ADD_SEALS, kSealedBufferSeals) != 0)
+        return errno_status("fcntl(F_ADD_SEALS, " + describe_seals(kSealedBufferSeals) + ")", errno);
+    // Mapped for bytes(), but not populated: a sender that never reads it back pays nothing.
+    Result<Mapping> read_only = map(fd->get(), bytes.size(), PROT_READ);
+    if (!read_only) return read_only.status().with_context("mapping a sealed buffer read-only");
+    SealedBuffer buffer;
+    buffer.fd_ = std::move(*fd);
+    buffer.mapping_ = std::move(*read_only);
+    buffer.size_ = bytes.size();
+    buffer.sealed_ = true;
+    return buffer;
+}
+
 Status SealedBuffer::seal() {
     if (!fd_) return Status(StatusCode::InvalidState, "seal: the buffer holds no memfd");
     if (sealed_) return Status(StatusCode::InvalidState, "seal: the buffer is already sealed");

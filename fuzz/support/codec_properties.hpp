@@ -103,4 +103,28 @@ void check_codec_properties(std::span<const std::uint8_t> body, std::size_t fd_c
     require_all_closed(numbers, "after the decoded value was destroyed");
 }
 
+/// `View` is `Owning` with views: both decode exactly the same bodies, the views point into the
+/// body, and encoding the view (in pieces, as senders do) gives back the body when the
+/// descriptors kept their order.
+template <class Owning, class View>
+void check_view_twin(std::span<const std::uint8_t> body, std::size_t fd_count) {
+    Result<Owning> owning = decode_value<Owning>(body, make_descriptors(fd_count));
+    Result<View> view = decode_value<View>(body, make_descriptors(fd_count));
+    if (owning.ok() != view.ok())
+        property_failed("the owning and the view form disagree on a body",
+                        owning.ok() ? view.status().to_string() : owning.status().to_string());
+    if (!view) return;
+    if (!view->name.empty() && (reinterpret_cast<const std::uint8_t*>(view->name.data()) < body.data() ||
+                                reinterpret_cast<const std::uint8_t*>(view->name.data()) >= body.data() + body.size()))
+        property_failed("a decoded view does not point into the body");
+    EncodedMessage encoded;
+    if (Status s = encode_message(*view, encoded); !s.ok()) property_failed("a decoded view does not encode", s.to_string());
+    std::vector<std::uint8_t> gathered;
+    for (std::span<const std::uint8_t> piece : encoded.pieces()) gathered.insert(gathered.end(), piece.begin(), piece.end());
+    std::vector<std::uint8_t> again;
+    std::vector<int> sent;
+    (void)encode_value(*owning, again, sent);
+    if (gathered != again) property_failed("encode_message(view) != encode_value(owning)");
+}
+
 } // namespace airlock::fuzz

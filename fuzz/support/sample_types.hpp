@@ -36,6 +36,17 @@ struct Node {
 };
 AIRLOCK_STRUCT(Node, name, data, scalars, fd, more_fds, grid)
 
+/// Node's twin with views (the same wire type): decoded in place instead of copied.
+struct NodeView {
+    StringView<16> name;
+    BytesView<32> data;
+    std::optional<Scalars> scalars;
+    UniqueFd fd;
+    Vector<std::optional<UniqueFd>, 4> more_fds;
+    Vector<Vector<std::uint8_t, 3>, 5> grid;
+};
+AIRLOCK_STRUCT(NodeView, name, data, scalars, fd, more_fds, grid)
+
 struct Tree {
     Vector<Node, 8> nodes;
     std::optional<String<8>> note;

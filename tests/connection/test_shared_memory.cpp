@@ -215,6 +215,52 @@ TEST_CASE("shared memory, sealed buffer: sealing is refused while another writab
     CHECK(buffer->seal().ok());
 }
 
+TEST_CASE("shared memory, sealed buffer: create_from makes a sealed copy that another process verifies and cannot change",
+          "[shared-memory][sealed]") {
+    std::vector<std::uint8_t> source((2u << 20) + 777);  // not a page multiple
+    fill(source, 5);
+    const std::uint64_t expected = fnv1a(source);
+    auto buffer = SealedBuffer::create_from(source);
+    REQUIRE(buffer.ok());
+    CHECK(buffer->sealed());
+    CHECK(buffer->writable().empty());
+    CHECK(buffer->size() == source.size());
+    CHECK(fnv1a(buffer->bytes()) == expected);
+    CHECK(buffer->seal().code() == StatusCode::InvalidState);
+    // The seals a receiver requires, and no way to write through the sender's descriptor.
+    CHECK((::fcntl(buffer->fd(), F_GET_SEALS) & airlock::kRequiredSeals) == airlock::kRequiredSeals);
+    std::uint8_t byte = 1;
+    CHECK(failure_errno(static_cast<int>(::pwrite(buffer->fd(), &byte, 1, 0))) == EPERM);
+    CHECK(failure_errno(::ftruncate(buffer->fd(), 1)) == EPERM);
+
+    auto ends = test::seqpacket_pair();
+    test::ForkedPeer peer(ends, [](UniqueFd fd) {
+        airlock::Connection connection = established(std::move(fd));
+        Handoff message = next(connection);
+        auto received = SealedBuffer::adopt_verified(std::move(message.fd), message.size);
+        if (!received) {
+            reply(connection, 0, static_cast<int>(received.status().code()), received.status().message());
+            return 1;
+        }
+        if (received->size() != message.size) return 2;
+        reply(connection, fnv1a(received->bytes()), 0);
+        return 0;
+    });
+    airlock::Connection connection = established(std::move(ends.first));
+    auto shared = buffer->share();
+    REQUIRE(shared.ok());
+    Answer result = exchange(connection, std::move(*shared), source.size(), 0);
+    INFO(result.message);
+    CHECK(result.code == 0);
+    CHECK(result.checksum == expected);
+    CHECK(peer.wait() == 0);
+
+    auto empty = SealedBuffer::create_from({});
+    REQUIRE(empty.ok());
+    CHECK(empty->bytes().empty());
+    CHECK(SealedBuffer::adopt_verified(std::move(*empty->share())).ok());
+}
+
 TEST_CASE("shared memory, sealed buffer: size 0 and receive-side size limit", "[shared-memory][sealed]") {
     auto empty = SealedBuffer::create(0);
     REQUIRE(empty.ok());

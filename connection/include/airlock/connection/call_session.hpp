@@ -14,6 +14,14 @@
 /// @endcode
 /// A session is driven by one thread: either blocking (`call`, `serve`, `poll_once`) or from an
 /// event loop (`Connection::on_readable` then `dispatch_pending`).
+///
+/// **Nested dispatch.** A blocking `call` (and `call_raw`) serves the peer while it waits for
+/// its reply: incoming requests run their handlers, notifications theirs, and replies complete
+/// other pending `call_async` calls — all on the calling thread, *inside* `call`, before it
+/// returns. That is what lets the peer's handler call back into the caller without deadlock,
+/// and handlers may themselves `call` (calls nest). So never hold a lock, or leave state half
+/// updated, across `call` if a handler of this session touches it. A caller that must not run
+/// handlers while waiting uses `call_async` and decides itself when to `dispatch_pending`.
 
 #include "airlock/connection/codec.hpp"
 #include "airlock/connection/connection.hpp"
@@ -52,6 +60,11 @@ public:
             sent_ = true;
             return connection_.queue(OutgoingMessage{tag_, MessageKind::Reply, call_id_, body, fds});
         }
+        /// Sends an encoded reply now (its large members straight from the reply value).
+        Status send(const EncodedMessage& reply) {
+            sent_ = true;
+            return connection_.queue(reply.outgoing(tag_, MessageKind::Reply, call_id_));
+        }
         [[nodiscard]] bool sent() const { return sent_; }
 
     private:
@@ -73,6 +86,8 @@ public:
 
     // --- serving --------------------------------------------------------------------------
     /// Serves `method` with `handler(Request&) -> Reply | Result<Reply>`; the handler may throw.
+    /// BytesView/StringView members of the Request point into the request message: they are
+    /// valid until the handler returns. A Reply may hold views too (e.g. into the request).
     /// InvalidState if the method already has a handler; InvalidParameter if the connection's
     /// protocol does not declare it.
     template <class Request, class Reply, class Handler>
@@ -96,14 +111,14 @@ public:
             } else {
                 reply.emplace(handler(*request));
             }
-            std::vector<std::uint8_t> body;
-            std::vector<int> fds;
-            if (Status s = encode_value(*reply, body, fds); !s.ok()) return s.with_context("encoding the reply");
-            (void)respond.send(body, fds);  // the reply's descriptors stay open until sent
+            EncodedMessage encoded;
+            if (Status s = encode_message(*reply, encoded); !s.ok()) return s.with_context("encoding the reply");
+            (void)respond.send(encoded);  // the reply (its descriptors, its large members) lives until sent
             return {};
         };
     }
     /// Handles notification `kind` with `handler(Payload&)`. Undecodable ones are dropped.
+    /// Views in the Payload are valid until the handler returns.
     template <class Payload, class Handler>
     Status on(const Notification<Payload>& kind, Handler handler) {
         return on_raw_notification(kind.tag, [handler = std::move(handler)](Message& message) mutable {
@@ -115,28 +130,34 @@ public:
     Status on_raw_notification(std::uint16_t tag, RawNotificationHandler handler);
 
     // --- calling --------------------------------------------------------------------------
-    /// Calls `method` and waits for the reply (serving the peer's calls meanwhile).
+    /// Calls `method` and waits for the reply. While it waits it runs this session's handlers
+    /// for whatever the peer sends (nested dispatch, see the file comment). The request's large
+    /// members are sent in place (no copy): `request` must stay unchanged until this returns.
     /// `timeout` defaults to the connection's timeout.
     template <class Request, class Reply>
     Result<Reply> call(const Method<Request, Reply>& method, const Request& request,
                        std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;
-        if (Status s = encode_value(request, body, fds); !s.ok()) return s.with_context(method.name);
-        Result<Message> reply = call_raw(method.tag, body, fds, timeout);
+        static_assert(!holds_views_v<Reply>, "a Reply with BytesView/StringView members would point into a reply "
+                                             "message that is gone when call returns: use Bytes/String in the "
+                                             "Reply, or call_raw + decode_value");
+        EncodedMessage encoded;
+        if (Status s = encode_message(request, encoded); !s.ok()) return s.with_context(method.name);
+        Result<Message> reply = call_outgoing(encoded.outgoing(method.tag), timeout);
         if (!reply) return reply.status().with_context(method.name);
         return decode_reply<Reply>(method.name, std::move(*reply));
     }
-    /// Starts a call; `done` runs from dispatch_pending/poll_once when the reply arrives or the
-    /// connection ends. Returns the send failure, if any (then `done` is not called).
+    /// Starts a call; `done` runs from dispatch_pending/poll_once (or inside a blocking `call`)
+    /// when the reply arrives or the connection ends. Returns the send failure, if any (then
+    /// `done` is not called). Never runs handlers itself.
     template <class Request, class Reply>
     Status call_async(const Method<Request, Reply>& method, const Request& request,
                       std::type_identity_t<std::function<void(Result<Reply>)>> done) {
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;
-        if (Status s = encode_value(request, body, fds); !s.ok()) return s.with_context(method.name);
+        static_assert(!holds_views_v<Reply>, "a Reply with BytesView/StringView members would outlive its message: "
+                                             "use Bytes/String in the Reply");
+        EncodedMessage encoded;
+        if (Status s = encode_message(request, encoded); !s.ok()) return s.with_context(method.name);
         const char* name = method.name;
-        return call_raw_async(method.tag, body, fds, [name, done = std::move(done)](Result<Message> reply) {
+        return call_outgoing_async(encoded.outgoing(method.tag), [name, done = std::move(done)](Result<Message> reply) {
             if (!reply) done(reply.status().with_context(name));
             else done(decode_reply<Reply>(name, std::move(*reply)));
         });
@@ -144,12 +165,13 @@ public:
     /// Sends a one-way notification.
     template <class Payload>
     Status notify(const Notification<Payload>& kind, const Payload& payload) {
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;
-        if (Status s = encode_value(payload, body, fds); !s.ok()) return s.with_context(kind.name);
-        return connection_.queue(OutgoingMessage{kind.tag, MessageKind::OneWay, 0, body, fds});
+        EncodedMessage encoded;
+        if (Status s = encode_message(payload, encoded); !s.ok()) return s.with_context(kind.name);
+        return connection_.queue(encoded.outgoing(kind.tag));
     }
 
+    /// `call` at the message level: sends `body` and `fds` (borrowed), waits for the reply
+    /// message, and serves the peer meanwhile exactly like `call`.
     Result<Message> call_raw(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
                              std::optional<std::chrono::milliseconds> timeout = std::nullopt);
     Status call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
@@ -168,6 +190,10 @@ public:
     [[nodiscard]] std::size_t pending_calls() const { return pending_.size(); }
 
 private:
+    /// call_raw / call_raw_async for a prepared message (tag, body or pieces, descriptors);
+    /// they set its kind and call id.
+    Result<Message> call_outgoing(OutgoingMessage request, std::optional<std::chrono::milliseconds> timeout);
+    Status call_outgoing_async(OutgoingMessage request, RawCompletion done);
     template <class Reply>
     static Result<Reply> decode_reply(const char* name, Message&& reply) {
         Result<Reply> value = decode_value<Reply>(reply.body, std::move(reply.fds));

@@ -7,7 +7,13 @@
 /// `Malformed` status naming the offending member path (e.g. `grants[2].fd`). Decoding checks
 /// every length against the buffer and the declared maxima, enum values, descriptor indices
 /// (valid, each used exactly once) and trailing bytes; on failure every descriptor is closed.
+///
+/// For sending, `encode_message` encodes without copying large byte sequences: they stay in
+/// the caller's memory and go out as their own iovecs. For receiving, `BytesView`/`StringView`
+/// members decode to views into the message body (no copy); `Received<T>` keeps that body alive.
 
+#include "airlock/connection/lent_fd.hpp"
+#include "airlock/connection/message.hpp"
 #include "airlock/connection/status.hpp"
 #include "airlock/connection/type_spec.hpp"
 #include "airlock/connection/types.hpp"
@@ -24,11 +30,24 @@
 
 namespace airlock {
 
+/// Byte sequences of at least this many bytes are sent in place by `encode_message` (their
+/// own iovec from the caller's memory); shorter ones are cheaper to copy.
+inline constexpr std::size_t kInPlaceMinimum = 8 * 1024;
+
+/// A byte sequence left in the caller's memory: it belongs in the body at offset `at` of the
+/// copied bytes (before whatever was copied after it).
+struct InPlacePiece {
+    std::size_t at = 0;
+    std::span<const std::uint8_t> bytes;
+};
+
 /// Appends values in the wire format. Descriptors are borrowed: the caller keeps them open
-/// until the message is sent.
+/// until the message is sent. With `in_place`, large byte sequences are recorded there instead
+/// of copied (the body is then `body` with each piece inserted at its offset).
 class Encoder {
 public:
-    Encoder(std::vector<std::uint8_t>& body, std::vector<int>& fds) : body_(body), fds_(fds) {}
+    Encoder(std::vector<std::uint8_t>& body, std::vector<int>& fds, std::vector<InPlacePiece>* in_place = nullptr)
+        : body_(body), fds_(fds), in_place_(in_place) {}
 
     void put_uint(std::uint64_t value, std::size_t width) {
         std::size_t at = body_.size();
@@ -38,6 +57,14 @@ public:
     void put_raw(const void* data, std::size_t size) {
         auto* bytes = static_cast<const std::uint8_t*>(data);
         body_.insert(body_.end(), bytes, bytes + size);  // one pass: no zero-fill before the copy
+    }
+    /// The bytes of a String/Bytes member: referenced in place when large and allowed, else copied.
+    void put_sequence(const void* data, std::size_t size) {
+        if (in_place_ && size >= kInPlaceMinimum) {
+            in_place_->push_back({body_.size(), {static_cast<const std::uint8_t*>(data), size}});
+            return;
+        }
+        put_raw(data, size);
     }
     /// Bytes in the body so far.
     [[nodiscard]] std::size_t size() const { return body_.size(); }
@@ -57,6 +84,7 @@ public:
 private:
     std::vector<std::uint8_t>& body_;
     std::vector<int>& fds_;
+    std::vector<InPlacePiece>* in_place_;
     std::string error_;
     std::string path_;
 };
@@ -85,6 +113,13 @@ public:
     bool get_sequence(Container& out, std::size_t size) {
         if (remaining() < size) return fail("truncated: length " + std::to_string(size) + " exceeds the message");
         out.assign(data_, data_ + size);
+        data_ += size;
+        return true;
+    }
+    /// Points `out` at the next `size` bytes of the body itself (no copy).
+    bool get_view(const std::uint8_t*& out, std::size_t size) {
+        if (remaining() < size) return fail("truncated: length " + std::to_string(size) + " exceeds the message");
+        out = data_;
         data_ += size;
         return true;
     }
@@ -136,8 +171,9 @@ template <class T, class Enable = void>
 struct Codec {
     static_assert(sizeof(T) == 0,
                   "this type cannot travel in a message: use bool, std::intN_t/uintN_t, an enum with "
-                  "AIRLOCK_ENUM, airlock::String<N>, airlock::Bytes<N>, airlock::Vector<T,N>, "
-                  "std::optional<T>, a struct with AIRLOCK_STRUCT, or airlock::UniqueFd");
+                  "AIRLOCK_ENUM, airlock::String<N>, airlock::Bytes<N>, airlock::StringView<N>, "
+                  "airlock::BytesView<N>, airlock::Vector<T,N>, std::optional<T>, a struct with "
+                  "AIRLOCK_STRUCT, airlock::UniqueFd or airlock::LentFd");
 };
 
 /// The spec of T, built once.
@@ -250,13 +286,24 @@ struct ByteSequenceCodec {
             return e.fail("length " + std::to_string(v.size()) + " exceeds the declared maximum " +
                           std::to_string(Container::max_length));
         e.put_uint(v.size(), 4);
-        e.put_raw(v.data(), v.size());
+        e.put_sequence(v.data(), v.size());
         return true;
     }
     static bool decode(Decoder& d, Container& v) {
         std::uint64_t length = 0;
         if (!d.get_length(length, Container::max_length, 1)) return false;
-        return d.get_sequence(v, length);
+        constexpr const std::uint8_t* no_bytes = nullptr;
+        if constexpr (requires { v.assign(no_bytes, no_bytes); }) {
+            return d.get_sequence(v, length);  // the owning forms copy
+        } else {
+            const std::uint8_t* start = nullptr;  // the views point into the body
+            if (!d.get_view(start, length)) return false;
+            if constexpr (Kind == TypeKind::String)
+                v = Container(std::string_view(reinterpret_cast<const char*>(start), length));
+            else
+                v = Container(std::span<const std::uint8_t>(start, length));
+            return true;
+        }
     }
 };
 
@@ -264,6 +311,10 @@ template <std::size_t Max>
 struct Codec<String<Max>> : ByteSequenceCodec<String<Max>, TypeKind::String> {};
 template <std::size_t Max>
 struct Codec<Bytes<Max>> : ByteSequenceCodec<Bytes<Max>, TypeKind::Bytes> {};
+template <std::size_t Max>
+struct Codec<BytesView<Max>> : ByteSequenceCodec<BytesView<Max>, TypeKind::Bytes> {};
+template <std::size_t Max>
+struct Codec<StringView<Max>> : ByteSequenceCodec<StringView<Max>, TypeKind::String> {};
 
 template <class T, std::size_t Max>
 struct Codec<Vector<T, Max>> {
@@ -351,6 +402,23 @@ struct Codec<UniqueFd> {
     }
 };
 
+/// A lent descriptor: the same wire type as UniqueFd. Sending references the number (the
+/// sender keeps it); decoding always yields an owned descriptor.
+template <>
+struct Codec<LentFd> {
+    static void build_spec(TypeSpec& s) { Codec<UniqueFd>::build_spec(s); }
+    static bool encode(Encoder& e, const LentFd& v) {
+        e.put_uint(v.get() <= 0 ? 0xFFFFFFFFu : e.add_fd(v.get()), 4);
+        return true;
+    }
+    static bool decode(Decoder& d, LentFd& v) {
+        UniqueFd received;
+        if (!Codec<UniqueFd>::decode(d, received)) return false;
+        v = LentFd(std::move(received));
+        return true;
+    }
+};
+
 template <class T>
 struct Codec<T, std::enable_if_t<detail::DescribedStruct<T>>> {
     static auto members() { return airlock_members(static_cast<const T*>(nullptr)); }
@@ -398,13 +466,141 @@ Status encode_value(const T& value, std::vector<std::uint8_t>& body, std::vector
 }
 
 /// Decodes a whole message body. Takes ownership of `fds`: the ones the value references move
-/// into it; on any failure all of them are closed before returning.
+/// into it; on any failure all of them are closed before returning. BytesView/StringView
+/// members of the value point into `body`: they are valid while the caller keeps it.
 template <class T>
 Result<T> decode_value(std::span<const std::uint8_t> body, std::vector<UniqueFd> fds) {
     T value{};
     Decoder decoder(body, fds);
     if (!Codec<T>::decode(decoder, value) || !decoder.finish()) return decoder.status();
     return value;
+}
+
+namespace detail {
+template <class T, class Enable = void>
+struct HoldsViews : std::false_type {};
+template <std::size_t Max>
+struct HoldsViews<BytesView<Max>> : std::true_type {};
+template <std::size_t Max>
+struct HoldsViews<StringView<Max>> : std::true_type {};
+template <class T, std::size_t Max>
+struct HoldsViews<Vector<T, Max>> : HoldsViews<T> {};
+template <class T>
+struct HoldsViews<std::optional<T>> : HoldsViews<T> {};
+template <class Members>
+struct AnyMemberHoldsViews;
+template <class... Structs, class... Members>
+struct AnyMemberHoldsViews<std::tuple<MemberRef<Structs, Members>...>>
+    : std::bool_constant<(HoldsViews<Members>::value || ...)> {};
+template <class T>
+struct HoldsViews<T, std::enable_if_t<DescribedStruct<T>>>
+    : AnyMemberHoldsViews<decltype(airlock_members(static_cast<const T*>(nullptr)))> {};
+} // namespace detail
+
+/// True when a decoded T points into its message body (it has a BytesView/StringView member,
+/// at any depth), so it must not outlive that body.
+template <class T>
+inline constexpr bool holds_views_v = detail::HoldsViews<T>::value;
+
+/// A value encoded for sending without copying its large byte sequences: the body is a list
+/// of pieces, alternating bytes encoded here and String/Bytes/view members of at least
+/// kInPlaceMinimum bytes left where they are. It therefore refers to the encoded value,
+/// which must stay alive and unchanged until the message has been sent (`send`/`queue`
+/// return). The bytes on the wire are exactly those of `encode_value`.
+class EncodedMessage {
+public:
+    EncodedMessage() = default;
+    // The pieces point into this object's own buffer: not copyable, and moving would keep them
+    // valid only by accident of std::vector's implementation.
+    EncodedMessage(const EncodedMessage&) = delete;
+    EncodedMessage& operator=(const EncodedMessage&) = delete;
+
+    /// The body, in order.
+    [[nodiscard]] BodyPieces pieces() const {
+        return in_place_.empty() ? BodyPieces(&whole_, 1) : BodyPieces(pieces_);
+    }
+    /// The descriptors to attach (borrowed from the value).
+    [[nodiscard]] std::span<const int> fds() const { return fds_; }
+    /// Bytes in the body, in all pieces.
+    [[nodiscard]] std::size_t body_size() const { return copied_.size() + in_place_bytes_; }
+    /// How many pieces are sent in place (for tests and diagnostics).
+    [[nodiscard]] std::size_t in_place_count() const { return in_place_.size(); }
+    /// The message to hand to Connection::send / queue.
+    [[nodiscard]] OutgoingMessage outgoing(std::uint16_t tag, MessageKind kind = MessageKind::OneWay,
+                                           std::uint32_t call_id = 0) const {
+        return OutgoingMessage{tag, kind, call_id, {}, fds_, pieces()};
+    }
+
+private:
+    template <class T>
+    friend Status encode_message(const T& value, EncodedMessage& out);
+    void clear() {
+        copied_.clear();
+        fds_.clear();
+        in_place_.clear();
+        pieces_.clear();
+        in_place_bytes_ = 0;
+    }
+    /// Interleaves the copied bytes with the in-place pieces (once encoding is complete, so
+    /// the copied buffer no longer moves).
+    void gather() {
+        whole_ = std::span<const std::uint8_t>(copied_);  // the usual case: one piece, no allocation
+        std::size_t copied_from = 0;
+        for (const InPlacePiece& piece : in_place_) {
+            if (piece.at > copied_from) pieces_.emplace_back(copied_.data() + copied_from, piece.at - copied_from);
+            pieces_.push_back(piece.bytes);
+            in_place_bytes_ += piece.bytes.size();
+            copied_from = piece.at;
+        }
+        if (copied_.size() > copied_from) pieces_.emplace_back(copied_.data() + copied_from, copied_.size() - copied_from);
+    }
+
+    std::vector<std::uint8_t> copied_;
+    std::vector<int> fds_;
+    std::vector<InPlacePiece> in_place_;
+    std::vector<std::span<const std::uint8_t>> pieces_;
+    std::span<const std::uint8_t> whole_;
+    std::size_t in_place_bytes_ = 0;
+};
+
+/// Encodes `value` into `out` (replacing what it held), leaving large byte sequences in
+/// `value`'s memory. InvalidParameter naming the member when a value breaks its declaration.
+template <class T>
+Status encode_message(const T& value, EncodedMessage& out) {
+    out.clear();
+    if (out.copied_.capacity() == 0) out.copied_.reserve(128);
+    Encoder encoder(out.copied_, out.fds_, &out.in_place_);
+    if (!Codec<T>::encode(encoder, value)) return encoder.status();
+    out.gather();
+    return {};
+}
+
+/// A decoded value together with the message body its views point into: the views stay
+/// valid for as long as this object lives (moving it keeps them valid: the body's buffer
+/// moves with it). Descriptors are owned by the value, as always.
+template <class T>
+class Received {
+public:
+    Received(ByteBuffer body, T value) : body_(std::move(body)), value_(std::move(value)) {}
+    T& operator*() { return value_; }
+    const T& operator*() const { return value_; }
+    T* operator->() { return &value_; }
+    const T* operator->() const { return &value_; }
+
+private:
+    ByteBuffer body_;  // declared first: destroyed after the value that refers to it
+    T value_;
+};
+
+/// Decodes `message` as T without copying its byte sequences into the value (for T with
+/// BytesView/StringView members; works for any T). Malformed bodies are refused exactly as
+/// by decode_value, and every descriptor is then closed.
+template <class T>
+Result<Received<T>> decode_message(Message message) {
+    Result<T> value = decode_value<T>(message.body, std::move(message.fds));
+    if (!value) return value.status();
+    // Moving a vector hands over its buffer, so the views in *value still point into it.
+    return Received<T>(std::move(message.body), std::move(*value));
 }
 
 } // namespace airlock

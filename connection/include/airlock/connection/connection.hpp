@@ -141,23 +141,40 @@ public:
     /// Waits for the next message, within `timeout` (forever if empty).
     Result<Message> receive_for(std::optional<std::chrono::milliseconds> timeout);
 
-    /// Encodes and sends `value` as a one-way message with `tag`.
+    /// Encodes and sends `value` as a one-way message with `tag`. Large byte sequences go out
+    /// straight from `value`'s memory (encode_message): no copy of them is made.
     template <class T>
     Status send_value(std::uint16_t tag, const T& value) {
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;
-        if (Status s = encode_value(value, body, fds); !s.ok()) return s;
-        return send(OutgoingMessage{tag, MessageKind::OneWay, 0, body, fds});
+        EncodedMessage encoded;
+        if (Status s = encode_message(value, encoded); !s.ok()) return s;
+        return send(encoded.outgoing(tag));
     }
-    /// Receives the next message and decodes it as T; it must carry `tag`.
+    /// Receives the next message and decodes it as T; it must carry `tag`. T owns everything
+    /// (a T with views is received with receive_viewed).
     template <class T>
     Result<T> receive_value(std::uint16_t tag) {
-        Result<Message> message = receive();
+        static_assert(!holds_views_v<T>, "this type has BytesView/StringView members, which would point into a "
+                                         "message that is gone when receive_value returns: use receive_viewed");
+        Result<Message> message = receive_tagged(tag);
         if (!message) return message.status();
-        if (message->tag != tag)
+        return decode_value<T>(message->body, std::move(message->fds));
+    }
+    /// Receives the next message (it must carry `tag`) and decodes it as T in place: its
+    /// BytesView/StringView members point into the received body (no copy), which the
+    /// returned Received<T> keeps alive.
+    template <class T>
+    Result<Received<T>> receive_viewed(std::uint16_t tag) {
+        Result<Message> message = receive_tagged(tag);
+        if (!message) return message.status();
+        return decode_message<T>(std::move(*message));
+    }
+    /// Receives the next message; Malformed unless it carries `tag`.
+    Result<Message> receive_tagged(std::uint16_t tag) {
+        Result<Message> message = receive();
+        if (message && message->tag != tag)
             return Status(StatusCode::Malformed, "expected message tag " + std::to_string(tag) + ", received " +
                                                      std::to_string(message->tag));
-        return decode_value<T>(message->body, std::move(message->fds));
+        return message;
     }
 
     // --- information ----------------------------------------------------------------------

@@ -54,14 +54,20 @@ struct Message {
     std::vector<UniqueFd> fds;
 };
 
+/// A message body in pieces: the body on the wire is the pieces one after the other. Large
+/// members travel this way straight from the sender's memory (one iovec each), never copied
+/// into one contiguous buffer first (see EncodedMessage in codec.hpp).
+using BodyPieces = std::span<const std::span<const std::uint8_t>>;
+
 /// A message to send. Body and descriptors are borrowed: the connection copies (and, when it
 /// must queue, duplicates descriptors) before the send call returns, so the caller may free them.
 struct OutgoingMessage {
     std::uint16_t tag = 0;
     MessageKind kind = MessageKind::OneWay;
     std::uint32_t call_id = 0;
-    std::span<const std::uint8_t> body;
+    std::span<const std::uint8_t> body;  ///< the body, when `pieces` is empty
     std::span<const int> fds;
+    BodyPieces pieces{};                 ///< when not empty: the body in pieces (`body` must be empty)
 };
 
 } // namespace airlock

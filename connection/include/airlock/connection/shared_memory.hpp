@@ -12,7 +12,10 @@
 ///   which refuses any descriptor that is not a memfd carrying the required seals, then maps it
 ///   read-only. After that, nobody — not even the sender — can change, shrink or grow the bytes,
 ///   so validate-then-use is safe (no time-of-check/time-of-use race) and no SIGBUS can come
-///   from a shrinking file. Cost: fresh zeroed pages for every transfer.
+///   from a shrinking file. Cost: fresh pages for every transfer (a sealed file can never be
+///   written again, so its pages cannot be pooled). `create_from` is the fast way to make one
+///   from bytes you already have: it writes them with pwrite (no page zeroing, no writable
+///   mapping to build and tear down before sealing) — see docs/connection.md for measurements.
 ///
 /// - **SharedRegion** — for throughput. The writer creates the region once and keeps a
 ///   writable mapping; the reader gets a descriptor *re-opened read-only*
@@ -82,7 +85,13 @@ inline constexpr int kRequiredSeals = 0x0008 /*F_SEAL_WRITE*/ | 0x0002 /*F_SEAL_
 /// A memfd-backed buffer that is filled once, sealed, sent as a descriptor, and verified by
 /// the receiver.
 ///
-/// Sender:
+/// Sender, with the bytes at hand (the fast path):
+/// @code
+/// auto buffer = airlock::SealedBuffer::create_from(bytes);   // filled and sealed
+/// if (!buffer) return buffer.status();
+/// request.data = buffer->share().value();
+/// @endcode
+/// Sender, producing the bytes in place:
 /// @code
 /// auto buffer = airlock::SealedBuffer::create(size);
 /// if (!buffer) return buffer.status();
@@ -106,6 +115,13 @@ public:
     /// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL)`, falling back to
     /// no MFD_NOEXEC_SEAL on kernels that do not offer it (EINVAL).
     static Result<SealedBuffer> create(std::size_t size, const std::string& name = "airlock-sealed");
+
+    /// A sealed buffer holding a copy of `bytes`, ready to share. The bytes are written into
+    /// the memfd with pwrite: the pages are allocated as they are filled (never zeroed first)
+    /// and no writable mapping exists, so sealing needs no unmap. Much cheaper than
+    /// create + memcpy + seal when the data already exists in memory.
+    static Result<SealedBuffer> create_from(std::span<const std::uint8_t> bytes,
+                                            const std::string& name = "airlock-sealed");
 
     /// Receiver side: takes `fd`, verifies it is a memfd (sealable) whose seals include
     /// kRequiredSeals and whose size is at most `max_size`, and maps it read-only.

@@ -20,12 +20,18 @@
 /// The macros must appear in the namespace of the type (they are found by argument-dependent
 /// lookup). Supported member types: `bool`, `std::int8_t` … `std::uint64_t`, enums declared with
 /// AIRLOCK_ENUM, `String<N>`, `Bytes<N>`, `Vector<T, N>`, `std::optional<T>`, structs declared
-/// with AIRLOCK_STRUCT, and `UniqueFd`. Every variable-length type carries its maximum, so a
-/// receiver never allocates more than the declaration allows.
+/// with AIRLOCK_STRUCT, `UniqueFd` and `LentFd` (lent_fd.hpp). Every variable-length type
+/// carries its maximum, so a receiver never allocates more than the declaration allows.
+///
+/// `BytesView<N>` and `StringView<N>` travel exactly like `Bytes<N>` and `String<N>` (same
+/// wire format, same type description), but decode to a view into the received message
+/// instead of a copy. See their documentation for how long such a view stays valid.
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -51,6 +57,39 @@ public:
     using std::vector<std::uint8_t>::vector;
     Bytes() = default;
     Bytes(std::vector<std::uint8_t> bytes) : std::vector<std::uint8_t>(std::move(bytes)) {}
+};
+
+/// At most `Max` bytes, not owned: a view into memory that lives elsewhere. Same wire type as
+/// `Bytes<Max>`.
+///
+/// Sending: the view refers to the caller's bytes, which must stay valid until the send call
+/// returns; a large one goes out straight from them (no copy at all, see EncodedMessage).
+/// Receiving: decoding points the view into the received message's body instead of copying.
+/// It is valid exactly as long as that body lives:
+/// - in a handler (`CallSession::on`, a notification handler), until the handler returns;
+/// - from `decode_value(body, fds)`, while the caller keeps `body`;
+/// - from `Connection::receive_viewed` / `decode_message`, while the `Received<T>` lives.
+/// A value that must outlive that copies what it needs (`Bytes<Max>(view.begin(), view.end())`).
+/// Calls whose Reply would hold views are refused at compile time (the reply message is gone
+/// when `call` returns).
+template <std::size_t Max>
+class BytesView : public std::span<const std::uint8_t> {
+public:
+    static constexpr std::size_t max_length = Max;
+    using std::span<const std::uint8_t>::span;
+    BytesView() = default;
+    BytesView(std::span<const std::uint8_t> bytes) : std::span<const std::uint8_t>(bytes) {}
+};
+
+/// At most `Max` bytes of UTF-8 text, not owned. Same wire type as `String<Max>`; same
+/// lifetime rules as `BytesView`.
+template <std::size_t Max>
+class StringView : public std::string_view {
+public:
+    static constexpr std::size_t max_length = Max;
+    using std::string_view::string_view;
+    StringView() = default;
+    StringView(std::string_view text) : std::string_view(text) {}
 };
 
 /// A sequence of at most `Max` elements of `T`.

@@ -109,7 +109,10 @@ public:
 
     /// Serves method `name` with `handler(Request&)`, which returns a `Reply` or a
     /// `Result<Reply>` and may throw (both failures become an error reply with the message).
-    /// Request and reply are types declared with AIRLOCK_STRUCT.
+    /// Request and reply are types declared with AIRLOCK_STRUCT. The Request may read large
+    /// data in place with `BytesView`/`StringView` members (valid until the handler returns);
+    /// the Reply may send a descriptor the plugin keeps with a `LentFd` member
+    /// (docs/connection.md).
     /// @throws PluginError DuplicateHandler when `name` is already registered,
     ///         RegistrationClosed after `run()` has started, InvalidArgument for a bad name.
     template <class Request, class Reply, class Handler>
