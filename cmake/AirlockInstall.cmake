@@ -52,8 +52,10 @@ airlock_install_pkgconfig(airlock-plugin
 if(TARGET airlock_host)
   # Internal static parts airlock::host links; exported (as airlock::host_*) because the export
   # set needs them, but their headers are not installed (see AIRLOCK_HOST_PUBLIC_HEADERS).
-  set(host_parts airlock_host_control airlock_host_supervisor airlock_host_client airlock_host_config
-                 airlock_host_spawn airlock_host_sandbox)
+  # In link order for static libraries: each part before the parts it uses (spawn uses config
+  # for the syscall group names in its reports).
+  set(host_parts airlock_host_control airlock_host_supervisor airlock_host_client airlock_host_spawn
+                 airlock_host_config airlock_host_sandbox)
   set(host_libs "")
   foreach(part IN LISTS host_parts)
     if(TARGET ${part})

@@ -33,7 +33,7 @@ TEST_CASE("exec --learn allows and records a call outside the policy, and the pr
     Run killed = exec_attempt(config, action);  // the policy as configured
     CHECK(killed.status == 128 + SIGKILL);
 
-    Run learned = run_host({"exec", "--learn", config, "attempt", "--", action[0], action[1]});
+    Run learned = run_host({"exec", "--prefix", "--learn", config, "attempt", "--", action[0], action[1]});
     INFO(learned.out << learned.err);
     CHECK(learned.status == 0);
     CHECK(learned.result("raw-syscall") == "SUCCEEDED");

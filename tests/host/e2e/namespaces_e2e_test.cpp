@@ -401,7 +401,7 @@ TEST_CASE("namespaces: SIGTERM reaches the plugin through its init, a handler ex
     TempDir dir;
     AttemptConfig attempt;
     const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    StartedHost host = start_host({"exec", on, "attempt", "--", "wait-term", "42"});
+    StartedHost host = start_host({"exec", "--prefix", on, "attempt", "--", "wait-term", "42"});
     REQUIRE(host.pid > 0);
     const pid_t plugin = executed_child(host.pid, kAttempt);
     REQUIRE(plugin > 0);
