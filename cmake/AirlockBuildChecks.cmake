@@ -62,7 +62,30 @@ set(AIRLOCK_CONFINED_PROGRAMS
   example_hello example_grep example_checksum example_journal example_intruder
   airlock-spawn-probe airlock-test-plugin airlock-ruleset-probe airlock-ruleset-probe-static
   airlock-sdk-test-plugin airlock-lockdown-test-plugin airlock-supervised-plugin airlock-pid-init
-  airlock_sandbox_probe config_profile_probe airlock-e2e-attempt)
+  airlock_sandbox_probe config_profile_probe airlock-e2e-attempt
+  example_hello_c airlock-c-grants-test-plugin airlock-e2e-word-count)
+
+# The libraries confined programs link, each with its uninstrumented copy (the C plugin SDK
+# sits on the C API, which sits on the connection library).
+set(AIRLOCK_UNINSTRUMENTED_LIBRARIES
+  connection airlock_connection_uninstrumented
+  plugin airlock_plugin_uninstrumented
+  lwmsg airlock_lwmsg_uninstrumented
+  plugin_c airlock_plugin_c_uninstrumented)
+
+# Replaces, in list `var`, each airlock::<name> by its uninstrumented copy.
+function(airlock_use_uninstrumented var)
+  set(value "${${var}}")
+  list(LENGTH AIRLOCK_UNINSTRUMENTED_LIBRARIES count)
+  math(EXPR last "${count} - 1")
+  foreach(index RANGE 0 ${last} 2)
+    math(EXPR next "${index} + 1")
+    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${index} name)
+    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${next} copy)
+    list(TRANSFORM value REPLACE "^airlock::${name}$" ${copy})
+  endforeach()
+  set(${var} "${value}" PARENT_SCOPE)
+endfunction()
 
 # An uninstrumented copy of library `original` (same sources, includes and links).
 function(airlock_uninstrumented_copy original copy)
@@ -74,8 +97,7 @@ function(airlock_uninstrumented_copy original copy)
                    INTERFACE_COMPILE_DEFINITIONS LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
     get_target_property(value ${original} ${property})
     if(value)
-      list(TRANSFORM value REPLACE "^airlock::connection$" airlock_connection_uninstrumented)
-      list(TRANSFORM value REPLACE "^airlock::plugin$" airlock_plugin_uninstrumented)
+      airlock_use_uninstrumented(value)
       set_property(TARGET ${copy} PROPERTY ${property} "${value}")
     endif()
   endforeach()
@@ -109,8 +131,16 @@ function(airlock_build_confined_uninstrumented)
            COMMAND ${CMAKE_COMMAND} "-DOBJECTS=${child_objects}"
                    -P ${PROJECT_SOURCE_DIR}/cmake/check_uninstrumented.cmake)
 
-  airlock_uninstrumented_copy(airlock_connection airlock_connection_uninstrumented)
-  airlock_uninstrumented_copy(airlock_plugin airlock_plugin_uninstrumented)
+  list(LENGTH AIRLOCK_UNINSTRUMENTED_LIBRARIES count)
+  math(EXPR last "${count} - 1")
+  foreach(index RANGE 0 ${last} 2)
+    math(EXPR next "${index} + 1")
+    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${index} name)
+    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${next} copy)
+    if(TARGET airlock_${name})
+      airlock_uninstrumented_copy(airlock_${name} ${copy})
+    endif()
+  endforeach()
   foreach(program IN LISTS AIRLOCK_CONFINED_PROGRAMS)
     if(NOT TARGET ${program})
       continue()
@@ -119,8 +149,7 @@ function(airlock_build_confined_uninstrumented)
     target_link_options(${program} PRIVATE -fno-sanitize=all)
     get_target_property(libraries ${program} LINK_LIBRARIES)
     if(libraries)
-      list(TRANSFORM libraries REPLACE "^airlock::connection$" airlock_connection_uninstrumented)
-      list(TRANSFORM libraries REPLACE "^airlock::plugin$" airlock_plugin_uninstrumented)
+      airlock_use_uninstrumented(libraries)
       set_property(TARGET ${program} PROPERTY LINK_LIBRARIES "${libraries}")
     endif()
   endforeach()
