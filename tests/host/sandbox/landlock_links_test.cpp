@@ -83,7 +83,10 @@ TEST_CASE("landlock links: the interpreter and system paths are resolved from tr
           "but never inside a writable directory", "[landlock][links]") {
     char resolved[PATH_MAX];
     REQUIRE(::realpath("/lib64/ld-linux-x86-64.so.2", resolved) != nullptr);
-    auto policy = landlock_policy_for(plugin_with_dir("/tmp"));
+    // A fresh writable dir (not /tmp itself: a build tree under /tmp would put the probe
+    // inside the writable grant, which is refused by design).
+    TempDir granted;
+    auto policy = landlock_policy_for(plugin_with_dir(granted.path().string()));
     REQUIRE(policy.ok());
     REQUIRE(policy->executable_files.size() == 2);
     CHECK(policy->executable_files[1] == resolved);  // /lib64 is a link into /usr
