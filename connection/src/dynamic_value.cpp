@@ -46,7 +46,16 @@ private:
 
     Status error() const {
         return Status(StatusCode::InvalidParameter, "invalid type description at offset " + std::to_string(error_at_) +
-                                                        ": " + error_ + " (in \"" + std::string(text_) + "\")");
+                                                        ": " + error_ + " (in \"" + excerpt() + "\")");
+    }
+    // The description around the error, at most kExcerpt characters: the text comes from a
+    // peer, and a refusal is logged on every restart.
+    std::string excerpt() const {
+        constexpr std::size_t kExcerpt = 160;
+        if (text_.size() <= kExcerpt) return std::string(text_);
+        const std::size_t start = std::min(error_at_ > kExcerpt / 2 ? error_at_ - kExcerpt / 2 : 0, text_.size() - kExcerpt);
+        return (start > 0 ? "..." : "") + std::string(text_.substr(start, kExcerpt)) +
+               (start + kExcerpt < text_.size() ? "..." : "");
     }
     bool fail(std::string what) {
         if (error_.empty()) {

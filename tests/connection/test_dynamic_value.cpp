@@ -599,3 +599,22 @@ TEST_CASE("dynamic values: json_pretty never fails on unbalanced input", "[dynam
     std::string deep(10000, '[');
     CHECK(airlock::json_pretty(deep).size() < deep.size() * (2 + 2 * 64));
 }
+
+TEST_CASE("a refused long type description is quoted only around the error") {
+    // A peer's description can be tens of kilobytes; the refusal is logged on every restart.
+    std::string text = "struct Big{";
+    for (int i = 0; i < 200; ++i) text += "f" + std::to_string(i) + ":string<64>,";
+    text += "bad:nonsense}";
+    auto parsed = airlock::ParsedType::parse(text);
+    REQUIRE_FALSE(parsed.ok());
+    const std::string message = parsed.status().message();
+    INFO(message);
+    CHECK(message.size() < 400);
+    CHECK(message.find("invalid type description at offset") == 0);
+    CHECK(message.find("bad:nonsense") != std::string::npos);  // the excerpt shows where
+    CHECK(message.find("f0:string<64>") == std::string::npos);
+
+    auto short_one = airlock::ParsedType::parse("struct S{x:nonsense}");
+    REQUIRE_FALSE(short_one.ok());
+    CHECK(short_one.status().message().find("(in \"struct S{x:nonsense}\")") != std::string::npos);
+}
