@@ -57,7 +57,7 @@ set(AIRLOCK_CHILD_SIDE_SOURCES
 # sanitizer build: ASan cannot reserve its shadow under their RLIMIT_AS, its runtime cannot
 # link a static PIE, LeakSanitizer's ptrace hangs under seccomp, UBSan's vptr check calls
 # pipe2 (a violation), and a test that measures a memory limit must measure the plugin, not
-# the sanitizer. They link uninstrumented copies of the connection and plugin libraries.
+# the sanitizer. They link the uninstrumented copies of the libraries below.
 set(AIRLOCK_CONFINED_PROGRAMS
   example_hello example_grep example_checksum example_journal example_intruder
   airlock-spawn-probe airlock-test-plugin airlock-ruleset-probe airlock-ruleset-probe-static
@@ -65,24 +65,16 @@ set(AIRLOCK_CONFINED_PROGRAMS
   airlock_sandbox_probe config_profile_probe airlock-e2e-attempt
   example_hello_c airlock-c-grants-test-plugin airlock-e2e-word-count)
 
-# The libraries confined programs link, each with its uninstrumented copy (the C plugin SDK
-# sits on the C API, which sits on the connection library).
-set(AIRLOCK_UNINSTRUMENTED_LIBRARIES
-  connection airlock_connection_uninstrumented
-  plugin airlock_plugin_uninstrumented
-  lwmsg airlock_lwmsg_uninstrumented
-  plugin_c airlock_plugin_c_uninstrumented)
+# The libraries confined programs link (airlock::<name>); each gets an uninstrumented copy
+# airlock_<name>_uninstrumented (the C plugin SDK sits on the C API, which sits on the
+# connection library).
+set(AIRLOCK_UNINSTRUMENTED_LIBRARIES connection plugin lwmsg plugin_c)
 
 # Replaces, in list `var`, each airlock::<name> by its uninstrumented copy.
 function(airlock_use_uninstrumented var)
   set(value "${${var}}")
-  list(LENGTH AIRLOCK_UNINSTRUMENTED_LIBRARIES count)
-  math(EXPR last "${count} - 1")
-  foreach(index RANGE 0 ${last} 2)
-    math(EXPR next "${index} + 1")
-    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${index} name)
-    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${next} copy)
-    list(TRANSFORM value REPLACE "^airlock::${name}$" ${copy})
+  foreach(name IN LISTS AIRLOCK_UNINSTRUMENTED_LIBRARIES)
+    list(TRANSFORM value REPLACE "^airlock::${name}$" airlock_${name}_uninstrumented)
   endforeach()
   set(${var} "${value}" PARENT_SCOPE)
 endfunction()
@@ -131,14 +123,9 @@ function(airlock_build_confined_uninstrumented)
            COMMAND ${CMAKE_COMMAND} "-DOBJECTS=${child_objects}"
                    -P ${PROJECT_SOURCE_DIR}/cmake/check_uninstrumented.cmake)
 
-  list(LENGTH AIRLOCK_UNINSTRUMENTED_LIBRARIES count)
-  math(EXPR last "${count} - 1")
-  foreach(index RANGE 0 ${last} 2)
-    math(EXPR next "${index} + 1")
-    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${index} name)
-    list(GET AIRLOCK_UNINSTRUMENTED_LIBRARIES ${next} copy)
+  foreach(name IN LISTS AIRLOCK_UNINSTRUMENTED_LIBRARIES)
     if(TARGET airlock_${name})
-      airlock_uninstrumented_copy(airlock_${name} ${copy})
+      airlock_uninstrumented_copy(airlock_${name} airlock_${name}_uninstrumented)
     endif()
   endforeach()
   foreach(program IN LISTS AIRLOCK_CONFINED_PROGRAMS)
