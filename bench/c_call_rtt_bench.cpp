@@ -113,8 +113,7 @@ void run(int cpu, int rounds, int calls) {
     Payload payload{64, bytes};
     LWMsgParams in = {ECHO, &payload};
 
-    std::vector<double> library_us, raw_us, ratios;
-    double pending_library = 0, pending_raw = 0;
+    PairedRounds rounds_us;  // side kLibrary, then kRaw
     interleave(rounds, 2, [&](int round, int side) {
         Clock::time_point start = Clock::now();
         for (int i = 0; i < calls; ++i) {
@@ -128,14 +127,7 @@ void run(int cpu, int rounds, int calls) {
                 throw std::runtime_error("echo: unexpected reply");
             check(lwmsg_call_destroy_params(call, &out), "lwmsg_call_destroy_params");
         }
-        double us = seconds_since(start) * 1e6 / calls;
-        (side == kRaw ? pending_raw : pending_library) = us;
-        bool round_done = side != round % 2;  // the second segment of this round
-        if (round > 0 && round_done) {
-            library_us.push_back(pending_library);
-            raw_us.push_back(pending_raw);
-            ratios.push_back(pending_library / pending_raw);
-        }
+        rounds_us.record(round, side, seconds_since(start) * 1e6 / calls);
     });
     lwmsg_call_release(call);
     lwmsg_assoc_delete(assoc);
@@ -143,9 +135,9 @@ void run(int cpu, int rounds, int calls) {
     peer.join();
     lwmsg_protocol_delete(protocol);
 
-    print_result("c_call_rtt_ratio_vs_raw", median(ratios), "ratio");
-    print_result("c_call_rtt_us", median(library_us), "us");
-    print_result("c_raw_rtt_us", median(raw_us), "us");
+    print_result("c_call_rtt_ratio_vs_raw", median(rounds_us.ratios), "ratio");
+    print_result("c_call_rtt_us", median(rounds_us.subject), "us");
+    print_result("c_raw_rtt_us", median(rounds_us.raw), "us");
 }
 
 } // namespace

@@ -82,29 +82,21 @@ void run(const RoundTrip& bench, int peer_cpu, int rounds, int calls, const std:
 
     airlock::Connection connection = established(std::move(library_here));
     airlock::CallSession session(connection);
-    std::vector<double> library_us, raw_us, ratios;
-    double pending_library = 0, pending_raw = 0;
+    PairedRounds rounds_us;  // side kLibrary, then kRaw
     interleave(rounds, 2, [&](int round, int side) {
         Clock::time_point start = Clock::now();
         for (int i = 0; i < calls; ++i) {
             if (side == kRaw) bench.raw_call(raw_here.get());
             else bench.library_call(session);
         }
-        double us = seconds_since(start) * 1e6 / calls;
-        (side == kRaw ? pending_raw : pending_library) = us;
-        bool round_done = side != round % 2;  // the second segment of this round
-        if (round > 0 && round_done) {
-            library_us.push_back(pending_library);
-            raw_us.push_back(pending_raw);
-            ratios.push_back(pending_library / pending_raw);
-        }
+        rounds_us.record(round, side, seconds_since(start) * 1e6 / calls);
     });
     connection.close();
     peer.join();
 
-    print_result(bench.name + "_rtt" + suffix + "_ratio_vs_raw", median(ratios), "ratio");
-    print_result(bench.name + "_rtt" + suffix + "_us", median(library_us), "us");
-    print_result(bench.raw_name + "_rtt" + suffix + "_us", median(raw_us), "us");
+    print_result(bench.name + "_rtt" + suffix + "_ratio_vs_raw", median(rounds_us.ratios), "ratio");
+    print_result(bench.name + "_rtt" + suffix + "_us", median(rounds_us.subject), "us");
+    print_result(bench.raw_name + "_rtt" + suffix + "_us", median(rounds_us.raw), "us");
 }
 
 /// The CPU for the serving process in the cross-CPU pass: $AIRLOCK_BENCH_OTHER_CPU, else the

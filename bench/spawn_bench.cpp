@@ -122,18 +122,11 @@ struct Comparison {
 };
 
 Comparison compare(const airlock::host::Spawner& spawner, int rounds) {
-    std::vector<double> plugin_ms, raw_ms, ratios;
-    double pending_plugin = 0, pending_raw = 0;
+    PairedRounds rounds_ms;  // side kPlugin, then kRaw
     interleave(rounds, 2, [&](int round, int side) {
-        (side == kRaw ? pending_raw : pending_plugin) = side == kRaw ? raw_spawn_once() : spawn_to_ready_once(spawner);
-        bool round_done = side != round % 2;  // the second segment of this round
-        if (round > 0 && round_done) {
-            plugin_ms.push_back(pending_plugin);
-            raw_ms.push_back(pending_raw);
-            ratios.push_back(pending_plugin / pending_raw);
-        }
+        rounds_ms.record(round, side, side == kRaw ? raw_spawn_once() : spawn_to_ready_once(spawner));
     });
-    return {median(plugin_ms), median(raw_ms), median(ratios)};
+    return {median(rounds_ms.subject), median(rounds_ms.raw), median(rounds_ms.ratios)};
 }
 
 /// VmRSS of this process in KiB.

@@ -151,4 +151,14 @@ void interleave(int rounds, int sides, const std::function<void(int round, int s
         for (int k = 0; k < sides; ++k) segment(round, (round + k) % sides);
 }
 
+void PairedRounds::record(int round, int side, double value) {
+    pending_[side] = value;
+    const bool round_done = side != round % 2;  // the second segment of this round
+    if (round > 0 && round_done) {
+        subject.push_back(pending_[0]);
+        raw.push_back(pending_[1]);
+        ratios.push_back(pending_[0] / pending_[1]);
+    }
+}
+
 } // namespace bench

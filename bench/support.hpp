@@ -91,4 +91,17 @@ private:
 /// Calls `segment(round, side)` for each segment in order.
 void interleave(int rounds, int sides, const std::function<void(int round, int side)>& segment);
 
+/// The per-round values of a two-sided `interleave(rounds, 2, ...)` comparison: side 0 is the
+/// subject, side 1 the raw baseline. A round's pair (and its ratio subject / raw) is kept once
+/// both sides have run; the warm-up round 0 is discarded.
+struct PairedRounds {
+    std::vector<double> subject, raw, ratios;
+
+    /// Records what `side` (0 or 1) measured in `round`.
+    void record(int round, int side, double value);
+
+private:
+    double pending_[2] = {0, 0};
+};
+
 } // namespace bench
