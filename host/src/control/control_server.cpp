@@ -44,6 +44,15 @@ namespace control = airlock::protocol::control;
 
 constexpr std::size_t kMaxQueuedForClient = std::size_t{64} << 20;
 
+/// Open control connections one uid may hold at once (admitted or still handshaking). Each
+/// costs the host two descriptors; without a bound one client could use up the host's
+/// descriptor limit and leave it unable to open the grants of the next plugin start.
+constexpr std::size_t kMaxConnectionsPerUid = 16;
+
+/// After accept() fails for a reason other than "nobody waits" (EMFILE, ENFILE, ENOMEM) the
+/// listening socket stays readable: pausing this long keeps the loop from spinning on it.
+constexpr std::chrono::milliseconds kAcceptPauseAfterError{250};
+
 /// `text` cut to at most `max` bytes, not inside a UTF-8 sequence.
 std::string bounded(std::string text, std::size_t max) {
     if (text.size() <= max) return text;
@@ -101,6 +110,8 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     std::optional<asio::posix::stream_descriptor> listen_stream;
     std::map<std::uint64_t, std::unique_ptr<Client>> clients;
     std::uint64_t next_client = 1;
+    std::optional<asio::steady_timer> accept_pause;  // armed while accepting is paused after an error
+    std::uint64_t refused_over_limit = 0;             // connections closed at kMaxConnectionsPerUid
     std::function<void(const std::string&)> log = [](const std::string& line) {
         std::string text = "[host] control: " + line + "\n";
         (void)!::write(2, text.data(), text.size());
@@ -117,6 +128,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         for (auto& [id, client] : clients)
             if (client->log_subscription) backend.unsubscribe_logs(*client->log_subscription);
         clients.clear();
+        accept_pause.reset();
         if (listen_stream) {
             boost::system::error_code ignored;
             listen_stream->close(ignored);
@@ -152,20 +164,46 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         listen_stream->async_wait(asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& error) {
             auto self = weak.lock();
             if (!self || error || !self->listener) return;
-            self->accept_pending();
-            self->arm_accept();
+            if (self->accept_pending()) {
+                self->arm_accept();
+                return;
+            }
+            self->accept_pause.emplace(self->io, kAcceptPauseAfterError);
+            self->accept_pause->async_wait([weak](const boost::system::error_code& waited) {
+                auto again = weak.lock();
+                if (!again || waited || !again->listener || !again->listen_stream) return;
+                again->arm_accept();
+            });
         });
     }
 
-    void accept_pending() {
+    std::size_t connections_of(uid_t uid) const {
+        std::size_t count = 0;
+        for (const auto& [id, client] : clients)
+            if (client->peer.euid == uid) ++count;
+        return count;
+    }
+
+    /// Accepts every waiting peer; false when accept() failed and accepting should pause.
+    bool accept_pending() {
         while (true) {
             auto socket = listener->try_accept();
             if (!socket) {
-                if (socket.status().code() != airlock::StatusCode::Timeout)
-                    log("accepting a control connection failed: " + socket.status().to_string());
-                return;
+                if (socket.status().code() == airlock::StatusCode::Timeout) return true;
+                log("accepting a control connection failed: " + socket.status().to_string() +
+                    "; not accepting for " + std::to_string(kAcceptPauseAfterError.count()) + " ms");
+                return false;
             }
             auto client = std::make_unique<Client>(io);
+            // The kernel knows a local peer from the moment it connected (the handshake,
+            // which the admission check waits for, may never come).
+            ::ucred peer{};
+            socklen_t peer_length = sizeof peer;
+            if (::getsockopt(socket->get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) < 0) {
+                log("a control connection's peer is unknown: " + airlock::errno_status("SO_PEERCRED", errno).to_string());
+                continue;
+            }
+            client->peer = airlock::SecurityToken{peer.uid, peer.gid, peer.pid > 0 ? peer.pid : -1};
             // A client that sends requests and never reads the replies is closed once this
             // much waits for it (a status reply for many plugins is the largest message).
             client->connection.set_max_queued_bytes(kMaxQueuedForClient);
@@ -175,6 +213,16 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             }
             if (airlock::Status s = client->connection.start(); !s.ok()) {
                 log("a control connection failed its handshake: " + s.to_string());
+                continue;
+            }
+            if (connections_of(client->peer.euid) >= kMaxConnectionsPerUid) {
+                // Counted, and logged at the first and then every 1000th, so a flood of
+                // connections cannot flood the log either.
+                if (refused_over_limit++ % 1000 == 0)
+                    log("closed a control connection from uid " + std::to_string(client->peer.euid) + " (pid " +
+                        std::to_string(client->peer.pid) + "): it already has " +
+                        std::to_string(kMaxConnectionsPerUid) + " open (" + std::to_string(refused_over_limit) +
+                        " closed so far)");
                 continue;
             }
             int copy = ::fcntl(client->connection.fd(), F_DUPFD_CLOEXEC, 3);

@@ -12,9 +12,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <vector>
 #include <future>
 #include <optional>
 #include <thread>
@@ -131,4 +136,82 @@ TEST_CASE("control: a hostile JSON request and a plugin's huge reply fail fast, 
     CHECK(echo->json_reply == R"("AQID")");
     CHECK(host.ready("good"));
     CHECK(host.ready("wide"));
+}
+
+namespace {
+
+/// A raw connection to the control socket that never does its handshake.
+airlock::UniqueFd connect_raw(const std::string& path) {
+    airlock::UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    REQUIRE(fd);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(path.size() < sizeof address.sun_path);
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    return fd;
+}
+
+/// Reads the host's hello, then says whether the host has closed the connection since (waits
+/// up to 20 s for something to read, so a slow host reads as "open", never as "closed").
+bool closed_after_hello(int fd) {
+    std::vector<char> packet(65536);
+    bool got_hello = false;
+    for (int i = 0; i < 2; ++i) {
+        pollfd wait{fd, POLLIN, 0};
+        if (::poll(&wait, 1, got_hello ? 0 : 20000) <= 0) return false;
+        ssize_t n = ::recv(fd, packet.data(), packet.size(), MSG_DONTWAIT);
+        if (n == 0) return true;
+        if (n < 0) return errno != EAGAIN;
+        got_hello = true;
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("control: one uid cannot hold more than 16 connections open; the host still serves after", "[control]") {
+    Host host;
+    for (int i = 0; i < 400 && !host.ready("good"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(host.ready("good"));
+
+    // Long enough that no connection below is closed for being slow, however loaded the machine.
+    host.on_io([&] {
+        host.server.set_admission_timeout(std::chrono::minutes(5));
+        return 0;
+    });
+    // 16 connections that never finish their handshake are held (until the admission timeout)...
+    std::vector<airlock::UniqueFd> held;
+    for (int i = 0; i < 16; ++i) held.push_back(connect_raw(host.socket));
+    // ...the 17th from the same uid is closed at once, and the held ones are not.
+    airlock::UniqueFd extra = connect_raw(host.socket);
+    pollfd wait{extra.get(), POLLIN, 0};
+    std::vector<char> packet(65536);
+    bool eof = false;
+    for (int i = 0; i < 3 && !eof; ++i) {
+        REQUIRE(::poll(&wait, 1, 20000) == 1);
+        eof = ::recv(extra.get(), packet.data(), packet.size(), 0) == 0;
+    }
+    CHECK(eof);
+    for (const auto& fd : held) CHECK_FALSE(closed_after_hello(fd.get()));
+
+    // Once they go, a real client is served again.
+    held.clear();
+    std::optional<airlock::Result<airlock::protocol::CallReply>> echo;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        airlock::Connection connection(airlock::protocol::control_protocol());
+        connection.set_timeout(std::chrono::seconds(20));
+        REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, host.socket).ok());
+        if (!connection.establish().ok()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            continue;
+        }
+        airlock::CallSession session(connection);
+        echo = call(session, "good", "echo", R"("AQID")");
+        if (echo->ok()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    REQUIRE(echo);
+    REQUIRE(echo->ok());
+    CHECK((*echo)->json_reply == R"("AQID")");
 }
