@@ -9,6 +9,16 @@
 //                            child is reaped outside the timing).
 //   spawn_ratio_vs_raw       median of the per-round ratios spawn_to_ready / raw.
 //   spawn_ratio_vs_raw_1GiB  the same while this process holds 1 GiB of touched memory.
+//   spawn_cpu_ms, spawn_cpu_no_namespaces_ms, namespaces_cpu_ms
+//                            CPU time (user + system, getrusage of this process and its reaped
+//                            descendants: host, airlock-pid-init and the plugin) of one
+//                            launch-to-ready-and-stop cycle with the namespaces layer as
+//                            configured and with it off, interleaved; and the median of the
+//                            per-round differences. Wall-clock medians swing with the machine's
+//                            load, CPU time much less. Work the kernel defers to its own threads
+//                            (freeing a namespace after an RCU grace period) is not counted.
+//   spawn_to_ready_no_namespaces_ms
+//                            spawn_to_ready with the layer off, from the same rounds.
 //   plugins_for_rss, host_rss_per_plugin_kib, all_ready_s
 //                            N idle hello plugins launched and connected one after the other
 //                            under this process; VmRSS before and after, and the time until
@@ -18,7 +28,7 @@
 // share it as in the other round-trip benchmarks. Rounds alternate A B, B A, ... (interleave).
 //
 // Environment: AIRLOCK_BENCH_SPAWN_ROUNDS (default 15), AIRLOCK_BENCH_PLUGINS (default 1000, as
-// in the issue; about 10 s), AIRLOCK_BENCH_CPU (default: the highest allowed CPU).
+// in the issue; about 10 s; 0 skips that part), AIRLOCK_BENCH_CPU (default: the highest allowed CPU).
 //
 // The same source built with AIRLOCK_SPAWN_RAW_CHILD is the minimal program: it writes one
 // byte to the descriptor named by argv[1] and exits.
@@ -74,6 +84,16 @@ std::string linkage(const char* path) {
     return *interpreter ? "dynamically (ELF interpreter " + **interpreter + ")" : "statically";
 }
 
+/// "on" or "unavailable (why)" for the namespaces layer of `spawner`.
+std::string layer_state(const airlock::host::Spawner& spawner) {
+    for (const auto& layer : spawner.layers()) {
+        if (layer.layer == airlock::host::IsolationLayer::Namespaces) {
+            return layer.applied ? "on" : "unavailable (" + layer.reason + ")";
+        }
+    }
+    return "unknown";
+}
+
 /// One confined hello from launch() to ready, in ms; stops it afterwards (untimed).
 double spawn_to_ready_once(const airlock::host::Spawner& spawner) {
     Clock::time_point start = Clock::now();
@@ -81,6 +101,31 @@ double spawn_to_ready_once(const airlock::host::Spawner& spawner) {
     double ms = seconds_since(start) * 1e3;
     stop(plugin);
     return ms;
+}
+
+/// CPU time (user + system) of this process and of its reaped descendants so far, in ms.
+double cpu_ms_so_far() {
+    double total = 0;
+    for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+        rusage usage{};
+        if (::getrusage(who, &usage) != 0) throw_errno("getrusage");
+        for (const timeval& t : {usage.ru_utime, usage.ru_stime}) total += t.tv_sec * 1e3 + t.tv_usec / 1e3;
+    }
+    return total;
+}
+
+/// One launch-to-ready cycle, stop and reap included: its wall time to ready and its CPU time.
+struct Cycle {
+    double ready_ms = 0;
+    double cpu_ms = 0;
+};
+
+Cycle spawn_cycle(const airlock::host::Spawner& spawner) {
+    const double cpu_before = cpu_ms_so_far();
+    Cycle cycle;
+    cycle.ready_ms = spawn_to_ready_once(spawner);  // stops and reaps the plugin
+    cycle.cpu_ms = cpu_ms_so_far() - cpu_before;
+    return cycle;
 }
 
 /// posix_spawn of the minimal program until its byte is read, in ms; reaps it afterwards.
@@ -127,6 +172,23 @@ Comparison compare(const airlock::host::Spawner& spawner, int rounds) {
         rounds_ms.record(round, side, side == kRaw ? raw_spawn_once() : spawn_to_ready_once(spawner));
     });
     return {median(rounds_ms.subject), median(rounds_ms.raw), median(rounds_ms.ratios)};
+}
+
+/// The namespaces layer's cost: the same plugin with the layer as configured (side 0) and off
+/// (side 1), interleaved.
+void namespaces_cost(const airlock::host::Spawner& with_layer, const airlock::host::Spawner& without, int rounds) {
+    PairedRounds cpu_ms, ready_ms;
+    interleave(rounds, 2, [&](int round, int side) {
+        Cycle cycle = spawn_cycle(side == 0 ? with_layer : without);
+        cpu_ms.record(round, side, cycle.cpu_ms);
+        ready_ms.record(round, side, cycle.ready_ms);
+    });
+    std::vector<double> differences;
+    for (std::size_t i = 0; i < cpu_ms.subject.size(); ++i) differences.push_back(cpu_ms.subject[i] - cpu_ms.raw[i]);
+    print_result("spawn_cpu_ms", median(cpu_ms.subject), "ms");
+    print_result("spawn_cpu_no_namespaces_ms", median(cpu_ms.raw), "ms");
+    print_result("namespaces_cpu_ms", median(differences), "ms");
+    print_result("spawn_to_ready_no_namespaces_ms", median(ready_ms.raw), "ms");
 }
 
 /// VmRSS of this process in KiB.
@@ -213,8 +275,19 @@ int main() {
             print_result("spawn_ratio_vs_raw_1GiB", held.ratio, "ratio");
         }
 
-        note("spawn: " + std::to_string(plugins) + " idle hello plugins launched and connected one after another");
-        many_plugins(spawner, plugins);
+        {
+            airlock::host::PluginConfig config = example_plugin_config(dir, "hello", AIRLOCK_HELLO_EXE, "256MiB");
+            config.namespaces = airlock::host::NamespacesMode::Off;
+            airlock::host::Spawner without_namespaces(config);
+            note("spawn: namespaces layer " + layer_state(spawner) + " against off: " + std::to_string(rounds) +
+                 " interleaved rounds of launch-to-ready-and-stop, CPU time of host and descendants");
+            namespaces_cost(spawner, without_namespaces, rounds);
+        }
+
+        if (plugins > 0) {
+            note("spawn: " + std::to_string(plugins) + " idle hello plugins launched and connected one after another");
+            many_plugins(spawner, plugins);
+        }
     } catch (const std::exception& error) {
         std::fprintf(stderr, "spawn_bench: %s\n", error.what());
         return 1;

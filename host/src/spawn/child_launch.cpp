@@ -137,6 +137,8 @@ void join_private_root(const ChildPlan& plan) {
     switch (child_join_private_root(plan.namespaces, &error)) {
     case JoinFailure::None: return;
     case JoinFailure::JoinNetwork: fail(plan, ChildStep::JoinNetwork, error);
+    case JoinFailure::JoinUts: fail(plan, ChildStep::JoinUts, error);
+    case JoinFailure::JoinIpc: fail(plan, ChildStep::JoinIpc, error);
     case JoinFailure::Join: fail(plan, ChildStep::JoinPrivateRoot, error);
     case JoinFailure::Copy: fail(plan, ChildStep::CopyPrivateRoot, error);
     case JoinFailure::Hostname: fail(plan, ChildStep::SetHostname, error);
@@ -317,6 +319,8 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::ParentGone: return "check that the host is still alive";
     case ChildStep::JoinCgroups: return "join its cgroups";
     case ChildStep::JoinNetwork: return "join its empty network namespace (setns)";
+    case ChildStep::JoinUts: return "join the UTS namespace of its private root (setns)";
+    case ChildStep::JoinIpc: return "join the IPC namespace of its private root (setns)";
     case ChildStep::JoinPrivateRoot: return "join the mount namespace of its private root (setns)";
     case ChildStep::CopyPrivateRoot: return "take a private copy of its root (unshare CLONE_NEWNS)";
     case ChildStep::SetHostname: return "set its hostname (namespaces)";

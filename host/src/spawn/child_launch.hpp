@@ -28,6 +28,8 @@ enum class ChildStep : std::uint32_t {
     ParentGone,
     JoinCgroups,
     JoinNetwork,
+    JoinUts,
+    JoinIpc,
     JoinPrivateRoot,
     CopyPrivateRoot,
     SetHostname,

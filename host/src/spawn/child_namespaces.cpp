@@ -75,12 +75,22 @@ JoinFailure child_join_private_root(const NamespaceChildPlan& plan, int* error) 
         *error = errno;
         return JoinFailure::JoinNetwork;
     }
+    // The template's UTS namespace already has the hostname; its IPC namespace is joined only
+    // when the plugin's filter refuses every System V IPC and message queue call.
+    if (plan.uts_fd >= 0 && ::syscall(SYS_setns, plan.uts_fd, CLONE_NEWUTS) != 0) {
+        *error = errno;
+        return JoinFailure::JoinUts;
+    }
+    if (plan.ipc_fd >= 0 && ::syscall(SYS_setns, plan.ipc_fd, CLONE_NEWIPC) != 0) {
+        *error = errno;
+        return JoinFailure::JoinIpc;
+    }
     if (::syscall(SYS_setns, plan.template_fd, CLONE_NEWNS) != 0) {
         *error = errno;
         return JoinFailure::Join;
     }
-    // Its own copy: a few mounts, none of the host's.
-    if (::syscall(SYS_unshare, CLONE_NEWNS) != 0) {
+    // Its own copy (a few mounts, none of the host's) only when it could change a mount.
+    if (plan.private_mount_copy && ::syscall(SYS_unshare, CLONE_NEWNS) != 0) {
         *error = errno;
         return JoinFailure::Copy;
     }

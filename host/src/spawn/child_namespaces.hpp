@@ -21,12 +21,13 @@ struct NamespaceFailure {
 NamespaceFailure child_enter_private_root(const NamespaceChildPlan& plan) noexcept;
 
 /// Where joining a finished root failed; 0 = it did not.
-enum class JoinFailure { None, JoinNetwork, Join, Copy, Hostname };
+enum class JoinFailure { None, JoinNetwork, JoinUts, JoinIpc, Join, Copy, Hostname };
 
-/// In a launch's child: joins the network namespace of plan.network_fd and the mount
-/// namespace of plan.template_fd (which also moves
-/// its root and working directory there), takes a private copy of it, and sets the
-/// hostname when the launch made a new UTS namespace. `*error` gets the errno.
+/// In a launch's child: joins the network namespace of plan.network_fd, the UTS and IPC
+/// namespaces of plan.uts_fd and plan.ipc_fd (when not -1) and the mount namespace of
+/// plan.template_fd (which also moves its root and working directory there), takes a
+/// private copy of it when plan.private_mount_copy, and sets the hostname when the launch
+/// made a new UTS namespace. `*error` gets the errno.
 JoinFailure child_join_private_root(const NamespaceChildPlan& plan, int* error) noexcept;
 
 } // namespace airlock::host::detail

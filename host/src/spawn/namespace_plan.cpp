@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <set>
 
@@ -38,6 +39,8 @@ std::string lexically_normal(const std::string& path) {
 // and the symlinks met on the way to them (recreated with the same text, so every path
 // the plugin was configured with resolves in the new root as it does on the host).
 struct RootContents {
+    explicit RootContents(PlanInputs& asked) : inputs(asked) {}
+    PlanInputs& inputs;
     std::set<std::string> binds;
     std::set<std::string> writable;  // binds that stay writable (read-write by_path grants)
     std::vector<std::pair<std::string, std::string>> symlinks;  // path, link text
@@ -52,8 +55,9 @@ struct RootContents {
             end = path.find('/', end + 1);
             const std::string prefix = path.substr(0, end);
             struct stat status {};
-            if (::lstat(prefix.c_str(), &status) != 0) return;  // missing: nothing to show
+            if (inputs.lstat(prefix, &status) != 0) return;  // missing: nothing to show
             if (!S_ISLNK(status.st_mode)) continue;
+            // A link's text cannot change without a new inode (ctime), so the lstat covers it.
             char text[4096];
             ssize_t size = ::readlink(prefix.c_str(), text, sizeof text - 1);
             if (size <= 0) return;
@@ -73,10 +77,10 @@ struct RootContents {
 
 // The first directory that no bind source lies in, to mount the tmpfs on (only inside
 // the child's own mount namespace, so the host never sees it).
-std::string pick_staging(const std::set<std::string>& binds) {
+std::string pick_staging(const std::set<std::string>& binds, PlanInputs& inputs) {
     for (const char* candidate : {"/mnt", "/media", "/srv", "/tmp", "/proc"}) {
         struct stat status {};
-        if (::lstat(candidate, &status) != 0 || !S_ISDIR(status.st_mode)) continue;
+        if (inputs.lstat(candidate, &status) != 0 || !S_ISDIR(status.st_mode)) continue;
         bool shadows = std::any_of(binds.begin(), binds.end(),
                                    [&](const std::string& bind) { return is_under(bind, candidate); });
         if (!shadows) return candidate;
@@ -89,12 +93,12 @@ std::string pick_staging(const std::set<std::string>& binds) {
 // has, add read-only, nosuid and nodev.
 // A device node listed itself (e.g. /dev/urandom) keeps working: nodev on a mount that
 // holds only that node would just break it.
-unsigned long remount_flags_for(const std::string& source) {
+unsigned long remount_flags_for(const std::string& source, PlanInputs& inputs) {
     unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV;
     struct stat node {};
-    if (::stat(source.c_str(), &node) == 0 && (S_ISCHR(node.st_mode) || S_ISBLK(node.st_mode))) flags &= ~MS_NODEV;
+    if (inputs.stat(source, &node) == 0 && (S_ISCHR(node.st_mode) || S_ISBLK(node.st_mode))) flags &= ~MS_NODEV;
     struct statvfs status {};
-    if (::statvfs(source.c_str(), &status) == 0) {
+    if (inputs.statvfs(source, &status) == 0) {
         if (status.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
         if (status.f_flag & ST_NOATIME) flags |= MS_NOATIME;
         if (status.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
@@ -105,8 +109,81 @@ unsigned long remount_flags_for(const std::string& source) {
 
 } // namespace
 
-NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long clone_flags) {
-    RootContents contents;
+namespace {
+
+PlanInputs::Answer answer_of(const struct stat& status) {
+    PlanInputs::Answer answer;
+    answer.device = status.st_dev;
+    answer.inode = status.st_ino;
+    answer.mode = status.st_mode;
+    answer.ctime_sec = status.st_ctim.tv_sec;
+    answer.ctime_nsec = status.st_ctim.tv_nsec;
+    return answer;
+}
+
+PlanInputs::Answer answer_of(const struct statvfs& status) {
+    PlanInputs::Answer answer;
+    answer.device = status.f_fsid;
+    answer.flags = status.f_flag;
+    return answer;
+}
+
+PlanInputs::Answer failed(int error) {
+    PlanInputs::Answer answer;
+    answer.error = error;
+    return answer;
+}
+
+} // namespace
+
+PlanInputs::Answer PlanInputs::ask(Call call, const std::string& path) {
+    if (call == Call::Statvfs) {
+        struct statvfs status {};
+        return ::statvfs(path.c_str(), &status) == 0 ? answer_of(status) : failed(errno);
+    }
+    struct stat status {};
+    const int result = call == Call::Lstat ? ::lstat(path.c_str(), &status) : ::stat(path.c_str(), &status);
+    return result == 0 ? answer_of(status) : failed(errno);
+}
+
+void PlanInputs::record(Call call, const std::string& path, const Answer& answer) {
+    auto [entry, added] = answers_.emplace(std::make_pair(call, path), answer);
+    // The plan saw this path change while it was made: never trust it (plan again next time).
+    if (!added && !(entry->second == answer)) consistent_ = false;
+}
+
+int PlanInputs::lstat(const std::string& path, struct stat* status) {
+    const int result = ::lstat(path.c_str(), status);
+    const int error = errno;
+    record(Call::Lstat, path, result == 0 ? answer_of(*status) : failed(error));
+    errno = error;
+    return result;
+}
+
+int PlanInputs::stat(const std::string& path, struct stat* status) {
+    const int result = ::stat(path.c_str(), status);
+    const int error = errno;
+    record(Call::Stat, path, result == 0 ? answer_of(*status) : failed(error));
+    errno = error;
+    return result;
+}
+
+int PlanInputs::statvfs(const std::string& path, struct statvfs* status) {
+    const int result = ::statvfs(path.c_str(), status);
+    const int error = errno;
+    record(Call::Statvfs, path, result == 0 ? answer_of(*status) : failed(error));
+    errno = error;
+    return result;
+}
+
+bool PlanInputs::unchanged() const {
+    if (!consistent_ || answers_.empty()) return false;
+    return std::all_of(answers_.begin(), answers_.end(),
+                       [](const auto& entry) { return ask(entry.first.first, entry.first.second) == entry.second; });
+}
+
+NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long clone_flags, PlanInputs& inputs) {
+    RootContents contents(inputs);
     for (const auto& path : plugin.system_paths) contents.add(path);
     contents.add(plugin.executable);
     // Grants reachable by path appear at their own path (writable ones stay writable).
@@ -134,7 +211,7 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
 
     NamespacePlan plan;
     plan.clone_flags_ = clone_flags;
-    plan.staging_ = pick_staging(contents.binds);
+    plan.staging_ = pick_staging(contents.binds, inputs);
 
     // A bind inside another bind is already visible through it; so is a symlink.
     std::vector<std::string> binds;
@@ -172,13 +249,13 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
             return outer != bind && is_under(bind, outer);
         });
         struct stat status {};
-        const bool directory = ::stat(bind.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
+        const bool directory = inputs.stat(bind, &status) == 0 && S_ISDIR(status.st_mode);
         if (!inside_bind) {
             make_parents(bind);
             if (directory) made.insert(bind);
             add_step(directory ? RootStep::Kind::MakeDirectory : RootStep::Kind::MakeFile, bind, "");
         }
-        unsigned long flags = remount_flags_for(bind);
+        unsigned long flags = remount_flags_for(bind, inputs);
         if (contents.writable.count(bind) != 0) flags &= ~static_cast<unsigned long>(MS_RDONLY);
         add_step(RootStep::Kind::BindReadOnly, bind, bind, flags);
     }

@@ -6,8 +6,13 @@
 
 #include <airlock/host/plugin_config.hpp>
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 #include <cstddef>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace airlock::host::detail {
@@ -31,6 +36,43 @@ struct NamespaceChildPlan {
     /// joined instead of building the steps; -1 when the steps are to be built.
     int template_fd = -1;
     int network_fd = -1;  ///< with template_fd: the empty network namespace to join
+    int uts_fd = -1;      ///< with template_fd: the UTS namespace (hostname "airlock") to join; -1: none
+    int ipc_fd = -1;      ///< with template_fd: the IPC namespace to join; -1: none (or a fresh one by clone)
+    /// With template_fd: take a private copy of the mount namespace (unshare CLONE_NEWNS)
+    /// after joining it. Not needed when nothing the plugin runs can change a mount
+    /// (docs/sandbox.md, "Namespaces").
+    bool private_mount_copy = true;
+};
+
+/// What a plan was made from: the answer to every lstat, stat and statvfs it asked the file
+/// system, so a later launch can tell with those calls alone whether planning again would
+/// give the same plan (no readlink, no ELF header read, no strings built).
+class PlanInputs {
+public:
+    /// lstat/stat/statvfs of `path`, recorded. Same meaning as the system calls.
+    int lstat(const std::string& path, struct stat* status);
+    int stat(const std::string& path, struct stat* status);
+    int statvfs(const std::string& path, struct statvfs* status);
+
+    /// True when every recorded call still answers as it did (same error, or the same
+    /// device, inode, type and ctime; for statvfs the same mount flags and file system).
+    [[nodiscard]] bool unchanged() const;
+
+    enum class Call { Lstat, Stat, Statvfs };
+    /// One recorded answer: the errno, or what identifies the file (or file system).
+    struct Answer {
+        int error = 0;
+        unsigned long long device = 0, inode = 0, mode = 0, flags = 0;
+        long long ctime_sec = 0, ctime_nsec = 0;
+        bool operator==(const Answer&) const = default;
+    };
+
+private:
+    static Answer ask(Call call, const std::string& path);
+    void record(Call call, const std::string& path, const Answer& answer);
+
+    std::map<std::pair<Call, std::string>, Answer> answers_;
+    bool consistent_ = true;  ///< false when one path answered differently during planning
 };
 
 /// The private root of one plugin: every path string the child needs, owned here.
@@ -45,8 +87,9 @@ public:
 
     /// The root for `plugin`: its system paths, executable and ELF interpreter, each
     /// bind-mounted read-only at its own path (symlinks on the way recreated as symlinks).
+    /// Every file-system question it asks goes through `inputs` (PlanInputs::unchanged).
     /// @throws SpawnError when the executable's interpreter cannot be read.
-    static NamespacePlan prepare(const PluginConfig& plugin, unsigned long clone_flags);
+    static NamespacePlan prepare(const PluginConfig& plugin, unsigned long clone_flags, PlanInputs& inputs);
 
     [[nodiscard]] NamespaceChildPlan child() const noexcept;
     /// What a failed step (index from the helper's report) did, naming its host path.

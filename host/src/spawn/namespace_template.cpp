@@ -29,6 +29,8 @@ struct HelperShared {
     NamespaceChildPlan plan;
     int mount_namespace_fd = -1;
     int network_namespace_fd = -1;
+    int uts_namespace_fd = -1;
+    int ipc_namespace_fd = -1;
     int open_error = 0;
     NamespaceFailure failure;
 };
@@ -37,20 +39,19 @@ struct HelperShared {
 // sanitizer instrumentation either (see direct_clone.hpp).
 __attribute__((no_sanitize("address", "undefined", "thread"))) int build_root_in_helper(void* argument) {
     auto* shared = static_cast<HelperShared*>(argument);
-    // CLONE_FILES: this descriptor lands in the host's table. Opened before the pivot,
+    // CLONE_FILES: these descriptors land in the host's table. Opened before the pivot,
     // while /proc is still visible.
-    long fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        shared->open_error = errno;
-        ::syscall(SYS_exit, 1);
+    const char* const paths[] = {"/proc/self/ns/mnt", "/proc/self/ns/net", "/proc/self/ns/uts", "/proc/self/ns/ipc"};
+    int* const fds[] = {&shared->mount_namespace_fd, &shared->network_namespace_fd, &shared->uts_namespace_fd,
+                        &shared->ipc_namespace_fd};
+    for (int i = 0; i < 4; ++i) {
+        long fd = ::syscall(SYS_openat, AT_FDCWD, paths[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            shared->open_error = errno;
+            ::syscall(SYS_exit, 1);
+        }
+        *fds[i] = static_cast<int>(fd);
     }
-    shared->mount_namespace_fd = static_cast<int>(fd);
-    fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        shared->open_error = errno;
-        ::syscall(SYS_exit, 1);
-    }
-    shared->network_namespace_fd = static_cast<int>(fd);
     shared->failure = child_enter_private_root(shared->plan);
     ::syscall(SYS_exit, 0);
     return 0;
@@ -94,7 +95,8 @@ std::string signature_of(const NamespacePlan& plan) {
 std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::string& plugin, const NamespacePlan& plan) {
     HelperShared shared;
     shared.plan = plan.child();
-    shared.plan.clone_flags = CLONE_NEWNS;  // no hostname: that belongs to each launch's UTS namespace
+    // The UTS namespace gets the hostname here, once; launches join it.
+    shared.plan.clone_flags = CLONE_NEWNS | CLONE_NEWUTS;
     std::vector<char> stack(kHelperStackSize);
     int status = 0;
     pid_t pid = -1;
@@ -104,7 +106,9 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &previous);
         pid = direct_clone()(build_root_in_helper, stack.data() + stack.size(),
-                      CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | CLONE_NEWNET | SIGCHLD, &shared);
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS |
+                                 CLONE_NEWIPC | SIGCHLD,
+                      &shared);
         clone_error = errno;
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
@@ -116,6 +120,8 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     }
     UniqueFd mount_namespace(shared.mount_namespace_fd);
     UniqueFd network_namespace(shared.network_namespace_fd);
+    UniqueFd uts_namespace(shared.uts_namespace_fd);
+    UniqueFd ipc_namespace(shared.ipc_namespace_fd);
     if (shared.open_error != 0) {
         throw SpawnError("plugin '" + plugin + "': cannot open the mount namespace of its private root: " +
                          std::strerror(shared.open_error));
@@ -130,15 +136,21 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     auto built = std::make_shared<NamespaceTemplate>();
     built->mount_namespace_ = std::move(mount_namespace);
     built->network_namespace_ = std::move(network_namespace);
+    built->uts_namespace_ = std::move(uts_namespace);
+    built->ipc_namespace_ = std::move(ipc_namespace);
     built->signature_ = signature_of(plan);
     return built;
 }
 
-std::shared_ptr<const NamespaceTemplate> NamespaceTemplateCache::current(const std::string& plugin,
-                                                                         const NamespacePlan& plan) {
-    const std::string signature = signature_of(plan);
+std::shared_ptr<const NamespaceTemplate> NamespaceTemplateCache::current(const PluginConfig& plugin,
+                                                                         unsigned long clone_flags) {
     std::lock_guard lock(mutex_);
-    if (!template_ || template_->signature() != signature) template_ = NamespaceTemplate::build(plugin, plan);
+    if (template_ && inputs_.unchanged()) return template_;
+    PlanInputs inputs;
+    const NamespacePlan plan = NamespacePlan::prepare(plugin, clone_flags, inputs);
+    const std::string signature = signature_of(plan);
+    if (!template_ || template_->signature() != signature) template_ = NamespaceTemplate::build(plugin.name, plan);
+    inputs_ = std::move(inputs);
     return template_;
 }
 

@@ -17,9 +17,11 @@
 #endif
 
 #include <fcntl.h>
+#include <linux/ioctl.h>
 #include <pwd.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,6 +32,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <fstream>
 
@@ -48,6 +51,11 @@ using detail::ResourceLimitSetting;
 constexpr int kListenerTimeoutMs = 30000;
 constexpr std::size_t kPidDigitsCapacity = 21;  // 20 digits + NUL
 constexpr const char* kListenPidPrefix = "LISTEN_PID=";
+
+// The calls that reach objects of an IPC namespace (System V IPC, POSIX message queues).
+const std::array<const char*, 18> kIpcNamespaceSyscalls = {
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget",
+    "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr"};
 
 const std::array<const char*, 5> kReservedEnvironment = {
     "AIRLOCK_PLUGIN_NAME", "AIRLOCK_CONNECTION_FD", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID"};
@@ -225,12 +233,41 @@ UniqueFd receive_listener(const std::string& plugin, ListenerReceiver&) {
 #endif
 }
 
+// Whether every process of the plugin is refused every IPC-namespace call by its seccomp
+// filter (a violation is never let through: not "log", not learn mode). Then its launches
+// can share one IPC namespace, as they share the empty network namespace: there is nothing
+// in it they could create, see or leave behind for the next start.
+bool cannot_use_ipc_objects(const PluginConfig& plugin, bool seccomp_applied) {
+    if (!seccomp_applied || plugin.syscalls.learn || plugin.syscalls.on_violation == ViolationAction::Log) return false;
+    return std::none_of(kIpcNamespaceSyscalls.begin(), kIpcNamespaceSyscalls.end(),
+                        [&](const char* name) { return plugin.syscalls.allowed.count(name) != 0; });
+}
+
+// PIDFD_GET_INFO (kernel 6.13; the headers here are older): the process's pids as the
+// caller sees them, ESRCH once it has been reaped.
+struct PidfdInfo {
+    std::uint64_t mask = 0;
+    std::uint64_t cgroup_id = 0;
+    std::uint32_t pid = 0, tgid = 0, ppid = 0;
+    std::uint32_t ids[8] = {};  // ruid ... fsgid
+    std::uint32_t spare = 0;
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+
 // A pidfd for `pid` if it is still a child of `parent` (the PID namespace's init), else
 // none. The init may already have reaped it; the pid is only trusted while the pidfd shows
 // the process still exists, so a reused pid is never mistaken for it.
 UniqueFd open_child_pidfd(pid_t pid, pid_t parent) {
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!pidfd) return {};
+    // One ioctl where the kernel has it (ESRCH when the process is gone)...
+    PidfdInfo info;
+    if (::ioctl(pidfd.get(), kPidfdGetInfo, &info) == 0) {
+        return static_cast<pid_t>(info.ppid) == parent ? std::move(pidfd) : UniqueFd();
+    }
+    if (errno == ESRCH) return {};
+    // ...else its status file.
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     bool child = false;
     for (std::string line; std::getline(status, line);) {
@@ -240,12 +277,33 @@ UniqueFd open_child_pidfd(pid_t pid, pid_t parent) {
     return pidfd;
 }
 
+// The host's /proc and its own pidfd, which every launch into a PID namespace hands to its
+// child: opened once per process (again after a fork), like the init's memfd.
+struct HostHandles {
+    int proc = -1;
+    int pidfd = -1;
+};
+
+HostHandles host_handles(const std::string& plugin) {
+    static std::mutex mutex;
+    static pid_t owner = 0;
+    static UniqueFd proc, pidfd;
+    std::lock_guard lock(mutex);
+    if (owner != ::getpid()) {
+        UniqueFd new_proc = open_or_throw(plugin, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        UniqueFd new_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+        if (!new_pidfd) throw SpawnError("plugin '" + plugin + "': cannot open the host's own pidfd: " + system_message(errno));
+        proc = std::move(new_proc);
+        pidfd = std::move(new_pidfd);
+        owner = ::getpid();
+    }
+    return {proc.get(), pidfd.get()};
+}
+
 // What a launch into a PID namespace needs besides the child plan (child_launch.hpp).
 struct PidNamespaceLaunch {
     UniqueFd status_read;   ///< the init reports the plugin's wait status here
     UniqueFd status_write;
-    UniqueFd host_proc;
-    UniqueFd host_pidfd;
     pid_t plugin_pid = 0;   ///< written by the plugin's child side
 
     void prepare(const std::string& plugin, detail::PidInitPlan& plan) {
@@ -256,13 +314,11 @@ struct PidNamespaceLaunch {
         status_read.reset(fds[0]);
         status_write.reset(fds[1]);
         ::fcntl(status_read.get(), F_SETFL, O_NONBLOCK);
-        host_proc = open_or_throw(plugin, "/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        host_pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
-        if (!host_pidfd) throw SpawnError("plugin '" + plugin + "': cannot open the host's own pidfd: " + system_message(errno));
+        const HostHandles host = host_handles(plugin);
         plan.image_fd = detail::pid_init_image_fd();
         plan.status_fd = status_write.get();
-        plan.host_proc_fd = host_proc.get();
-        plan.host_pidfd = host_pidfd.get();
+        plan.host_proc_fd = host.proc;
+        plan.host_pidfd = host.pidfd;
         plan.plugin_pid_in_host = &plugin_pid;
         plan.clone = detail::direct_clone();
         plan.plugin_stack_top = detail::plugin_stack_top();
@@ -278,6 +334,13 @@ struct Spawner::Prepared {
     /// The private root, built once and rebuilt when what it binds changed.
     std::unique_ptr<detail::NamespaceTemplateCache> namespace_root = std::make_unique<detail::NamespaceTemplateCache>();
     std::vector<ResourceLimitSetting> limits;
+    /// Launches join the template's IPC namespace instead of creating one (cannot_use_ipc_objects).
+    bool share_ipc_namespace = false;
+    /// Launches join the template's mount namespace without a private copy: the plugin runs
+    /// under Landlock (which refuses every mount, umount, pivot_root and move_mount) or
+    /// without root's capabilities, and its init keeps only CAP_KILL, so nothing it runs can
+    /// change a mount there.
+    bool share_mount_namespace = false;
     bool drop_privileges = false;
     uid_t uid = 0;
     gid_t gid = 0;
@@ -324,13 +387,18 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
                          p.confinement.layers().back().reason);
     }
     // The PID namespace's init is made once per host; a host that cannot make it refuses here.
-    if ((p.confinement.namespace_flags() & CLONE_NEWPID) != 0) detail::pid_init_image_fd();
+    if ((p.confinement.namespace_flags() & CLONE_NEWPID) != 0) {
+        detail::pid_init_image_fd();
+        host_handles(name);
+    }
     p.cgroups = detail::CgroupPlan::prepare(p.plugin);
     p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
     TargetUser user = resolve_user(p.plugin);
     p.drop_privileges = user.drop_privileges;
     p.uid = user.uid;
     p.gid = user.gid;
+    p.share_ipc_namespace = cannot_use_ipc_objects(p.plugin, p.confinement.seccomp_applied());
+    p.share_mount_namespace = p.confinement.landlock_applied() || p.drop_privileges;
 }
 
 
@@ -375,12 +443,11 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }
 
-    // Planned per launch, as the Landlock ruleset is checked per launch: when a system path
-    // appeared or a bound file was replaced, the root is built anew.
+    // Checked per launch, as the Landlock ruleset is: when a system path appeared or a bound
+    // file was replaced, the root is planned and built anew.
     std::shared_ptr<const detail::NamespaceTemplate> root;
     if (p.confinement.namespace_flags() != 0) {
-        root = p.namespace_root->current(
-            plugin.name, detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags()));
+        root = p.namespace_root->current(plugin, p.confinement.namespace_flags());
     }
 
     // stdio: the caller's descriptors where given, else /dev/null (or a pipe) and pipes.
@@ -475,11 +542,16 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     plan.gid = p.gid;
     plan.parent_pid = ::getpid();
     if (root) {
-        // Mount and network namespaces are joined, not created: UTS and IPC come with clone.
-        plan.namespaces.clone_flags =
-            p.confinement.namespace_flags() & ~static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWNET);
+        // Mount, network, UTS (and mostly IPC) namespaces are joined, not created: only the
+        // PID namespace (and IPC for a plugin that may use it) comes with clone.
+        plan.namespaces.clone_flags = p.confinement.namespace_flags() &
+                                      ~static_cast<unsigned long>(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC);
+        if (!p.share_ipc_namespace) plan.namespaces.clone_flags |= p.confinement.namespace_flags() & CLONE_NEWIPC;
         plan.namespaces.template_fd = root->mount_fd();
         plan.namespaces.network_fd = root->network_fd();
+        plan.namespaces.uts_fd = root->uts_fd();
+        plan.namespaces.ipc_fd = p.share_ipc_namespace ? root->ipc_fd() : -1;
+        plan.namespaces.private_mount_copy = !p.share_mount_namespace;
     }
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/msg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,31 @@ TEST_CASE("namespaces: an executable replaced by rename runs at the next launch,
     CHECK(second.exit.shell_status() == 0);
     CHECK(second.out == Lines{"variant dynamic", "open " + exe + " ok"});
     CHECK(held_mount_namespaces() != first_root);
+}
+
+TEST_CASE("namespaces: a plugin whose filter allows System V IPC gets an IPC namespace of its own per launch",
+          "[namespaces]") {
+    if (::geteuid() != 0) {
+        WARN("NOT TESTED: the namespaces layer needs a root host here");
+        return;
+    }
+    ProbeConfig probe;
+    probe.exec = kRulesetProbeStatic;
+    probe.syscalls = "allow = [\"msgget\"]";
+    const Spawner spawner(probe_config(probe));
+    REQUIRE(namespaces_applied(spawner));
+    const std::string key = std::to_string(0x41690000 + (::getpid() & 0xffff));
+
+    // The first launch leaves a queue behind; the next one, from the same Spawner (as a
+    // restart is), must not find it: launches that may use IPC objects never share them.
+    ProbeRun first = run_probe(spawner, {"msgqueue", key});
+    INFO(first.all_err());
+    CHECK(first.out == Lines{"msgqueue " + key + " created"});
+    ProbeRun second = run_probe(spawner, {"msgqueue", key});
+    INFO(second.all_err());
+    CHECK(second.out == Lines{"msgqueue " + key + " created"});
+    // Nor is it the host's.
+    CHECK(::msgget(static_cast<key_t>(std::stoi(key)), 0) == -1);
 }
 
 #endif

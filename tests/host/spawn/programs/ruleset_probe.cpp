@@ -8,12 +8,16 @@
 //   create PATH    "create PATH ok" or "create PATH <errno name>" (O_WRONLY|O_CREAT|O_EXCL)
 //   await PATH     polls stat(PATH) (Landlock does not restrict stat) every millisecond for
 //                  up to 10 s: "await PATH ok" or "await PATH timeout"
+//   msgqueue KEY   creates a System V message queue with that key and leaves it behind:
+//                  "msgqueue KEY created" or "msgqueue KEY <errno name>" (EEXIST: one is there)
 #include <fcntl.h>
+#include <sys/msg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -60,6 +64,9 @@ int main(int argc, char** argv) {
             report_open(command, argument, O_RDONLY);
         } else if (std::strcmp(command, "create") == 0) {
             report_open(command, argument, O_WRONLY | O_CREAT | O_EXCL);
+        } else if (std::strcmp(command, "msgqueue") == 0) {
+            const int queue = msgget(static_cast<key_t>(std::atoi(argument)), IPC_CREAT | IPC_EXCL | 0600);
+            std::printf("msgqueue %s %s\n", argument, queue >= 0 ? "created" : error_name(errno));
         } else if (std::strcmp(command, "await") == 0) {
             std::printf("await %s %s\n", argument, await_path(argument) ? "ok" : "timeout");
         } else {
