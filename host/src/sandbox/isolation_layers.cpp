@@ -64,21 +64,49 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int exit_at_once(
 
 // Whether a child can be started in new namespaces: the only reliable answer is to try
 // (capabilities, user-namespace policy and LSMs all play a part). Done once per process.
-LayerAvailability probe_namespaces() {
-    static const LayerAvailability result = [] {
-        alignas(16) static char stack[16 * 1024];
-        // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
-        pid_t pid = detail::direct_clone()(exit_at_once, stack + sizeof stack,
-                          static_cast<int>(CLONE_VM | CLONE_VFORK | kNamespaceCloneFlags) | SIGCHLD, nullptr);
-        if (pid < 0) {
-            std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", errno);
-            if (geteuid() != 0) detail += "; the host is not root (user namespaces are not used)";
-            return LayerAvailability{false, detail};
+// A host that is not root tries again inside a user namespace (user_namespace.hpp); root
+// never does, so a root host's plugin never runs as root in a namespace of its own.
+struct NamespaceProbe {
+    LayerAvailability availability;
+    bool in_user_namespace = false;
+};
+
+int clone_error(unsigned long flags) {
+    alignas(16) static char stack[16 * 1024];
+    // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
+    pid_t pid = detail::direct_clone()(exit_at_once, stack + sizeof stack,
+                                       static_cast<int>(CLONE_VM | CLONE_VFORK | flags) | SIGCHLD, nullptr);
+    if (pid < 0) return errno;
+    int status = 0;
+    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+const NamespaceProbe& probe_namespaces() {
+    static const NamespaceProbe result = [] {
+        const char* layers = "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)";
+        const int error = clone_error(kNamespaceCloneFlags);
+        if (error == 0) return NamespaceProbe{{true, layers}, false};
+        std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);
+        if (geteuid() == 0) return NamespaceProbe{{false, detail}, false};
+        // The launch child writes its own /proc/self/uid_map; a non-dumpable process's /proc
+        // files belong to root (a host that changed its uid without executing since).
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) {
+            return NamespaceProbe{{false, detail + "; the host is not root and not dumpable, so it cannot map its "
+                                                   "uid in a user namespace (prctl PR_SET_DUMPABLE)"},
+                                  false};
         }
-        int status = 0;
-        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+        const int user_error = clone_error(kNamespaceCloneFlags | CLONE_NEWUSER);
+        if (user_error == 0) {
+            return NamespaceProbe{{true, std::string(layers) + "; in a user namespace, the host's uid mapped to itself"},
+                                  true};
         }
-        return LayerAvailability{true, "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)"};
+        detail = errno_text("clone(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)",
+                            user_error) +
+                 "; the host is not root and cannot create a user namespace (user.max_user_namespaces, "
+                 "or a policy that forbids them)";
+        return NamespaceProbe{{false, detail}, false};
     }();
     return result;
 }
@@ -115,7 +143,8 @@ IsolationLayers probe_isolation_layers() {
         layers.landlock = {false, abi.status().message()};
     }
     layers.no_new_privs = probe_no_new_privs();
-    layers.namespaces = probe_namespaces();
+    layers.namespaces = probe_namespaces().availability;
+    layers.namespaces_in_user_namespace = probe_namespaces().in_user_namespace;
     return layers;
 }
 

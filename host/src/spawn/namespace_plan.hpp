@@ -31,6 +31,10 @@ struct NamespaceChildPlan {
     /// joined instead of building the steps; -1 when the steps are to be built.
     int template_fd = -1;
     int network_fd = -1;  ///< with template_fd: the empty network namespace to join
+    /// A host that is not root (clone_flags has CLONE_NEWUSER): the child writes these to
+    /// its own /proc/self/{uid,gid}_map and builds the steps itself (user_namespace.hpp).
+    const char* uid_map = nullptr;
+    const char* gid_map = nullptr;
 };
 
 /// The private root of one plugin: every path string the child needs, owned here.
