@@ -9,8 +9,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace airlock::e2e;
@@ -33,6 +35,17 @@ std::string config_with_sandbox(const TempDir& dir, AttemptConfig attempt, const
     attempt.sandbox = lines;
     attempt.syscalls += "\non_violation = \"errno\"";
     return write_config(dir, attempt, name);
+}
+
+/// What a host started with start_host has written to stdout so far.
+std::string output_so_far(int fd) {
+    std::string text;
+    char buffer[4096];
+    off_t offset = 0;
+    for (ssize_t got; (got = ::pread(fd, buffer, sizeof buffer, offset)) > 0; offset += got) {
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
+    return text;
 }
 
 } // namespace
@@ -206,4 +219,29 @@ TEST_CASE("user namespace: require fails closed when the host cannot create user
     INFO(served.out << served.err);
     CHECK(served.status == 0);
     CHECK(served.result("noop") == "SUCCEEDED");
+}
+
+TEST_CASE("user namespace: the supervisor (airlock-host run) as nobody starts its plugin in one too",
+          "[e2e][namespaces][userns]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: needs root to run the host as nobody");
+        return;
+    }
+    TempDir dir;
+    const std::string secret = dir.file("secret.txt", "host data\n");
+    AttemptConfig attempt;
+    attempt.env = std::string(R"({ LANG = "C.UTF-8" })") + "\nargs = [\"stat\", " + quoted(secret) + "]\nrestart = \"no\"";
+    const std::string config = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "run");
+    StartedHost host = start_host({"run", config}, &kNobody);
+    REQUIRE(host.pid > 0);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (output_so_far(host.out).find("plugin attempt: state exited") == std::string::npos &&
+           std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(host.pid, SIGTERM);
+    Run run = finish_host(host);
+    INFO(run.out << run.err);
+    CHECK(run.result("stat") == "blocked errno=ENOENT");
+    CHECK(has_line(run.out, "\\[host\\] plugin attempt: exited with status 0"));
 }
