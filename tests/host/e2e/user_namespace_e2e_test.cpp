@@ -245,3 +245,28 @@ TEST_CASE("user namespace: the supervisor (airlock-host run) as nobody starts it
     CHECK(run.result("stat") == "blocked errno=ENOENT");
     CHECK(has_line(run.out, "\\[host\\] plugin attempt: exited with status 0"));
 }
+
+TEST_CASE("user namespace: a system path the user namespace cannot bind refuses the start, naming it",
+          "[e2e][namespaces][userns]") {
+    if (!running_as_root()) {
+        WARN("NOT TESTED: needs root to run the host as nobody");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    // /dev has mounts below it (/dev/pts, /dev/shm), locked in a user namespace: a bind of
+    // /dev alone would uncover what they hide, so the kernel refuses it (EINVAL).
+    attempt.sandbox = "namespaces = \"require\"";
+    std::string toml = attempt_toml(attempt);
+    const std::string paths_end = "\"/etc/ld.so.cache\"]";
+    toml.replace(toml.find(paths_end), paths_end.size(), "\"/etc/ld.so.cache\", \"/dev\"]");
+    const std::string config = dir.file("dev.toml", toml);
+    Run run = exec_as_nobody(config, {"noop"});
+    INFO(run.out << run.err);
+    CHECK(run.host_exited);
+    CHECK(run.status != 0);
+    CHECK(run.result("noop") == "<missing>");
+    CHECK(run.err.find("plugin 'attempt': cannot start: the child could not build its private root in its user "
+                       "namespace failed: Invalid argument (could not bind-mount /dev read-only into its private "
+                       "root)") != std::string::npos);
+}
