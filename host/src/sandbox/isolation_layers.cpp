@@ -4,6 +4,7 @@
 
 #include "airlock/host/landlock_ruleset.hpp"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace airlock::host {
@@ -71,11 +73,43 @@ struct NamespaceProbe {
     bool in_user_namespace = false;
 };
 
-int clone_error(unsigned long flags) {
+// In a new user namespace: what each launch's child does first (child_user_namespace.cpp),
+// so a host whose child could not map its ids falls back or refuses at the probe already.
+struct OwnIdMaps {
+    char uid_map[32];
+    char gid_map[32];
+    const char* failed = nullptr;  // the file that could not be written
+    int error = 0;
+};
+
+__attribute__((no_sanitize("address", "undefined", "thread"))) int write_own_file(const char* path, const char* text) {
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    std::size_t length = 0;
+    while (text[length] != '\0') ++length;
+    const long written = syscall(SYS_write, fd, text, length);
+    int error = written < 0 ? errno : (written == static_cast<long>(length) ? 0 : EIO);
+    syscall(SYS_close, fd);
+    return error;
+}
+
+__attribute__((no_sanitize("address", "undefined", "thread"))) int map_own_ids_and_exit(void* argument) {
+    auto* maps = static_cast<OwnIdMaps*>(argument);
+    const char* files[3] = {"/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map"};
+    const char* texts[3] = {"deny", maps->uid_map, maps->gid_map};
+    for (int i = 0; i < 3 && maps->error == 0; ++i) {
+        maps->error = write_own_file(files[i], texts[i]);
+        if (maps->error != 0) maps->failed = files[i];
+    }
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+int clone_error(unsigned long flags, OwnIdMaps* maps = nullptr) {
     alignas(16) static char stack[16 * 1024];
     // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
-    pid_t pid = detail::direct_clone()(exit_at_once, stack + sizeof stack,
-                                       static_cast<int>(CLONE_VM | CLONE_VFORK | flags) | SIGCHLD, nullptr);
+    pid_t pid = detail::direct_clone()(maps != nullptr ? map_own_ids_and_exit : exit_at_once, stack + sizeof stack,
+                                       static_cast<int>(CLONE_VM | CLONE_VFORK | flags) | SIGCHLD, maps);
     if (pid < 0) return errno;
     int status = 0;
     while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
@@ -97,7 +131,15 @@ const NamespaceProbe& probe_namespaces() {
                                                    "uid in a user namespace (prctl PR_SET_DUMPABLE)"},
                                   false};
         }
-        const int user_error = clone_error(kNamespaceCloneFlags | CLONE_NEWUSER);
+        OwnIdMaps maps;
+        std::snprintf(maps.uid_map, sizeof maps.uid_map, "%u %u 1\n", geteuid(), geteuid());
+        std::snprintf(maps.gid_map, sizeof maps.gid_map, "%u %u 1\n", getegid(), getegid());
+        const int user_error = clone_error(kNamespaceCloneFlags | CLONE_NEWUSER, &maps);
+        if (user_error == 0 && maps.error != 0) {
+            return NamespaceProbe{{false, detail + "; in a user namespace: " +
+                                              errno_text((std::string("writing ") + maps.failed).c_str(), maps.error)},
+                                  false};
+        }
         if (user_error == 0) {
             return NamespaceProbe{{true, std::string(layers) + "; in a user namespace, the host's uid mapped to itself"},
                                   true};
