@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <linux/capability.h>
 #include <signal.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -133,6 +135,22 @@ TEST_CASE("user namespace: the plugin keeps no capability and cannot make namesp
     CHECK(caps.notes("capabilities") ==
           std::vector<std::string>{"capabilities effective=000000000 permitted=000000000"});
     CHECK(caps.notes("ids") == std::vector<std::string>{"ids uid=65534 gid=65534"});
+
+    // Not even from file capabilities on its executable (CAP_SYS_ADMIN and CAP_NET_RAW, set
+    // on a copy): the kernel honours them only on a mount of the caller's own mount
+    // namespace without nosuid, and the plugin is executed from neither.
+    const std::string capped = dir.at("capped-attempt");
+    REQUIRE(std::system(("cp " + kAttempt + " " + capped + " && chmod 0755 " + capped).c_str()) == 0);
+    vfs_cap_data file_caps{};
+    file_caps.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
+    file_caps.data[0].permitted = (1U << CAP_SYS_ADMIN) | (1U << CAP_NET_RAW);
+    REQUIRE(::setxattr(capped.c_str(), "security.capability", &file_caps, XATTR_CAPS_SZ_2, 0) == 0);
+    std::string capped_toml = read_text(on);
+    capped_toml.replace(capped_toml.find(quoted(kAttempt)), quoted(kAttempt).size(), quoted(capped));
+    Run capped_caps = exec_as_nobody(dir.file("capped.toml", capped_toml), {"capabilities"});
+    INFO(capped_caps.out << capped_caps.err);
+    CHECK(capped_caps.notes("capabilities") ==
+          std::vector<std::string>{"capabilities effective=000000000 permitted=000000000"});
 
     // What a fresh user namespace would give it, the filter refuses.
     for (const std::vector<std::string>& action :
