@@ -183,6 +183,11 @@ void join_cgroups(const ChildPlan& plan) {
         arm_parent_death_signal(plan, expected_parent(plan));
     }
 
+    // In its own user namespace the process holds every capability there until now.
+    if (plan.namespaces.uid_map != nullptr) {
+        if (int error = child_drop_capabilities(); error != 0) fail(plan, ChildStep::DropCapabilities, error);
+    }
+
     // After the uid change: RLIMIT_NPROC checked at setresuid time would otherwise make
     // the exec fail with EAGAIN whenever the target user already runs other processes.
     for (std::size_t i = 0; i < plan.limit_count; ++i) {
@@ -350,6 +355,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::StartPidInit: return "execute airlock-pid-init as pid 1 of its PID namespace";
     case ChildStep::UserNamespaceMaps: return "map the host's uid and gid in its user namespace (/proc/self/uid_map)";
     case ChildStep::BuildPrivateRoot: return "build its private root in its user namespace";
+    case ChildStep::DropCapabilities: return "drop its capabilities in its user namespace (capset)";
     }
     return "an unknown step";
 }

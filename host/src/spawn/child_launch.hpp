@@ -51,6 +51,7 @@ enum class ChildStep : std::uint32_t {
     // In a user namespace (child_user_namespace.hpp; detail: the failed root step's index):
     UserNamespaceMaps,  ///< deny setgroups and write its uid/gid maps
     BuildPrivateRoot,   ///< build and enter its private root
+    DropCapabilities,   ///< the plugin clears the capabilities it held in it
 };
 
 /// A human description of a step, e.g. "set the resource limit".
