@@ -4,6 +4,7 @@
 
 #include "airlock/host/landlock_ruleset.hpp"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace airlock::host {
@@ -64,21 +66,89 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int exit_at_once(
 
 // Whether a child can be started in new namespaces: the only reliable answer is to try
 // (capabilities, user-namespace policy and LSMs all play a part). Done once per process.
-LayerAvailability probe_namespaces() {
-    static const LayerAvailability result = [] {
-        alignas(16) static char stack[16 * 1024];
-        // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
-        pid_t pid = detail::direct_clone()(exit_at_once, stack + sizeof stack,
-                          static_cast<int>(CLONE_VM | CLONE_VFORK | kNamespaceCloneFlags) | SIGCHLD, nullptr);
-        if (pid < 0) {
-            std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", errno);
-            if (geteuid() != 0) detail += "; the host is not root (user namespaces are not used)";
-            return LayerAvailability{false, detail};
+// A host that is not root tries again inside a user namespace (user_namespace.hpp); root
+// never does, so a root host's plugin never runs as root in a namespace of its own.
+struct NamespaceProbe {
+    LayerAvailability availability;
+    bool in_user_namespace = false;
+};
+
+// In a new user namespace: what each launch's child does first (child_user_namespace.cpp),
+// so a host whose child could not map its ids falls back or refuses at the probe already.
+struct OwnIdMaps {
+    char uid_map[32];
+    char gid_map[32];
+    const char* failed = nullptr;  // the file that could not be written
+    int error = 0;
+};
+
+__attribute__((no_sanitize("address", "undefined", "thread"))) int write_own_file(const char* path, const char* text) {
+    long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    std::size_t length = 0;
+    while (text[length] != '\0') ++length;
+    const long written = syscall(SYS_write, fd, text, length);
+    int error = written < 0 ? errno : (written == static_cast<long>(length) ? 0 : EIO);
+    syscall(SYS_close, fd);
+    return error;
+}
+
+__attribute__((no_sanitize("address", "undefined", "thread"))) int map_own_ids_and_exit(void* argument) {
+    auto* maps = static_cast<OwnIdMaps*>(argument);
+    const char* files[3] = {"/proc/self/setgroups", "/proc/self/uid_map", "/proc/self/gid_map"};
+    const char* texts[3] = {"deny", maps->uid_map, maps->gid_map};
+    for (int i = 0; i < 3 && maps->error == 0; ++i) {
+        maps->error = write_own_file(files[i], texts[i]);
+        if (maps->error != 0) maps->failed = files[i];
+    }
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+int clone_error(unsigned long flags, OwnIdMaps* maps = nullptr) {
+    alignas(16) static char stack[16 * 1024];
+    // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
+    pid_t pid = detail::direct_clone()(maps != nullptr ? map_own_ids_and_exit : exit_at_once, stack + sizeof stack,
+                                       static_cast<int>(CLONE_VM | CLONE_VFORK | flags) | SIGCHLD, maps);
+    if (pid < 0) return errno;
+    int status = 0;
+    while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+const NamespaceProbe& probe_namespaces() {
+    static const NamespaceProbe result = [] {
+        const char* layers = "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)";
+        const int error = clone_error(kNamespaceCloneFlags);
+        if (error == 0) return NamespaceProbe{{true, layers}, false};
+        std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);
+        if (geteuid() == 0) return NamespaceProbe{{false, detail}, false};
+        // The launch child writes its own /proc/self/uid_map; a non-dumpable process's /proc
+        // files belong to root (a host that changed its uid without executing since).
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1) {
+            return NamespaceProbe{{false, detail + "; the host is not root and not dumpable, so it cannot map its "
+                                                   "uid in a user namespace (prctl PR_SET_DUMPABLE)"},
+                                  false};
         }
-        int status = 0;
-        while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+        OwnIdMaps maps;
+        std::snprintf(maps.uid_map, sizeof maps.uid_map, "%u %u 1\n", geteuid(), geteuid());
+        std::snprintf(maps.gid_map, sizeof maps.gid_map, "%u %u 1\n", getegid(), getegid());
+        const int user_error = clone_error(kNamespaceCloneFlags | CLONE_NEWUSER, &maps);
+        if (user_error == 0 && maps.error != 0) {
+            return NamespaceProbe{{false, detail + "; in a user namespace: " +
+                                              errno_text((std::string("writing ") + maps.failed).c_str(), maps.error)},
+                                  false};
         }
-        return LayerAvailability{true, "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)"};
+        if (user_error == 0) {
+            return NamespaceProbe{{true, std::string(layers) + "; in a user namespace, the host's uid mapped to itself"},
+                                  true};
+        }
+        detail = errno_text("clone(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)",
+                            user_error) +
+                 "; the host is not root and cannot create a user namespace (user.max_user_namespaces, "
+                 "or a policy that forbids them)";
+        return NamespaceProbe{{false, detail}, false};
     }();
     return result;
 }
@@ -115,7 +185,8 @@ IsolationLayers probe_isolation_layers() {
         layers.landlock = {false, abi.status().message()};
     }
     layers.no_new_privs = probe_no_new_privs();
-    layers.namespaces = probe_namespaces();
+    layers.namespaces = probe_namespaces().availability;
+    layers.namespaces_in_user_namespace = probe_namespaces().in_user_namespace;
     return layers;
 }
 

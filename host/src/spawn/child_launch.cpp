@@ -9,6 +9,7 @@
 #include "child_namespaces.hpp"
 #include "child_pid_namespace.hpp"
 #include "child_steps.hpp"
+#include "child_user_namespace.hpp"
 
 #include <airlock/host/direct_clone.hpp>
 #include <airlock/host/spawner.hpp>
@@ -145,6 +146,16 @@ void join_private_root(const ChildPlan& plan) {
     }
 }
 
+// A host that is not root: the child is the first process of its user namespace and builds
+// the root there itself (user_namespace.hpp), before anything else changes its credentials.
+void enter_user_namespace(const ChildPlan& plan) {
+    const UserNamespaceFailure failure = child_enter_user_namespace(plan.namespaces);
+    if (failure.stage == UserNamespaceFailure::Stage::None) return;
+    if (failure.stage != UserNamespaceFailure::Stage::PrivateRoot) fail(plan, ChildStep::UserNamespaceMaps, failure.error);
+    fail(plan, ChildStep::BuildPrivateRoot, failure.error,
+         failure.root.stage == NamespaceFailure::Stage::RootStep ? failure.root.step : -1 - static_cast<int>(failure.root.stage));
+}
+
 void join_cgroups(const ChildPlan& plan) {
     // First, while the descriptors are still where the parent opened them: whatever the
     // process allocates or starts from here on (and after exec) counts in its cgroups. One
@@ -172,6 +183,11 @@ void join_cgroups(const ChildPlan& plan) {
         if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail(plan, ChildStep::DropUid, errno);
         // Changing credentials clears the parent-death signal: arm it again.
         arm_parent_death_signal(plan, expected_parent(plan));
+    }
+
+    // In its own user namespace the process holds every capability there until now.
+    if (plan.namespaces.uid_map != nullptr) {
+        if (int error = child_drop_capabilities(); error != 0) fail(plan, ChildStep::DropCapabilities, error);
     }
 
     // After the uid change: RLIMIT_NPROC checked at setresuid time would otherwise make
@@ -244,6 +260,7 @@ int plugin_entry(void* argument) {
     if (in_pid_namespace(plan)) {
         arm_parent_death_signal(plan, 0);
         if (plan.namespaces.template_fd >= 0) join_private_root(plan);
+        if (plan.namespaces.uid_map != nullptr) enter_user_namespace(plan);
         become_pid_init(plan);
     }
     arm_parent_death_signal(plan, plan.parent_pid);
@@ -340,6 +357,9 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::PluginPidInHost: return "read its pid as the host sees it (/proc/self)";
     case ChildStep::StartPlugin: return "start the plugin below pid 1 of its PID namespace (clone)";
     case ChildStep::StartPidInit: return "execute airlock-pid-init as pid 1 of its PID namespace";
+    case ChildStep::UserNamespaceMaps: return "map the host's uid and gid in its user namespace (/proc/self/uid_map)";
+    case ChildStep::BuildPrivateRoot: return "build its private root in its user namespace";
+    case ChildStep::DropCapabilities: return "drop its capabilities in its user namespace (capset)";
     }
     return "an unknown step";
 }

@@ -50,6 +50,10 @@ enum class ChildStep : std::uint32_t {
     PluginPidInHost,   ///< the plugin reads its pid as the host sees it
     StartPlugin,       ///< pid 1 starts the plugin as its child
     StartPidInit,      ///< pid 1 executes airlock-pid-init
+    // In a user namespace (child_user_namespace.hpp; detail: the failed root step's index):
+    UserNamespaceMaps,  ///< deny setgroups and write its uid/gid maps
+    BuildPrivateRoot,   ///< build and enter its private root
+    DropCapabilities,   ///< the plugin clears the capabilities it held in it
 };
 
 /// A human description of a step, e.g. "set the resource limit".

@@ -7,6 +7,8 @@
 #include <airlock/host/isolation_layers.hpp>
 #include <airlock/host/landlock_ruleset.hpp>
 
+#include <sched.h>
+
 #include <algorithm>
 #endif
 
@@ -50,6 +52,7 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
         prepared.layers_.push_back({IsolationLayer::Namespaces, probe.namespaces.available,
                                     probe.namespaces.available ? "" : probe.namespaces.detail});
         if (probe.namespaces.available) prepared.namespace_flags_ = kNamespaceCloneFlags;
+        if (probe.namespaces_in_user_namespace) prepared.namespace_flags_ |= CLONE_NEWUSER;
     }
     return prepared;
 }

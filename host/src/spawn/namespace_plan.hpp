@@ -42,6 +42,10 @@ struct NamespaceChildPlan {
     /// after joining it. Not needed when nothing the plugin runs can change a mount
     /// (docs/sandbox.md, "Namespaces").
     bool private_mount_copy = true;
+    /// A host that is not root (clone_flags has CLONE_NEWUSER): the child writes these to
+    /// its own /proc/self/{uid,gid}_map and builds the steps itself (user_namespace.hpp).
+    const char* uid_map = nullptr;
+    const char* gid_map = nullptr;
 };
 
 /// What a plan was made from: the answer to every lstat, stat and statvfs it asked the file

@@ -6,6 +6,7 @@
 #include "cgroup_plan.hpp"
 #include "namespace_plan.hpp"
 #include "namespace_template.hpp"
+#include "user_namespace.hpp"
 #include "script_launch.hpp"
 #include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
@@ -446,7 +447,11 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     // Checked per launch, as the Landlock ruleset is: when a system path appeared or a bound
     // file was replaced, the root is planned and built anew.
     std::shared_ptr<const detail::NamespaceTemplate> root;
-    if (p.confinement.namespace_flags() != 0) {
+    detail::NamespacePlan own_root;  // a host that is not root: the child builds it (user_namespace.hpp)
+    if ((p.confinement.namespace_flags() & CLONE_NEWUSER) != 0) {
+        detail::PlanInputs inputs;  // planned per launch: nothing is kept to compare with
+        own_root = detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags(), inputs);
+    } else if (p.confinement.namespace_flags() != 0) {
         root = p.namespace_root->current(plugin, p.confinement.namespace_flags());
     }
 
@@ -553,6 +558,9 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         plan.namespaces.ipc_fd = p.share_ipc_namespace ? root->ipc_fd() : -1;
         plan.namespaces.private_mount_copy = !p.share_mount_namespace;
     }
+    if ((p.confinement.namespace_flags() & CLONE_NEWUSER) != 0) {
+        plan.namespaces = detail::user_namespace_child_plan(own_root, detail::host_identity_maps());
+    }
     plan.confinement = confinement;
     plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
     PidNamespaceLaunch pid_namespace;
@@ -582,7 +590,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
 
     if (failure.step != 0) {
         process.wait();  // it exited with 126 right after recording the failure
-        throw SpawnError(describe_failure(plugin, failure));
+        throw SpawnError(describe_failure(plugin, failure) + detail::describe_root_failure(own_root, failure));
     }
     UniqueFd listener;
     if (listener_receiver) listener = receive_listener(plugin.name, *listener_receiver);

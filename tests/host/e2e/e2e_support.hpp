@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <grp.h>
+#include <sched.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -225,6 +226,54 @@ inline Run run_host(const std::vector<std::string>& arguments) { return finish_h
 /// The same as `user` (uid and gid), e.g. {65534, 65534} for nobody.
 inline Run run_host_as(const HostUser& user, const std::vector<std::string>& arguments) {
     return finish_host(start_host(arguments, &user));
+}
+
+/// `airlock-host ARGS...` as nobody (65534) in a user namespace of its own whose
+/// `user.max_user_namespaces` is 0: a real host that cannot create user namespaces (the
+/// test must be root, to map nobody in it).
+inline Run run_host_without_user_namespaces(const std::vector<std::string>& arguments) {
+    StartedHost host;
+    host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
+    host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
+    std::vector<std::string> words{kHostExe};
+    words.insert(words.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (auto& word : words) argv.push_back(word.data());
+    argv.push_back(nullptr);
+    int ready[2], go[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    const gid_t groups[1] = {65534};
+    host.pid = ::fork();
+    if (host.pid == 0) {
+        // Only raw calls until exec. The parent (root outside) writes the maps: 0 and nobody.
+        char byte = 0;
+        if (::dup2(host.out, 1) < 0 || ::dup2(host.err, 2) < 0 || ::unshare(CLONE_NEWUSER) != 0 ||
+            ::write(ready[1], &byte, 1) != 1 || ::read(go[0], &byte, 1) != 1) {
+            _exit(125);
+        }
+        // Root of this user namespace (CAP_SYS_RESOURCE in it) may lower its limit.
+        int limit = ::open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+        if (limit < 0 || ::write(limit, "0", 1) != 1 || ::setgroups(1, groups) != 0 ||
+            ::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) {
+            _exit(124);
+        }
+        ::execve(kHostExe.c_str(), argv.data(), environ);
+        _exit(127);
+    }
+    ::close(ready[1]);
+    ::close(go[0]);
+    char byte = 0;
+    bool mapped = host.pid > 0 && ::read(ready[0], &byte, 1) == 1;
+    for (const char* map : {"uid_map", "gid_map"}) {
+        std::ofstream file("/proc/" + std::to_string(host.pid) + "/" + map);
+        file << "0 0 1\n65534 65534 1\n";
+        file.flush();
+        mapped = mapped && file.good();
+    }
+    if (mapped) (void)!::write(go[1], &byte, 1);
+    ::close(ready[0]);
+    ::close(go[1]);
+    return finish_host(host);
 }
 
 /// `airlock-host exec CONFIG attempt -- ACTION ARGS...`

@@ -189,38 +189,8 @@ TEST_CASE("namespaces: the plugin has its own host name", "[e2e][namespaces]") {
     CHECK(run.notes("hostname") == std::vector<std::string>{"hostname airlock"});
 }
 
-TEST_CASE("namespaces: require refuses to start on a host that cannot create them", "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to run the host as nobody");
-        return;
-    }
-    TempDir dir;
-    AttemptConfig attempt;
-    const std::string required = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "required");
-    const std::string automatic = config_with_sandbox(dir, attempt, "namespaces = \"auto\"", "auto");
-    const HostUser nobody{65534, 65534};
-
-    Run refused = run_host_as(nobody, {"exec", "--prefix", required, "attempt", "--", "noop"});
-    INFO(refused.out << refused.err);
-    CHECK(refused.host_exited);
-    CHECK(refused.status != 0);
-    CHECK(refused.result("noop") == "<missing>");
-    CHECK(refused.err.find("namespaces = \"require\" but private namespaces are unavailable") != std::string::npos);
-    CHECK(refused.err.find("EPERM") != std::string::npos);
-
-    // auto: the same unprivileged host runs it without them, and check says so.
-    Run fallback = run_host_as(nobody, {"exec", "--prefix", automatic, "attempt", "--", "noop"});
-    INFO(fallback.out << fallback.err);
-    CHECK(fallback.status == 0);
-    CHECK(fallback.result("noop") == "SUCCEEDED");
-    Run check = run_host_as(nobody, {"check", automatic});
-    INFO(check.out << check.err);
-    CHECK(has_line(check.out, "namespaces: UNAVAILABLE .*EPERM.*"));
-    CHECK(has_line(check.out, " *layers applied at spawn: .* namespaces \\(unavailable\\)"));
-
-    // The root host still serves the same config.
-    check_noop(required);
-}
+// A host that cannot create them (not root, no user namespaces): user_namespace_e2e_test.cpp,
+// "require fails closed when the host cannot create user namespaces".
 
 TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]") {
     if (!running_as_root()) {

@@ -27,6 +27,9 @@ struct IsolationLayers {
     LayerAvailability no_new_privs;
     /// Private mount, network, UTS, IPC and PID namespaces (kNamespaceCloneFlags) can be created.
     LayerAvailability namespaces;
+    /// With `namespaces` available to a host that is not root: they are made inside a user
+    /// namespace of their own (CLONE_NEWUSER, docs/sandbox.md "In a user namespace").
+    bool namespaces_in_user_namespace = false;
 
     /// The availability of one configurable layer.
     [[nodiscard]] const LayerAvailability& of(IsolationLayer layer) const noexcept;

@@ -352,6 +352,26 @@ int clone_new_user() {
     return outcome(pid);
 }
 
+// What a fresh user namespace would offer a plugin: new namespaces, and mounting in them.
+int unshare_new_user() { return outcome(::syscall(SYS_unshare, CLONE_NEWUSER)); }
+int mount_tmpfs(const char* target) { return outcome(::syscall(SYS_mount, "none", target, "tmpfs", 0, nullptr)); }
+
+// The capability sets it runs with (capget on itself), and its ids.
+int capabilities() {
+    struct {
+        std::uint32_t version;
+        int pid;
+    } header{0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+    struct {
+        std::uint32_t effective, permitted, inheritable;
+    } data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) return blocked(errno);
+    std::printf("note capabilities effective=%x%08x permitted=%x%08x\n", data[1].effective, data[0].effective,
+                data[1].permitted, data[0].permitted);
+    std::printf("note ids uid=%u gid=%u\n", static_cast<unsigned>(::getuid()), static_cast<unsigned>(::getgid()));
+    return succeeded();
+}
+
 // Any native system call by number, all arguments zero.
 int raw_call(long number) { return outcome(::syscall(number, 0, 0, 0, 0, 0, 0)); }
 
@@ -771,6 +791,9 @@ int main(int argc, char** argv) {
     if (action == "hoard-fds" && need(1)) return hoard_descriptors(static_cast<unsigned>(to_int(arg(0))));
     if (action == "io-uring-setup") return io_uring();
     if (action == "clone-newuser") return clone_new_user();
+    if (action == "unshare-newuser") return unshare_new_user();
+    if (action == "mount-tmpfs" && need(1)) return mount_tmpfs(arg(0));
+    if (action == "capabilities") return capabilities();
     if (action == "int80") return int80_call();
     if (action == "x32") return x32_call();
     if (action == "raw-syscall" && need(1)) return raw_call(std::strtol(arg(0), nullptr, 10));
