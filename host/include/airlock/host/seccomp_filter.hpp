@@ -2,7 +2,7 @@
 /// @file seccomp_filter.hpp
 /// Parent side of the seccomp layer: compiles a plugin's syscall policy into a BPF program.
 ///
-/// The filter is compiled once per plugin in the host (libseccomp, may allocate) and the
+/// The filter is compiled once per plugin in the host (seccomp_bpf_builder.hpp, may allocate) and the
 /// resulting instructions are loaded in the child between fork and exec with raw syscalls
 /// only (see child_confinement.hpp). docs/sandbox.md explains every rule.
 
@@ -109,7 +109,8 @@ private:
 /// that disagrees with its rules is never loaded.
 ///
 /// Fails with InvalidParameter if `policy.allowed` names a syscall unknown on any
-/// architecture, or with SystemError if libseccomp fails.
+/// architecture, with TooLarge if the program exceeds BPF_MAXINSNS, or with SystemError if
+/// the verifier finds a mismatch.
 Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy, const Limits& limits,
                                                      const SeccompFilterOptions& options);
 
