@@ -20,8 +20,9 @@ constexpr std::uint32_t arch_offset = offsetof(seccomp_data, arch);
 // x86_64 is little-endian: the low half of a 64-bit argument comes first.
 std::uint32_t low_half_offset(unsigned arg) { return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * arg); }
 
-// Instructions with forward labels. A conditional jump is always written as a short hop
-// over an unconditional `ja`, so no 8-bit jump offset can overflow however long the program.
+// Instructions with forward labels. A conditional jump reaches 255 instructions; one whose
+// target lies further is written as a hop over an unconditional `ja` (branch relaxation at
+// finish()), so a program of any length is correct and a short one stays short.
 class Assembler {
 public:
     using Label = std::size_t;
@@ -30,42 +31,76 @@ public:
         targets_.emplace_back();
         return targets_.size() - 1;
     }
-    void bind(Label label) { targets_[label] = code_.size(); }
-    void load(std::uint32_t offset) { code_.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset)); }
-    void and_with(std::uint32_t mask) { code_.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask)); }
-    void ret(std::uint32_t action) { code_.push_back(BPF_STMT(BPF_RET | BPF_K, action)); }
-    void jump(Label target) {
-        jumps_.push_back({code_.size(), target});
-        code_.push_back(BPF_STMT(BPF_JMP | BPF_JA, 0));
-    }
+    void bind(Label label) { targets_[label] = items_.size(); }
+    void load(std::uint32_t offset) { plain(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset)); }
+    void and_with(std::uint32_t mask) { plain(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, mask)); }
+    void ret(std::uint32_t action) { plain(BPF_STMT(BPF_RET | BPF_K, action)); }
+    void jump(Label target) { items_.push_back({BPF_STMT(BPF_JMP | BPF_JA, 0), Kind::Jump, target, false, false}); }
     // Goes to `target` when (A <op> k) == when; falls through otherwise.
     void jump_if(std::uint16_t op, std::uint32_t k, bool when, Label target) {
-        const std::uint8_t to_jump = 0, over_jump = 1;
-        code_.push_back(BPF_JUMP(BPF_JMP | op | BPF_K, k, when ? to_jump : over_jump, when ? over_jump : to_jump));
-        jump(target);
+        items_.push_back({BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0), Kind::Conditional, target, when, false});
     }
 
     Result<std::vector<sock_filter>> finish() {
-        if (code_.size() > BPF_MAXINSNS)
-            return Status(StatusCode::TooLarge, "seccomp: filter has " + std::to_string(code_.size()) +
-                                                    " instructions, the kernel accepts " + std::to_string(BPF_MAXINSNS));
-        for (const auto& [at, label] : jumps_) {
-            const auto& target = targets_[label];
-            if (!target || *target <= at || *target >= code_.size())
-                return Status(StatusCode::SystemError, "seccomp BPF builder: a jump without a forward target");
-            code_[at].k = static_cast<std::uint32_t>(*target - at - 1);
+        for (const auto& target : targets_)
+            if (!target) return Status(StatusCode::SystemError, "seccomp BPF builder: a label was never placed");
+        // Widen the conditional jumps that do not reach until none changes (widening only
+        // lengthens distances, so this ends).
+        std::vector<std::size_t> at;
+        for (bool changed = true; changed;) {
+            changed = false;
+            at = positions();
+            for (std::size_t i = 0; i < items_.size(); ++i) {
+                Item& item = items_[i];
+                if (item.kind == Kind::Conditional && !item.wide && at[*targets_[item.target]] - at[i] - 1 > 255)
+                    item.wide = changed = true;
+            }
         }
-        return std::move(code_);
+        if (at.back() > BPF_MAXINSNS)
+            return Status(StatusCode::TooLarge, "seccomp: filter has " + std::to_string(at.back()) +
+                                                    " instructions, the kernel accepts " + std::to_string(BPF_MAXINSNS));
+        std::vector<sock_filter> code;
+        code.reserve(at.back());
+        for (std::size_t i = 0; i < items_.size(); ++i) {
+            sock_filter insn = items_[i].insn;
+            const std::size_t target = items_[i].kind == Kind::Plain ? 0 : at[*targets_[items_[i].target]];
+            if (items_[i].kind != Kind::Plain && target <= at[i])
+                return Status(StatusCode::SystemError, "seccomp BPF builder: a jump without a forward target");
+            if (items_[i].kind == Kind::Jump) {
+                insn.k = static_cast<std::uint32_t>(target - at[i] - 1);
+            } else if (items_[i].kind == Kind::Conditional && !items_[i].wide) {
+                const auto distance = static_cast<std::uint8_t>(target - at[i] - 1);
+                insn.jt = items_[i].when ? distance : 0;
+                insn.jf = items_[i].when ? 0 : distance;
+            } else if (items_[i].kind == Kind::Conditional) {
+                insn.jt = items_[i].when ? 0 : 1;  // 0: onto the `ja`; 1: over it
+                insn.jf = items_[i].when ? 1 : 0;
+                code.push_back(insn);
+                insn = BPF_STMT(BPF_JMP | BPF_JA, static_cast<std::uint32_t>(target - at[i] - 2));
+            }
+            code.push_back(insn);
+        }
+        return code;
     }
 
 private:
-    struct PendingJump {
-        std::size_t at;
+    enum class Kind { Plain, Jump, Conditional };
+    struct Item {
+        sock_filter insn;
+        Kind kind;
         Label target;
+        bool when;
+        bool wide;  // a conditional written as a hop over a `ja`
     };
-    std::vector<sock_filter> code_;
+    void plain(sock_filter insn) { items_.push_back({insn, Kind::Plain, 0, false, false}); }
+    // The instruction index of each item, and the program's length last.
+    std::vector<std::size_t> positions() const {
+        std::vector<std::size_t> at(items_.size() + 1, 0);
+        for (std::size_t i = 0; i < items_.size(); ++i) at[i + 1] = at[i] + (items_[i].wide ? 2 : 1);
+        return at;
+    }
+    std::vector<Item> items_;
     std::vector<std::optional<std::size_t>> targets_;
-    std::vector<PendingJump> jumps_;
 };
 
 // Numbers from `first` up to the next range's first: one decision, or one syscall's rules.

@@ -92,7 +92,11 @@ TEST_CASE("the BPF builder writes programs longer than a conditional jump reache
                         {RuleAction::Violation, {{1, ArgCondition::Op::MaskedEq, 0xffffffffULL, std::uint64_t(nr) + 1}}}});
     auto program = build_seccomp_bpf(rules, kill_on_violation());
     REQUIRE(program.ok());
-    CHECK(program->size() > 2000);
+    CHECK(program->size() > 1000);
+    // Some targets are beyond a conditional jump's 255: reached through a `ja`.
+    bool long_jump = false;
+    for (const auto& insn : *program) long_jump |= insn.code == (BPF_JMP | BPF_JA) && insn.k > 255;
+    CHECK(long_jump);
     for (std::uint32_t nr : {0U, 1U, 124U, 125U, 248U, 249U}) {
         CHECK(decide(*program, nr, {0, nr}) == SECCOMP_RET_ALLOW);
         CHECK(decide(*program, nr, {0, nr + 1}) == SECCOMP_RET_KILL_PROCESS);
