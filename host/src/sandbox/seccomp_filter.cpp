@@ -79,8 +79,10 @@ CompiledSeccompFilter::CompiledSeccompFilter(std::vector<sock_filter> instructio
                                              bool uses_notification, SeccompViolationPolicy violation_policy,
                                              FilterRules rules, VerificationReport verification)
     : instructions_(std::move(instructions)), tag_(tag), uses_notification_(uses_notification),
-      violation_policy_(std::move(violation_policy)), rules_(std::move(rules)),
-      verification_(std::move(verification)) {}
+      violation_policy_(std::move(violation_policy)), rules_(std::make_shared<const FilterRules>(std::move(rules))),
+      verification_(std::move(verification)) {
+    violation_policy_.rules = rules_;
+}
 
 sock_fprog CompiledSeccompFilter::program() const noexcept {
     sock_fprog program{};
@@ -117,8 +119,8 @@ Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy
     // Before any plugin runs under it: every decision of the program against the rules.
     auto report = verify_seccomp_program(*instructions, *rules, options.notify_violations);
     if (!report) return report.status();
-    SeccompViolationPolicy violation_policy{policy.on_violation, never_continue_of(*rules),
-                                            std::make_shared<const FilterRules>(*rules), {}};
+    // The constructor shares its copy of the rules with the violation policy.
+    SeccompViolationPolicy violation_policy{policy.on_violation, never_continue_of(*rules), nullptr, {}};
     const ExecTag tag = rules->tag;
     return CompiledSeccompFilter(std::move(*instructions), tag, options.notify_violations,
                                  std::move(violation_policy), std::move(*rules), *report);

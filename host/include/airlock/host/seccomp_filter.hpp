@@ -61,6 +61,7 @@ struct SeccompViolationPolicy {
 /// A BPF program ready to be loaded with `seccomp(SECCOMP_SET_MODE_FILTER)`.
 class CompiledSeccompFilter {
 public:
+    /// `violation_policy.rules` is replaced by `rules` (held once, shared).
     CompiledSeccompFilter(std::vector<sock_filter> instructions, ExecTag tag, bool uses_notification,
                           SeccompViolationPolicy violation_policy, FilterRules rules,
                           VerificationReport verification);
@@ -78,7 +79,7 @@ public:
     /// What a ViolationMonitor needs to act on this filter's notifications.
     [[nodiscard]] const SeccompViolationPolicy& violation_policy() const noexcept { return violation_policy_; }
     /// The rules the program was compiled from (and verified against).
-    [[nodiscard]] const FilterRules& rules() const noexcept { return rules_; }
+    [[nodiscard]] const FilterRules& rules() const noexcept { return *rules_; }
     /// What the verifier checked when the filter was compiled.
     [[nodiscard]] const VerificationReport& verification() const noexcept { return verification_; }
 
@@ -87,7 +88,7 @@ private:
     ExecTag tag_;
     bool uses_notification_;
     SeccompViolationPolicy violation_policy_;
-    FilterRules rules_;
+    std::shared_ptr<const FilterRules> rules_;  ///< one copy, shared with violation_policy_.rules
     VerificationReport verification_;
 };
 
