@@ -5,6 +5,10 @@
 //                        cgroup from limits.memory, a pids cgroup from the default tasks limit)
 //   bwrap_ms             `bwrap --unshare-all --die-with-parent --ro-bind /usr /usr ... date`
 //   exec_ratio_vs_bwrap  median of the per-round ratios exec / bwrap (target <= 1.0)
+//   exec_cpu_ms          CPU time (user + system) of `airlock-host exec` and every descendant,
+//                        all of which it reaps: steadier than wall time on a busy machine.
+//                        No such figure for bwrap: it exits without reaping its namespace's
+//                        init, so wait4 never sees that process's (and the command's) CPU time
 //
 // Each round starts both (fork, exec, waitpid; output to /dev/null), alternating which goes
 // first (A B, B A, ...), so slow phases of a shared machine hit both. Everything runs pinned
@@ -17,6 +21,7 @@
 #include "support.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,9 +33,16 @@
 
 namespace {
 
+struct Timing {
+    double wall_ms = 0;
+    double cpu_ms = 0;  // user + system of the child and the descendants it reaped (wait4)
+};
+
+double milliseconds(const timeval& time) { return time.tv_sec * 1000.0 + time.tv_usec / 1000.0; }
+
 // Runs argv with stdin, stdout and stderr on /dev/null (stderr kept when `show_errors`) and
-// returns the wall time in milliseconds from fork to reaping; throws when it fails.
-double run_ms(const std::vector<std::string>& argv, bool show_errors = false) {
+// returns the wall time in milliseconds from fork to reaping and the CPU time; throws when it fails.
+Timing run_ms(const std::vector<std::string>& argv, bool show_errors = false) {
     std::vector<char*> pointers;
     for (const auto& word : argv) pointers.push_back(const_cast<char*>(word.c_str()));
     pointers.push_back(nullptr);
@@ -46,15 +58,16 @@ double run_ms(const std::vector<std::string>& argv, bool show_errors = false) {
         ::_exit(127);
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) bench::throw_errno("waitpid");
+    rusage usage{};
+    while (::wait4(pid, &status, 0, &usage) < 0) {
+        if (errno != EINTR) bench::throw_errno("wait4");
     }
     const double ms = bench::seconds_since(start) * 1000.0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         if (!show_errors) run_ms(argv, true);  // once more, so its complaint is visible
         throw std::runtime_error(argv[0] + " failed (status " + std::to_string(status) + ")");
     }
-    return ms;
+    return {ms, milliseconds(usage.ru_utime) + milliseconds(usage.ru_stime)};
 }
 
 std::string config_for(const std::string& command) {
@@ -98,9 +111,9 @@ int main() try {
     run_ms(exec);  // warm-up: page cache, the first cgroup directories
     run_ms(bubblewrap);
 
-    std::vector<double> exec_ms, bwrap_ms, ratios;
+    std::vector<double> exec_ms, bwrap_ms, ratios, exec_cpu_ms;
     for (int round = 0; round < rounds; ++round) {
-        double a = 0, b = 0;
+        Timing a, b;
         if (round % 2 == 0) {
             a = run_ms(exec);
             b = run_ms(bubblewrap);
@@ -108,13 +121,15 @@ int main() try {
             b = run_ms(bubblewrap);
             a = run_ms(exec);
         }
-        exec_ms.push_back(a);
-        bwrap_ms.push_back(b);
-        ratios.push_back(a / b);
+        exec_ms.push_back(a.wall_ms);
+        bwrap_ms.push_back(b.wall_ms);
+        ratios.push_back(a.wall_ms / b.wall_ms);
+        exec_cpu_ms.push_back(a.cpu_ms);
     }
     bench::print_result("exec_ms", bench::median(exec_ms), "ms");
     bench::print_result("bwrap_ms", bench::median(bwrap_ms), "ms");
     bench::print_result("exec_ratio_vs_bwrap", bench::median(ratios), "x");
+    bench::print_result("exec_cpu_ms", bench::median(exec_cpu_ms), "ms");
     return 0;
 } catch (const std::exception& error) {
     bench::note(std::string("exec_bench failed: ") + error.what());

@@ -247,20 +247,24 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
     report.syscall_numbers = static_cast<std::size_t>(last) + 1;
     const std::uint32_t enosys = SECCOMP_RET_ERRNO | ENOSYS;
 
+    // Decisions counted by raw action per architecture (in arch_cases order), named at the end.
+    std::map<std::uint32_t, std::size_t> decisions[std::size(arch_cases)];
     for (int nr = 0; nr <= last; ++nr) {
         auto found = rules.syscalls.find(nr);
         const SyscallRules* syscall = found == rules.syscalls.end() ? nullptr : &found->second;
-        const std::string name = syscall ? syscall->name : "#" + std::to_string(nr);
+        const std::string_view known_name = syscall ? std::string_view(syscall->name) : std::string_view();
+        auto name = [&]() { return syscall ? syscall->name : "#" + std::to_string(nr); };
         const auto cases = argument_cases(syscall);
         report.argument_cases += cases.size();
-        for (const auto& arch : arch_cases) {
+        for (std::size_t arch_index = 0; arch_index < std::size(arch_cases); ++arch_index) {
+            const ArchCase& arch = arch_cases[arch_index];
             for (const auto& args : cases) {
                 SeccompInput input{static_cast<int>(static_cast<std::uint32_t>(nr) | arch.nr_bits), arch.audit_arch,
                                    0x7f0000001000ULL, args};
                 auto actual = run_seccomp_bpf(program, input);
                 if (!actual) return actual.status();
                 ++report.cases;
-                ++report.decisions[arch.name][describe_seccomp_action(*actual)];
+                ++decisions[arch_index][*actual];
 
                 // Foreign architectures and x32: killed, or handed to the host (which names the
                 // call and never lets it continue) when violations are notified.
@@ -270,7 +274,7 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
                     bool ambiguous = false;
                     const RuleAction decision = syscall ? syscall->decide(args, &ambiguous) : RuleAction::Enosys;
                     if (ambiguous)
-                        return Status(StatusCode::SystemError, "seccomp rules for " + name +
+                        return Status(StatusCode::SystemError, "seccomp rules for " + name() +
                                                                    " are ambiguous for arguments " + describe_args(args));
                     expected = expected_seccomp_action(decision, rules.on_violation, notify_violations);
                     // Invariants of the policy itself, independent of how the rules were built.
@@ -278,13 +282,13 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
                     if (*actual == SECCOMP_RET_ALLOW && rules.always_denied.count(nr))
                         broken_invariant = "an always-denied syscall must never be allowed";
                     if (*actual == SECCOMP_RET_ALLOW && syscall && !rules.allowed.count(nr) &&
-                        !runs_outside_the_allowlist(name, args, rules.tag))
+                        !runs_outside_the_allowlist(known_name, args, rules.tag))
                         broken_invariant = "a syscall outside the allowlist must never be allowed";
                 }
                 if (*actual != expected || !broken_invariant.empty()) {
                     return Status(StatusCode::SystemError,
                                   "seccomp filter verification failed: " + std::string(arch.name) + " syscall " +
-                                      name + " (" + std::to_string(nr) + ") with arguments " + describe_args(args) +
+                                      name() + " (" + std::to_string(nr) + ") with arguments " + describe_args(args) +
                                       ": the program says " + describe_seccomp_action(*actual) +
                                       ", the policy says " + describe_seccomp_action(expected) +
                                       (broken_invariant.empty() ? "" : " (" + broken_invariant + ")"));
@@ -293,6 +297,9 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
             }
         }
     }
+    for (std::size_t arch_index = 0; arch_index < std::size(arch_cases); ++arch_index)
+        for (const auto& [action, count] : decisions[arch_index])
+            report.decisions[arch_cases[arch_index].name][describe_seccomp_action(action)] += count;
     report.microseconds =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
     return report;

@@ -1,6 +1,6 @@
 // The seccomp filter verifier (issue 10): it accepts every shipped profile and example
 // config, and catches programs that disagree with their rules — built by patching the
-// instructions libseccomp exported.
+// instructions the BPF builder wrote.
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/filter_verifier.hpp>
 #include <airlock/host/seccomp_filter.hpp>
@@ -122,7 +122,7 @@ TEST_CASE("the verifier catches a wrong program", "[seccomp][verifier]") {
     REQUIRE(verify_patched(filter, copy_of(filter), notify).empty());
 
     SECTION("a flipped argument rule: fcntl(F_SETFL) without O_APPEND allowed") {
-        // libseccomp compares a masked argument as `and MASK; jeq DATUM`: swap the branches
+        // The builder compares a masked argument as `and MASK; jeq DATUM`: swap the branches
         // of the O_APPEND comparison.
         auto program = copy_of(filter);
         bool patched = false;

@@ -2,7 +2,7 @@
 /// @file seccomp_filter.hpp
 /// Parent side of the seccomp layer: compiles a plugin's syscall policy into a BPF program.
 ///
-/// The filter is compiled once per plugin in the host (libseccomp, may allocate) and the
+/// The filter is compiled once per plugin in the host (seccomp_bpf_builder.hpp, may allocate) and the
 /// resulting instructions are loaded in the child between fork and exec with raw syscalls
 /// only (see child_confinement.hpp). docs/sandbox.md explains every rule.
 
@@ -61,6 +61,7 @@ struct SeccompViolationPolicy {
 /// A BPF program ready to be loaded with `seccomp(SECCOMP_SET_MODE_FILTER)`.
 class CompiledSeccompFilter {
 public:
+    /// `violation_policy.rules` is replaced by `rules` (held once, shared).
     CompiledSeccompFilter(std::vector<sock_filter> instructions, ExecTag tag, bool uses_notification,
                           SeccompViolationPolicy violation_policy, FilterRules rules,
                           VerificationReport verification);
@@ -78,7 +79,7 @@ public:
     /// What a ViolationMonitor needs to act on this filter's notifications.
     [[nodiscard]] const SeccompViolationPolicy& violation_policy() const noexcept { return violation_policy_; }
     /// The rules the program was compiled from (and verified against).
-    [[nodiscard]] const FilterRules& rules() const noexcept { return rules_; }
+    [[nodiscard]] const FilterRules& rules() const noexcept { return *rules_; }
     /// What the verifier checked when the filter was compiled.
     [[nodiscard]] const VerificationReport& verification() const noexcept { return verification_; }
 
@@ -87,7 +88,7 @@ private:
     ExecTag tag_;
     bool uses_notification_;
     SeccompViolationPolicy violation_policy_;
-    FilterRules rules_;
+    std::shared_ptr<const FilterRules> rules_;  ///< one copy, shared with violation_policy_.rules
     VerificationReport verification_;
 };
 
@@ -109,7 +110,8 @@ private:
 /// that disagrees with its rules is never loaded.
 ///
 /// Fails with InvalidParameter if `policy.allowed` names a syscall unknown on any
-/// architecture, or with SystemError if libseccomp fails.
+/// architecture, with TooLarge if the program exceeds BPF_MAXINSNS, or with SystemError if
+/// the verifier finds a mismatch.
 Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy, const Limits& limits,
                                                      const SeccompFilterOptions& options);
 
