@@ -385,6 +385,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
         if (relay) relay->close();
     }
     signal_watch.reset();
+    if (!exit) exit = plugin.process.wait();  // the loop ran dry without seeing the exit (no pidfd watch)
 
     report_exit(*runner, *exit, config.limits, error_fd);
     learned.write(config.syscalls);
