@@ -4,6 +4,12 @@
 #include <airlock/host/plugin_session.hpp>
 #include <airlock/host/spawner.hpp>
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 namespace airlock::host {
 namespace {
 
@@ -45,46 +51,46 @@ Result<PluginClient> PluginClient::adopt(std::unique_ptr<Connection> connection,
     return PluginClient(std::move(connection), std::move(methods), std::move(log_sink));
 }
 
+// The start-up is PluginSession's (the same handshake as the supervisor's and `exec`'s
+// PluginRunner), driven by a poll() loop of its own until the plugin is ready; the established
+// connection then moves to this blocking client. A refused plugin is killed (SIGKILL) like
+// under the runner; the process itself stays the caller's to wait for.
 Result<PluginClient> PluginClient::connect(SpawnedPlugin& plugin, std::chrono::milliseconds ready_timeout,
                                            LogSink log_sink) {
     const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
-    const auto deadline = Clock::now() + ready_timeout;
-    auto connection = std::make_unique<Connection>(wire::plugin_host_protocol());
-    connection->set_timeout(ready_timeout);
-    if (Status s = connection->set_fd(ConnectionMode::Pair, std::move(plugin.connection)); !s.ok()) return s.with_context(who);
-    if (Status s = connection->establish(); !s.ok()) return s.with_context(who + ": handshake");
-    Result<SecurityToken> token = connection->peer_token();
-    if (!token) return token.status().with_context(who + ": cannot identify the peer");
-    if (token->pid != plugin.process.pid()) {
-        return Status(StatusCode::PermissionDenied,
-                      who + ": the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
-    }
-    wire::GrantTable table = take_grant_table(plugin);
-    if (Status s = connection->send_value(wire::grant_table.tag, table); !s.ok()) return s.with_context(who + ": grant table");
-
+    SupervisionConfig timeouts;
+    timeouts.ready_timeout = ready_timeout;
+    PluginSession::Callbacks callbacks;
+    std::string closed_early;
+    callbacks.report = [&closed_early](const std::string& text) { closed_early = text; };
     // Log records may come before the ready notice (a plugin logging while it starts).
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            return Status(StatusCode::Timeout, who + ": did not report ready within " + std::to_string(ready_timeout.count()) + " ms");
-        }
-        Result<Message> message = connection->receive_for(left);
-        if (!message) return message.status().with_context(who + ": waiting for ready");
-        if (message->tag == wire::log_record.tag) {
-            Result<wire::LogRecord> record = decode_value<wire::LogRecord>(message->body, std::move(message->fds));
-            if (record && log_sink) log_sink(*record);
-            continue;
-        }
-        if (message->tag != wire::ready.tag) {
-            return Status(StatusCode::Malformed, who + ": expected the ready notice, received message tag " + std::to_string(message->tag));
-        }
-        Result<wire::ReadyNotice> ready = decode_value<wire::ReadyNotice>(message->body, std::move(message->fds));
-        if (!ready) return ready.status().with_context(who + ": ready notice");
-        connection->set_timeout(std::nullopt);
-        Result<PluginClient> client = adopt(std::move(connection), *ready, std::move(log_sink));
-        if (!client) return client.status().with_context(who);
-        return client;
+    callbacks.log_record = [&log_sink](const wire::LogRecord& record) {
+        if (log_sink) log_sink(record);
+    };
+    PluginSession session(plugin, timeouts, std::move(callbacks));
+    while (!session.ready() && !session.refused() && session.fd() >= 0) {
+        const auto deadline = session.deadline().value_or(Clock::now());
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        pollfd watched{session.fd(), session.events(), 0};
+        const int polled = ::poll(&watched, 1, static_cast<int>(std::clamp<long long>(left, 0, 60'000)));
+        if (polled < 0 && errno != EINTR) return Status(StatusCode::SystemError, who + ": poll: " + std::strerror(errno));
+        if (polled > 0) session.on_events(watched.revents);
+        session.check_deadline(Clock::now());
     }
+    if (session.refused()) return session.refusal_status().with_context(who);
+    if (!session.ready()) {
+        return Status(StatusCode::PeerClosed, who + ": " + (closed_early.empty() ? "the connection closed" : closed_early));
+    }
+    wire::ReadyNotice ready;
+    ready.methods.assign(session.methods().begin(), session.methods().end());
+    Result<Connection> connection = session.release_connection();
+    if (!connection) return connection.status().with_context(who);
+    auto owned = std::make_unique<Connection>(std::move(*connection));
+    owned->set_timeout(std::nullopt);
+    owned->set_max_queued_bytes(std::nullopt);
+    Result<PluginClient> client = adopt(std::move(owned), ready, std::move(log_sink));
+    if (!client) return client.status().with_context(who);
+    return client;
 }
 
 const PluginMethod* PluginClient::find(std::string_view name) const noexcept {

@@ -1,17 +1,21 @@
-// run_in_foreground: the poll() loop behind `airlock-host exec`.
+// run_in_foreground: `airlock-host exec`, one PluginRunner on an io_context of its own plus
+// what only the foreground does: stdio relays, forwarded signals, learn mode, exit reports.
 #include <airlock/host/foreground_run.hpp>
-#include <airlock/host/output_pump.hpp>
-#include <airlock/host/plugin_session.hpp>
+#include <airlock/host/plugin_runner.hpp>
 #include <airlock/host/stream_relay.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
-#include <airlock/host/violation_report_limiter.hpp>
 #endif
 #if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
 #include <airlock/host/syscall_sets.hpp>
 #endif
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -22,13 +26,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
-#include <vector>
 #include <set>
+#include <vector>
 
 namespace airlock::host {
+namespace asio = boost::asio;
 namespace {
 
 // After the plugin exits, keep reading for this long at most: a descendant that inherited
@@ -44,13 +50,6 @@ void write_all(int fd, const std::string& text) {
         if (written <= 0) return;  // the reader went away: nothing sensible to do
         data += written;
         left -= static_cast<std::size_t>(written);
-    }
-}
-
-void forward_lines(OutputPump& pump, const ForegroundOptions& options) {
-    for (const auto& line : pump.take_pending()) {
-        int fd = line.stream == OutputStream::Stdout ? options.output_fd : options.error_fd;
-        write_all(fd, pump.format(line) + "\n");
     }
 }
 
@@ -83,70 +82,23 @@ private:
     UniqueFd fd_;
 };
 
-// Notifications answered per poll round before the output gets its turn again.
-constexpr int kViolationsPerRound = 64;
-
-// The host's own view of forbidden system calls (seccomp user notification).
-class ViolationReporter {
+// Learn mode (`syscalls.learn`): what the run needed outside its policy, as the allow line
+// to paste, and what the sandbox refused whatever the policy says.
+class LearnedSyscalls {
 public:
-    ViolationReporter(const Spawner& spawner, SpawnedPlugin& plugin, int error_fd)
-        : plugin_name_(plugin.name), error_fd_(error_fd), learn_(spawner.plugin().syscalls.learn) {
+    LearnedSyscalls(std::string plugin_name, int error_fd, bool learn)
+        : plugin_name_(std::move(plugin_name)), error_fd_(error_fd), learn_(learn) {}
+    void record([[maybe_unused]] const Violation& violation) {
 #ifdef AIRLOCK_HAVE_SANDBOX
-        monitor_ = make_violation_monitor(spawner, plugin);
-        limiter_.emplace(plugin.name);
-#else
-        (void)spawner;
+        if (!learn_) return;
+        if (violation.action == ViolationAction::Log)
+            used_.insert(violation.syscall_name);
+        else
+            refused_.emplace(violation.syscall_name + (violation.architecture.empty() ? "" : " (" + violation.architecture + ")"),
+                             violation.advice);
 #endif
     }
-    /// The listener to poll, or -1.
-    int fd() const noexcept {
-#ifdef AIRLOCK_HAVE_SANDBOX
-        if (monitor_) return monitor_->fd();
-#endif
-        return -1;
-    }
-    /// Handles pending notifications (at most kViolationsPerRound, so that a plugin that
-    /// violates without pause does not starve its output); false once nobody uses the filter.
-    bool handle_pending() {
-#ifdef AIRLOCK_HAVE_SANDBOX
-        for (int handled = 0; monitor_; ++handled) {
-            if (handled == kViolationsPerRound) return true;
-            auto violation = monitor_->handle_one(0);
-            if (!violation) {
-                if (violation.status().code() != StatusCode::PeerClosed) {
-                    write_all(error_fd_, "airlock-host: plugin " + plugin_name_ +
-                                             ": violation monitor: " + violation.status().message() + "\n");
-                }
-                monitor_.reset();
-                return false;
-            }
-            if (!*violation) return true;
-            ++reported_;
-            if (learn_) learn(**violation);
-            write_lines(limiter_->record(**violation));
-        }
-#endif
-        return false;
-    }
-    /// When the summary of a rate-limited violation flood is due, if one is pending.
-    std::optional<std::chrono::steady_clock::time_point> summary_due() const {
-#ifdef AIRLOCK_HAVE_SANDBOX
-        return limiter_->next_due();
-#else
-        return std::nullopt;
-#endif
-    }
-    /// Writes the summaries that are due; with `all`, every pending one (at the plugin's exit).
-    void write_summaries([[maybe_unused]] bool all) {
-#ifdef AIRLOCK_HAVE_SANDBOX
-        write_lines(all ? limiter_->take_all() : limiter_->take_due());
-#endif
-    }
-    /// Violations reported so far.
-    int reported() const noexcept { return reported_; }
-    /// Learn mode: what the run needed, as the allow line to paste, and what the sandbox
-    /// refused whatever the policy says.
-    void write_learned([[maybe_unused]] const SyscallPolicy& policy) {
+    void write([[maybe_unused]] const SyscallPolicy& policy) {
         if (!learn_) return;
         const std::string who = "airlock-host: learn: plugin " + plugin_name_;
 #if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
@@ -168,31 +120,16 @@ public:
 private:
     std::string plugin_name_;
     int error_fd_;
-    int reported_ = 0;
     bool learn_ = false;
     std::set<std::string> used_;                // continued: the policy should allow these
     std::map<std::string, std::string> refused_;  // sandbox denials: name -> why
-#ifdef AIRLOCK_HAVE_SANDBOX
-    void learn(const Violation& violation) {
-        if (violation.action == ViolationAction::Log)
-            used_.insert(violation.syscall_name);
-        else
-            refused_.emplace(violation.syscall_name + (violation.architecture.empty() ? "" : " (" + violation.architecture + ")"),
-                             violation.advice);
-    }
-    void write_lines(const std::vector<std::string>& lines) {
-        for (const std::string& line : lines) write_all(error_fd_, "airlock-host: " + line + "\n");
-    }
-    std::optional<ViolationMonitor> monitor_;
-    std::optional<ViolationReportLimiter> limiter_;
-#endif
 };
 
 using Clock = std::chrono::steady_clock;
 
-void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const OutputPump& pump,
-                 const ViolationReporter& violations, const Limits& limits, int error_fd) {
-    const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
+void report_exit(PluginRunner& runner, const PluginExit& exit, const Limits& limits, int error_fd) {
+    const std::string who = "plugin " + runner.spawned().name + " (pid " + std::to_string(runner.pid()) + ")";
+    const OutputPump& pump = runner.output();
     if (pump.dropped_lines() > 0) {
         write_all(error_fd, "airlock-host: " + who + ": " + std::to_string(pump.dropped_lines()) +
                                 " output lines dropped\n");
@@ -203,11 +140,11 @@ void report_exit(const SpawnedPlugin& plugin, const PluginExit& exit, const Outp
                                 std::to_string(limits.tasks.value_or(0)) + " (thread or process creations refused: " +
                                 std::to_string(exit.tasks_refused) + ")\n");
     }
-    if (exit.signaled && exit.signal == SIGSYS && violations.reported() == 0) {
+    if (exit.signaled && exit.signal == SIGSYS && runner.violations() == 0) {
         // Killed by the kernel's filter action without a notification: the exit signal is
         // all the host has observed.
         write_all(error_fd, "airlock-host: " + who + ": forbidden system call: killed (SIGSYS)\n");
-    } else if (exit.signaled && !(exit.signal == SIGKILL && violations.reported() > 0)) {
+    } else if (exit.signaled && !(exit.signal == SIGKILL && runner.violations() > 0)) {
         write_all(error_fd, "airlock-host: " + who + " " + exit.describe(limits) + "\n");
     }
 }
@@ -256,188 +193,203 @@ OutputPumpLimits foreground_pump_limits() {
     return limits;
 }
 
-// A set of pollfds built per round; add() returns the entry's index (or -1 for no fd).
-class PollSet {
-public:
-    int add(int fd, short events) {
-        if (fd < 0 || events == 0) return -1;
-        fds_.push_back({fd, events, 0});
-        return static_cast<int>(fds_.size()) - 1;
+// Whether `fd` has `events` pending right now (edge-triggered reactors only report changes).
+bool ready_now(int fd, short events) {
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, 0) > 0 && p.revents != 0;
+}
+
+// Calls `handler` once `stream` is readable (POLLIN) or writable (POLLOUT).
+template <class Handler>
+void when_ready(asio::io_context& io, asio::posix::stream_descriptor& stream, short events, Handler handler) {
+    if (ready_now(stream.native_handle(), events)) {
+        asio::post(io, std::move(handler));
+        return;
     }
-    short revents(int index) const { return index < 0 ? short{0} : fds_[static_cast<std::size_t>(index)].revents; }
-    int poll(int timeout_ms) { return ::poll(fds_.data(), fds_.size(), timeout_ms); }
+    auto type = (events & POLLOUT) != 0 ? asio::posix::stream_descriptor::wait_write
+                                        : asio::posix::stream_descriptor::wait_read;
+    stream.async_wait(type, [handler = std::move(handler)](const boost::system::error_code& error) mutable {
+        if (!error) handler();
+    });
+}
+
+// A watcher on a duplicate of `fd`, which stays owned elsewhere.
+std::unique_ptr<asio::posix::stream_descriptor> watch(asio::io_context& io, int fd) {
+    int copy = fd < 0 ? -1 : ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) return nullptr;
+    return std::make_unique<asio::posix::stream_descriptor>(io, copy);
+}
+
+// A StreamRelay on the loop (stdio = "inherit" with a terminal), re-armed after every read
+// and write. close() drops its watchers' duplicates too, so the plugin sees its pipe end.
+class LoopRelay : public std::enable_shared_from_this<LoopRelay> {
+public:
+    LoopRelay(asio::io_context& io, int from, int to, std::function<void()> activity)
+        : io_(io), relay_(from, to), from_watch_(watch(io, from)), to_watch_(watch(io, to)),
+          activity_(std::move(activity)) {}
+    [[nodiscard]] bool finished() const noexcept { return closed_ || relay_.finished(); }
+    [[nodiscard]] bool destination_failed() const noexcept { return relay_.destination_failed(); }
+    void close() {
+        closed_ = true;
+        from_watch_.reset();
+        to_watch_.reset();
+    }
+    void arm() {
+        if (closed_) return;
+        if (relay_.finished() || !from_watch_ || !to_watch_) return close();
+        std::weak_ptr<LoopRelay> weak = weak_from_this();
+        if (!reading_ && relay_.read_events() != 0) {
+            reading_ = true;
+            when_ready(io_, *from_watch_, POLLIN, [weak]() {
+                if (auto self = weak.lock(); self && !self->closed_) self->after([&] { self->reading_ = false; self->relay_.on_readable(); });
+            });
+        }
+        if (!writing_ && relay_.write_events() != 0) {
+            writing_ = true;
+            when_ready(io_, *to_watch_, POLLOUT, [weak]() {
+                if (auto self = weak.lock(); self && !self->closed_) self->after([&] { self->writing_ = false; self->relay_.on_writable(); });
+            });
+        }
+    }
 
 private:
-    std::vector<pollfd> fds_;
+    template <class Step>
+    void after(Step step) {
+        step();
+        arm();
+        if (activity_) activity_();
+    }
+    asio::io_context& io_;
+    StreamRelay relay_;
+    std::unique_ptr<asio::posix::stream_descriptor> from_watch_, to_watch_;
+    std::function<void()> activity_;
+    bool reading_ = false, writing_ = false, closed_ = false;
 };
 
 } // namespace
 
 PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& options) {
+    const PluginConfig& config = spawner.plugin();
     std::optional<ForwardedSignals> signals;
     if (options.forward_signals) signals.emplace();
 
-    if (spawner.plugin().syscalls.learn) {
+    if (config.syscalls.learn) {
         // Never silent: this run is less confined than the config says.
-        write_all(options.error_fd, "airlock-host: LEARN MODE for plugin " + spawner.plugin().name +
+        write_all(options.error_fd, "airlock-host: LEARN MODE for plugin " + config.name +
                                         ": every system call outside its policy is ALLOWED and recorded for this "
                                         "run (the sandbox's own denials and Landlock still hold); use trusted input "
                                         "only\n");
     }
-    SpawnedPlugin plugin = spawner.launch(launch_options_for(options));
-    ViolationReporter violations(spawner, plugin, options.error_fd);
-    // Protocol "airlock": handshake, grant table, ready, log records and the stop request.
-    std::optional<PluginSession> session;
-    if (spawner.plugin().protocol == PluginProtocol::Airlock) {
-        const std::string who = "plugin " + plugin.name + " (pid " + std::to_string(plugin.process.pid()) + ")";
-        PluginSession::Callbacks callbacks;
-        callbacks.report = [who, fd = options.error_fd](const std::string& text) {
-            write_all(fd, "airlock-host: " + who + ": " + text + "\n");
-        };
-        callbacks.log_line = [fd = options.error_fd](const std::string& line) { write_all(fd, line + "\n"); };
-        callbacks.progress = [name = plugin.name, fd = options.error_fd](const protocol::ProgressReport& report) {
-            write_all(fd, "[" + name + "] " + protocol::format_progress(report) + "\n");
-        };
-        session.emplace(plugin, spawner.plugin().supervision, std::move(callbacks));
-    }
+    SpawnedPlugin spawned = spawner.launch(launch_options_for(options));
+    std::optional<ViolationMonitor> monitor;
+#ifdef AIRLOCK_HAVE_SANDBOX
+    monitor = make_violation_monitor(spawner, spawned);
+#endif
+    const int error_fd = options.error_fd;
+    const std::string who = "plugin " + spawned.name + " (pid " + std::to_string(spawned.process.pid()) + ")";
+    LearnedSyscalls learned(spawned.name, error_fd, config.syscalls.learn);
 
-    // stdio = "log": the pipes are split into prefixed lines.
-    OutputPump pump(plugin.name, foreground_pump_limits());
-    bool stdout_open = !options.inherit_stdio && plugin.stdout_pipe;
-    bool stderr_open = !options.inherit_stdio && plugin.stderr_pipe;
-    // stdio = "inherit": pipes exist only for a terminal, whose bytes are relayed unchanged.
-    std::optional<StreamRelay> input_relay;
-    std::optional<StreamRelay> output_relays[2];
-    if (options.inherit_stdio) {
-        if (plugin.stdin_pipe) input_relay.emplace(options.input_fd, plugin.stdin_pipe.get());
-        if (plugin.stdout_pipe) output_relays[0].emplace(plugin.stdout_pipe.get(), options.output_fd);
-        if (plugin.stderr_pipe) output_relays[1].emplace(plugin.stderr_pipe.get(), options.error_fd);
-    }
-    auto output_open = [&]() {
-        return stdout_open || stderr_open || (output_relays[0] && !output_relays[0]->finished()) ||
-               (output_relays[1] && !output_relays[1]->finished());
-    };
-    std::optional<Clock::time_point> exited_at;
-    // After the exit, output is drained until it stops moving for kDrainAfterExit.
+    asio::io_context io;
+    std::optional<PluginExit> exit;
+    std::shared_ptr<LoopRelay> relays[3];  // stdin, stdout, stderr (stdio = "inherit", terminals)
+    auto relaying = [&]() { return (relays[1] && !relays[1]->finished()) || (relays[2] && !relays[2]->finished()); };
+    // After the exit, relayed output is drained until it stops moving for kDrainAfterExit.
     Clock::time_point last_output = Clock::now();
-    // SIGINT/SIGTERM to a ready plugin first become a stop request; the signal itself follows
-    // only if the plugin has not exited within the stop timeout.
-    int deferred_signal = 0;
-    std::optional<Clock::time_point> deferred_until;
-    // limits.wall: stop request (SIGTERM without a session) at wall_deadline, SIGKILL at kill_at.
-    const auto& wall = spawner.plugin().limits.wall;
-    std::optional<Clock::time_point> wall_deadline;
-    if (wall) wall_deadline = Clock::now() + *wall;
-    std::optional<Clock::time_point> kill_at;
+    asio::steady_timer drain_timer(io);
+    std::function<void()> check_done = [&]() {
+        if (!exit) return;
+        if (!relaying() || Clock::now() - last_output >= kDrainAfterExit) return io.stop();
+        drain_timer.expires_at(last_output + kDrainAfterExit);
+        drain_timer.async_wait([&](const boost::system::error_code& error) {
+            if (!error) check_done();
+        });
+    };
 
-    // Until the plugin has exited and its output is at end of stream (or the drain ends).
-    while (!exited_at || output_open()) {
-        const auto now = Clock::now();
-        if (exited_at && now - std::max(*exited_at, last_output) > kDrainAfterExit) break;
-        if (session && !exited_at) session->check_deadline(now);
-        if (deferred_signal != 0 && !exited_at && now >= *deferred_until) {
-            plugin.process.send_signal(deferred_signal);
-            deferred_signal = 0;
-        }
-        if (wall_deadline && !exited_at && now >= *wall_deadline) {
-            wall_deadline.reset();
-            write_all(options.error_fd,
-                      "airlock-host: " + wall_limit_exceeded(plugin.name, plugin.process.pid(), *wall) + "\n");
-            if (!(session && session->request_stop())) plugin.process.send_signal(SIGTERM);
-            kill_at = now + spawner.plugin().supervision.stop_timeout;
-        }
-        if (kill_at && !exited_at && now >= *kill_at) {
-            plugin.process.send_signal(SIGKILL);
-            kill_at.reset();
-        }
-        std::optional<Clock::time_point> wake;
-        if (exited_at) wake = now + std::chrono::milliseconds(100);
-        if (session && !exited_at) wake = session->deadline();
-        if (deferred_signal != 0 && (!wake || *deferred_until < *wake)) wake = deferred_until;
-        if (auto due = violations.summary_due(); due && (!wake || *due < *wake)) wake = due;
-        for (const auto& at : {wall_deadline, kill_at}) {
-            if (at && !exited_at && (!wake || *at < *wake)) wake = at;
-        }
-        int timeout_ms = -1;
-        if (wake) {
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
-            timeout_ms = static_cast<int>(std::clamp<long long>(left, 0, 60'000));
-        }
-        PollSet poll_set;
-        const int stdout_index = poll_set.add(stdout_open ? plugin.stdout_pipe.get() : -1, POLLIN);
-        const int stderr_index = poll_set.add(stderr_open ? plugin.stderr_pipe.get() : -1, POLLIN);
-        const int exit_index = poll_set.add(exited_at ? -1 : plugin.process.pidfd(), POLLIN);
-        const int signal_index = poll_set.add(signals ? signals->fd() : -1, POLLIN);
-        const int violation_index = poll_set.add(violations.fd(), POLLIN);
-        const int session_index = poll_set.add(session ? session->fd() : -1, session ? session->events() : short{0});
-        int relay_read_index[3] = {-1, -1, -1};
-        int relay_write_index[3] = {-1, -1, -1};
-        StreamRelay* relays[3] = {input_relay ? &*input_relay : nullptr, output_relays[0] ? &*output_relays[0] : nullptr,
-                                  output_relays[1] ? &*output_relays[1] : nullptr};
+    PluginRunner::Events events;
+    events.report = [who, error_fd](const std::string& text) { write_all(error_fd, "airlock-host: " + who + ": " + text + "\n"); };
+    // stdio = "log": the pipes are split into prefixed lines, written as they come (blocking:
+    // the backpressure; the pump's limits keep the lines waiting bounded).
+    events.output = [&options](const OutputLine& line, const std::string& formatted) {
+        write_all(line.stream == OutputStream::Stdout ? options.output_fd : options.error_fd, formatted + "\n");
+    };
+    events.log_line = [error_fd](const std::string& line) { write_all(error_fd, line + "\n"); };
+    events.progress = [name = spawned.name, error_fd](const protocol::ProgressReport& report) {
+        write_all(error_fd, "[" + name + "] " + protocol::format_progress(report) + "\n");
+    };
+    events.violation = [&learned](const Violation& violation) { learned.record(violation); };
+    events.violation_report = [error_fd](const std::string& line) { write_all(error_fd, "airlock-host: " + line + "\n"); };
+    events.wall_limit = [error_fd](const std::string& message) { write_all(error_fd, "airlock-host: " + message + "\n"); };
+    events.exited = [&](const PluginExit& ended) {
+        exit = ended;
+        last_output = std::max(last_output, Clock::now());  // the drain counts from the exit
+        // Nobody reads the plugin's stdin any more: the caller's input stays unread.
+        if (relays[0]) relays[0]->close();
+        check_done();
+    };
+    PluginRunner::Options run_options;
+    run_options.pump_output = !options.inherit_stdio;
+    run_options.pump_limits = foreground_pump_limits();
+    run_options.drain_after_exit = kDrainAfterExit;
+    auto runner = PluginRunner::create(io, config, std::move(events), run_options);
+    runner->start(std::move(spawned), std::move(monitor));
+    SpawnedPlugin& plugin = runner->spawned();
+
+    // stdio = "inherit": pipes exist only for a terminal, whose bytes are relayed unchanged.
+    if (options.inherit_stdio) {
+        const int from[3] = {options.input_fd, plugin.stdout_pipe.get(), plugin.stderr_pipe.get()};
+        const int to[3] = {plugin.stdin_pipe.get(), options.output_fd, options.error_fd};
         for (int i = 0; i < 3; ++i) {
-            if (relays[i] == nullptr || relays[i]->finished()) continue;
-            relay_read_index[i] = poll_set.add(relays[i]->from(), relays[i]->read_events());
-            relay_write_index[i] = poll_set.add(relays[i]->to(), relays[i]->write_events());
+            if ((i == 0 ? to[i] : from[i]) < 0) continue;
+            relays[i] = std::make_shared<LoopRelay>(io, from[i], to[i], [&, i]() {
+                if (i > 0) last_output = Clock::now();
+                // The plugin's stdin ends when the caller's does, or when the plugin closed it.
+                if (i == 0 && relays[0]->finished()) {
+                    relays[0]->close();
+                    plugin.stdin_pipe.reset();
+                }
+                // A reader that went away: the plugin gets EPIPE on its next write, as it would directly.
+                if (i > 0 && relays[i]->destination_failed()) {
+                    relays[i]->close();
+                    (i == 1 ? plugin.stdout_pipe : plugin.stderr_pipe).reset();
+                }
+                check_done();
+            });
+            relays[i]->arm();
         }
-        int ready = poll_set.poll(timeout_ms);
-        if (ready < 0 && errno == EINTR) continue;
-        if (ready < 0) break;
-        if (poll_set.revents(stdout_index) != 0) {
-            stdout_open = !pump.pump(plugin.stdout_pipe.get(), OutputStream::Stdout).end_of_stream;
-            last_output = Clock::now();
-        }
-        if (poll_set.revents(stderr_index) != 0) {
-            stderr_open = !pump.pump(plugin.stderr_pipe.get(), OutputStream::Stderr).end_of_stream;
-            last_output = Clock::now();
-        }
-        forward_lines(pump, options);
-        for (int i = 0; i < 3; ++i) {
-            if (poll_set.revents(relay_read_index[i]) != 0) relays[i]->on_readable();
-            if (poll_set.revents(relay_write_index[i]) != 0) relays[i]->on_writable();
-            if (i > 0 && (poll_set.revents(relay_read_index[i]) | poll_set.revents(relay_write_index[i])) != 0)
-                last_output = Clock::now();
-        }
-        // The plugin's stdin ends when the caller's does, or when the plugin closed it.
-        if (input_relay && input_relay->finished()) {
-            input_relay.reset();
-            plugin.stdin_pipe.reset();
-        }
-        // A reader that went away: the plugin gets EPIPE on its next write, as it would directly.
-        if (output_relays[0] && output_relays[0]->destination_failed()) plugin.stdout_pipe.reset();
-        if (output_relays[1] && output_relays[1]->destination_failed()) plugin.stderr_pipe.reset();
-        // Violations first: the violating thread is blocked until the host answers.
-        if (poll_set.revents(violation_index) != 0) violations.handle_pending();
-        violations.write_summaries(false);
-        if (session && poll_set.revents(session_index) != 0) session->on_events(poll_set.revents(session_index));
-        if (poll_set.revents(exit_index) != 0) {
-            exited_at = Clock::now();
-            // Nobody reads the plugin's stdin any more: the caller's input stays unread.
-            input_relay.reset();
-            plugin.stdin_pipe.reset();
-        }
-        if (signals && poll_set.revents(signal_index) != 0) {
+    }
+    if (exit && relays[0]) relays[0]->close();
+
+    // SIGINT/SIGTERM first become a stop request to a ready plugin; the signal itself follows
+    // only if the plugin has not exited within the stop timeout. Others go through at once.
+    std::unique_ptr<asio::posix::stream_descriptor> signal_watch = signals ? watch(io, signals->fd()) : nullptr;
+    std::function<void()> wait_signals = [&]() {
+        if (!signal_watch) return;
+        when_ready(io, *signal_watch, POLLIN, [&]() {
             while (int signal_number = signals->take()) {
                 const bool stop_first = signal_number == SIGINT || signal_number == SIGTERM;
-                if (stop_first && deferred_signal == 0 && session && session->request_stop()) {
-                    deferred_signal = signal_number;
-                    deferred_until = Clock::now() + spawner.plugin().supervision.stop_timeout;
+                if (stop_first && !runner->stop_requested()) {
+                    runner->stop(signal_number, {signal_number});
                 } else {
-                    plugin.process.send_signal(signal_number);
+                    runner->send_signal(signal_number);
                 }
             }
-        }
-    }
-    if (session) session->drain();  // log records sent just before the exit
-    pump.flush(OutputStream::Stdout);
-    pump.flush(OutputStream::Stderr);
-    forward_lines(pump, options);
+            if (!exit) wait_signals();
+        });
+    };
+    wait_signals();
 
-    PluginExit exit = plugin.process.wait();
-    violations.handle_pending();
-    violations.write_summaries(true);
-    report_exit(plugin, exit, pump, violations, spawner.plugin().limits, options.error_fd);
-    violations.write_learned(spawner.plugin().syscalls);
-    return exit;
+    if (!exit) io.run();
+    if (relays[0]) relays[0]->close();
+    plugin.stdin_pipe.reset();
+    for (auto& relay : relays) {
+        if (relay) relay->close();
+    }
+    signal_watch.reset();
+    if (!exit) exit = plugin.process.wait();  // the loop ran dry without seeing the exit (no pidfd watch)
+
+    report_exit(*runner, *exit, config.limits, error_fd);
+    learned.write(config.syscalls);
+    return *exit;
 }
 
 } // namespace airlock::host

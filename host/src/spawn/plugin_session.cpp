@@ -104,7 +104,7 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
     (void)session_.on(protocol::ready, [this](protocol::ReadyNotice& notice) {
         if (phase_ != Phase::WaitingReady) return;
         if (Status valid = check_method_announcements(notice); !valid.ok()) {
-            refuse("invalid ready notice: " + valid.message());
+            refuse("invalid ready notice: " + valid.message(), valid.code());
             return;
         }
         methods_.assign(notice.methods.begin(), notice.methods.end());
@@ -122,7 +122,7 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
     connection_.set_max_queued_bytes(kMaxQueuedForPlugin);
     Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
     if (status.ok()) status = connection_.start();
-    if (!status.ok()) refuse("cannot start the connection: " + status.message());
+    if (!status.ok()) refuse("cannot start the connection: " + status.message(), status.code());
 }
 
 PluginSession::~PluginSession() { session_.fail_pending(Status(StatusCode::Cancelled, "the plugin session ended")); }
@@ -137,9 +137,9 @@ void PluginSession::on_events(short revents) {
     try {
         handle_events(revents);
     } catch (const std::exception& error) {
-        refuse(std::string("internal error while handling its messages: ") + error.what());
+        refuse(std::string("internal error while handling its messages: ") + error.what(), StatusCode::SystemError);
     } catch (...) {
-        refuse("internal error while handling its messages: unknown exception");
+        refuse("internal error while handling its messages: unknown exception", StatusCode::SystemError);
     }
 }
 
@@ -155,7 +155,7 @@ void PluginSession::handle_events(short revents) {
 
 void PluginSession::check_deadline(Clock::time_point now) {
     if (waiting_for_ready() && now >= ready_deadline_) {
-        refuse("did not report ready within " + std::to_string(timeouts_.ready_timeout.count()) + " ms");
+        refuse("did not report ready within " + std::to_string(timeouts_.ready_timeout.count()) + " ms", StatusCode::Timeout);
     }
 }
 
@@ -183,6 +183,12 @@ Status PluginSession::call_raw_async(std::uint16_t tag, std::span<const std::uin
     return session_.call_raw_async(tag, body, fds, std::move(done));
 }
 
+Result<Connection> PluginSession::release_connection() {
+    if (phase_ != Phase::Ready) return Status(StatusCode::InvalidState, "the plugin is not ready");
+    phase_ = Phase::Closed;
+    return std::move(connection_);
+}
+
 void PluginSession::close(const Status& reason) {
     session_.fail_pending(reason);
     if (connection_.state() != ConnectionState::Closed) connection_.close();
@@ -192,17 +198,18 @@ void PluginSession::close(const Status& reason) {
 void PluginSession::after_handshake() {
     Result<SecurityToken> token = connection_.peer_token();
     if (!token) {
-        refuse("cannot identify the peer: " + token.status().message());
+        refuse("cannot identify the peer: " + token.status().message(), token.status().code());
         return;
     }
     if (token->pid != plugin_.process.pid()) {
-        refuse("the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin");
+        refuse("the connection's peer is pid " + std::to_string(token->pid) + ", not the spawned plugin",
+               StatusCode::PermissionDenied);
         return;
     }
     protocol::GrantTable table = take_grant_table(plugin_);
     // queue() duplicates the descriptors; the host's copies close with `table`.
     if (Status status = session_.notify(protocol::grant_table, table); !status.ok()) {
-        refuse("cannot send the grant table: " + status.message());
+        refuse("cannot send the grant table: " + status.message(), status.code());
         return;
     }
     phase_ = Phase::WaitingReady;
@@ -213,7 +220,7 @@ void PluginSession::connection_closed(const Status& reason) {
     // Anything but an orderly close is the plugin breaking the protocol (garbage, a message
     // over the limits, not reading what it asked for): in any phase it does not run on.
     if (!reason.ok() && reason.code() != StatusCode::PeerClosed && reason.code() != StatusCode::EndOfStream) {
-        refuse(reason.message());
+        refuse(reason.message(), reason.code());
         return;
     }
     session_.fail_pending(reason.ok() ? Status(StatusCode::PeerClosed, "the plugin closed the connection") : reason);
@@ -223,8 +230,9 @@ void PluginSession::connection_closed(const Status& reason) {
 
 // The plugin does not get to run on: report why and kill it.
 // Killed first, reported last: the refusal holds even if reporting fails.
-void PluginSession::refuse(const std::string& why) {
+void PluginSession::refuse(const std::string& why, StatusCode code) {
     refusal_ = why;
+    refusal_code_ = code;
     phase_ = Phase::Refused;
     // Before the close: a plugin that saw its connection end first could exit on its own
     // (below a PID namespace's init its own exit is reported faithfully).
@@ -243,6 +251,8 @@ void PluginSession::report(const std::string& text) {
 }
 
 void PluginSession::print_log(const protocol::LogRecord& record) {
+    if (callbacks_.log_record) callbacks_.log_record(record);
+    if (!callbacks_.log_line) return;
     std::string text = record.text;
     if (record.level != protocol::LogLevel::Info) {
         text = std::string(protocol::log_level_name(record.level)) + ": " + text;

@@ -1,14 +1,11 @@
 // Supervisor: every plugin's lifecycle on one Boost.Asio io_context (see docs/supervisor.md).
 #include <airlock/host/supervisor.hpp>
-#include <airlock/host/foreground_run.hpp>
 
-#include <airlock/host/output_pump.hpp>
-#include <airlock/host/plugin_session.hpp>
+#include <airlock/host/plugin_runner.hpp>
 #include <airlock/host/spawner.hpp>
 
 #ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
-#include <airlock/host/violation_report_limiter.hpp>
 #endif
 
 #include "config_compare.hpp"
@@ -17,15 +14,11 @@
 #include "log_writer.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <poll.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <deque>
 #include <map>
 #include <optional>
@@ -50,7 +43,6 @@ const char* plugin_state_name(PluginState state) noexcept {
 namespace {
 
 constexpr std::size_t kLogRingLines = 512;
-constexpr int kViolationsPerTurn = 64;
 // A plugin that keeps failing must not keep the launcher busy: an automatic restart waits, on
 // top of its configured delay, this many times as long as the plugin's last launch took (at
 // most kLaunchCostCap more), so one crash loop holds the launcher thread for at most about a
@@ -58,57 +50,9 @@ constexpr int kViolationsPerTurn = 64;
 constexpr int kLaunchCostFactor = 10;
 constexpr milliseconds kLaunchCostCap{250};
 
-// Whether `fd` has `events` pending right now (edge-triggered reactors only report changes).
-bool ready_now(int fd, short events) {
-    pollfd p{fd, events, 0};
-    return ::poll(&p, 1, 0) > 0 && p.revents != 0;
-}
-
-// An asio watcher on a duplicate of a descriptor owned elsewhere (so that the reactor's
-// registration never outlives the descriptor it refers to).
-std::unique_ptr<asio::posix::stream_descriptor> watch(asio::io_context& io, int fd) {
-    if (fd < 0) return nullptr;
-    int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (copy < 0) return nullptr;
-    return std::make_unique<asio::posix::stream_descriptor>(io, copy);
-}
-
 std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 } // namespace
-
-// One process of a plugin: everything that lives from launch to reaping.
-struct Run {
-    explicit Run(asio::io_context& io, std::string name)
-        : pump(name),
-#ifdef AIRLOCK_HAVE_SANDBOX
-          violation_reports(name), violation_summary_timer(io),
-#endif
-          ready_timer(io), stop_timer(io), wall_timer(io), reap_timer(io) {}
-
-    SpawnedPlugin spawned;
-    bool launching = true;  ///< Spawner::launch still runs on the launcher thread
-    OutputPump pump;
-    std::optional<PluginSession> session;
-#ifdef AIRLOCK_HAVE_SANDBOX
-    std::optional<ViolationMonitor> monitor;
-    ViolationReportLimiter violation_reports;  // bounds the report lines of a violation flood
-    asio::steady_timer violation_summary_timer;  // writes the flood's summary line when due
-    bool summary_pending = false;
-#endif
-    std::unique_ptr<asio::posix::stream_descriptor> pidfd_watch, stdout_watch, stderr_watch, violation_watch;
-    std::unique_ptr<asio::posix::stream_descriptor> connection_read, connection_write;
-    bool writing = false;
-    asio::steady_timer ready_timer;
-    asio::steady_timer stop_timer;
-    asio::steady_timer wall_timer;  ///< limits.wall
-    asio::steady_timer reap_timer;  ///< another look when its exit was not collectable yet
-    Clock::time_point started = Clock::now();
-    bool stop_requested = false;  ///< the supervisor asked it to stop (no restart follows)
-    int violations = 0;
-    std::string fatal_violation;  ///< the report of the violation the host killed it for
-    std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
-};
 
 // Someone waiting in when_ready().
 struct ReadyWaiter {
@@ -140,7 +84,7 @@ struct Plugin {
     asio::steady_timer restart_timer;
     milliseconds next_delay;
     Clock::duration last_launch{};  ///< how long its last launch took (the restart floor)
-    std::shared_ptr<Run> run;       ///< the current process, or the launch that makes it
+    std::shared_ptr<PluginRunner> run;  ///< the current process, or the launch that makes it
     bool restart_pending = false;             ///< waiting on restart_timer
     std::vector<std::function<void()>> when_down;  ///< run once the current process is gone
     bool removed = false;                     ///< dropped by a reload: erase once down
@@ -244,16 +188,14 @@ struct Supervisor::Impl {
     // What a launch on the launcher thread produced.
     struct LaunchOutcome {
         SpawnedPlugin spawned;
-#ifdef AIRLOCK_HAVE_SANDBOX
         std::optional<ViolationMonitor> monitor;
-#endif
         std::string monitor_error;  ///< why there is no violation monitor (empty: no need)
         std::string error;          ///< why the launch failed (empty: it succeeded)
         Clock::duration took{};
     };
 
     // Starts a launch on the launcher thread; `launched` continues on the loop. Until then the
-    // plugin is `starting` with a Run whose `launching` is set.
+    // plugin is `starting` with a runner that is not started yet.
     void launch(const std::shared_ptr<Plugin>& plugin) {
         plugin->restart_pending = false;
         set_state(*plugin, PluginState::Starting);
@@ -268,11 +210,11 @@ struct Supervisor::Impl {
             }
         }
         plugin->starts.push_back(Clock::now());
-        auto run = std::make_shared<Run>(io, plugin->name);
+        auto run = PluginRunner::create(io, plugin->config, runner_events(plugin));
         plugin->run = run;
         plugin->progress.reset();
         std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
+        std::weak_ptr<PluginRunner> weak_run = run;
         std::weak_ptr<int> weak_alive = alive;
         launcher->run([this, spawner = plugin->spawner, weak_plugin, weak_run, weak_alive]() {
             // The launcher thread: only the spawner (shared, thread-safe) and the outcome.
@@ -303,323 +245,102 @@ struct Supervisor::Impl {
         });
     }
 
+    // What the runner of `plugin`'s current process reports becomes its state, log and counters.
+    // (A runner's events stop with the runner, which only the plugin holds.)
+    PluginRunner::Events runner_events(const std::shared_ptr<Plugin>& plugin) {
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        auto with_plugin = [this, weak_plugin](auto action) {
+            return [this, weak_plugin, action](auto&&... args) {
+                if (auto p = weak_plugin.lock()) action(*this, *p, args...);
+            };
+        };
+        PluginRunner::Events events;
+        events.handshaking = with_plugin([](Impl& self, Plugin& p) {
+            self.set_state(p, PluginState::Handshaking, "pid " + std::to_string(p.run->pid()));
+        });
+        events.ready = with_plugin([](Impl& self, Plugin& p) {
+            std::string detail = "pid " + std::to_string(p.run->pid());
+            if (const PluginSession* session = p.run->session()) {
+                const std::size_t count = session->methods().size();
+                detail += ", " + std::to_string(count) + (count == 1 ? " method" : " methods");
+            }
+            self.set_state(p, PluginState::Ready, detail);
+        });
+        events.report = with_plugin([](Impl& self, Plugin& p, const std::string& text) { self.host_event(p, text); });
+        events.output = with_plugin([](Impl& self, Plugin& p, const OutputLine&, const std::string& formatted) {
+            self.log_line(p, formatted);
+        });
+        events.log_line = with_plugin([](Impl& self, Plugin& p, const std::string& line) { self.log_line(p, line); });
+        events.progress = with_plugin(
+            [](Impl& self, Plugin& p, const protocol::ProgressReport& report) { self.record_progress(p, report); });
+        events.violation = with_plugin([](Impl&, Plugin& p, const Violation& violation) {
+            ++p.violations;
+#ifdef AIRLOCK_HAVE_SANDBOX
+            p.latest_violation = violation;
+#else
+            (void)violation;
+#endif
+        });
+        events.violation_report =
+            with_plugin([](Impl& self, Plugin& p, const std::string& line) { self.log_line(p, "[host] " + line); });
+        events.wall_limit =
+            with_plugin([](Impl& self, Plugin& p, const std::string& message) { self.log_line(p, "[host] " + message); });
+        events.escalating = with_plugin([](Impl& self, Plugin& p, int signal_number, milliseconds waited) {
+            self.host_event(p, std::string("did not stop within ") + ms_text(waited) + ": sending " +
+                                   (signal_number == SIGTERM ? "SIGTERM" : "SIGKILL"));
+        });
+        std::weak_ptr<Plugin> exited_plugin = plugin;
+        events.exited = [this, exited_plugin](const PluginExit& exit) {
+            if (auto p = exited_plugin.lock()) process_exited(p, exit);
+        };
+        return events;
+    }
+
     // On the loop: the launch of `run` finished.
-    void launched(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, LaunchOutcome outcome) {
-        run->launching = false;
+    void launched(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<PluginRunner>& run,
+                  LaunchOutcome outcome) {
         plugin->last_launch = outcome.took;
         if (!outcome.error.empty()) {
             plugin->run.reset();
             plugin->last_exit = "cannot start: " + outcome.error;
             host_event(*plugin, plugin->last_exit);
-            after_down(plugin, /*failure=*/true, /*stopped=*/run->stop_requested);
+            after_down(plugin, /*failure=*/true, /*stopped=*/run->stop_requested());
             return;
         }
-        run->spawned = std::move(outcome.spawned);
-        run->started = Clock::now();
-        if (run->stop_requested) {
-            // Stopped while it was being launched: it never ran the plugin's protocol.
-            run->pidfd_watch = watch(io, run->spawned.process.pidfd());
-            run->spawned.process.send_signal(SIGKILL);
-            wait_exit(plugin, run);
-            return;
-        }
-#ifdef AIRLOCK_HAVE_SANDBOX
-        run->monitor = std::move(outcome.monitor);
-        if (!outcome.monitor_error.empty()) host_event(*plugin, "violation monitor: " + outcome.monitor_error);
-        if (run->monitor) run->violation_watch = watch(io, run->monitor->fd());
-#endif
-        run->pidfd_watch = watch(io, run->spawned.process.pidfd());
-        run->stdout_watch = watch(io, run->spawned.stdout_pipe.get());
-        run->stderr_watch = watch(io, run->spawned.stderr_pipe.get());
-        const std::string pid_text = "pid " + std::to_string(run->spawned.process.pid());
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-
-        if (plugin->config.protocol == PluginProtocol::Airlock) {
-            set_state(*plugin, PluginState::Handshaking, pid_text);
-            PluginSession::Callbacks callbacks;
-            callbacks.report = [this, weak_plugin](const std::string& text) {
-                if (auto p = weak_plugin.lock()) host_event(*p, text);
-            };
-            callbacks.log_line = [this, weak_plugin](const std::string& line) {
-                if (auto p = weak_plugin.lock()) log_line(*p, line);
-            };
-            callbacks.progress = [this, weak_plugin](const protocol::ProgressReport& report) {
-                if (auto p = weak_plugin.lock()) record_progress(*p, report);
-            };
-            callbacks.ready = [this, weak_plugin, weak_run]() {
-                auto p = weak_plugin.lock();
-                auto r = weak_run.lock();
-                if (!p || !r || p->run != r || r->stop_requested) return;
-                r->ready_timer.cancel();
-                set_state(*p, PluginState::Ready,
-                          "pid " + std::to_string(r->spawned.process.pid()) + ", " +
-                              std::to_string(r->session->methods().size()) +
-                              (r->session->methods().size() == 1 ? " method" : " methods"));
-            };
-            run->session.emplace(run->spawned, plugin->config.supervision, std::move(callbacks));
-            run->connection_read = watch(io, run->session->fd());
-            run->ready_timer.expires_after(plugin->config.supervision.ready_timeout);
-            run->ready_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
-                auto p = weak_plugin.lock();
-                auto r = weak_run.lock();
-                if (error || !p || !r || !r->session || !r->session->waiting_for_ready()) return;
-                r->failure = "did not report ready within " + ms_text(p->config.supervision.ready_timeout);
-                r->session->check_deadline(Clock::time_point::max());  // refuses and kills it
-                if (!r->session->refused()) r->spawned.process.send_signal(SIGKILL);
-            });
-            wait_connection(plugin, run);
-        } else {
-            set_state(*plugin, PluginState::Ready, pid_text);
-        }
-        wait_output(plugin, run, OutputStream::Stdout);
-        wait_output(plugin, run, OutputStream::Stderr);
-        wait_violations(plugin, run);
-        if (plugin->config.limits.wall) enforce_wall_limit(plugin, run);
-        wait_exit(plugin, run);
+        if (!outcome.monitor_error.empty() && !run->stop_requested())
+            host_event(*plugin, "violation monitor: " + outcome.monitor_error);
+        run->start(std::move(outcome.spawned), std::move(outcome.monitor));
     }
-
-    void collect_exit_later(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        run->reap_timer.expires_after(milliseconds(5));
-        run->reap_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (error || !p || !r || p->run != r) return;
-            process_exited(p);
-        });
-    }
-
-    void wait_exit(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-        if (!run->pidfd_watch) return;
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        run->pidfd_watch->async_wait(asio::posix::stream_descriptor::wait_read,
-                                     [this, weak_plugin, weak_run](const boost::system::error_code& error) {
-                                         auto p = weak_plugin.lock();
-                                         auto r = weak_run.lock();
-                                         if (error || !p || !r || p->run != r) return;
-                                         process_exited(p);
-                                     });
-    }
-
-    // Calls `handler` when `fd` (watched by `stream`) is readable/writable; re-checks readiness
-    // first so that data left over from an earlier round is never missed.
-    template <class Handler>
-    void rearm(asio::posix::stream_descriptor& stream, short events, const std::shared_ptr<Run>& run, Handler handler) {
-        std::weak_ptr<Run> weak_run = run;
-        if (ready_now(stream.native_handle(), events)) {
-            asio::post(io, [weak_run, handler]() mutable {
-                if (weak_run.lock()) handler();
-            });
-            return;
-        }
-        auto type = (events & POLLOUT) != 0 ? asio::posix::stream_descriptor::wait_write
-                                            : asio::posix::stream_descriptor::wait_read;
-        stream.async_wait(type, [weak_run, handler](const boost::system::error_code& error) mutable {
-            if (!error && weak_run.lock()) handler();
-        });
-    }
-
-    void wait_output(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, OutputStream stream) {
-        auto& watcher = stream == OutputStream::Stdout ? run->stdout_watch : run->stderr_watch;
-        if (!watcher) return;
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        rearm(*watcher, POLLIN, run, [this, weak_plugin, weak_run, stream]() {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (!p || !r) return;
-            const int fd = stream == OutputStream::Stdout ? r->spawned.stdout_pipe.get() : r->spawned.stderr_pipe.get();
-            bool end = false;
-            try {
-                end = r->pump.pump(fd, stream).end_of_stream;
-            } catch (const std::exception&) {
-                end = true;
-            }
-            forward_output(*p, *r);
-            if (end) {
-                (stream == OutputStream::Stdout ? r->stdout_watch : r->stderr_watch).reset();
-                return;
-            }
-            wait_output(p, r, stream);
-        });
-    }
-
-    void forward_output(Plugin& plugin, Run& run) {
-        for (const auto& line : run.pump.take_pending()) log_line(plugin, run.pump.format(line));
-    }
-
-    void wait_connection(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-        if (!run->session || run->session->fd() < 0 || !run->connection_read) return;
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        rearm(*run->connection_read, POLLIN, run, [this, weak_plugin, weak_run]() {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (!p || !r || !r->session) return;
-            r->session->on_events(POLLIN);
-            after_connection_activity(p, r);
-            wait_connection(p, r);
-        });
-        update_writing(plugin, run);
-    }
-
-    void after_connection_activity(const std::shared_ptr<Plugin>&, const std::shared_ptr<Run>& run) {
-        if (run->session && run->session->refused() && run->failure.empty()) run->failure = "refused: " + run->session->refusal();
-        if (!run->session || run->session->fd() < 0) {
-            // Closed (refused, or the plugin hung up): let go of the socket entirely.
-            run->connection_read.reset();
-            run->connection_write.reset();
-            run->writing = false;
-        }
-    }
-
-    void update_writing(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-        if (!run->session || run->writing || run->session->fd() < 0 || !run->session->wants_write()) return;
-        if (!run->connection_write) run->connection_write = watch(io, run->session->fd());
-        if (!run->connection_write) return;
-        run->writing = true;
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        rearm(*run->connection_write, POLLOUT, run, [this, weak_plugin, weak_run]() {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (!p || !r || !r->session) return;
-            r->writing = false;
-            r->session->on_events(POLLOUT);
-            after_connection_activity(p, r);
-            update_writing(p, r);
-        });
-    }
-
-    void wait_violations(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-#ifdef AIRLOCK_HAVE_SANDBOX
-        if (!run->violation_watch) return;
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        rearm(*run->violation_watch, POLLIN, run, [this, weak_plugin, weak_run]() {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (!p || !r) return;
-            const bool more = handle_violations(*p, *r);
-            schedule_violation_summaries(p, r);
-            if (more) wait_violations(p, r);
-        });
-#else
-        (void)plugin;
-        (void)run;
-#endif
-    }
-
-    // Handles pending violation notifications; false once the monitor is gone. At most
-    // kViolationsPerTurn at a time: a plugin that violates again as soon as it is answered
-    // must not keep the loop from serving the others.
-    bool handle_violations([[maybe_unused]] Plugin& plugin, [[maybe_unused]] Run& run) {
-#ifdef AIRLOCK_HAVE_SANDBOX
-        for (int handled = 0; run.monitor; ++handled) {
-            if (handled == kViolationsPerTurn) return true;
-            auto violation = run.monitor->handle_one(0);
-            if (!violation) {
-                if (violation.status().code() != StatusCode::PeerClosed) {
-                    host_event(plugin, "violation monitor: " + violation.status().message());
-                }
-                run.violation_watch.reset();
-                run.monitor.reset();
-                return false;
-            }
-            if (!*violation) return true;
-            ++run.violations;
-            ++plugin.violations;
-            plugin.latest_violation = std::move(**violation);
-            // The report a caller of a killed plugin gets back (only kills are formatted here:
-            // a flood of errno/log violations is described when asked).
-            if (plugin.latest_violation->action == ViolationAction::Kill)
-                run.fatal_violation = plugin.latest_violation->describe(plugin.name);
-            for (const std::string& line : run.violation_reports.record(*plugin.latest_violation))
-                log_line(plugin, "[host] " + line);
-        }
-#endif
-        return false;
-    }
-
-#ifdef AIRLOCK_HAVE_SANDBOX
-    // Arms the timer that writes the summary line of suppressed violation reports.
-    void schedule_violation_summaries(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-        const auto due = run->violation_reports.next_due();
-        if (!due || run->summary_pending) return;
-        run->summary_pending = true;
-        run->violation_summary_timer.expires_at(*due);
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        run->violation_summary_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (error || !p || !r) return;
-            r->summary_pending = false;
-            for (const std::string& line : r->violation_reports.take_due()) log_line(*p, "[host] " + line);
-            schedule_violation_summaries(p, r);
-        });
-    }
-#endif
 
     // --- ending ------------------------------------------------------------------------------
 
-    void process_exited(const std::shared_ptr<Plugin>& plugin) {
-        std::shared_ptr<Run> run = plugin->run;
-        std::optional<PluginExit> exit = run->spawned.process.try_wait();
-        if (!exit) {
-            // Readable, yet not collectable (seen once under TSan with 100 plugins, where the
-            // blocking waitid then failed with EAGAIN on the non-blocking pidfd): look again
-            // shortly instead of blocking the loop.
-            collect_exit_later(plugin, run);
-            return;
+    void process_exited(const std::shared_ptr<Plugin>& plugin, const PluginExit& exit) {
+        std::shared_ptr<PluginRunner> run = plugin->run;
+        if (run->output().dropped_lines() > 0) {
+            host_event(*plugin, std::to_string(run->output().dropped_lines()) + " output lines dropped");
         }
-        handle_violations(*plugin, *run);
-#ifdef AIRLOCK_HAVE_SANDBOX
-        for (const std::string& line : run->violation_reports.take_all()) log_line(*plugin, "[host] " + line);
-        run->violation_summary_timer.cancel();
-#endif
-        if (run->session) {
-            run->session->drain();
-            run->session->close(Status(StatusCode::PeerClosed, "plugin " + plugin->name + " exited"));
-        }
-        for (auto stream : {OutputStream::Stdout, OutputStream::Stderr}) {
-            const int fd = stream == OutputStream::Stdout ? run->spawned.stdout_pipe.get() : run->spawned.stderr_pipe.get();
-            try {
-                if (fd >= 0) (void)run->pump.pump(fd, stream);
-            } catch (const std::exception&) {
-            }
-            run->pump.flush(stream);
-        }
-        forward_output(*plugin, *run);
-        if (run->pump.dropped_lines() > 0) {
-            host_event(*plugin, std::to_string(run->pump.dropped_lines()) + " output lines dropped");
-        }
-        if (exit->tasks_refused > 0) {
+        if (exit.tasks_refused > 0) {
             host_event(*plugin, "reached its tasks limit of " + std::to_string(plugin->config.limits.tasks.value_or(0)) +
-                                    " (thread or process creations refused: " + std::to_string(exit->tasks_refused) + ")");
+                                    " (thread or process creations refused: " + std::to_string(exit.tasks_refused) + ")");
         }
-        plugin->last_exit = exit->describe(plugin->config.limits);
-        if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
-        if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
+        plugin->last_exit = exit.describe(plugin->config.limits);
+        if (!run->failure().empty()) plugin->last_exit += " (" + run->failure() + ")";
+        if (exit.signaled && exit.signal == SIGSYS && run->violations() == 0) {
             plugin->last_violation = "plugin " + plugin->name + ": forbidden system call: killed (SIGSYS)";
 #ifdef AIRLOCK_HAVE_SANDBOX
             plugin->latest_violation.reset();
 #endif
         }
         host_event(*plugin, plugin->last_exit);
-        const bool failure = exit->signaled || exit->exit_code != 0 || !run->failure.empty();
-        const bool stopped = run->stop_requested;
+        const bool failure = exit.signaled || exit.exit_code != 0 || !run->failure().empty();
+        const bool stopped = run->stop_requested();
         // Long enough up to count as a fresh start: the backoff starts over.
-        if (Clock::now() - run->started >= plugin->config.supervision.start_limit_interval) {
+        if (Clock::now() - run->start_time() >= plugin->config.supervision.start_limit_interval) {
             plugin->next_delay = plugin->config.supervision.restart_delay;
         }
         plugin->run.reset();
         after_down(plugin, failure, stopped);
     }
-
     void after_down(const std::shared_ptr<Plugin>& plugin, bool failure, bool stopped) {
         auto waiters = std::move(plugin->when_down);
         plugin->when_down.clear();
@@ -678,69 +399,19 @@ struct Supervisor::Impl {
             plugin->restart_timer.cancel();
             set_state(*plugin, PluginState::Exited, "restart cancelled");
         }
-        std::shared_ptr<Run> run = plugin->run;
+        std::shared_ptr<PluginRunner> run = plugin->run;
         if (!run) {
             if (done) asio::post(io, guarded(std::move(done)));
             return;
         }
         if (done) plugin->when_down.push_back(std::move(done));
-        if (run->stop_requested) return;
-        run->stop_requested = true;
-        if (run->launching) {
+        if (run->stop_requested()) return;
+        const bool asked = run->stop(SIGTERM, {SIGTERM, SIGKILL});
+        if (!run->started()) {
             set_state(*plugin, PluginState::Stopping, "killed as soon as its launch completes");
             return;
         }
-        run->ready_timer.cancel();
-        const milliseconds timeout = plugin->config.supervision.stop_timeout;
-        const bool asked = run->session && run->session->request_stop();
         set_state(*plugin, PluginState::Stopping, asked ? "stop request sent" : "SIGTERM sent");
-        if (asked) {
-            update_writing(plugin, run);
-        } else {
-            run->spawned.process.send_signal(SIGTERM);
-        }
-        escalate(plugin, run, asked ? SIGTERM : SIGKILL, timeout);
-    }
-
-    // limits.wall: a stop request (SIGTERM without a session), SIGKILL after stop_timeout. Not
-    // a stop the supervisor asked for: the exit is a failure for the restart policy.
-    void enforce_wall_limit(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        run->wall_timer.expires_after(*plugin->config.limits.wall);
-        run->wall_timer.async_wait([this, weak_plugin, weak_run](const boost::system::error_code& error) {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (error || !p || !r || p->run != r || r->stop_requested) return;
-            const std::string message =
-                wall_limit_exceeded(p->name, r->spawned.process.pid(), *p->config.limits.wall);
-            r->failure = message.substr(message.find(": ") + 2);
-            log_line(*p, "[host] " + message);
-            r->ready_timer.cancel();
-            const bool asked = r->session && r->session->request_stop();
-            if (asked) {
-                update_writing(p, r);
-            } else {
-                r->spawned.process.send_signal(SIGTERM);
-            }
-            escalate(p, r, SIGKILL, p->config.supervision.stop_timeout);
-        });
-    }
-
-    void escalate(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run, int signal_number,
-                  milliseconds timeout) {
-        std::weak_ptr<Plugin> weak_plugin = plugin;
-        std::weak_ptr<Run> weak_run = run;
-        run->stop_timer.expires_after(timeout);
-        run->stop_timer.async_wait([this, weak_plugin, weak_run, signal_number, timeout](const boost::system::error_code& error) {
-            auto p = weak_plugin.lock();
-            auto r = weak_run.lock();
-            if (error || !p || !r || p->run != r) return;
-            host_event(*p, std::string("did not stop within ") + ms_text(timeout) + ": sending " +
-                               (signal_number == SIGTERM ? "SIGTERM" : "SIGKILL"));
-            r->spawned.process.send_signal(signal_number);
-            if (signal_number == SIGTERM) escalate(p, r, SIGKILL, timeout);
-        });
     }
 
     std::shared_ptr<Plugin> find(const std::string& name) const {
@@ -754,7 +425,7 @@ struct Supervisor::Impl {
         auto plugin = find(name);
         if (!plugin || plugin->removed) return not_found(name);
         if (plugin->run) {
-            if (plugin->run->stop_requested) return Status(StatusCode::InvalidState, "plugin '" + name + "' is stopping");
+            if (plugin->run->stop_requested()) return Status(StatusCode::InvalidState, "plugin '" + name + "' is stopping");
             return {};
         }
         plugin->restart_timer.cancel();
@@ -795,9 +466,9 @@ std::vector<PluginStatus> Supervisor::status() const {
         PluginStatus status;
         status.name = name;
         status.state = plugin->state;
-        if (plugin->run && !plugin->run->launching) {
-            status.pid = plugin->run->spawned.process.pid();
-            status.uptime = std::chrono::duration_cast<milliseconds>(now - plugin->run->started);
+        if (plugin->run && plugin->run->started()) {
+            status.pid = plugin->run->pid();
+            status.uptime = std::chrono::duration_cast<milliseconds>(now - plugin->run->start_time());
         }
         status.restarts = plugin->restarts;
         status.last_exit = plugin->last_exit;
@@ -856,8 +527,8 @@ Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std:
         return Status(StatusCode::InvalidState,
                       "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")");
     }
-    if (!plugin->run->session) return std::vector<protocol::MethodAnnouncement>{};
-    return plugin->run->session->methods();
+    if (!plugin->run->session()) return std::vector<protocol::MethodAnnouncement>{};
+    return plugin->run->session()->methods();
 }
 
 void Supervisor::post(std::function<void()> work) { asio::post(impl_->io, std::move(work)); }
@@ -910,12 +581,12 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         ++plugin->call_errors;
         fail(std::move(status));
     };
-    std::shared_ptr<Run> run = plugin->run;
-    if (plugin->state != PluginState::Ready || !run || !run->session) {
+    std::shared_ptr<PluginRunner> run = plugin->run;
+    if (plugin->state != PluginState::Ready || !run || !run->session()) {
         return fail_counted(Status(StatusCode::InvalidState,
                            "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")"));
     }
-    const auto& methods = run->session->methods();
+    const auto& methods = run->session()->methods();
     auto found = std::find_if(methods.begin(), methods.end(), [&](const auto& m) { return std::string(m.name) == method; });
     if (found == methods.end()) {
         return fail_counted(Status(StatusCode::NotFound, "plugin '" + name + "' has no method '" + method + "'"));
@@ -929,15 +600,15 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     auto pending = std::make_shared<Pending>(io);
     pending->done = std::move(done);
     // Not guarded: a call cancelled by the supervisor's destruction still completes (Cancelled).
-    auto finish = [&io, pending, weak_run = std::weak_ptr<Run>(run),
+    auto finish = [&io, pending, weak_run = std::weak_ptr<PluginRunner>(run),
                    counted = std::weak_ptr<Plugin>(plugin)](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
         // The plugin was killed for a violation: the caller learns why, not only that the
         // connection closed (the monitor reports before the plugin's end can be read).
         if (auto killed = weak_run.lock(); killed && !result.ok() && result.status().code() == StatusCode::PeerClosed &&
-                                           !killed->fatal_violation.empty())
-            result = Status(StatusCode::PeerClosed, killed->fatal_violation);
+                                           !killed->fatal_violation().empty())
+            result = Status(StatusCode::PeerClosed, killed->fatal_violation());
         if (auto p = counted.lock()) {
             if (result) p->bytes_in += result->body.size();
             else ++p->call_errors;
@@ -946,13 +617,13 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
     const milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
-    Status status = run->session->call_raw_async(found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); });
+    Status status = run->session()->call_raw_async(found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); });
     if (!status.ok()) {
         finish(std::move(status));
         return;
     }
     plugin->bytes_out += body.size();
-    impl_->update_writing(plugin, run);
+    run->flush_writes();
     pending->timer.expires_after(timeout);
     pending->timer.async_wait([finish, name, method, timeout](const boost::system::error_code& error) {
         if (error) return;

@@ -2,9 +2,9 @@
 /// @file foreground_run.hpp
 /// Runs one plugin to completion in the foreground (what `airlock-host exec` does).
 ///
-/// A simple poll() loop over the plugin's output pipes, its pidfd and (optionally) the
-/// host's termination signals. The supervisor drives the same `Spawner` and `OutputPump`
-/// from its own event loop instead.
+/// One `PluginRunner` (the supervisor's lifecycle of one process) on an io_context of its
+/// own, plus what only the foreground does: stdio relays, forwarded signals, learn mode and
+/// the exit report.
 
 #include <airlock/host/spawner.hpp>
 

@@ -2,8 +2,8 @@
 /// @file plugin_session.hpp
 /// The host side of protocol "airlock.plugin/1" for one running plugin, never blocking:
 /// the pid-checked handshake, the grant table, waiting for `ready` within the ready timeout,
-/// log records and the stop request. Driven by whichever loop owns the connection socket
-/// (the poll() loop of `airlock-host exec`, the Boost.Asio loop of the supervisor).
+/// log records and the stop request. Driven by PluginRunner on a Boost.Asio loop (the
+/// supervisor, `airlock-host exec`) or by PluginClient::connect's own poll() until ready.
 
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
@@ -43,6 +43,8 @@ public:
         std::function<void(const std::string& text)> report;
         /// One log-record line, already bounded, masked and formatted as `[name] text`.
         std::function<void(const std::string& line)> log_line;
+        /// Each log record as received (for an owner that formats records itself).
+        std::function<void(const protocol::LogRecord& record)> log_record;
         /// The plugin reported ready (its methods are in `methods()`).
         std::function<void()> ready;
         /// The plugin called `progress` (the session acknowledges it either way).
@@ -71,6 +73,9 @@ public:
     [[nodiscard]] bool refused() const noexcept { return phase_ == Phase::Refused; }
     /// Why it was refused (empty unless refused()).
     [[nodiscard]] const std::string& refusal() const noexcept { return refusal_; }
+    /// The refusal as a status: Timeout (no ready in time), PermissionDenied (the peer is not
+    /// the spawned process), InvalidParameter (a bad ready notice), or the connection's error.
+    [[nodiscard]] Status refusal_status() const { return Status(refusal_code_, refusal_); }
     /// The methods announced in the plugin's ReadyNotice.
     [[nodiscard]] const std::vector<protocol::MethodAnnouncement>& methods() const noexcept { return methods_; }
 
@@ -93,6 +98,9 @@ public:
                           CallSession::RawCompletion done);
     /// Closes the connection; pending calls complete with `reason`.
     void close(const Status& reason);
+    /// Once ready(): hands the established connection over (to a blocking PluginClient);
+    /// the session is closed then and must only be destroyed.
+    Result<Connection> release_connection();
 
 private:
     static constexpr short POLLIN_EVENTS = 0x001;  // POLLIN
@@ -101,7 +109,7 @@ private:
     void handle_events(short revents);
     void after_handshake();
     void connection_closed(const Status& reason);
-    void refuse(const std::string& why);
+    void refuse(const std::string& why, StatusCode code);
     void report(const std::string& text);
     void print_log(const protocol::LogRecord& record);
 
@@ -114,6 +122,7 @@ private:
     Phase phase_ = Phase::Handshaking;
     Clock::time_point ready_deadline_;
     std::string refusal_;
+    StatusCode refusal_code_ = StatusCode::Success;
     std::vector<protocol::MethodAnnouncement> methods_;
     std::uint64_t progress_reports_ = 0;
 };
