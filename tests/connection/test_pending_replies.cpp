@@ -101,6 +101,7 @@ int pending_peer(UniqueFd fd) {
             else if (done.code() == StatusCode::Cancelled) ++seen.held_refused;
         }
         held.clear();
+        if (timer.joinable()) timer.join();  // its second completion is done, not merely its first
         seen.second_completion = second_completion;
         return seen;
     });
