@@ -249,7 +249,7 @@ Status Connection::send_hello() {
     store_le(hello + 4, kWireVersion, 2);
     store_le(hello + 6, 0, 2);
     store_le(hello + 8, preferred_packet_size_, 4);
-    store_le(hello + 12, 0, 4);
+    store_le(hello + 12, kFeatureCallControl, 4);
     store_le(hello + 16, protocol_.fingerprint(), 8);
     store_le(hello + 24, name_length, 2);
     std::memcpy(hello + kHelloFixedSize, name.data(), name_length);
@@ -292,6 +292,7 @@ Status Connection::handle_hello(std::span<const std::uint8_t> payload, const ::u
         return Status(StatusCode::ProtocolMismatch, "the peer speaks wire version " + std::to_string(version) +
                                                         ", this side speaks " + std::to_string(kWireVersion));
     std::size_t peer_packet_size = load_le(payload.data() + 8, 4);
+    std::uint64_t peer_features = load_le(payload.data() + 12, 4);
     std::uint64_t peer_fingerprint = load_le(payload.data() + 16, 8);
     std::size_t name_length = load_le(payload.data() + 24, 2);
     if (payload.size() != kHelloFixedSize + name_length)
@@ -312,6 +313,7 @@ Status Connection::handle_hello(std::span<const std::uint8_t> payload, const ::u
         ::setsockopt(socket_.get(), SOL_SOCKET, SO_PASSCRED, &off, sizeof off);
     }
     agreed_packet_size_ = std::min(preferred_packet_size_, peer_packet_size);
+    peer_call_control_ = (peer_features & kFeatureCallControl) != 0;
     state_ = ConnectionState::Ready;
     return {};
 }
@@ -429,13 +431,17 @@ Status Connection::emit_packets(const OutgoingMessage& message, PacketSink& sink
         return Status(StatusCode::TooLarge, "message with " + std::to_string(message.fds.size()) +
                                                 " descriptors exceeds the limit of " + std::to_string(max_message_fds_));
     const std::size_t packet_size = agreed_packet_size_;
-    std::uint8_t headers[kPacketHeaderSize + kMessageHeaderSize];
+    std::uint8_t headers[kPacketHeaderSize + kMessageHeaderSize + kDeadlineFieldSize];
+    // A peer that did not announce deadlines would take the field for body bytes.
+    const bool with_deadline = message.timeout_ms && message.kind == MessageKind::Request && peer_call_control_;
+    const std::size_t first_header_length =
+        kPacketHeaderSize + kMessageHeaderSize + (with_deadline ? kDeadlineFieldSize : 0);
     BodyCursor cursor(pieces);
     std::size_t body_sent = 0;
     std::size_t fds_sent = 0;
     bool first = true;
     do {
-        std::size_t header_length = first ? kPacketHeaderSize + kMessageHeaderSize : kPacketHeaderSize;
+        std::size_t header_length = first ? first_header_length : kPacketHeaderSize;
         iovec parts[kMaxPartsPerPacket];
         parts[0] = {headers, header_length};
         std::size_t part_count = 1;
@@ -448,10 +454,16 @@ Status Connection::emit_packets(const OutgoingMessage& message, PacketSink& sink
         PacketHeader{PacketType::Data, flags, static_cast<std::uint16_t>(fd_chunk),
                      static_cast<std::uint32_t>(payload_length)}
             .store(headers);
-        if (first)
-            MessageHeader{message.tag, static_cast<std::uint8_t>(message.kind), message.call_id,
-                          static_cast<std::uint32_t>(body_size), static_cast<std::uint32_t>(message.fds.size())}
+        if (first) {
+            MessageHeader{message.tag,
+                          static_cast<std::uint8_t>(message.kind),
+                          message.call_id,
+                          static_cast<std::uint32_t>(body_size),
+                          static_cast<std::uint32_t>(message.fds.size()),
+                          with_deadline ? kMessageHasDeadline : std::uint8_t{0}}
                 .store(headers + kPacketHeaderSize);
+            if (with_deadline) store_le(headers + kPacketHeaderSize + kMessageHeaderSize, *message.timeout_ms, 4);
+        }
         if (Status s = sink.deliver(parts, part_count, message.fds.subspan(fds_sent, fd_chunk)); !s.ok()) return s;
         body_sent += chunk;
         fds_sent += fd_chunk;
@@ -672,9 +684,17 @@ Status Connection::handle_data(std::uint8_t flags, std::span<const std::uint8_t>
             return Status(StatusCode::TooLarge, "the peer sent " + std::to_string(header.fd_count) +
                                                     " descriptors in one message; the limit is " +
                                                     std::to_string(max_message_fds_));
-        if (header.kind > static_cast<std::uint8_t>(MessageKind::ErrorReply))
+        if (header.kind > static_cast<std::uint8_t>(MessageKind::Cancel))
             return Status(StatusCode::Malformed, "unknown message kind " + std::to_string(header.kind));
-        std::size_t chunk = payload.size() - kMessageHeaderSize;
+        if (header.flags & ~kMessageHasDeadline)
+            return Status(StatusCode::Malformed, "unknown message header flags " + std::to_string(header.flags));
+        const bool has_deadline = header.flags & kMessageHasDeadline;
+        if (has_deadline && header.kind != static_cast<std::uint8_t>(MessageKind::Request))
+            return Status(StatusCode::Malformed, "a deadline on a message that is not a request");
+        const std::size_t header_length = kMessageHeaderSize + (has_deadline ? kDeadlineFieldSize : 0);
+        if (payload.size() < header_length)
+            return Status(StatusCode::Malformed, "the first packet of a message is shorter than its deadline field");
+        std::size_t chunk = payload.size() - header_length;
         if (chunk > header.body_length)
             return Status(StatusCode::Malformed, "message body is longer than its header announces");
         assembly_ = Assembly{};
@@ -682,8 +702,10 @@ Status Connection::handle_data(std::uint8_t flags, std::span<const std::uint8_t>
         assembly_.message.tag = header.tag;
         assembly_.message.kind = static_cast<MessageKind>(header.kind);
         assembly_.message.call_id = header.call_id;
+        if (has_deadline)
+            assembly_.message.timeout_ms = static_cast<std::uint32_t>(load_le(payload.data() + kMessageHeaderSize, 4));
         assembly_.message.body.resize(header.body_length);
-        if (chunk) std::memcpy(assembly_.message.body.data(), payload.data() + kMessageHeaderSize, chunk);
+        if (chunk) std::memcpy(assembly_.message.body.data(), payload.data() + header_length, chunk);
         assembly_.body_received = chunk;
         assembly_.fds_expected = header.fd_count;
         assembly_.message.fds.reserve(header.fd_count);

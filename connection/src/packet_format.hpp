@@ -18,9 +18,16 @@ inline constexpr std::size_t kMaxFdsPerPacket = 253;
 inline constexpr std::uint32_t kHelloMagic = 0x4b434c41;  // "ALCK" in little-endian
 inline constexpr std::uint16_t kWireVersion = 1;
 inline constexpr std::size_t kMaxProtocolNameLength = 255;
-/// magic u32, version u16, reserved u16, packet size u32, reserved u32, fingerprint u64,
+/// magic u32, version u16, reserved u16, packet size u32, features u32, fingerprint u64,
 /// name length u16, then the name.
 inline constexpr std::size_t kHelloFixedSize = 26;
+/// Hello `features` bit: this side understands request deadlines and Cancel messages
+/// (docs/wire-format.md §5). A peer that leaves it 0 (older ones wrote 0 there) is never
+/// sent either, so the extension stays compatible.
+inline constexpr std::uint32_t kFeatureCallControl = 0x01;
+/// Message header `flags` bit: a u32 deadline (milliseconds left) follows the 16-byte header.
+inline constexpr std::uint8_t kMessageHasDeadline = 0x01;
+inline constexpr std::size_t kDeadlineFieldSize = 4;
 
 enum class PacketType : std::uint8_t { Hello = 1, Data = 2 };
 enum PacketFlags : std::uint8_t { kFirstFragment = 1, kLastFragment = 2 };
@@ -59,18 +66,20 @@ struct MessageHeader {
     std::uint32_t call_id;
     std::uint32_t body_length;
     std::uint32_t fd_count;
+    std::uint8_t flags = 0;  ///< kMessageHasDeadline (byte 3, reserved and 0 before)
 
     void store(std::uint8_t* out) const {
         store_le(out, tag, 2);
         out[2] = kind;
-        out[3] = 0;
+        out[3] = flags;
         store_le(out + 4, call_id, 4);
         store_le(out + 8, body_length, 4);
         store_le(out + 12, fd_count, 4);
     }
     static MessageHeader load(const std::uint8_t* in) {
         return {static_cast<std::uint16_t>(load_le(in, 2)), in[2], static_cast<std::uint32_t>(load_le(in + 4, 4)),
-                static_cast<std::uint32_t>(load_le(in + 8, 4)), static_cast<std::uint32_t>(load_le(in + 12, 4))};
+                static_cast<std::uint32_t>(load_le(in + 8, 4)), static_cast<std::uint32_t>(load_le(in + 12, 4)),
+                in[3]};
     }
 };
 

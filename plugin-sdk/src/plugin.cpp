@@ -276,8 +276,14 @@ int Plugin::run() {
     }
     // Calls received before (or together with) the stop request are answered too.
     (void)s.session.dispatch_pending();
-    // Flush queued replies, bounded by the host's stop timeout.
+    // Replies still owed by asynchronous handlers, then the queued ones, bounded by the host's
+    // stop timeout.
     const auto deadline = std::chrono::steady_clock::now() + s.stop_flush;
+    while (s.session.deferred_replies() > 0 && s.connection.state() != ConnectionState::Closed) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        (void)s.session.poll_once(left);
+    }
     while (s.connection.wants_write() && s.connection.state() != ConnectionState::Closed) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;

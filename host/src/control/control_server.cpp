@@ -81,13 +81,19 @@ const char* state_text(PluginState state) {
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     struct Client {
         explicit Client(asio::io_context& io)
-            : connection(airlock::protocol::control_protocol()), stream(io), admission_timer(io) {}
+            : connection(airlock::protocol::control_protocol()), session(connection), stream(io), admission_timer(io) {}
         ~Client() {
+            // A client that leaves gives up on the plugin calls it asked for; the plugins are told.
+            std::vector<std::shared_ptr<CallCanceller>> calls;
+            calls.swap(plugin_calls);
+            for (auto& call : calls) call->cancel();
             boost::system::error_code ignored;
             stream.close(ignored);
             admission_timer.cancel();
         }
         airlock::Connection connection;
+        airlock::CallSession session;  // serves the client's requests (replies to call/wait_ready come later)
+        std::vector<std::shared_ptr<CallCanceller>> plugin_calls;  // plugin calls still running for this client
         asio::posix::stream_descriptor stream;  // a duplicate of the connection's socket
         asio::steady_timer admission_timer;     // handshake + authorization deadline
         std::uint64_t dropped_lines = 0;        // log lines skipped while the client was not reading
@@ -232,6 +238,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             }
             client->stream.assign(copy);
             std::uint64_t id = next_client++;
+            serve_methods(id, *client);
             arm_admission_timer(id, *client);
             clients.emplace(id, std::move(client));
             pump(id);
@@ -317,14 +324,21 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         Client* client = find(id);
         if (!client) return;
         if (client->connection.state() == airlock::ConnectionState::Ready && !client->checked) authorize(*client);
-        while (client->connection.state() == airlock::ConnectionState::Ready && client->connection.has_message() &&
-               !client->close_when_flushed) {
-            airlock::Message message = client->connection.take_message();
-            handle_contained(id, *client, message);
-            client = find(id);
-            if (!client) return;
-        }
+        if (!client->close_when_flushed) (void)client->session.dispatch_pending();
         pump(id);
+    }
+
+    /// Sends the replies completed since (they are posted to the client's session).
+    void dispatch_later(std::uint64_t id) {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        asio::post(io, [weak, id] {
+            auto self = weak.lock();
+            if (!self) return;
+            Client* client = self->find(id);
+            if (!client) return;
+            (void)client->session.dispatch_pending();
+            self->pump(id);
+        });
     }
 
     void authorize(Client& client) {
@@ -371,38 +385,6 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         std::string text = "allowed uids:";
         for (uid_t uid : allowed) text += " " + std::to_string(uid);
         return text;
-    }
-
-    template <class Value>
-    void reply(Client& client, const airlock::Message& request, const Value& value) {
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;
-        if (airlock::Status s = airlock::encode_value(value, body, fds); !s.ok()) {
-            reply_error(client, request.tag, request.call_id, s.with_context("encoding the reply"));
-            return;
-        }
-        (void)client.connection.queue(
-            airlock::OutgoingMessage{request.tag, airlock::MessageKind::Reply, request.call_id, body, fds});
-    }
-
-    static void reply_error(Client& client, std::uint16_t tag, std::uint32_t call_id, const airlock::Status& status) {
-        airlock::CallError error{static_cast<std::uint8_t>(status.code()), {}};
-        error.message = bounded(status.message(), error.message.max_length);
-        std::vector<std::uint8_t> body;
-        std::vector<int> fds;
-        (void)airlock::encode_value(error, body, fds);
-        (void)client.connection.queue(airlock::OutgoingMessage{tag, airlock::MessageKind::ErrorReply, call_id, body, fds});
-    }
-
-    /// Decodes a request body, or answers with the decoding error.
-    template <class Request>
-    std::optional<Request> decode(Client& client, airlock::Message& message) {
-        auto value = airlock::decode_value<Request>(message.body, std::move(message.fds));
-        if (!value) {
-            reply_error(client, message.tag, message.call_id, value.status());
-            return std::nullopt;
-        }
-        return std::move(*value);
     }
 
     airlock::Status known_plugin(const std::string& name) const {
@@ -454,155 +436,168 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         return airlock::Status(airlock::StatusCode::SystemError, "internal error " + during + ": " + what);
     }
 
-    /// One request from a client, start to finish. An exception (std::bad_alloc, a bug) answers
-    /// that request with an error and leaves the loop and the other clients unharmed.
-    void handle_contained(std::uint64_t id, Client& client, airlock::Message& message) {
-        try {
-            handle(id, client, message);
-        } catch (...) {
-            airlock::Status status = internal_error("handling the request", std::current_exception());
-            log(status.message());
-            reply_error(client, message.tag, message.call_id, status);
-        }
+    /// A refused client's requests are answered with PermissionDenied, then it is closed.
+    airlock::Status admitted(Client& client) {
+        if (!client.refused) return {};
+        client.close_when_flushed = true;
+        return airlock::Status(airlock::StatusCode::PermissionDenied,
+                               "uid " + std::to_string(client.peer.euid) + " may not use the control socket " + path +
+                                   " (" + allowed_list() + "; see [host] control_users)");
     }
 
-    void handle(std::uint64_t id, Client& client, airlock::Message& message) {
-        if (message.kind != airlock::MessageKind::Request) return;  // clients send only requests
-        if (client.refused) {
-            reply_error(client, message.tag, message.call_id,
-                        airlock::Status(airlock::StatusCode::PermissionDenied,
-                                        "uid " + std::to_string(client.peer.euid) + " may not use the control socket " +
-                                            path + " (" + allowed_list() + "; see [host] control_users)"));
-            client.close_when_flushed = true;
-            return;
-        }
-        switch (message.tag) {
-        case control::status.tag: {
-            auto request = decode<StatusRequest>(client, message);
-            if (!request) return;
-            if (!request->plugin.empty()) {
-                if (airlock::Status s = known_plugin(request->plugin); !s.ok())
-                    return reply_error(client, message.tag, message.call_id, s);
+    /// Serves `method` on the client's session with `body(client, request) -> Result<Reply>`.
+    /// An exception (std::bad_alloc, a bug) answers that request with an error and leaves the
+    /// loop and the other clients unharmed. The session lives in the client, which lives in
+    /// this Impl, so the handler may hold both.
+    template <class Request, class Reply, class Body>
+    void serve(Client& client, const airlock::Method<Request, Reply>& method, Body body) {
+        (void)client.session.on(method, [this, &client, body = std::move(body)](Request& request) -> airlock::Result<Reply> {
+            if (airlock::Status s = admitted(client); !s.ok()) return s;
+            try {
+                return body(client, request);
+            } catch (...) {
+                airlock::Status status = internal_error("handling the request", std::current_exception());
+                log(status.message());
+                return status;
+            }
+        });
+    }
+
+    /// As `serve`, for requests that wait (on a plugin): `body(client, request, reply)`
+    /// completes the PendingReply later, while the client's other requests are served.
+    template <class Request, class Reply, class Body>
+    void serve_later(std::uint64_t id, Client& client, const airlock::Method<Request, Reply>& method, Body body) {
+        (void)client.session.on(method, [this, id, &client, body = std::move(body)](Request& request,
+                                                                                    airlock::PendingReply<Reply> reply) {
+            // A reply completed right here (a refusal, a plugin that is not ready) is sent after
+            // this dispatch, like one completed later.
+            dispatch_later(id);
+            if (airlock::Status s = admitted(client); !s.ok()) {
+                (void)reply.fail(s);
+                return;
+            }
+            auto shared = std::make_shared<airlock::PendingReply<Reply>>(std::move(reply));
+            try {
+                body(client, request, shared);
+            } catch (...) {
+                airlock::Status status = internal_error("handling the request", std::current_exception());
+                log(status.message());
+                (void)shared->fail(status);
+            }
+        });
+    }
+
+    void serve_methods(std::uint64_t id, Client& client) {
+        serve(client, control::status, [this](Client&, StatusRequest& request) -> airlock::Result<StatusReply> {
+            if (!request.plugin.empty()) {
+                if (airlock::Status s = known_plugin(request.plugin); !s.ok()) return s;
             }
             StatusReply status;
             for (const PluginStatus& plugin : backend.status())
-                if (request->plugin.empty() || plugin.name == request->plugin) status.plugins.push_back(entry_of(plugin));
-            return reply(client, message, status);
-        }
-        case control::start.tag:
-        case control::stop.tag:
-        case control::restart.tag: {
-            auto request = decode<PluginRequest>(client, message);
-            if (!request) return;
-            const std::string& name = request->plugin;
-            airlock::Status result = message.tag == control::start.tag  ? backend.start(name)
-                                     : message.tag == control::stop.tag ? backend.stop(name)
-                                                                        : backend.restart(name);
-            if (!result.ok()) return reply_error(client, message.tag, message.call_id, result);
-            const char* verb = message.tag == control::start.tag  ? "starting"
-                               : message.tag == control::stop.tag ? "stopping"
-                                                                  : "restarting";
-            return reply(client, message, ActionReply{bounded(std::string(verb) + " " + name, 1024)});
-        }
-        case control::logs.tag: {
-            auto request = decode<PluginRequest>(client, message);
-            if (!request) return;
-            if (airlock::Status s = known_plugin(request->plugin); !s.ok())
-                return reply_error(client, message.tag, message.call_id, s);
+                if (request.plugin.empty() || plugin.name == request.plugin) status.plugins.push_back(entry_of(plugin));
+            return status;
+        });
+        auto action = [this](const char* verb, airlock::Status (ControlBackend::*act)(const std::string&)) {
+            return [this, verb, act](Client&, PluginRequest& request) -> airlock::Result<ActionReply> {
+                const std::string& name = request.plugin;
+                if (airlock::Status result = (backend.*act)(name); !result.ok()) return result;
+                return ActionReply{bounded(std::string(verb) + " " + name, 1024)};
+            };
+        };
+        serve(client, control::start, action("starting", &ControlBackend::start));
+        serve(client, control::stop, action("stopping", &ControlBackend::stop));
+        serve(client, control::restart, action("restarting", &ControlBackend::restart));
+        serve(client, control::logs, [this](Client&, PluginRequest& request) -> airlock::Result<LogsReply> {
+            if (airlock::Status s = known_plugin(request.plugin); !s.ok()) return s;
             LogsReply logs;
-            for (std::string& line : backend.recent_logs(request->plugin))
+            for (std::string& line : backend.recent_logs(request.plugin))
                 logs.lines.emplace_back(bounded(std::move(line), 8192));
             if (logs.lines.size() > logs.lines.max_length)
                 logs.lines.erase(logs.lines.begin(), logs.lines.end() - static_cast<std::ptrdiff_t>(logs.lines.max_length));
-            return reply(client, message, logs);
-        }
-        case control::describe.tag: {
-            auto request = decode<PluginRequest>(client, message);
-            if (!request) return;
-            auto methods = backend.methods(request->plugin);
-            if (!methods) return reply_error(client, message.tag, message.call_id, methods.status());
+            return logs;
+        });
+        serve(client, control::describe, [this](Client&, PluginRequest& request) -> airlock::Result<DescribeReply> {
+            auto methods = backend.methods(request.plugin);
+            if (!methods) return methods.status();
             DescribeReply describe;
             describe.methods = std::move(*methods);
-            return reply(client, message, describe);
-        }
-        case control::wait_ready.tag: {
-            auto request = decode<WaitReadyRequest>(client, message);
-            if (!request) return;
-            std::weak_ptr<Impl> weak = weak_from_this();
-            const std::uint16_t tag = message.tag;
-            const std::uint32_t call_id = message.call_id;
-            const std::string name = request->plugin;
-            return backend.when_ready(name, std::chrono::milliseconds(request->timeout_ms),
-                                      [weak, id, tag, call_id, name](airlock::Status ready) {
-                                          auto self = weak.lock();
-                                          if (!self) return;
-                                          // Posted: `done` may run at once, inside handle().
-                                          asio::post(self->io, [weak, id, tag, call_id, name, ready]() {
-                                              auto again = weak.lock();
-                                              if (!again) return;
-                                              Client* c = again->find(id);
-                                              if (!c) return;
-                                              if (!ready.ok()) reply_error(*c, tag, call_id, ready);
-                                              else again->reply_to(*c, tag, call_id, ActionReply{bounded(name + " is ready", 1024)});
-                                              again->pump(id);
-                                          });
-                                      });
-        }
-        case control::call.tag: {
-            auto request = decode<CallRequest>(client, message);
-            if (!request) return;
-            return start_call(id, client, message, std::move(*request));
-        }
-        case control::follow_logs.tag: {
-            auto request = decode<FollowLogsRequest>(client, message);
-            if (!request) return;
-            std::string plugin = request->plugin;
-            if (!plugin.empty()) {
-                if (airlock::Status s = known_plugin(plugin); !s.ok())
-                    return reply_error(client, message.tag, message.call_id, s);
+            return describe;
+        });
+        serve_later(id, client, control::wait_ready,
+                    [this, id](Client&, WaitReadyRequest& request, std::shared_ptr<airlock::PendingReply<ActionReply>> reply) {
+                        std::weak_ptr<Impl> weak = weak_from_this();
+                        const std::string name = request.plugin;
+                        backend.when_ready(name, std::chrono::milliseconds(request.timeout_ms),
+                                           [weak, id, name, reply](airlock::Status ready) {
+                                               if (!ready.ok()) (void)reply->fail(ready);
+                                               else (void)reply->complete(ActionReply{bounded(name + " is ready", 1024)});
+                                               if (auto self = weak.lock()) self->dispatch_later(id);
+                                           });
+                    });
+        serve_later(id, client, control::call,
+                    [this, id](Client& c, CallRequest& request, std::shared_ptr<airlock::PendingReply<CallReply>> reply) {
+                        start_call(id, c, request, std::move(reply));
+                    });
+        // Raw: the reply must go out before the recent lines that follow it.
+        (void)client.session.on_raw(control::follow_logs.tag, [this, id, &client](airlock::Message& message,
+                                                                                 airlock::CallSession::Responder& respond) {
+            if (airlock::Status s = admitted(client); !s.ok()) return s;
+            auto request = airlock::decode_value<FollowLogsRequest>(message.body, std::move(message.fds));
+            if (!request) return request.status();
+            try {
+                return follow_logs(id, client, *request, respond);
+            } catch (...) {
+                airlock::Status status = internal_error("handling the request", std::current_exception());
+                log(status.message());
+                return status;
             }
-            if (client.log_subscription) {
-                backend.unsubscribe_logs(*client.log_subscription);
-                client.log_subscription.reset();
-            }
-            reply(client, message,
-                  ActionReply{bounded("following the logs of " + (plugin.empty() ? std::string("every plugin") : plugin), 1024)});
-            if (request->include_recent && !plugin.empty())
-                for (std::string& line : backend.recent_logs(plugin)) push_log(client, plugin, line);
-            std::weak_ptr<Impl> weak = weak_from_this();
-            client.log_subscription =
-                backend.subscribe_logs([weak, id, plugin](const std::string& source, const std::string& line) {
-                    if (!plugin.empty() && source != plugin) return;
-                    auto self = weak.lock();
-                    if (!self) return;
-                    Client* c = self->find(id);
-                    if (!c) return;
-                    // Runs inside the supervisor's logging: an exception stops this client only.
-                    try {
-                        self->push_log(*c, source, line);
-                    } catch (...) {
-                        self->log(internal_error("following the logs", std::current_exception()).message());
-                        c->close_when_flushed = true;
-                    }
-                    // Not pump() here: it may drop the client, which unsubscribes while the
-                    // supervisor is still iterating its subscribers.
-                    if (!c->pump_scheduled) {
-                        c->pump_scheduled = true;
-                        asio::post(self->io, [weak, id] {
-                            auto again = weak.lock();
-                            if (!again) return;
-                            if (Client* later = again->find(id)) later->pump_scheduled = false;
-                            again->pump(id);
-                        });
-                    }
-                });
-            return;
+        });
+    }
+
+    airlock::Status follow_logs(std::uint64_t id, Client& client, FollowLogsRequest& request,
+                                airlock::CallSession::Responder& respond) {
+        std::string plugin = request.plugin;
+        if (!plugin.empty()) {
+            if (airlock::Status s = known_plugin(plugin); !s.ok()) return s;
         }
-        default:
-            return reply_error(client, message.tag, message.call_id,
-                               airlock::Status(airlock::StatusCode::NotFound,
-                                               "the control protocol has no method with tag " + std::to_string(message.tag)));
+        if (client.log_subscription) {
+            backend.unsubscribe_logs(*client.log_subscription);
+            client.log_subscription.reset();
         }
+        airlock::EncodedMessage encoded;
+        ActionReply following{bounded("following the logs of " + (plugin.empty() ? std::string("every plugin") : plugin), 1024)};
+        if (airlock::Status s = airlock::encode_message(following, encoded); !s.ok()) return s;
+        (void)respond.send(encoded);
+        if (request.include_recent && !plugin.empty())
+            for (std::string& line : backend.recent_logs(plugin)) push_log(client, plugin, line);
+        std::weak_ptr<Impl> weak = weak_from_this();
+        client.log_subscription =
+            backend.subscribe_logs([weak, id, plugin](const std::string& source, const std::string& line) {
+                if (!plugin.empty() && source != plugin) return;
+                auto self = weak.lock();
+                if (!self) return;
+                Client* c = self->find(id);
+                if (!c) return;
+                // Runs inside the supervisor's logging: an exception stops this client only.
+                try {
+                    self->push_log(*c, source, line);
+                } catch (...) {
+                    self->log(internal_error("following the logs", std::current_exception()).message());
+                    c->close_when_flushed = true;
+                }
+                // Not pump() here: it may drop the client, which unsubscribes while the
+                // supervisor is still iterating its subscribers.
+                if (!c->pump_scheduled) {
+                    c->pump_scheduled = true;
+                    asio::post(self->io, [weak, id] {
+                        auto again = weak.lock();
+                        if (!again) return;
+                        if (Client* later = again->find(id)) later->pump_scheduled = false;
+                        again->pump(id);
+                    });
+                }
+            });
+        return {};
     }
 
     /// Queues one log line. While the client is not reading (its socket is full) lines are
@@ -631,11 +626,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             airlock::OutgoingMessage{control::log_line.tag, airlock::MessageKind::OneWay, 0, body, fds});
     }
 
-    void start_call(std::uint64_t id, Client& client, const airlock::Message& message, CallRequest request) {
-        std::uint16_t tag = message.tag;
-        std::uint32_t call_id = message.call_id;
+    /// Forwards a control client's call to the plugin with the client's deadline; the reply
+    /// comes later. The client disconnecting, or cancelling, cancels the plugin call.
+    void start_call(std::uint64_t id, Client& client, CallRequest& request,
+                    std::shared_ptr<airlock::PendingReply<CallReply>> reply) {
         auto methods = backend.methods(request.plugin);
-        if (!methods) return reply_error(client, tag, call_id, methods.status());
+        if (!methods) return (void)reply->fail(methods.status());
         const airlock::protocol::MethodAnnouncement* method = nullptr;
         std::string names;
         for (const auto& announced : *methods) {
@@ -643,57 +639,53 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             if (announced.name == request.method) method = &announced;
         }
         if (!method)
-            return reply_error(client, tag, call_id,
-                               airlock::Status(airlock::StatusCode::NotFound,
-                                               "plugin " + std::string(request.plugin) + " has no method \"" +
-                                                   std::string(request.method) + "\" (methods: " +
-                                                   (names.empty() ? "none" : names) + ")"));
+            return (void)reply->fail(airlock::Status(airlock::StatusCode::NotFound,
+                                                     "plugin " + std::string(request.plugin) + " has no method \"" +
+                                                         std::string(request.method) + "\" (methods: " +
+                                                         (names.empty() ? "none" : names) + ")"));
         auto request_type = airlock::ParsedType::parse(method->request_type);
-        if (!request_type)
-            return reply_error(client, tag, call_id, request_type.status().with_context("the announced request type"));
+        if (!request_type) return (void)reply->fail(request_type.status().with_context("the announced request type"));
         auto reply_type = airlock::ParsedType::parse(method->reply_type);
-        if (!reply_type)
-            return reply_error(client, tag, call_id, reply_type.status().with_context("the announced reply type"));
+        if (!reply_type) return (void)reply->fail(reply_type.status().with_context("the announced reply type"));
         auto body = airlock::encode_json(request_type->spec(), request.json_request);
         if (!body)
-            return reply_error(client, tag, call_id,
-                               body.status().with_context("request for " + std::string(request.plugin) + "." +
-                                                          std::string(request.method) + " (type " +
-                                                          method->request_type + ")"));
+            return (void)reply->fail(body.status().with_context("request for " + std::string(request.plugin) + "." +
+                                                                std::string(request.method) + " (type " +
+                                                                method->request_type + ")"));
         std::weak_ptr<Impl> weak = weak_from_this();
         auto reply_spec = std::make_shared<airlock::ParsedType>(std::move(*reply_type));
         CallOptions options;
         if (request.timeout_ms) options.timeout = std::chrono::milliseconds(*request.timeout_ms);
+        options.deadline = reply->deadline();  // the client's own deadline for this request bounds the plugin call
+        options.canceller = std::make_shared<CallCanceller>();
+        client.plugin_calls.push_back(options.canceller);
+        reply->on_cancel([canceller = std::weak_ptr<CallCanceller>(options.canceller)] {
+            if (auto live = canceller.lock()) live->cancel();
+        });
+        std::weak_ptr<CallCanceller> canceller = options.canceller;
         backend.call_raw(request.plugin, request.method, std::move(*body),
-                         [weak, id, tag, call_id, reply_spec](airlock::Result<airlock::Message> result) {
+                         [weak, id, reply, reply_spec, canceller](airlock::Result<airlock::Message> result) {
                              auto self = weak.lock();
                              if (!self) return;
-                             Client* c = self->find(id);
-                             if (!c) return;
+                             if (Client* c = self->find(id)) {
+                                 auto& calls = c->plugin_calls;
+                                 calls.erase(std::remove(calls.begin(), calls.end(), canceller.lock()), calls.end());
+                             }
                              // The plugin's reply is decoded here: an exception fails this call only.
                              try {
                                  if (!result) {
-                                     reply_error(*c, tag, call_id, result.status());
+                                     (void)reply->fail(result.status());
                                  } else {
                                      auto json = airlock::decode_to_json(reply_spec->spec(), result->body, result->fds.size());
-                                     if (!json) reply_error(*c, tag, call_id, json.status().with_context("the plugin's reply"));
-                                     else self->reply_to(*c, tag, call_id, CallReply{std::move(*json)});
+                                     if (!json) (void)reply->fail(json.status().with_context("the plugin's reply"));
+                                     else (void)reply->complete(CallReply{std::move(*json)});
                                  }
                              } catch (...) {
-                                 reply_error(*c, tag, call_id,
-                                             internal_error("converting the plugin's reply", std::current_exception()));
+                                 (void)reply->fail(internal_error("converting the plugin's reply", std::current_exception()));
                              }
-                             self->pump(id);
+                             self->dispatch_later(id);
                          },
                          options);
-    }
-
-    template <class Value>
-    void reply_to(Client& client, std::uint16_t tag, std::uint32_t call_id, const Value& value) {
-        airlock::Message request;
-        request.tag = tag;
-        request.call_id = call_id;
-        reply(client, request, value);
     }
 };
 

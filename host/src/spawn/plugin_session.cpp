@@ -177,10 +177,11 @@ bool PluginSession::request_stop() {
     return true;
 }
 
-Status PluginSession::call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
-                                     CallSession::RawCompletion done) {
+Result<CallId> PluginSession::call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body,
+                                             std::span<const int> fds, CallSession::RawCompletion done,
+                                             std::optional<std::chrono::milliseconds> timeout) {
     if (phase_ != Phase::Ready) return Status(StatusCode::InvalidState, "the plugin is not ready");
-    return session_.call_raw_async(tag, body, fds, std::move(done));
+    return session_.start_call_raw(tag, body, fds, std::move(done), airlock::CallOptions{timeout});
 }
 
 Result<Connection> PluginSession::release_connection() {

@@ -616,12 +616,22 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         pending->timer.cancel();
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
-    const milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
-    Status status = run->session()->call_raw_async(found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); });
-    if (!status.ok()) {
-        finish(std::move(status));
+    milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
+    if (options.deadline)
+        timeout = std::clamp(std::chrono::ceil<milliseconds>(*options.deadline - std::chrono::steady_clock::now()),
+                             milliseconds(0), timeout);
+    // The deadline travels with the request, so the plugin knows when the caller gives up.
+    Result<CallId> started = run->session()->call_raw_async(
+        found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); }, timeout);
+    if (!started) {
+        finish(started.status());
         return;
     }
+    if (options.canceller)
+        options.canceller->arm([weak_run = std::weak_ptr<PluginRunner>(run), id = *started, finish] {
+            if (auto live = weak_run.lock(); live && live->session()) (void)live->session()->cancel_call(id);
+            finish(Status(StatusCode::Cancelled, "the caller cancelled the call"));
+        });
     plugin->bytes_out += body.size();
     run->flush_writes();
     pending->timer.expires_after(timeout);

@@ -1,5 +1,7 @@
 // A hostile control client and a hostile plugin against the real control socket of a real
 // Supervisor: neither stalls the host, and a well-behaved plugin is still served afterwards.
+#include "supervised_host.hpp"
+
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/host/config_loader.hpp>
@@ -28,63 +30,12 @@ namespace {
 
 namespace control = airlock::protocol::control;
 
-std::string plugin_toml(const std::string& name, const std::string& exec, const std::string& mode) {
-    return "[plugin." + name + "]\nexec = \"" + exec + "\"\nargs = [\"" + mode + "\"]\nprotocol = \"airlock\"\n\n";
-}
-
-/// The supervisor and control server on their own io thread.
-struct Host {
+/// The good and the hostile plugin.
+struct Host : control_test::SupervisedHost {
     Host()
-        : config(airlock::host::load_config_text(
-              "[sandbox]\nsystem_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\nuser = \"nobody\"\n" +
-                  plugin_toml("good", AIRLOCK_SUPERVISED_PLUGIN, "serve") +
-                  plugin_toml("wide", AIRLOCK_HOSTILE_PLUGIN, "wide-reply"),
-              "/tmp/control-hostile-test.toml")),
-          socket("/tmp/airlock-ctl-hostile-" + std::to_string(::getpid()) + ".sock"),
-          supervisor(io, config),
-          server(io, supervisor, socket, {}) {
-        supervisor.set_output_fd(-1);
-        REQUIRE(server.start().ok());
-        supervisor.start_all();
-        loop = std::thread([this] { io.run(); });
-    }
-    ~Host() {
-        std::promise<void> stopped;
-        on_io([&] {
-            supervisor.stop_all([&] { stopped.set_value(); });
-            return 0;
-        });
-        (void)stopped.get_future().wait_for(std::chrono::seconds(20));
-        on_io([&] {
-            server.stop();
-            return 0;
-        });
-        work.reset();
-        io.stop();
-        loop.join();
-    }
-    template <class F>
-    auto on_io(F f) -> decltype(f()) {
-        std::packaged_task<decltype(f())()> task(std::move(f));
-        auto result = task.get_future();
-        boost::asio::post(io, [&task] { task(); });
-        return result.get();
-    }
-    bool ready(const std::string& name) {
-        return on_io([&] {
-            for (const auto& status : supervisor.status())
-                if (status.name == name) return status.state == airlock::host::PluginState::Ready;
-            return false;
-        });
-    }
-
-    boost::asio::io_context io;
-    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
-    airlock::host::HostConfig config;
-    std::string socket;
-    airlock::host::Supervisor supervisor;
-    airlock::host::ControlServer server;
-    std::thread loop;
+        : SupervisedHost(control_test::plugin_toml("good", AIRLOCK_SUPERVISED_PLUGIN, "serve") +
+                             control_test::plugin_toml("wide", AIRLOCK_HOSTILE_PLUGIN, "wide-reply"),
+                         "hostile") {}
 };
 
 airlock::Result<airlock::protocol::CallReply> call(airlock::CallSession& session, const std::string& plugin,

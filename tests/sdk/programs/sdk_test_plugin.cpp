@@ -8,13 +8,23 @@
 //   fail    {text}       throws std::runtime_error(text)
 //   late    {text}       registers a method while running
 //   startup {text}       the errors collected before run() (duplicate registration)
+//   wait    {text}       asynchronous: a timer thread replies "waited <text>", only after
+//                        "poke" has been served (so a blocked plugin could never answer)
+//   poke    {text}       replies at once
+//   hold    {text}       asynchronous: kept pending; records whether it had a deadline and
+//                        whether the host cancelled it
+//   held    {text}       "deadline=<0|1> cancelled=<n>" for the held calls so far
 #include "sdk_api.hpp"
 
 #include <airlock/plugin/plugin.hpp>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 using airlock::plugin::Plugin;
 using airlock::plugin::PluginError;
@@ -94,6 +104,42 @@ int main() {
         startup_errors += error.what();
     }
     plugin.on<Text, Text>("startup", [&](Text&) { return Text{startup_errors}; });
+
+    std::mutex mutex;
+    std::condition_variable poked;
+    bool was_poked = false;
+    std::vector<std::thread> timers;
+    plugin.on<Text, Text>("wait", [&](Text& request, airlock::plugin::PendingReply<Text> reply) {
+        timers.emplace_back([&, reply = std::move(reply), text = std::string(request.text)]() mutable {
+            {
+                std::unique_lock lock(mutex);
+                poked.wait(lock, [&] { return was_poked; });
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the timer
+            (void)reply.complete(Text{"waited " + text});
+        });
+    });
+    plugin.on<Text, Text>("poke", [&](Text& request) {
+        {
+            std::lock_guard lock(mutex);
+            was_poked = true;
+        }
+        poked.notify_all();
+        return Text{"poked " + std::string(request.text)};
+    });
+    std::vector<airlock::plugin::PendingReply<Text>> held;
+    bool held_deadline = false;
+    int held_cancelled = 0;
+    plugin.on<Text, Text>("hold", [&](Text&, airlock::plugin::PendingReply<Text> reply) {
+        held_deadline = reply.deadline().has_value();
+        reply.on_cancel([&] { ++held_cancelled; });
+        held.push_back(std::move(reply));
+    });
+    plugin.on<Text, Text>("held", [&](Text&) {
+        return Text{"deadline=" + std::to_string(held_deadline) + " cancelled=" + std::to_string(held_cancelled)};
+    });
     plugin.log(airlock::plugin::LogLevel::Warning, "sdk test plugin starting");
-    return plugin.run();
+    int code = plugin.run();
+    for (auto& timer : timers) timer.join();
+    return code;
 }

@@ -33,9 +33,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 namespace airlock {
 
@@ -46,6 +48,46 @@ struct CallError {
 };
 AIRLOCK_STRUCT(CallError, code, message)
 
+class CallSession;
+/// Identifies a call this side started (`CallSession::start_call`), for `cancel`.
+using CallId = std::uint32_t;
+/// The clock of deadlines.
+using CallClock = std::chrono::steady_clock;
+
+/// Options of a call.
+struct CallOptions {
+    /// How long to wait for the reply; sent to the peer as the call's deadline. Empty: the
+    /// connection's timeout for a blocking `call`, none for a started call.
+    std::optional<std::chrono::milliseconds> timeout;
+};
+
+namespace detail {
+/// Work posted to a session's thread from any thread; wakes the loop through an eventfd.
+struct SessionMailbox {
+    std::mutex mutex;
+    std::vector<std::function<void(CallSession&)>> work;
+    UniqueFd wake;      ///< eventfd (close-on-exec, non-blocking), readable while work waits
+    bool open = true;   ///< false once the session is gone
+    /// False when the session is gone (then `job` is dropped).
+    bool post(std::function<void(CallSession&)> job);
+};
+/// One served call whose reply was deferred, shared by the session and its PendingReply.
+struct DeferredCall {
+    enum class Phase { Waiting, Completed, Cancelled };
+    std::mutex mutex;
+    std::uint16_t tag = 0;
+    CallId call_id = 0;
+    std::optional<CallClock::time_point> deadline;
+    Phase phase = Phase::Waiting;
+    std::function<void()> on_cancel;
+    std::shared_ptr<SessionMailbox> mailbox;
+};
+} // namespace detail
+
+class RawPendingReply;
+template <class Reply>
+class PendingReply;
+
 class CallSession {
 public:
     /// Completion of a call at the message level (used by generic tools; typed calls decode it).
@@ -55,6 +97,7 @@ public:
     public:
         Responder(Connection& connection, std::uint16_t tag, std::uint32_t call_id)
             : connection_(connection), tag_(tag), call_id_(call_id) {}
+        Responder(CallSession& session, const Message& request);
         /// Sends the reply now; `fds` are borrowed and may be closed when this returns.
         Status send(std::span<const std::uint8_t> body, std::span<const int> fds) {
             sent_ = true;
@@ -66,12 +109,21 @@ public:
             return connection_.queue(reply.outgoing(tag_, MessageKind::Reply, call_id_));
         }
         [[nodiscard]] bool sent() const { return sent_; }
+        /// Defers the reply: the handler may return without replying and complete the returned
+        /// handle later, from any thread. At most once, and not after sending.
+        RawPendingReply pend();
+        [[nodiscard]] bool pended() const { return pended_; }
+        /// The deadline the caller sent with the request, if any.
+        [[nodiscard]] std::optional<CallClock::time_point> deadline() const { return deadline_; }
 
     private:
         Connection& connection_;
         std::uint16_t tag_;
         std::uint32_t call_id_;
         bool sent_ = false;
+        bool pended_ = false;
+        CallSession* session_ = nullptr;
+        std::optional<CallClock::time_point> deadline_;
     };
     /// A handler at the message level: replies through `respond`, or returns a failure status
     /// that becomes an error reply.
@@ -88,20 +140,33 @@ public:
     /// Serves `method` with `handler(Request&) -> Reply | Result<Reply>`; the handler may throw.
     /// BytesView/StringView members of the Request point into the request message: they are
     /// valid until the handler returns. A Reply may hold views too (e.g. into the request).
+    /// An asynchronous handler `handler(Request&, PendingReply<Reply>) -> void` replies later
+    /// through the handle (its Request may not hold views: they would outlive the message).
     /// InvalidState if the method already has a handler; InvalidParameter if the connection's
     /// protocol does not declare it.
     template <class Request, class Reply, class Handler>
     Status on(const Method<Request, Reply>& method, Handler handler) {
         return on_raw(method.tag, typed_handler<Request, Reply>(std::move(handler)));
     }
+    /// True when `Handler` is an asynchronous handler of Request/Reply (see `on`).
+    template <class Request, class Reply, class Handler>
+    static constexpr bool is_async_handler_v = std::is_invocable_v<Handler&, Request&, PendingReply<Reply>>;
     /// The raw handler behind `on`: decodes the Request, calls `handler(Request&) -> Reply |
-    /// Result<Reply>` and sends the encoded Reply (a failure becomes the error reply). For
-    /// methods whose tags are assigned at run time (the plugin SDK's).
+    /// Result<Reply>` and sends the encoded Reply (a failure becomes the error reply), or hands
+    /// an asynchronous handler its PendingReply. For methods whose tags are assigned at run
+    /// time (the plugin SDK's).
     template <class Request, class Reply, class Handler>
     static RawHandler typed_handler(Handler handler) {
         return [handler = std::move(handler)](Message& message, Responder& respond) mutable -> Status {
             Result<Request> request = decode_value<Request>(message.body, std::move(message.fds));
             if (!request) return request.status();
+            if constexpr (is_async_handler_v<Request, Reply, Handler>) {
+                static_assert(!holds_views_v<Request>, "an asynchronous handler's Request may not hold "
+                                                       "BytesView/StringView members: the request message is "
+                                                       "gone when the handler returns");
+                handler(*request, PendingReply<Reply>(respond.pend()));
+                return {};
+            } else {
             using Returned = std::invoke_result_t<Handler&, Request&>;
             std::optional<Reply> reply;
             if constexpr (std::is_same_v<Returned, Result<Reply>>) {
@@ -115,6 +180,7 @@ public:
             if (Status s = encode_message(*reply, encoded); !s.ok()) return s.with_context("encoding the reply");
             (void)respond.send(encoded);  // the reply (its descriptors, its large members) lives until sent
             return {};
+            }
         };
     }
     /// Handles notification `kind` with `handler(Payload&)`. Undecodable ones are dropped.
@@ -162,6 +228,34 @@ public:
             else done(decode_reply<Reply>(name, std::move(*reply)));
         });
     }
+    /// Starts a call with options (a deadline, sent to the peer) and returns its id for
+    /// `cancel`. `done` runs like call_async's, also with `Timeout` when the deadline passes
+    /// (checked by poll_once/dispatch_pending; an event loop arms a timer for next_deadline()).
+    template <class Request, class Reply>
+    Result<CallId> start_call(const Method<Request, Reply>& method, const Request& request,
+                              std::type_identity_t<std::function<void(Result<Reply>)>> done, CallOptions options = {}) {
+        static_assert(!holds_views_v<Reply>, "a Reply with BytesView/StringView members would outlive its message: "
+                                             "use Bytes/String in the Reply");
+        EncodedMessage encoded;
+        if (Status s = encode_message(request, encoded); !s.ok()) return s.with_context(method.name);
+        const char* name = method.name;
+        return start_outgoing(encoded.outgoing(method.tag),
+                              [name, done = std::move(done)](Result<Message> reply) {
+                                  if (!reply) done(reply.status().with_context(name));
+                                  else done(decode_reply<Reply>(name, std::move(*reply)));
+                              },
+                              options);
+    }
+    /// `start_call` at the message level (`body` and `fds` borrowed).
+    Result<CallId> start_call_raw(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
+                                  RawCompletion done, CallOptions options = {});
+    /// Gives up on an outstanding call: its completion runs now with `Cancelled`, the peer is
+    /// sent a Cancel (its handler observes it) and a late reply is dropped. False when `id` is
+    /// not outstanding (already completed, or never started).
+    bool cancel(CallId id);
+    /// The earliest deadline of an outstanding started call, for an event loop's timer.
+    [[nodiscard]] std::optional<CallClock::time_point> next_deadline() const;
+
     /// Sends a one-way notification.
     template <class Payload>
     Status notify(const Notification<Payload>& kind, const Payload& payload) {
@@ -188,12 +282,33 @@ public:
     /// Completes every pending call with `reason`.
     void fail_pending(const Status& reason);
     [[nodiscard]] std::size_t pending_calls() const { return pending_.size(); }
+    /// Requests whose reply a handler deferred and has not completed yet.
+    [[nodiscard]] std::size_t deferred_replies() const { return deferred_.size(); }
+    /// A descriptor (an eventfd) that becomes readable when a deferred reply was completed
+    /// from another thread; an event loop watches it and then calls dispatch_pending. -1 until
+    /// the first handler defers a reply (poll_once and a blocking call watch it themselves).
+    [[nodiscard]] int wake_fd() const;
+
+    ~CallSession();
 
 private:
     /// call_raw / call_raw_async for a prepared message (tag, body or pieces, descriptors);
     /// they set its kind and call id.
     Result<Message> call_outgoing(OutgoingMessage request, std::optional<std::chrono::milliseconds> timeout);
     Status call_outgoing_async(OutgoingMessage request, RawCompletion done);
+    Result<CallId> start_outgoing(OutgoingMessage request, RawCompletion done, CallOptions options);
+    CallId take_call_id();
+    void send_cancel(std::uint16_t tag, CallId id);
+    /// Completes the started calls whose deadline has passed with Timeout.
+    void expire_overdue();
+    /// Runs the completions posted from other threads.
+    void run_posted();
+    /// Waits until the connection has a message, posted work arrives, or `until`.
+    Status wait_for_work(CallClock::time_point until);
+    void cancelled_by_peer(CallId id);
+    void send_error(std::uint16_t tag, CallId id, const Status& status);
+    friend class RawPendingReply;
+    RawPendingReply defer(const Message& request, std::optional<CallClock::time_point> deadline);
     template <class Reply>
     static Result<Reply> decode_reply(const char* name, Message&& reply) {
         Result<Reply> value = decode_value<Reply>(reply.body, std::move(reply.fds));
@@ -207,8 +322,83 @@ private:
     Connection& connection_;
     std::unordered_map<std::uint16_t, RawHandler> handlers_;
     std::unordered_map<std::uint16_t, RawNotificationHandler> notification_handlers_;
-    std::map<std::uint32_t, RawCompletion> pending_;
+    struct Outstanding {
+        RawCompletion done;
+        std::uint16_t tag = 0;
+        std::optional<CallClock::time_point> deadline;
+    };
+    std::map<std::uint32_t, Outstanding> pending_;
     std::uint32_t next_call_id_ = 1;
+    /// Requests answered later, by call id; only while their reply is owed.
+    std::unordered_map<CallId, std::shared_ptr<detail::DeferredCall>> deferred_;
+    std::shared_ptr<detail::SessionMailbox> mailbox_;  ///< created by the first deferred reply
+};
+
+/// A reply a handler sends later (see "Replies that come later" above), at the message level.
+/// Move-only; every member may be called from any thread. Exactly one of `complete` / `fail`
+/// takes effect; dropping the handle before either sends a `HandlerFailed` error reply.
+class RawPendingReply {
+public:
+    RawPendingReply() = default;
+    explicit RawPendingReply(std::shared_ptr<detail::DeferredCall> call) : call_(std::move(call)) {}
+    RawPendingReply(RawPendingReply&&) noexcept = default;
+    RawPendingReply& operator=(RawPendingReply&& other) noexcept;
+    ~RawPendingReply();
+
+    /// Sends the reply body and descriptors (sent from the session's thread, then closed).
+    /// InvalidState when already completed; Cancelled when the caller cancelled (or the
+    /// session ended); nothing is sent then.
+    Status complete(std::vector<std::uint8_t> body, std::vector<UniqueFd> fds = {});
+    /// Answers with an error reply carrying `error` (its code and message). Fails like `complete`.
+    Status fail(const Status& error);
+    /// Runs `job` on the session's thread with the reply still owed, then it must complete the
+    /// call through `send` (or return a failure, sent as an error reply). For replies that must
+    /// be encoded where their descriptors and large members live (the typed PendingReply).
+    Status complete_with(std::function<Status(CallSession::Responder&)> job);
+    /// True once the caller cancelled the call (or its deadline passed and it told us so).
+    [[nodiscard]] bool cancelled() const;
+    /// Runs `callback` on the session's thread when the caller cancels; at once (on this
+    /// thread) when it already has. Replaces an earlier callback.
+    void on_cancel(std::function<void()> callback);
+    /// The deadline the caller sent with the request, if any.
+    [[nodiscard]] std::optional<CallClock::time_point> deadline() const;
+    /// False for a default-constructed or moved-from handle, or once completed.
+    [[nodiscard]] bool pending() const;
+
+private:
+    Status settle(std::function<void(CallSession&)> job);
+    std::shared_ptr<detail::DeferredCall> call_;
+};
+
+
+/// A typed reply a handler sends later: the second parameter of an asynchronous handler
+/// (`CallSession::on`, `Plugin::on`). Like RawPendingReply, callable from any thread; the
+/// Reply is moved to the session's thread and encoded there.
+template <class Reply>
+class PendingReply {
+public:
+    PendingReply() = default;
+    explicit PendingReply(RawPendingReply raw) : raw_(std::move(raw)) {}
+    /// Sends `reply`. InvalidState when already completed, Cancelled when the caller cancelled.
+    Status complete(Reply reply) {
+        auto value = std::make_shared<Reply>(std::move(reply));
+        return raw_.complete_with([value](CallSession::Responder& respond) -> Status {
+            EncodedMessage encoded;
+            if (Status s = encode_message(*value, encoded); !s.ok()) return s.with_context("encoding the reply");
+            (void)respond.send(encoded);
+            return {};
+        });
+    }
+    /// Answers with an error reply.
+    Status fail(const Status& error) { return raw_.fail(error); }
+    [[nodiscard]] bool cancelled() const { return raw_.cancelled(); }
+    void on_cancel(std::function<void()> callback) { raw_.on_cancel(std::move(callback)); }
+    [[nodiscard]] std::optional<CallClock::time_point> deadline() const { return raw_.deadline(); }
+    [[nodiscard]] bool pending() const { return raw_.pending(); }
+    [[nodiscard]] RawPendingReply& raw() { return raw_; }
+
+private:
+    RawPendingReply raw_;
 };
 
 } // namespace airlock

@@ -127,6 +127,9 @@ public:
     /// Sends queued packets until the socket would block.
     Status on_writable();
     [[nodiscard]] bool has_message() const { return !inbox_.empty(); }
+    /// True once the peer's hello announced request deadlines and Cancel messages
+    /// (docs/wire-format.md §2); an older peer gets neither.
+    [[nodiscard]] bool peer_supports_call_control() const { return peer_call_control_; }
     /// Removes the oldest complete message. Precondition: has_message().
     Message take_message();
     /// Sends what fits now and queues the rest (copying bytes, duplicating descriptors),
@@ -233,6 +236,7 @@ private:
     std::size_t max_message_fds_ = kDefaultMaxMessageFds;
     std::optional<std::chrono::milliseconds> timeout_;
     std::optional<SecurityToken> peer_token_;
+    bool peer_call_control_ = false;
     ByteBuffer scratch_;  ///< receive buffer of one packet; never zero-filled (recv writes what it uses)
     std::vector<std::uint8_t> control_;
     std::deque<PendingPacket> outbox_;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <optional>
 #include <utility>
 #include <span>
 #include <vector>
@@ -43,6 +44,8 @@ enum class MessageKind : std::uint8_t {
     Request = 1,     ///< a call; the peer answers with Reply or ErrorReply carrying the same call id
     Reply = 2,       ///< a successful answer
     ErrorReply = 3,  ///< a failed answer (body: a CallError)
+    Cancel = 4,      ///< the caller gave up on the request with this call id (empty body); sent only
+                     ///< to a peer whose hello announced it (Connection::peer_supports_call_control)
 };
 
 /// A received message. Its descriptors are owned and close-on-exec.
@@ -52,6 +55,8 @@ struct Message {
     std::uint32_t call_id = 0;
     ByteBuffer body;
     std::vector<UniqueFd> fds;
+    /// A Request's deadline as the caller sent it: milliseconds it had left when sending.
+    std::optional<std::uint32_t> timeout_ms;
 };
 
 /// A message body in pieces: the body on the wire is the pieces one after the other. Large
@@ -68,6 +73,8 @@ struct OutgoingMessage {
     std::span<const std::uint8_t> body;  ///< the body, when `pieces` is empty
     std::span<const int> fds;
     BodyPieces pieces{};                 ///< when not empty: the body in pieces (`body` must be empty)
+    /// A Request's deadline (milliseconds left); dropped for a peer that does not support it.
+    std::optional<std::uint32_t> timeout_ms{};
 };
 
 } // namespace airlock

@@ -93,9 +93,14 @@ public:
     void drain() { on_events(POLLIN_EVENTS); }
     /// Calls an application method by tag with an encoded body and the descriptors it refers
     /// to (duplicated when queued: the caller keeps its own); `done` runs from on_events() (or
-    /// with Cancelled from close()). InvalidState when the plugin is not ready.
-    Status call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
-                          CallSession::RawCompletion done);
+    /// with Cancelled from close()). InvalidState when the plugin is not ready. `timeout`
+    /// travels to the plugin as the call's deadline. Returns the id for cancel_call().
+    Result<CallId> call_raw_async(std::uint16_t tag, std::span<const std::uint8_t> body, std::span<const int> fds,
+                                  CallSession::RawCompletion done,
+                                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    /// Gives up on a call started by call_raw_async: `done` runs now with Cancelled and the
+    /// plugin is sent a Cancel. False when the call is no longer outstanding.
+    bool cancel_call(CallId id) { return session_.cancel(id); }
     /// Closes the connection; pending calls complete with `reason`.
     void close(const Status& reason);
     /// Once ready(): hands the established connection over (to a blocking PluginClient);

@@ -76,10 +76,34 @@ struct PluginStatus {
     std::chrono::milliseconds progress_age{0};  ///< how long ago that report arrived
 };
 
+/// Lets whoever started a call through the supervisor give up on it (e.g. the control client
+/// that asked for it disconnected): `cancel()` completes the call with `Cancelled` and sends
+/// the plugin a Cancel, which its asynchronous handler observes. Used on the io thread.
+class CallCanceller {
+public:
+    /// Gives up on the call; nothing once it has completed. Idempotent.
+    void cancel() {
+        auto action = std::move(action_);
+        action_ = nullptr;
+        if (action) action();
+    }
+    /// Set by the supervisor when the call starts.
+    void arm(std::function<void()> action) { action_ = std::move(action); }
+
+private:
+    std::function<void()> action_;
+};
+
 /// Options of one call through the supervisor.
 struct CallOptions {
-    /// How long to wait for the reply; default: the plugin's `call_timeout`.
+    /// How long to wait for the reply; default: the plugin's `call_timeout`. Sent to the plugin
+    /// as the call's deadline.
     std::optional<std::chrono::milliseconds> timeout;
+    /// The deadline of whoever asked for the call (e.g. a control client's request): the call
+    /// gives up then, even when `timeout` is longer.
+    std::optional<std::chrono::steady_clock::time_point> deadline{};
+    /// When set, armed so that `canceller->cancel()` gives up on the call.
+    std::shared_ptr<CallCanceller> canceller{};
 };
 
 /// The supervisor. See the file comment.

@@ -28,9 +28,11 @@
 /// 3. `run()` announces the methods to the host (name, tag and the request/reply type
 ///    descriptions) in the ready notice and serves calls one at a time. A handler that
 ///    throws, or returns a failed `Result`, produces an error reply carrying the message;
-///    the plugin keeps serving.
-/// 4. On the host's stop request `run()` replies, finishes the calls already received and
-///    returns 0 — return it from `main`.
+///    the plugin keeps serving. An asynchronous handler (see `on`) replies later, and other
+///    calls are served while its reply is owed.
+/// 4. On the host's stop request `run()` replies, finishes the calls already received (and
+///    waits, within the host's stop timeout, for replies still owed) and returns 0 — return
+///    it from `main`.
 ///
 /// Everything the plugin may touch comes through its grants: the sandbox refuses other files,
 /// the network, new processes and most system calls. See docs/plugin-guide.md.
@@ -52,6 +54,10 @@
 #include <vector>
 
 namespace airlock::plugin {
+
+/// The reply handle of an asynchronous handler (see `Plugin::on`).
+template <class Reply>
+using PendingReply = airlock::PendingReply<Reply>;
 
 /// Severity of a log message (`Plugin::log`).
 using LogLevel = protocol::LogLevel;
@@ -113,14 +119,25 @@ public:
     /// data in place with `BytesView`/`StringView` members (valid until the handler returns);
     /// the Reply may send a descriptor the plugin keeps with a `LentFd` member
     /// (docs/connection.md).
+    ///
+    /// An **asynchronous handler** `handler(Request&, PendingReply<Reply> reply)` returns
+    /// without replying and completes `reply` later — from a thread of its own, or from a
+    /// callback — with `reply.complete(Reply)` or `reply.fail(Status)`; the plugin serves other
+    /// calls meanwhile. `reply.deadline()` is the host's deadline for the call, and
+    /// `reply.cancelled()` / `reply.on_cancel(...)` tell that the host gave up on it (then a
+    /// completion sends nothing). Dropping the handle without completing answers with an
+    /// error. Its Request may not hold BytesView/StringView members.
     /// @throws PluginError DuplicateHandler when `name` is already registered,
     ///         RegistrationClosed after `run()` has started, InvalidArgument for a bad name.
     template <class Request, class Reply, class Handler>
     void on(std::string_view name, Handler handler) {
-        using Returned = std::invoke_result_t<Handler&, Request&>;
-        static_assert(std::is_same_v<Returned, Reply> || std::is_same_v<Returned, Result<Reply>> ||
-                          std::is_convertible_v<Returned, Reply>,
-                      "the handler must return the Reply type or Result<Reply>");
+        if constexpr (!CallSession::is_async_handler_v<Request, Reply, Handler>) {
+            using Returned = std::invoke_result_t<Handler&, Request&>;
+            static_assert(std::is_same_v<Returned, Reply> || std::is_same_v<Returned, Result<Reply>> ||
+                              std::is_convertible_v<Returned, Reply>,
+                          "the handler must return the Reply type or Result<Reply>, or take a "
+                          "PendingReply<Reply> as its second parameter");
+        }
         add_method(name, spec_of<Request>(), spec_of<Reply>(),
                    CallSession::typed_handler<Request, Reply>(std::move(handler)));
     }
