@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <type_traits>
 
 #include "airlock/host/plugin_spec.hpp"
 #include "test_support.hpp"
@@ -264,4 +265,12 @@ TEST_CASE("spec: build_host_config checks the specs together") {
     const HostConfig config = build_host_config({writer});
     CHECK(config.plugins.at("writer").config_writable_directories == std::vector<std::string>{out});
     CHECK(config.control_users == std::vector<std::uint32_t>{static_cast<std::uint32_t>(::geteuid())});
+}
+
+TEST_CASE("spec: grant kinds and access modes have one definition, the wire protocol's") {
+    // The config, the sandbox, the spawner and the SDK share these; no translation between copies.
+    STATIC_REQUIRE(std::is_same_v<GrantKind, airlock::protocol::GrantKind>);
+    STATIC_REQUIRE(std::is_same_v<GrantAccess, airlock::protocol::GrantAccess>);
+    CHECK(std::string(grant_kind_name(GrantKind::Directory)) == "dir");
+    CHECK(std::string(grant_access_name(GrantAccess::ReadWrite)) == "read-write");
 }
