@@ -1,5 +1,6 @@
 // embed-demo: an application that hosts plugins itself, through the supervisor's C++ API
-// (airlock/host/supervisor.hpp, target airlock::host_supervisor): build a config in code,
+// (airlock/host/supervisor.hpp, target airlock::host_supervisor): describe the plugins in code
+// (airlock/host/plugin_spec.hpp, no TOML),
 // start hello and checksum confined, wait until both are ready, call typed methods (checksum's
 // with a sealed shared-memory buffer as a descriptor member), stop.
 //
@@ -10,7 +11,7 @@
 #include "hello/hello_api.hpp"
 
 #include <airlock/connection/shared_memory.hpp>
-#include <airlock/host/config_loader.hpp>
+#include <airlock/host/plugin_spec.hpp>
 #include <airlock/host/supervisor.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -21,32 +22,23 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+using airlock::host::PluginSpec;
+using airlock::host::RestartPolicy;
 using airlock::host::Supervisor;
 
 namespace {
 
-// The config, in code (the same TOML as a file; load_config(path) would do too). The
-// plugins' absolute paths are compiled in by CMake.
-const std::string kConfig = R"(
-[plugin.hello]
-exec = ")" HELLO_EXE R"("
-restart = "no"
-
-[plugin.hello.limits]
-memory = "256MiB"
-open_files = 32
-processes = 1
-
-[plugin.checksum]
-exec = ")" CHECKSUM_EXE R"("
-restart = "no"
-
-[plugin.checksum.limits]
-memory = "2GiB"
-open_files = 32
-processes = 1
-)";
+// The plugins, described in code with the typed builder (no TOML; the same checks and
+// messages as a config file). Their absolute paths are compiled in by CMake.
+std::vector<PluginSpec> plugins() {
+    PluginSpec hello("hello");
+    hello.exec(HELLO_EXE).restart(RestartPolicy::No).memory("256MiB").open_files(32).processes(1);
+    PluginSpec checksum("checksum");
+    checksum.exec(CHECKSUM_EXE).restart(RestartPolicy::No).memory("2GiB").open_files(32).processes(1);
+    return {hello, checksum};
+}
 
 // The data for checksum's "sha256": a sealed shared-memory buffer holding `text`.
 airlock::Result<checksum::ChecksumRequest> sealed_request(const std::string& text, std::size_t zeros = 0) {
@@ -63,7 +55,7 @@ airlock::Result<checksum::ChecksumRequest> sealed_request(const std::string& tex
 
 int main() {
     boost::asio::io_context io;
-    Supervisor supervisor(io, airlock::host::load_config_text(kConfig, "embed-demo.toml"));
+    Supervisor supervisor(io, plugins());  // throws ConfigError for an invalid spec
     supervisor.set_output_fd(2);  // host events and plugin output to stderr
     int exit_code = 1;
 

@@ -27,26 +27,6 @@ constexpr auto kStartTimeout = std::chrono::seconds(30);
 constexpr auto kDefaultStopFlush = std::chrono::seconds(5);
 constexpr std::size_t kMaxLogText = 4096;
 
-const char* kind_name(wire::GrantKind kind) {
-    switch (kind) {
-    case wire::GrantKind::File: return "file";
-    case wire::GrantKind::Directory: return "dir";
-    case wire::GrantKind::Connect: return "connect";
-    case wire::GrantKind::Memfd: return "memfd";
-    }
-    return "unknown";
-}
-
-const char* access_name(wire::GrantAccess access) {
-    switch (access) {
-    case wire::GrantAccess::Read: return "read";
-    case wire::GrantAccess::Write: return "write";
-    case wire::GrantAccess::Append: return "append";
-    case wire::GrantAccess::ReadWrite: return "read-write";
-    }
-    return "unknown";
-}
-
 UniqueFd connection_fd_from_environment() {
     const char* text = std::getenv(wire::kConnectionFdVariable);
     if (text == nullptr) {
@@ -109,8 +89,8 @@ struct Plugin::State {
 
     [[noreturn]] void wrong_kind(const wire::GrantEntry& entry, const char* wanted, const char* needs) const {
         throw PluginError(PluginErrorKind::WrongGrantKind,
-                          "grant \"" + entry.name + "\" is a " + kind_name(entry.kind) + " grant with access \"" +
-                              access_name(entry.access) + "\", not " + wanted + " (which needs " + needs + ")");
+                          "grant \"" + entry.name + "\" is a " + wire::grant_kind_name(entry.kind) + " grant with access \"" +
+                              wire::grant_access_name(entry.access) + "\", not " + wanted + " (which needs " + needs + ")");
     }
 };
 

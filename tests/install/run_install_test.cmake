@@ -2,7 +2,8 @@
 # Installs the build into a temporary prefix, then, out of tree:
 #   1. builds tests/install/project with find_package(airlock): a plugin (airlock::plugin)
 #      and an embedder (airlock::host); runs the plugin alone (it must refuse: no host) and
-#      the embedder supervising the plugin, confined, and calling it;
+#      the embedder supervising the plugin, confined, and calling it (from a TOML file, and
+#      described in code with PluginSpec);
 #   2. builds the same two programs with `pkg-config airlock-plugin` / `airlock-host` and the
 #      compiler alone, and runs them the same way.
 # SANITIZE_FLAGS: a sanitizer build's flags (its installed libraries are instrumented, so the
@@ -37,6 +38,12 @@ function(check_embedder embedder plugin)
     message(FATAL_ERROR "${embedder} did not call ${plugin} (${result}):\n${out}\n${err}")
   endif()
   message(STATUS "${embedder}: ${out}")
+  # The same plugin described in code (PluginSpec), no TOML.
+  execute_process(COMMAND "${embedder}" --exec "${plugin}"
+                  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT result EQUAL 0 OR NOT out STREQUAL "ping: from the embedder\n")
+    message(FATAL_ERROR "${embedder} --exec did not call ${plugin} (${result}):\n${out}\n${err}")
+  endif()
 endfunction()
 
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")

@@ -78,11 +78,11 @@ void parse_plugins(const TableReader& root, const SandboxSettings& host_sandbox,
     if (entries.empty())
         fail_at(root.load(), plugins_node->source(),
                 "[plugin] contains no plugin; add at least one [plugin.NAME] table with an exec key");
-    const SandboxSettings builtin = builtin_sandbox_defaults();
     for (const auto& [name, node] : entries) {
         SandboxSettings plugin_sandbox;
-        PluginConfig plugin = parse_plugin(*name, *node, root.load(), plugin_sandbox);
-        apply_sandbox(plugin, builtin, host_sandbox, plugin_sandbox);
+        PluginSpec spec = parse_plugin(*name, *node, root.load(), plugin_sandbox);
+        apply_sandbox(spec, host_sandbox, plugin_sandbox);
+        PluginConfig plugin = spec.build();
         config.plugins.emplace(plugin.name, std::move(plugin));
     }
 }

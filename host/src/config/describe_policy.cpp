@@ -61,26 +61,6 @@ std::string_view cgroup_mode_text(CgroupMode mode) {
     return "?";
 }
 
-std::string_view name_of(GrantKind kind) {
-    switch (kind) {
-    case GrantKind::File: return "file";
-    case GrantKind::Directory: return "dir";
-    case GrantKind::Connect: return "connect";
-    case GrantKind::Memfd: return "memfd";
-    }
-    return "?";
-}
-
-std::string_view name_of(GrantAccess access) {
-    switch (access) {
-    case GrantAccess::Read: return "read";
-    case GrantAccess::Write: return "write";
-    case GrantAccess::Append: return "append";
-    case GrantAccess::ReadWrite: return "read-write";
-    }
-    return "?";
-}
-
 std::string_view name_of(RestartPolicy restart) {
     switch (restart) {
     case RestartPolicy::No: return "no";
@@ -124,13 +104,13 @@ void describe_limits(std::ostream& out, const Limits& limits) {
 void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) {
     out << "  grants:" << (grants.empty() ? " (none)" : "") << "\n";
     for (const auto& grant : grants) {
-        out << "    " << grant.name << ": " << name_of(grant.kind) << " ";
+        out << "    " << grant.name << ": " << grant_kind_name(grant.kind) << " ";
         if (grant.kind == GrantKind::Memfd)
             out << format_size(grant.size) << " shared memory";
         else
             out << grant.path;
         if (grant.kind == GrantKind::File || grant.kind == GrantKind::Directory)
-            out << " (" << name_of(grant.access) << (grant.create ? ", created if missing" : "") << ")";
+            out << " (" << grant_access_name(grant.access) << (grant.create ? ", created if missing" : "") << ")";
         if (grant.datagram) out << " [datagram: can reach any datagram socket on the machine]";
         if (grant.inside_writable) out << " [inside a plugin-writable directory: the plugin there picks the file]";
         if (grant.by_path) out << " [also by path inside the sandbox]";

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "sections.hpp"
-#include "user_lookup.hpp"
+#include "spec_checks.hpp"
 
 namespace airlock::host::config_detail {
 namespace {
@@ -13,19 +13,8 @@ std::vector<std::string> parse_system_paths(const TableReader& table) {
     std::vector<std::string> paths;
     const auto entries =
         table.string_array("system_paths", "an array of absolute paths the dynamic loader may read");
-    for (const auto& [path, node] : *entries) {
-        const std::filesystem::path fs_path(path);
-        if (!fs_path.is_absolute())
-            table.fail(*node, "system path " + in_quotes(path) + " in " + table.context() +
-                                  " is not absolute; system_paths must be absolute paths such as "
-                                  "\"/usr\"");
-        std::error_code error;
-        if (!std::filesystem::exists(fs_path, error))
-            table.fail(*node, "system path " + in_quotes(path) + " in " + table.context() +
-                                  " does not exist; list only existing directories and files the "
-                                  "dynamic loader needs");
-        paths.push_back(fs_path.lexically_normal().string());
-    }
+    for (const auto& [path, node] : *entries)
+        paths.push_back(checked_system_path(path, table.context(), location_of(table.load(), node->source())));
     return paths;
 }
 
@@ -98,14 +87,8 @@ SandboxSettings parse_sandbox(const TableReader& table) {
     if (table.find("system_paths") != nullptr)
         settings.system_paths = parse_system_paths(table);
     if (const auto user = table.string("user", "a string naming a user account, e.g. \"nobody\"")) {
-        const auto ids = lookup_user(user->value);
-        if (!ids)
-            table.fail(*user->node, "unknown user " + in_quotes(user->value) + " in " +
-                                        table.context() +
-                                        "; user must name an existing account (see getent passwd)");
+        checked_user(user->value, table.context(), location_of(table.load(), user->node->source()));
         settings.user = user->value;
-        settings.user_id = ids->uid;
-        settings.group_id = ids->gid;
     }
     if (table.find("require") != nullptr)
         settings.require = parse_require(table);
@@ -120,51 +103,17 @@ SandboxSettings parse_sandbox(const TableReader& table) {
     return settings;
 }
 
-SandboxSettings builtin_sandbox_defaults() {
-    SandboxSettings defaults;
-    // What the dynamic loader reads on Debian; /lib64 does not exist on every architecture.
-    std::vector<std::string> paths;
-    for (const char* path : {"/usr", "/lib", "/lib64", "/etc/ld.so.cache"}) {
-        std::error_code error;
-        if (std::filesystem::exists(path, error))
-            paths.emplace_back(path);
-    }
-    defaults.system_paths = std::move(paths);
-    if (const auto ids = lookup_user("nobody")) {
-        defaults.user = "nobody";
-        defaults.user_id = ids->uid;
-        defaults.group_id = ids->gid;
-    }
-    // Fail closed by default: a config must say `require = []` to run without a layer.
-    defaults.require = std::set<IsolationLayer>{IsolationLayer::Seccomp, IsolationLayer::Landlock,
-                                                IsolationLayer::NoNewPrivs};
-    // A memory cgroup where the host can make one; unprivileged hosts keep working.
-    defaults.memory_cgroup = MemoryCgroupMode::Auto;
-    // Private namespaces where the host can create them (root).
-    defaults.namespaces = NamespacesMode::Auto;
-    return defaults;
-}
-
-void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
-                   const SandboxSettings& host, const SandboxSettings& plugin) {
-    // Each key is taken whole from the most specific place that sets it: plugin, host, built-in.
-    auto pick = [&](auto member) -> const auto& {
-        if (plugin.*member)
-            return plugin.*member;
-        if (host.*member)
-            return host.*member;
-        return builtin.*member;
-    };
-    plugin_config.system_paths = pick(&SandboxSettings::system_paths).value_or(std::vector<std::string>{});
-    const SandboxSettings& user_source = plugin.user ? plugin : host.user ? host : builtin;
-    plugin_config.user = user_source.user;
-    plugin_config.user_id = user_source.user_id;
-    plugin_config.group_id = user_source.group_id;
-    plugin_config.required_layers = pick(&SandboxSettings::require).value_or(std::set<IsolationLayer>{});
-    plugin_config.memory_cgroup = pick(&SandboxSettings::memory_cgroup).value_or(MemoryCgroupMode::Auto);
-    plugin_config.namespaces = pick(&SandboxSettings::namespaces).value_or(NamespacesMode::Auto);
-    plugin_config.pids_cgroup = pick(&SandboxSettings::pids_cgroup).value_or(CgroupMode::Auto);
-    plugin_config.cpu_cgroup = pick(&SandboxSettings::cpu_cgroup).value_or(CgroupMode::Auto);
+void apply_sandbox(PluginSpec& spec, const SandboxSettings& host, const SandboxSettings& plugin) {
+    // Each key is taken whole from the most specific place that sets it: plugin, host (and
+    // else the spec's built-in default).
+    auto pick = [&](auto member) -> const auto& { return (plugin.*member) ? plugin.*member : host.*member; };
+    if (const auto& paths = pick(&SandboxSettings::system_paths)) spec.system_paths(*paths);
+    if (const auto& user = pick(&SandboxSettings::user)) spec.user(*user);
+    if (const auto& layers = pick(&SandboxSettings::require)) spec.require(*layers);
+    if (const auto& mode = pick(&SandboxSettings::memory_cgroup)) spec.memory_cgroup(*mode);
+    if (const auto& mode = pick(&SandboxSettings::namespaces)) spec.namespaces(*mode);
+    if (const auto& mode = pick(&SandboxSettings::pids_cgroup)) spec.pids_cgroup(*mode);
+    if (const auto& mode = pick(&SandboxSettings::cpu_cgroup)) spec.cpu_cgroup(*mode);
 }
 
 } // namespace airlock::host::config_detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "airlock/host/plugin_config.hpp"
+#include "airlock/host/plugin_spec.hpp"
 #include "toml_reader.hpp"
 
 namespace airlock::host::config_detail {
@@ -17,8 +18,6 @@ namespace airlock::host::config_detail {
 struct SandboxSettings {
     std::optional<std::vector<std::string>> system_paths;
     std::optional<std::string> user;
-    std::optional<std::uint32_t> user_id;
-    std::optional<std::uint32_t> group_id;
     std::optional<std::set<IsolationLayer>> require;
     std::optional<MemoryCgroupMode> memory_cgroup;
     std::optional<NamespacesMode> namespaces;
@@ -29,30 +28,27 @@ struct SandboxSettings {
 /// Parses a [sandbox]-shaped table (sandbox_section.cpp).
 SandboxSettings parse_sandbox(const TableReader& table);
 
-/// Host-wide defaults for keys [sandbox] leaves out (sandbox_section.cpp).
-SandboxSettings builtin_sandbox_defaults();
-
-/// Sets `plugin_config`'s sandbox fields, each key from the most specific of `plugin`,
-/// `host` and `builtin` that sets it (sandbox_section.cpp).
-void apply_sandbox(PluginConfig& plugin_config, const SandboxSettings& builtin,
-                   const SandboxSettings& host, const SandboxSettings& plugin);
+/// Sets `spec`'s sandbox settings, each key from the more specific of `plugin` and `host`
+/// that sets it; keys neither sets keep the spec's built-in defaults (sandbox_section.cpp).
+void apply_sandbox(PluginSpec& spec, const SandboxSettings& host, const SandboxSettings& plugin);
 
 /// `[host]`: control socket settings, stored into `config` (host_section.cpp).
 void parse_host(const TableReader& table, HostConfig& config);
 
-/// `[plugin.NAME.limits]` (limits_section.cpp).
-Limits parse_limits(const TableReader& table);
+/// `[plugin.NAME.limits]` into `spec` (limits_section.cpp).
+void parse_limits(const TableReader& table, PluginSpec& spec);
 
-/// `[plugin.NAME.syscalls]`, or the defaults when the plugin has none (syscalls_section.cpp).
-SyscallPolicy parse_syscalls(const TableReader* table);
+/// `[plugin.NAME.syscalls]` into `spec` (syscalls_section.cpp).
+void parse_syscalls(const TableReader& table, PluginSpec& spec);
 
-/// `[plugin.NAME.grants]`, in file order (grants_section.cpp).
-std::vector<GrantConfig> parse_grants(const TableReader& table);
+/// `[plugin.NAME.grants]` into `spec`, in file order (grants_section.cpp).
+void parse_grants(const TableReader& table, PluginSpec& spec);
 
-/// `[plugin.NAME]` and everything beneath it except the sandbox merge (plugin_section.cpp).
-/// `plugin_sandbox` receives the plugin's own [plugin.NAME.sandbox] settings.
-PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const LoadContext& load,
-                          SandboxSettings& plugin_sandbox);
+/// `[plugin.NAME]` and everything beneath it into a spec, each value located where it is
+/// written; PluginSpec::build() validates (plugin_section.cpp). `plugin_sandbox` receives the
+/// plugin's own [plugin.NAME.sandbox] settings, applied over [sandbox] by apply_sandbox.
+PluginSpec parse_plugin(const toml::key& name, const toml::node& node, const LoadContext& load,
+                        SandboxSettings& plugin_sandbox);
 
 /// Across all plugins once parsed (writable_grants_check.cpp): refuses a grant path, an
 /// executable or a system path that lies inside (or equals) a writable dir grant of any

@@ -136,26 +136,6 @@ UniqueFd create_memfd(const GrantConfig& grant) {
 
 } // namespace
 
-const char* grant_access_name(GrantAccess access) noexcept {
-    switch (access) {
-    case GrantAccess::Read: return "read";
-    case GrantAccess::Write: return "write";
-    case GrantAccess::Append: return "append";
-    case GrantAccess::ReadWrite: return "read-write";
-    }
-    return "?";
-}
-
-const char* grant_kind_name(GrantKind kind) noexcept {
-    switch (kind) {
-    case GrantKind::File: return "file";
-    case GrantKind::Directory: return "dir";
-    case GrantKind::Connect: return "connect";
-    case GrantKind::Memfd: return "memfd";
-    }
-    return "?";
-}
-
 OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories) {
     OpenedGrant opened;
     opened.name = grant.name;

@@ -15,26 +15,6 @@ namespace {
 
 constexpr std::size_t kMaxQueuedForPlugin = std::size_t{32} << 20;
 
-protocol::GrantKind wire_kind(GrantKind kind) noexcept {
-    switch (kind) {
-    case GrantKind::File: return protocol::GrantKind::File;
-    case GrantKind::Directory: return protocol::GrantKind::Directory;
-    case GrantKind::Connect: return protocol::GrantKind::Connect;
-    case GrantKind::Memfd: return protocol::GrantKind::Memfd;
-    }
-    return protocol::GrantKind::File;
-}
-
-protocol::GrantAccess wire_access(GrantAccess access) noexcept {
-    switch (access) {
-    case GrantAccess::Read: return protocol::GrantAccess::Read;
-    case GrantAccess::Write: return protocol::GrantAccess::Write;
-    case GrantAccess::Append: return protocol::GrantAccess::Append;
-    case GrantAccess::ReadWrite: return protocol::GrantAccess::ReadWrite;
-    }
-    return protocol::GrantAccess::Read;
-}
-
 bool valid_method_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > 64) return false;
     for (char c : name) {
@@ -78,8 +58,8 @@ protocol::GrantTable take_grant_table(SpawnedPlugin& plugin) {
     for (OpenedGrant& grant : plugin.grants_to_send) {
         protocol::GrantEntry entry;
         entry.name = grant.name;
-        entry.kind = wire_kind(grant.kind);
-        entry.access = wire_access(grant.access);
+        entry.kind = grant.kind;
+        entry.access = grant.access;
         struct stat info {};
         if ((grant.kind == GrantKind::File || grant.kind == GrantKind::Memfd) && ::fstat(grant.fd.get(), &info) == 0) {
             entry.size = static_cast<std::uint64_t>(info.st_size);

@@ -451,6 +451,9 @@ struct Supervisor::Impl {
 Supervisor::Supervisor(boost::asio::io_context& io, HostConfig config)
     : impl_(std::make_unique<Impl>(io, std::move(config))) {}
 
+Supervisor::Supervisor(boost::asio::io_context& io, const std::vector<PluginSpec>& plugins)
+    : Supervisor(io, build_host_config(plugins)) {}
+
 Supervisor::~Supervisor() = default;
 
 void Supervisor::start_all() {
@@ -650,6 +653,8 @@ void Supervisor::stop_all(std::function<void()> done) {
     for (auto& [name, plugin] : impl_->plugins) impl_->stop_plugin(plugin, one_down);
     asio::post(impl_->io, impl_->guarded(one_down));
 }
+
+Status Supervisor::reload(const std::vector<PluginSpec>& plugins) { return reload(build_host_config(plugins)); }
 
 Status Supervisor::reload(HostConfig config) {
     auto& plugins = impl_->plugins;

@@ -1,10 +1,12 @@
 // An application embedding the installed host (airlock::host / airlock-host.pc): loads the
-// TOML config named on the command line, supervises its plugin "outside" (outside_plugin,
+// TOML config named on the command line, or with `--exec PLUGIN` describes the plugin in code
+// (PluginSpec, no TOML), supervises its plugin "outside" (outside_plugin,
 // confined by the real sandbox), calls "ping" once it is ready, prints the reply, stops.
 // Exit status 0 only when the reply came back and the plugin stopped cleanly.
 #include "ping_api.hpp"
 
 #include <airlock/host/config_loader.hpp>
+#include <airlock/host/plugin_spec.hpp>
 #include <airlock/host/supervisor.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -12,15 +14,26 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string>
+#include <vector>
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: embedder CONFIG\n");
+    const bool in_code = argc == 3 && std::string(argv[1]) == "--exec";
+    if (argc != 2 && !in_code) {
+        std::fprintf(stderr, "usage: embedder CONFIG | embedder --exec PLUGIN\n");
         return 64;
     }
     try {
         boost::asio::io_context io;
-        airlock::host::Supervisor supervisor(io, airlock::host::load_config(argv[1]));
+        airlock::host::PluginSpec outside("outside");
+        outside.exec(in_code ? argv[2] : "").restart(airlock::host::RestartPolicy::No);
+        std::optional<airlock::host::Supervisor> holder;
+        if (in_code)
+            holder.emplace(io, std::vector<airlock::host::PluginSpec>{outside});
+        else
+            holder.emplace(io, airlock::host::load_config(argv[1]));
+        airlock::host::Supervisor& supervisor = *holder;
         supervisor.set_output_fd(2);
         int exit_code = 1;
         auto stop = [&](int code) {

@@ -72,6 +72,28 @@ enum class GrantAccess : std::uint8_t {
 };
 AIRLOCK_ENUM(GrantAccess, Read, Write, Append, ReadWrite)
 
+/// "file", "dir", "connect" or "memfd": the TOML key of the kind (config, messages, SDK).
+constexpr const char* grant_kind_name(GrantKind kind) noexcept {
+    switch (kind) {
+    case GrantKind::File: return "file";
+    case GrantKind::Directory: return "dir";
+    case GrantKind::Connect: return "connect";
+    case GrantKind::Memfd: return "memfd";
+    }
+    return "?";
+}
+
+/// "read", "write", "append" or "read-write": the TOML value of the `access` key.
+constexpr const char* grant_access_name(GrantAccess access) noexcept {
+    switch (access) {
+    case GrantAccess::Read: return "read";
+    case GrantAccess::Write: return "write";
+    case GrantAccess::Append: return "append";
+    case GrantAccess::ReadWrite: return "read-write";
+    }
+    return "?";
+}
+
 /// One granted capability.
 struct GrantEntry {
     String<64> name;                       ///< the grant's name in the config

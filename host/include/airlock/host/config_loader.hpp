@@ -17,7 +17,8 @@ namespace airlock::host {
 /// A config problem. what() is `FILE:LINE:COLUMN: what is wrong; what is allowed`, e.g.
 /// `demo.toml:12:9: unknown key "acess" in grant "input"; allowed keys: dir, file, connect,
 /// memfd, access, create`. Problems with the file as a whole (it cannot be read, it has no
-/// plugin) have no line: `FILE: message`, resp. line 1 column 1.
+/// plugin) have no line: `FILE: message`, resp. line 1 column 1. A PluginSpec built in code
+/// has no file: what() is the message alone.
 class ConfigError : public std::runtime_error {
 public:
     /// @param where   file, line and column (line 0: the file as a whole)

@@ -55,9 +55,4 @@ OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>&
 std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants,
                                      const std::vector<std::string>& writable_directories = {});
 
-/// "read", "write", "append" or "read-write".
-const char* grant_access_name(GrantAccess access) noexcept;
-/// "file", "dir", "connect" or "memfd" (the TOML key).
-const char* grant_kind_name(GrantKind kind) noexcept;
-
 } // namespace airlock::host

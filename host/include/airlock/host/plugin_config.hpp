@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <airlock/protocol/plugin_protocol.hpp>
+
 namespace airlock::host {
 
 /// Where a setting came from, so later errors (e.g. a grant path that vanished) can name it.
@@ -99,8 +101,11 @@ struct SyscallPolicy {
     bool learn = false;
 };
 
-enum class GrantKind { File, Directory, Connect, Memfd };
-enum class GrantAccess { Read, Write, Append, ReadWrite };
+/// What a grant hands over and with which access: the wire protocol's enums, the one
+/// definition the config, the sandbox, the spawner and the plugin SDK share (names:
+/// protocol::grant_kind_name, protocol::grant_access_name).
+using GrantKind = protocol::GrantKind;
+using GrantAccess = protocol::GrantAccess;
 
 /// One capability handed to the plugin as a pre-opened descriptor.
 struct GrantConfig {

@@ -20,6 +20,7 @@
 #include <airlock/connection/status.hpp>
 #include <airlock/connection/type_spec.hpp>
 #include <airlock/host/plugin_config.hpp>
+#include <airlock/host/plugin_spec.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -109,7 +110,11 @@ struct CallOptions {
 /// The supervisor. See the file comment.
 class Supervisor {
 public:
-    /// Takes the configuration; does not start anything.
+    /// Takes the plugins described in code (plugin_spec.hpp); does not start anything.
+    /// @throws ConfigError when a spec is invalid (build_host_config).
+    Supervisor(boost::asio::io_context& io, const std::vector<PluginSpec>& plugins);
+    /// Takes a loaded configuration (`load_config(path)`, config_loader.hpp; it carries the
+    /// [host] control settings too); does not start anything.
     Supervisor(boost::asio::io_context& io, HostConfig config);
     /// Kills (SIGKILL) and reaps every plugin still running; cancels all pending callbacks.
     ~Supervisor();
@@ -185,6 +190,8 @@ public:
     /// Applies a new configuration: plugins whose configuration changed are restarted,
     /// removed ones stopped, new ones started, unchanged ones untouched.
     airlock::Status reload(HostConfig config);
+    /// The same for plugins described in code. @throws ConfigError (nothing changes then).
+    airlock::Status reload(const std::vector<PluginSpec>& plugins);
 
     /// Where log lines are written besides the rings (default: standard output, fd 1;
     /// -1 = nowhere; not owned). Written by a thread of the supervisor's own through a bounded
