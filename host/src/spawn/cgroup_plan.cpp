@@ -1,18 +1,14 @@
 // See cgroup_plan.hpp.
 #include "cgroup_plan.hpp"
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/plugin_cgroups.hpp>
 
 #include <signal.h>
-#endif
 
 #include <cstring>
 
 namespace airlock::host::detail {
 namespace {
-
-#ifdef AIRLOCK_HAVE_SANDBOX
 
 class SandboxLaunchCgroup final : public LaunchCgroup {
 public:
@@ -44,17 +40,6 @@ private:
 using ProbeResult = CgroupSupport;
 ProbeResult probe(CgroupController controller) { return probe_cgroup_controller(controller); }
 
-#else
-
-enum class CgroupController { Memory, Pids, Cpu };
-struct ProbeResult {
-    bool available = false;
-    std::string detail = "this build has no sandbox library (airlock::host_sandbox is not linked)";
-};
-ProbeResult probe(CgroupController) { return {}; }
-
-#endif
-
 // What each controller enforces, as data: the mode key, the limit, what is lost without it.
 struct ControllerUse {
     CgroupController controller;
@@ -67,13 +52,9 @@ struct ControllerUse {
 
 } // namespace
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 struct CgroupPlan::Support {
     std::vector<CgroupSupport> controllers;
 };
-#else
-struct CgroupPlan::Support {};
-#endif
 
 CgroupPlan::CgroupPlan() = default;
 CgroupPlan::CgroupPlan(CgroupPlan&&) noexcept = default;
@@ -82,11 +63,9 @@ CgroupPlan::~CgroupPlan() = default;
 
 CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
     CgroupPlan plan;
-#ifdef AIRLOCK_HAVE_SANDBOX
     // Before any plugin of this host starts: what hosts that died left behind (processes
     // included) goes, whatever this plugin's own settings.
     remove_stale_cgroups();
-#endif
     const Limits& limits = plugin.limits;
     const ControllerUse uses[] = {
         {CgroupController::Memory, "memory", "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
@@ -119,14 +98,11 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
             enforcement = CgroupEnforcement{use.limited, cgroup, use.name, detail};
         }
     }
-#ifdef AIRLOCK_HAVE_SANDBOX
     if (!used.empty()) plan.support_ = std::make_unique<Support>(Support{std::move(used)});
-#endif
     return plan;
 }
 
 std::unique_ptr<LaunchCgroup> CgroupPlan::create_for_launch(const PluginConfig& plugin) const {
-#ifdef AIRLOCK_HAVE_SANDBOX
     if (!support_) return nullptr;
     CgroupLimits limits;
     limits.memory_bytes = plugin.limits.memory_bytes;
@@ -137,10 +113,6 @@ std::unique_ptr<LaunchCgroup> CgroupPlan::create_for_launch(const PluginConfig& 
         throw SpawnError("plugin '" + plugin.name + "': cannot start: cgroup: " + cgroups.status().message());
     }
     return std::make_unique<SandboxLaunchCgroup>(std::move(*cgroups));
-#else
-    (void)plugin;
-    return nullptr;
-#endif
 }
 
 } // namespace airlock::host::detail

@@ -5,13 +5,9 @@
 #include <airlock/host/stream_relay.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
 #include <airlock/host/violation_report_limiter.hpp>
-#endif
-#if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
 #include <airlock/host/syscall_sets.hpp>
-#endif
 
 #include <fcntl.h>
 #include <poll.h>
@@ -91,24 +87,17 @@ class ViolationReporter {
 public:
     ViolationReporter(const Spawner& spawner, SpawnedPlugin& plugin, int error_fd)
         : plugin_name_(plugin.name), error_fd_(error_fd), learn_(spawner.plugin().syscalls.learn) {
-#ifdef AIRLOCK_HAVE_SANDBOX
         monitor_ = make_violation_monitor(spawner, plugin);
         limiter_.emplace(plugin.name);
-#else
-        (void)spawner;
-#endif
     }
     /// The listener to poll, or -1.
     int fd() const noexcept {
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (monitor_) return monitor_->fd();
-#endif
         return -1;
     }
     /// Handles pending notifications (at most kViolationsPerRound, so that a plugin that
     /// violates without pause does not starve its output); false once nobody uses the filter.
     bool handle_pending() {
-#ifdef AIRLOCK_HAVE_SANDBOX
         for (int handled = 0; monitor_; ++handled) {
             if (handled == kViolationsPerRound) return true;
             auto violation = monitor_->handle_one(0);
@@ -125,22 +114,15 @@ public:
             if (learn_) learn(**violation);
             write_lines(limiter_->record(**violation));
         }
-#endif
         return false;
     }
     /// When the summary of a rate-limited violation flood is due, if one is pending.
     std::optional<std::chrono::steady_clock::time_point> summary_due() const {
-#ifdef AIRLOCK_HAVE_SANDBOX
         return limiter_->next_due();
-#else
-        return std::nullopt;
-#endif
     }
     /// Writes the summaries that are due; with `all`, every pending one (at the plugin's exit).
     void write_summaries([[maybe_unused]] bool all) {
-#ifdef AIRLOCK_HAVE_SANDBOX
         write_lines(all ? limiter_->take_all() : limiter_->take_due());
-#endif
     }
     /// Violations reported so far.
     int reported() const noexcept { return reported_; }
@@ -149,7 +131,6 @@ public:
     void write_learned([[maybe_unused]] const SyscallPolicy& policy) {
         if (!learn_) return;
         const std::string who = "airlock-host: learn: plugin " + plugin_name_;
-#if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
         if (used_.empty()) {
             write_all(error_fd_, who + " made no system call outside its policy\n");
         } else {
@@ -160,9 +141,6 @@ public:
         }
         for (const auto& [name, why] : refused_)
             write_all(error_fd_, who + ": refused " + name + " (no config can allow it): " + why + "\n");
-#else
-        write_all(error_fd_, who + ": this build cannot name groups; see the reports above\n");
-#endif
     }
 
 private:
@@ -172,7 +150,6 @@ private:
     bool learn_ = false;
     std::set<std::string> used_;                // continued: the policy should allow these
     std::map<std::string, std::string> refused_;  // sandbox denials: name -> why
-#ifdef AIRLOCK_HAVE_SANDBOX
     void learn(const Violation& violation) {
         if (violation.action == ViolationAction::Log)
             used_.insert(violation.syscall_name);
@@ -185,7 +162,6 @@ private:
     }
     std::optional<ViolationMonitor> monitor_;
     std::optional<ViolationReportLimiter> limiter_;
-#endif
 };
 
 using Clock = std::chrono::steady_clock;

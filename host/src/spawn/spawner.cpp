@@ -12,9 +12,7 @@
 
 #include <airlock/host/no_follow_open.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/violation_monitor.hpp>
-#endif
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -209,20 +207,12 @@ const char* layer_name(IsolationLayer layer) noexcept {
 }
 
 // The seccomp listener the child handed over, if the filter uses one.
-#ifdef AIRLOCK_HAVE_SANDBOX
 UniqueFd receive_listener(const std::string& plugin, ListenerReceiver& receiver) {
     auto listener = receiver.take();
     if (!listener) {
         throw SpawnError("plugin '" + plugin + "': cannot receive the seccomp listener: " + listener.status().message());
     }
     return std::move(*listener);
-#else
-struct ListenerReceiver {
-    ListenerReceiver(int, int) {}
-};
-UniqueFd receive_listener(const std::string& plugin, ListenerReceiver&) {
-    throw SpawnError("plugin '" + plugin + "': a seccomp listener without the sandbox library");
-#endif
 }
 
 // A pidfd for `pid` if it is still a child of `parent` (the PID namespace's init), else
@@ -400,10 +390,8 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     UniqueFd handoff_host, handoff_child;
     if (confinement.seccomp_listener) {
         std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (Status prepared = prepare_listener_handoff(handoff_host.get()); !prepared.ok())
             throw SpawnError("plugin '" + plugin.name + "': " + prepared.message());
-#endif
     }
     UniqueFd connection_host, connection_child;
     if (airlock_protocol) std::tie(connection_host, connection_child) = make_socketpair(plugin.name, "connection");

@@ -6,10 +6,8 @@
 #include <airlock/host/plugin_session.hpp>
 #include <airlock/host/spawner.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
 #include <airlock/host/violation_report_limiter.hpp>
-#endif
 
 #include "config_compare.hpp"
 #include "cpu_weight.hpp"
@@ -81,21 +79,17 @@ std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"
 struct Run {
     explicit Run(asio::io_context& io, std::string name)
         : pump(name),
-#ifdef AIRLOCK_HAVE_SANDBOX
           violation_reports(name), violation_summary_timer(io),
-#endif
           ready_timer(io), stop_timer(io), wall_timer(io), reap_timer(io) {}
 
     SpawnedPlugin spawned;
     bool launching = true;  ///< Spawner::launch still runs on the launcher thread
     OutputPump pump;
     std::optional<PluginSession> session;
-#ifdef AIRLOCK_HAVE_SANDBOX
     std::optional<ViolationMonitor> monitor;
     ViolationReportLimiter violation_reports;  // bounds the report lines of a violation flood
     asio::steady_timer violation_summary_timer;  // writes the flood's summary line when due
     bool summary_pending = false;
-#endif
     std::unique_ptr<asio::posix::stream_descriptor> pidfd_watch, stdout_watch, stderr_watch, violation_watch;
     std::unique_ptr<asio::posix::stream_descriptor> connection_read, connection_write;
     bool writing = false;
@@ -129,9 +123,7 @@ struct Plugin {
     unsigned restarts = 0;
     std::string last_exit;
     std::string last_violation;
-#ifdef AIRLOCK_HAVE_SANDBOX
     std::optional<Violation> latest_violation;  ///< described when asked (a flood is not formatted)
-#endif
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
     // Call counters (PluginStatus::calls ...), over all its processes.
     std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
@@ -244,9 +236,7 @@ struct Supervisor::Impl {
     // What a launch on the launcher thread produced.
     struct LaunchOutcome {
         SpawnedPlugin spawned;
-#ifdef AIRLOCK_HAVE_SANDBOX
         std::optional<ViolationMonitor> monitor;
-#endif
         std::string monitor_error;  ///< why there is no violation monitor (empty: no need)
         std::string error;          ///< why the launch failed (empty: it succeeded)
         Clock::duration took{};
@@ -281,13 +271,11 @@ struct Supervisor::Impl {
             try {
                 outcome->spawned = spawner->launch();
                 detail::lower_plugin_cpu_weight(outcome->spawned.process.pid());
-#ifdef AIRLOCK_HAVE_SANDBOX
                 try {
                     outcome->monitor = make_violation_monitor(*spawner, outcome->spawned);
                 } catch (const std::exception& error) {
                     outcome->monitor_error = error.what();
                 }
-#endif
             } catch (const std::exception& error) {
                 outcome->error = error.what();
                 if (outcome->error.empty()) outcome->error = "unknown error";
@@ -323,11 +311,9 @@ struct Supervisor::Impl {
             wait_exit(plugin, run);
             return;
         }
-#ifdef AIRLOCK_HAVE_SANDBOX
         run->monitor = std::move(outcome.monitor);
         if (!outcome.monitor_error.empty()) host_event(*plugin, "violation monitor: " + outcome.monitor_error);
         if (run->monitor) run->violation_watch = watch(io, run->monitor->fd());
-#endif
         run->pidfd_watch = watch(io, run->spawned.process.pidfd());
         run->stdout_watch = watch(io, run->spawned.stdout_pipe.get());
         run->stderr_watch = watch(io, run->spawned.stderr_pipe.get());
@@ -495,7 +481,6 @@ struct Supervisor::Impl {
     }
 
     void wait_violations(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (!run->violation_watch) return;
         std::weak_ptr<Plugin> weak_plugin = plugin;
         std::weak_ptr<Run> weak_run = run;
@@ -507,17 +492,12 @@ struct Supervisor::Impl {
             schedule_violation_summaries(p, r);
             if (more) wait_violations(p, r);
         });
-#else
-        (void)plugin;
-        (void)run;
-#endif
     }
 
     // Handles pending violation notifications; false once the monitor is gone. At most
     // kViolationsPerTurn at a time: a plugin that violates again as soon as it is answered
     // must not keep the loop from serving the others.
     bool handle_violations([[maybe_unused]] Plugin& plugin, [[maybe_unused]] Run& run) {
-#ifdef AIRLOCK_HAVE_SANDBOX
         for (int handled = 0; run.monitor; ++handled) {
             if (handled == kViolationsPerTurn) return true;
             auto violation = run.monitor->handle_one(0);
@@ -540,11 +520,9 @@ struct Supervisor::Impl {
             for (const std::string& line : run.violation_reports.record(*plugin.latest_violation))
                 log_line(plugin, "[host] " + line);
         }
-#endif
         return false;
     }
 
-#ifdef AIRLOCK_HAVE_SANDBOX
     // Arms the timer that writes the summary line of suppressed violation reports.
     void schedule_violation_summaries(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run) {
         const auto due = run->violation_reports.next_due();
@@ -562,7 +540,6 @@ struct Supervisor::Impl {
             schedule_violation_summaries(p, r);
         });
     }
-#endif
 
     // --- ending ------------------------------------------------------------------------------
 
@@ -577,10 +554,8 @@ struct Supervisor::Impl {
             return;
         }
         handle_violations(*plugin, *run);
-#ifdef AIRLOCK_HAVE_SANDBOX
         for (const std::string& line : run->violation_reports.take_all()) log_line(*plugin, "[host] " + line);
         run->violation_summary_timer.cancel();
-#endif
         if (run->session) {
             run->session->drain();
             run->session->close(Status(StatusCode::PeerClosed, "plugin " + plugin->name + " exited"));
@@ -605,9 +580,7 @@ struct Supervisor::Impl {
         if (!run->failure.empty()) plugin->last_exit += " (" + run->failure + ")";
         if (exit->signaled && exit->signal == SIGSYS && run->violations == 0) {
             plugin->last_violation = "plugin " + plugin->name + ": forbidden system call: killed (SIGSYS)";
-#ifdef AIRLOCK_HAVE_SANDBOX
             plugin->latest_violation.reset();
-#endif
         }
         host_event(*plugin, plugin->last_exit);
         const bool failure = exit->signaled || exit->exit_code != 0 || !run->failure.empty();
@@ -802,9 +775,7 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.restarts = plugin->restarts;
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (plugin->latest_violation) status.last_violation = plugin->latest_violation->describe(name);
-#endif
         status.violations = plugin->violations;
         status.calls = plugin->calls;
         status.call_errors = plugin->call_errors;

@@ -17,8 +17,6 @@ using namespace airlock;
 using namespace airlock::host;
 using namespace airlock::test;
 
-#ifdef AIRLOCK_HAVE_SANDBOX
-
 namespace {
 
 using Lines = std::vector<std::string>;
@@ -118,4 +116,3 @@ TEST_CASE("namespaces: an executable replaced by rename runs at the next launch,
     CHECK(held_mount_namespaces() != first_root);
 }
 
-#endif
