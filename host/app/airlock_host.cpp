@@ -61,16 +61,6 @@ int version() {
     return EX_OK;
 }
 
-const char* layer_name(IsolationLayer layer) {
-    switch (layer) {
-    case IsolationLayer::Seccomp: return "seccomp";
-    case IsolationLayer::Landlock: return "landlock";
-    case IsolationLayer::NoNewPrivs: return "no-new-privs";
-    case IsolationLayer::Namespaces: return "namespaces";
-    }
-    return "?";
-}
-
 // Which layers the spawner will apply to this plugin (or why it would refuse to start).
 int print_plugin_layers(const PluginConfig& plugin) {
     try {
@@ -78,7 +68,7 @@ int print_plugin_layers(const PluginConfig& plugin) {
         std::cout << "  layers applied at spawn:";
         for (const auto& layer : spawner.layers()) {
             const bool switched_off = layer.layer == IsolationLayer::Namespaces && plugin.namespaces == NamespacesMode::Off;
-            std::cout << " " << layer_name(layer.layer) << (layer.applied ? "" : switched_off ? " (off)" : " (unavailable)");
+            std::cout << " " << isolation_layer_name(layer.layer) << (layer.applied ? "" : switched_off ? " (off)" : " (unavailable)");
         }
         std::cout << "\n";
         std::cout << "  memory limit: " << spawner.memory_enforcement().describe() << "\n";

@@ -43,7 +43,6 @@ ProbeResult probe(CgroupController controller) { return probe_cgroup_controller(
 // What each controller enforces, as data: the mode key, the limit, what is lost without it.
 struct ControllerUse {
     CgroupController controller;
-    const char* name;
     const char* mode_key;
     CgroupMode mode;
     bool limited;
@@ -68,11 +67,11 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
     remove_stale_cgroups();
     const Limits& limits = plugin.limits;
     const ControllerUse uses[] = {
-        {CgroupController::Memory, "memory", "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
+        {CgroupController::Memory, "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
          "memfd/tmpfs pages would escape the memory limit"},
-        {CgroupController::Pids, "pids", "pids_cgroup", plugin.pids_cgroup, limits.tasks.has_value(),
+        {CgroupController::Pids, "pids_cgroup", plugin.pids_cgroup, limits.tasks.has_value(),
          "limits.tasks would not be enforced"},
-        {CgroupController::Cpu, "cpu", "cpu_cgroup", plugin.cpu_cgroup, limits.cpu_quota_percent.has_value(),
+        {CgroupController::Cpu, "cpu_cgroup", plugin.cpu_cgroup, limits.cpu_quota_percent.has_value(),
          "limits.cpu_quota would not be enforced"},
     };
     std::vector<ProbeResult> used;
@@ -86,7 +85,7 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
             detail = support.detail;
             if (!support.available && use.mode == CgroupMode::Require) {
                 throw SpawnError("plugin '" + plugin.name + "': " + use.mode_key + " = \"require\" but no " +
-                                 use.name + " cgroup can be made, so " + use.without + ": " + support.detail);
+                                 controller_name(use.controller) + " cgroup can be made, so " + use.without + ": " + support.detail);
             }
             cgroup = support.available;
             if (cgroup) used.push_back(std::move(support));
@@ -95,7 +94,7 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
             plan.memory_ = MemoryEnforcement{use.limited, cgroup, detail};
         } else {
             CgroupEnforcement& enforcement = use.controller == CgroupController::Pids ? plan.tasks_ : plan.cpu_;
-            enforcement = CgroupEnforcement{use.limited, cgroup, use.name, detail};
+            enforcement = CgroupEnforcement{use.limited, cgroup, controller_name(use.controller), detail};
         }
     }
     if (!used.empty()) plan.support_ = std::make_unique<Support>(Support{std::move(used)});

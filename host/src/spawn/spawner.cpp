@@ -10,6 +10,7 @@
 #include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
 
+#include <airlock/host/isolation_layers.hpp>
 #include <airlock/host/no_follow_open.hpp>
 
 #include <airlock/host/violation_monitor.hpp>
@@ -196,16 +197,6 @@ TargetUser resolve_user(const PluginConfig& plugin) {
     return {true, found->pw_uid, found->pw_gid};
 }
 
-const char* layer_name(IsolationLayer layer) noexcept {
-    switch (layer) {
-    case IsolationLayer::Seccomp: return "seccomp";
-    case IsolationLayer::Landlock: return "landlock";
-    case IsolationLayer::NoNewPrivs: return "no-new-privs";
-    case IsolationLayer::Namespaces: return "namespaces";
-    }
-    return "?";
-}
-
 // The seccomp listener the child handed over, if the filter uses one.
 UniqueFd receive_listener(const std::string& plugin, ListenerReceiver& receiver) {
     auto listener = receiver.take();
@@ -305,7 +296,7 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
         for (const auto& layer : p.confinement.layers()) {
             if (layer.layer == required && !layer.applied) {
                 throw SpawnError("plugin '" + name + "': required isolation layer '" +
-                                 layer_name(required) + "' is unavailable: " + layer.reason);
+                                 std::string(isolation_layer_name(required)) + "' is unavailable: " + layer.reason);
             }
         }
     }

@@ -33,18 +33,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-const char* plugin_state_name(PluginState state) noexcept {
-    switch (state) {
-    case PluginState::Starting: return "starting";
-    case PluginState::Handshaking: return "handshaking";
-    case PluginState::Ready: return "ready";
-    case PluginState::Stopping: return "stopping";
-    case PluginState::Exited: return "exited";
-    case PluginState::Failed: return "failed";
-    }
-    return "?";
-}
-
 namespace {
 
 constexpr std::size_t kLogRingLines = 512;
