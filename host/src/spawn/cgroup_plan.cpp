@@ -37,9 +37,6 @@ private:
     PluginCgroups cgroups_;
 };
 
-using ProbeResult = CgroupSupport;
-ProbeResult probe(CgroupController controller) { return probe_cgroup_controller(controller); }
-
 // What each controller enforces, as data: the mode key, the limit, what is lost without it.
 struct ControllerUse {
     CgroupController controller;
@@ -74,14 +71,14 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
         {CgroupController::Cpu, "cpu_cgroup", plugin.cpu_cgroup, limits.cpu_quota_percent.has_value(),
          "limits.cpu_quota would not be enforced"},
     };
-    std::vector<ProbeResult> used;
+    std::vector<CgroupSupport> used;
     for (const ControllerUse& use : uses) {
         bool cgroup = false;
         std::string detail;
         if (use.limited && use.mode == CgroupMode::Off) {
             detail = std::string(use.mode_key) + " = \"off\"";
         } else if (use.limited) {
-            auto support = probe(use.controller);
+            auto support = probe_cgroup_controller(use.controller);
             detail = support.detail;
             if (!support.available && use.mode == CgroupMode::Require) {
                 throw SpawnError("plugin '" + plugin.name + "': " + use.mode_key + " = \"require\" but no " +
