@@ -233,14 +233,7 @@ int Plugin::run() {
     s.running = true;
 
     wire::ReadyNotice ready;
-    for (const auto& method : s.methods) {
-        wire::MethodAnnouncement announced;
-        announced.name = method.name;
-        announced.tag = method.tag;
-        announced.request_type = method.request_type;
-        announced.reply_type = method.reply_type;
-        ready.methods.push_back(std::move(announced));
-    }
+    ready.methods = s.methods;
     if (Status status = s.session.notify(wire::ready, ready); !status.ok()) {
         std::fprintf(stderr, "airlock plugin %s: cannot report ready: %s\n", s.name.c_str(), status.to_string().c_str());
         return 1;

@@ -44,11 +44,7 @@ Result<PluginClient> PluginClient::adopt(std::unique_ptr<Connection> connection,
         return Status(StatusCode::InvalidState, "PluginClient needs an established connection");
     }
     if (Status valid = check_method_announcements(ready); !valid.ok()) return valid;
-    std::vector<PluginMethod> methods;
-    for (const auto& announced : ready.methods) {
-        methods.push_back(PluginMethod{announced.name, announced.tag, announced.request_type, announced.reply_type});
-    }
-    return PluginClient(std::move(connection), std::move(methods), std::move(log_sink));
+    return PluginClient(std::move(connection), ready.methods, std::move(log_sink));
 }
 
 // The start-up is PluginSession's (the same handshake as the supervisor's and `exec`'s

@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "airlock/host/config_loader.hpp"
+#include "airlock/host/isolation_layers.hpp"
 #include "sections.hpp"
 #include "units.hpp"
 
@@ -20,16 +21,6 @@ std::string_view name_of(ViolationAction action) {
     case ViolationAction::Kill: return "kill";
     case ViolationAction::Errno: return "errno";
     case ViolationAction::Log: return "log";
-    }
-    return "?";
-}
-
-std::string_view name_of(IsolationLayer layer) {
-    switch (layer) {
-    case IsolationLayer::Seccomp: return "seccomp";
-    case IsolationLayer::Landlock: return "landlock";
-    case IsolationLayer::NoNewPrivs: return "no-new-privs";
-    case IsolationLayer::Namespaces: return "namespaces";
     }
     return "?";
 }
@@ -167,7 +158,7 @@ std::string describe_policy(const PluginConfig& plugin) {
     for (const std::string& warning : config_detail::plugin_user_access_warnings(plugin))
         out << "    warning: " << warning << "\n";
     out << "  required layers: "
-        << joined(plugin.required_layers, [](IsolationLayer l) { return std::string(name_of(l)); }) << "\n";
+        << joined(plugin.required_layers, [](IsolationLayer l) { return std::string(isolation_layer_name(l)); }) << "\n";
     out << "  memory_cgroup: " << name_of(plugin.memory_cgroup)
         << (plugin.limits.memory_bytes ? "" : "; unused, no memory limit") << "\n";
     out << "  namespaces: " << name_of(plugin.namespaces) << "\n";

@@ -62,20 +62,6 @@ std::string bounded(std::string text, std::size_t max) {
     return text;
 }
 
-/// The state's name as `plugin_state_name` spells it (kept here so that this file links
-/// without the supervisor's implementation; the names are part of the supervisor's contract).
-const char* state_text(PluginState state) {
-    switch (state) {
-    case PluginState::Starting: return "starting";
-    case PluginState::Handshaking: return "handshaking";
-    case PluginState::Ready: return "ready";
-    case PluginState::Stopping: return "stopping";
-    case PluginState::Exited: return "exited";
-    case PluginState::Failed: return "failed";
-    }
-    return "unknown";
-}
-
 } // namespace
 
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
@@ -399,7 +385,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     static PluginStatusEntry entry_of(const PluginStatus& status) {
         PluginStatusEntry entry;
         entry.name = bounded(status.name, entry.name.max_length);
-        entry.state = bounded(state_text(status.state), entry.state.max_length);
+        entry.state = bounded(plugin_state_name(status.state), entry.state.max_length);
         entry.pid = status.pid;
         entry.uptime_ms = static_cast<std::uint64_t>(status.uptime.count() < 0 ? 0 : status.uptime.count());
         entry.restarts = status.restarts;

@@ -1,18 +1,14 @@
 // See cgroup_plan.hpp.
 #include "cgroup_plan.hpp"
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/plugin_cgroups.hpp>
 
 #include <signal.h>
-#endif
 
 #include <cstring>
 
 namespace airlock::host::detail {
 namespace {
-
-#ifdef AIRLOCK_HAVE_SANDBOX
 
 class SandboxLaunchCgroup final : public LaunchCgroup {
 public:
@@ -41,24 +37,9 @@ private:
     PluginCgroups cgroups_;
 };
 
-using ProbeResult = CgroupSupport;
-ProbeResult probe(CgroupController controller) { return probe_cgroup_controller(controller); }
-
-#else
-
-enum class CgroupController { Memory, Pids, Cpu };
-struct ProbeResult {
-    bool available = false;
-    std::string detail = "this build has no sandbox library (airlock::host_sandbox is not linked)";
-};
-ProbeResult probe(CgroupController) { return {}; }
-
-#endif
-
 // What each controller enforces, as data: the mode key, the limit, what is lost without it.
 struct ControllerUse {
     CgroupController controller;
-    const char* name;
     const char* mode_key;
     CgroupMode mode;
     bool limited;
@@ -67,13 +48,9 @@ struct ControllerUse {
 
 } // namespace
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 struct CgroupPlan::Support {
     std::vector<CgroupSupport> controllers;
 };
-#else
-struct CgroupPlan::Support {};
-#endif
 
 CgroupPlan::CgroupPlan() = default;
 CgroupPlan::CgroupPlan(CgroupPlan&&) noexcept = default;
@@ -82,32 +59,30 @@ CgroupPlan::~CgroupPlan() = default;
 
 CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
     CgroupPlan plan;
-#ifdef AIRLOCK_HAVE_SANDBOX
     // Before any plugin of this host starts: what hosts that died left behind (processes
     // included) goes, whatever this plugin's own settings.
     remove_stale_cgroups();
-#endif
     const Limits& limits = plugin.limits;
     const ControllerUse uses[] = {
-        {CgroupController::Memory, "memory", "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
+        {CgroupController::Memory, "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
          "memfd/tmpfs pages would escape the memory limit"},
-        {CgroupController::Pids, "pids", "pids_cgroup", plugin.pids_cgroup, limits.tasks.has_value(),
+        {CgroupController::Pids, "pids_cgroup", plugin.pids_cgroup, limits.tasks.has_value(),
          "limits.tasks would not be enforced"},
-        {CgroupController::Cpu, "cpu", "cpu_cgroup", plugin.cpu_cgroup, limits.cpu_quota_percent.has_value(),
+        {CgroupController::Cpu, "cpu_cgroup", plugin.cpu_cgroup, limits.cpu_quota_percent.has_value(),
          "limits.cpu_quota would not be enforced"},
     };
-    std::vector<ProbeResult> used;
+    std::vector<CgroupSupport> used;
     for (const ControllerUse& use : uses) {
         bool cgroup = false;
         std::string detail;
         if (use.limited && use.mode == CgroupMode::Off) {
             detail = std::string(use.mode_key) + " = \"off\"";
         } else if (use.limited) {
-            auto support = probe(use.controller);
+            auto support = probe_cgroup_controller(use.controller);
             detail = support.detail;
             if (!support.available && use.mode == CgroupMode::Require) {
                 throw SpawnError("plugin '" + plugin.name + "': " + use.mode_key + " = \"require\" but no " +
-                                 use.name + " cgroup can be made, so " + use.without + ": " + support.detail);
+                                 controller_name(use.controller) + " cgroup can be made, so " + use.without + ": " + support.detail);
             }
             cgroup = support.available;
             if (cgroup) used.push_back(std::move(support));
@@ -116,17 +91,14 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
             plan.memory_ = MemoryEnforcement{use.limited, cgroup, detail};
         } else {
             CgroupEnforcement& enforcement = use.controller == CgroupController::Pids ? plan.tasks_ : plan.cpu_;
-            enforcement = CgroupEnforcement{use.limited, cgroup, use.name, detail};
+            enforcement = CgroupEnforcement{use.limited, cgroup, controller_name(use.controller), detail};
         }
     }
-#ifdef AIRLOCK_HAVE_SANDBOX
     if (!used.empty()) plan.support_ = std::make_unique<Support>(Support{std::move(used)});
-#endif
     return plan;
 }
 
 std::unique_ptr<LaunchCgroup> CgroupPlan::create_for_launch(const PluginConfig& plugin) const {
-#ifdef AIRLOCK_HAVE_SANDBOX
     if (!support_) return nullptr;
     CgroupLimits limits;
     limits.memory_bytes = plugin.limits.memory_bytes;
@@ -137,10 +109,6 @@ std::unique_ptr<LaunchCgroup> CgroupPlan::create_for_launch(const PluginConfig& 
         throw SpawnError("plugin '" + plugin.name + "': cannot start: cgroup: " + cgroups.status().message());
     }
     return std::make_unique<SandboxLaunchCgroup>(std::move(*cgroups));
-#else
-    (void)plugin;
-    return nullptr;
-#endif
 }
 
 } // namespace airlock::host::detail

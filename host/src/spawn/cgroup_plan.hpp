@@ -3,9 +3,6 @@
 // once per plugin config from `limits.memory` / `limits.tasks` / `limits.cpu_quota` and
 // `memory_cgroup` / `pids_cgroup` / `cpu_cgroup`, then one fresh set of cgroups per
 // launch, owned by the PluginProcess and removed once it has been reaped.
-//
-// Built without the sandbox library there are no cgroups: "auto" falls back to what
-// rlimits do and "require" refuses the plugin.
 
 #include <airlock/host/plugin_config.hpp>
 #include <airlock/host/spawner.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 // The confinement steps the child runs last, forwarded to the sandbox library's
-// async-signal-safe functions (child_confinement.hpp) when it is linked. Each returns 0 or
+// async-signal-safe functions (child_confinement.hpp). Each returns 0 or
 // a positive errno and never touches errno-dependent state the caller relies on.
 
 #include <cstdint>

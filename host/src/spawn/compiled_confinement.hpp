@@ -1,5 +1,5 @@
 #pragma once
-// The sandbox library's objects behind PreparedConfinement (only with AIRLOCK_HAVE_SANDBOX).
+// The sandbox library's objects behind PreparedConfinement.
 
 #include <airlock/host/landlock_ruleset.hpp>
 #include <airlock/host/seccomp_filter.hpp>

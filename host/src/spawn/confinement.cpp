@@ -1,7 +1,6 @@
 // See confinement.hpp.
 #include "confinement.hpp"
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include "compiled_confinement.hpp"
 
 #include <airlock/host/isolation_layers.hpp>
@@ -10,7 +9,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#endif
 
 namespace airlock::host::detail {
 
@@ -18,8 +16,6 @@ PreparedConfinement::PreparedConfinement() = default;
 PreparedConfinement::PreparedConfinement(PreparedConfinement&&) noexcept = default;
 PreparedConfinement& PreparedConfinement::operator=(PreparedConfinement&&) noexcept = default;
 PreparedConfinement::~PreparedConfinement() = default;
-
-#ifdef AIRLOCK_HAVE_SANDBOX
 
 PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
     const IsolationLayers probe = probe_isolation_layers();
@@ -96,26 +92,5 @@ ChildConfinement PreparedConfinement::child() const noexcept {
     }
     return child;
 }
-
-#else
-
-struct CompiledConfinement {};
-
-PreparedConfinement PreparedConfinement::prepare(const PluginConfig&) {
-    PreparedConfinement prepared;
-    const char* missing = "this build has no sandbox library (airlock::host_sandbox is not linked)";
-    prepared.layers_.push_back({IsolationLayer::Seccomp, false, missing});
-    prepared.layers_.push_back({IsolationLayer::Landlock, false, missing});
-    prepared.layers_.push_back({IsolationLayer::NoNewPrivs, true, ""});
-    prepared.layers_.push_back({IsolationLayer::Namespaces, false, missing});
-    return prepared;
-}
-
-bool PreparedConfinement::seccomp_applied() const noexcept { return false; }
-bool PreparedConfinement::landlock_applied() const noexcept { return false; }
-std::shared_ptr<const UniqueFd> PreparedConfinement::landlock_ruleset(const PluginConfig&) const { return {}; }
-ChildConfinement PreparedConfinement::child() const noexcept { return {}; }
-
-#endif
 
 } // namespace airlock::host::detail

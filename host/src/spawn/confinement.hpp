@@ -1,8 +1,5 @@
 #pragma once
 // Bridges the spawner to the sandbox library (seccomp program, Landlock ruleset, probe).
-//
-// Built without the sandbox library, seccomp and Landlock are reported as unavailable (so
-// a config that requires them fails closed); no_new_privs is then set by the child itself.
 
 #include "child_launch.hpp"
 

@@ -5,12 +5,8 @@
 #include <airlock/host/stream_relay.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
-#endif
-#if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
 #include <airlock/host/syscall_sets.hpp>
-#endif
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -89,19 +85,16 @@ public:
     LearnedSyscalls(std::string plugin_name, int error_fd, bool learn)
         : plugin_name_(std::move(plugin_name)), error_fd_(error_fd), learn_(learn) {}
     void record([[maybe_unused]] const Violation& violation) {
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (!learn_) return;
         if (violation.action == ViolationAction::Log)
             used_.insert(violation.syscall_name);
         else
             refused_.emplace(violation.syscall_name + (violation.architecture.empty() ? "" : " (" + violation.architecture + ")"),
                              violation.advice);
-#endif
     }
     void write([[maybe_unused]] const SyscallPolicy& policy) {
         if (!learn_) return;
         const std::string who = "airlock-host: learn: plugin " + plugin_name_;
-#if defined(AIRLOCK_HAVE_SANDBOX) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
         if (used_.empty()) {
             write_all(error_fd_, who + " made no system call outside its policy\n");
         } else {
@@ -112,9 +105,6 @@ public:
         }
         for (const auto& [name, why] : refused_)
             write_all(error_fd_, who + ": refused " + name + " (no config can allow it): " + why + "\n");
-#else
-        write_all(error_fd_, who + ": this build cannot name groups; see the reports above\n");
-#endif
     }
 
 private:
@@ -282,9 +272,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     }
     SpawnedPlugin spawned = spawner.launch(launch_options_for(options));
     std::optional<ViolationMonitor> monitor;
-#ifdef AIRLOCK_HAVE_SANDBOX
     monitor = make_violation_monitor(spawner, spawned);
-#endif
     const int error_fd = options.error_fd;
     const std::string who = "plugin " + spawned.name + " (pid " + std::to_string(spawned.process.pid()) + ")";
     LearnedSyscalls learned(spawned.name, error_fd, config.syscalls.learn);

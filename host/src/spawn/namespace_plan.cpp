@@ -3,9 +3,7 @@
 
 #include <airlock/host/spawner.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/landlock_ruleset.hpp>
-#endif
 
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -193,7 +191,6 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
         contents.add(grant.path);
         contents.writable_target = false;
     }
-#ifdef AIRLOCK_HAVE_SANDBOX
     // The kernel opens the ELF interpreter (and a #! line's interpreter) by path at exec,
     // inside the new root.
     std::string current = plugin.executable;
@@ -207,7 +204,6 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
         contents.add(**interpreter);
         current = **interpreter;
     }
-#endif
 
     NamespacePlan plan;
     plan.clone_flags_ = clone_flags;

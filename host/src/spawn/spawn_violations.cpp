@@ -4,9 +4,7 @@
 #include "compiled_confinement.hpp"
 #include "spawner_internals.hpp"
 
-#ifdef AIRLOCK_HAVE_CONFIG_LOADER
 #include <airlock/host/syscall_sets.hpp>
-#endif
 
 namespace airlock::host {
 
@@ -14,9 +12,7 @@ std::optional<ViolationMonitor> make_violation_monitor(const Spawner& spawner, S
     const detail::CompiledConfinement* compiled = detail::SpawnerInternals::confinement(spawner).compiled();
     if (!plugin.seccomp_listener || compiled == nullptr || !compiled->filter) return std::nullopt;
     SeccompViolationPolicy policy = compiled->filter->violation_policy();
-#ifdef AIRLOCK_HAVE_CONFIG_LOADER
     policy.group_of = [](std::string_view syscall) { return group_of_syscall(syscall); };
-#endif
     return ViolationMonitor(std::move(plugin.seccomp_listener), std::move(policy));
 }
 

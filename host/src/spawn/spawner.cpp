@@ -11,11 +11,10 @@
 #include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
 
+#include <airlock/host/isolation_layers.hpp>
 #include <airlock/host/no_follow_open.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/violation_monitor.hpp>
-#endif
 
 #include <fcntl.h>
 #include <linux/ioctl.h>
@@ -207,31 +206,13 @@ TargetUser resolve_user(const PluginConfig& plugin) {
     return {true, found->pw_uid, found->pw_gid};
 }
 
-const char* layer_name(IsolationLayer layer) noexcept {
-    switch (layer) {
-    case IsolationLayer::Seccomp: return "seccomp";
-    case IsolationLayer::Landlock: return "landlock";
-    case IsolationLayer::NoNewPrivs: return "no-new-privs";
-    case IsolationLayer::Namespaces: return "namespaces";
-    }
-    return "?";
-}
-
 // The seccomp listener the child handed over, if the filter uses one.
-#ifdef AIRLOCK_HAVE_SANDBOX
 UniqueFd receive_listener(const std::string& plugin, ListenerReceiver& receiver) {
     auto listener = receiver.take();
     if (!listener) {
         throw SpawnError("plugin '" + plugin + "': cannot receive the seccomp listener: " + listener.status().message());
     }
     return std::move(*listener);
-#else
-struct ListenerReceiver {
-    ListenerReceiver(int, int) {}
-};
-UniqueFd receive_listener(const std::string& plugin, ListenerReceiver&) {
-    throw SpawnError("plugin '" + plugin + "': a seccomp listener without the sandbox library");
-#endif
 }
 
 // Whether every process of the plugin is refused every IPC-namespace call by its seccomp
@@ -379,7 +360,7 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
         for (const auto& layer : p.confinement.layers()) {
             if (layer.layer == required && !layer.applied) {
                 throw SpawnError("plugin '" + name + "': required isolation layer '" +
-                                 layer_name(required) + "' is unavailable: " + layer.reason);
+                                 std::string(isolation_layer_name(required)) + "' is unavailable: " + layer.reason);
             }
         }
     }
@@ -472,10 +453,8 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     UniqueFd handoff_host, handoff_child;
     if (confinement.seccomp_listener) {
         std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (Status prepared = prepare_listener_handoff(handoff_host.get()); !prepared.ok())
             throw SpawnError("plugin '" + plugin.name + "': " + prepared.message());
-#endif
     }
     UniqueFd connection_host, connection_child;
     if (airlock_protocol) std::tie(connection_host, connection_child) = make_socketpair(plugin.name, "connection");

@@ -4,9 +4,7 @@
 #include <airlock/host/plugin_runner.hpp>
 #include <airlock/host/spawner.hpp>
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/spawn_violations.hpp>
-#endif
 
 #include "config_compare.hpp"
 #include "cpu_weight.hpp"
@@ -27,18 +25,6 @@ namespace airlock::host {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-const char* plugin_state_name(PluginState state) noexcept {
-    switch (state) {
-    case PluginState::Starting: return "starting";
-    case PluginState::Handshaking: return "handshaking";
-    case PluginState::Ready: return "ready";
-    case PluginState::Stopping: return "stopping";
-    case PluginState::Exited: return "exited";
-    case PluginState::Failed: return "failed";
-    }
-    return "?";
-}
 
 namespace {
 
@@ -73,9 +59,7 @@ struct Plugin {
     unsigned restarts = 0;
     std::string last_exit;
     std::string last_violation;
-#ifdef AIRLOCK_HAVE_SANDBOX
     std::optional<Violation> latest_violation;  ///< described when asked (a flood is not formatted)
-#endif
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
     // Call counters (PluginStatus::calls ...), over all its processes.
     std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
@@ -223,13 +207,11 @@ struct Supervisor::Impl {
             try {
                 outcome->spawned = spawner->launch();
                 detail::lower_plugin_cpu_weight(outcome->spawned.process.pid());
-#ifdef AIRLOCK_HAVE_SANDBOX
                 try {
                     outcome->monitor = make_violation_monitor(*spawner, outcome->spawned);
                 } catch (const std::exception& error) {
                     outcome->monitor_error = error.what();
                 }
-#endif
             } catch (const std::exception& error) {
                 outcome->error = error.what();
                 if (outcome->error.empty()) outcome->error = "unknown error";
@@ -275,11 +257,7 @@ struct Supervisor::Impl {
             [](Impl& self, Plugin& p, const protocol::ProgressReport& report) { self.record_progress(p, report); });
         events.violation = with_plugin([](Impl&, Plugin& p, const Violation& violation) {
             ++p.violations;
-#ifdef AIRLOCK_HAVE_SANDBOX
             p.latest_violation = violation;
-#else
-            (void)violation;
-#endif
         });
         events.violation_report =
             with_plugin([](Impl& self, Plugin& p, const std::string& line) { self.log_line(p, "[host] " + line); });
@@ -327,9 +305,7 @@ struct Supervisor::Impl {
         if (!run->failure().empty()) plugin->last_exit += " (" + run->failure() + ")";
         if (exit.signaled && exit.signal == SIGSYS && run->violations() == 0) {
             plugin->last_violation = "plugin " + plugin->name + ": forbidden system call: killed (SIGSYS)";
-#ifdef AIRLOCK_HAVE_SANDBOX
             plugin->latest_violation.reset();
-#endif
         }
         host_event(*plugin, plugin->last_exit);
         const bool failure = exit.signaled || exit.exit_code != 0 || !run->failure().empty();
@@ -476,9 +452,7 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.restarts = plugin->restarts;
         status.last_exit = plugin->last_exit;
         status.last_violation = plugin->last_violation;
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (plugin->latest_violation) status.last_violation = plugin->latest_violation->describe(name);
-#endif
         status.violations = plugin->violations;
         status.calls = plugin->calls;
         status.call_errors = plugin->call_errors;

@@ -26,8 +26,6 @@ using namespace airlock;
 using namespace airlock::host;
 using namespace airlock::test;
 
-#ifdef AIRLOCK_HAVE_SANDBOX
-
 namespace {
 
 const std::string kRulesetProbe = AIRLOCK_RULESET_PROBE;               // dynamically linked
@@ -262,4 +260,3 @@ TEST_CASE("landlock reuse: a system path missing at the first launch is covered 
     CHECK(earlier.finish() == Lines{"await " + file + " ok", "open " + file + " EACCES"});
 }
 
-#endif

@@ -1,7 +1,9 @@
 #pragma once
 /// @file dynamic_value.hpp
-/// Messages whose type is known only at run time: type descriptions parsed back into
-/// `TypeSpec` trees, and conversion between JSON text and encoded message bodies.
+/// Messages whose type is known only at run time: conversion between JSON text and encoded
+/// message bodies through a `TypeSpec`. Also includes what a user of it needs: type
+/// descriptions parsed back into `TypeSpec` trees (type_description.hpp) and the JSON text
+/// helpers (json.hpp).
 ///
 /// A plugin announces each method's request and reply types as `describe()` texts (see
 /// `airlock::protocol::MethodAnnouncement`). A generic tool such as `airlockctl call` parses
@@ -32,14 +34,16 @@
 /// ## Limits
 /// Descriptions, JSON and bodies may come from untrusted peers (a plugin's announcement and
 /// replies, a control client's request), so every count, depth and size is bounded by the
-/// constants below, each refused with an error naming the limit (docs/wire-format.md).
+/// constants below and in type_description.hpp and json.hpp, each refused with an error naming
+/// the limit (docs/wire-format.md).
 
+#include "airlock/connection/json.hpp"
 #include "airlock/connection/status.hpp"
+#include "airlock/connection/type_description.hpp"
 #include "airlock/connection/type_spec.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,48 +51,14 @@
 
 namespace airlock {
 
-/// Longest type description `ParsedType::parse` accepts (MethodAnnouncement's field size).
-inline constexpr std::size_t kMaxTypeDescriptionLength = 16384;
-/// Deepest nesting of vector/optional/struct in a type description.
-inline constexpr std::size_t kMaxTypeDepth = 64;
-/// Longest struct, enum, member or enumerator name in a type description.
-inline constexpr std::size_t kMaxTypeNameLength = 128;
-/// Most members of one struct / enumerators of one enum in a type description (at least one:
-/// AIRLOCK_STRUCT / AIRLOCK_ENUM cannot declare empty ones).
-inline constexpr std::size_t kMaxTypeMembers = 256;
-/// Deepest nesting of arrays/objects in JSON input.
-inline constexpr std::size_t kMaxJsonDepth = 128;
-/// Most members of one JSON object.
-inline constexpr std::size_t kMaxJsonObjectMembers = 4096;
-/// Most values (at any depth) in one JSON document.
-inline constexpr std::size_t kMaxJsonValues = 262144;
 /// Largest body `encode_json` produces (the connection's default message limit).
 inline constexpr std::size_t kMaxEncodedBody = std::size_t{64} << 20;
 /// Largest JSON text `decode_to_json` produces (the control protocol's CallReply field size).
 inline constexpr std::size_t kMaxDecodedJson = std::size_t{16} << 20;
 
-/// A type tree rebuilt from a canonical `describe()` text. Owns every node; moving it keeps
-/// `spec()` valid. `describe(parsed.spec())` gives back the text it was parsed from.
-class ParsedType {
-public:
-    /// Parses `description` (the grammar `describe()` produces). InvalidParameter with the
-    /// offset and what was expected when the text is not a valid description or breaks a
-    /// limit above (length, depth, name length, member count, an empty struct or enum).
-    /// Every node's `min_encoded_size` is set.
-    static Result<ParsedType> parse(std::string_view description);
-
-    /// The root of the tree.
-    [[nodiscard]] const TypeSpec& spec() const { return *nodes_.front(); }
-
-private:
-    ParsedType() = default;
-    friend class TypeDescriptionParser;
-    std::vector<std::unique_ptr<TypeSpec>> nodes_;  // nodes_[0] is the root
-};
-
 /// Converts the JSON text `json` to a message body of type `spec`, verifying every bound and
-/// enumerator exactly like the typed codec, and the JSON limits above (depth, members per
-/// object, values, body size). InvalidParameter naming the member path on failure.
+/// enumerator exactly like the typed codec, and the JSON limits of json.hpp (depth, members per
+/// object, values) and kMaxEncodedBody. InvalidParameter naming the member path on failure.
 Result<std::vector<std::uint8_t>> encode_json(const TypeSpec& spec, std::string_view json);
 
 /// Converts a message body of type `spec` to compact JSON, verifying it like the typed codec
@@ -99,13 +69,5 @@ Result<std::vector<std::uint8_t>> encode_json(const TypeSpec& spec, std::string_
 /// linear in the body. Malformed naming the member path on failure.
 Result<std::string> decode_to_json(const TypeSpec& spec, std::span<const std::uint8_t> body,
                                    std::size_t fd_count = 0);
-
-/// `text` as a JSON string literal, quotes included (control characters escaped; bytes that
-/// are not valid UTF-8 become U+FFFD).
-std::string json_quote(std::string_view text);
-
-/// Re-indents compact JSON for people (two spaces per level, at most 64 levels of indent).
-/// Meant for valid JSON; unbalanced brackets never make it fail.
-std::string json_pretty(std::string_view json);
 
 } // namespace airlock

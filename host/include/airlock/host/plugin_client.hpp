@@ -40,13 +40,9 @@ namespace airlock::host {
 
 struct SpawnedPlugin;
 
-/// One method a plugin announced.
-struct PluginMethod {
-    std::string name;
-    std::uint16_t tag = 0;
-    std::string request_type;  ///< the announced `describe()` of the request type
-    std::string reply_type;    ///< the announced `describe()` of the reply type
-};
+/// One method a plugin announced, as it announced it (name, tag, `describe()` of the request
+/// and reply types).
+using PluginMethod = protocol::MethodAnnouncement;
 
 /// Calls one plugin's methods over its established connection. Move-only; driven by one thread.
 class PluginClient {

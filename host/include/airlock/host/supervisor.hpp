@@ -49,8 +49,19 @@ enum class PluginState {
     Failed,       ///< not running and given up on (start limit hit, or cannot be launched)
 };
 
-/// "starting", "handshaking", "ready", "stopping", "exited" or "failed".
-const char* plugin_state_name(PluginState state) noexcept;
+/// "starting", "handshaking", "ready", "stopping", "exited" or "failed". Inline: the control
+/// server uses it without linking the supervisor's implementation.
+inline const char* plugin_state_name(PluginState state) noexcept {
+    switch (state) {
+    case PluginState::Starting: return "starting";
+    case PluginState::Handshaking: return "handshaking";
+    case PluginState::Ready: return "ready";
+    case PluginState::Stopping: return "stopping";
+    case PluginState::Exited: return "exited";
+    case PluginState::Failed: return "failed";
+    }
+    return "?";
+}
 
 /// A snapshot of one supervised plugin.
 struct PluginStatus {

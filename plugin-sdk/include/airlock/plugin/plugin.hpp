@@ -70,13 +70,9 @@ struct GrantInfo {
     std::uint64_t size = 0;  ///< bytes for files and memfds, else 0
 };
 
-/// One method the plugin serves, as announced to the host.
-struct MethodInfo {
-    std::string name;
-    std::uint16_t tag = 0;
-    std::string request_type;  ///< `describe(spec_of<Request>())`
-    std::string reply_type;    ///< `describe(spec_of<Reply>())`
-};
+/// One method the plugin serves, as announced to the host (name, tag, and
+/// `describe(spec_of<Request>())` / `describe(spec_of<Reply>())`).
+using MethodInfo = protocol::MethodAnnouncement;
 
 /// A plugin: its connection to the host, its grants and its methods. Not copyable or movable;
 /// create one in `main`. Driven by one thread.

@@ -4,27 +4,18 @@
 
 #include "exec_command_line.hpp"
 
-#ifdef AIRLOCK_HAVE_CONFIG_LOADER
 #include <airlock/host/config_loader.hpp>
-#endif
-#ifdef AIRLOCK_HAVE_SANDBOX
 #include <airlock/host/isolation_layers.hpp>
 #include <airlock/host/seccomp_filter.hpp>
-#endif
-#if defined(AIRLOCK_HAVE_SUPERVISOR) && defined(AIRLOCK_HAVE_CONFIG_LOADER)
 #include <airlock/host/supervisor.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <unistd.h>
-#define AIRLOCK_HAVE_RUN 1
-#ifdef AIRLOCK_HAVE_CONTROL
 #include <airlock/host/control_server.hpp>
-#endif
 #include "journal_forwarding.hpp"  // host/src/systemd
 #include "service_notifier.hpp"
-#endif
 
 #include <signal.h>
 #include <sysexits.h>
@@ -70,18 +61,6 @@ int version() {
     return EX_OK;
 }
 
-#ifdef AIRLOCK_HAVE_CONFIG_LOADER
-
-const char* layer_name(IsolationLayer layer) {
-    switch (layer) {
-    case IsolationLayer::Seccomp: return "seccomp";
-    case IsolationLayer::Landlock: return "landlock";
-    case IsolationLayer::NoNewPrivs: return "no-new-privs";
-    case IsolationLayer::Namespaces: return "namespaces";
-    }
-    return "?";
-}
-
 // Which layers the spawner will apply to this plugin (or why it would refuse to start).
 int print_plugin_layers(const PluginConfig& plugin) {
     try {
@@ -89,7 +68,7 @@ int print_plugin_layers(const PluginConfig& plugin) {
         std::cout << "  layers applied at spawn:";
         for (const auto& layer : spawner.layers()) {
             const bool switched_off = layer.layer == IsolationLayer::Namespaces && plugin.namespaces == NamespacesMode::Off;
-            std::cout << " " << layer_name(layer.layer) << (layer.applied ? "" : switched_off ? " (off)" : " (unavailable)");
+            std::cout << " " << isolation_layer_name(layer.layer) << (layer.applied ? "" : switched_off ? " (off)" : " (unavailable)");
         }
         std::cout << "\n";
         std::cout << "  memory limit: " << spawner.memory_enforcement().describe() << "\n";
@@ -102,7 +81,6 @@ int print_plugin_layers(const PluginConfig& plugin) {
     }
 }
 
-#ifdef AIRLOCK_HAVE_SANDBOX
 // `check --verify`: compiles the plugin's seccomp filter (which verifies it) and prints
 // what the verifier checked, decisions per architecture.
 int print_filter_verification(const PluginConfig& plugin, bool notify) {
@@ -115,28 +93,19 @@ int print_filter_verification(const PluginConfig& plugin, bool notify) {
               << describe_verification(filter->verification());
     return EX_OK;
 }
-#endif
 
 int check_command(const std::string& config_path, bool verify = false) {
     HostConfig config = load_config(config_path);
-#ifdef AIRLOCK_HAVE_SANDBOX
     std::cout << "isolation layers on this kernel:\n" << describe_isolation_layers(probe_isolation_layers()) << "\n";
-#else
-    std::cout << "isolation layers: this build has no sandbox library (seccomp and Landlock unavailable)\n";
-#endif
     int status = EX_OK;
     for (const auto& [name, plugin] : config.plugins) {
         std::cout << describe_policy(plugin) << "\n";
         if (int plugin_status = print_plugin_layers(plugin); plugin_status != EX_OK) status = plugin_status;
-#ifdef AIRLOCK_HAVE_SANDBOX
         if (verify) {
             const bool notify = probe_isolation_layers().seccomp_user_notification.available;
             if (int verify_status = print_filter_verification(plugin, notify); verify_status != EX_OK)
                 status = verify_status;
         }
-#else
-        if (verify) std::cout << "  seccomp filter: this build has no sandbox library\n";
-#endif
     }
     return status;
 }
@@ -147,14 +116,12 @@ int run_plugin(PluginConfig plugin, const ExecCommandLine& command_line) {
         plugin.syscalls.learn = true;
         plugin.syscalls.on_violation = ViolationAction::Log;
     }
-#ifdef AIRLOCK_HAVE_SANDBOX
     // Learning needs the host to see each call; without notification `log` would let the
     // calls through unrecorded.
     if (plugin.syscalls.learn && !probe_isolation_layers().seccomp_user_notification.available) {
         std::cerr << "airlock-host: learn mode needs seccomp user notification, which this kernel lacks\n";
         return EX_UNAVAILABLE;
     }
-#endif
     Spawner spawner(plugin);
     ForegroundOptions options;
     options.extra_args = command_line.extra_args;
@@ -185,10 +152,6 @@ int exec_command(const ExecCommandLine& command_line) {
     }
     return run_plugin(found->second, command_line);
 }
-
-#endif
-
-#ifdef AIRLOCK_HAVE_RUN
 
 // How long READY=1 waits for a plugin that is neither ready nor given up on (it is reported
 // in STATUS= by its state then); systemd's own start timeout is 90 s by default.
@@ -230,7 +193,6 @@ int run_command(const std::string& config_path) {
     };
     std::unique_ptr<systemd::JournalWriter> journal = systemd::JournalWriter::open_if_journal_stream();
     if (journal) systemd::forward_logs_to_journal(supervisor, *journal);
-#ifdef AIRLOCK_HAVE_CONTROL
     std::optional<ControlServer> control;
     if (control_path) {
         control.emplace(io, supervisor, *control_path, control_users);
@@ -241,9 +203,6 @@ int run_command(const std::string& config_path) {
         }
         host_line("control socket " + *control_path);
     }
-#else
-    if (control_path) host_line("this build has no control server: ignoring control = " + *control_path);
-#endif
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
     std::function<void()> wait_for_signal = [&]() {
         signals.async_wait([&](const boost::system::error_code& error, int signal_number) {
@@ -272,9 +231,7 @@ int run_command(const std::string& config_path) {
                 notifier.stopping("stopping " + systemd::plugin_counts(supervisor.status()));
                 host_line(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
                           ": stopping all plugins");
-#ifdef AIRLOCK_HAVE_CONTROL
                 if (control) control->stop();
-#endif
                 supervisor.stop_all([&]() {
                     host_line("all plugins stopped");
                     io.stop();
@@ -293,29 +250,6 @@ int run_command(const std::string& config_path) {
     io.run();
     return EX_OK;
 }
-
-#else
-
-int run_command(const std::string&) {
-    std::cerr << "airlock-host: this build has no supervisor (airlock::host_supervisor)\n";
-    return EX_UNAVAILABLE;
-}
-
-#endif
-
-#ifndef AIRLOCK_HAVE_CONFIG_LOADER
-
-int check_command(const std::string&, bool = false) {
-    std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
-    return EX_UNAVAILABLE;
-}
-
-int exec_command(const ExecCommandLine&) {
-    std::cerr << "airlock-host: this build has no config loader yet (airlock::host_config)\n";
-    return EX_UNAVAILABLE;
-}
-
-#endif
 
 int dispatch(const std::vector<std::string>& words) {
     if (words.empty()) return usage();
@@ -346,11 +280,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> words(argv + 1, argv + argc);
     try {
         return dispatch(words);
-#ifdef AIRLOCK_HAVE_CONFIG_LOADER
     } catch (const ConfigError& error) {
         std::cerr << "airlock-host: " << error.what() << "\n";
         return EX_CONFIG;
-#endif
     } catch (const SpawnError& error) {
         std::cerr << "airlock-host: " << error.what() << "\n";
         return EX_UNAVAILABLE;
