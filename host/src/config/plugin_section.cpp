@@ -132,6 +132,10 @@ SupervisionConfig read_supervision(const TableReader& plugin) {
     duration("ready_timeout", supervision.ready_timeout);
     duration("call_timeout", supervision.call_timeout);
     duration("stop_timeout", supervision.stop_timeout);
+    duration("host_cpu_budget", supervision.host_cpu_budget);
+    if (supervision.host_cpu_budget.count() < 1 || supervision.host_cpu_budget.count() > 1000)
+        plugin.fail(*plugin.find("host_cpu_budget"), "host_cpu_budget in " + plugin.context() +
+                                                         " is out of range; allowed: 1ms to 1000ms (per second)");
     if (const auto burst = plugin.integer("start_limit_burst", "a positive integer (starts)")) {
         if (*burst < 1 || *burst > 1'000'000)
             plugin.fail(*plugin.find("start_limit_burst"),
@@ -164,7 +168,7 @@ PluginConfig parse_plugin(const toml::key& name, const toml::node& node, const L
     plugin.reject_unknown_keys({"exec", "args", "env", "protocol", "limits", "syscalls", "grants",
                                 "sandbox", "restart", "restart_delay", "restart_max_delay",
                                 "start_limit_burst", "start_limit_interval", "ready_timeout",
-                                "call_timeout", "stop_timeout", "stdio"});
+                                "call_timeout", "stop_timeout", "stdio", "host_cpu_budget"});
     const std::string section = "[plugin." + std::string(name.str());
 
     PluginConfig config;

@@ -13,6 +13,7 @@
 
 #include "config_compare.hpp"
 #include "cpu_weight.hpp"
+#include "host_work_budget.hpp"
 #include "launcher.hpp"
 #include "log_writer.hpp"
 
@@ -79,12 +80,13 @@ std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"
 
 // One process of a plugin: everything that lives from launch to reaping.
 struct Run {
-    explicit Run(asio::io_context& io, std::string name)
+    Run(asio::io_context& io, std::string name, milliseconds host_cpu_budget)
         : pump(name),
 #ifdef AIRLOCK_HAVE_SANDBOX
           violation_reports(name), violation_summary_timer(io),
 #endif
-          ready_timer(io), stop_timer(io), wall_timer(io), reap_timer(io) {}
+          ready_timer(io), stop_timer(io), wall_timer(io), reap_timer(io),
+          budget(io, {host_cpu_budget, std::chrono::seconds(1)}) {}
 
     SpawnedPlugin spawned;
     bool launching = true;  ///< Spawner::launch still runs on the launcher thread
@@ -108,6 +110,7 @@ struct Run {
     int violations = 0;
     std::string fatal_violation;  ///< the report of the violation the host killed it for
     std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
+    detail::HostWorkBudget budget;  ///< the loop's CPU time spent on it; pauses its floods
 };
 
 // Someone waiting in when_ready().
@@ -133,6 +136,8 @@ struct Plugin {
     std::optional<Violation> latest_violation;  ///< described when asked (a flood is not formatted)
 #endif
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
+    std::chrono::nanoseconds host_cpu{0};  ///< HostWorkBudget::spent of its earlier processes
+    std::uint64_t budget_pauses = 0;       ///< HostWorkBudget::pauses of its earlier processes
     // Call counters (PluginStatus::calls ...), over all its processes.
     std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
     std::deque<std::string> ring;
@@ -268,7 +273,7 @@ struct Supervisor::Impl {
             }
         }
         plugin->starts.push_back(Clock::now());
-        auto run = std::make_shared<Run>(io, plugin->name);
+        auto run = std::make_shared<Run>(io, plugin->name, plugin->config.supervision.host_cpu_budget);
         plugin->run = run;
         plugin->progress.reset();
         std::weak_ptr<Plugin> weak_plugin = plugin;
@@ -433,17 +438,19 @@ struct Supervisor::Impl {
             if (!p || !r) return;
             const int fd = stream == OutputStream::Stdout ? r->spawned.stdout_pipe.get() : r->spawned.stderr_pipe.get();
             bool end = false;
-            try {
-                end = r->pump.pump(fd, stream).end_of_stream;
-            } catch (const std::exception&) {
-                end = true;
-            }
-            forward_output(*p, *r);
+            r->budget.charged([&] {
+                try {
+                    end = r->pump.pump(fd, stream).end_of_stream;
+                } catch (const std::exception&) {
+                    end = true;
+                }
+                forward_output(*p, *r);
+            });
             if (end) {
                 (stream == OutputStream::Stdout ? r->stdout_watch : r->stderr_watch).reset();
                 return;
             }
-            wait_output(p, r, stream);
+            continue_within_budget(p, r, "output pipes", [this, stream](const auto& p2, const auto& r2) { wait_output(p2, r2, stream); });
         });
     }
 
@@ -459,8 +466,10 @@ struct Supervisor::Impl {
             auto p = weak_plugin.lock();
             auto r = weak_run.lock();
             if (!p || !r || !r->session) return;
-            r->session->on_events(POLLIN);
-            after_connection_activity(p, r);
+            r->budget.charged([&] {
+                r->session->on_events(POLLIN);
+                after_connection_activity(p, r);
+            });
             wait_connection(p, r);
         });
         update_writing(plugin, run);
@@ -488,8 +497,10 @@ struct Supervisor::Impl {
             auto r = weak_run.lock();
             if (!p || !r || !r->session) return;
             r->writing = false;
-            r->session->on_events(POLLOUT);
-            after_connection_activity(p, r);
+            r->budget.charged([&] {
+                r->session->on_events(POLLOUT);
+                after_connection_activity(p, r);
+            });
             update_writing(p, r);
         });
     }
@@ -503,14 +514,38 @@ struct Supervisor::Impl {
             auto p = weak_plugin.lock();
             auto r = weak_run.lock();
             if (!p || !r) return;
-            const bool more = handle_violations(*p, *r);
+            const bool more = r->budget.charged([&] { return handle_violations(*p, *r); });
             schedule_violation_summaries(p, r);
-            if (more) wait_violations(p, r);
+            if (more) continue_within_budget(p, r, "seccomp notifications", [this](const auto& p2, const auto& r2) { wait_violations(p2, r2); });
         });
 #else
         (void)plugin;
         (void)run;
 #endif
+    }
+
+    // Runs `next` (which waits for more of the plugin's output or violations) now, or, while the
+    // plugin costs the loop more than its HostWorkBudget, once it is back within it: until then
+    // the plugin waits on its full pipe or in its forbidden system call, using no CPU either.
+    void continue_within_budget(const std::shared_ptr<Plugin>& plugin, const std::shared_ptr<Run>& run,
+                                const char* source, std::function<void(const std::shared_ptr<Plugin>&, const std::shared_ptr<Run>&)> next) {
+        if (!run->budget.over()) {
+            next(plugin, run);
+            return;
+        }
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        std::weak_ptr<Run> weak_run = run;
+        run->budget.resume_later([weak_plugin, weak_run, next = std::move(next)] {
+            auto p = weak_plugin.lock();
+            auto r = weak_run.lock();
+            if (p && r && p->run == r) next(p, r);
+        });
+        if (run->budget.pauses() == 1) {
+            const auto budget = std::chrono::duration_cast<milliseconds>(run->budget.allowance().per_interval);
+            host_event(*plugin, "costs the host more than its host_cpu_budget (" + ms_text(budget) +
+                                    " of CPU time per second): its " + source +
+                                    " wait until it is back within it (reported once per process)");
+        }
     }
 
     // Handles pending violation notifications; false once the monitor is gone. At most
@@ -616,6 +651,8 @@ struct Supervisor::Impl {
         if (Clock::now() - run->started >= plugin->config.supervision.start_limit_interval) {
             plugin->next_delay = plugin->config.supervision.restart_delay;
         }
+        plugin->host_cpu += run->budget.spent();
+        plugin->budget_pauses += run->budget.pauses();
         plugin->run.reset();
         after_down(plugin, failure, stopped);
     }
@@ -810,6 +847,12 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.call_errors = plugin->call_errors;
         status.bytes_out = plugin->bytes_out;
         status.bytes_in = plugin->bytes_in;
+        status.host_cpu = plugin->host_cpu;
+        status.budget_pauses = plugin->budget_pauses;
+        if (plugin->run) {
+            status.host_cpu += plugin->run->budget.spent();
+            status.budget_pauses += plugin->run->budget.pauses();
+        }
         if (plugin->progress) {
             status.progress = plugin->progress;
             status.progress_age = std::chrono::duration_cast<milliseconds>(now - plugin->progress_at);
