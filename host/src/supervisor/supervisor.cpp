@@ -111,6 +111,7 @@ struct Run {
     std::string fatal_violation;  ///< the report of the violation the host killed it for
     std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
     detail::HostWorkBudget budget;  ///< the loop's CPU time spent on it; pauses its floods
+    unsigned calls_in_flight = 0;   ///< calls of the host waiting for its reply
 };
 
 // Someone waiting in when_ready().
@@ -470,7 +471,13 @@ struct Supervisor::Impl {
                 r->session->on_events(POLLIN);
                 after_connection_activity(p, r);
             });
-            wait_connection(p, r);
+            // What it sends unasked (log records, progress, requests) waits while it is over its
+            // budget; the replies to the host's own calls never do.
+            if (r->calls_in_flight > 0) {
+                wait_connection(p, r);
+            } else {
+                continue_within_budget(p, r, "messages", [this](const auto& p2, const auto& r2) { wait_connection(p2, r2); });
+            }
         });
         update_writing(plugin, run);
     }
@@ -976,6 +983,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
                    counted = std::weak_ptr<Plugin>(plugin)](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
+        if (auto r = weak_run.lock()) --r->calls_in_flight;
         // The plugin was killed for a violation: the caller learns why, not only that the
         // connection closed (the monitor reports before the plugin's end can be read).
         if (auto killed = weak_run.lock(); killed && !result.ok() && result.status().code() == StatusCode::PeerClosed &&
@@ -989,6 +997,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
     const milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
+    ++run->calls_in_flight;  // before the call: `finish` may run within it
     Status status = run->session->call_raw_async(found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); });
     if (!status.ok()) {
         finish(std::move(status));

@@ -88,6 +88,21 @@ TEST_CASE("a plugin flooding output beyond its host CPU budget is read later, no
     check_good_serves(io, supervisor);
 }
 
+TEST_CASE("a plugin flooding requests beyond its host CPU budget is read later while the host's own calls are not held back") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +
+                                        plugin_toml("spam", "spam", "restart = \"no\"\n" + kTinyBudget)));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    REQUIRE(run_until(io, [&] { return status_of(supervisor, "spam").budget_pauses > 0; }, std::chrono::seconds(60)));
+    CHECK(logged(supervisor, "spam", "its messages wait"));
+    CHECK(in_state(supervisor, "spam", PluginState::Ready));
+    check_good_serves(io, supervisor);
+    // Its budget is its own: a plugin with an unpaused budget is not charged for the flood.
+    CHECK(status_of(supervisor, "good").budget_pauses == 0);
+}
+
 TEST_CASE("host_cpu_budget outside 1ms to 1000ms is refused naming the key") {
     CHECK_THROWS_WITH(config_of(plugin_toml("p", "serve", "host_cpu_budget = \"0ms\"\n")),
                       Catch::Contains("host_cpu_budget") && Catch::Contains("greater than zero"));
