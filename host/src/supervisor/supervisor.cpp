@@ -30,6 +30,8 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
+#include <string_view>
 
 namespace airlock::host {
 namespace asio = boost::asio;
@@ -112,6 +114,7 @@ struct Run {
     std::string failure;          ///< why the supervisor killed it (ready timeout, refusal)
     detail::HostWorkBudget budget;  ///< the loop's CPU time spent on it; pauses its floods
     unsigned calls_in_flight = 0;   ///< calls of the host waiting for its reply
+    std::set<std::string_view> budget_reported;  ///< sources whose first budget pause was reported
 };
 
 // Someone waiting in when_ready().
@@ -547,11 +550,11 @@ struct Supervisor::Impl {
             auto r = weak_run.lock();
             if (p && r && p->run == r) next(p, r);
         });
-        if (run->budget.pauses() == 1) {
+        if (run->budget_reported.insert(source).second) {
             const auto budget = std::chrono::duration_cast<milliseconds>(run->budget.allowance().per_interval);
             host_event(*plugin, "costs the host more than its host_cpu_budget (" + ms_text(budget) +
                                     " of CPU time per second): its " + source +
-                                    " wait until it is back within it (reported once per process)");
+                                    " wait until it is back within it (reported once per process and kind)");
         }
     }
 
