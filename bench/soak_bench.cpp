@@ -19,6 +19,10 @@
 //   soak_failed_calls          hello calls that failed (target 0)
 //   soak_host_fd_growth        open fds of the host after the soak minus before (target 0)
 //   soak_host_rss_growth_kib   VmRSS after minus before
+//   soak_host_cpu_ms_per_1000_events  the host's CPU time under attack per 1000 hostile events
+//                              (violations answered, restarts, hostile log lines): depends
+//                              less on the machine's load than the round trips do
+//   soak_host_loop_lag_p99_us  p99 lateness of a 10 ms timer on the host's loop under attack
 // The baseline (fds, VmRSS) is taken after hello is warmed up and every hostile plugin has
 // been started and stopped once: the host keeps one descriptor per configured plugin (its
 // prepared Spawner's Landlock ruleset), which is a fixed cost, not growth.
@@ -42,6 +46,9 @@
 //    fail ("could not hand the seccomp listener to the host: Too many references"; fixed:
 //    the host takes the listener with pidfd_getfd, nothing is in flight);
 //  - slow: the host queues up to 32 MiB of replies per plugin that does not read them.
+//  - host work per plugin (Dec 2026): the supervisor now charges each plugin the loop's CPU
+//    time spent on it (printed per plugin as "host CPU") and, over its host_cpu_budget, stops
+//    reading its output and seccomp notifications for a while ("budget pauses").
 // Not pinned: the plugins inherit the host's affinity, and eight busy processes on one CPU
 // would measure the scheduler. The machine is shared, so run it more than once.
 // Environment: AIRLOCK_SOAK_SECONDS (attack phase, default 15), AIRLOCK_SOAK_N (hostile
@@ -184,6 +191,28 @@ double mean(const std::vector<double>& values) {
     return values.empty() ? 0 : sum / double(values.size());
 }
 
+// What the hostile plugins made the host handle so far: forbidden calls answered, restarts,
+// and their log lines (output and host events), counted by a log subscription.
+std::uint64_t hostile_events(const Supervisor& supervisor, std::uint64_t hostile_lines) {
+    std::uint64_t events = hostile_lines;
+    for (const auto& status : supervisor.status()) {
+        if (status.name != "good") events += status.violations + status.restarts;
+    }
+    return events;
+}
+
+// ", host CPU X ms, budget pauses N" where the supervisor accounts the host's work per plugin
+// (not on builds before it did, so that the same bench measures both).
+template <class Status>
+std::string host_work_text(const Status& status) {
+    if constexpr (requires { status.host_cpu; status.budget_pauses; }) {
+        return ", host CPU " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(status.host_cpu).count()) +
+               " ms, budget pauses " + std::to_string(status.budget_pauses);
+    } else {
+        return "";
+    }
+}
+
 // CPU seconds this process (the host) has used so far.
 double host_cpu_seconds() {
     rusage usage{};
@@ -207,6 +236,12 @@ public:
         });
     }
     void stop() { timer_.cancel(); }
+    double p99() const {
+        std::vector<double> lag = lag_us_;
+        if (lag.empty()) return 0;
+        std::sort(lag.begin(), lag.end());
+        return lag[static_cast<std::size_t>(0.99 * double(lag.size() - 1))];
+    }
     std::string text() const {
         std::vector<double> lag = lag_us_;
         if (lag.empty()) return "no samples";
@@ -274,7 +309,9 @@ int run() {
     // Starts that failed in the host (not the plugin's own exits), e.g. a spawn refused.
     std::map<std::string, int> failed_starts;
     std::map<std::string, std::string> failed_start_example;
+    std::uint64_t hostile_lines = 0;  // log lines of the hostile plugins (their output, host events)
     (void)supervisor.subscribe_logs([&](const std::string& plugin, const std::string& line) {
+        if (plugin != "good") ++hostile_lines;
         if (line.find("cannot start: ") == std::string::npos) return;
         if (failed_starts[plugin]++ == 0) failed_start_example[plugin] = line;
     });
@@ -334,6 +371,7 @@ int run() {
         renice_hostile();
     }
     const double cpu_at_attack = host_cpu_seconds();
+    const std::uint64_t events_at_attack = hostile_events(supervisor, hostile_lines);
     // VmRSS after each third of the attack: growth that levels off is bounded, growth that
     // keeps pace with time is not.
     Phase attack;
@@ -347,6 +385,7 @@ int run() {
     }
 
     const double attack_cpu = host_cpu_seconds() - cpu_at_attack;
+    const std::uint64_t attack_events = hostile_events(supervisor, hostile_lines) - events_at_attack;
     lag.stop();
     renice_timer.cancel();
     std::map<std::string, airlock::host::PluginStatus> at_end;
@@ -367,6 +406,7 @@ int run() {
     for (const auto& [name, status] : at_end) {
         note(name + ": state " + airlock::host::plugin_state_name(status.state) + ", restarts " +
              std::to_string(status.restarts) + ", violations " + std::to_string(status.violations) +
+             host_work_text(status) +
              (status.last_exit.empty() ? "" : ", last exit: " + status.last_exit));
     }
     for (const auto& [name, count] : failed_starts)
@@ -382,6 +422,7 @@ int run() {
     char cpu_text[64];
     std::snprintf(cpu_text, sizeof cpu_text, "%.0f%% of one CPU", 100 * attack_cpu / std::chrono::duration<double>(attack_length).count());
     note(std::string("under attack the host used ") + cpu_text + "; its loop's lag (10 ms timer): " + lag.text());
+    note("hostile events under attack (violations, restarts, hostile log lines): " + std::to_string(attack_events));
     note("hello round trip, quiet / attack: " + tail_text(quiet) + " / " + tail_text(attack));
     print_result("soak_quiet_rtt_us", quiet_median, "us");
     print_result("soak_attack_rtt_us", attack_median, "us");
@@ -391,6 +432,9 @@ int run() {
     print_result("soak_failed_calls", attack.failed + quiet.failed, "calls");
     print_result("soak_host_fd_growth", static_cast<double>(fds_after.size()) - static_cast<double>(fds_before.size()), "fds");
     print_result("soak_host_rss_growth_kib", static_cast<double>(rss_after - rss_before), "KiB");
+    print_result("soak_host_cpu_ms_per_1000_events", attack_events > 0 ? 1e6 * attack_cpu / double(attack_events) : 0,
+                 "ms");
+    print_result("soak_host_loop_lag_p99_us", lag.p99(), "us");
     ::close(log_sink);
     return 0;
 }

@@ -80,6 +80,7 @@ void read_supervision(const TableReader& plugin, PluginSpec& spec) {
     duration("ready_timeout", &PluginSpec::ready_timeout);
     duration("call_timeout", &PluginSpec::call_timeout);
     duration("stop_timeout", &PluginSpec::stop_timeout);
+    duration("host_cpu_budget", &PluginSpec::host_cpu_budget);
     if (const auto burst = plugin.integer("start_limit_burst", "a positive integer (starts)")) {
         spec.start_limit_burst(*burst);
         spec.locate("start_limit_burst", location_of(plugin.load(), plugin.find("start_limit_burst")->source()));
@@ -103,7 +104,7 @@ PluginSpec parse_plugin(const toml::key& name, const toml::node& node, const Loa
     plugin.reject_unknown_keys({"exec", "args", "env", "protocol", "limits", "syscalls", "grants",
                                 "sandbox", "restart", "restart_delay", "restart_max_delay",
                                 "start_limit_burst", "start_limit_interval", "ready_timeout",
-                                "call_timeout", "stop_timeout", "stdio"});
+                                "call_timeout", "stop_timeout", "stdio", "host_cpu_budget"});
     const std::string section = "[plugin." + std::string(name.str());
 
     spec.base_directory(load.base_dir.string());

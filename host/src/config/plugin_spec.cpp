@@ -127,6 +127,7 @@ AIRLOCK_DURATION_SETTER(start_limit_interval)
 AIRLOCK_DURATION_SETTER(ready_timeout)
 AIRLOCK_DURATION_SETTER(call_timeout)
 AIRLOCK_DURATION_SETTER(stop_timeout)
+AIRLOCK_DURATION_SETTER(host_cpu_budget)
 #undef AIRLOCK_DURATION_SETTER
 
 PluginSpec& PluginSpec::locate(std::string key, SourceLocation where) {

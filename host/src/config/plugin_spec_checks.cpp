@@ -392,6 +392,10 @@ struct PluginSpec::Checks {
         set("ready_timeout", supervision.ready_timeout);
         set("call_timeout", supervision.call_timeout);
         set("stop_timeout", supervision.stop_timeout);
+        set("host_cpu_budget", supervision.host_cpu_budget);
+        if (supervision.host_cpu_budget.count() < 1 || supervision.host_cpu_budget.count() > 1000)
+            fail("host_cpu_budget",
+                 "host_cpu_budget in " + context + " is out of range; allowed: 1ms to 1000ms (per second)");
         if (const auto burst = spec.start_limit_burst_) {
             if (*burst < 1 || *burst > 1'000'000)
                 fail("start_limit_burst", "start_limit_burst " + std::to_string(*burst) + " in " + context +

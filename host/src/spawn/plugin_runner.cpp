@@ -54,7 +54,9 @@ PluginRunner::PluginRunner(asio::io_context& io, const PluginConfig& plugin, Eve
       wall_timer_(io),
       reap_timer_(io),
       drain_timer_(io),
-      summary_timer_(io) {}
+      summary_timer_(io) {
+    if (options_.host_work_budget) budget_.emplace(io, *options_.host_work_budget);
+}
 
 // The process (if it still runs) is killed and reaped by PluginProcess.
 PluginRunner::~PluginRunner() {
@@ -92,6 +94,31 @@ void PluginRunner::when_ready(asio::posix::stream_descriptor& stream, short even
     stream.async_wait(type, [guarded](const boost::system::error_code& error) mutable {
         if (!error) guarded();
     });
+}
+
+// Runs `work`, charged to the plugin's budget when it has one.
+template <class Work>
+decltype(auto) PluginRunner::charged(Work&& work) {
+    if (budget_) return budget_->charged(std::forward<Work>(work));
+    return std::forward<Work>(work)();
+}
+
+// Runs `next` (which waits for more of one of its sources) now, or, while the plugin costs
+// the loop more than its budget, once it is back within it: until then the plugin waits on
+// its full pipe, in its forbidden system call or on its full socket, using no CPU either.
+void PluginRunner::continue_within_budget(const char* source, void (*next)(PluginRunner&)) {
+    if (!budget_ || !budget_->over()) return next(*this);
+    std::weak_ptr<PluginRunner> weak = weak_from_this();
+    budget_->resume_later([weak, next] {
+        auto self = weak.lock();
+        if (self && !self->finished_) next(*self);
+    });
+    if (budget_reported_.insert(source).second && events_.report) {
+        const auto allowed = std::chrono::duration_cast<milliseconds>(budget_->allowance().per_interval);
+        events_.report("costs the host more than its host_cpu_budget (" + ms_text(allowed) +
+                       " of CPU time per second): its " + source +
+                       " wait until it is back within it (reported once per process and kind)");
+    }
 }
 
 // --- starting ------------------------------------------------------------------------------
@@ -166,9 +193,14 @@ void PluginRunner::wait_connection() {
     if (!session_ || session_->fd() < 0 || !connection_read_) return;
     when_ready(*connection_read_, POLLIN, [](PluginRunner& self) {
         if (!self.session_) return;
-        self.session_->on_events(POLLIN);
-        self.after_connection_activity();
-        self.wait_connection();
+        self.charged([&] {
+            self.session_->on_events(POLLIN);
+            self.after_connection_activity();
+        });
+        // What it sends unasked (log records, progress, requests) waits while it is over its
+        // budget; the replies to the owner's own calls never do.
+        if (self.calls_in_flight_ > 0) return self.wait_connection();
+        self.continue_within_budget("messages", [](PluginRunner& runner) { runner.wait_connection(); });
     });
     flush_writes();
 }
@@ -191,8 +223,10 @@ void PluginRunner::flush_writes() {
     when_ready(*connection_write_, POLLOUT, [](PluginRunner& self) {
         if (!self.session_) return;
         self.writing_ = false;
-        self.session_->on_events(POLLOUT);
-        self.after_connection_activity();
+        self.charged([&] {
+            self.session_->on_events(POLLOUT);
+            self.after_connection_activity();
+        });
         self.flush_writes();
     });
 }
@@ -217,12 +251,15 @@ void PluginRunner::wait_output(OutputStream stream) {
     auto& watcher = stream == OutputStream::Stdout ? stdout_watch_ : stderr_watch_;
     if (!watcher) return;
     when_ready(*watcher, POLLIN, [stream](PluginRunner& self) {
-        if (!self.pump_output(stream)) {
+        if (!self.charged([&] { return self.pump_output(stream); })) {
             (stream == OutputStream::Stdout ? self.stdout_watch_ : self.stderr_watch_).reset();
             if (self.exit_ && !self.output_open()) return self.finish();
             return;
         }
-        self.wait_output(stream);
+        self.continue_within_budget("output pipes",
+                                    stream == OutputStream::Stdout
+                                        ? +[](PluginRunner& runner) { runner.wait_output(OutputStream::Stdout); }
+                                        : +[](PluginRunner& runner) { runner.wait_output(OutputStream::Stderr); });
     });
 }
 
@@ -237,9 +274,9 @@ void PluginRunner::forward_output() {
 void PluginRunner::wait_violations() {
     if (!violation_watch_) return;
     when_ready(*violation_watch_, POLLIN, [](PluginRunner& self) {
-        const bool more = self.handle_violations();
+        const bool more = self.charged([&] { return self.handle_violations(); });
         self.schedule_violation_summaries();
-        if (more) self.wait_violations();
+        if (more) self.continue_within_budget("seccomp notifications", [](PluginRunner& runner) { runner.wait_violations(); });
     });
 }
 

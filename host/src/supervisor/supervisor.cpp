@@ -61,6 +61,8 @@ struct Plugin {
     std::string last_violation;
     std::optional<Violation> latest_violation;  ///< described when asked (a flood is not formatted)
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
+    std::chrono::nanoseconds host_cpu{0};  ///< HostWorkBudget::spent of its earlier processes
+    std::uint64_t budget_pauses = 0;       ///< HostWorkBudget::pauses of its earlier processes
     // Call counters (PluginStatus::calls ...), over all its processes.
     std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
     std::deque<std::string> ring;
@@ -194,7 +196,9 @@ struct Supervisor::Impl {
             }
         }
         plugin->starts.push_back(Clock::now());
-        auto run = PluginRunner::create(io, plugin->config, runner_events(plugin));
+        PluginRunner::Options options;
+        options.host_work_budget = detail::HostWorkAllowance{plugin->config.supervision.host_cpu_budget};
+        auto run = PluginRunner::create(io, plugin->config, runner_events(plugin), std::move(options));
         plugin->run = run;
         plugin->progress.reset();
         std::weak_ptr<Plugin> weak_plugin = plugin;
@@ -314,6 +318,8 @@ struct Supervisor::Impl {
         if (Clock::now() - run->start_time() >= plugin->config.supervision.start_limit_interval) {
             plugin->next_delay = plugin->config.supervision.restart_delay;
         }
+        plugin->host_cpu += run->host_cpu();
+        plugin->budget_pauses += run->budget_pauses();
         plugin->run.reset();
         after_down(plugin, failure, stopped);
     }
@@ -458,6 +464,12 @@ std::vector<PluginStatus> Supervisor::status() const {
         status.call_errors = plugin->call_errors;
         status.bytes_out = plugin->bytes_out;
         status.bytes_in = plugin->bytes_in;
+        status.host_cpu = plugin->host_cpu;
+        status.budget_pauses = plugin->budget_pauses;
+        if (plugin->run) {
+            status.host_cpu += plugin->run->host_cpu();
+            status.budget_pauses += plugin->run->budget_pauses();
+        }
         if (plugin->progress) {
             status.progress = plugin->progress;
             status.progress_age = std::chrono::duration_cast<milliseconds>(now - plugin->progress_at);
@@ -581,6 +593,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
                    counted = std::weak_ptr<Plugin>(plugin)](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
+        if (auto r = weak_run.lock()) r->call_finished();
         // The plugin was killed for a violation: the caller learns why, not only that the
         // connection closed (the monitor reports before the plugin's end can be read).
         if (auto killed = weak_run.lock(); killed && !result.ok() && result.status().code() == StatusCode::PeerClosed &&
@@ -597,6 +610,7 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     if (options.deadline)
         timeout = std::clamp(std::chrono::ceil<milliseconds>(*options.deadline - std::chrono::steady_clock::now()),
                              milliseconds(0), timeout);
+    run->call_started();  // before the call: `finish` may run within it
     // The deadline travels with the request, so the plugin knows when the caller gives up.
     Result<CallId> started = run->session()->call_raw_async(
         found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); }, timeout);

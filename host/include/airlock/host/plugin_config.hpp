@@ -146,6 +146,9 @@ struct SupervisionConfig {
     std::chrono::milliseconds ready_timeout{5'000};            ///< spawn to handshake done
     std::chrono::milliseconds call_timeout{30'000};            ///< default per-call timeout
     std::chrono::milliseconds stop_timeout{5'000};             ///< stop request -> SIGTERM -> SIGKILL step
+    /// Host CPU time per second the event loop may spend on the plugin's traffic before its
+    /// output and violation notifications wait (key `host_cpu_budget`, docs/supervisor.md).
+    std::chrono::milliseconds host_cpu_budget{20};
 };
 
 /// One plugin, with host-wide [sandbox] defaults already merged in.

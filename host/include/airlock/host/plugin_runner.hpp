@@ -25,6 +25,7 @@
 /// `shared_ptr` ends the runner, and `PluginProcess` kills and reaps what still runs).
 /// Errors in the plugin's behaviour are events, never exceptions.
 
+#include <airlock/host/host_work_budget.hpp>
 #include <airlock/host/output_pump.hpp>
 #include <airlock/host/plugin_config.hpp>
 #include <airlock/host/plugin_session.hpp>
@@ -41,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,10 @@ public:
         /// long (a descendant holding a pipe cannot keep the exit unreported for longer).
         /// Zero: read once what is there.
         std::chrono::milliseconds drain_after_exit{0};
+        /// The host CPU time the plugin may cost the loop (host_work_budget.hpp): over it, its
+        /// output pipes, seccomp notifications and unasked messages wait until it is back
+        /// within it. None: unlimited (`exec`, one plugin and nothing else to serve).
+        std::optional<detail::HostWorkAllowance> host_work_budget;
     };
 
     /// What the runner tells its owner, on the loop. Every callback is optional.
@@ -135,6 +141,18 @@ public:
     [[nodiscard]] std::uint64_t violations() const noexcept { return violations_; }
     /// Its output pump (dropped_lines(), truncated_lines()).
     [[nodiscard]] const OutputPump& output() const noexcept { return pump_; }
+    /// The owner sent it a call / got the reply (or gave up): while a call is in flight its
+    /// messages are read whatever its budget, so a reply is never held back.
+    void call_started() noexcept { ++calls_in_flight_; }
+    void call_finished() noexcept {
+        if (calls_in_flight_ > 0) --calls_in_flight_;
+    }
+    /// Host CPU time charged to it so far (zero without Options::host_work_budget).
+    [[nodiscard]] std::chrono::nanoseconds host_cpu() const noexcept {
+        return budget_ ? budget_->spent() : std::chrono::nanoseconds(0);
+    }
+    /// Times one of its sources waited because it was over its budget.
+    [[nodiscard]] std::uint64_t budget_pauses() const noexcept { return budget_ ? budget_->pauses() : 0; }
 
 private:
     using Watch = std::unique_ptr<boost::asio::posix::stream_descriptor>;
@@ -159,6 +177,9 @@ private:
     void drain_output();
     void finish();
     bool output_open() const noexcept { return stdout_watch_ || stderr_watch_; }
+    template <class Work>
+    decltype(auto) charged(Work&& work);
+    void continue_within_budget(const char* source, void (*next)(PluginRunner&));
 
     boost::asio::io_context& io_;
     std::string name_;
@@ -189,6 +210,9 @@ private:
     bool writing_ = false;
     boost::asio::steady_timer ready_timer_, wall_timer_, reap_timer_, drain_timer_, summary_timer_;
     std::vector<std::shared_ptr<boost::asio::steady_timer>> escalations_;
+    std::optional<detail::HostWorkBudget> budget_;  ///< with Options::host_work_budget
+    unsigned calls_in_flight_ = 0;
+    std::set<std::string> budget_reported_;  ///< sources whose first pause was reported
 };
 
 } // namespace airlock::host

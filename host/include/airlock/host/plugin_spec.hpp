@@ -123,6 +123,10 @@ public:
     PluginSpec& call_timeout(std::chrono::milliseconds duration);
     PluginSpec& stop_timeout(std::string_view duration);
     PluginSpec& stop_timeout(std::chrono::milliseconds duration);
+    /// CPU time of the host's event loop the plugin may cost per second (1ms to 1000ms;
+    /// docs/supervisor.md, "Budgets of host work").
+    PluginSpec& host_cpu_budget(std::string_view duration);
+    PluginSpec& host_cpu_budget(std::chrono::milliseconds duration);
 
     /// Where a setting was written, for the location of error messages (the TOML loader
     /// sets these; an embedding application has no need to). `key` is the setting's path

@@ -82,6 +82,12 @@ struct PluginStatus {
     /// Request bytes sent to the plugin and reply bytes received from it by those calls.
     std::uint64_t bytes_out = 0;
     std::uint64_t bytes_in = 0;
+    /// CPU time the host's event loop spent on this plugin's traffic (connection, output,
+    /// violations), over all its processes.
+    std::chrono::nanoseconds host_cpu{0};
+    /// Times its output or violation notifications were left waiting because it cost the loop
+    /// more than its budget of host CPU time (docs/supervisor.md, "Budgets").
+    std::uint64_t budget_pauses = 0;
     /// The latest `progress` report of the current process (the SDK's `Plugin::progress`);
     /// empty when it has sent none.
     std::optional<protocol::ProgressReport> progress;

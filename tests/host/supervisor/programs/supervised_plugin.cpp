@@ -14,6 +14,8 @@
 //   violate-on-echo  like serve, but calls ptrace (not in the default allowlist) on each echo
 //   violate-flood N [exit]  reports ready, calls ptrace N times (each refused under
 //                 on_violation = "errno"), prints "refused R of N", then serves on (or exits 0)
+//   lines N       reports ready, writes N numbered 1000-byte lines to stdout as fast as the
+//                 pipe takes them, prints "wrote N lines", then serves on
 #include "supervised_api.hpp"
 
 #include <airlock/connection/call_session.hpp>
@@ -142,6 +144,13 @@ int main(int argc, char** argv) {
             Status s = connection.send(OutgoingMessage{wire::progress.tag, MessageKind::Request, id, body, no_fds});
             if (!s.ok()) return fail("spam", s);
         }
+    }
+    if (mode == "lines") {
+        const long count = argc > 2 ? std::atol(argv[2]) : 1000;
+        const std::string filler(1000, 'l');
+        for (long i = 0; i < count; ++i) std::printf("line %ld %s\n", i, filler.c_str());
+        std::printf("wrote %ld lines\n", count);
+        std::fflush(stdout);
     }
     if (mode == "flood") {
         const std::string line(3000, 'f');

@@ -1,0 +1,78 @@
+#pragma once
+// HostWorkBudget: what the event loop may spend on one plugin's unsolicited traffic.
+//
+// A PluginRunner given an allowance (the supervisor gives every plugin one: host_cpu_budget)
+// charges its plugin the CPU time the loop thread spends on it (measured with
+// CLOCK_THREAD_CPUTIME_ID around each handler: the connection, the output pipes, seccomp
+// notifications). Over its budget, a plugin's violation notifications and output pipes are not
+// read until it is back within it: the plugin then waits in its forbidden system call or on its
+// full pipe, using no CPU, instead of the host working for it. A token bucket over CPU time: an
+// allowance per interval, refilled continuously, at most one interval's worth saved up; a
+// charge larger than what is left leaves a debt that the refill pays back first.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace airlock::host::detail {
+
+/// CPU time the calling thread has used so far.
+std::chrono::nanoseconds thread_cpu_time() noexcept;
+
+/// How much host CPU time a plugin may cost per interval before its reading is paused.
+struct HostWorkAllowance {
+    std::chrono::nanoseconds per_interval{std::chrono::milliseconds(20)};  ///< 2% of one CPU
+    std::chrono::milliseconds interval{1000};
+};
+
+/// One plugin process's budget of host work (see the file comment). Loop thread only.
+class HostWorkBudget {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit HostWorkBudget(boost::asio::io_context& io, HostWorkAllowance allowance = {});
+
+    /// Runs `work`, charges the loop thread's CPU time it took, and returns its result.
+    template <class Work>
+    decltype(auto) charged(Work&& work) {
+        struct Meter {
+            HostWorkBudget& budget;
+            std::chrono::nanoseconds began = thread_cpu_time();
+            ~Meter() { budget.charge(thread_cpu_time() - began); }
+        } meter{*this};
+        return std::forward<Work>(work)();
+    }
+
+    /// Adds `spent` to the total and takes it from the bucket.
+    void charge(std::chrono::nanoseconds spent, Clock::time_point now = Clock::now());
+    /// Whether the bucket is in debt: reading should wait (`resume_later`).
+    [[nodiscard]] bool over(Clock::time_point now = Clock::now());
+    /// Runs `resume` once the debt is paid back (on the io_context; dropped with the budget).
+    /// Counts one pause per source paused.
+    void resume_later(std::function<void()> resume);
+
+    [[nodiscard]] const HostWorkAllowance& allowance() const noexcept { return allowance_; }
+    /// Host CPU time charged so far.
+    [[nodiscard]] std::chrono::nanoseconds spent() const noexcept { return spent_; }
+    /// Times a source was paused because the plugin was over its budget.
+    [[nodiscard]] std::uint64_t pauses() const noexcept { return pauses_; }
+
+private:
+    void refill(Clock::time_point now);
+
+    HostWorkAllowance allowance_;
+    boost::asio::steady_timer timer_;
+    // Shared with the timer's handler, which may run after the budget is gone (a timer that
+    // already fired is not cancelled by its destruction): it only holds it weakly.
+    std::shared_ptr<std::vector<std::function<void()>>> paused_ = std::make_shared<std::vector<std::function<void()>>>();
+    std::chrono::nanoseconds tokens_;  ///< negative: in debt
+    Clock::time_point refilled_ = Clock::now();
+    std::chrono::nanoseconds spent_{0};
+    std::uint64_t pauses_ = 0;
+};
+
+} // namespace airlock::host::detail
