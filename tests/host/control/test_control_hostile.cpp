@@ -121,7 +121,7 @@ bool closed_after_hello(int fd) {
 
 } // namespace
 
-TEST_CASE("control: one uid cannot hold more than 16 connections open; the host still serves after", "[control]") {
+TEST_CASE("control: one uid cannot hold more than 16 connections open, and the host serves again after", "[control]") {
     Host host;
     for (int i = 0; i < 400 && !host.ready("good"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     REQUIRE(host.ready("good"));
