@@ -155,6 +155,12 @@ public:
     /// Result<Reply>` and sends the encoded Reply (a failure becomes the error reply), or hands
     /// an asynchronous handler its PendingReply. For methods whose tags are assigned at run
     /// time (the plugin SDK's).
+    /// `respond.pend()` in a form that depends on a template parameter: RawPendingReply is
+    /// only complete further down, and clang checks non-dependent calls where they are written.
+    template <class Dependent, class Respond>
+    static decltype(auto) pend_dependent(Respond& respond) {
+        return respond.pend();
+    }
     template <class Request, class Reply, class Handler>
     static RawHandler typed_handler(Handler handler) {
         return [handler = std::move(handler)](Message& message, Responder& respond) mutable -> Status {
@@ -164,7 +170,7 @@ public:
                 static_assert(!holds_views_v<Request>, "an asynchronous handler's Request may not hold "
                                                        "BytesView/StringView members: the request message is "
                                                        "gone when the handler returns");
-                handler(*request, PendingReply<Reply>(respond.pend()));
+                handler(*request, PendingReply<Reply>(pend_dependent<Reply>(respond)));
                 return {};
             } else {
             using Returned = std::invoke_result_t<Handler&, Request&>;
