@@ -70,17 +70,6 @@ std::string check_line(const std::string& output, const std::string& name) {
     return "<missing>";
 }
 
-/// What a running host has written so far to a memfd of start_host().
-std::string memfd_text(int fd) {
-    std::string text;
-    char buffer[4096];
-    off_t offset = 0;
-    for (ssize_t got; (got = ::pread(fd, buffer, sizeof buffer, offset)) > 0; offset += got) {
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    return text;
-}
-
 std::vector<pid_t> pids_in(const std::string& cgroup) {
     std::vector<pid_t> pids;
     std::istringstream text(read_text(cgroup + "/cgroup.procs"));

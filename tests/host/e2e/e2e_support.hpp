@@ -155,6 +155,18 @@ inline std::string read_all(int fd) {
     return text;
 }
 
+/// What a host that may still be running has written so far to a memfd of start_host()
+/// (pread: the descriptor's offset stays where it is).
+inline std::string memfd_text(int fd) {
+    std::string text;
+    char buffer[4096];
+    off_t offset = 0;
+    for (ssize_t got; (got = ::pread(fd, buffer, sizeof buffer, offset)) > 0; offset += got) {
+        text.append(buffer, static_cast<std::size_t>(got));
+    }
+    return text;
+}
+
 /// Who the host runs as in `start_host` (the test must be root to switch).
 struct HostUser {
     uid_t uid = 0;
@@ -168,6 +180,19 @@ struct StartedHost {
     int err = -1;
 };
 
+/// `airlock-host ARGS...` as the argv array execve/posix_spawn take (built before a fork: the
+/// child only reads it).
+struct HostArgv {
+    explicit HostArgv(const std::vector<std::string>& arguments) : words{kHostExe} {
+        words.insert(words.end(), arguments.begin(), arguments.end());
+        for (auto& word : words) pointers.push_back(word.data());
+        pointers.push_back(nullptr);
+    }
+    char* const* data() { return pointers.data(); }
+    std::vector<std::string> words;
+    std::vector<char*> pointers;
+};
+
 /// Starts `airlock-host ARGS...` as a user runs it (inheriting this process's environment
 /// and any descriptor this process left without close-on-exec), stdout/stderr into memfds,
 /// optionally as another user.
@@ -175,11 +200,7 @@ inline StartedHost start_host(const std::vector<std::string>& arguments, const H
     StartedHost host;
     host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
     host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
-    std::vector<std::string> words{kHostExe};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (auto& word : words) argv.push_back(word.data());
-    argv.push_back(nullptr);
+    HostArgv argv(arguments);
     if (user == nullptr) {
         posix_spawn_file_actions_t actions;
         ::posix_spawn_file_actions_init(&actions);
@@ -235,11 +256,7 @@ inline Run run_host_without_user_namespaces(const std::vector<std::string>& argu
     StartedHost host;
     host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
     host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
-    std::vector<std::string> words{kHostExe};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (auto& word : words) argv.push_back(word.data());
-    argv.push_back(nullptr);
+    HostArgv argv(arguments);
     int ready[2], go[2];
     if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     const gid_t groups[1] = {65534};

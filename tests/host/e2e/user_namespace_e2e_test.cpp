@@ -39,17 +39,6 @@ std::string config_with_sandbox(const TempDir& dir, AttemptConfig attempt, const
     return write_config(dir, attempt, name);
 }
 
-/// What a host started with start_host has written to stdout so far.
-std::string output_so_far(int fd) {
-    std::string text;
-    char buffer[4096];
-    off_t offset = 0;
-    for (ssize_t got; (got = ::pread(fd, buffer, sizeof buffer, offset)) > 0; offset += got) {
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    return text;
-}
-
 } // namespace
 
 TEST_CASE("user namespace: an unprivileged host hides host paths, processes and the network from its plugin",
@@ -253,7 +242,7 @@ TEST_CASE("user namespace: the supervisor (airlock-host run) as nobody starts it
     StartedHost host = start_host({"run", config}, &kNobody);
     REQUIRE(host.pid > 0);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (output_so_far(host.out).find("plugin attempt: state exited") == std::string::npos &&
+    while (memfd_text(host.out).find("plugin attempt: state exited") == std::string::npos &&
            std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
