@@ -210,7 +210,7 @@ TEST_CASE("limits.wall stops a sleeping plugin under run, and the restart policy
     StartedHost host = start_host({"run", config});
     REQUIRE(host.pid > 0);
     const bool restarted = eventually([&] {
-        const std::string out = memfd_text(host.out);
+        const std::string out = read_all(host.out);
         return has_line(out, "\\[host\\] plugin attempt \\(pid [0-9]+\\): exceeded its wall-clock limit of 1s") &&
                out.find("restarting in") != std::string::npos;
     });

@@ -146,18 +146,10 @@ struct Run {
     std::vector<std::string> err_lines() const { return split_lines(err); }
 };
 
+/// Everything in a file or memfd from its start, e.g. what a host that may still be running has
+/// written so far. pread: the offset, which a host writing to the same memfd shares, stays
+/// where it is (lseek + read could move the host's next write back over earlier output).
 inline std::string read_all(int fd) {
-    std::string text;
-    char buffer[4096];
-    ::lseek(fd, 0, SEEK_SET);
-    ssize_t size;
-    while ((size = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(size));
-    return text;
-}
-
-/// What a host that may still be running has written so far to a memfd of start_host()
-/// (pread: the descriptor's offset stays where it is).
-inline std::string memfd_text(int fd) {
     std::string text;
     char buffer[4096];
     off_t offset = 0;

@@ -242,7 +242,7 @@ TEST_CASE("user namespace: the supervisor (airlock-host run) as nobody starts it
     StartedHost host = start_host({"run", config}, &kNobody);
     REQUIRE(host.pid > 0);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (memfd_text(host.out).find("plugin attempt: state exited") == std::string::npos &&
+    while (read_all(host.out).find("plugin attempt: state exited") == std::string::npos &&
            std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
