@@ -47,7 +47,14 @@ std::string json_quote(std::string_view text) {
         if (valid && ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
                       (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
             valid = false;
-        if (valid) {
+        if (valid && length == 2 && cp <= 0x9F) {
+            // A C1 control (U+0080..U+009F, e.g. CSI): escaped like C0, since terminals obey
+            // them and JSON text here ends up on one (airlockctl output).
+            out += "\\u00";
+            out += kHex[cp >> 4];
+            out += kHex[cp & 15];
+            i += length;
+        } else if (valid) {
             out.append(text.substr(i, length));
             i += length;
         } else {

@@ -1,5 +1,6 @@
 // airlock-host: check a config, run one plugin in the foreground, supervise all of them.
 #include <airlock/host/foreground_run.hpp>
+#include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include "exec_command_line.hpp"
@@ -122,11 +123,15 @@ int run_plugin(PluginConfig plugin, const ExecCommandLine& command_line) {
         std::cerr << "airlock-host: learn mode needs seccomp user notification, which this kernel lacks\n";
         return EX_UNAVAILABLE;
     }
+    const bool inherit_stdio = plugin.stdio == StdioMode::Inherit && !command_line.prefix;
+    // An inherited `>> file` is an append-only grant in all but name (inherited_stdio.hpp).
+    const int shared_outputs[] = {STDOUT_FILENO, STDERR_FILENO};
+    plugin.shares_append_only_output = inherit_stdio && shares_append_only_output(shared_outputs);
     Spawner spawner(plugin);
     ForegroundOptions options;
     options.extra_args = command_line.extra_args;
     options.forward_signals = true;
-    options.inherit_stdio = plugin.stdio == StdioMode::Inherit && !command_line.prefix;
+    options.inherit_stdio = inherit_stdio;
     return run_in_foreground(spawner, options).shell_status();
 }
 // The name config errors of a config-less command line are reported under.

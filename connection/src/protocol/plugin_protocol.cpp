@@ -1,5 +1,6 @@
 // The host<->plugin protocol: the single definition of its message set.
 #include <airlock/protocol/plugin_protocol.hpp>
+#include <airlock/connection/display_text.hpp>
 
 namespace airlock::protocol {
 
@@ -49,10 +50,7 @@ std::string format_progress(const ProgressReport& report) {
         line += " (" + std::to_string(percent) + "%)";
     }
     if (!report.message.empty()) line += ": " + std::string(report.message);
-    for (char& c : line) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    }
-    return line;
+    return display_safe_text(line);  // task and message come from the plugin
 }
 
 } // namespace airlock::protocol

@@ -101,6 +101,7 @@ SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool
     SeccompFilterOptions options;
     for (const auto& grant : plugin.grants)
         options.has_append_grants |= grant.kind == GrantKind::File && grant.access == GrantAccess::Append;
+    options.has_append_grants |= plugin.shares_append_only_output;  // `>> file` under stdio = "inherit"
     options.notify_violations = notify_violations;
     options.datagram_opt_in = datagram_opt_in(plugin);
     return options;

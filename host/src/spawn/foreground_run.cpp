@@ -1,6 +1,7 @@
 // run_in_foreground: `airlock-host exec`, one PluginRunner on an io_context of its own plus
 // what only the foreground does: stdio relays, forwarded signals, learn mode, exit reports.
 #include <airlock/host/foreground_run.hpp>
+#include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/plugin_runner.hpp>
 #include <airlock/host/stream_relay.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
@@ -37,17 +38,9 @@ namespace {
 // the pipe could otherwise keep `exec` waiting forever.
 constexpr auto kDrainAfterExit = std::chrono::seconds(1);
 
-void write_all(int fd, const std::string& text) {
-    const char* data = text.data();
-    std::size_t left = text.size();
-    while (left > 0) {
-        ssize_t written = ::write(fd, data, left);
-        if (written < 0 && errno == EINTR) continue;
-        if (written <= 0) return;  // the reader went away: nothing sensible to do
-        data += written;
-        left -= static_cast<std::size_t>(written);
-    }
-}
+// The caller's stderr may be a description the plugin shares and made non-blocking:
+// write_waiting waits for room instead of dropping the host's report.
+void write_all(int fd, const std::string& text) { write_waiting(fd, text); }
 
 // Blocks the forwarded signals and reads them through a signalfd while alive.
 class ForwardedSignals {
@@ -270,7 +263,11 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
                                         "run (the sandbox's own denials and Landlock still hold); use trusted input "
                                         "only\n");
     }
-    SpawnedPlugin spawned = spawner.launch(launch_options_for(options));
+    const LaunchOptions launch = launch_options_for(options);
+    // What the plugin changes on the caller's descriptions (O_NONBLOCK, O_APPEND, SIGIO
+    // owner) ends with it: the state is put back once it has gone.
+    SharedDescriptionState shared_descriptions(launch.stdio);
+    SpawnedPlugin spawned = spawner.launch(launch);
     std::optional<ViolationMonitor> monitor;
     monitor = make_violation_monitor(spawner, spawned);
     const int error_fd = options.error_fd;
@@ -374,6 +371,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     }
     signal_watch.reset();
     if (!exit) exit = plugin.process.wait();  // the loop ran dry without seeing the exit (no pidfd watch)
+    shared_descriptions.restore();
 
     report_exit(*runner, *exit, config.limits, error_fd);
     learned.write(config.syscalls);

@@ -1,5 +1,6 @@
 // OutputPump: bounded line splitting of plugin output.
 #include <airlock/host/output_pump.hpp>
+#include <airlock/connection/display_text.hpp>
 
 #include <unistd.h>
 
@@ -13,13 +14,9 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 
-// A plugin must not be able to drive the host's terminal (escape sequences, \r tricks).
-void neutralize_control_characters(std::string& text) {
-    for (char& c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
-    }
-}
+// A plugin must not be able to drive the host's terminal (escape sequences, \r tricks,
+// C1 controls such as U+009B CSI) or split the host's log lines.
+void neutralize_control_characters(std::string& text) { text = display_safe_text(text); }
 
 } // namespace
 
