@@ -374,6 +374,10 @@ TEST_CASE("the shipped systemd unit's capabilities let a plugin start with every
     const std::string config = dir.file("unit.toml",
                                         "[sandbox]\nnamespaces = \"require\"\n"
                                         "[plugin.t]\nexec = \"/usr/bin/true\"\nprotocol = \"none\"\n");
+    if (run(word(kHost) + " exec " + word(config) + " t").status != 0) {
+        WARN("NOT TESTED: this machine gives even an unbounded root host no namespaces layer");
+        return;
+    }
     const Run started = run(under_unit + word(kHost) + " exec " + word(config) + " t");
     INFO("airlock-host exec: exit " << started.status << "\n" << started.output);
     CHECK(started.status == 0);
