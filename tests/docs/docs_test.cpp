@@ -11,11 +11,13 @@
 //    config/examples/reference.toml;
 //  - the shipped systemd unit's capability bounding set lets the host start a plugin with
 //    every layer;
-//  - every link between the pages leads to an existing file and heading.
+//  - every link between the pages leads to an existing file and heading;
+//  - configuration.md's profile, group and always-denied tables are the config layer's.
 
 #include <catch2/catch.hpp>
 
 #include "../support/temp_dir.hpp"
+#include "airlock/host/syscall_sets.hpp"
 #include "../support/text.hpp"
 
 #include <sys/wait.h>
@@ -433,4 +435,91 @@ TEST_CASE("the docs test finds options and markers where they are written", "[do
     CHECK(options_in("--profile default|minimal --allow SYSCALL|@group") == std::set<std::string>{"--profile", "--allow"});
     CHECK(heading_anchor("Links and `inside_writable`") == "links-and-inside_writable");
     CHECK(heading_anchor("`[sandbox]` — host-wide sandbox defaults") == "sandbox--host-wide-sandbox-defaults");
+}
+
+namespace {
+
+// The `names` of a Markdown table cell, in order.
+std::vector<std::string> code_names(const std::string& cell) {
+    std::vector<std::string> names;
+    static const std::regex name("`([^`]+)`");
+    for (std::sregex_iterator it(cell.begin(), cell.end(), name), end; it != end; ++it) names.push_back((*it)[1].str());
+    return names;
+}
+
+// A description as the docs write it and the code holds it, compared without code quotes
+// and a final full stop.
+std::string prose(std::string text) {
+    text.erase(std::remove(text.begin(), text.end(), '`'), text.end());
+    if (!text.empty() && text.back() == '.') text.pop_back();
+    return text;
+}
+
+// The cells of a Markdown table row ("| a | b |" -> {"a", "b"}), trimmed.
+std::vector<std::string> table_cells(const std::string& row) {
+    std::vector<std::string> cells;
+    std::size_t start = row.find('|') + 1;
+    for (std::size_t bar; (bar = row.find('|', start)) != std::string::npos; start = bar + 1) {
+        std::string cell = row.substr(start, bar - start);
+        cell.erase(0, cell.find_first_not_of(' '));
+        cell.erase(cell.find_last_not_of(' ') + 1);
+        cells.push_back(cell);
+    }
+    return cells;
+}
+
+// The row of configuration.md whose first cell is `first`, split into cells; empty if none.
+std::vector<std::string> row_starting(const std::vector<std::string>& lines, const std::string& first) {
+    for (const auto& line : lines) {
+        if (line.rfind("| " + first + " |", 0) == 0) return table_cells(line);
+    }
+    return {};
+}
+
+} // namespace
+
+TEST_CASE("configuration.md's profiles, groups and always-denied calls are the config layer's", "[docs]") {
+    using namespace airlock::host;
+    const std::vector<std::string> lines = split_lines(read_file(kSource + "/docs/configuration.md"));
+
+    for (const auto& group : syscall_groups()) {
+        INFO("group " << group.name);
+        const std::vector<std::string> row = row_starting(lines, "`" + group.name + "`");
+        REQUIRE(row.size() == 3);
+        CHECK(prose(row[1]) == prose(group.description));
+        const std::vector<std::string> members = code_names(row[2]);
+        CHECK(std::set<std::string>(members.begin(), members.end()) ==
+              std::set<std::string>(group.members.begin(), group.members.end()));
+    }
+
+    for (const auto& profile : syscall_profiles()) {
+        INFO("profile " << profile.name);
+        const auto heading = std::find(lines.begin(), lines.end(), "#### `" + profile.name + "`");
+        REQUIRE(heading != lines.end());
+        // Then: the description, the members, "Resolved: N system calls on x86_64.", blank lines between.
+        std::vector<std::string> paragraphs;
+        for (auto it = heading + 1; it != lines.end() && paragraphs.size() < 3; ++it) {
+            if (!it->empty()) paragraphs.push_back(*it);
+        }
+        REQUIRE(paragraphs.size() == 3);
+        CHECK(prose(paragraphs[0]) == prose(profile.description));
+        const std::vector<std::string> members = code_names(paragraphs[1]);
+        CHECK(std::set<std::string>(members.begin(), members.end()) ==
+              std::set<std::string>(profile.members.begin(), profile.members.end()));
+        CHECK(paragraphs[2] == "Resolved: " + std::to_string(resolve_allowlist(profile.name, {}, {}).size()) +
+                                   " system calls on x86_64.");
+    }
+
+    std::set<std::string> documented_denied;
+    const auto denied_heading = std::find(lines.begin(), lines.end(), "### Always denied");
+    REQUIRE(denied_heading != lines.end());
+    for (auto it = denied_heading + 1; it != lines.end() && !it->starts_with("#"); ++it) {
+        const std::vector<std::string> cells = it->starts_with("| `") ? table_cells(*it) : std::vector<std::string>{};
+        if (cells.size() != 2) continue;
+        const std::string name = code_names(cells[0]).at(0);
+        documented_denied.insert(name);
+        INFO("always denied: " << name);
+        CHECK(prose(cells[1]) == prose(std::string(always_denied_reason(name))));
+    }
+    CHECK(documented_denied == always_denied_syscalls());
 }
