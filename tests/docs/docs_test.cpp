@@ -12,7 +12,8 @@
 //  - the shipped systemd unit's capability bounding set lets the host start a plugin with
 //    every layer;
 //  - every link between the pages leads to an existing file and heading;
-//  - configuration.md's profile, group and always-denied tables are the config layer's.
+//  - configuration.md's profile, group and always-denied tables are the config layer's;
+//  - the --print-config example of sandbox-a-command.md is what the host prints.
 
 #include <catch2/catch.hpp>
 
@@ -522,4 +523,25 @@ TEST_CASE("configuration.md's profiles, groups and always-denied calls are the c
         CHECK(prose(cells[1]) == prose(std::string(always_denied_reason(name))));
     }
     CHECK(documented_denied == always_denied_syscalls());
+}
+
+TEST_CASE("the --print-config example of sandbox-a-command.md is what airlock-host prints", "[docs]") {
+    // The block starting with "$ airlock-host exec --print-config ..."; its /srv/ paths are made
+    // real in a temporary directory (in the command and in the output alike).
+    const std::vector<std::string> lines = split_lines(read_file(kSource + "/docs/sandbox-a-command.md"));
+    const auto first = std::find_if(lines.begin(), lines.end(),
+                                    [](const std::string& line) { return line.starts_with("$ airlock-host exec --print-config"); });
+    REQUIRE(first != lines.end());
+    TempDir dir;
+    const std::string srv = dir.dir("srv") + "/";
+    std::string command = replace_all(first->substr(2), "/srv/", srv);
+    std::string expected;
+    for (auto it = first + 1; it != lines.end() && !is_fence(*it); ++it) expected += replace_all(*it, "/srv/", srv) + "\n";
+    for (const auto& path : split_words(command)) {
+        if (path.rfind(srv, 0) == 0) dir.file("srv/" + path.substr(srv.size()), "3\n1\n2\n");
+    }
+    command.replace(0, std::string("airlock-host").size(), word(kHost));
+    const Run printed = run(command);
+    CHECK(printed.status == 0);
+    CHECK(printed.output == expected);
 }
