@@ -31,9 +31,12 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 # Depends: from the binaries' shared libraries (dpkg-shlibdeps: libc6, libstdc++6, libseccomp2,
-# libtomlplusplus3, libsystemd0, ...). Building plugins and embedders against the static
+# ...). Building plugins and embedders against the static
 # libraries needs the -dev packages their headers and .pc/.cmake files name.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# airlock-host loads libsystemd with dlopen under systemd (host/src/systemd/service_notifier.cpp),
+# which dpkg-shlibdeps cannot see; toml++ is compiled in, so libtomlplusplus3 is not needed.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libsystemd0")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libseccomp-dev, libtomlplusplus-dev, libboost-dev (>= 1.74), pkg-config")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake (>= 3.25), g++ (>= 12)")
 include(CPack)

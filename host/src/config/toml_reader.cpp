@@ -1,3 +1,6 @@
+// toml++ is compiled here, once for the whole program (TOML_HEADER_ONLY=0, see
+// CMakeLists.txt): every other file includes only its declarations.
+#define TOML_IMPLEMENTATION
 #include "toml_reader.hpp"
 
 #include <algorithm>

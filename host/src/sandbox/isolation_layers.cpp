@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -57,13 +58,6 @@ LayerAvailability probe_no_new_privs() {
     return {true, state ? "already set for the host" : "settable"};
 }
 
-// Runs in a CLONE_VM child on the probe's stack: no sanitizer instrumentation (see
-// direct_clone.hpp).
-__attribute__((no_sanitize("address", "undefined", "thread"))) int exit_at_once(void*) {
-    syscall(SYS_exit, 0);
-    return 0;
-}
-
 // Whether a child can be started in new namespaces: the only reliable answer is to try
 // (capabilities, user-namespace policy and LSMs all play a part). Done once per process.
 // A host that is not root tries again inside a user namespace (user_namespace.hpp); root
@@ -105,11 +99,23 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int map_own_ids_a
     return 0;
 }
 
-int clone_error(unsigned long flags, OwnIdMaps* maps = nullptr) {
+// The probe's network namespace, kept for the first private root (take_probed_network_namespace).
+std::atomic<int> probed_network_namespace{-1};
+
+// CLONE_FILES: the descriptor lands in the host's table. Raw system calls only (see above).
+__attribute__((no_sanitize("address", "undefined", "thread"))) int keep_network_namespace_and_exit(void* argument) {
+    auto* fd = static_cast<int*>(argument);
+    const long opened = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    *fd = opened < 0 ? -1 : static_cast<int>(opened);
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+int clone_error(unsigned long flags, int (*child)(void*), void* argument) {
     alignas(16) static char stack[16 * 1024];
     // CLONE_VM|CLONE_VFORK: no copy of this process; the child exits at once.
-    pid_t pid = detail::direct_clone()(maps != nullptr ? map_own_ids_and_exit : exit_at_once, stack + sizeof stack,
-                                       static_cast<int>(CLONE_VM | CLONE_VFORK | flags) | SIGCHLD, maps);
+    pid_t pid = detail::direct_clone()(child, stack + sizeof stack,
+                                       static_cast<int>(CLONE_VM | CLONE_VFORK | flags) | SIGCHLD, argument);
     if (pid < 0) return errno;
     int status = 0;
     while (waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
@@ -120,8 +126,13 @@ int clone_error(unsigned long flags, OwnIdMaps* maps = nullptr) {
 const NamespaceProbe& probe_namespaces() {
     static const NamespaceProbe result = [] {
         const char* layers = "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)";
-        const int error = clone_error(kNamespaceCloneFlags);
-        if (error == 0) return NamespaceProbe{{true, layers}, false};
+        // The child keeps its network namespace open: made once, and used (not thrown away).
+        int network_fd = -1;
+        const int error = clone_error(kNamespaceCloneFlags | CLONE_FILES, keep_network_namespace_and_exit, &network_fd);
+        if (error == 0) {
+            probed_network_namespace.store(network_fd);
+            return NamespaceProbe{{true, layers}, false};
+        }
         std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);
         if (geteuid() == 0) return NamespaceProbe{{false, detail}, false};
         // The launch child writes its own /proc/self/uid_map; a non-dumpable process's /proc
@@ -134,7 +145,7 @@ const NamespaceProbe& probe_namespaces() {
         OwnIdMaps maps;
         std::snprintf(maps.uid_map, sizeof maps.uid_map, "%u %u 1\n", geteuid(), geteuid());
         std::snprintf(maps.gid_map, sizeof maps.gid_map, "%u %u 1\n", getegid(), getegid());
-        const int user_error = clone_error(kNamespaceCloneFlags | CLONE_NEWUSER, &maps);
+        const int user_error = clone_error(kNamespaceCloneFlags | CLONE_NEWUSER, map_own_ids_and_exit, &maps);
         if (user_error == 0 && maps.error != 0) {
             return NamespaceProbe{{false, detail + "; in a user namespace: " +
                                               errno_text((std::string("writing ") + maps.failed).c_str(), maps.error)},
@@ -159,6 +170,8 @@ const NamespaceProbe& probe_namespaces() {
 // airlock-pid-init, which forwards signals and reports the plugin's exit (docs/sandbox.md,
 // "PID namespace").
 const unsigned long kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+
+int take_probed_network_namespace() noexcept { return probed_network_namespace.exchange(-1); }
 
 const LayerAvailability& IsolationLayers::of(IsolationLayer layer) const noexcept {
     switch (layer) {

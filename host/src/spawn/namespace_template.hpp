@@ -24,7 +24,9 @@ namespace airlock::host::detail {
 class NamespaceTemplate {
 public:
     /// Builds the root of `plan` in a short-lived helper (clone CLONE_NEWNS|CLONE_NEWNET|
-    /// CLONE_NEWUTS|CLONE_NEWIPC|CLONE_FILES).
+    /// CLONE_NEWUTS|CLONE_NEWIPC|CLONE_FILES). The first root built in a process takes the
+    /// namespaces probe's empty network namespace instead of a CLONE_NEWNET of its own
+    /// (take_probed_network_namespace).
     /// @throws SpawnError naming the step that failed.
     static std::shared_ptr<const NamespaceTemplate> build(const std::string& plugin, const NamespacePlan& plan);
 

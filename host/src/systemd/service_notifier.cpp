@@ -2,12 +2,42 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <dlfcn.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <map>
 #include <memory>
 
 namespace airlock::host::systemd {
+
+namespace {
+
+using SdNotify = decltype(&::sd_notify);
+
+// libsystemd's sd_notify, loaded the first time a host started by systemd notifies. The
+// library is not linked: it and the six libraries behind it (libgcrypt, liblzma, libzstd,
+// liblz4, libgpg-error, libcap) cost every `airlock-host exec` and `check` their loading and
+// relocation although only `run` under systemd uses it. nullptr (reported once) when it
+// cannot be loaded.
+SdNotify load_sd_notify() {
+    static const SdNotify loaded = []() -> SdNotify {
+        void* library = ::dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+        void* symbol = library != nullptr ? ::dlsym(library, "sd_notify") : nullptr;
+        if (symbol == nullptr) {
+            const char* error = ::dlerror();
+            std::fprintf(stderr, "airlock-host: NOTIFY_SOCKET is set but libsystemd cannot be loaded (%s): "
+                                 "systemd is not told the service's state\n",
+                         error != nullptr ? error : "no sd_notify");
+            return nullptr;
+        }
+        return reinterpret_cast<SdNotify>(symbol);
+    }();
+    return loaded;
+}
+
+} // namespace
 
 ServiceNotifier::ServiceNotifier() {
     const char* socket = std::getenv("NOTIFY_SOCKET");
@@ -17,7 +47,8 @@ ServiceNotifier::ServiceNotifier() {
 void ServiceNotifier::send(const std::string& state) {
     // unset_environment = 0: reloads notify again. A failed send is not the host's problem to
     // solve (systemd then times the start out), so its result is ignored.
-    if (active_) (void)sd_notify(0, state.c_str());
+    if (!active_) return;
+    if (SdNotify notify = load_sd_notify()) (void)notify(0, state.c_str());
 }
 
 void ServiceNotifier::ready(const std::string& status) { send("READY=1\nSTATUS=" + status); }

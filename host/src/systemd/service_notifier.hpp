@@ -2,7 +2,8 @@
 // ServiceNotifier: tells systemd where `airlock-host run` is (a `Type=notify` service) through
 // sd_notify, which sends to the datagram socket named by NOTIFY_SOCKET; without that variable
 // (not started by systemd) every call does nothing. Plugins never see NOTIFY_SOCKET: their
-// environment is built from scratch.
+// environment is built from scratch. libsystemd is loaded (dlopen) at the first notification,
+// so a host not started by systemd never maps it.
 
 #include <airlock/host/supervisor.hpp>
 

@@ -320,3 +320,17 @@ TEST_CASE("a table defined twice is named as the file writes it, quoted keys inc
           "demo.toml:3:1: invalid TOML: table [plugin.\"wordfreq\"] is defined twice; merge the two into one; "
           "see https://toml.io for the syntax");
 }
+
+// toml++ is compiled into the host (not Debian's shared library): the two inputs that reach
+// its known 3.3.0 defects (PLATFORM.md, "Fuzzing and sanitizers") still end in a located error.
+TEST_CASE("toml compiled in: an open bracket before a comment and non-ASCII whitespace are ordinary syntax errors") {
+    CHECK(error_of("[#\n") ==
+          "demo.toml:1:2: invalid TOML: Error while parsing key: expected bare key starting character or string "
+          "delimiter, saw '#'; see https://toml.io for the syntax");
+    CHECK(error_of("a =\xc2\xa0 1\n") ==
+          "demo.toml:1:4: invalid TOML: Error while parsing key-value pair: expected space or tab, saw '\\u00A0'; "
+          "see https://toml.io for the syntax");
+    CHECK(error_of("[sandbox]\xe2\x80\x83\n") ==
+          "demo.toml:1:10: invalid TOML: Error while parsing table header: expected space or tab, saw '\\u2003'; "
+          "see https://toml.io for the syntax");
+}

@@ -3,6 +3,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace airlock::host;
@@ -53,4 +58,24 @@ TEST_CASE("the namespaces probe creates them as root and names them in check's s
     CHECK(isolation_layer_name(IsolationLayer::Namespaces) == "namespaces");
     CHECK(describe_isolation_layers(layers).find("namespaces: available (mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1))") !=
           std::string::npos);
+}
+
+// The probe's network namespace is the first private root's (namespace_template.cpp), so an
+// `airlock-host exec` creates one network namespace, not two.
+TEST_CASE("the namespaces probe hands its empty network namespace over once", "[layers]") {
+    if (::geteuid() != 0) return;  // a user namespace's: never handed over
+    REQUIRE(probe_isolation_layers().namespaces.available);
+    const int fd = take_probed_network_namespace();
+    REQUIRE(fd >= 0);
+    CHECK(::ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET);
+    CHECK((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    struct stat probed {}, own {};
+    REQUIRE(::fstat(fd, &probed) == 0);
+    REQUIRE(::stat("/proc/self/ns/net", &own) == 0);
+    CHECK(probed.st_ino != own.st_ino);
+    ::close(fd);
+    // Once: the next root makes its own.
+    CHECK(take_probed_network_namespace() == -1);
+    (void)probe_isolation_layers();
+    CHECK(take_probed_network_namespace() == -1);
 }
