@@ -28,7 +28,9 @@
 // share it as in the other round-trip benchmarks. Rounds alternate A B, B A, ... (interleave).
 //
 // Environment: AIRLOCK_BENCH_SPAWN_ROUNDS (default 15), AIRLOCK_BENCH_PLUGINS (default 1000, as
-// in the issue; about 10 s; 0 skips that part), AIRLOCK_BENCH_CPU (default: the highest allowed CPU).
+// in the issue; about 10 s; 0 skips that part), AIRLOCK_BENCH_CPU (default: the highest allowed CPU),
+// AIRLOCK_BENCH_SPAWN_PROFILE=N (only N launch-to-ready-and-stop cycles and their median CPU
+// time, nothing else: for `perf record`, see docs/spawning.md "Per phase").
 //
 // The same source built with AIRLOCK_SPAWN_RAW_CHILD is the minimal program: it writes one
 // byte to the descriptor named by argv[1] and exits.
@@ -261,6 +263,13 @@ int main() {
         note("spawn: hello is linked " + linkage(AIRLOCK_HELLO_EXE) + ", the raw program " +
              linkage(AIRLOCK_RAW_CHILD_EXE));
 
+        if (int cycles = env_int("AIRLOCK_BENCH_SPAWN_PROFILE", 0); cycles > 0) {
+            // Only launch-to-ready-and-stop cycles, for a profiler (perf record) to attribute.
+            std::vector<double> cpu;
+            for (int i = 0; i < cycles; ++i) cpu.push_back(spawn_cycle(spawner).cpu_ms);
+            print_result("spawn_cpu_ms", median(cpu), "ms");
+            return 0;
+        }
         Comparison plain = compare(spawner, rounds);
         print_result("spawn_to_ready_ms", plain.plugin_ms, "ms");
         print_result("spawn_raw_ms", plain.raw_ms, "ms");

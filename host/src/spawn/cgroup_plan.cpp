@@ -6,13 +6,57 @@
 #include <signal.h>
 
 #include <cstring>
+#include <mutex>
+#include <optional>
 
 namespace airlock::host::detail {
+
+// What every launch of one plugin config gets, and the spare set made ahead for the next
+// launch: shared by the plan and its launches, so that a reap can make the next spare.
+struct CgroupPlan::Support {
+    std::vector<CgroupSupport> controllers;
+    std::string label;
+    CgroupLimits limits;
+
+    std::mutex mutex;
+    std::optional<PluginCgroups> spare;  ///< never joined by any process
+
+    /// The spare set if there is one, else a fresh one (Status: why none can be made).
+    Result<PluginCgroups> take() {
+        {
+            std::lock_guard lock(mutex);
+            if (spare) {
+                Result<PluginCgroups> taken(std::move(*spare));
+                spare.reset();
+                return taken;
+            }
+        }
+        return PluginCgroups::create(controllers, label, limits);
+    }
+
+    /// Makes a spare set when there is none. A failure is not reported here: the next launch
+    /// then creates its own and refuses to start if it cannot (fail closed).
+    void refill() noexcept {
+        try {
+            {
+                std::lock_guard lock(mutex);
+                if (spare) return;
+            }
+            auto made = PluginCgroups::create(controllers, label, limits);
+            if (!made) return;
+            std::lock_guard lock(mutex);
+            if (!spare) spare.emplace(std::move(*made));  // else `made` is removed again
+        } catch (...) {
+        }
+    }
+};
+
 namespace {
 
 class SandboxLaunchCgroup final : public LaunchCgroup {
 public:
-    explicit SandboxLaunchCgroup(PluginCgroups cgroups) : cgroups_(std::move(cgroups)) {}
+    SandboxLaunchCgroup(PluginCgroups cgroups, std::weak_ptr<CgroupPlan::Support> plan)
+        : cgroups_(std::move(cgroups)), plan_(std::move(plan)) {}
 
     const std::vector<int>& join_fds() const noexcept override { return cgroups_.join_fds(); }
     std::string path(const char* controller) const override {
@@ -31,10 +75,14 @@ public:
         } catch (...) {
         }
         (void)cgroups_.remove();  // not fatal: what stays is removed as stale by a later host
+        // The next launch (a restart, typically) takes a set made now instead of making its
+        // own before its child can start.
+        if (auto plan = plan_.lock()) plan->refill();
     }
 
 private:
     PluginCgroups cgroups_;
+    std::weak_ptr<CgroupPlan::Support> plan_;
 };
 
 // What each controller enforces, as data: the mode key, the limit, what is lost without it.
@@ -47,10 +95,6 @@ struct ControllerUse {
 };
 
 } // namespace
-
-struct CgroupPlan::Support {
-    std::vector<CgroupSupport> controllers;
-};
 
 CgroupPlan::CgroupPlan() = default;
 CgroupPlan::CgroupPlan(CgroupPlan&&) noexcept = default;
@@ -94,21 +138,25 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
             enforcement = CgroupEnforcement{use.limited, cgroup, controller_name(use.controller), detail};
         }
     }
-    if (!used.empty()) plan.support_ = std::make_unique<Support>(Support{std::move(used)});
+    if (!used.empty()) {
+        plan.support_ = std::make_shared<Support>();
+        plan.support_->controllers = std::move(used);
+        plan.support_->label = plugin.name;
+        plan.support_->limits.memory_bytes = limits.memory_bytes;
+        plan.support_->limits.tasks = limits.tasks;
+        plan.support_->limits.cpu_quota_percent = limits.cpu_quota_percent;
+        plan.support_->refill();  // the first launch's set, made now rather than on its path
+    }
     return plan;
 }
 
 std::unique_ptr<LaunchCgroup> CgroupPlan::create_for_launch(const PluginConfig& plugin) const {
     if (!support_) return nullptr;
-    CgroupLimits limits;
-    limits.memory_bytes = plugin.limits.memory_bytes;
-    limits.tasks = plugin.limits.tasks;
-    limits.cpu_quota_percent = plugin.limits.cpu_quota_percent;
-    auto cgroups = PluginCgroups::create(support_->controllers, plugin.name, limits);
+    auto cgroups = support_->take();
     if (!cgroups) {
         throw SpawnError("plugin '" + plugin.name + "': cannot start: cgroup: " + cgroups.status().message());
     }
-    return std::make_unique<SandboxLaunchCgroup>(std::move(*cgroups));
+    return std::make_unique<SandboxLaunchCgroup>(std::move(*cgroups), support_);
 }
 
 } // namespace airlock::host::detail

@@ -2,7 +2,9 @@
 // The spawner's use of per-process cgroups (the sandbox library's PluginCgroups): decided
 // once per plugin config from `limits.memory` / `limits.tasks` / `limits.cpu_quota` and
 // `memory_cgroup` / `pids_cgroup` / `cpu_cgroup`, then one fresh set of cgroups per
-// launch, owned by the PluginProcess and removed once it has been reaped.
+// launch, owned by the PluginProcess and removed once it has been reaped. Each set is made
+// ahead of its launch (when the plan is prepared, and when a process of it is reaped), so
+// a start or restart does not wait for the mkdir and the limits (docs/spawning.md).
 
 #include <airlock/host/plugin_config.hpp>
 #include <airlock/host/spawner.hpp>
@@ -40,16 +42,19 @@ public:
     [[nodiscard]] const CgroupEnforcement& tasks() const noexcept { return tasks_; }
     [[nodiscard]] const CgroupEnforcement& cpu() const noexcept { return cpu_; }
 
-    /// Fresh cgroups for one launch; null when this plugin gets none.
+    /// Fresh cgroups for one launch (the spare set made ahead, else new ones); null when this
+    /// plugin gets none. No process has ever been in them.
     /// @throws SpawnError when they cannot be created (the plan promised them: fail closed).
     [[nodiscard]] std::unique_ptr<LaunchCgroup> create_for_launch(const PluginConfig& plugin) const;
 
+    /// The sandbox library's CgroupSupport of each used controller and the spare set.
+    struct Support;
+
 private:
-    struct Support;  // the sandbox library's CgroupSupport of each used controller
     MemoryEnforcement memory_;
     CgroupEnforcement tasks_;
     CgroupEnforcement cpu_;
-    std::unique_ptr<Support> support_;  ///< set when any cgroup is used
+    std::shared_ptr<Support> support_;  ///< set when any cgroup is used
 };
 
 } // namespace airlock::host::detail

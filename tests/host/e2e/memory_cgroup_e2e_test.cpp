@@ -111,6 +111,38 @@ TEST_CASE("a plugin runs in its own memory cgroup with the configured limit, rem
     CHECK(cgroups_of(parent, "attempt", hog.host_pid).empty());
 }
 
+TEST_CASE("a launch joins a cgroup made before it, and its reap makes the next launch's", "[e2e]") {
+    if (!memory_cgroups_here()) return;
+    const std::string parent = own_v1_memory_cgroup();
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.limits = "memory = \"48MiB\"";
+    airlock::host::HostConfig loaded = airlock::host::load_config(write_config(dir, attempt));
+    {
+        airlock::host::Spawner spawner(loaded.plugins.at("attempt"));
+        // Made with the plan, limit set, no process in it yet.
+        const std::vector<std::string> spare = cgroups_of(parent, "attempt", ::getpid());
+        REQUIRE(spare.size() == 1);
+        CHECK(read_text(spare[0] + "/memory.limit_in_bytes") == std::to_string(48 << 20));
+        CHECK(read_text(spare[0] + "/cgroup.procs").empty());
+
+        airlock::host::SpawnedPlugin plugin = spawner.launch(airlock::host::LaunchOptions{{"sleep", "30"}});
+        CHECK(plugin.memory_cgroup == spare[0]);
+        CHECK(read_text(plugin.memory_cgroup + "/cgroup.procs") == std::to_string(plugin.process.pid()));
+        CHECK(cgroups_of(parent, "attempt", ::getpid()).size() == 1);  // no second one yet
+
+        REQUIRE(plugin.process.send_signal(SIGKILL));
+        (void)plugin.process.wait();
+        CHECK_FALSE(path_exists(spare[0]));  // a cgroup is never used twice
+        const std::vector<std::string> next = cgroups_of(parent, "attempt", ::getpid());
+        REQUIRE(next.size() == 1);
+        CHECK(next[0] != spare[0]);
+        CHECK(read_text(next[0] + "/memory.limit_in_bytes") == std::to_string(48 << 20));
+        CHECK(read_text(next[0] + "/cgroup.procs").empty());
+    }
+    CHECK(cgroups_of(parent, "attempt", ::getpid()).empty());  // the spare goes with the spawner
+}
+
 TEST_CASE("a plugin filling a tmpfs file under a read-write grant is stopped at its memory limit", "[e2e]") {
     if (!memory_cgroups_here()) return;
     TempDir dir;
