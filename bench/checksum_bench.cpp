@@ -64,7 +64,7 @@ int main() {
         // examples/checksum/checksum.toml; the memory limit fits one mapped 256 MiB slice
         // plus the plugin itself.
         airlock::host::Spawner spawner(example_plugin_config(dir, "checksum", AIRLOCK_CHECKSUM_EXE, "512MiB"));
-        ReadyPlugin plugin = connect(spawner.launch());
+        ReadyPlugin plugin = connect(spawner);
         note("checksum: 1 GiB as sealed 256 MiB buffers (each created, filled, sealed, sent, hashed with SHA-256 "
              "by the confined checksum plugin); " + std::to_string(rounds) + " runs (+1 warm-up), median");
         run_once(*plugin.client, 0);

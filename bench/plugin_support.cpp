@@ -2,6 +2,7 @@
 
 #include <airlock/host/config_loader.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -24,20 +25,24 @@ airlock::host::PluginConfig example_plugin_config(TempDir& dir, const std::strin
     return airlock::host::load_config(dir.write(name + ".toml", toml)).plugins.at(name);
 }
 
-ReadyPlugin connect(airlock::host::SpawnedPlugin spawned, std::chrono::milliseconds timeout) {
-    auto client = airlock::host::PluginClient::connect(spawned, timeout);
+ReadyPlugin connect(const airlock::host::Spawner& spawner) {
+    // Kept while it starts (the sink outlives this call, so it owns the text).
+    auto stderr_text = std::make_shared<std::string>();
+    airlock::host::PluginClient::Events events;
+    events.output = [stderr_text](const airlock::host::OutputLine& line, const std::string&) {
+        if (line.stream == airlock::host::OutputStream::Stderr && stderr_text->size() < 65536)
+            *stderr_text += line.text + "\n";
+    };
+    auto client = airlock::host::PluginClient::start(spawner, std::move(events));
     if (!client)
-        throw std::runtime_error(spawned.name + " did not get ready: " + client.status().to_string() + "\n" +
-                                 drain(spawned.stderr_pipe.get()));
-    return ReadyPlugin{std::move(spawned), std::make_unique<airlock::host::PluginClient>(std::move(*client))};
+        throw std::runtime_error(spawner.plugin().name + " did not get ready: " + client.status().to_string() + "\n" +
+                                 *stderr_text);
+    return ReadyPlugin{std::make_unique<airlock::host::PluginClient>(std::move(*client))};
 }
 
-void stop(ReadyPlugin& plugin, std::chrono::milliseconds timeout) {
-    const std::string& name = plugin.spawned.name;
-    auto reply = plugin.client->stop(timeout);
-    if (!reply) throw std::runtime_error(name + " stop: " + reply.status().to_string());
-    airlock::host::PluginExit exit = plugin.spawned.process.wait();
-    if (exit.signaled || exit.exit_code != 0) throw std::runtime_error(name + " " + exit.describe());
+void stop(ReadyPlugin& plugin) {
+    airlock::host::PluginExit exit = plugin.client->stop();
+    if (exit.signaled || exit.exit_code != 0) throw std::runtime_error(plugin.client->name() + " " + exit.describe());
 }
 
 } // namespace bench

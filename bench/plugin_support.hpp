@@ -21,17 +21,17 @@ namespace bench {
 airlock::host::PluginConfig example_plugin_config(TempDir& dir, const std::string& name, const std::string& exec,
                                                   const std::string& memory);
 
-/// A launched and connected plugin.
+/// A plugin started by a PluginClient and ready (its output is dropped once it is ready;
+/// killed and reaped when dropped).
 struct ReadyPlugin {
-    airlock::host::SpawnedPlugin spawned;
     std::unique_ptr<airlock::host::PluginClient> client;
 };
 
-/// Connects to a plugin just launched; throws "NAME did not get ready: ..." with its stderr.
-ReadyPlugin connect(airlock::host::SpawnedPlugin spawned,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+/// Starts a process of `spawner`'s plugin and waits until it is ready (its ready_timeout);
+/// throws "NAME did not get ready: ..." with its stderr.
+ReadyPlugin connect(const airlock::host::Spawner& spawner);
 
-/// Graceful stop: the stop request, then waiting for exit status 0; throws otherwise.
-void stop(ReadyPlugin& plugin, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+/// Graceful stop: the stop request (signals after stop_timeout), then exit status 0; throws otherwise.
+void stop(ReadyPlugin& plugin);
 
 } // namespace bench

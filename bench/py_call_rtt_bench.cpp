@@ -65,8 +65,8 @@ int main() {
         airlock::host::Spawner python_spawner(
             airlock::host::load_config(AIRLOCK_HELLO_PY_TOML).plugins.at("hello-py"));
         airlock::host::Spawner cpp_spawner(example_plugin_config(dir, "hello", AIRLOCK_HELLO_EXE, "256MiB"));
-        ReadyPlugin python = connect(python_spawner.launch());
-        ReadyPlugin cpp = connect(cpp_spawner.launch());
+        ReadyPlugin python = connect(python_spawner);
+        ReadyPlugin cpp = connect(cpp_spawner);
         note("py_call: pinned to CPU " + std::to_string(cpu) + " (plugins inherit it); " + std::to_string(rounds) +
              " rounds (+1 warm-up) of " + std::to_string(calls) +
              " greet calls to hello-py and to the C++ hello, interleaved; median of per-round medians");

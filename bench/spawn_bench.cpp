@@ -99,7 +99,7 @@ std::string layer_state(const airlock::host::Spawner& spawner) {
 /// One confined hello from launch() to ready, in ms; stops it afterwards (untimed).
 double spawn_to_ready_once(const airlock::host::Spawner& spawner) {
     Clock::time_point start = Clock::now();
-    ReadyPlugin plugin = connect(spawner.launch());
+    ReadyPlugin plugin = connect(spawner);
     double ms = seconds_since(start) * 1e3;
     stop(plugin);
     return ms;
@@ -231,7 +231,7 @@ void many_plugins(const airlock::host::Spawner& spawner, int count) {
     plugins.reserve(static_cast<std::size_t>(count));
     long before = rss_kib();
     Clock::time_point start = Clock::now();
-    for (int i = 0; i < count; ++i) plugins.push_back(connect(spawner.launch()));
+    for (int i = 0; i < count; ++i) plugins.push_back(connect(spawner));
     double all_ready = seconds_since(start);
     long after = rss_kib();
     note("rss: " + std::to_string(before) + " KiB before, " + std::to_string(after) + " KiB with " +

@@ -57,7 +57,7 @@ TEST_CASE("journal: appends records, and history cannot be rewritten or truncate
     CHECK(lines[0].find("plugin journal (pid ") == 0);
     CHECK(lines[0].find("forbidden system call ftruncate") != std::string::npos);
     CHECK(lines[0].find("killed") != std::string::npos);
-    auto exit = again.process().process.wait();
+    auto exit = again.wait();
     INFO(exit.describe());
     CHECK(exit.signaled);
     CHECK(exit.signal == SIGKILL);

@@ -3,7 +3,7 @@
 #   1. builds tests/install/project with find_package(airlock): a plugin (airlock::plugin)
 #      and an embedder (airlock::host); runs the plugin alone (it must refuse: no host) and
 #      the embedder supervising the plugin, confined, and calling it (from a TOML file, and
-#      described in code with PluginSpec);
+#      described in code with PluginSpec, and through the blocking PluginClient);
 #   2. builds the same two programs with `pkg-config airlock-plugin` / `airlock-host` and the
 #      compiler alone, and runs them the same way.
 # SANITIZE_FLAGS: a sanitizer build's flags (its installed libraries are instrumented, so the
@@ -43,6 +43,12 @@ function(check_embedder embedder plugin)
                   RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT result EQUAL 0 OR NOT out STREQUAL "ping: from the embedder\n")
     message(FATAL_ERROR "${embedder} --exec did not call ${plugin} (${result}):\n${out}\n${err}")
+  endif()
+  # The same plugin run by the blocking PluginClient (start, call, stop, exit status 0).
+  execute_process(COMMAND "${embedder}" --client "${plugin}"
+                  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT result EQUAL 0 OR NOT out STREQUAL "ping: from the embedder\n")
+    message(FATAL_ERROR "${embedder} --client did not call ${plugin} (${result}):\n${out}\n${err}")
   endif()
 endfunction()
 

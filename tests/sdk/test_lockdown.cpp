@@ -242,14 +242,14 @@ TEST_CASE("SDK lockdown: what the host sees: an errno refusal pre-empts its repo
     REQUIRE(lock_down(plugin, deny("socket", "EACCES")).ok);
     CHECK(call(plugin, "probe", "socket").value == "EACCES");
     CHECK(echo(plugin, "after") == "after");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    plugin.settle(std::chrono::milliseconds(200));  // a report that would come arrives meanwhile
     CHECK(plugin.violations().lines().size() == reports);
 
     // Refusal::kill(): the kernel kills the process; the host sees signal 31 and no report.
     REQUIRE(lock_down(plugin, deny("getppid", "kill")).ok);
     auto killed = plugin.client().call<Text, Outcome>("probe", Text{"getppid"}, kTimeout);
     CHECK_FALSE(killed.ok());
-    host::PluginExit exit = plugin.process().process.wait();
+    host::PluginExit exit = plugin.wait();
     INFO(exit.describe());
     CHECK(exit.signaled);
     CHECK(exit.signal == SIGSYS);

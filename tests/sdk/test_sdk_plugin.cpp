@@ -153,27 +153,27 @@ TEST_CASE("SDK asynchronous handlers: a call waiting on a timer does not block t
     const host::PluginMethod* hold = plugin.client().find("hold");
     REQUIRE(wait);
     REQUIRE(hold);
-    CallSession& session = plugin.client().session();
+    host::PluginClient& client = plugin.client();
     std::vector<std::uint8_t> body;
     std::vector<int> fds;
     REQUIRE(encode_value(Text{"a while"}, body, fds).ok());
     std::optional<Result<Message>> waited;
-    REQUIRE(session.start_call_raw(wait->tag, body, fds, [&](Result<Message> reply) { waited.emplace(std::move(reply)); },
-                                   CallOptions{std::chrono::seconds(30)}).ok());
+    REQUIRE(client.start_call_raw("wait", body, fds, [&](Result<Message> reply) { waited.emplace(std::move(reply)); },
+                                  std::chrono::seconds(30)).ok());
     // Served while "wait" is pending: the plugin answers "wait" only after this call.
     auto poked = plugin.call_ok<Text, Text>("poke", Text{"meanwhile"});
     CHECK(poked.text == "poked meanwhile");
-    while (!waited) REQUIRE(session.poll_once(std::chrono::seconds(30)).ok());
+    while (!waited) REQUIRE(client.poll_once(std::chrono::seconds(30)).ok());
     REQUIRE(waited->ok());
     auto waited_text = decode_value<Text>((*waited)->body, std::move((*waited)->fds));
     REQUIRE(waited_text.ok());
     CHECK(waited_text->text == "waited a while");
 
     std::optional<Status> held;
-    auto id = session.start_call_raw(hold->tag, body, fds, [&](Result<Message> reply) { held = reply.status(); },
-                                     CallOptions{std::chrono::seconds(30)});
+    auto id = client.start_call_raw("hold", body, fds, [&](Result<Message> reply) { held = reply.status(); },
+                                    std::chrono::seconds(30));
     REQUIRE(id.ok());
-    CHECK(session.cancel(*id));
+    CHECK(client.cancel(*id));
     REQUIRE(held);
     CHECK(held->code() == StatusCode::Cancelled);
     CHECK(plugin.call_ok<Text, Text>("held", Text{}).text == "deadline=1 cancelled=1");

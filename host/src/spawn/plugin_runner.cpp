@@ -58,9 +58,16 @@ PluginRunner::PluginRunner(asio::io_context& io, const PluginConfig& plugin, Eve
     if (options_.host_work_budget) budget_.emplace(io, *options_.host_work_budget);
 }
 
-// The process (if it still runs) is killed and reaped by PluginProcess.
+// The process (if it still runs) is killed and reaped by PluginProcess, whose blocking
+// waitid() needs its pidfd blocking again: the reactor made the file description that the
+// watch shares non-blocking, and waitid() then fails with EAGAIN, leaving a zombie.
 PluginRunner::~PluginRunner() {
     for (auto& timer : escalations_) timer->cancel();  // their handlers hold them
+    pidfd_watch_.reset();
+    if (const int pidfd = spawned_.process.pidfd(); pidfd >= 0) {
+        const int flags = ::fcntl(pidfd, F_GETFL);
+        if (flags >= 0 && (flags & O_NONBLOCK) != 0) (void)::fcntl(pidfd, F_SETFL, flags & ~O_NONBLOCK);
+    }
 }
 
 pid_t PluginRunner::pid() const noexcept { return started_ ? spawned_.process.pid() : 0; }
@@ -163,6 +170,10 @@ void PluginRunner::start_session() {
     callbacks.log_line = [weak](const std::string& line) {
         auto self = weak.lock();
         if (self && self->events_.log_line) self->events_.log_line(line);
+    };
+    callbacks.log_record = [weak](const protocol::LogRecord& record) {
+        auto self = weak.lock();
+        if (self && self->events_.log_record) self->events_.log_record(record);
     };
     callbacks.progress = [weak](const protocol::ProgressReport& report) {
         auto self = weak.lock();

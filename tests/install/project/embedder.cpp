@@ -2,10 +2,12 @@
 // TOML config named on the command line, or with `--exec PLUGIN` describes the plugin in code
 // (PluginSpec, no TOML), supervises its plugin "outside" (outside_plugin,
 // confined by the real sandbox), calls "ping" once it is ready, prints the reply, stops.
+// With `--client PLUGIN` it runs the same plugin through the blocking PluginClient instead.
 // Exit status 0 only when the reply came back and the plugin stopped cleanly.
 #include "ping_api.hpp"
 
 #include <airlock/host/config_loader.hpp>
+#include <airlock/host/plugin_client.hpp>
 #include <airlock/host/plugin_spec.hpp>
 #include <airlock/host/supervisor.hpp>
 
@@ -18,13 +20,39 @@
 #include <string>
 #include <vector>
 
+// The blocking client: start, one call, the stop request, the exit.
+int run_client(const char* plugin) {
+    airlock::host::PluginSpec outside("outside");
+    outside.exec(plugin);
+    airlock::host::Spawner spawner(outside.build());
+    auto client = airlock::host::PluginClient::start(spawner);
+    if (!client) {
+        std::printf("not ready: %s\n", client.status().to_string().c_str());
+        return 1;
+    }
+    auto reply = client->call<Ping, Ping>("ping", Ping{"from the embedder"});
+    if (!reply) {
+        std::printf("ping failed: %s\n", reply.status().to_string().c_str());
+        return 1;
+    }
+    std::printf("ping: %s\n", reply->text.c_str());
+    const airlock::host::PluginExit exit = client->stop();
+    if (exit.signaled || exit.exit_code != 0) {
+        std::printf("stop: %s\n", exit.describe().c_str());
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const bool in_code = argc == 3 && std::string(argv[1]) == "--exec";
-    if (argc != 2 && !in_code) {
-        std::fprintf(stderr, "usage: embedder CONFIG | embedder --exec PLUGIN\n");
+    const bool client = argc == 3 && std::string(argv[1]) == "--client";
+    if (argc != 2 && !in_code && !client) {
+        std::fprintf(stderr, "usage: embedder CONFIG | embedder --exec PLUGIN | embedder --client PLUGIN\n");
         return 64;
     }
     try {
+        if (client) return run_client(argv[2]);
         boost::asio::io_context io;
         airlock::host::PluginSpec outside("outside");
         outside.exec(in_code ? argv[2] : "").restart(airlock::host::RestartPolicy::No);

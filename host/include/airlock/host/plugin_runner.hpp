@@ -4,7 +4,8 @@
 /// plugin goes through handshake → ready → stop request → signal after `stop_timeout` → reap
 /// (and its `limits.wall`). The supervisor (many plugins, restart policy, reload) and
 /// `airlock-host exec` (run_in_foreground) are its users; they decide what the events mean
-/// (log lines, states, exit reports).
+/// (log lines, states, exit reports); so does the blocking PluginClient, which drives it on an
+/// io_context of its own.
 ///
 /// Steps, all on the loop that drives the runner:
 /// - `start()` adopts a launched process (Spawner::launch). Protocol "airlock": a
@@ -81,6 +82,8 @@ public:
         std::function<void(const OutputLine& line, const std::string& formatted)> output;
         /// One log record, formatted as `[name] text`.
         std::function<void(const std::string& line)> log_line;
+        /// The same log record as received (for an owner that formats records itself).
+        std::function<void(const protocol::LogRecord& record)> log_record;
         std::function<void(const protocol::ProgressReport& report)> progress;
         /// Each forbidden system call the monitor answered (a flood is reported per call).
         std::function<void(const Violation& violation)> violation;

@@ -3,7 +3,7 @@
 /// The host side of protocol "airlock.plugin/1" for one running plugin, never blocking:
 /// the pid-checked handshake, the grant table, waiting for `ready` within the ready timeout,
 /// log records and the stop request. Driven by PluginRunner on a Boost.Asio loop (the
-/// supervisor, `airlock-host exec`) or by PluginClient::connect's own poll() until ready.
+/// supervisor, `airlock-host exec`, PluginClient).
 
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
@@ -103,7 +103,7 @@ public:
     bool cancel_call(CallId id) { return session_.cancel(id); }
     /// Closes the connection; pending calls complete with `reason`.
     void close(const Status& reason);
-    /// Once ready(): hands the established connection over (to a blocking PluginClient);
+    /// Once ready(): hands the established connection over (to a blocking caller of its own);
     /// the session is closed then and must only be destroyed.
     Result<Connection> release_connection();
 
