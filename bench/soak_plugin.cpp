@@ -15,6 +15,8 @@
 #include <airlock/connection/connection.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
+#include "../tests/support/raw_plugin.hpp"
+
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -53,11 +55,7 @@ int main(int argc, char** argv) {
     if (mode == "crash") return 1;
 
     Connection connection(wire::plugin_host_protocol());
-    connection.set_timeout(std::chrono::seconds(10));
-    if (Status s = connection.set_fd(ConnectionMode::Pair, UniqueFd(std::atoi(fd_text))); !s.ok()) return fail("adopt", s);
-    if (Status s = connection.establish(); !s.ok()) return fail("handshake", s);
-    Result<wire::GrantTable> table = connection.receive_value<wire::GrantTable>(wire::grant_table.tag);
-    if (!table) return fail("grant table", table.status());
+    if (auto start = test_support::start_raw_plugin(connection, fd_text); start.step) return fail(start.step, start.status);
 
     if (mode == "garbage") {
         const std::string junk(4096, '\xa5');

@@ -15,6 +15,22 @@ if(AIRLOCK_WERROR)
   add_compile_options(-Werror)
 endif()
 
+# Debug-information level added to every compile, e.g. -g1 (line tables only: backtraces and
+# sanitizer reports keep file:line). Empty keeps the build type's (-g). CI builds pass -g1: a
+# quarter less compile time (docs/testing.md, "CI time").
+set(AIRLOCK_DEBUG_INFO "" CACHE STRING "Debug-info option added to every compile (e.g. -g1); empty: the build type's")
+if(AIRLOCK_DEBUG_INFO)
+  add_compile_options(${AIRLOCK_DEBUG_INFO})
+endif()
+
+# lld links when the compiler can use it (Debian's lld, scripts/bootstrap): several times less
+# link time than ld.bfd over the many test programs.
+include(CheckLinkerFlag)
+check_linker_flag(CXX -fuse-ld=lld AIRLOCK_HAVE_LLD)
+if(AIRLOCK_HAVE_LLD)
+  add_link_options(-fuse-ld=lld)
+endif()
+
 set(AIRLOCK_SANITIZE "" CACHE STRING
     "Sanitizers for the host side: empty (none), address,undefined, or thread")
 set_property(CACHE AIRLOCK_SANITIZE PROPERTY STRINGS "" "address,undefined" "thread")
@@ -24,6 +40,9 @@ if(AIRLOCK_SANITIZE STREQUAL "address,undefined")
   # -fno-sanitize-recover=all: undefined behaviour ends the process (a failing test) instead
   # of printing a line nobody reads.
   set(AIRLOCK_SANITIZE_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  # -O1, as ASan's documentation advises: g++ 12 compiles instrumented code at -O2 a third
+  # slower again (docs/testing.md, "CI time"); every check is the same.
+  add_compile_options(-O1)
 elseif(AIRLOCK_SANITIZE STREQUAL "thread")
   set(AIRLOCK_SANITIZE_FLAGS -fsanitize=thread -fno-omit-frame-pointer)
   # g++ 12 warns that TSan cannot see std::atomic_thread_fence, which Boost.Asio's

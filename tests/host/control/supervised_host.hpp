@@ -5,8 +5,7 @@
 #include <airlock/host/control_server.hpp>
 #include <airlock/host/supervisor.hpp>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
+#include "../../support/io_thread.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,9 +13,7 @@
 
 #include <chrono>
 #include <future>
-#include <optional>
 #include <string>
-#include <thread>
 
 namespace control_test {
 
@@ -28,7 +25,7 @@ inline std::string plugin_toml(const std::string& name, const std::string& exec,
 
 /// The supervisor (running the plugins of `plugins_toml`) and the control server on their
 /// own io thread; stops everything at scope exit.
-struct SupervisedHost {
+struct SupervisedHost : airlock::test_support::IoThread {
     SupervisedHost(const std::string& plugins_toml, const std::string& tag)
         : config(airlock::host::load_config_text(
               "[sandbox]\nsystem_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\nuser = \"nobody\"\n" +
@@ -40,7 +37,7 @@ struct SupervisedHost {
         supervisor.set_output_fd(-1);
         REQUIRE(server.start().ok());
         supervisor.start_all();
-        loop = std::thread([this] { io.run(); });
+        start_io_thread();
     }
     ~SupervisedHost() {
         std::promise<void> stopped;
@@ -53,16 +50,7 @@ struct SupervisedHost {
             server.stop();
             return 0;
         });
-        work.reset();
-        io.stop();
-        loop.join();
-    }
-    template <class F>
-    auto on_io(F f) -> decltype(f()) {
-        std::packaged_task<decltype(f())()> task(std::move(f));
-        auto result = task.get_future();
-        boost::asio::post(io, [&task] { task(); });
-        return result.get();
+        stop_io_thread();
     }
     bool ready(const std::string& name) {
         return on_io([&] {
@@ -80,13 +68,10 @@ struct SupervisedHost {
         });
     }
 
-    boost::asio::io_context io;
-    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
     airlock::host::HostConfig config;
     std::string socket;
     airlock::host::Supervisor supervisor;
     airlock::host::ControlServer server;
-    std::thread loop;
 };
 
 } // namespace control_test

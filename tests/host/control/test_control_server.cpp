@@ -1,5 +1,6 @@
 // The control server and airlockctl, end to end over a real socket, with a fake supervisor
 // backend (the real Supervisor is exercised by the supervisor's own tests).
+#include "../../support/io_thread.hpp"
 #include "airlockctl_runner.hpp"
 
 #include <airlock/connection/call_session.hpp>
@@ -7,7 +8,6 @@
 #include <airlock/host/control_server.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include <catch2/catch.hpp>
@@ -136,7 +136,7 @@ private:
 };
 
 /// A control server on its own io thread.
-struct Harness {
+struct Harness : airlock::test_support::IoThread {
     explicit Harness(std::vector<uid_t> allowed = {}, mode_t mode = 0600)
         : path("/tmp/airlock-ctl-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".sock"),
           backend(io), server(io, backend, path, std::move(allowed)) {
@@ -146,21 +146,11 @@ struct Harness {
         });
         airlock::Status started = server.start(mode);
         REQUIRE(started.ok());
-        thread = std::thread([this] { io.run(); });
+        start_io_thread();
     }
     ~Harness() {
         on_io([this] { server.stop(); });
-        work.reset();
-        io.stop();
-        thread.join();
-    }
-    /// Runs `f` on the io thread and waits for it.
-    template <class F>
-    auto on_io(F f) -> decltype(f()) {
-        std::packaged_task<decltype(f())()> task(std::move(f));
-        auto result = task.get_future();
-        boost::asio::post(io, [&task] { task(); });
-        return result.get();
+        stop_io_thread();
     }
     std::vector<std::string> logged() {
         std::lock_guard lock(log_mutex);
@@ -168,14 +158,11 @@ struct Harness {
     }
 
     static inline int counter = 0;
-    boost::asio::io_context io;
-    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{io.get_executor()};
     std::string path;
     FakeBackend backend;
     airlock::host::ControlServer server;
     std::mutex log_mutex;
     std::vector<std::string> log;
-    std::thread thread;
 };
 
 using control_test::airlockctl;

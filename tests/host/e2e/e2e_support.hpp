@@ -7,6 +7,8 @@
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/spawner.hpp>
 
+#include <catch2/catch.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -100,6 +102,21 @@ inline std::string attempt_toml(const AttemptConfig& config) {
 /// Writes `config` as `dir/NAME.toml` and returns its path.
 inline std::string write_config(const TempDir& dir, const AttemptConfig& config, const std::string& name = "e2e") {
     return dir.file(name + ".toml", attempt_toml(config));
+}
+
+/// `config` with `lines` added to [sandbox], written as `dir/NAME.toml`; returns its path.
+inline std::string write_config_with_sandbox(const TempDir& dir, AttemptConfig config, const std::string& lines,
+                                             const std::string& name) {
+    config.sandbox = lines;
+    return write_config(dir, config, name);
+}
+
+/// When this test does not run as root: warns "NOT TESTED: WHY" and returns true (the test
+/// then returns).
+inline bool skipped_unless_root(const std::string& why) {
+    if (::geteuid() == 0) return false;
+    WARN("NOT TESTED: " << why);
+    return true;
 }
 
 inline std::vector<std::string> split_lines(const std::string& text) {
@@ -285,11 +302,16 @@ inline Run run_host_without_user_namespaces(const std::vector<std::string>& argu
     return finish_host(host);
 }
 
-/// `airlock-host exec CONFIG attempt -- ACTION ARGS...`
-inline Run exec_attempt(const std::string& config_path, const std::vector<std::string>& action) {
+/// The arguments of `airlock-host exec --prefix CONFIG attempt -- ACTION ARGS...`.
+inline std::vector<std::string> exec_arguments(const std::string& config_path, const std::vector<std::string>& action) {
     std::vector<std::string> arguments{"exec", "--prefix", config_path, "attempt", "--"};
     arguments.insert(arguments.end(), action.begin(), action.end());
-    return run_host(arguments);
+    return arguments;
+}
+
+/// `airlock-host exec CONFIG attempt -- ACTION ARGS...`
+inline Run exec_attempt(const std::string& config_path, const std::vector<std::string>& action) {
+    return run_host(exec_arguments(config_path, action));
 }
 
 /// The same plugin started by this process through the real loader and Spawner: this test

@@ -139,6 +139,12 @@ std::vector<std::string> supervise(const Scene& scene, const std::string& toml) 
     return lines;
 }
 
+/// Grants: `victim` (fields VICTIM, inside the plugin-writable directory) and that directory, `work`.
+std::string victim_and_work(const Scene& scene, const std::string& victim) {
+    return "victim = { " + victim + ", inside_writable = true }\n"
+           "work = { dir = " + quoted(scene.work) + ", access = \"read-write\" }";
+}
+
 std::string refusal(const std::string& grant, const std::string& path, const std::string& why) {
     return "cannot start: plugin 'attempt': grant \"" + grant + "\": " + path + " " + why;
 }
@@ -150,10 +156,8 @@ TEST_CASE("links: a file grant replaced by a symlink to a root-only file is refu
     const std::string state = scene.work + "/state";
     std::ofstream(state) << "plugin state\n";
     const FileFacts before = facts_of(scene.secret);
-    const auto lines = supervise(scene, config_text("victim = { file = " + quoted(state) +
-                                                        ", access = \"read\", inside_writable = true }\n"
-                                                        "work = { dir = " + quoted(scene.work) +
-                                                        ", access = \"read-write\" }",
+    const auto lines = supervise(scene, config_text(victim_and_work(scene,
+                                                                    "file = " + quoted(state) + ", access = \"read\""),
                                                     {"plant", "symlink", state, scene.secret, "read"}));
     CHECK(any_line(lines, "note used-grant read plugin state"));
     CHECK(any_line(lines, "note planted symlink " + state + " -> " + scene.secret));
@@ -168,21 +172,15 @@ TEST_CASE("links: an append + create file grant through a planted link neither w
     const std::string created = scene.vault + "/created-by-host";
     const FileFacts before = facts_of(scene.secret);
     SECTION("a link to an existing root-only file") {
-        const auto lines = supervise(scene, config_text("victim = { file = " + quoted(log) +
-                                                            ", access = \"append\", create = true, "
-                                                            "inside_writable = true }\n"
-                                                            "work = { dir = " + quoted(scene.work) +
-                                                            ", access = \"read-write\" }",
+        const auto lines = supervise(scene, config_text(victim_and_work(scene,
+                                                                        "file = " + quoted(log) + ", access = \"append\", create = true"),
                                                         {"plant", "symlink", log, scene.secret, "append"}));
         CHECK(any_line(lines, "note planted symlink " + log + " -> " + scene.secret));
         CHECK(any_line(lines, refusal("victim", log, "is a symbolic link; grants never follow links")));
     }
     SECTION("a dangling link where create = true would make a root-owned file") {
-        const auto lines = supervise(scene, config_text("victim = { file = " + quoted(log) +
-                                                            ", access = \"append\", create = true, "
-                                                            "inside_writable = true }\n"
-                                                            "work = { dir = " + quoted(scene.work) +
-                                                            ", access = \"read-write\" }",
+        const auto lines = supervise(scene, config_text(victim_and_work(scene,
+                                                                        "file = " + quoted(log) + ", access = \"append\", create = true"),
                                                         {"plant", "symlink", log, created, "append"}));
         CHECK(any_line(lines, "note planted symlink " + log + " -> " + created));
         CHECK(any_line(lines, refusal("victim", log, "is a symbolic link; grants never follow links")));
@@ -200,10 +198,8 @@ TEST_CASE("links: a link in a parent component of a file grant is refused too", 
     std::ofstream(state) << "plugin state\n";
     const FileFacts before = facts_of(scene.secret);
     // The plugin moves `sub` aside and links it to the vault: sub/secret is then the root file.
-    const auto lines = supervise(scene, config_text("victim = { file = " + quoted(state) +
-                                                        ", access = \"read\", inside_writable = true }\n"
-                                                        "work = { dir = " + quoted(scene.work) +
-                                                        ", access = \"read-write\" }",
+    const auto lines = supervise(scene, config_text(victim_and_work(scene,
+                                                                    "file = " + quoted(state) + ", access = \"read\""),
                                                     {"plant", "symlink", sub, scene.vault, "read"}));
     CHECK(any_line(lines, "note planted symlink " + sub + " -> " + scene.vault));
     CHECK(any_line(lines, refusal("victim", state, "lies under a symbolic link (" + sub +
@@ -221,10 +217,8 @@ TEST_CASE("links: a file grant replaced by a hard link inside a writable dir is 
     std::ofstream(state) << "plugin state\n";
     std::ofstream(other) << "another file\n";
     REQUIRE(::chown(other.c_str(), kNobody, kNobody) == 0);
-    const auto lines = supervise(scene, config_text("victim = { file = " + quoted(state) +
-                                                        ", access = \"read\", inside_writable = true }\n"
-                                                        "work = { dir = " + quoted(scene.work) +
-                                                        ", access = \"read-write\" }",
+    const auto lines = supervise(scene, config_text(victim_and_work(scene,
+                                                                    "file = " + quoted(state) + ", access = \"read\""),
                                                     {"plant", "hardlink", state, other, "read"}));
     CHECK(any_line(lines, "note planted hardlink " + state + " -> " + other));
     CHECK(any_line(lines, refusal("victim", state, "is a hard link (2 names) inside the plugin-writable directory " +
@@ -238,10 +232,8 @@ TEST_CASE("links: a dir grant replaced by a symlink to a root-only dir is refuse
     ::mkdir(inner.c_str(), 0755);
     REQUIRE(::chown(inner.c_str(), kNobody, kNobody) == 0);
     const FileFacts before = facts_of(scene.secret);
-    const auto lines = supervise(scene, config_text("victim = { dir = " + quoted(inner) +
-                                                        ", access = \"read\", inside_writable = true }\n"
-                                                        "work = { dir = " + quoted(scene.work) +
-                                                        ", access = \"read-write\" }",
+    const auto lines = supervise(scene, config_text(victim_and_work(scene,
+                                                                    "dir = " + quoted(inner) + ", access = \"read\""),
                                                     {"plant", "symlink", inner, scene.vault, "dir"}));
     std::string all;
     for (const auto& line : lines) all += line + "\n";
@@ -267,10 +259,7 @@ TEST_CASE("links: a connect grant replaced by a symlink to a root-only socket is
     const std::string root_socket = scene.vault + "/root.sock";
     UniqueFd plugin_listener = listen_at(api);
     UniqueFd root_listener = listen_at(root_socket);
-    const auto lines = supervise(scene, config_text("victim = { connect = " + quoted(api) +
-                                                        ", inside_writable = true }\n"
-                                                        "work = { dir = " + quoted(scene.work) +
-                                                        ", access = \"read-write\" }",
+    const auto lines = supervise(scene, config_text(victim_and_work(scene, "connect = " + quoted(api)),
                                                     {"plant", "symlink", api, root_socket, "connect"}));
     CHECK(any_line(lines, "note used-grant connect 18"));
     CHECK(any_line(lines, "note planted symlink " + api + " -> " + root_socket));

@@ -25,14 +25,8 @@ namespace {
 
 const std::string kErrno = "on_violation = \"errno\"";
 
-bool running_as_root() { return ::geteuid() == 0; }
-
-/// The attempt config with `lines` added to [sandbox], written as dir/NAME.toml.
-std::string config_with_sandbox(const TempDir& dir, AttemptConfig attempt, const std::string& lines,
-                                const std::string& name) {
-    attempt.sandbox = lines;
-    return write_config(dir, attempt, name);
-}
+/// Every case here: the namespaces layer is made by a root host.
+bool skipped_without_root_host() { return skipped_unless_root("the namespaces layer needs a root host here"); }
 
 /// An abstract unix stream listener; `connections()` counts what reached it.
 class AbstractListener {
@@ -107,15 +101,12 @@ void check_noop(const std::string& config) {
 } // namespace
 
 TEST_CASE("namespaces: a host path outside the system paths does not exist for the plugin", "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     const std::string secret = dir.file("secret.txt", "host data\n");
     AttemptConfig attempt;
-    const std::string on = config_with_sandbox(dir, attempt, "", "on");  // the default: auto
-    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+    const std::string on = write_config_with_sandbox(dir, attempt, "", "on");  // the default: auto
+    const std::string off = write_config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
 
     for (const std::string& path : {secret, dir.path(), std::string("/proc/self"), std::string("/proc/1"),
                                     std::string("/etc/passwd"), std::string("/home")}) {
@@ -143,17 +134,14 @@ TEST_CASE("namespaces: a host path outside the system paths does not exist for t
 }
 
 TEST_CASE("namespaces: the plugin's network has no interfaces", "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     const std::string abstract = "@airlock-ns-e2e-" + std::to_string(::getpid());
     AbstractListener unix_listener(abstract);
     AttemptConfig attempt;
     attempt.syscalls = kErrno;
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string off = write_config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
 
     // seccomp refuses socket() and connect(), so this is defence in depth: even a socket the
     // plugin could make would live in a network without a usable interface.
@@ -177,13 +165,10 @@ TEST_CASE("namespaces: the plugin's network has no interfaces", "[e2e][namespace
 }
 
 TEST_CASE("namespaces: the plugin has its own host name", "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     AttemptConfig attempt;
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
     Run run = exec_attempt(on, {"hostname"});
     INFO(run.out << run.err);
     CHECK(run.notes("hostname") == std::vector<std::string>{"hostname airlock"});
@@ -193,13 +178,10 @@ TEST_CASE("namespaces: the plugin has its own host name", "[e2e][namespaces]") {
 // "require fails closed when the host cannot create user namespaces".
 
 TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     AttemptConfig attempt;
-    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+    const std::string off = write_config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
     Run check = run_host(std::vector<std::string>{"check", off});
     INFO(check.out << check.err);
     CHECK(check.status == 0);
@@ -209,17 +191,14 @@ TEST_CASE("namespaces: check reports the layer and the mode", "[e2e][namespaces]
 }
 
 TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landlock", "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     const std::string granted = dir.dir("granted");
     dir.file("granted/inside.txt", "inside", 0644);
     dir.file("secret.txt", "top secret", 0644);
     AttemptConfig attempt;
     attempt.grants = "data = { dir = " + quoted(granted) + ", access = \"read\" }";
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
 
     Run inside = exec_attempt(on, {"openat", "3", "inside.txt"});
     INFO(inside.out << inside.err);
@@ -235,14 +214,11 @@ TEST_CASE("namespaces: grants are descriptors and keep working, guarded by Landl
 
 TEST_CASE("namespaces: SIGTERM to airlock-host exec stops a plugin without a handler, reported exactly",
           "[e2e][namespaces]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     AttemptConfig attempt;
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    StartedHost host = start_host({"exec", "--prefix", on, "attempt", "--", "sleep", "60"});
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    StartedHost host = start_host(exec_arguments(on, {"sleep", "60"}));
     REQUIRE(host.pid > 0);
     const pid_t plugin = executed_child(host.pid, kAttempt);
     REQUIRE(plugin > 0);
@@ -291,15 +267,12 @@ bool at_end_of_file(int fd, std::string& text) {
 
 TEST_CASE("namespaces: the plugin is pid 2 below its init and cannot see or signal a host process",
           "[e2e][namespaces][pid]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     AttemptConfig attempt;
     attempt.syscalls = kErrno;
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    const std::string off = config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string off = write_config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
     const std::string host_process = std::to_string(::getpid());  // this test: a host process
 
     Run pids = exec_attempt(on, {"pids"});
@@ -335,14 +308,11 @@ TEST_CASE("namespaces: the plugin is pid 2 below its init and cannot see or sign
 
 TEST_CASE("namespaces: nothing the plugin forks outlives it, not even a child that ignores SIGTERM",
           "[e2e][namespaces][pid]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     // No cgroups: reaping the plugin would kill what is left in them, so this shows the PID
     // namespace alone.
-    const std::string on = config_with_sandbox(
+    const std::string on = write_config_with_sandbox(
         dir, forking_attempt(),
         "namespaces = \"require\"\nmemory_cgroup = \"off\"\npids_cgroup = \"off\"\ncpu_cgroup = \"off\"", "on");
     airlock::host::HostConfig loaded = airlock::host::load_config(on);
@@ -364,14 +334,11 @@ TEST_CASE("namespaces: nothing the plugin forks outlives it, not even a child th
 
 TEST_CASE("namespaces: SIGTERM reaches the plugin through its init, a handler exits with its own code",
           "[e2e][namespaces][pid]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     AttemptConfig attempt;
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    StartedHost host = start_host({"exec", "--prefix", on, "attempt", "--", "wait-term", "42"});
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    StartedHost host = start_host(exec_arguments(on, {"wait-term", "42"}));
     REQUIRE(host.pid > 0);
     const pid_t plugin = executed_child(host.pid, kAttempt);
     REQUIRE(plugin > 0);
@@ -394,13 +361,10 @@ TEST_CASE("namespaces: SIGTERM reaches the plugin through its init, a handler ex
 
 TEST_CASE("namespaces: below its init the plugin's exit code and a seccomp kill are reported as before",
           "[e2e][namespaces][pid]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: the namespaces layer needs a root host here");
-        return;
-    }
+    if (skipped_without_root_host()) return;
     TempDir dir;
     AttemptConfig attempt;
-    const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
 
     Run usage = exec_attempt(on, {"no-such-action"});
     INFO(usage.out << usage.err);

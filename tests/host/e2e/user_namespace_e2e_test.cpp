@@ -23,30 +23,22 @@ namespace {
 
 const HostUser kNobody{65534, 65534};
 
-bool running_as_root() { return ::geteuid() == 0; }
-
 /// `airlock-host exec CONFIG attempt -- ACTION ARGS...` as nobody.
 Run exec_as_nobody(const std::string& config_path, const std::vector<std::string>& action) {
-    std::vector<std::string> arguments{"exec", "--prefix", config_path, "attempt", "--"};
-    arguments.insert(arguments.end(), action.begin(), action.end());
-    return run_host_as(kNobody, arguments);
+    return run_host_as(kNobody, exec_arguments(config_path, action));
 }
 
 std::string config_with_sandbox(const TempDir& dir, AttemptConfig attempt, const std::string& lines,
                                 const std::string& name) {
-    attempt.sandbox = lines;
     attempt.syscalls += "\non_violation = \"errno\"";
-    return write_config(dir, attempt, name);
+    return write_config_with_sandbox(dir, attempt, lines, name);
 }
 
 } // namespace
 
 TEST_CASE("user namespace: an unprivileged host hides host paths, processes and the network from its plugin",
           "[e2e][namespaces][userns]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to run the host as nobody");
-        return;
-    }
+    if (skipped_unless_root("needs root to run the host as nobody")) return;
     TempDir dir;
     const std::string secret = dir.file("secret.txt", "host data\n");
     AttemptConfig attempt;
@@ -108,10 +100,7 @@ TEST_CASE("user namespace: an unprivileged host hides host paths, processes and 
 
 TEST_CASE("user namespace: the plugin keeps no capability and cannot make namespaces or mounts of its own",
           "[e2e][namespaces][userns]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to run the host as nobody");
-        return;
-    }
+    if (skipped_unless_root("needs root to run the host as nobody")) return;
     TempDir dir;
     AttemptConfig attempt;
     attempt.syscalls = "allow = [\"capget\"]";
@@ -157,14 +146,11 @@ TEST_CASE("user namespace: the plugin keeps no capability and cannot make namesp
 
 TEST_CASE("user namespace: SIGTERM to an unprivileged airlock-host exec stops a plugin without a handler",
           "[e2e][namespaces][userns]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to run the host as nobody");
-        return;
-    }
+    if (skipped_unless_root("needs root to run the host as nobody")) return;
     TempDir dir;
     AttemptConfig attempt;
     const std::string on = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
-    StartedHost host = start_host({"exec", "--prefix", on, "attempt", "--", "sleep", "60"}, &kNobody);
+    StartedHost host = start_host(exec_arguments(on, {"sleep", "60"}), &kNobody);
     REQUIRE(host.pid > 0);
     // Wait until the plugin (the host's grandchild, below airlock-pid-init) has executed.
     bool started = false;
@@ -192,16 +178,13 @@ TEST_CASE("user namespace: SIGTERM to an unprivileged airlock-host exec stops a 
 
 TEST_CASE("user namespace: require fails closed when the host cannot create user namespaces",
           "[e2e][namespaces][userns]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to map nobody in a user namespace");
-        return;
-    }
+    if (skipped_unless_root("needs root to map nobody in a user namespace")) return;
     TempDir dir;
     AttemptConfig attempt;
     const std::string required = config_with_sandbox(dir, attempt, "namespaces = \"require\"", "required");
     const std::string automatic = config_with_sandbox(dir, attempt, "namespaces = \"auto\"", "auto");
 
-    Run refused = run_host_without_user_namespaces({"exec", "--prefix", required, "attempt", "--", "noop"});
+    Run refused = run_host_without_user_namespaces(exec_arguments(required, {"noop"}));
     INFO(refused.out << refused.err);
     CHECK(refused.host_exited);
     CHECK(refused.status != 0);
@@ -212,7 +195,7 @@ TEST_CASE("user namespace: require fails closed when the host cannot create user
     CHECK(refused.err.find("ENOSPC") != std::string::npos);
 
     // auto: the same host runs the plugin without them, and check says so.
-    Run fallback = run_host_without_user_namespaces({"exec", "--prefix", automatic, "attempt", "--", "noop"});
+    Run fallback = run_host_without_user_namespaces(exec_arguments(automatic, {"noop"}));
     INFO(fallback.out << fallback.err);
     CHECK(fallback.status == 0);
     CHECK(fallback.result("noop") == "SUCCEEDED");
@@ -230,10 +213,7 @@ TEST_CASE("user namespace: require fails closed when the host cannot create user
 
 TEST_CASE("user namespace: the supervisor (airlock-host run) as nobody starts its plugin in one too",
           "[e2e][namespaces][userns]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to run the host as nobody");
-        return;
-    }
+    if (skipped_unless_root("needs root to run the host as nobody")) return;
     TempDir dir;
     const std::string secret = dir.file("secret.txt", "host data\n");
     AttemptConfig attempt;
@@ -255,10 +235,7 @@ TEST_CASE("user namespace: the supervisor (airlock-host run) as nobody starts it
 
 TEST_CASE("user namespace: a system path the user namespace cannot bind refuses the start, naming it",
           "[e2e][namespaces][userns]") {
-    if (!running_as_root()) {
-        WARN("NOT TESTED: needs root to run the host as nobody");
-        return;
-    }
+    if (skipped_unless_root("needs root to run the host as nobody")) return;
     TempDir dir;
     AttemptConfig attempt;
     // /dev has mounts below it (/dev/pts, /dev/shm), locked in a user namespace: a bind of

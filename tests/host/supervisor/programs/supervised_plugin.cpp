@@ -23,6 +23,8 @@
 #include <airlock/connection/type_spec.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
+#include "../../../support/raw_plugin.hpp"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -64,11 +66,7 @@ int main(int argc, char** argv) {
         ::signal(SIGINT, SIG_IGN);
     }
     Connection connection(wire::plugin_host_protocol());
-    connection.set_timeout(std::chrono::seconds(10));
-    if (Status s = connection.set_fd(ConnectionMode::Pair, UniqueFd(std::atoi(fd_text))); !s.ok()) return fail("adopt", s);
-    if (Status s = connection.establish(); !s.ok()) return fail("handshake", s);
-    Result<wire::GrantTable> table = connection.receive_value<wire::GrantTable>(wire::grant_table.tag);
-    if (!table) return fail("grant table", table.status());
+    if (auto start = test_support::start_raw_plugin(connection, fd_text); start.step) return fail(start.step, start.status);
 
     if (mode == "garbage") {
         const char junk[] = "\xff\xfe this is not a message \x01\x02\x03";
