@@ -47,7 +47,13 @@ std::string json_quote(std::string_view text) {
         if (valid && ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
                       (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
             valid = false;
-        if (valid) {
+        if (valid && cp < 0xA0) {
+            // A C1 control (U+0080-U+009F; U+009B is CSI in some terminals): escaped, as C0 is.
+            out += "\\u00";
+            out += kHex[cp >> 4];
+            out += kHex[cp & 15];
+            i += length;
+        } else if (valid) {
             out.append(text.substr(i, length));
             i += length;
         } else {

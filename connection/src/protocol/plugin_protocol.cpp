@@ -1,6 +1,8 @@
 // The host<->plugin protocol: the single definition of its message set.
 #include <airlock/protocol/plugin_protocol.hpp>
 
+#include <airlock/connection/printable_text.hpp>
+
 namespace airlock::protocol {
 
 const Protocol& plugin_host_protocol() {
@@ -49,10 +51,7 @@ std::string format_progress(const ProgressReport& report) {
         line += " (" + std::to_string(percent) + "%)";
     }
     if (!report.message.empty()) line += ": " + std::string(report.message);
-    for (char& c : line) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-    }
-    return line;
+    return printable_text(line);  // the plugin's words reach terminals (airlockctl status)
 }
 
 } // namespace airlock::protocol
