@@ -64,6 +64,9 @@ TEST_CASE("hostile peers: printable_text masks controls and bytes that are not U
 TEST_CASE("hostile peers: json_quote escapes C1 controls, so a reply printed as JSON carries no CSI", "[hostile]") {
     CHECK(airlock::json_quote("a\xc2\x9b" "2J\xc2\x80\xc2\xa0") == "\"a\\u009b2J\\u0080\xc2\xa0\"");
     CHECK(airlock::json_quote("\x1b[2J") == "\"\\u001b[2J\"");
+    // Found by fuzz_json's terminal-safety property: a lead byte F5-FF was taken for the start
+    // of a 3-byte sequence and copied out, so the "JSON" was not UTF-8.
+    CHECK(airlock::json_quote("\xff\xbe\xbe") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 }
 
 TEST_CASE("hostile peers: a progress report's text is printed without control characters", "[hostile]") {
