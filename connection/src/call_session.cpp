@@ -1,4 +1,5 @@
 #include "airlock/connection/call_session.hpp"
+#include "airlock/connection/printable_text.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -479,13 +480,22 @@ void CallSession::handle(Message& message) {
         }
         Result<CallError> error = decode_value<CallError>(message.body, std::move(message.fds));
         if (!error) done(error.status().with_context("undecodable error reply"));
-        else done(Status(remote_code(error->code), "remote: " + error->message));
+        // The peer's text reaches logs and terminals (airlockctl prints it): no escapes get through.
+        else done(Status(remote_code(error->code), "remote: " + printable_text(error->message)));
         return;
     }
     }
 }
 
 void CallSession::answer(Message& request) {
+    // The peer picks call ids: one reused while its first call still waits for a deferred reply
+    // would take over that call's entry (its cancel, its completion's bookkeeping).
+    if (deferred_.count(request.call_id)) {
+        send_error(request.tag, request.call_id,
+                   Status(StatusCode::InvalidParameter, "call id " + std::to_string(request.call_id) +
+                                                            " is already waiting for a reply"));
+        return;
+    }
     Status status;
     Responder respond(*this, request);
     auto handler = handlers_.find(request.tag);

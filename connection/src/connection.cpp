@@ -1,4 +1,5 @@
 #include "airlock/connection/connection.hpp"
+#include "airlock/connection/printable_text.hpp"
 
 #include "packet_format.hpp"
 #include "socket_checks.hpp"
@@ -297,7 +298,10 @@ Status Connection::handle_hello(std::span<const std::uint8_t> payload, const ::u
     std::size_t name_length = load_le(payload.data() + 24, 2);
     if (payload.size() != kHelloFixedSize + name_length)
         return Status(StatusCode::Malformed, "the peer's handshake has a bad protocol name length");
-    std::string peer_name(reinterpret_cast<const char*>(payload.data()) + kHelloFixedSize, name_length);
+    // The peer's words, for the mismatch message that logs and terminals show: cut to what a
+    // sender writes (255 bytes) and without control characters.
+    const std::string peer_name = printable_text(std::string_view(
+        reinterpret_cast<const char*>(payload.data()) + kHelloFixedSize, std::min(name_length, kMaxProtocolNameLength)));
     if (peer_fingerprint != protocol_.fingerprint())
         return Status(StatusCode::ProtocolMismatch,
                       "protocol mismatch: this side speaks \"" + protocol_.name() + "\" (fingerprint " +

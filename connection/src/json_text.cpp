@@ -36,7 +36,7 @@ std::string json_quote(std::string_view text) {
             continue;
         }
         // A multi-byte UTF-8 sequence: copy it if valid, else U+FFFD for this byte.
-        std::size_t length = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+        std::size_t length = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
         bool valid = length != 0 && i + length <= text.size();
         std::uint32_t cp = length == 2 ? (c & 0x1F) : length == 3 ? (c & 0x0F) : (c & 0x07);
         for (std::size_t k = 1; valid && k < length; ++k) {

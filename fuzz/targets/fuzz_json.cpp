@@ -4,7 +4,9 @@
 //  - encode_json either refuses it or gives a body that decode_to_json accepts, and
 //    decode_to_json's JSON is canonical: encode_json(it) is the same body and decodes to
 //    the same text (where the mapping is not lossy, support/json_round_trip.hpp);
-//  - json_quote of any text is a JSON string encode_json accepts;
+//  - json_quote of any text is a JSON string encode_json accepts, and terminal-safe
+//    (support/terminal_safe.hpp), as are printable_text of it and decode_to_json's JSON
+//    (airlockctl prints a plugin's reply and its error text);
 //  - json_pretty never throws or crashes, whatever the text (airlockctl pretty-prints the
 //    text the server sends; for invalid JSON its output is unspecified).
 // Input: selector:u8, then the JSON text (may be a recipe, see support/fuzz_input.hpp, so a
@@ -14,9 +16,11 @@
 #include "../support/fuzz_input.hpp"
 #include "../support/json_round_trip.hpp"
 #include "../support/sample_types.hpp"
+#include "../support/terminal_safe.hpp"
 
 #include <airlock/connection/codec.hpp>
 #include <airlock/connection/dynamic_value.hpp>
+#include <airlock/connection/printable_text.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
 namespace {
@@ -61,11 +65,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string quoted = json_quote(text);
     if (auto body = encode_json(types().back().spec(), quoted); !body)
         fuzz::property_failed("encode_json refuses json_quote's output", body.status().to_string());
+    fuzz::check_terminal_safe("json_quote's output is not terminal-safe", quoted);
+    fuzz::check_terminal_safe("printable_text's output is not terminal-safe", printable_text(text));
 
     auto body = encode_json(type.spec(), text);
     if (!body) return 0;
     auto json = decode_to_json(type.spec(), *body);
     if (!json) fuzz::property_failed("decode_to_json refuses what encode_json produced", json.status().to_string());
+    fuzz::check_terminal_safe("decode_to_json's JSON is not terminal-safe", *json);
     // encode_json takes string bytes as they are, UTF-8 or not; decode_to_json then writes
     // U+FFFD for the bad ones (lossy by design, support/json_round_trip.hpp).
     if (!fuzz::json_round_trip_holds(type.spec(), *json)) return 0;

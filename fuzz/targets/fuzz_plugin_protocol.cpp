@@ -4,11 +4,12 @@
 // request), with the properties of support/codec_properties.hpp. Beyond decoding, what the
 // host does with them: every announced type description is parsed (describe(parse(t)) == t,
 // support/type_text.hpp) and compared by check_announced_types; progress reports are
-// formatted.
+// formatted, and the line airlockctl prints is terminal-safe (support/terminal_safe.hpp).
 // The connection handshake (hello packet) of this protocol is fuzzed by fuzz_packet_framing.
 // Input: selector:u8 (message and descriptor count), then the body.
 
 #include "../support/codec_properties.hpp"
+#include "../support/terminal_safe.hpp"
 #include "../support/type_text.hpp"
 
 #include <airlock/connection/call_session.hpp>
@@ -35,7 +36,7 @@ void use_like_the_host(std::span<const std::uint8_t> body, std::uint8_t selector
         }
     } else if (selector % 8 == 4) {
         auto report = decode_value<ProgressReport>(body, {});
-        if (report) (void)format_progress(*report);
+        if (report) fuzz::check_terminal_safe("format_progress is not terminal-safe", format_progress(*report));
     } else if (selector % 8 == 2) {
         auto record = decode_value<LogRecord>(body, {});
         if (record) (void)log_level_name(record->level);

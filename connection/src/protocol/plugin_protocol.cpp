@@ -1,6 +1,7 @@
 // The host<->plugin protocol: the single definition of its message set.
 #include <airlock/protocol/plugin_protocol.hpp>
-#include <airlock/connection/display_text.hpp>
+
+#include <airlock/connection/printable_text.hpp>
 
 namespace airlock::protocol {
 
@@ -50,7 +51,7 @@ std::string format_progress(const ProgressReport& report) {
         line += " (" + std::to_string(percent) + "%)";
     }
     if (!report.message.empty()) line += ": " + std::string(report.message);
-    return display_safe_text(line);  // task and message come from the plugin
+    return printable_text(line);  // the plugin's words reach terminals (airlockctl status)
 }
 
 } // namespace airlock::protocol

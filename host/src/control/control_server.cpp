@@ -49,6 +49,11 @@ constexpr std::size_t kMaxQueuedForClient = std::size_t{64} << 20;
 /// descriptor limit and leave it unable to open the grants of the next plugin start.
 constexpr std::size_t kMaxConnectionsPerUid = 16;
 
+/// Largest message a peer that will be refused may send (its requests are only answered with
+/// PermissionDenied): without it a refused peer could make the host take up to the default
+/// 64 MiB per connection (16 per uid) before the refusal. Every request that names a plugin fits.
+constexpr std::size_t kMaxMessageBeforeRefusal = 4096;
+
 /// After accept() fails for a reason other than "nobody waits" (EMFILE, ENFILE, ENOMEM) the
 /// listening socket stays readable: pausing this long keeps the loop from spinning on it.
 constexpr std::chrono::milliseconds kAcceptPauseAfterError{250};
@@ -199,6 +204,14 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             // A client that sends requests and never reads the replies is closed once this
             // much waits for it (a status reply for many plugins is the largest message).
             client->connection.set_max_queued_bytes(kMaxQueuedForClient);
+            // No control message carries a descriptor: one that announces any is refused at its
+            // header, so a client cannot make the host hold descriptors (up to 4096 per
+            // connection by default, in a message it never finishes) and run out of them.
+            (void)client->connection.set_max_message_fds(0);
+            // authorize() decides on the same kernel record once the handshake is done; a peer
+            // it will refuse gets no room for large requests meanwhile.
+            if (!may_use(socket->get(), peer.uid, peer.gid))
+                (void)client->connection.set_max_message_size(kMaxMessageBeforeRefusal);
             if (airlock::Status s = client->connection.set_fd(airlock::ConnectionMode::Local, std::move(*socket)); !s.ok()) {
                 log("a control connection could not be adopted: " + s.to_string());
                 continue;
@@ -310,7 +323,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         Client* client = find(id);
         if (!client) return;
         if (client->connection.state() == airlock::ConnectionState::Ready && !client->checked) authorize(*client);
-        if (!client->close_when_flushed) (void)client->session.dispatch_pending();
+        if (!client->close_when_flushed) {
+            (void)client->session.dispatch_pending();
+            // A refusal a deferred handler (call, wait_ready) completed is posted, not sent yet:
+            // send it now, or pump() would close the connection without the answer.
+            if (client->close_when_flushed) (void)client->session.dispatch_pending();
+        }
         pump(id);
     }
 
@@ -336,13 +354,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             return;
         }
         client.peer = *token;
-        for (uid_t uid : allowed) {
-            if (uid == token->euid) {
-                client.admission_timer.cancel();
-                return;
-            }
-        }
-        if (group && in_group(client.connection.fd(), token->egid, *group)) {
+        if (may_use(client.connection.fd(), token->euid, token->egid)) {
             client.admission_timer.cancel();
             return;
         }
@@ -350,6 +362,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         log("refused a control connection from uid " + std::to_string(token->euid) + " (pid " +
             std::to_string(token->pid) + "): not in control_users (" + allowed_list() + ")" +
             (group ? " nor in control_group " + std::to_string(*group) : std::string()));
+    }
+
+    /// The peer of `fd` (with these ids) is in control_users or in control_group.
+    bool may_use(int fd, uid_t euid, gid_t egid) const {
+        if (std::find(allowed.begin(), allowed.end(), euid) != allowed.end()) return true;
+        return group && in_group(fd, egid, *group);
     }
 
     // The peer of `fd` had `group` as its effective gid or among its supplementary groups when

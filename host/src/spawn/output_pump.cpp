@@ -1,6 +1,6 @@
 // OutputPump: bounded line splitting of plugin output.
 #include <airlock/host/output_pump.hpp>
-#include <airlock/connection/display_text.hpp>
+#include <airlock/connection/printable_text.hpp>
 
 #include <unistd.h>
 
@@ -16,7 +16,7 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 
 // A plugin must not be able to drive the host's terminal (escape sequences, \r tricks,
 // C1 controls such as U+009B CSI) or split the host's log lines.
-void neutralize_control_characters(std::string& text) { text = display_safe_text(text); }
+void neutralize_control_characters(std::string& text) { text = printable_text(text); }
 
 } // namespace
 

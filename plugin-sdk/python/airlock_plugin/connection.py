@@ -296,7 +296,8 @@ class Connection:
                              f"message with {fd_count} descriptors exceeds the maximum of {self.max_message_fds}", fds)
         if kind > ERROR_REPLY:
             raise self._fail(StatusCode.Malformed, f"unknown message kind {kind}", fds)
-        body = bytearray(body_length)
+        # Grown as the bytes arrive: a header alone must not make us allocate its body_length.
+        body = bytearray()
         received_fds: list[int] = []
         filled = 0
         part = memoryview(payload)[MESSAGE_HEADER.size:]
@@ -304,7 +305,7 @@ class Connection:
             if filled + len(part) > body_length:
                 raise self._fail(StatusCode.Malformed, "a packet carries more body bytes than the message declares",
                                  received_fds + fds)
-            body[filled:filled + len(part)] = part
+            body += part
             filled += len(part)
             received_fds.extend(fds)
             if len(received_fds) > fd_count:

@@ -4,7 +4,7 @@
 // CSI, OSC, ST, NEL), which xterm-like terminals obey in UTF-8 and as raw bytes, were not.
 #include "e2e_support.hpp"
 
-#include <airlock/connection/display_text.hpp>
+#include <airlock/connection/printable_text.hpp>
 #include <airlock/connection/json.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
@@ -18,7 +18,7 @@ const std::string kRedteam = AIRLOCK_E2E_REDTEAM;
 
 // No C0 control but tab, no DEL, no C1 control (UTF-8 encoded or raw), no invalid UTF-8.
 bool terminal_safe(const std::string& line) {
-    return line == airlock::display_safe_text(line);
+    return line == airlock::printable_text(line);
 }
 
 // ESC or any byte 0x80..0x9F (a raw C1 control, or the second byte of a UTF-8 encoded one):
@@ -74,6 +74,6 @@ TEST_CASE("progress text and JSON strings from a plugin are masked the same way"
     CHECK(progress == "progress: task?2J?1m?52;c;AAAA? 1/2 (50%): msg?forged line");
     CHECK(airlock::json_quote(hostile) == "\"task\\u009b2J\xEF\xBF\xBD" "1m\\u009d52;c;AAAA\\u009c\"");
     // Ordinary non-ASCII text is kept.
-    CHECK(airlock::display_safe_text("grüße ✓ \t tab") == "grüße ✓ \t tab");
-    CHECK(airlock::display_safe_text("a\r\nb\x1b[2Jc\x7f") == "a??b?[2Jc?");
+    CHECK(airlock::printable_text("grüße ✓ \t tab") == "grüße ✓ \t tab");
+    CHECK(airlock::printable_text("a\r\nb\x1b[2Jc\x7f") == "a??b?[2Jc?");
 }

@@ -18,8 +18,9 @@ inline constexpr std::size_t kMaxJsonObjectMembers = 4096;
 /// Most values (at any depth) in one JSON document.
 inline constexpr std::size_t kMaxJsonValues = 262144;
 
-/// `text` as a JSON string literal, quotes included (control characters escaped; bytes that
-/// are not valid UTF-8 become U+FFFD).
+/// `text` as a JSON string literal, quotes included (control characters escaped, C1 controls
+/// U+0080-U+009F too, so the text is safe to print on a terminal; bytes that are not valid
+/// UTF-8 become U+FFFD).
 std::string json_quote(std::string_view text);
 
 /// Re-indents compact JSON for people (two spaces per level, at most 64 levels of indent).

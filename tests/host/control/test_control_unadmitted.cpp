@@ -1,0 +1,148 @@
+// What a control peer's bytes may cost the host: a peer that may not use the socket (not in
+// control_users nor control_group) before it is refused, and descriptors sent to a protocol
+// that carries none. A real ControlServer on a real socket.
+#include <airlock/connection/call_session.hpp>
+#include <airlock/connection/connection.hpp>
+#include <airlock/host/control_server.hpp>
+#include <airlock/protocol/control_protocol.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+namespace {
+
+namespace control = airlock::protocol::control;
+
+/// A backend that must never be reached: every request of a refused peer stops before it.
+class UnreachedBackend final : public airlock::host::ControlBackend {
+public:
+    std::vector<airlock::host::PluginStatus> status() const override { return {}; }
+    airlock::Status start(const std::string&) override { return reached(); }
+    airlock::Status stop(const std::string&) override { return reached(); }
+    airlock::Status restart(const std::string&) override { return reached(); }
+    std::vector<std::string> recent_logs(const std::string&) const override { return {}; }
+    std::uint64_t subscribe_logs(airlock::host::Supervisor::LogSubscriber) override { return 1; }
+    void unsubscribe_logs(std::uint64_t) override {}
+    airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string&) const override {
+        return airlock::Status(airlock::StatusCode::NotFound, "reached");
+    }
+    void call_raw(const std::string&, const std::string&, std::vector<std::uint8_t>,
+                  std::function<void(airlock::Result<airlock::Message>)> done, airlock::host::CallOptions) override {
+        done(reached());
+    }
+
+private:
+    static airlock::Status reached() { return airlock::Status(airlock::StatusCode::InvalidState, "reached"); }
+};
+
+/// A control server on its own io thread; by default its only allowed uid is not ours.
+struct RefusingServer {
+    explicit RefusingServer(uid_t allowed = ::geteuid() + 12345)
+        : path("/tmp/airlock-ctl-unadmitted-" + std::to_string(::getpid()) + ".sock"),
+          server(io, backend, path, {allowed}) {
+        server.set_log([](const std::string&) {});
+        REQUIRE(server.start(0600).ok());
+        thread = std::thread([this] { io.run(); });
+    }
+    ~RefusingServer() {
+        std::promise<void> stopped;
+        boost::asio::post(io, [this, &stopped] {
+            server.stop();
+            stopped.set_value();
+        });
+        stopped.get_future().wait();
+        work.reset();
+        io.stop();
+        thread.join();
+        ::unlink(path.c_str());
+    }
+    /// A control request from a fresh connection: the server's answer, or why there is none.
+    airlock::Status call(std::string json_request) {
+        airlock::Connection connection(airlock::protocol::control_protocol());
+        connection.set_timeout(std::chrono::seconds(60));
+        REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, path).ok());
+        REQUIRE(connection.establish().ok());
+        airlock::CallSession session(connection);
+        airlock::protocol::CallRequest request;
+        request.plugin = "hello";
+        request.method = "greet";
+        request.json_request = std::move(json_request);
+        return session.call(control::call, request).status();
+    }
+
+    boost::asio::io_context io;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+    UnreachedBackend backend;
+    std::string path;
+    airlock::host::ControlServer server;
+    std::thread thread;
+};
+
+std::size_t open_fd_count() {
+    std::size_t count = 0;
+    if (DIR* dir = ::opendir("/proc/self/fd")) {
+        while (::readdir(dir)) ++count;
+        ::closedir(dir);
+    }
+    return count;
+}
+
+} // namespace
+
+TEST_CASE("control: a peer that will be refused gets the refusal of its call, and cannot send a large request",
+          "[control][hostile]") {
+    RefusingServer refusing;
+    // `call` replies later: its refusal was posted, and the connection closed before it went out.
+    airlock::Status small = refusing.call("{}");
+    CHECK(small.code() == airlock::StatusCode::PermissionDenied);
+    // 100 KiB of request (one packet): before, the host took it in whole (up to 64 MiB per
+    // connection) only to refuse it; now the connection closes at the message header.
+    airlock::Status large = refusing.call(std::string(100 * 1024, ' ') + "{}");
+    INFO(large.to_string());
+    CHECK(large.code() != airlock::StatusCode::PermissionDenied);
+    CHECK((large.code() == airlock::StatusCode::PeerClosed || large.code() == airlock::StatusCode::PeerReset));
+    // The host still answers the next peer.
+    CHECK(refusing.call("{}").code() == airlock::StatusCode::PermissionDenied);
+}
+
+TEST_CASE("control: a message with descriptors closes the connection, the host keeps none of them",
+          "[control][hostile]") {
+    RefusingServer admitting(::geteuid());
+    const std::size_t before = open_fd_count();
+    {
+        airlock::Connection connection(airlock::protocol::control_protocol());
+        connection.set_timeout(std::chrono::seconds(60));
+        REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, admitting.path).ok());
+        REQUIRE(connection.establish().ok());
+        std::vector<std::uint8_t> body;
+        std::vector<int> no_fds;
+        REQUIRE(airlock::encode_value(airlock::protocol::StatusRequest{}, body, no_fds).ok());
+        // 200 descriptors with a status request: no control message carries any. Before, the
+        // host took them in (up to 4096 a message, held as long as the message stays open).
+        airlock::UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        const std::vector<int> fds(200, null_fd.get());
+        REQUIRE(connection.send(airlock::OutgoingMessage{control::status.tag, airlock::MessageKind::Request, 1, body, fds})
+                    .ok());
+        auto answer = connection.receive();
+        INFO((answer ? "an answer of kind " + std::to_string(int(answer->kind)) : answer.status().to_string()));
+        REQUIRE_FALSE(answer.ok());
+        CHECK(answer.status().code() == airlock::StatusCode::PeerClosed);
+    }
+    // The server closed what it received (it runs in this process); wait for its io thread.
+    std::size_t after = open_fd_count();
+    for (int i = 0; i < 500 && after > before; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        after = open_fd_count();
+    }
+    CHECK(after <= before);
+    CHECK(admitting.call("{}").code() != airlock::StatusCode::PeerClosed);  // still serving
+}
