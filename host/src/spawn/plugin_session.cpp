@@ -14,6 +14,11 @@ namespace airlock::host {
 namespace {
 
 constexpr std::size_t kMaxQueuedForPlugin = std::size_t{32} << 20;
+// Descriptors one message from a plugin may carry. The host holds those of a message until its
+// last packet arrives, with no deadline, so this also bounds what a plugin that never finishes
+// a message can make the host keep open (the library default, 4096, would let a few plugins
+// take the host's whole open-file limit). No host-bound message needs more than a few.
+constexpr std::size_t kMaxFdsFromPlugin = 64;
 
 bool valid_method_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > 64) return false;
@@ -100,6 +105,7 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
     // What the host holds for a plugin that does not read: replies to its own requests and
     // the host's calls. Bulk data travels in shared memory, so this is generous.
     connection_.set_max_queued_bytes(kMaxQueuedForPlugin);
+    (void)connection_.set_max_message_fds(kMaxFdsFromPlugin);
     Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
     if (status.ok()) status = connection_.start();
     if (!status.ok()) refuse("cannot start the connection: " + status.message(), status.code());

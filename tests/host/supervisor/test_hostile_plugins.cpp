@@ -87,3 +87,15 @@ TEST_CASE("an exception while handling one plugin's messages fails that plugin, 
     REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
     require_echo_answers(io, supervisor, "good");
 }
+
+TEST_CASE("a plugin sending a message with more descriptors than the host takes is refused, the host keeps none") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + hostile_toml("hoarder", "many-fds")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "hoarder", PluginState::Failed); }));
+    CHECK_THAT(status_of(supervisor, "hoarder").last_exit,
+               Catch::Contains("the peer sent 65 descriptors in one message; the limit is 64"));
+    require_echo_answers(io, supervisor, "good");
+}

@@ -10,6 +10,7 @@
 //   wide-reply      announces `wide` (request struct WideRequest{count:uint32}); replies with
 //                   `count` one-byte elements of a struct whose member name is 128 bytes long,
 //                   so the reply as JSON is 130 times the body
+//   many-fds        once ready, sends the host a message carrying 65 descriptors
 // Every mode then serves until the stop request.
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
@@ -95,10 +96,17 @@ int main(int argc, char** argv) {
             body.resize(body.size() + count, 7);
             return respond.send(body, {});
         });
-    } else {
+    } else if (mode != "many-fds") {
         return 64;
     }
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
+    if (mode == "many-fds") {
+        std::vector<int> fds(65, 2);  // stderr 65 times: the kernel passes a reference per entry
+        OutgoingMessage message;
+        message.tag = first;
+        message.fds = fds;
+        if (Status s = connection.send(message); !s.ok()) return fail("many-fds", s);
+    }
     connection.set_timeout(std::nullopt);
     while (!stopping) {
         if (Status s = session.poll_once(); !s.ok()) return fail("serving", s);
