@@ -8,6 +8,7 @@
 
 #include <sysexits.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -15,8 +16,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -40,7 +43,8 @@ constexpr const char* kUsage =
     "                              call a method with a JSON request ('-' reads stdin);\n"
     "                              prints the reply as JSON (default timeout: the\n"
     "                              plugin's call_timeout); --wait first waits until the\n"
-    "                              plugin is ready (default 30s)\n"
+    "                              plugin is ready (default 30s), and for the host's\n"
+    "                              socket if the host is still starting\n"
     "\n"
     "Durations as in the config: 500ms, 2s, 1m, 1h. A bare number for --timeout is still read as\n"
     "milliseconds, with a warning (deprecated).\n"
@@ -153,11 +157,27 @@ struct Client {
     std::optional<airlock::CallSession> session;
 };
 
-/// Connects and completes the handshake, or prints why not.
-std::optional<int> connect(Client& client, const std::string& path) {
+/// Connects and completes the handshake.
+airlock::Status reach(Client& client, const std::string& path) {
     client.connection.set_timeout(std::chrono::seconds(60));
     airlock::Status status = client.connection.set_endpoint(airlock::ConnectionMode::Local, path);
     if (status.ok()) status = client.connection.establish();
+    if (status.ok()) client.session.emplace(client.connection);
+    return status;
+}
+
+/// Connects, retrying until `until` while the host may still be starting (its socket missing
+/// or not yet accepting; a refusal of this user or a foreign protocol is final), or prints why
+/// not.
+std::optional<int> connect(std::unique_ptr<Client>& client, const std::string& path,
+                           std::chrono::steady_clock::time_point until) {
+    airlock::Status status = reach(*client, path);
+    while (!status.ok() && status.code() != StatusCode::PermissionDenied &&
+           status.code() != StatusCode::ProtocolMismatch && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        client = std::make_unique<Client>();
+        status = reach(*client, path);
+    }
     if (!status.ok()) {
         std::cerr << "airlockctl: cannot reach the airlock host at " << path << ": " << status.message() << "\n";
         if (status.code() == StatusCode::PermissionDenied) {
@@ -169,7 +189,6 @@ std::optional<int> connect(Client& client, const std::string& path) {
                   << "\"? (use --socket PATH for another socket)\n";
         return EX_UNAVAILABLE;
     }
-    client.session.emplace(client.connection);
     return std::nullopt;
 }
 
@@ -419,8 +438,13 @@ int main(int argc, char** argv) {
     if (timeout_ms && command != "call") return usage_error("--timeout applies to call only");
     if (wait && command != "call") return usage_error("--wait applies to call only");
 
-    Client client;
-    if (auto failed = connect(client, socket_path)) return *failed;
+    // --wait also covers a host that is still starting: its socket may not be there yet.
+    const auto connect_until = std::chrono::steady_clock::now() + wait.value_or(std::chrono::milliseconds(0));
+    auto connected = std::make_unique<Client>();
+    if (auto failed = connect(connected, socket_path, connect_until)) return *failed;
+    if (wait) wait = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                connect_until - std::chrono::steady_clock::now()));
+    Client& client = *connected;
     if (command == "status") return run_status(client, json, words.size() > 1 ? words[1] : std::string());
     if (command == "metrics") return run_metrics(client);
     if (command == "start" || command == "stop" || command == "restart") return run_action(client, command, words[1]);

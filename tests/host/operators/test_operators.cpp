@@ -61,9 +61,11 @@ Output run(const std::vector<std::string>& argv, std::optional<std::pair<uid_t, 
 // `airlock-host run CONFIG` in the background; SIGTERM and reaped at scope exit.
 class Host {
 public:
-    explicit Host(const std::string& config) {
+    /// `delay`: the host starts that much later (as one still starting when a client comes).
+    explicit Host(const std::string& config, useconds_t delay_us = 0) {
         pid_ = ::fork();
         if (pid_ == 0) {
+            if (delay_us) ::usleep(delay_us);
             int null = ::open("/dev/null", O_WRONLY);
             ::dup2(null, 1);
             ::dup2(null, 2);
@@ -162,6 +164,22 @@ TEST_CASE("airlockctl call --wait: calls once ready, times out for a plugin neve
     Output bad = run({kCtl, "--socket", socket, "call", "--wait=soon", "good", "work", "{}"});
     CHECK(bad.exit_code == 64);
     CHECK(bad.text.find("--wait needs a duration such as 2s or 500ms") != std::string::npos);
+}
+
+TEST_CASE("airlockctl call --wait also waits for a host whose socket is not there yet") {
+    TempDir dir;
+    const std::string socket = dir.path() + "/control.sock";
+    dir.write("host.toml", control_toml(socket, "") + host_toml(plugin_toml("good", "serve")));
+    Host host(dir.path() + "/host.toml", 700000);  // binds its socket well after airlockctl's first try
+    Output reply = run({kCtl, "--socket", socket, "call", "--wait=30s", "good", "work", R"({"steps":0,"step_ms":0})"});
+    INFO(reply.text);
+    CHECK(reply.exit_code == 0);
+    CHECK(reply.text.find("\"acknowledged\": 0") != std::string::npos);
+
+    Output absent = run({kCtl, "--socket", dir.path() + "/none.sock", "call", "--wait=300ms", "good", "work", "{}"});
+    INFO(absent.text);
+    CHECK(absent.exit_code == 69);  // EX_UNAVAILABLE once the wait is over
+    CHECK(absent.text.find("cannot reach the airlock host") != std::string::npos);
 }
 
 TEST_CASE("bash completion offers airlockctl's commands and the live host's plugin names") {
