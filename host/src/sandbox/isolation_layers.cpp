@@ -5,6 +5,7 @@
 #include "airlock/host/landlock_ruleset.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -123,6 +124,20 @@ int clone_error(unsigned long flags, int (*child)(void*), void* argument) {
     return 0;
 }
 
+// The capability a root host's launch needs beyond creating namespaces: joining the kept
+// template's mount namespace (setns) takes CAP_SYS_CHROOT as well as CAP_SYS_ADMIN, and a
+// host whose capabilities were bounded (a systemd unit's CapabilityBoundingSet=) may have the
+// one without the other. Empty when the effective set has both.
+std::string missing_join_capability() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (syscall(SYS_capget, &header, data) != 0) return errno_text("capget", errno);
+    const auto effective = [&](int capability) { return (data[capability / 32].effective >> (capability % 32)) & 1u; };
+    if (!effective(CAP_SYS_ADMIN)) return "the host lacks CAP_SYS_ADMIN";
+    if (!effective(CAP_SYS_CHROOT)) return "the host lacks CAP_SYS_CHROOT, which joining a mount namespace (setns) needs";
+    return {};
+}
+
 const NamespaceProbe& probe_namespaces() {
     static const NamespaceProbe result = [] {
         const char* layers = "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)";
@@ -131,6 +146,10 @@ const NamespaceProbe& probe_namespaces() {
         const int error = clone_error(kNamespaceCloneFlags | CLONE_FILES, keep_network_namespace_and_exit, &network_fd);
         if (error == 0) {
             probed_network_namespace.store(network_fd);
+            if (const std::string missing = missing_join_capability(); !missing.empty()) {
+                if (const int unused = probed_network_namespace.exchange(-1); unused >= 0) ::close(unused);
+                return NamespaceProbe{{false, missing}, false};
+            }
             return NamespaceProbe{{true, layers}, false};
         }
         std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);

@@ -388,3 +388,43 @@ TEST_CASE("namespaces: below its init the plugin's exit code and a seccomp kill 
     CHECK_FALSE(has_line(killed.err, ".*\\(pid 2\\).*"));
     check_noop(on);
 }
+
+TEST_CASE("namespaces: a root host without CAP_SYS_CHROOT is told so by check, and require refuses",
+          "[e2e][namespaces]") {
+    if (skipped_without_root_host()) return;
+    if (::access("/usr/bin/setpriv", X_OK) != 0) {
+        WARN("NOT TESTED: setpriv (util-linux) is missing");
+        return;
+    }
+    TempDir dir;
+    AttemptConfig attempt;
+    const std::string required = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "required");
+    // A bounding set without CAP_SYS_CHROOT: root's effective set loses it at exec, as under a
+    // systemd unit whose CapabilityBoundingSet= leaves it out.
+    const auto bounded = [](std::vector<std::string> arguments) {
+        arguments.insert(arguments.begin(), {"--bounding-set=-sys_chroot", kHostExe});
+        StartedHost host;
+        host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
+        host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
+        std::vector<std::string> words{"/usr/bin/setpriv"};
+        words.insert(words.end(), arguments.begin(), arguments.end());
+        std::vector<char*> argv;
+        for (auto& word : words) argv.push_back(word.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        ::posix_spawn_file_actions_init(&actions);
+        ::posix_spawn_file_actions_adddup2(&actions, host.out, 1);
+        ::posix_spawn_file_actions_adddup2(&actions, host.err, 2);
+        if (::posix_spawn(&host.pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) host.pid = -1;
+        ::posix_spawn_file_actions_destroy(&actions);
+        return finish_host(host);
+    };
+    Run check = bounded({"check", required});
+    INFO(check.out << check.err);
+    CHECK(check.status != 0);
+    CHECK((check.out + check.err).find("lacks CAP_SYS_CHROOT") != std::string::npos);
+    Run exec = bounded(exec_arguments(required, {"noop"}));
+    INFO(exec.out << exec.err);
+    CHECK(exec.status != 0);
+    CHECK(exec.err.find("lacks CAP_SYS_CHROOT") != std::string::npos);
+}
