@@ -82,7 +82,7 @@ set(AIRLOCK_CONFINED_PROGRAMS
   airlock-spawn-probe airlock-test-plugin airlock-ruleset-probe airlock-ruleset-probe-static
   airlock-sdk-test-plugin airlock-lockdown-test-plugin airlock-supervised-plugin airlock-pid-init
   airlock_sandbox_probe config_profile_probe airlock-e2e-attempt
-  example_hello_c airlock-c-grants-test-plugin airlock-e2e-word-count)
+  example_hello_c airlock-c-grants-test-plugin airlock-e2e-word-count airlock-e2e-redteam)
 
 # The libraries confined programs link (airlock::<name>); each gets an uninstrumented copy
 # airlock_<name>_uninstrumented (the C plugin SDK sits on the C API, which sits on the
