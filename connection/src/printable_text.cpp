@@ -30,7 +30,16 @@ std::string printable_text(std::string_view text) {
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
         if (c < 0x80) {
-            out += (c < 0x20 && c != '\t') || c == 0x7F ? '?' : static_cast<char>(c);
+            // A run of printable ASCII goes in one append.
+            const std::size_t start = i;
+            while (i < text.size() && ((static_cast<unsigned char>(text[i]) >= 0x20 && static_cast<unsigned char>(text[i]) < 0x7F) ||
+                                       text[i] == '\t'))
+                ++i;
+            if (i > start) {
+                out.append(text, start, i - start);
+                continue;
+            }
+            out += '?';  // a C0 control or DEL
             ++i;
             continue;
         }
