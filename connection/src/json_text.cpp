@@ -1,5 +1,6 @@
 // JSON text for people and tools: string literals and re-indentation.
 #include "airlock/connection/json.hpp"
+#include "utf8_sequence.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -36,25 +37,16 @@ std::string json_quote(std::string_view text) {
             continue;
         }
         // A multi-byte UTF-8 sequence: copy it if valid, else U+FFFD for this byte.
-        std::size_t length = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
-        bool valid = length != 0 && i + length <= text.size();
-        std::uint32_t cp = length == 2 ? (c & 0x1F) : length == 3 ? (c & 0x0F) : (c & 0x07);
-        for (std::size_t k = 1; valid && k < length; ++k) {
-            auto next = static_cast<unsigned char>(text[i + k]);
-            if ((next & 0xC0) != 0x80) valid = false;
-            cp = (cp << 6) | (next & 0x3F);
-        }
-        if (valid && ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-                      (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
-            valid = false;
-        if (valid && length == 2 && cp <= 0x9F) {
+        std::uint32_t cp = 0;
+        const std::size_t length = detail::utf8_sequence(text, i, cp);
+        if (length != 0 && detail::is_c1_control(cp)) {
             // A C1 control (U+0080..U+009F, e.g. CSI): escaped like C0, since terminals obey
             // them and JSON text here ends up on one (airlockctl output).
             out += "\\u00";
             out += kHex[cp >> 4];
             out += kHex[cp & 15];
             i += length;
-        } else if (valid) {
+        } else if (length != 0) {
             out.append(text.substr(i, length));
             i += length;
         } else {

@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -14,14 +13,6 @@ namespace airlock::host {
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
-
-// A plugin must not be able to drive the host's terminal (escape sequences, \r tricks,
-// C1 controls such as U+009B CSI) or split the host's log lines.
-// Printable ASCII, the common case, is left as it is: no copy of every line on the event loop.
-void neutralize_control_characters(std::string& text) {
-    const bool plain = std::all_of(text.begin(), text.end(), [](unsigned char c) { return (c >= 0x20 && c < 0x7f) || c == '\t'; });
-    if (!plain) text = printable_text(text);
-}
 
 } // namespace
 
@@ -88,7 +79,9 @@ void OutputPump::flush(OutputStream stream) {
 }
 
 void OutputPump::emit(OutputStream stream, std::string text, bool truncated) {
-    neutralize_control_characters(text);
+    // A plugin must not be able to drive the host's terminal (escape sequences, \r tricks,
+    // C1 controls such as U+009B CSI) or split the host's log lines.
+    make_printable(text);
     if (truncated) {
         text += kTruncatedMarker;
         ++truncated_lines_;
