@@ -38,9 +38,8 @@ namespace {
 // the pipe could otherwise keep `exec` waiting forever.
 constexpr auto kDrainAfterExit = std::chrono::seconds(1);
 
-// The caller's stderr may be a description the plugin shares and made non-blocking:
-// write_waiting waits for room instead of dropping the host's report.
-void write_all(int fd, const std::string& text) { write_waiting(fd, text); }
+// The host's reports below go through write_waiting: the caller's stderr may be a
+// description the plugin shares and made non-blocking, and a report must not be dropped.
 
 // Blocks the forwarded signals and reads them through a signalfd while alive.
 class ForwardedSignals {
@@ -89,15 +88,15 @@ public:
         if (!learn_) return;
         const std::string who = "airlock-host: learn: plugin " + plugin_name_;
         if (used_.empty()) {
-            write_all(error_fd_, who + " made no system call outside its policy\n");
+            write_waiting(error_fd_, who + " made no system call outside its policy\n");
         } else {
-            write_all(error_fd_, who + " needed " + std::to_string(used_.size()) +
+            write_waiting(error_fd_, who + " needed " + std::to_string(used_.size()) +
                                      " system call(s) outside its policy; add to [plugin." + plugin_name_ +
                                      ".syscalls] (merged with any allow list there):\n");
-            write_all(error_fd_, learned_allow_line(used_, policy.allowed) + "\n");
+            write_waiting(error_fd_, learned_allow_line(used_, policy.allowed) + "\n");
         }
         for (const auto& [name, why] : refused_)
-            write_all(error_fd_, who + ": refused " + name + " (no config can allow it): " + why + "\n");
+            write_waiting(error_fd_, who + ": refused " + name + " (no config can allow it): " + why + "\n");
     }
 
 private:
@@ -114,21 +113,21 @@ void report_exit(PluginRunner& runner, const PluginExit& exit, const Limits& lim
     const std::string who = "plugin " + runner.spawned().name + " (pid " + std::to_string(runner.pid()) + ")";
     const OutputPump& pump = runner.output();
     if (pump.dropped_lines() > 0) {
-        write_all(error_fd, "airlock-host: " + who + ": " + std::to_string(pump.dropped_lines()) +
+        write_waiting(error_fd, "airlock-host: " + who + ": " + std::to_string(pump.dropped_lines()) +
                                 " output lines dropped\n");
     }
     if (exit.tasks_refused > 0) {
         // pthread_create/fork failed with EAGAIN inside the plugin; the host says why.
-        write_all(error_fd, "airlock-host: " + who + ": reached its tasks limit of " +
+        write_waiting(error_fd, "airlock-host: " + who + ": reached its tasks limit of " +
                                 std::to_string(limits.tasks.value_or(0)) + " (thread or process creations refused: " +
                                 std::to_string(exit.tasks_refused) + ")\n");
     }
     if (exit.signaled && exit.signal == SIGSYS && runner.violations() == 0) {
         // Killed by the kernel's filter action without a notification: the exit signal is
         // all the host has observed.
-        write_all(error_fd, "airlock-host: " + who + ": forbidden system call: killed (SIGSYS)\n");
+        write_waiting(error_fd, "airlock-host: " + who + ": forbidden system call: killed (SIGSYS)\n");
     } else if (exit.signaled && !(exit.signal == SIGKILL && runner.violations() > 0)) {
-        write_all(error_fd, "airlock-host: " + who + " " + exit.describe(limits) + "\n");
+        write_waiting(error_fd, "airlock-host: " + who + " " + exit.describe(limits) + "\n");
     }
 }
 
@@ -258,7 +257,7 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
 
     if (config.syscalls.learn) {
         // Never silent: this run is less confined than the config says.
-        write_all(options.error_fd, "airlock-host: LEARN MODE for plugin " + config.name +
+        write_waiting(options.error_fd, "airlock-host: LEARN MODE for plugin " + config.name +
                                         ": every system call outside its policy is ALLOWED and recorded for this "
                                         "run (the sandbox's own denials and Landlock still hold); use trusted input "
                                         "only\n");
@@ -291,19 +290,19 @@ PluginExit run_in_foreground(const Spawner& spawner, const ForegroundOptions& op
     };
 
     PluginRunner::Events events;
-    events.report = [who, error_fd](const std::string& text) { write_all(error_fd, "airlock-host: " + who + ": " + text + "\n"); };
+    events.report = [who, error_fd](const std::string& text) { write_waiting(error_fd, "airlock-host: " + who + ": " + text + "\n"); };
     // stdio = "log": the pipes are split into prefixed lines, written as they come (blocking:
     // the backpressure; the pump's limits keep the lines waiting bounded).
     events.output = [&options](const OutputLine& line, const std::string& formatted) {
-        write_all(line.stream == OutputStream::Stdout ? options.output_fd : options.error_fd, formatted + "\n");
+        write_waiting(line.stream == OutputStream::Stdout ? options.output_fd : options.error_fd, formatted + "\n");
     };
-    events.log_line = [error_fd](const std::string& line) { write_all(error_fd, line + "\n"); };
+    events.log_line = [error_fd](const std::string& line) { write_waiting(error_fd, line + "\n"); };
     events.progress = [name = spawned.name, error_fd](const protocol::ProgressReport& report) {
-        write_all(error_fd, "[" + name + "] " + protocol::format_progress(report) + "\n");
+        write_waiting(error_fd, "[" + name + "] " + protocol::format_progress(report) + "\n");
     };
     events.violation = [&learned](const Violation& violation) { learned.record(violation); };
-    events.violation_report = [error_fd](const std::string& line) { write_all(error_fd, "airlock-host: " + line + "\n"); };
-    events.wall_limit = [error_fd](const std::string& message) { write_all(error_fd, "airlock-host: " + message + "\n"); };
+    events.violation_report = [error_fd](const std::string& line) { write_waiting(error_fd, "airlock-host: " + line + "\n"); };
+    events.wall_limit = [error_fd](const std::string& message) { write_waiting(error_fd, "airlock-host: " + message + "\n"); };
     events.exited = [&](const PluginExit& ended) {
         exit = ended;
         last_output = std::max(last_output, Clock::now());  // the drain counts from the exit
