@@ -145,11 +145,11 @@ const NamespaceProbe& probe_namespaces() {
         int network_fd = -1;
         const int error = clone_error(kNamespaceCloneFlags | CLONE_FILES, keep_network_namespace_and_exit, &network_fd);
         if (error == 0) {
-            probed_network_namespace.store(network_fd);
             if (const std::string missing = missing_join_capability(); !missing.empty()) {
-                if (const int unused = probed_network_namespace.exchange(-1); unused >= 0) ::close(unused);
+                if (network_fd >= 0) ::close(network_fd);
                 return NamespaceProbe{{false, missing}, false};
             }
+            probed_network_namespace.store(network_fd);
             return NamespaceProbe{{true, layers}, false};
         }
         std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);
