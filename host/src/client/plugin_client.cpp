@@ -90,9 +90,7 @@ struct PluginClient::State {
             if (events.report) events.report(message);
         };
         on.escalating = [this](int signal, milliseconds waited) {
-            if (events.report)
-                events.report(who() + ": did not stop within " + std::to_string(waited.count()) + " ms, sending " +
-                              (signal == SIGKILL ? "SIGKILL" : signal == SIGTERM ? "SIGTERM" : std::to_string(signal)));
+            if (events.report) events.report(who() + ": " + escalation_text(signal, waited));
         };
         on.exited = [this](const PluginExit& ended) { exit = ended; };
         return on;

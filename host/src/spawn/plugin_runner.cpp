@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace airlock::host {
 namespace asio = boost::asio;
@@ -471,6 +472,12 @@ void PluginRunner::finish() {
     connection_read_.reset();
     connection_write_.reset();
     if (events_.exited) events_.exited(*exit_);
+}
+
+std::string escalation_text(int signal, std::chrono::milliseconds waited) {
+    const char* name = sigabbrev_np(signal);
+    return "did not stop within " + std::to_string(waited.count()) + " ms: sending " +
+           (name ? std::string("SIG") + name : "signal " + std::to_string(signal));
 }
 
 } // namespace airlock::host

@@ -268,8 +268,7 @@ struct Supervisor::Impl {
         events.wall_limit =
             with_plugin([](Impl& self, Plugin& p, const std::string& message) { self.log_line(p, "[host] " + message); });
         events.escalating = with_plugin([](Impl& self, Plugin& p, int signal_number, milliseconds waited) {
-            self.host_event(p, std::string("did not stop within ") + ms_text(waited) + ": sending " +
-                                   (signal_number == SIGTERM ? "SIGTERM" : "SIGKILL"));
+            self.host_event(p, escalation_text(signal_number, waited));
         });
         std::weak_ptr<Plugin> exited_plugin = plugin;
         events.exited = [this, exited_plugin](const PluginExit& exit) {

@@ -218,4 +218,8 @@ private:
     std::set<std::string> budget_reported_;  ///< sources whose first pause was reported
 };
 
+/// The words for an `escalating` event, the same wherever it is reported:
+/// "did not stop within 300 ms: sending SIGTERM".
+std::string escalation_text(int signal, std::chrono::milliseconds waited);
+
 } // namespace airlock::host
