@@ -65,7 +65,8 @@ int version() {
 // Which layers the spawner will apply to this plugin (or why it would refuse to start).
 int print_plugin_layers(const PluginConfig& plugin) {
     try {
-        Spawner spawner(plugin);
+        // Described only: no cgroup is created, changed or swept by a check.
+        Spawner spawner(plugin, SpawnerUse::Describe);
         std::cout << "  layers applied at spawn:";
         for (const auto& layer : spawner.layers()) {
             const bool switched_off = layer.layer == IsolationLayer::Namespaces && plugin.namespaces == NamespacesMode::Off;
@@ -127,7 +128,7 @@ int run_plugin(PluginConfig plugin, const ExecCommandLine& command_line) {
     // An inherited `>> file` is an append-only grant in all but name (inherited_stdio.hpp).
     const int shared_outputs[] = {STDOUT_FILENO, STDERR_FILENO};
     plugin.shares_append_only_output = inherit_stdio && shares_append_only_output(shared_outputs);
-    Spawner spawner(plugin);
+    Spawner spawner(plugin, SpawnerUse::OneLaunch);
     ForegroundOptions options;
     options.extra_args = command_line.extra_args;
     options.forward_signals = true;
@@ -251,6 +252,9 @@ int run_command(const std::string& config_path) {
     wait_for_signal();
     host_line("supervising " + config_path);
     supervisor.start_all();
+    // What the namespaces probe kept for a first private root that was not built by now
+    // (no plugin with the layer) must not pin a copy of the host's mounts for the host's life.
+    release_probed_namespaces();
     notify_ready_once_settled();
     io.run();
     return EX_OK;

@@ -14,7 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <mutex>
+#include <utility>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -100,14 +101,27 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int map_own_ids_a
     return 0;
 }
 
-// The probe's network namespace, kept for the first private root (take_probed_network_namespace).
-std::atomic<int> probed_network_namespace{-1};
+// The probe's namespaces, kept for the first private root (take_probed_namespaces).
+std::mutex probed_mutex;
+ProbedNamespaces probed;
 
-// CLONE_FILES: the descriptor lands in the host's table. Raw system calls only (see above).
-__attribute__((no_sanitize("address", "undefined", "thread"))) int keep_network_namespace_and_exit(void* argument) {
-    auto* fd = static_cast<int*>(argument);
-    const long opened = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    *fd = opened < 0 ? -1 : static_cast<int>(opened);
+void close_probed(ProbedNamespaces& namespaces) noexcept {
+    for (int* fd : {&namespaces.mount, &namespaces.network, &namespaces.uts, &namespaces.ipc}) {
+        if (*fd >= 0) ::close(*fd);
+        *fd = -1;
+    }
+}
+
+// CLONE_FILES: the descriptors land in the host's table; one that cannot be opened stays -1
+// (the private root then makes that namespace itself). Raw system calls only (see above).
+__attribute__((no_sanitize("address", "undefined", "thread"))) int keep_namespaces_and_exit(void* argument) {
+    auto* kept = static_cast<ProbedNamespaces*>(argument);
+    const char* const paths[] = {"/proc/self/ns/mnt", "/proc/self/ns/net", "/proc/self/ns/uts", "/proc/self/ns/ipc"};
+    int* const fds[] = {&kept->mount, &kept->network, &kept->uts, &kept->ipc};
+    for (int i = 0; i < 4; ++i) {
+        const long opened = syscall(SYS_openat, AT_FDCWD, paths[i], O_RDONLY | O_CLOEXEC);
+        *fds[i] = opened < 0 ? -1 : static_cast<int>(opened);
+    }
     syscall(SYS_exit, 0);
     return 0;
 }
@@ -141,15 +155,17 @@ std::string missing_join_capability() {
 const NamespaceProbe& probe_namespaces() {
     static const NamespaceProbe result = [] {
         const char* layers = "mount (tmpfs root), network (no interfaces), uts, ipc, pid (airlock-pid-init as pid 1)";
-        // The child keeps its network namespace open: made once, and used (not thrown away).
-        int network_fd = -1;
-        const int error = clone_error(kNamespaceCloneFlags | CLONE_FILES, keep_network_namespace_and_exit, &network_fd);
+        // The child keeps its namespaces open: made once, and used (not thrown away). Nor
+        // does the host wait, as the child exits, for its copy of the mount table to go.
+        ProbedNamespaces kept;
+        const int error = clone_error(kNamespaceCloneFlags | CLONE_FILES, keep_namespaces_and_exit, &kept);
         if (error == 0) {
             if (const std::string missing = missing_join_capability(); !missing.empty()) {
-                if (network_fd >= 0) ::close(network_fd);
+                close_probed(kept);
                 return NamespaceProbe{{false, missing}, false};
             }
-            probed_network_namespace.store(network_fd);
+            std::lock_guard lock(probed_mutex);
+            probed = kept;
             return NamespaceProbe{{true, layers}, false};
         }
         std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);
@@ -190,7 +206,20 @@ const NamespaceProbe& probe_namespaces() {
 // "PID namespace").
 const unsigned long kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
 
-int take_probed_network_namespace() noexcept { return probed_network_namespace.exchange(-1); }
+int take_probed_network_namespace() noexcept {
+    std::lock_guard lock(probed_mutex);
+    return std::exchange(probed.network, -1);
+}
+
+ProbedNamespaces take_probed_namespaces() noexcept {
+    std::lock_guard lock(probed_mutex);
+    return std::exchange(probed, ProbedNamespaces{});
+}
+
+void release_probed_namespaces() noexcept {
+    ProbedNamespaces unused = take_probed_namespaces();
+    close_probed(unused);
+}
 
 const LayerAvailability& IsolationLayers::of(IsolationLayer layer) const noexcept {
     switch (layer) {

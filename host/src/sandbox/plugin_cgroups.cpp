@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -165,9 +166,16 @@ std::vector<CgroupMount> cgroup_mounts() {
     return v1;
 }
 
-// This process's cgroup path in the v1 hierarchy of `controller`, or in the v2 one.
-std::optional<std::string> own_cgroup_path(const char* controller, bool v2) {
+// /proc/self/cgroup, read once per top-level call (one line per hierarchy).
+std::string own_cgroup_table() {
     std::ifstream in("/proc/self/cgroup");
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// This process's cgroup path in the v1 hierarchy of `controller`, or in the v2 one, as
+// `table` (own_cgroup_table()) says.
+std::optional<std::string> own_cgroup_path(const char* controller, bool v2, const std::string& table) {
+    std::istringstream in(table);
     for (std::string line; std::getline(in, line);) {
         // ID:CONTROLLERS:PATH; v2 is "0::PATH".
         const std::size_t first = line.find(':');
@@ -203,8 +211,8 @@ std::string join_path(const std::string& point, const std::string& relative) {
 
 // The host's own cgroup of `mount`, opened beneath the mount; `problem` says why not.
 std::optional<std::pair<std::string, UniqueFd>> open_own_cgroup(const CgroupMount& mount, const char* controller,
-                                                                std::string& problem) {
-    const auto path = own_cgroup_path(controller, mount.v2);
+                                                                const std::string& table, std::string& problem) {
+    const auto path = own_cgroup_path(controller, mount.v2, table);
     if (!path) {
         problem = std::string("/proc/self/cgroup names no ") + (mount.v2 ? "cgroup v2" : controller) + " cgroup";
         return std::nullopt;
@@ -224,9 +232,10 @@ std::optional<std::pair<std::string, UniqueFd>> open_own_cgroup(const CgroupMoun
     return std::make_pair(join_path(mount.point, *relative), std::move(dir));
 }
 
-// v2: the host's cgroup must offer the controller and hand it to its children.
+// v2: the host's cgroup must offer the controller and hand it to its children. Without
+// `may_enable` nothing is written: whether the host could enable it is asked with access(2).
 std::optional<std::string> v2_controller_problem(int dir, const std::string& path, const CgroupMount& mount,
-                                                 const char* controller) {
+                                                 const char* controller, bool may_enable) {
     const std::string controllers = trim(read_file_at(dir, "cgroup.controllers").value_or(""));
     if (!has_token(controllers, controller, ' ')) {
         return "cgroup v2 at " + mount.point + " offers no " + controller + " controller to " + path +
@@ -234,7 +243,11 @@ std::optional<std::string> v2_controller_problem(int dir, const std::string& pat
     }
     const std::string subtree = trim(read_file_at(dir, "cgroup.subtree_control").value_or(""));
     if (has_token(subtree, controller, ' ')) return std::nullopt;
-    if (int error = write_file_at(dir, "cgroup.subtree_control", std::string("+") + controller); error != 0) {
+    const auto enable = [&]() {
+        if (may_enable) return write_file_at(dir, "cgroup.subtree_control", std::string("+") + controller);
+        return ::faccessat(dir, "cgroup.subtree_control", W_OK, AT_EACCESS) == 0 ? 0 : errno;
+    };
+    if (int error = enable(); error != 0) {
         // A non-root cgroup with processes in it cannot hand controllers to children.
         return std::string("cannot enable the ") + controller + " controller for child cgroups of " + path + ": " +
                errno_text(error) +
@@ -247,17 +260,18 @@ std::optional<std::string> v2_controller_problem(int dir, const std::string& pat
 }
 
 // Where plugin cgroups of `controller` would go, before trying to make one.
-CgroupSupport locate(CgroupController controller) {
+CgroupSupport locate(CgroupController controller, bool may_enable) {
     const char* name = controller_name(controller);
     CgroupSupport support;
     support.controller = controller;
     std::string why_not;
+    const std::string table = own_cgroup_table();
     for (const CgroupMount& mount : cgroup_mounts()) {
         if (!mount.v2 && !has_token(mount.options, name, ',')) continue;
         std::string problem;
-        auto own = open_own_cgroup(mount, name, problem);
+        auto own = open_own_cgroup(mount, name, table, problem);
         if (own && mount.v2) {
-            if (auto v2_problem = v2_controller_problem(own->second.get(), own->first, mount, name)) {
+            if (auto v2_problem = v2_controller_problem(own->second.get(), own->first, mount, name, may_enable)) {
                 problem = *v2_problem;
                 own.reset();
             }
@@ -558,9 +572,30 @@ Result<PluginCgroups> PluginCgroups::create(const std::vector<CgroupSupport>& su
     return Result<PluginCgroups>(std::move(cgroups));
 }
 
-CgroupSupport probe_cgroup_controller(CgroupController controller) {
-    CgroupSupport support = locate(controller);
-    if (!support.available) return support;
+namespace {
+
+// The hint a refusal gets when the host is not root.
+std::string not_root_hint(CgroupVersion version) {
+    return version == CgroupVersion::V1 ? " (the host is not root: cgroup v1 limits need root)"
+                                        : " (the host is not root and this cgroup is not delegated to its user)";
+}
+
+} // namespace
+
+CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how) {
+    CgroupSupport support = locate(controller, how != CgroupProbe::Look);
+    if (!support.available || how == CgroupProbe::Locate) return support;
+    if (how == CgroupProbe::Look) {
+        // What mkdir beneath the parent would be refused for, without making anything.
+        if (::faccessat(support.parent_fd->get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+            const int error = errno;
+            support.available = false;
+            support.parent_fd.reset();
+            support.detail = errno_status("cannot create a cgroup beneath " + support.parent, error).message();
+            if ((error == EACCES || error == EPERM) && ::geteuid() != 0) support.detail += not_root_hint(support.version);
+        }
+        return support;
+    }
     CgroupLimits trial_limits;
     trial_limits.memory_bytes = 64ull << 20;  // any values the kernel accepts
     trial_limits.tasks = 64;
@@ -571,11 +606,7 @@ CgroupSupport probe_cgroup_controller(CgroupController controller) {
         support.available = false;
         support.parent_fd.reset();
         support.detail = trial.status().message();
-        if ((error == EACCES || error == EPERM) && ::geteuid() != 0) {
-            support.detail += support.version == CgroupVersion::V1
-                                  ? " (the host is not root: cgroup v1 limits need root)"
-                                  : " (the host is not root and this cgroup is not delegated to its user)";
-        }
+        if ((error == EACCES || error == EPERM) && ::geteuid() != 0) support.detail += not_root_hint(support.version);
         return support;
     }
     if (Status removed = trial->remove(); !removed.ok()) {
@@ -589,6 +620,7 @@ CgroupSupport probe_cgroup_controller(CgroupController controller) {
 std::size_t remove_stale_cgroups() {
     std::size_t removed = 0;
     std::vector<std::string> seen;
+    const std::string table = own_cgroup_table();
     for (const CgroupMount& mount : cgroup_mounts()) {
         const char* controller = nullptr;
         for (CgroupController c : {CgroupController::Memory, CgroupController::Pids, CgroupController::Cpu}) {
@@ -596,7 +628,7 @@ std::size_t remove_stale_cgroups() {
         }
         if (!mount.v2 && controller == nullptr) continue;  // a hierarchy airlock never uses
         std::string problem;
-        auto own = open_own_cgroup(mount, controller == nullptr ? "" : controller, problem);
+        auto own = open_own_cgroup(mount, controller == nullptr ? "" : controller, table, problem);
         if (!own || std::find(seen.begin(), seen.end(), own->first) != seen.end()) continue;
         seen.push_back(own->first);
         removed += remove_stale_beneath(own->second.get(), own->first);

@@ -17,6 +17,7 @@ struct CgroupPlan::Support {
     std::vector<CgroupSupport> controllers;
     std::string label;
     CgroupLimits limits;
+    bool refill_after_reap = true;  ///< SpawnerUse::Launches: a restart finds its set made
 
     std::mutex mutex;
     std::optional<PluginCgroups> spare;  ///< never joined by any process
@@ -77,7 +78,7 @@ public:
         (void)cgroups_.remove();  // not fatal: what stays is removed as stale by a later host
         // The next launch (a restart, typically) takes a set made now instead of making its
         // own before its child can start.
-        if (auto plan = plan_.lock()) plan->refill();
+        if (auto plan = plan_.lock(); plan && plan->refill_after_reap) plan->refill();
     }
 
 private:
@@ -94,18 +95,11 @@ struct ControllerUse {
     const char* without;  // what "require" protects, for the refusal
 };
 
-} // namespace
-
-CgroupPlan::CgroupPlan() = default;
-CgroupPlan::CgroupPlan(CgroupPlan&&) noexcept = default;
-CgroupPlan& CgroupPlan::operator=(CgroupPlan&&) noexcept = default;
-CgroupPlan::~CgroupPlan() = default;
-
-CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
-    CgroupPlan plan;
-    // Before any plugin of this host starts: what hosts that died left behind (processes
-    // included) goes, whatever this plugin's own settings.
-    remove_stale_cgroups();
+// Decides each controller's enforcement from `how`'s probe: fills the plan's memory, tasks
+// and cpu, and returns the supports of the controllers to use.
+// @throws SpawnError when a mode is "require" and that cgroup cannot be made.
+std::vector<CgroupSupport> decide_controllers(const PluginConfig& plugin, CgroupProbe how, MemoryEnforcement& memory,
+                                              CgroupEnforcement& tasks, CgroupEnforcement& cpu) {
     const Limits& limits = plugin.limits;
     const ControllerUse uses[] = {
         {CgroupController::Memory, "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
@@ -122,7 +116,7 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
         if (use.limited && use.mode == CgroupMode::Off) {
             detail = std::string(use.mode_key) + " = \"off\"";
         } else if (use.limited) {
-            auto support = probe_cgroup_controller(use.controller);
+            auto support = probe_cgroup_controller(use.controller, how);
             detail = support.detail;
             if (!support.available && use.mode == CgroupMode::Require) {
                 throw SpawnError("plugin '" + plugin.name + "': " + use.mode_key + " = \"require\" but no " +
@@ -132,26 +126,64 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin) {
             if (cgroup) used.push_back(std::move(support));
         }
         if (use.controller == CgroupController::Memory) {
-            plan.memory_ = MemoryEnforcement{use.limited, cgroup, detail};
+            memory = MemoryEnforcement{use.limited, cgroup, detail};
         } else {
-            CgroupEnforcement& enforcement = use.controller == CgroupController::Pids ? plan.tasks_ : plan.cpu_;
+            CgroupEnforcement& enforcement = use.controller == CgroupController::Pids ? tasks : cpu;
             enforcement = CgroupEnforcement{use.limited, cgroup, controller_name(use.controller), detail};
         }
     }
-    if (!used.empty()) {
-        plan.support_ = std::make_shared<Support>();
-        plan.support_->controllers = std::move(used);
-        plan.support_->label = plugin.name;
-        plan.support_->limits.memory_bytes = limits.memory_bytes;
-        plan.support_->limits.tasks = limits.tasks;
-        plan.support_->limits.cpu_quota_percent = limits.cpu_quota_percent;
-        plan.support_->refill();  // the first launch's set, made now rather than on its path
+    return used;
+}
+
+} // namespace
+
+CgroupPlan::CgroupPlan() = default;
+CgroupPlan::CgroupPlan(CgroupPlan&&) noexcept = default;
+CgroupPlan& CgroupPlan::operator=(CgroupPlan&&) noexcept = default;
+CgroupPlan::~CgroupPlan() = default;
+
+CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin, SpawnerUse use) {
+    CgroupPlan plan;
+    const bool describe = use == SpawnerUse::Describe;
+    // Before any plugin of this host starts: what hosts that died left behind (processes
+    // included) goes, whatever this plugin's own settings. A description changes nothing.
+    if (!describe) remove_stale_cgroups();
+    std::vector<CgroupSupport> used = decide_controllers(plugin, describe ? CgroupProbe::Look : CgroupProbe::Locate,
+                                                         plan.memory_, plan.tasks_, plan.cpu_);
+    if (used.empty()) return plan;
+    plan.support_ = std::make_shared<Support>();
+    Support& support = *plan.support_;
+    support.label = plugin.name;
+    support.limits.memory_bytes = plugin.limits.memory_bytes;
+    support.limits.tasks = plugin.limits.tasks;
+    support.limits.cpu_quota_percent = plugin.limits.cpu_quota_percent;
+    support.refill_after_reap = use == SpawnerUse::Launches;
+    support.controllers = std::move(used);
+    if (describe) {
+        plan.describe_only_ = true;
+        return plan;
     }
+    // The first launch's set, made now rather than on its path; making it is the probe.
+    auto first = PluginCgroups::create(support.controllers, support.label, support.limits);
+    if (first) {
+        support.spare.emplace(std::move(*first));
+        return plan;
+    }
+    // Which controller cannot be had, and why: a trial cgroup of each, as the probe makes.
+    support.controllers = decide_controllers(plugin, CgroupProbe::Trial, plan.memory_, plan.tasks_, plan.cpu_);
+    if (support.controllers.empty()) {
+        plan.support_.reset();
+        return plan;
+    }
+    support.refill();  // a failure here leaves the launch to make its own, or refuse to start
     return plan;
 }
 
 std::unique_ptr<LaunchCgroup> CgroupPlan::create_for_launch(const PluginConfig& plugin) const {
     if (!support_) return nullptr;
+    if (describe_only_) {
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: its Spawner was prepared to describe it only");
+    }
     auto cgroups = support_->take();
     if (!cgroups) {
         throw SpawnError("plugin '" + plugin.name + "': cannot start: cgroup: " + cgroups.status().message());

@@ -3,8 +3,10 @@
 // once per plugin config from `limits.memory` / `limits.tasks` / `limits.cpu_quota` and
 // `memory_cgroup` / `pids_cgroup` / `cpu_cgroup`, then one fresh set of cgroups per
 // launch, owned by the PluginProcess and removed once it has been reaped. Each set is made
-// ahead of its launch (when the plan is prepared, and when a process of it is reaped), so
-// a start or restart does not wait for the mkdir and the limits (docs/spawning.md).
+// ahead of its launch (when the plan is prepared, and, for SpawnerUse::Launches, when a
+// process of it is reaped), so a start or restart does not wait for the mkdir and the
+// limits (docs/spawning.md). The first set is also the probe: no trial cgroup is made
+// unless it fails. SpawnerUse::Describe creates nothing.
 
 #include <airlock/host/plugin_config.hpp>
 #include <airlock/host/spawner.hpp>
@@ -34,9 +36,10 @@ public:
     CgroupPlan& operator=(CgroupPlan&&) noexcept;
     ~CgroupPlan();
 
-    /// Probes each controller whose limit is set and whose mode is not "off".
+    /// Probes each controller whose limit is set and whose mode is not "off" (for Launches
+    /// and OneLaunch by making the first launch's set; for Describe without making any).
     /// @throws SpawnError when a mode is "require" and that cgroup cannot be made, saying why.
-    static CgroupPlan prepare(const PluginConfig& plugin);
+    static CgroupPlan prepare(const PluginConfig& plugin, SpawnerUse use);
 
     [[nodiscard]] const MemoryEnforcement& memory() const noexcept { return memory_; }
     [[nodiscard]] const CgroupEnforcement& tasks() const noexcept { return tasks_; }
@@ -44,7 +47,8 @@ public:
 
     /// Fresh cgroups for one launch (the spare set made ahead, else new ones); null when this
     /// plugin gets none. No process has ever been in them.
-    /// @throws SpawnError when they cannot be created (the plan promised them: fail closed).
+    /// @throws SpawnError when they cannot be created (the plan promised them: fail closed),
+    ///         or when the plan was prepared for SpawnerUse::Describe.
     [[nodiscard]] std::unique_ptr<LaunchCgroup> create_for_launch(const PluginConfig& plugin) const;
 
     /// The sandbox library's CgroupSupport of each used controller and the spare set.
@@ -55,6 +59,7 @@ private:
     CgroupEnforcement tasks_;
     CgroupEnforcement cpu_;
     std::shared_ptr<Support> support_;  ///< set when any cgroup is used
+    bool describe_only_ = false;        ///< SpawnerUse::Describe: cgroups planned, never made
 };
 
 } // namespace airlock::host::detail

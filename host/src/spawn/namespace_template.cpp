@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace airlock::host::detail {
@@ -32,7 +33,10 @@ struct HelperShared {
     int network_namespace_fd = -1;
     int uts_namespace_fd = -1;
     int ipc_namespace_fd = -1;
+    bool join_mount = false;  // mount_namespace_fd is given (the probe's): build the root there
+    bool join_uts = false;    // uts_namespace_fd is given: set its hostname there
     int open_error = 0;
+    int join_error = 0;
     NamespaceFailure failure;
 };
 
@@ -40,13 +44,23 @@ struct HelperShared {
 // sanitizer instrumentation either (see direct_clone.hpp).
 __attribute__((no_sanitize("address", "undefined", "thread"))) int build_root_in_helper(void* argument) {
     auto* shared = static_cast<HelperShared*>(argument);
+    // Given namespaces are joined instead of made by the clone (not sharing CLONE_FS, the
+    // helper may join a mount namespace).
+    const std::pair<bool, int> joins[] = {{shared->join_mount, shared->mount_namespace_fd},
+                                          {shared->join_uts, shared->uts_namespace_fd}};
+    for (const auto& [join, fd] : joins) {
+        if (join && ::syscall(SYS_setns, fd, 0) != 0) {
+            shared->join_error = errno;
+            ::syscall(SYS_exit, 1);
+        }
+    }
     // CLONE_FILES: these descriptors land in the host's table. Opened before the pivot,
     // while /proc is still visible.
     const char* const paths[] = {"/proc/self/ns/mnt", "/proc/self/ns/net", "/proc/self/ns/uts", "/proc/self/ns/ipc"};
     int* const fds[] = {&shared->mount_namespace_fd, &shared->network_namespace_fd, &shared->uts_namespace_fd,
                         &shared->ipc_namespace_fd};
     for (int i = 0; i < 4; ++i) {
-        if (*fds[i] >= 0) continue;  // given (the probe's network namespace)
+        if (*fds[i] >= 0) continue;  // given (the probe's)
         long fd = ::syscall(SYS_openat, AT_FDCWD, paths[i], O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             shared->open_error = errno;
@@ -99,10 +113,20 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     shared.plan = plan.child();
     // The UTS namespace gets the hostname here, once; launches join it.
     shared.plan.clone_flags = CLONE_NEWNS | CLONE_NEWUTS;
-    // The namespaces probe's empty network namespace, when this is the first root built: the
-    // helper then makes none (CLONE_NEWNET costs about 0.3 ms, docs/spawning.md).
-    shared.network_namespace_fd = take_probed_network_namespace();
-    const unsigned long new_network = shared.network_namespace_fd >= 0 ? 0 : CLONE_NEWNET;
+    // The namespaces probe's, when this is the first root built: the helper then makes none
+    // of them (CLONE_NEWNET alone costs about 0.3 ms, docs/spawning.md), and the probe's copy
+    // of the host's mount table becomes this root's instead of being torn down.
+    const ProbedNamespaces probed = take_probed_namespaces();
+    shared.mount_namespace_fd = probed.mount;
+    shared.network_namespace_fd = probed.network;
+    shared.uts_namespace_fd = probed.uts;
+    shared.ipc_namespace_fd = probed.ipc;
+    shared.join_mount = probed.mount >= 0;
+    shared.join_uts = probed.uts >= 0;
+    const auto unless_given = [](int fd, unsigned long flag) { return fd >= 0 ? 0 : flag; };
+    const unsigned long new_namespaces =
+        unless_given(probed.mount, CLONE_NEWNS) | unless_given(probed.network, CLONE_NEWNET) |
+        unless_given(probed.uts, CLONE_NEWUTS) | unless_given(probed.ipc, CLONE_NEWIPC);
     std::vector<char> stack(kHelperStackSize);
     int status = 0;
     pid_t pid = -1;
@@ -112,14 +136,16 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &previous);
         pid = direct_clone()(build_root_in_helper, stack.data() + stack.size(),
-                      static_cast<int>(CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | new_network |
-                                       CLONE_NEWUTS | CLONE_NEWIPC) | SIGCHLD,
+                      static_cast<int>(CLONE_VM | CLONE_VFORK | CLONE_FILES | new_namespaces) | SIGCHLD,
                       &shared);
         clone_error = errno;
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
     if (pid < 0) {
-        if (shared.network_namespace_fd >= 0) ::close(shared.network_namespace_fd);
+        ProbedNamespaces given = probed;
+        for (int fd : {given.mount, given.network, given.uts, given.ipc}) {
+            if (fd >= 0) ::close(fd);
+        }
         throw SpawnError("plugin '" + plugin + "': cannot create the mount namespace of its private root: " +
                          std::strerror(clone_error));
     }
@@ -129,6 +155,10 @@ std::shared_ptr<const NamespaceTemplate> NamespaceTemplate::build(const std::str
     UniqueFd network_namespace(shared.network_namespace_fd);
     UniqueFd uts_namespace(shared.uts_namespace_fd);
     UniqueFd ipc_namespace(shared.ipc_namespace_fd);
+    if (shared.join_error != 0) {
+        throw SpawnError("plugin '" + plugin + "': cannot join the namespaces probe's namespaces for its private root: " +
+                         std::strerror(shared.join_error));
+    }
     if (shared.open_error != 0) {
         throw SpawnError("plugin '" + plugin + "': cannot open the mount namespace of its private root: " +
                          std::strerror(shared.open_error));

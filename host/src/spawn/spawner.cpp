@@ -328,7 +328,7 @@ struct Spawner::Prepared {
     gid_t gid = 0;
 };
 
-Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) {
+Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_unique<Prepared>()) {
     Prepared& p = *prepared_;
     p.plugin = std::move(plugin);
     const std::string& name = p.plugin.name;
@@ -373,7 +373,7 @@ Spawner::Spawner(PluginConfig plugin) : prepared_(std::make_unique<Prepared>()) 
         detail::pid_init_image_fd();
         host_handles(name);
     }
-    p.cgroups = detail::CgroupPlan::prepare(p.plugin);
+    p.cgroups = detail::CgroupPlan::prepare(p.plugin, use);
     p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
     TargetUser user = resolve_user(p.plugin);
     p.drop_privileges = user.drop_privileges;

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/inotify.h>
 
 #include <chrono>
 #include <thread>
@@ -65,7 +66,79 @@ private:
     std::string path_;
 };
 
+/// Records every directory created beneath one cgroup directory (inotify: the kernel reports
+/// each mkdir, so a cgroup made and removed again is seen too).
+class CgroupCreations {
+public:
+    explicit CgroupCreations(const std::string& parent) : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+        if (fd_ < 0 || ::inotify_add_watch(fd_, parent.c_str(), IN_CREATE) < 0)
+            throw std::runtime_error("inotify on " + parent + " failed");
+    }
+    CgroupCreations(const CgroupCreations&) = delete;
+    CgroupCreations& operator=(const CgroupCreations&) = delete;
+    ~CgroupCreations() { ::close(fd_); }
+    /// The names created since the last call by host `host_pid` (`airlock-<label>-<pid>-<n>`).
+    std::vector<std::string> by_host(pid_t host_pid) {
+        std::vector<std::string> names;
+        const std::string mark = "-" + std::to_string(host_pid) + "-";
+        alignas(inotify_event) char buffer[64 * 1024];
+        for (ssize_t got; (got = ::read(fd_, buffer, sizeof buffer)) > 0;) {
+            for (char* at = buffer; at < buffer + got;) {
+                const auto* event = reinterpret_cast<const inotify_event*>(at);
+                const std::string name = event->len > 0 ? event->name : "";
+                if (name.rfind("airlock-", 0) == 0 && name.find(mark) != std::string::npos) names.push_back(name);
+                at += sizeof(inotify_event) + event->len;
+            }
+        }
+        return names;
+    }
+
+private:
+    int fd_;
+};
+
 } // namespace
+
+TEST_CASE("check creates no cgroup, and exec makes exactly one set and leaves none behind", "[e2e]") {
+    if (!memory_cgroups_here()) return;
+    const std::string parent = own_v1_memory_cgroup();
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.limits = "memory = \"48MiB\"";
+    const std::string config = write_config(dir, attempt);
+    CgroupCreations created(parent);
+
+    Run check = run_host({"check", config});
+    INFO(check.out << check.err);
+    REQUIRE(check.status == 0);
+    // What it reports still comes from the kernel's answer (see the nobody case below).
+    CHECK(memory_limit_line(check.out).find("memory cgroup (cgroup v1 memory controller, beneath " + parent) !=
+          std::string::npos);
+    CHECK(created.by_host(check.host_pid).empty());  // no trial, no spare: a check changes nothing
+
+    Run noop = exec_attempt(config, {"noop"});
+    INFO(noop.out << noop.err);
+    CHECK(noop.result("noop") == "SUCCEEDED");
+    // The one launch's set is also the probe; nothing is made ahead after its reap.
+    const std::vector<std::string> made = created.by_host(noop.host_pid);
+    INFO("made: " << made.size());
+    CHECK(made.size() == 1);
+    CHECK(cgroups_of(parent, "attempt", noop.host_pid).empty());  // removed before exec returned
+}
+
+TEST_CASE("a Spawner prepared to describe a plugin refuses to launch it without cgroups", "[e2e]") {
+    if (!memory_cgroups_here()) return;
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.limits = "memory = \"48MiB\"";
+    airlock::host::HostConfig loaded = airlock::host::load_config(write_config(dir, attempt));
+    airlock::host::Spawner spawner(loaded.plugins.at("attempt"), airlock::host::SpawnerUse::Describe);
+    CHECK(spawner.memory_enforcement().cgroup);
+    // Never a launch without the cgroup the description promised (fail closed).
+    CHECK_THROWS_WITH(spawner.launch(airlock::host::LaunchOptions{{"noop"}}),
+                      Catch::Contains("prepared to describe it only"));
+    CHECK(cgroups_of(own_v1_memory_cgroup(), "attempt", ::getpid()).empty());
+}
 
 TEST_CASE("a plugin runs in its own memory cgroup with the configured limit, removed once reaped", "[e2e]") {
     if (!memory_cgroups_here()) return;

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <string>
+#include <utility>
+
 using namespace airlock::host;
 
 TEST_CASE("this kernel provides every isolation layer", "[layers]") {
@@ -78,4 +81,35 @@ TEST_CASE("the namespaces probe hands its empty network namespace over once", "[
     CHECK(take_probed_network_namespace() == -1);
     (void)probe_isolation_layers();
     CHECK(take_probed_network_namespace() == -1);
+}
+
+// The probe's mount, UTS and IPC namespaces are the first private root's too, so an
+// `airlock-host exec` copies the host's mount table once and never waits for the probe's
+// copy to be torn down (namespace_template.cpp).
+TEST_CASE("the namespaces probe hands its mount, UTS and IPC namespaces over once", "[layers]") {
+    if (::geteuid() != 0) return;  // a user namespace's: never handed over
+    REQUIRE(probe_isolation_layers().namespaces.available);
+    ProbedNamespaces probed = take_probed_namespaces();
+    const std::pair<int, const char*> kinds[] = {{CLONE_NEWNS, "mnt"}, {CLONE_NEWUTS, "uts"}, {CLONE_NEWIPC, "ipc"}};
+    const int fds[] = {probed.mount, probed.uts, probed.ipc};
+    for (int i = 0; i < 3; ++i) {
+        INFO(kinds[i].second);
+        REQUIRE(fds[i] >= 0);
+        CHECK(::ioctl(fds[i], NS_GET_NSTYPE) == kinds[i].first);
+        CHECK((::fcntl(fds[i], F_GETFD) & FD_CLOEXEC) != 0);
+        struct stat kept {}, own {};
+        REQUIRE(::fstat(fds[i], &kept) == 0);
+        REQUIRE(::stat((std::string("/proc/self/ns/") + kinds[i].second).c_str(), &own) == 0);
+        CHECK(kept.st_ino != own.st_ino);  // the probe's own, not the host's
+    }
+    for (int fd : {probed.mount, probed.network, probed.uts, probed.ipc}) {
+        if (fd >= 0) ::close(fd);
+    }
+    // Once: the next root makes its own, and nothing is left to release.
+    const ProbedNamespaces again = take_probed_namespaces();
+    CHECK(again.mount == -1);
+    CHECK(again.network == -1);
+    CHECK(again.uts == -1);
+    CHECK(again.ipc == -1);
+    release_probed_namespaces();
 }

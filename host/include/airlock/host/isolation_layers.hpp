@@ -49,6 +49,27 @@ IsolationLayers probe_isolation_layers();
 /// network namespace a root built outside it must not use). The caller owns the descriptor.
 int take_probed_network_namespace() noexcept;
 
+/// Descriptors (close-on-exec) of the namespaces the probe created, -1 each where none.
+struct ProbedNamespaces {
+    int mount = -1;    ///< a copy of the host's mount table, as CLONE_NEWNS makes it
+    int network = -1;  ///< empty
+    int uts = -1;
+    int ipc = -1;
+};
+
+/// All the namespaces the probe kept, handed over once (the network one only if
+/// take_probed_network_namespace() has not taken it): the first private root is built in
+/// them instead of new ones, so the host makes one mount namespace, not two, and does not
+/// wait for the probe's copy of the mount table to be torn down (an RCU grace period, paid
+/// by the probe child's exit). The same conditions as take_probed_network_namespace().
+/// The caller owns the descriptors.
+ProbedNamespaces take_probed_namespaces() noexcept;
+
+/// Closes what the probe kept and nobody took. The kept mount namespace holds a copy of the
+/// host's mounts (as any mount namespace does, until it goes): a long-running host that may
+/// never build a private root calls this once its plugins have started.
+void release_probed_namespaces() noexcept;
+
 /// The config name of a layer: "seccomp", "landlock", "no-new-privs".
 std::string_view isolation_layer_name(IsolationLayer layer) noexcept;
 

@@ -54,10 +54,23 @@ struct CgroupSupport {
     std::shared_ptr<const UniqueFd> parent_fd;
 };
 
-/// Finds the host's cgroup of `controller`, then creates, limits and removes one trial
-/// cgroup: only trying tells whether this process may (cgroup v1 limits need root; v2
-/// needs a delegated subtree). Never throws.
-CgroupSupport probe_cgroup_controller(CgroupController controller);
+/// How probe_cgroup_controller() finds out whether this process may make cgroups.
+enum class CgroupProbe {
+    /// Creates, limits and removes one trial cgroup: only trying tells for sure (cgroup v1
+    /// limits need root; v2 needs a delegated subtree).
+    Trial,
+    /// Finds and opens the host's cgroup (on v2 handing the controller to child cgroups)
+    /// and creates nothing: for a caller whose first real cgroup set is the trial.
+    Locate,
+    /// Finds and opens the host's cgroup and changes nothing anywhere; whether the host may
+    /// create cgroups beneath it (and, on v2, enable the controller) is asked with
+    /// access(2). For reports (`airlock-host check`); a launch still fails closed.
+    Look,
+};
+
+/// Finds the host's cgroup of `controller` and tells whether plugin cgroups can be made
+/// beneath it, as `how` says. Never throws.
+CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how = CgroupProbe::Trial);
 
 /// The limits to set; a controller whose limit is unset gets no cgroup.
 struct CgroupLimits {
@@ -103,7 +116,7 @@ public:
 
 private:
     struct Member;
-    friend CgroupSupport probe_cgroup_controller(CgroupController controller);
+    friend CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how);
     /// create(), also telling the errno of a failure (0 on success), for the probe's hints.
     static Result<PluginCgroups> create(const std::vector<CgroupSupport>& supports, std::string_view label,
                                         const CgroupLimits& limits, int& error_out);

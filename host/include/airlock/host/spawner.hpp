@@ -198,6 +198,19 @@ struct LaunchOptions {
     bool stdin_pipe = false;
 };
 
+/// How a Spawner will be used, so that it prepares what that use needs and no more.
+enum class SpawnerUse {
+    /// Any number of launches (the supervisor, the blocking client): one cgroup set is made
+    /// ahead when prepared, and the next one right after each reap.
+    Launches,
+    /// One launch (`airlock-host exec`): its cgroup set is made when prepared (that is the
+    /// probe) and none ahead after its reap. A further launch makes its own.
+    OneLaunch,
+    /// No launch (`airlock-host check`): layers and limits are probed without creating,
+    /// changing or sweeping any cgroup; launch() refuses when a cgroup is planned.
+    Describe,
+};
+
 /// Prepares and launches one configured plugin. See the file comment.
 class Spawner {
 public:
@@ -206,7 +219,7 @@ public:
     ///         when `memory_cgroup = "require"` and no memory cgroup can be made (and why),
     ///         when the host is root and the plugin's `user` is missing, unknown or root,
     ///         or when an environment variable or grant name cannot be passed on.
-    explicit Spawner(PluginConfig plugin);
+    explicit Spawner(PluginConfig plugin, SpawnerUse use = SpawnerUse::Launches);
     Spawner(Spawner&&) noexcept;
     Spawner& operator=(Spawner&&) noexcept;
     ~Spawner();
