@@ -3,11 +3,19 @@
 
 #include <airlock/host/violation_monitor.hpp>
 
+#include <airlock/host/spawner.hpp>
+
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -16,10 +24,16 @@ namespace airlock::host::detail {
 namespace {
 
 // One thread that runs receive_seccomp_listener() for each launch of its owner, one at a time
-// (a thread launches one process at a time).
+// (a thread launches one process at a time). It sleeps in epoll_wait until the child has
+// written its message (or the socket was shut down), so handing it a launch wakes nobody.
 class ReceivingThread {
 public:
-    ReceivingThread() {
+    ReceivingThread() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), quit_(::eventfd(0, EFD_CLOEXEC)) {
+        epoll_event quit{};
+        quit.events = EPOLLIN;
+        quit.data.fd = quit_.get();
+        if (!epoll_ || !quit_ || ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, quit_.get(), &quit) != 0)
+            throw SpawnError(std::string("cannot prepare the seccomp listener's receiving thread: ") + std::strerror(errno));
         // Started with every signal blocked: it never runs a host signal handler, and a signal
         // meant for the host is delivered to one of the host's own threads.
         sigset_t all, previous;
@@ -31,55 +45,62 @@ public:
     ReceivingThread(const ReceivingThread&) = delete;
     ReceivingThread& operator=(const ReceivingThread&) = delete;
     ~ReceivingThread() {
-        {
-            std::lock_guard lock(mutex_);
-            quit_ = true;
-        }
-        job_ready_.notify_one();
+        const std::uint64_t one = 1;
+        (void)!::write(quit_.get(), &one, sizeof one);
         thread_.join();
     }
 
-    void start(int socket_fd, int timeout_ms) {
+    void start(int socket_fd) {
         std::lock_guard lock(mutex_);
         socket_fd_ = socket_fd;
-        timeout_ms_ = timeout_ms;
         result_.reset();
-        job_ = true;
-        job_ready_.notify_one();
+        epoll_event readable{};
+        readable.events = EPOLLIN | EPOLLONESHOT;
+        readable.data.fd = socket_fd;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, socket_fd, &readable) != 0) {
+            result_.emplace(errno_status("epoll_ctl (listener hand-off)", errno));
+            (void)::shutdown(socket_fd, SHUT_RDWR);  // the child waits for an answer: it fails
+        }
     }
 
-    Result<UniqueFd> wait() {
+    // The launch's result; after `timeout_ms` the socket is shut down, which ends the wait.
+    Result<UniqueFd> wait(int timeout_ms) {
         std::unique_lock lock(mutex_);
-        finished_.wait(lock, [this] { return result_.has_value(); });
+        const auto received = [this] { return result_.has_value(); };
+        bool timed_out = false;
+        if (!finished_.wait_for(lock, std::chrono::milliseconds(timeout_ms), received)) {
+            timed_out = true;
+            (void)::shutdown(socket_fd_, SHUT_RDWR);
+            finished_.wait(lock, received);
+        }
         Result<UniqueFd> result = std::move(*result_);
         result_.reset();
+        if (timed_out) return Status(StatusCode::Timeout, "the child did not hand over its seccomp listener in time");
         return result;
     }
 
 private:
     void serve() {
-        std::unique_lock lock(mutex_);
         for (;;) {
-            job_ready_.wait(lock, [this] { return job_ || quit_; });
-            if (quit_) return;
-            job_ = false;
-            const int socket_fd = socket_fd_;
-            const int timeout_ms = timeout_ms_;
-            lock.unlock();
-            Result<UniqueFd> received = receive_seccomp_listener(socket_fd, timeout_ms);
-            lock.lock();
+            epoll_event event{};
+            const int count = ::epoll_wait(epoll_.get(), &event, 1, -1);
+            if (count <= 0) continue;  // EINTR cannot happen with every signal blocked
+            if (event.data.fd == quit_.get()) return;
+            const int socket_fd = event.data.fd;
+            (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, socket_fd, nullptr);
+            // Readable: the message is there (or the end of the stream), so this does not wait.
+            Result<UniqueFd> received = receive_seccomp_listener(socket_fd, 0);
+            std::lock_guard lock(mutex_);
             result_.emplace(std::move(received));
             finished_.notify_one();
         }
     }
 
+    UniqueFd epoll_;
+    UniqueFd quit_;
     std::mutex mutex_;
-    std::condition_variable job_ready_;
     std::condition_variable finished_;
     int socket_fd_ = -1;
-    int timeout_ms_ = 0;
-    bool job_ = false;
-    bool quit_ = false;
     std::optional<Result<UniqueFd>> result_;
     std::thread thread_;
 };
@@ -112,19 +133,19 @@ ReceivingThread& receiving_thread() {
 
 } // namespace
 
-PendingListener::PendingListener(int socket_fd, int timeout_ms) : socket_fd_(socket_fd) {
-    receiving_thread().start(socket_fd, timeout_ms);
+PendingListener::PendingListener(int socket_fd, int timeout_ms) : socket_fd_(socket_fd), timeout_ms_(timeout_ms) {
+    receiving_thread().start(socket_fd);
 }
 
 PendingListener::~PendingListener() {
     if (taken_) return;
-    (void)::shutdown(socket_fd_, SHUT_RDWR);  // ends its poll: end of stream
-    (void)receiving_thread().wait();
+    (void)::shutdown(socket_fd_, SHUT_RDWR);  // wakes the thread: end of stream
+    (void)receiving_thread().wait(timeout_ms_);
 }
 
 Result<UniqueFd> PendingListener::take() {
     taken_ = true;
-    return receiving_thread().wait();
+    return receiving_thread().wait(timeout_ms_);
 }
 
 } // namespace airlock::host::detail

@@ -17,7 +17,9 @@ namespace airlock::host::detail {
 /// exits; after a fork() the child process starts its own). Construct it before the clone.
 class PendingListener {
 public:
-    /// Starts receiving on `socket_fd` (not owned; it must outlive this object).
+    /// Starts receiving on `socket_fd` (not owned; it must outlive this object). The receiving
+    /// thread sleeps until the child has written to it; after `timeout_ms` waiting in take()
+    /// the socket is shut down (only a stray copy of the child's end could keep it open).
     PendingListener(int socket_fd, int timeout_ms);
     /// Not taken (the launch failed): shuts the socket down, which ends the wait, and waits
     /// until the receiving thread has let go of it.
@@ -30,6 +32,7 @@ public:
 
 private:
     int socket_fd_;
+    int timeout_ms_;
     bool taken_ = false;
 };
 
