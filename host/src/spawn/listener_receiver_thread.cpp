@@ -39,7 +39,12 @@ public:
         sigset_t all, previous;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &previous);
-        thread_ = std::thread([this] { serve(); });
+        try {
+            thread_ = std::thread([this] { serve(); });
+        } catch (...) {
+            pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+            throw;
+        }
         pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     }
     ReceivingThread(const ReceivingThread&) = delete;
