@@ -8,6 +8,7 @@
 #include "namespace_template.hpp"
 #include "user_namespace.hpp"
 #include "script_launch.hpp"
+#include "listener_receiver_thread.hpp"
 #include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
 
@@ -207,7 +208,7 @@ TargetUser resolve_user(const PluginConfig& plugin) {
 }
 
 // The seccomp listener the child handed over, if the filter uses one.
-UniqueFd receive_listener(const std::string& plugin, ListenerReceiver& receiver) {
+UniqueFd receive_listener(const std::string& plugin, detail::PendingListener& receiver) {
     auto listener = receiver.take();
     if (!listener) {
         throw SpawnError("plugin '" + plugin + "': cannot receive the seccomp listener: " + listener.status().message());
@@ -546,8 +547,8 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     if ((plan.namespaces.clone_flags & CLONE_NEWPID) != 0) pid_namespace.prepare(plugin.name, plan.pid_init);
 
     // The child waits for the host to take its listener before it executes, while this thread
-    // sleeps in the vfork: another thread takes it.
-    std::optional<ListenerReceiver> listener_receiver;
+    // sleeps in the vfork: another thread takes it (one kept per launching thread).
+    std::optional<detail::PendingListener> listener_receiver;
     if (handoff_host) listener_receiver.emplace(handoff_host.get(), kListenerTimeoutMs);
     detail::LaunchedChild child = detail::launch_child(plan);
     if (cgroups) cgroups->close_join_fds();

@@ -12,6 +12,13 @@
 
 #include <cstring>
 #include <set>
+#include <thread>
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace airlock;
 using namespace airlock::host;
@@ -229,4 +236,65 @@ TEST_CASE("a spawned plugin that is dropped unreaped is killed and reaped", "[sp
         REQUIRE(::kill(pid, 0) == 0);
     }
     CHECK(::kill(pid, 0) == -1);  // gone: killed and reaped, not a zombie
+}
+
+namespace {
+
+// Threads of this process right now.
+int thread_count() {
+    int count = 0;
+    if (DIR* tasks = ::opendir("/proc/self/task")) {
+        while (dirent* entry = ::readdir(tasks)) count += entry->d_name[0] != '.';
+        ::closedir(tasks);
+    }
+    return count;
+}
+
+// Launches the probe (echo, exit 0) and reaps it; whether it started with its seccomp listener
+// taken by the host and ended with status 0.
+bool launched_with_listener(const Spawner& spawner) {
+    SpawnedPlugin spawned = spawner.launch(LaunchOptions{{"exit", "0"}});
+    const bool listener = static_cast<bool>(spawned.seccomp_listener);
+    return listener && spawned.process.wait().shell_status() == 0;
+}
+
+} // namespace
+
+TEST_CASE("the seccomp listener is taken by one kept thread per launching thread, joined when that thread ends",
+          "[spawner]") {
+    Spawner spawner(probe_config(ProbeConfig{}));
+    const int before = thread_count();
+    bool all_launched = true;
+    int during = 0;
+    std::thread launcher([&] {
+        for (int i = 0; i < 3; ++i) all_launched = launched_with_listener(spawner) && all_launched;
+        during = thread_count();
+    });
+    launcher.join();
+    CHECK(all_launched);
+    CHECK(during == before + 2);  // the launcher and its one receiving thread, after three launches
+    CHECK(thread_count() == before);  // both gone once the launcher has ended
+}
+
+TEST_CASE("a host process forked after a launch still takes the listeners of its own launches", "[spawner]") {
+    Spawner spawner(probe_config(ProbeConfig{}));
+    REQUIRE(launched_with_listener(spawner));  // this thread now has a receiving thread
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The receiving thread was not copied: a launch that waited for it would hang. A Spawner
+        // of its own: the parent's spare cgroup set is the parent's.
+        Spawner own(probe_config(ProbeConfig{}));
+        ::_exit(launched_with_listener(own) && launched_with_listener(own) ? 0 : 1);
+    }
+    // Only a guard against hanging the suite: a child stuck for a minute is killed (its launch
+    // sleeps in vfork with every signal blocked, so it cannot time out itself).
+    UniqueFd child_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+    pollfd exited{child_pidfd.get(), POLLIN, 0};
+    if (::poll(&exited, 1, 60000) == 0) ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(launched_with_listener(spawner));  // and the parent's own thread still serves it
 }
