@@ -351,10 +351,11 @@ struct Supervisor::Impl {
             return;
         }
         const auto launch_cost = std::chrono::duration_cast<milliseconds>(plugin->last_launch * kLaunchCostFactor);
-        const milliseconds delay = plugin->next_delay + std::min(launch_cost, kLaunchCostCap);
+        const milliseconds backoff = plugin->next_delay;
+        const milliseconds delay = backoff + std::min(launch_cost, kLaunchCostCap);
         plugin->next_delay = std::min(plugin->next_delay * 2, std::max(supervision.restart_max_delay, supervision.restart_delay));
         plugin->state = PluginState::Starting;
-        host_event(*plugin, "restarting in " + ms_text(delay));
+        host_event(*plugin, "restarting in " + ms_text(delay) + " (backoff " + ms_text(backoff) + ")");
         plugin->restart_pending = true;
         plugin->restart_timer.expires_after(delay);
         std::weak_ptr<Plugin> weak_plugin = plugin;
