@@ -1,6 +1,7 @@
 // airlock-host: check a config, run one plugin in the foreground, supervise all of them.
 #include <airlock/host/foreground_run.hpp>
 #include <airlock/host/inherited_stdio.hpp>
+#include <airlock/host/open_file_limit.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include "exec_command_line.hpp"
@@ -286,6 +287,8 @@ int dispatch(const std::vector<std::string>& words) {
 int main(int argc, char** argv) {
     // A closed stdout must end in a write error, not kill the host (plugins get SIG_DFL back).
     ::signal(SIGPIPE, SIG_IGN);
+    // Many plugins need many descriptors; plugins still get the limit the host was started with.
+    (void)airlock::host::raise_open_file_limit();
     std::vector<std::string> words(argv + 1, argv + argc);
     try {
         return dispatch(words);

@@ -8,11 +8,14 @@
 #include <airlock/connection/listener.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
+#include <airlock/host/host_work_budget.hpp>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +57,27 @@ constexpr std::size_t kMaxConnectionsPerUid = 16;
 /// 64 MiB per connection (16 per uid) before the refusal. Every request that names a plugin fits.
 constexpr std::size_t kMaxMessageBeforeRefusal = 4096;
 
+/// Largest message an admitted client may send: the largest request, a `call` whose JSON is
+/// at most 4 MiB (CallRequest::json_request), with room for its other fields. The host holds
+/// an unfinished message until its last packet, so this bounds what each connection can make
+/// it hold (the library default is 64 MiB).
+constexpr std::size_t kMaxRequestSize = (std::size_t{4} << 20) + 4096;
+
+/// Requests of one connection whose reply waits (`call` on a plugin, `wait_ready`): each
+/// holds a timer and bookkeeping in the host, and a call also a request queued to the plugin.
+/// One more is refused at once with TooLarge naming this limit.
+constexpr std::size_t kMaxWaitingRequests = 64;
+
+/// Host CPU time the loop may spend per second on the control connections of one uid
+/// (decoding, serving, encoding): over it, that uid's connections are not read until it is
+/// back within it, and the other uids and the plugins are served meanwhile.
+constexpr std::chrono::milliseconds kControlCpuPerUid{100};
+
+/// Log lines the control server writes per second at most; past it they are counted, and the
+/// count is written with the next line let through. A flood of refused or unfinished
+/// connections cannot flood the host's log (its disk) or keep the loop writing.
+constexpr int kLogLinesPerSecond = 10;
+
 /// After accept() fails for a reason other than "nobody waits" (EMFILE, ENFILE, ENOMEM) the
 /// listening socket stays readable: pausing this long keeps the loop from spinning on it.
 constexpr std::chrono::milliseconds kAcceptPauseAfterError{250};
@@ -84,7 +108,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         }
         airlock::Connection connection;
         airlock::CallSession session;  // serves the client's requests (replies to call/wait_ready come later)
-        std::vector<std::shared_ptr<CallCanceller>> plugin_calls;  // plugin calls still running for this client
+        std::vector<std::shared_ptr<CallCanceller>> plugin_calls;  // plugin calls and ready waits still running for this client
         asio::posix::stream_descriptor stream;  // a duplicate of the connection's socket
         asio::steady_timer admission_timer;     // handshake + authorization deadline
         std::uint64_t dropped_lines = 0;        // log lines skipped while the client was not reading
@@ -94,6 +118,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         bool refused = false;
         bool close_when_flushed = false;
         bool pump_scheduled = false;
+        bool budget_paused = false;             // waiting for its uid's CPU budget
         airlock::SecurityToken peer;
         std::optional<std::uint64_t> log_subscription;
     };
@@ -109,10 +134,41 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     std::uint64_t next_client = 1;
     std::optional<asio::steady_timer> accept_pause;  // armed while accepting is paused after an error
     std::uint64_t refused_over_limit = 0;             // connections closed at kMaxConnectionsPerUid
+    // Standard error without blocking the loop: a line that does not fit now is dropped
+    // (a stalled reader of the host's stderr must not stop the host).
     std::function<void(const std::string&)> log = [](const std::string& line) {
         std::string text = "[host] control: " + line + "\n";
-        (void)!::write(2, text.data(), text.size());
+        pollfd out{2, POLLOUT, 0};
+        if (::poll(&out, 1, 0) == 1 && (out.revents & POLLOUT) != 0) (void)!::write(2, text.data(), text.size());
     };
+    // Log lines of the current second, and those held back (see kLogLinesPerSecond).
+    std::chrono::steady_clock::time_point log_second{};
+    int logged_this_second = 0;
+    std::uint64_t log_lines_held_back = 0;
+    // The CPU budget of each uid with open connections (see kControlCpuPerUid).
+    std::map<uid_t, std::unique_ptr<detail::HostWorkBudget>> budgets;
+    std::uint64_t budget_notices = 0;
+
+    /// One line to `log`, at most kLogLinesPerSecond per second (the rest counted).
+    void note(const std::string& line) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - log_second >= std::chrono::seconds(1)) {
+            log_second = now;
+            logged_this_second = 0;
+        }
+        if (logged_this_second >= kLogLinesPerSecond) {
+            ++log_lines_held_back;
+            return;
+        }
+        ++logged_this_second;
+        if (log_lines_held_back > 0) {
+            const std::uint64_t held = log_lines_held_back;
+            log_lines_held_back = 0;
+            log(std::to_string(held) + " control log lines not written (more than " +
+                std::to_string(kLogLinesPerSecond) + " a second)");
+        }
+        log(line);
+    }
 
     Impl(asio::io_context& io_, ControlBackend& backend_, std::string path_, std::vector<uid_t> allowed_)
         : io(io_), backend(backend_), path(std::move(path_)), allowed(std::move(allowed_)) {
@@ -187,7 +243,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             auto socket = listener->try_accept();
             if (!socket) {
                 if (socket.status().code() == airlock::StatusCode::Timeout) return true;
-                log("accepting a control connection failed: " + socket.status().to_string() +
+                note("accepting a control connection failed: " + socket.status().to_string() +
                     "; not accepting for " + std::to_string(kAcceptPauseAfterError.count()) + " ms");
                 return false;
             }
@@ -197,7 +253,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             ::ucred peer{};
             socklen_t peer_length = sizeof peer;
             if (::getsockopt(socket->get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_length) < 0) {
-                log("a control connection's peer is unknown: " + airlock::errno_status("SO_PEERCRED", errno).to_string());
+                note("a control connection's peer is unknown: " + airlock::errno_status("SO_PEERCRED", errno).to_string());
                 continue;
             }
             client->peer = airlock::SecurityToken{peer.uid, peer.gid, peer.pid > 0 ? peer.pid : -1};
@@ -210,21 +266,21 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             (void)client->connection.set_max_message_fds(0);
             // authorize() decides on the same kernel record once the handshake is done; a peer
             // it will refuse gets no room for large requests meanwhile.
-            if (!may_use(socket->get(), peer.uid, peer.gid))
-                (void)client->connection.set_max_message_size(kMaxMessageBeforeRefusal);
+            (void)client->connection.set_max_message_size(
+                may_use(socket->get(), peer.uid, peer.gid) ? kMaxRequestSize : kMaxMessageBeforeRefusal);
             if (airlock::Status s = client->connection.set_fd(airlock::ConnectionMode::Local, std::move(*socket)); !s.ok()) {
-                log("a control connection could not be adopted: " + s.to_string());
+                note("a control connection could not be adopted: " + s.to_string());
                 continue;
             }
             if (airlock::Status s = client->connection.start(); !s.ok()) {
-                log("a control connection failed its handshake: " + s.to_string());
+                note("a control connection failed its handshake: " + s.to_string());
                 continue;
             }
             if (connections_of(client->peer.euid) >= kMaxConnectionsPerUid) {
                 // Counted, and logged at the first and then every 1000th, so a flood of
                 // connections cannot flood the log either.
                 if (refused_over_limit++ % 1000 == 0)
-                    log("closed a control connection from uid " + std::to_string(client->peer.euid) + " (pid " +
+                    note("closed a control connection from uid " + std::to_string(client->peer.euid) + " (pid " +
                         std::to_string(client->peer.pid) + "): it already has " +
                         std::to_string(kMaxConnectionsPerUid) + " open (" + std::to_string(refused_over_limit) +
                         " closed so far)");
@@ -232,10 +288,11 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             }
             int copy = ::fcntl(client->connection.fd(), F_DUPFD_CLOEXEC, 3);
             if (copy < 0) {
-                log("dup of a control connection failed: " + airlock::errno_status("fcntl", errno).to_string());
+                note("dup of a control connection failed: " + airlock::errno_status("fcntl", errno).to_string());
                 continue;
             }
             client->stream.assign(copy);
+            budget_of(client->peer.euid);
             std::uint64_t id = next_client++;
             serve_methods(id, *client);
             arm_admission_timer(id, *client);
@@ -257,7 +314,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             Client* c = self->find(id);
             if (!c) return;
             if (!c->checked)
-                self->log("closed a control connection that did not finish its handshake within " +
+                self->note("closed a control connection that did not finish its handshake within " +
                           std::to_string(self->admission_timeout.count()) + " ms");
             self->remove(id);
         });
@@ -272,7 +329,26 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         auto it = clients.find(id);
         if (it == clients.end()) return;
         if (it->second->log_subscription) backend.unsubscribe_logs(*it->second->log_subscription);
+        const uid_t uid = it->second->peer.euid;
         clients.erase(it);
+        // A uid's budget goes with its last connection, unless it is in debt (reconnecting
+        // must not pay the debt off).
+        if (auto budget = budgets.find(uid); budget != budgets.end() && connections_of(uid) == 0 && !budget->second->over())
+            budgets.erase(budget);
+    }
+
+    detail::HostWorkBudget& budget_of(uid_t uid) {
+        auto& budget = budgets[uid];
+        if (!budget) budget = std::make_unique<detail::HostWorkBudget>(io, detail::HostWorkAllowance{kControlCpuPerUid});
+        return *budget;
+    }
+
+    /// Runs `work` charged to the CPU budget of `id`'s uid.
+    template <class Work>
+    void charged(std::uint64_t id, Work&& work) {
+        Client* client = find(id);
+        if (!client) return;
+        budget_of(client->peer.euid).charged(std::forward<Work>(work));
     }
 
     /// Arms the waits a client needs, or drops it once closed.
@@ -285,7 +361,11 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             return;
         }
         std::weak_ptr<Impl> weak = weak_from_this();
-        if (!client->reading && !client->close_when_flushed) {
+        // Its requests are not read while replies wait for it to read them (the kernel then
+        // holds what it sends, and it blocks): a client that sends and never reads cannot
+        // make the host build replies without end.
+        const bool replies_wait = client->connection.wants_write() && client->connection.state() == airlock::ConnectionState::Ready;
+        if (!client->reading && !client->close_when_flushed && !replies_wait && within_budget(id, *client)) {
             client->reading = true;
             client->stream.async_wait(asio::posix::stream_descriptor::wait_read, [weak, id](const boost::system::error_code& error) {
                 auto self = weak.lock();
@@ -297,8 +377,11 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                     self->remove(id);
                     return;
                 }
-                (void)c->connection.on_readable();
-                self->after_read(id);
+                self->charged(id, [&] {
+                    (void)c->connection.on_readable();
+                    self->dispatch_read(*c);
+                });
+                self->pump(id);
             });
         }
         if (client->connection.wants_write() && !client->writing) {
@@ -313,23 +396,43 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                     self->remove(id);
                     return;
                 }
-                (void)c->connection.on_writable();
+                self->charged(id, [&] { (void)c->connection.on_writable(); });
                 self->pump(id);
             });
         }
     }
 
-    void after_read(std::uint64_t id) {
-        Client* client = find(id);
-        if (!client) return;
-        if (client->connection.state() == airlock::ConnectionState::Ready && !client->checked) authorize(*client);
-        if (!client->close_when_flushed) {
-            (void)client->session.dispatch_pending();
+    /// Whether `client`'s uid is within its control CPU budget; if not, `client` is pumped
+    /// again once it is back within it (reported at the first and every 1000th pause).
+    bool within_budget(std::uint64_t id, Client& client) {
+        if (client.budget_paused) return false;
+        detail::HostWorkBudget& budget = budget_of(client.peer.euid);
+        if (!budget.over()) return true;
+        client.budget_paused = true;
+        if (budget_notices++ % 1000 == 0)
+            note("uid " + std::to_string(client.peer.euid) + " costs the host more than the control CPU budget (" +
+                 std::to_string(kControlCpuPerUid.count()) +
+                 " ms of CPU time per second per uid): its requests wait until it is back within it (" +
+                 std::to_string(budget_notices) + " pauses so far)");
+        std::weak_ptr<Impl> weak = weak_from_this();
+        budget.resume_later([weak, id] {
+            auto self = weak.lock();
+            if (!self) return;
+            if (Client* c = self->find(id)) c->budget_paused = false;
+            self->pump(id);
+        });
+        return false;
+    }
+
+    /// Authorizes and serves what was just read (never removes the client: pump() does).
+    void dispatch_read(Client& client) {
+        if (client.connection.state() == airlock::ConnectionState::Ready && !client.checked) authorize(client);
+        if (!client.close_when_flushed) {
+            (void)client.session.dispatch_pending();
             // A refusal a deferred handler (call, wait_ready) completed is posted, not sent yet:
             // send it now, or pump() would close the connection without the answer.
-            if (client->close_when_flushed) (void)client->session.dispatch_pending();
+            if (client.close_when_flushed) (void)client.session.dispatch_pending();
         }
-        pump(id);
     }
 
     /// Sends the replies completed since (they are posted to the client's session).
@@ -340,7 +443,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             if (!self) return;
             Client* client = self->find(id);
             if (!client) return;
-            (void)client->session.dispatch_pending();
+            self->charged(id, [&] { (void)client->session.dispatch_pending(); });
             self->pump(id);
         });
     }
@@ -350,7 +453,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         auto token = client.connection.peer_token();
         if (!token) {
             client.refused = true;
-            log("refused a control connection: its peer identity is unknown (" + token.status().to_string() + ")");
+            note("refused a control connection: its peer identity is unknown (" + token.status().to_string() + ")");
             return;
         }
         client.peer = *token;
@@ -359,7 +462,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             return;
         }
         client.refused = true;
-        log("refused a control connection from uid " + std::to_string(token->euid) + " (pid " +
+        note("refused a control connection from uid " + std::to_string(token->euid) + " (pid " +
             std::to_string(token->pid) + "): not in control_users (" + allowed_list() + ")" +
             (group ? " nor in control_group " + std::to_string(*group) : std::string()));
     }
@@ -440,6 +543,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         return airlock::Status(airlock::StatusCode::SystemError, "internal error " + during + ": " + what);
     }
 
+    /// A request that arrives (in the same read) after a reply the client has not taken yet is
+    /// refused with a short error instead of being served: what the host holds for a client
+    /// that does not read stays one reply plus these.
+    static airlock::Status not_reading(Client& client) {
+        if (!client.connection.wants_write()) return {};
+        return airlock::Status(airlock::StatusCode::TooLarge,
+                               "not served: earlier replies wait for this client to read them");
+    }
+
     /// A refused client's requests are answered with PermissionDenied, then it is closed.
     airlock::Status admitted(Client& client) {
         if (!client.refused) return {};
@@ -457,11 +569,12 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     void serve(Client& client, const airlock::Method<Request, Reply>& method, Body body) {
         (void)client.session.on(method, [this, &client, body = std::move(body)](Request& request) -> airlock::Result<Reply> {
             if (airlock::Status s = admitted(client); !s.ok()) return s;
+            if (airlock::Status s = not_reading(client); !s.ok()) return s;
             try {
                 return body(client, request);
             } catch (...) {
                 airlock::Status status = internal_error("handling the request", std::current_exception());
-                log(status.message());
+                note(status.message());
                 return status;
             }
         });
@@ -480,12 +593,24 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                 (void)reply.fail(s);
                 return;
             }
+            if (airlock::Status s = not_reading(client); !s.ok()) {
+                (void)reply.fail(s);
+                return;
+            }
+            // This request is counted among the deferred ones already.
+            if (client.session.deferred_replies() > kMaxWaitingRequests) {
+                (void)reply.fail(airlock::Status(
+                    airlock::StatusCode::TooLarge,
+                    "this connection already has " + std::to_string(kMaxWaitingRequests) +
+                        " calls and waits in progress (the limit per control connection): wait for their replies first"));
+                return;
+            }
             auto shared = std::make_shared<airlock::PendingReply<Reply>>(std::move(reply));
             try {
                 body(client, request, shared);
             } catch (...) {
                 airlock::Status status = internal_error("handling the request", std::current_exception());
-                log(status.message());
+                note(status.message());
                 (void)shared->fail(status);
             }
         });
@@ -528,15 +653,29 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             return describe;
         });
         serve_later(id, client, control::wait_ready,
-                    [this, id](Client&, WaitReadyRequest& request, std::shared_ptr<airlock::PendingReply<ActionReply>> reply) {
+                    [this, id](Client& client, WaitReadyRequest& request, std::shared_ptr<airlock::PendingReply<ActionReply>> reply) {
                         std::weak_ptr<Impl> weak = weak_from_this();
                         const std::string name = request.plugin;
-                        backend.when_ready(name, std::chrono::milliseconds(request.timeout_ms),
-                                           [weak, id, name, reply](airlock::Status ready) {
-                                               if (!ready.ok()) (void)reply->fail(ready);
-                                               else (void)reply->complete(ActionReply{bounded(name + " is ready", 1024)});
-                                               if (auto self = weak.lock()) self->dispatch_later(id);
-                                           });
+                        // The wait ends with the client (or its cancel): nothing of it stays in the host.
+                        auto canceller = std::make_shared<CallCanceller>();
+                        client.plugin_calls.push_back(canceller);
+                        reply->on_cancel([weak_canceller = std::weak_ptr<CallCanceller>(canceller)] {
+                            if (auto live = weak_canceller.lock()) live->cancel();
+                        });
+                        backend.when_ready(
+                            name, std::chrono::milliseconds(request.timeout_ms),
+                            [weak, id, name, reply, weak_canceller = std::weak_ptr<CallCanceller>(canceller)](airlock::Status ready) {
+                                if (!ready.ok()) (void)reply->fail(ready);
+                                else (void)reply->complete(ActionReply{bounded(name + " is ready", 1024)});
+                                auto self = weak.lock();
+                                if (!self) return;
+                                if (Client* c = self->find(id)) {
+                                    auto& calls = c->plugin_calls;
+                                    calls.erase(std::remove(calls.begin(), calls.end(), weak_canceller.lock()), calls.end());
+                                }
+                                self->dispatch_later(id);
+                            },
+                            canceller);
                     });
         serve_later(id, client, control::call,
                     [this, id](Client& c, CallRequest& request, std::shared_ptr<airlock::PendingReply<CallReply>> reply) {
@@ -552,7 +691,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                 return follow_logs(id, client, *request, respond);
             } catch (...) {
                 airlock::Status status = internal_error("handling the request", std::current_exception());
-                log(status.message());
+                note(status.message());
                 return status;
             }
         });
@@ -586,7 +725,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                 try {
                     self->push_log(*c, source, line);
                 } catch (...) {
-                    self->log(internal_error("following the logs", std::current_exception()).message());
+                    self->note(internal_error("following the logs", std::current_exception()).message());
                     c->close_when_flushed = true;
                 }
                 // Not pump() here: it may drop the client, which unsubscribes while the
@@ -709,7 +848,8 @@ ControlServer::~ControlServer() {
     impl_.reset();
 }
 
-void ControlBackend::when_ready(const std::string&, std::chrono::milliseconds, std::function<void(airlock::Status)> done) {
+void ControlBackend::when_ready(const std::string&, std::chrono::milliseconds, std::function<void(airlock::Status)> done,
+                                std::shared_ptr<CallCanceller>) {
     done(airlock::Status(airlock::StatusCode::Unsupported, "this control backend cannot wait for a plugin"));
 }
 

@@ -24,9 +24,9 @@ public:
                   std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) override {
         supervisor_.call_raw(name, method, body, {}, std::move(done), options);
     }
-    void when_ready(const std::string& name, std::chrono::milliseconds timeout,
-                    std::function<void(airlock::Status)> done) override {
-        supervisor_.when_ready(name, timeout, std::move(done));
+    void when_ready(const std::string& name, std::chrono::milliseconds timeout, std::function<void(airlock::Status)> done,
+                    std::shared_ptr<CallCanceller> canceller) override {
+        supervisor_.when_ready(name, timeout, std::move(done), std::move(canceller));
     }
 
 private:

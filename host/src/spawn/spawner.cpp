@@ -14,6 +14,7 @@
 
 #include <airlock/host/isolation_layers.hpp>
 #include <airlock/host/no_follow_open.hpp>
+#include <airlock/host/open_file_limit.hpp>
 
 #include <airlock/host/violation_monitor.hpp>
 
@@ -99,6 +100,9 @@ std::vector<ResourceLimitSetting> resolve_limits(const Limits& limits, bool secc
     // SIGXCPU at the limit, SIGKILL one second later if the plugin ignores it.
     if (limits.cpu_seconds) add_limit(out, RLIMIT_CPU, *limits.cpu_seconds, *limits.cpu_seconds + 1);
     if (limits.open_files) add_limit(out, RLIMIT_NOFILE, *limits.open_files, *limits.open_files);
+    // Without a configured limit: the one the host was started with, not the host's raised one.
+    else if (const rlimit started = inherited_open_file_limit(); started.rlim_cur != current_open_file_soft_limit())
+        add_limit(out, RLIMIT_NOFILE, started.rlim_cur, started.rlim_max);
     // RLIMIT_NPROC counts threads too, so NPROC=1 would forbid threads; "processes = 1"
     // (threads only) is the seccomp filter's job when there is one.
     if (limits.processes && !(*limits.processes == 1 && seccomp_applied)) {

@@ -351,10 +351,11 @@ struct Supervisor::Impl {
             return;
         }
         const auto launch_cost = std::chrono::duration_cast<milliseconds>(plugin->last_launch * kLaunchCostFactor);
-        const milliseconds delay = plugin->next_delay + std::min(launch_cost, kLaunchCostCap);
+        const milliseconds backoff = plugin->next_delay;
+        const milliseconds delay = backoff + std::min(launch_cost, kLaunchCostCap);
         plugin->next_delay = std::min(plugin->next_delay * 2, std::max(supervision.restart_max_delay, supervision.restart_delay));
         plugin->state = PluginState::Starting;
-        host_event(*plugin, "restarting in " + ms_text(delay));
+        host_event(*plugin, "restarting in " + ms_text(delay) + " (backoff " + ms_text(backoff) + ")");
         plugin->restart_pending = true;
         plugin->restart_timer.expires_after(delay);
         std::weak_ptr<Plugin> weak_plugin = plugin;
@@ -521,7 +522,15 @@ Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std:
 
 void Supervisor::post(std::function<void()> work) { asio::post(impl_->io, std::move(work)); }
 
-void Supervisor::when_ready(const std::string& name, milliseconds timeout, std::function<void(Status)> done) {
+std::size_t Supervisor::ready_waiters(const std::string& name) const {
+    auto plugin = impl_->find(name);
+    if (!plugin) return 0;
+    return static_cast<std::size_t>(
+        std::count_if(plugin->ready_waiters.begin(), plugin->ready_waiters.end(), [](const auto& w) { return !w->finished; }));
+}
+
+void Supervisor::when_ready(const std::string& name, milliseconds timeout, std::function<void(Status)> done,
+                            std::shared_ptr<CallCanceller> canceller) {
     auto plugin = impl_->find(name);
     if (!plugin || plugin->removed) {
         return post([done = std::move(done), status = Impl::not_found(name)]() { done(status); });
@@ -535,6 +544,18 @@ void Supervisor::when_ready(const std::string& name, milliseconds timeout, std::
         return;
     }
     if (!plugin->run && !plugin->restart_pending) impl_->settle_ready_waiters_later(plugin);
+    if (canceller) {
+        std::weak_ptr<ReadyWaiter> weak_waiter = waiter;
+        std::weak_ptr<Plugin> weak_plugin = plugin;
+        canceller->arm([weak_waiter, weak_plugin, &io = impl_->io] {
+            auto w = weak_waiter.lock();
+            if (!w || w->finished) return;
+            w->finished = true;
+            w->timer.cancel();
+            if (auto p = weak_plugin.lock()) std::erase(p->ready_waiters, w);
+            asio::post(io, [w] { w->done(Status(StatusCode::Cancelled, "the wait was cancelled")); });
+        });
+    }
     waiter->timer.expires_after(timeout);
     waiter->timer.async_wait([waiter, name, timeout](const boost::system::error_code& error) {
         if (error || waiter->finished) return;

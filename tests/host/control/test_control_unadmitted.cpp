@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -145,4 +146,29 @@ TEST_CASE("control: a message with descriptors closes the connection, the host k
     }
     CHECK(after <= before);
     CHECK(admitting.call("{}").code() != airlock::StatusCode::PeerClosed);  // still serving
+}
+
+TEST_CASE("control: a flood of refused peers cannot flood the host's log", "[control][hostile]") {
+    RefusingServer refusing;
+    std::mutex mutex;
+    std::vector<std::string> lines;
+    std::promise<void> set;
+    boost::asio::post(refusing.io, [&] {
+        refusing.server.set_log([&](const std::string& line) {
+            std::lock_guard lock(mutex);
+            lines.push_back(line);
+        });
+        set.set_value();
+    });
+    set.get_future().wait();
+    // 300 refused peers, each logged before (one line per refusal, without end).
+    const auto began = std::chrono::steady_clock::now();
+    for (int i = 0; i < 300; ++i) CHECK(refusing.call("{}").code() == airlock::StatusCode::PermissionDenied);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began).count();
+    std::lock_guard lock(mutex);
+    INFO(lines.size() << " lines in " << seconds << " s");
+    // At most 10 lines a second, plus one count of those held back per second.
+    CHECK(lines.size() <= static_cast<std::size_t>(11 * (seconds + 1)));
+    CHECK(lines.size() >= 1);
+    CHECK_THAT(lines.front(), Catch::Contains("refused a control connection from uid"));
 }

@@ -8,7 +8,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <sys/resource.h>
+
+#include <fstream>
+#include <optional>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 using namespace airlock::supervisor_test;
@@ -19,7 +24,9 @@ const std::string kHost = AIRLOCK_HOST_EXE;
 
 class HostProcess {
 public:
-    HostProcess(const TempDir& dir, const std::string& config_path) : dir_(dir) {
+    /// `nofile`: the RLIMIT_NOFILE the host is started with (default: this process's).
+    HostProcess(const TempDir& dir, const std::string& config_path, std::optional<rlimit> nofile = std::nullopt)
+        : dir_(dir) {
         const std::string out = dir.path() + "/host.out";
         const std::string err = dir.path() + "/host.err";
         pid_ = ::fork();
@@ -28,6 +35,7 @@ public:
             int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
             ::dup2(out_fd, 1);
             ::dup2(err_fd, 2);
+            if (nofile && ::setrlimit(RLIMIT_NOFILE, &*nofile) != 0) ::_exit(126);
             ::execl(kHost.c_str(), kHost.c_str(), "run", config_path.c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
         }
@@ -68,6 +76,13 @@ pid_t served_pid(const std::string& out, const std::string& name) {
     const std::regex pattern("\\[host\\] plugin " + name + ": state ready \\(pid ([0-9]+)");
     if (!std::regex_search(out, match, pattern)) return -1;
     return static_cast<pid_t>(std::stoi(match[1]));
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 } // namespace
@@ -162,3 +177,25 @@ TEST_CASE("airlock-host run serves [host] control for airlockctl") {
     CHECK(::access(socket.c_str(), F_OK) != 0);  // the socket file is removed
 }
 #endif
+
+TEST_CASE("airlock-host run raises its soft open-file limit to the hard one, its plugins keep the limit it got") {
+    TempDir dir;
+    dir.write("host.toml", host_toml(plugin_toml("counted", "print-nofile") +
+                                     plugin_toml("configured", "print-nofile", "[plugin.configured.limits]\nopen_files = 100\n")));
+    // The host is started with soft 512 / hard 4096.
+    HostProcess host(dir, dir.path() + "/host.toml", rlimit{512, 4096});
+    REQUIRE(host.wait_for("host.out", "[counted] nofile "));
+    REQUIRE(host.wait_for("host.out", "[configured] nofile "));
+    // The host itself: soft raised to hard.
+    const std::string limits = read_text("/proc/" + std::to_string(host.pid()) + "/limits");
+    std::smatch match;
+    REQUIRE(std::regex_search(limits, match, std::regex("Max open files +([0-9]+) +([0-9]+)")));
+    CHECK(match[1] == "4096");
+    CHECK(match[2] == "4096");
+    // A plugin without limits.open_files: the limits the host was started with, not its raised one.
+    CHECK_THAT(host.out(), Catch::Contains("[counted] nofile 512 4096"));
+    // A configured one: its own.
+    CHECK_THAT(host.out(), Catch::Contains("[configured] nofile 100 100"));
+    ::kill(host.pid(), SIGTERM);
+    CHECK(host.wait() == 0);
+}

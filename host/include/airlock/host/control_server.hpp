@@ -51,9 +51,10 @@ public:
     virtual airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const = 0;
     virtual void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
                           std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) = 0;
-    /// As Supervisor::when_ready (`done` exactly once). The default answers Unsupported.
+    /// As Supervisor::when_ready (`done` exactly once; `canceller`, when given, ends the wait
+    /// early with Cancelled). The default answers Unsupported.
     virtual void when_ready(const std::string& name, std::chrono::milliseconds timeout,
-                            std::function<void(airlock::Status)> done);
+                            std::function<void(airlock::Status)> done, std::shared_ptr<CallCanceller> canceller = nullptr);
 };
 
 /// Serves the control protocol on a UNIX socket path. See the file comment.

@@ -164,8 +164,12 @@ public:
     /// ready (at once if it already is), with an error when it will not become ready — it
     /// failed, exited without a restart to come, was removed, or `timeout` passed (Timeout).
     /// A plugin that crashes and is restarted is waited for. NotFound for unknown names.
+    /// `canceller`, when given, ends the wait early: `done` then gets Cancelled and nothing of
+    /// the wait stays (a control client that leaves takes its waits with it).
     void when_ready(const std::string& name, std::chrono::milliseconds timeout,
-                    std::function<void(airlock::Status)> done);
+                    std::function<void(airlock::Status)> done, std::shared_ptr<CallCanceller> canceller = nullptr);
+    /// How many when_ready() waits on `name` are outstanding (0 for unknown names).
+    [[nodiscard]] std::size_t ready_waiters(const std::string& name) const;
 
     /// Calls a plugin method with an encoded request body and the descriptors it refers to
     /// (sent as duplicates: the caller keeps its own); `done` runs on the io thread, exactly

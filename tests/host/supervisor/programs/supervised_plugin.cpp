@@ -37,6 +37,8 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <sys/resource.h>
+
 #include <vector>
 
 using namespace airlock;
@@ -59,6 +61,14 @@ int main(int argc, char** argv) {
         std::printf("crashing\n");
         std::fflush(stdout);
         return 1;
+    }
+    if (mode == "print-nofile") {
+        // Its open-file limit as it got it, then it serves like "serve".
+        rlimit nofile{};
+        ::getrlimit(RLIMIT_NOFILE, &nofile);
+        std::printf("nofile %llu %llu\n", static_cast<unsigned long long>(nofile.rlim_cur),
+                    static_cast<unsigned long long>(nofile.rlim_max));
+        std::fflush(stdout);
     }
     const bool ignore_stop = mode == "ignore-stop";
     if (ignore_stop) {
