@@ -110,16 +110,19 @@ bool runs_outside_the_allowlist(std::string_view name, const std::array<std::uin
     return false;
 }
 
-// The constants the program compares the syscall number with, when that is all it does with
-// the number: the number reaches only JEQ/JGT/JGE against a constant (a data-flow pass over
-// A, X and the scratch memory; classic BPF only jumps forward). Then, for given other inputs,
+// The constants the program compares the syscall number with on architecture `arch`, when
+// that is all it does with the number: the number reaches only JEQ/JGT/JGE against a constant
+// (a data-flow pass over A, X and the scratch memory; classic BPF only jumps forward; a
+// comparison of the architecture word follows only its outcome for `arch`, so on i386 the
+// search over numbers is never reached). Then, for given other inputs,
 // every number between two consecutive boundaries K and K + 1 takes the same path and gets the
 // same answer: between boundaries each comparison has one outcome. nullopt when the number
 // could reach anything else (arithmetic, JSET, a comparison with X, a return of A, ...): then
 // every number is run on its own.
-std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_filter> program) {
+std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_filter> program, std::uint32_t arch) {
     struct Carries {  // which registers may hold a value derived from the syscall number
         bool reached = false;
+        bool a_is_arch = false;  // A holds the architecture word, on every way here
         bool a = false;
         bool x = false;
         std::array<bool, BPF_MEMWORDS> memory{};
@@ -131,6 +134,7 @@ std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_f
     auto flow = [&](std::size_t target, const Carries& carries) {
         if (target >= at.size()) return false;
         Carries& into = at[target];
+        into.a_is_arch = into.reached ? into.a_is_arch && carries.a_is_arch : carries.a_is_arch;
         into.reached = true;
         into.a |= carries.a;
         into.x |= carries.x;
@@ -141,6 +145,8 @@ std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_f
         if (!at[pc].reached) continue;
         Carries now = at[pc];
         const sock_filter& insn = program[pc];
+        const bool was_arch = now.a_is_arch;
+        now.a_is_arch = false;  // unless this instruction is a jump (A unchanged) or loads it
         const std::uint32_t k = insn.k;
         const std::uint16_t cls = BPF_CLASS(insn.code);
         if (cls == BPF_RET) {
@@ -148,8 +154,15 @@ std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_f
             continue;
         }
         if (cls == BPF_JMP) {
+            now.a_is_arch = was_arch;
             if (BPF_OP(insn.code) == BPF_JA) {
                 if (!flow(pc + 1 + k, now)) return std::nullopt;
+                continue;
+            }
+            if (now.a_is_arch && BPF_SRC(insn.code) == BPF_K && BPF_OP(insn.code) != BPF_JSET) {
+                const std::uint16_t op = BPF_OP(insn.code);
+                const bool taken = op == BPF_JEQ ? arch == k : op == BPF_JGT ? arch > k : op == BPF_JGE && arch >= k;
+                if (!flow(pc + 1 + (taken ? insn.jt : insn.jf), now)) return std::nullopt;
                 continue;
             }
             const bool compares_number = now.a || (BPF_SRC(insn.code) == BPF_X && now.x);
@@ -162,7 +175,10 @@ std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_f
             continue;
         }
         switch (insn.code) {
-        case BPF_LD | BPF_W | BPF_ABS: now.a = k < sizeof(seccomp_data::nr); break;
+        case BPF_LD | BPF_W | BPF_ABS:
+            now.a = k < sizeof(seccomp_data::nr);
+            now.a_is_arch = k == offsetof(seccomp_data, arch);
+            break;
         case BPF_LD | BPF_W | BPF_LEN:
         case BPF_LD | BPF_IMM: now.a = false; break;
         case BPF_LDX | BPF_W | BPF_LEN:
@@ -194,7 +210,8 @@ std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_f
 // changes its outcome (K and K + 1 for each constant K), or every number.
 class NumberIntervals {
 public:
-    explicit NumberIntervals(std::span<const sock_filter> program) : constants_(number_comparisons(program)) {}
+    NumberIntervals(std::span<const sock_filter> program, std::uint32_t arch)
+        : constants_(number_comparisons(program, arch)) {}
     /// Whether the program may answer `value` differently from `value - 1` (other inputs equal).
     [[nodiscard]] bool starts_interval(std::uint32_t value) const {
         if (!constants_) return true;
@@ -242,6 +259,17 @@ Result<std::uint32_t> run_seccomp_bpf(std::span<const sock_filter> program, cons
         case BPF_MISC | BPF_TXA: a = x; continue;
         case BPF_RET | BPF_K: return k;
         case BPF_RET | BPF_A: return a;
+        // The compares of a constant, the most common instructions, without the general path.
+        case BPF_JMP | BPF_JEQ | BPF_K:
+        case BPF_JMP | BPF_JGE | BPF_K:
+        case BPF_JMP | BPF_JGT | BPF_K: {
+            const std::uint16_t op = BPF_OP(insn.code);
+            const bool taken = op == BPF_JEQ ? a == k : op == BPF_JGE ? a >= k : a > k;
+            const std::size_t offset = taken ? insn.jt : insn.jf;
+            if (pc + 1 + offset >= program.size()) return bad_program(pc, "jump past the end");
+            pc += offset;
+            continue;
+        }
         default: break;
         }
         const std::uint16_t cls = BPF_CLASS(insn.code);
@@ -348,7 +376,9 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
     std::map<std::uint32_t, std::size_t> decisions[std::size(arch_cases)];
     // Within an interval of numbers the program answers alike (NumberIntervals), a number with
     // the same argument cases as the one before gets that one's answers without a run.
-    const NumberIntervals intervals(program);
+    const NumberIntervals intervals[] = {{program, arch_cases[0].audit_arch}, {program, arch_cases[1].audit_arch},
+                                         {program, arch_cases[2].audit_arch}};
+    static_assert(std::size(arch_cases) == 3);
     struct Answered {
         std::vector<std::array<std::uint64_t, 6>> cases;
         std::vector<std::uint32_t> answers;
@@ -366,7 +396,7 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
             const std::uint32_t number = static_cast<std::uint32_t>(nr) | arch.nr_bits;
             Answered& answered = previous[arch_index];
             const std::size_t runs = arch.native ? cases.size() : 1;
-            const bool reuse = !intervals.starts_interval(number) && answered.answers.size() == runs &&
+            const bool reuse = !intervals[arch_index].starts_interval(number) && answered.answers.size() == runs &&
                                std::equal(cases.begin(), cases.begin() + static_cast<std::ptrdiff_t>(runs),
                                           answered.cases.begin());
             if (!reuse) {
