@@ -56,9 +56,9 @@ std::vector<std::array<std::uint64_t, 6>> argument_cases(const SyscallRules* rul
                 if (condition.op == ArgCondition::Op::MaskedEq) {
                     set.insert(datum ^ condition.mask);
                     set.insert(datum | ~condition.mask);
-                    for (unsigned bit = 0; bit < 64; ++bit)
-                        if (condition.mask & (1ULL << bit) && __builtin_popcountll(condition.mask) <= 16)
-                            set.insert(datum ^ (1ULL << bit));
+                    if (__builtin_popcountll(condition.mask) <= 16)
+                        for (unsigned bit = 0; bit < 64; ++bit)
+                            if (condition.mask & (1ULL << bit)) set.insert(datum ^ (1ULL << bit));
                 }
             }
         }
