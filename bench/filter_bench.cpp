@@ -102,7 +102,8 @@ std::string instruction_mix(std::span<const sock_filter> program) {
             kind = insn.k >= offsetof(seccomp_data, args) ? "load argument" : "load nr/arch";
         else if (BPF_CLASS(insn.code) == BPF_RET) kind = "return";
         else if (insn.code == (BPF_JMP | BPF_JA)) kind = "jump always";
-        else if (BPF_CLASS(insn.code) == BPF_JMP) kind = "conditional jump";
+        else if (insn.code == (BPF_JMP | BPF_JGE | BPF_K)) kind = "jge (the search over numbers)";
+        else if (BPF_CLASS(insn.code) == BPF_JMP) kind = "other conditional jump";
         else if (BPF_CLASS(insn.code) == BPF_ALU) kind = "alu";
         else kind = "other";
         ++mix[kind];
