@@ -9,7 +9,10 @@
 /// also checks the invariants the policy promises: always-denied calls are never allowed,
 /// calls outside the allowlist are never allowed (except exit, the tagged launch and the
 /// tagged listener hand-off), foreign architectures and x32 are killed, unknown numbers
-/// answer ENOSYS. In the spirit of Chromium's sandbox BPF verifier. docs/sandbox.md,
+/// answer ENOSYS. In the spirit of Chromium's sandbox BPF verifier. Every decision is
+/// checked; where the program only compares the syscall number with constants, a number
+/// between two of them takes the answers of the number before it (same argument cases)
+/// without another run, since the program cannot tell them apart. docs/sandbox.md,
 /// "Verifying the compiled filter".
 
 #include "airlock/connection/status.hpp"
