@@ -11,6 +11,7 @@
 //                         program (and a listener), in a fresh forked child each time
 //   tiny_filter_load_us   the same for a one-instruction program (`return allow`): the kernel's
 //                         fixed cost of any filter, for scale
+//   init_filter_load_us   the same for a program shaped like airlock-pid-init's own filter
 //
 // CPU times (CLOCK_THREAD_CPUTIME_ID around the call), medians: the machine is shared, and wall
 // time would mostly measure the neighbours. Notes on stderr give the instruction mix.
@@ -31,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstddef>
 #include <ctime>
 #include <exception>
@@ -156,6 +158,24 @@ void run() {
     static sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
     const sock_fprog tiny{1, allow_all};
     bench::print_result("tiny_filter_load_us", median_load_us(tiny, false, rounds), "us");
+    // The shape of airlock-pid-init's own filter (host/src/spawn/pid_init.cpp): the architecture
+    // check and five allowed calls in a row (15 instructions), and clock_gettime for the
+    // measurement itself (CLOCK_THREAD_CPUTIME_ID is a system call).
+    auto allow = [](long nr) {
+        return std::array<sock_filter, 2>{{BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(nr), 0, 1),
+                                           BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)}};
+    };
+    static std::vector<sock_filter> init_like{
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+    };
+    for (long nr : {SYS_rt_sigtimedwait, SYS_wait4, SYS_kill, SYS_write, SYS_exit_group, SYS_clock_gettime})
+        for (const auto& insn : allow(nr)) init_like.push_back(insn);
+    init_like.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+    const sock_fprog init{static_cast<unsigned short>(init_like.size()), init_like.data()};
+    bench::print_result("init_filter_load_us", median_load_us(init, false, rounds), "us");
 }
 
 } // namespace
