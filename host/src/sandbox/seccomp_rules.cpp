@@ -290,20 +290,28 @@ Result<std::set<int>> resolve_names(const std::set<std::string>& names, bool str
 
 } // namespace
 
-bool ArgCondition::matches(const std::array<std::uint64_t, 6>& args) const noexcept {
-    const std::uint64_t value = args[arg];
-    switch (op) {
-    case Op::MaskedEq: return (value & mask) == datum;
-    case Op::Eq: return value == datum;
-    case Op::Ne: return value != datum;
+namespace {
+
+// ArgCondition::matches, inlined where the verifier calls it for every rule of every
+// argument case (decide).
+inline bool holds(const ArgCondition& condition, const std::array<std::uint64_t, 6>& args) noexcept {
+    const std::uint64_t value = args[condition.arg];
+    switch (condition.op) {
+    case Op::MaskedEq: return (value & condition.mask) == condition.datum;
+    case Op::Eq: return value == condition.datum;
+    case Op::Ne: return value != condition.datum;
     }
     return false;
 }
 
+} // namespace
+
+bool ArgCondition::matches(const std::array<std::uint64_t, 6>& args) const noexcept { return holds(*this, args); }
+
 const ArgRule* SyscallRules::matching(const std::array<std::uint64_t, 6>& args) const {
     for (const auto& rule : rules) {
         bool all = true;
-        for (const auto& condition : rule.conditions) all = all && condition.matches(args);
+        for (const auto& condition : rule.conditions) all = all && holds(condition, args);
         if (all) return &rule;
     }
     return nullptr;
@@ -314,7 +322,7 @@ RuleAction SyscallRules::decide(const std::array<std::uint64_t, 6>& args, bool* 
     RuleAction decision = RuleAction::Enosys;
     for (const auto& rule : rules) {
         bool all = true;
-        for (const auto& condition : rule.conditions) all = all && condition.matches(args);
+        for (const auto& condition : rule.conditions) all = all && holds(condition, args);
         if (!all) continue;
         if (found && rule.action != decision && ambiguous) *ambiguous = true;
         if (!found) decision = rule.action;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 
 using namespace airlock::host;
 
@@ -125,6 +126,105 @@ TEST_CASE("the BPF builder writes programs longer than a conditional jump reache
         // filter answers with ENOSYS (and then exits 1).
         if (syscall(SYS_fstat, 0, 5) != -1 || errno != EFAULT) syscall(SYS_exit_group, 12);
         if (syscall(SYS_fstat, 0, 7) != -1 || errno != ENOSYS) syscall(SYS_exit_group, 13);
+        syscall(SYS_exit_group, 0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("the BPF builder writes the rules several syscalls share once", "[seccomp][bpf-builder]") {
+    // Sixteen syscalls allowed only on argument 0 == 0 (like the pid-0-only calls), each with its
+    // own words for the report, and one with other rules.
+    auto pid_rules = [](int nr) {
+        return std::vector<ArgRule>{
+            {RuleAction::Allow, {{0, ArgCondition::Op::Eq, ~0ULL, 0}}},
+            {RuleAction::SandboxDenial, {{0, ArgCondition::Op::Ne, ~0ULL, 0}}, "call" + std::to_string(nr) + " on another process"}};
+    };
+    FilterRules one;
+    add(one, 100, pid_rules(100));
+    FilterRules sixteen;
+    for (int nr = 100; nr < 132; nr += 2) add(sixteen, nr, pid_rules(nr));  // not neighbours: separate ranges
+    add(sixteen, 140, {{RuleAction::Allow, {{0, ArgCondition::Op::Eq, ~0ULL, 7}}}});
+    auto single = build_seccomp_bpf(one, kill_on_violation());
+    auto shared = build_seccomp_bpf(sixteen, kill_on_violation());
+    REQUIRE(single.ok());
+    REQUIRE(shared.ok());
+    // Fifteen more syscalls cost their places in the search, not fifteen more copies of the rules.
+    INFO("one: " << single->size() << " sixteen: " << shared->size());
+    CHECK(shared->size() < single->size() + 2 * 32 + 12);
+    for (std::uint32_t nr = 100; nr < 132; nr += 2) {
+        CHECK(decide(*shared, nr, {0}) == SECCOMP_RET_ALLOW);
+        CHECK(decide(*shared, nr, {1}) == SECCOMP_RET_KILL_PROCESS);
+        CHECK(decide(*shared, nr, {1ULL << 32}) == SECCOMP_RET_KILL_PROCESS);  // only the high half differs
+        CHECK(decide(*shared, nr + 1, {0}) == enosys);                       // the gaps: unknown
+    }
+    CHECK(decide(*shared, 140, {7}) == SECCOMP_RET_ALLOW);
+    CHECK(decide(*shared, 140, {0}) == enosys);
+    CHECK(verify_seccomp_program(*shared, sixteen, false).ok());
+}
+
+TEST_CASE("the BPF builder reloads an argument where the ways in disagree on what was loaded", "[seccomp][bpf-builder]") {
+    // Rule 1 looks at argument 0, then argument 1; rule 2 at argument 0 again. Arriving at rule 2
+    // from rule 1's second comparison, A holds argument 1: a builder that kept it would compare
+    // argument 1 with 3.
+    FilterRules rules;
+    add(rules, 20, {{RuleAction::Allow, {{0, ArgCondition::Op::MaskedEq, 0xffffffffULL, 1},
+                                         {1, ArgCondition::Op::MaskedEq, 0xffffffffULL, 2}}},
+                    {RuleAction::RefuseEperm, {{0, ArgCondition::Op::MaskedEq, 0xffffffffULL, 3}}}});
+    auto program = build_seccomp_bpf(rules, kill_on_violation());
+    REQUIRE(program.ok());
+    CHECK(decide(*program, 20, {1, 2}) == SECCOMP_RET_ALLOW);
+    CHECK(decide(*program, 20, {1, 3}) == enosys);
+    CHECK(decide(*program, 20, {3, 2}) == eperm);
+    CHECK(decide(*program, 20, {3, 3}) == eperm);
+    // The same comparison of one word in a row loads it once.
+    FilterRules options;
+    std::vector<ArgRule> by_option;
+    for (std::uint64_t option = 1; option <= 40; ++option)
+        by_option.push_back({option % 2 ? RuleAction::Allow : RuleAction::RefuseEperm,
+                             {{0, ArgCondition::Op::MaskedEq, 0xffffffffULL, option}}});
+    add(options, 30, by_option);
+    auto compact = build_seccomp_bpf(options, kill_on_violation());
+    REQUIRE(compact.ok());
+    std::size_t argument_loads = 0;
+    for (const auto& insn : *compact)
+        argument_loads += insn.code == (BPF_LD | BPF_W | BPF_ABS) && insn.k >= offsetof(seccomp_data, args);
+    CHECK(argument_loads == 1);
+    CHECK(compact->size() < 40 + 16);  // one compare per option (three instructions each before)
+    for (std::uint32_t option = 0; option <= 41; ++option) {
+        const std::uint32_t expected = option == 0 || option == 41 ? enosys : option % 2 ? SECCOMP_RET_ALLOW : eperm;
+        CHECK(decide(*compact, 30, {option}) == expected);
+        CHECK(decide(*compact, 30, {option | (1ULL << 40)}) == expected);  // an int: the high half is ignored
+    }
+    CHECK(verify_seccomp_program(*program, rules, false).ok());
+    CHECK(verify_seccomp_program(*compact, options, false).ok());
+}
+
+TEST_CASE("a filter with shared rule blocks gives the kernel's answers the rules name", "[seccomp][bpf-builder]") {
+    // Two syscalls share one block (getsid and getpgid: only on pid 0, both 64-bit halves
+    // compared); the real kernel runs the program in a child.
+    FilterRules rules;
+    for (int nr : {SYS_getsid, SYS_getpgid})
+        add(rules, nr, {{RuleAction::Allow, {{0, ArgCondition::Op::Eq, ~0ULL, 0}}},
+                        {RuleAction::RefuseEperm, {{0, ArgCondition::Op::Ne, ~0ULL, 0}}}});
+    for (int nr : {SYS_exit, SYS_exit_group}) add(rules, nr, {{RuleAction::Allow, {}}});
+    auto program = build_seccomp_bpf(rules, kill_on_violation());
+    REQUIRE(program.ok());
+    REQUIRE(verify_seccomp_program(*program, rules, false).ok());
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        sock_fprog fprog{static_cast<unsigned short>(program->size()), program->data()};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(10);
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) != 0) _exit(11);
+        for (long nr : {long(SYS_getsid), long(SYS_getpgid)}) {
+            if (syscall(nr, 0) < 0) syscall(SYS_exit_group, 12);                          // pid 0: runs
+            if (syscall(nr, 1) != -1 || errno != EPERM) syscall(SYS_exit_group, 13);      // another pid
+            if (syscall(nr, 1L << 32) != -1 || errno != EPERM) syscall(SYS_exit_group, 14);  // high half only
+        }
+        if (syscall(SYS_getpid) != -1 || errno != ENOSYS) syscall(SYS_exit_group, 15);  // no entry: unknown
         syscall(SYS_exit_group, 0);
     }
     int status = 0;

@@ -9,7 +9,10 @@
 /// also checks the invariants the policy promises: always-denied calls are never allowed,
 /// calls outside the allowlist are never allowed (except exit, the tagged launch and the
 /// tagged listener hand-off), foreign architectures and x32 are killed, unknown numbers
-/// answer ENOSYS. In the spirit of Chromium's sandbox BPF verifier. docs/sandbox.md,
+/// answer ENOSYS. In the spirit of Chromium's sandbox BPF verifier. Every decision is
+/// checked; where the program only compares the syscall number with constants, a number
+/// between two of them takes the answers of the number before it (same argument cases)
+/// without another run, since the program cannot tell them apart. docs/sandbox.md,
 /// "Verifying the compiled filter".
 
 #include "airlock/connection/status.hpp"
@@ -47,7 +50,11 @@ std::string describe_seccomp_action(std::uint32_t action);
 /// What a successful verification covered.
 struct VerificationReport {
     std::size_t syscall_numbers = 0;  ///< numbers tried per architecture
-    std::size_t cases = 0;            ///< program runs in total (numbers x argument cases x arches)
+    std::size_t cases = 0;            ///< decisions checked (numbers x argument cases x arches)
+    /// Interpreter runs that gave them: a number in an interval of numbers the program cannot
+    /// tell apart (it only compares the number with constants) shares the previous number's
+    /// runs when its argument cases are the same.
+    std::size_t program_runs = 0;
     std::size_t argument_cases = 0;   ///< argument vectors per syscall number, summed (native)
     /// Decisions seen, per architecture name ("x86_64", "i386", "x32") and action.
     std::map<std::string, std::map<std::string, std::size_t>> decisions;

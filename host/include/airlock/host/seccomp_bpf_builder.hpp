@@ -5,9 +5,13 @@
 /// libseccomp's rule database and BPF generator took about 4 ms of CPU per compile (most of
 /// an `airlock-host exec`); the rules here are already plain data, so the program is written
 /// from them in one pass. The layout: the architecture check, the x32 check, a binary search
-/// over ranges of syscall numbers with the same decision, and for a syscall with argument
-/// rules its rules in order. The filter verifier (filter_verifier.hpp) checks every decision
-/// of the result before any plugin runs under it. docs/sandbox.md, "The seccomp filter".
+/// over ranges of syscall numbers with the same decision (its comparisons jump straight to a
+/// shared `ret` or to a block of argument rules), the search's returns, then each distinct
+/// block of argument rules once (syscalls with the same rules share one), each followed by
+/// its returns. Every child loads this program and the kernel's cost grows with its length,
+/// so nothing is written twice and a word already in A is not loaded again. The filter
+/// verifier (filter_verifier.hpp) checks every decision of the result before any plugin runs
+/// under it. docs/sandbox.md, "The seccomp filter" and "The program's shape".
 
 #include "airlock/connection/status.hpp"
 #include "airlock/host/seccomp_rules.hpp"
