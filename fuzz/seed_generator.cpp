@@ -380,14 +380,28 @@ void executable_header_seeds() {
     std::string static_elf = elf_with_interpreter("");
     static_elf[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr)] = PT_NOTE;  // the second header is no PT_INTERP
     seed("elf-static", static_elf);
-    // The first 2 KiB of real executables: headers, PT_INTERP and the start of the code.
-    for (const char* path : {"/bin/sh", "/usr/bin/env"}) {
-        std::ifstream in(path, std::ios::binary);
-        std::string head(2048, '\0');
-        in.read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in.gcount()));
-        seed("real-" + std::string(path).substr(std::string(path).rfind('/') + 1), head);
+    // Laid out as a linker lays out a dynamic executable: PHDR, INTERP, LOADs, DYNAMIC, NOTE,
+    // GNU_STACK (types only; the target reads no other field).
+    std::string linked = elf_with_interpreter("/lib64/ld-linux-x86-64.so.2");
+    {
+        Elf64_Ehdr header;
+        std::memcpy(&header, linked.data(), sizeof header);
+        const std::string interp = linked.substr(sizeof header + 2 * sizeof(Elf64_Phdr));
+        const std::uint32_t types[] = {PT_PHDR, PT_INTERP, PT_LOAD, PT_LOAD, PT_DYNAMIC, PT_NOTE, PT_GNU_STACK};
+        header.e_phnum = std::size(types);
+        linked.assign(reinterpret_cast<const char*>(&header), sizeof header);
+        for (std::uint32_t type : types) {
+            Elf64_Phdr program_header{};
+            program_header.p_type = type;
+            if (type == PT_INTERP) {
+                program_header.p_offset = sizeof header + std::size(types) * sizeof(Elf64_Phdr);
+                program_header.p_filesz = interp.size();
+            }
+            linked.append(reinterpret_cast<const char*>(&program_header), sizeof program_header);
+        }
+        linked += interp;
     }
+    seed("elf-linked", linked);
     seed("script-sh", "#!/bin/sh\necho hi\n");
     seed("script-argument", "#! /usr/bin/env\tpython3 -u  \nprint(1)\n");
     seed("script-nul", std::string("#!/bin/sh\0 -x\n", 14));
