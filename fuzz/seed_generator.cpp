@@ -7,14 +7,19 @@
 
 #include "support/codec_properties.hpp"
 #include "support/fuzz_input.hpp"
+#include "support/lwmsg_samples.hpp"
 #include "support/sample_types.hpp"
+
+#include "type_translation.hpp"
 
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
+#include <elf.h>
 #include <sys/socket.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -336,6 +341,123 @@ void config_seeds(const fs::path& source) {
 // target fail at once (timeout or out-of-memory) if the fix is reverted, and passes fast with
 // it. They are literal, not encoder output, where the library now refuses to produce them.
 
+// --- executables (fuzz_executable_header) ------------------------------------------------
+
+// A minimal x86_64 ELF header with one PT_INTERP program header, after a PT_LOAD one.
+std::string elf_with_interpreter(const std::string& interpreter) {
+    Elf64_Ehdr header{};
+    std::memcpy(header.e_ident, ELFMAG, SELFMAG);
+    header.e_ident[EI_CLASS] = ELFCLASS64;
+    header.e_ident[EI_DATA] = ELFDATA2LSB;
+    header.e_ident[EI_VERSION] = EV_CURRENT;
+    header.e_type = ET_DYN;
+    header.e_machine = EM_X86_64;
+    header.e_version = EV_CURRENT;
+    header.e_phoff = sizeof header;
+    header.e_ehsize = sizeof header;
+    header.e_phentsize = sizeof(Elf64_Phdr);
+    header.e_phnum = 2;
+    Elf64_Phdr load{};
+    load.p_type = PT_LOAD;
+    Elf64_Phdr interp{};
+    interp.p_type = PT_INTERP;
+    interp.p_offset = sizeof header + 2 * sizeof(Elf64_Phdr);
+    interp.p_filesz = interpreter.size() + 1;
+    std::string file(reinterpret_cast<const char*>(&header), sizeof header);
+    file.append(reinterpret_cast<const char*>(&load), sizeof load);
+    file.append(reinterpret_cast<const char*>(&interp), sizeof interp);
+    file += interpreter;
+    file += '\0';
+    return file;
+}
+
+void executable_header_seeds() {
+    const auto seed = [](const std::string& name, const std::string& bytes) {
+        write_seed("fuzz_executable_header", name,
+                   std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+    };
+    seed("elf-interp", elf_with_interpreter("/lib64/ld-linux-x86-64.so.2"));
+    std::string static_elf = elf_with_interpreter("");
+    static_elf[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr)] = PT_NOTE;  // the second header is no PT_INTERP
+    seed("elf-static", static_elf);
+    // Laid out as a linker lays out a dynamic executable: PHDR, INTERP, LOADs, DYNAMIC, NOTE,
+    // GNU_STACK (types only; the target reads no other field).
+    std::string linked = elf_with_interpreter("/lib64/ld-linux-x86-64.so.2");
+    {
+        Elf64_Ehdr header;
+        std::memcpy(&header, linked.data(), sizeof header);
+        const std::string interp = linked.substr(sizeof header + 2 * sizeof(Elf64_Phdr));
+        const std::uint32_t types[] = {PT_PHDR, PT_INTERP, PT_LOAD, PT_LOAD, PT_DYNAMIC, PT_NOTE, PT_GNU_STACK};
+        header.e_phnum = std::size(types);
+        linked.assign(reinterpret_cast<const char*>(&header), sizeof header);
+        for (std::uint32_t type : types) {
+            Elf64_Phdr program_header{};
+            program_header.p_type = type;
+            if (type == PT_INTERP) {
+                program_header.p_offset = sizeof header + std::size(types) * sizeof(Elf64_Phdr);
+                program_header.p_filesz = interp.size();
+            }
+            linked.append(reinterpret_cast<const char*>(&program_header), sizeof program_header);
+        }
+        linked += interp;
+    }
+    seed("elf-linked", linked);
+    seed("script-sh", "#!/bin/sh\necho hi\n");
+    seed("script-argument", "#! /usr/bin/env\tpython3 -u  \nprint(1)\n");
+    seed("script-nul", std::string("#!/bin/sh\0 -x\n", 14));
+    seed("script-relative", "#!sh -e\n");
+    seed("script-unended", "#!/bin/sh" + std::string(300, ' ') + "-e");
+    seed("script-blank", "#! \t \n");
+}
+
+// --- LWMsg C API (fuzz_lwmsg_decode) ---------------------------------------------------
+
+void lwmsg_seed(const std::string& name, std::size_t spec, void* data) {
+    std::unique_ptr<lwmsg::TypeTranslation> type;
+    if (auto outcome = lwmsg::TypeTranslation::translate(fuzz::lwmsg_samples::kSpecs[spec], type); !outcome.ok()) {
+        std::cerr << "seed_generator: " << outcome.message << "\n";
+        std::exit(1);
+    }
+    std::vector<std::uint8_t> body;
+    std::vector<int> fds;
+    if (auto outcome = type->encode(data, body, fds); !outcome.ok()) {
+        std::cerr << "seed_generator: " << outcome.message << "\n";
+        std::exit(1);
+    }
+    std::vector<std::uint8_t> input{static_cast<std::uint8_t>(spec | (fds.size() << 3))};
+    input.insert(input.end(), body.begin(), body.end());
+    write_seed("fuzz_lwmsg_decode", name, input);
+}
+
+void lwmsg_seeds(int fd) {
+    using namespace fuzz::lwmsg_samples;
+    Numbers numbers{-5, 65535, -1, UINT64_MAX, INT64_MIN, 7, -300};
+    lwmsg_seed("numbers", 0, &numbers);
+    char optional_text[] = "optional";
+    char text[] = "text";
+    std::uint8_t data[] = {0, 1, 2, 0xff};
+    Strings strings{optional_text, text, 4, data};
+    lwmsg_seed("strings", 1, &strings);
+    Strings bare{nullptr, text, 0, nullptr};
+    lwmsg_seed("strings-null", 1, &bare);
+    char name[] = "entry";
+    Entry entry{name, fd, 42};
+    lwmsg_seed("entry", 2, &entry);
+    Entry entries[2] = {{name, fd, 1}, {nullptr, -1, -2}};
+    Entry single{name, fd, 3};
+    Table table{2, entries, &single, fd};
+    lwmsg_seed("table", 3, &table);
+    char* names[3] = {name, nullptr, text};
+    Inner inners[2] = {{3, names}, {0, nullptr}};
+    Nested nested{{2, names}, &table, 2, inners};
+    lwmsg_seed("nested", 4, &nested);
+    lwmsg_seed("string-payload", 5, text);
+    int many[3] = {fd, -1, fd};
+    Fds fds{fd, 0, 3, many};
+    lwmsg_seed("fds", 6, &fds);
+    lwmsg_seed("void", 7, nullptr);
+}
+
 std::string u32_bytes(std::uint32_t value) {
     auto bytes = InputWriter().uint(value, 4).bytes();
     return fuzz::as_text(bytes);
@@ -381,6 +503,8 @@ int main(int argc, char** argv) {
     control_server_seeds();
     packet_seeds(fd);
     config_seeds(argv[1]);
+    executable_header_seeds();
+    lwmsg_seeds(fd);
     empty_struct_regression();
     many_keys_regression();
     return 0;

@@ -74,6 +74,8 @@ inline std::vector<std::uint8_t> expand(std::span<const std::uint8_t> part, std:
     auto tail = in.rest();
     std::vector<std::uint8_t> out(head.begin(), head.end());
     out.reserve(std::min(max_size, head.size() + count * (unit.size() + (numbered ? 8 : 0)) + tail.size()));
+    // An empty unit adds nothing: up to 16 million empty rounds would only burn the timeout.
+    if (unit.empty()) count = 0;
     for (std::size_t copy = 0; copy < count && out.size() + unit.size() <= max_size; ++copy) {
         if (!numbered) {
             out.insert(out.end(), unit.begin(), unit.end());

@@ -1,6 +1,9 @@
 // Finds which program the kernel loads to run an executable: PT_INTERP or a #! line.
 #include "airlock/host/landlock_ruleset.hpp"
 #include "airlock/host/no_follow_open.hpp"
+#include "airlock/host/shebang_line.hpp"
+
+#include <airlock/connection/printable_text.hpp>
 
 #include <elf.h>
 #include <fcntl.h>
@@ -30,15 +33,15 @@ Status malformed(const std::string& path, const char* what) {
 }
 
 Result<std::optional<std::string>> shebang_interpreter(int fd, const std::string& path) {
-    char line[256] = {};
-    ssize_t n = pread(fd, line, sizeof line - 1, 0);
-    if (n < 2) return malformed(path, "too short to be an executable");
-    std::string text(line, static_cast<std::size_t>(n));
-    text = text.substr(2, text.find('\n') == std::string::npos ? std::string::npos : text.find('\n') - 2);
-    auto begin = text.find_first_not_of(" \t");
-    if (begin == std::string::npos) return malformed(path, "#! line names no interpreter");
-    auto end = text.find_first_of(" \t", begin);
-    return std::optional<std::string>{text.substr(begin, end == std::string::npos ? end : end - begin)};
+    char head[kShebangBytes];
+    ssize_t n;
+    do {
+        n = pread(fd, head, sizeof head, 0);
+    } while (n < 0 && errno == EINTR);
+    ShebangLine line = parse_shebang_line(std::string_view(head, n < 0 ? 0 : static_cast<std::size_t>(n)));
+    if (line.kind == ShebangLine::Kind::Malformed) return malformed(path, line.problem.c_str());
+    if (line.kind != ShebangLine::Kind::Script) return malformed(path, "not an ELF file or #! script");
+    return std::optional<std::string>{std::move(line.interpreter)};
 }
 
 } // namespace
@@ -49,13 +52,16 @@ Result<std::optional<std::string>> executable_interpreter(const std::string& pat
     if (!resolved) return resolved.status();
     auto opened = open_no_follow(*resolved, O_RDONLY, 0, ExpectedType::RegularFile, "executables are never read through a link");
     if (!opened) return opened.status().with_context("open");
-    UniqueFd fd = std::move(opened->fd);
+    return interpreter_of_open_file(opened->fd.get(), path);
+}
+
+Result<std::optional<std::string>> interpreter_of_open_file(int fd, const std::string& path) {
     unsigned char ident[EI_NIDENT] = {};
-    if (!read_exact(fd.get(), ident, 2, 0)) return malformed(path, "too short to be an executable");
-    if (ident[0] == '#' && ident[1] == '!') return shebang_interpreter(fd.get(), path);
+    if (!read_exact(fd, ident, 2, 0)) return malformed(path, "too short to be an executable");
+    if (ident[0] == '#' && ident[1] == '!') return shebang_interpreter(fd, path);
 
     Elf64_Ehdr header{};
-    if (!read_exact(fd.get(), &header, sizeof header, 0) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    if (!read_exact(fd, &header, sizeof header, 0) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
         return malformed(path, "not an ELF file or #! script");
     if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_machine != EM_X86_64)
         return malformed(path, "not a native (x86_64) executable; the seccomp filter would kill it");
@@ -63,16 +69,23 @@ Result<std::optional<std::string>> executable_interpreter(const std::string& pat
 
     for (unsigned i = 0; i < header.e_phnum; ++i) {
         Elf64_Phdr program_header{};
-        if (!read_exact(fd.get(), &program_header, sizeof program_header,
+        if (!read_exact(fd, &program_header, sizeof program_header,
                         static_cast<off_t>(header.e_phoff + i * sizeof(Elf64_Phdr))))
             return malformed(path, "truncated program headers");
         if (program_header.p_type != PT_INTERP) continue;
         if (program_header.p_filesz == 0 || program_header.p_filesz > 4096)
             return malformed(path, "PT_INTERP has an implausible size");
         std::string interpreter(program_header.p_filesz, '\0');
-        if (!read_exact(fd.get(), interpreter.data(), interpreter.size(), static_cast<off_t>(program_header.p_offset)))
+        if (!read_exact(fd, interpreter.data(), interpreter.size(), static_cast<off_t>(program_header.p_offset)))
             return malformed(path, "truncated PT_INTERP");
         interpreter.resize(std::strlen(interpreter.c_str()));
+        // The kernel would accept a relative path (from the plugin's working directory) or
+        // any bytes; no real executable has either, and this path reaches the Landlock
+        // rules, the private root and error messages.
+        if (interpreter.empty() || interpreter[0] != '/')
+            return malformed(path, "PT_INTERP is not an absolute path");
+        if (printable_text(interpreter) != interpreter)
+            return malformed(path, "PT_INTERP holds control characters or bytes that are not UTF-8");
         return std::optional<std::string>{interpreter};
     }
     return std::optional<std::string>{};  // static executable

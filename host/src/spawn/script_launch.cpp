@@ -1,7 +1,9 @@
 // See script_launch.hpp.
 #include "script_launch.hpp"
 
+#include <airlock/connection/printable_text.hpp>
 #include <airlock/host/no_follow_open.hpp>
+#include <airlock/host/shebang_line.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include <fcntl.h>
@@ -12,11 +14,9 @@
 namespace airlock::host::detail {
 namespace {
 
-// The kernel reads at most this much of a #! line (BINPRM_BUF_SIZE).
-constexpr std::size_t kShebangBytes = 256;
-
+// `what` may quote the #! line, written by whoever wrote the script: made printable.
 [[noreturn]] void fail(const std::string& plugin, const std::string& executable, const std::string& what) {
-    throw SpawnError("plugin '" + plugin + "': cannot start: script " + executable + ": " + what);
+    throw SpawnError("plugin '" + plugin + "': cannot start: script " + executable + ": " + printable_text(what));
 }
 
 } // namespace
@@ -31,30 +31,16 @@ std::optional<ScriptInterpreter> script_interpreter(const std::string& executabl
     do {
         size = ::pread(opened->fd.get(), buffer, sizeof buffer, 0);
     } while (size < 0 && errno == EINTR);
-    if (size < 2 || buffer[0] != '#' || buffer[1] != '!') return std::nullopt;
+    if (size < 0) size = 0;
 
-    // As the kernel splits it: the interpreter, then everything up to the line's end (trimmed)
-    // as one optional argument.
-    std::string line(buffer + 2, static_cast<std::size_t>(size) - 2);
-    const auto newline = line.find('\n');
-    if (newline == std::string::npos) fail(plugin, executable, "the #! line is longer than 255 bytes");
-    line.resize(newline);
-    const char* blanks = " \t";
-    const auto begin = line.find_first_not_of(blanks);
-    if (begin == std::string::npos) fail(plugin, executable, "the #! line names no interpreter");
-    const auto end = line.find_first_of(blanks, begin);
+    // As the kernel splits it: the interpreter, then the rest of the line as one optional
+    // argument (parse_shebang_line, shared with executable_interpreter()).
+    ShebangLine line = parse_shebang_line(std::string_view(buffer, static_cast<std::size_t>(size)));
+    if (line.kind == ShebangLine::Kind::NotScript) return std::nullopt;
+    if (line.kind == ShebangLine::Kind::Malformed) fail(plugin, executable, line.problem);
     ScriptInterpreter script;
-    script.path = line.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
-    if (end != std::string::npos) {
-        const auto argument_begin = line.find_first_not_of(blanks, end);
-        if (argument_begin != std::string::npos) {
-            const auto argument_end = line.find_last_not_of(blanks);
-            script.argument = line.substr(argument_begin, argument_end - argument_begin + 1);
-        }
-    }
-    if (script.path.empty() || script.path[0] != '/') {
-        fail(plugin, executable, "the #! interpreter " + script.path + " is not an absolute path");
-    }
+    script.path = std::move(line.interpreter);
+    script.argument = std::move(line.argument);
     // System links on its way (/bin -> usr/bin) are resolved, as for the Landlock rule that
     // lets exactly this file execute; then opened without following any link.
     auto resolved = resolve_trusted_path(script.path, writable_directories);

@@ -97,4 +97,9 @@ bool landlock_ruleset_is_current(const LandlockRuleset& ruleset);
 Result<std::optional<std::string>> executable_interpreter(const std::string& executable,
                                                           const std::vector<std::string>& writable_directories = {});
 
+/// executable_interpreter() of a file already open (read with pread, at any offset): its ELF
+/// program headers or #! line (parse_shebang_line()). `path` only names it in errors. The
+/// file may come from an untrusted place (fuzz/targets/fuzz_executable_header.cpp).
+Result<std::optional<std::string>> interpreter_of_open_file(int fd, const std::string& path);
+
 } // namespace airlock::host
