@@ -150,7 +150,9 @@ std::string describe_policy(const PluginConfig& plugin) {
     out << "  env: " << joined(plugin.env, [](const auto& kv) { return kv.first + "=" + kv.second; })
         << " (plus AIRLOCK_* set by the host)\n";
     out << "  user when the host runs as root: ";
-    if (plugin.user)
+    if (plugin.dynamic_user)
+        out << "dynamic (a uid and gid of its own, allocated at start; per-user kernel limits not shared)\n";
+    else if (plugin.user)
         out << *plugin.user << " (uid " << plugin.user_id.value_or(0) << ", gid "
             << plugin.group_id.value_or(0) << ")\n";
     else

@@ -197,6 +197,24 @@ require = []
     CHECK(unlimited.required_layers.empty());  // the other keys of the table still apply
 }
 
+TEST_CASE("dynamic_user: off by default, host-wide, overridden per plugin") {
+    const HostConfig config = load_config_text(R"([sandbox]
+dynamic_user = true
+
+[plugin.own]
+exec = "/bin/true"
+
+[plugin.shared]
+exec = "/bin/true"
+[plugin.shared.sandbox]
+dynamic_user = false
+)", "demo.toml");
+    CHECK(config.plugins.at("own").dynamic_user);
+    CHECK_FALSE(config.plugins.at("shared").dynamic_user);
+    CHECK(config.plugins.at("shared").user == "nobody");  // `user` is what a shared plugin runs as
+    CHECK_FALSE(load_config_text("[plugin.p]\nexec = \"/bin/true\"\n", "demo.toml").plugins.at("p").dynamic_user);
+}
+
 TEST_CASE("protocol none, env, syscall options and file grants") {
     TempDir dir;
     const std::string existing = dir.write("data.txt", "x");
