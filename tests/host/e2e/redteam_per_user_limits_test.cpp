@@ -176,3 +176,23 @@ TEST_CASE("the plugins of one airlock-host run get distinct uids from the docume
         CHECK((*match)[1] == (*match)[2]);
     }
 }
+
+TEST_CASE("dynamic_user refuses to start when others could write its lock directory", "[e2e][redteam]") {
+    if (skipped_unless_root("plugins get uids of their own only under a root host")) return;
+    TempDir dir;
+    const std::string config = siblings_config(dir, "namespaces = \"off\"", "");
+    const std::vector<std::string> arguments{"exec", config, "victim", "--", "whoami"};
+    REQUIRE(run_host(arguments).status == 0);  // makes /run/airlock/dynamic-uid
+    const char* const locks = "/run/airlock/dynamic-uid";
+    struct stat before {};
+    REQUIRE(::stat(locks, &before) == 0);
+    // Anyone could then hold uids with lock files of their own, or plant links.
+    REQUIRE(::chmod(locks, 0777) == 0);
+    Run run = run_host(arguments);
+    ::chmod(locks, before.st_mode & 07777);
+    INFO(run.out << run.err);
+    CHECK(run.status != 0);
+    CHECK(run.out.find("note uid=") == std::string::npos);
+    CHECK(has_line(run.err, ".*plugin 'victim': cannot allocate a uid of its own \\(dynamic_user\\): "
+                            "/run/airlock/dynamic-uid must be a directory owned by root and writable by root only"));
+}
