@@ -135,6 +135,10 @@ void describe_syscalls(std::ostream& out, const SyscallPolicy& policy, const std
         if (policy.allowed.count(name))
             out << "    warning: " << name << " is allowed; Landlock does not check it, so it works on "
                 << "paths outside the grants too\n";
+    // A machine-wide counter no uid or cgroup bounds (docs/sandbox.md, "Not covered").
+    if (policy.allowed.count("io_setup"))
+        out << "    warning: io_setup is allowed; AIO contexts are counted machine-wide (fs.aio-max-nr), so the "
+            << "plugin can take them all and make io_setup fail for every process on the machine\n";
 }
 
 } // namespace

@@ -196,3 +196,17 @@ TEST_CASE("dynamic_user refuses to start when others could write its lock direct
     CHECK(has_line(run.err, ".*plugin 'victim': cannot allocate a uid of its own \\(dynamic_user\\): "
                             "/run/airlock/dynamic-uid must be a directory owned by root and writable by root only"));
 }
+
+// Not contained (docs/sandbox.md, "Not covered"): fs.aio-max-nr is one counter for the whole
+// machine, which no uid or cgroup divides; `check` says so for a plugin allowed io_setup.
+TEST_CASE("check warns that a plugin allowed io_setup can take the machine's AIO contexts", "[e2e][redteam]") {
+    TempDir dir;
+    const std::string config =
+        siblings_config(dir, "namespaces = \"auto\"", "[plugin.victim.syscalls]\nallow = [\"@aio\"]\n");
+    Run check = run_host({"check", config});
+    INFO(check.out << check.err);
+    CHECK(has_line(check.out, "    warning: io_setup is allowed; AIO contexts are counted machine-wide "
+                              "\\(fs.aio-max-nr\\), so the plugin can take them all .*"));
+    // Only the plugin that asked for @aio.
+    CHECK(check.out.find("io_setup is allowed") == check.out.rfind("io_setup is allowed"));
+}
