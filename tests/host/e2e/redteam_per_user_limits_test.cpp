@@ -144,10 +144,10 @@ TEST_CASE("a plugin's inotify instances leave its sibling's alone (max_user_inst
 TEST_CASE("the plugins of one airlock-host run get distinct uids from the documented range", "[e2e][redteam]") {
     if (skipped_unless_root("plugins get uids of their own only under a root host")) return;
     TempDir dir;
+    // Neither `user` nor `dynamic_user`: the default is a uid of its own per plugin.
     const std::string config =
         dir.file("run.toml", "[sandbox]\n"
                              "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
-                             "dynamic_user = true\n"
                              "[plugin.first]\nexec = " + quoted(kRedteam) +
                                  "\nargs = [\"whoami-hold\"]\nprotocol = \"none\"\nrestart = \"no\"\n"
                                  "[plugin.second]\nexec = " + quoted(kRedteam) +

@@ -179,7 +179,7 @@ private:
     std::optional<NamespacesMode> namespaces_;
     std::optional<CgroupMode> pids_cgroup_;
     std::optional<CgroupMode> cpu_cgroup_;
-    bool dynamic_user_ = false;
+    std::optional<bool> dynamic_user_;
     RestartPolicy restart_ = RestartPolicy::OnFailure;
     std::map<std::string, Value, std::less<>> supervision_;  // durations by TOML key
     std::optional<std::int64_t> start_limit_burst_;
