@@ -135,6 +135,10 @@ void describe_syscalls(std::ostream& out, const SyscallPolicy& policy, const std
         if (policy.allowed.count(name))
             out << "    warning: " << name << " is allowed; Landlock does not check it, so it works on "
                 << "paths outside the grants too\n";
+    // A machine-wide counter no uid or cgroup bounds (docs/sandbox.md, "Not covered").
+    if (policy.allowed.count("io_setup"))
+        out << "    warning: io_setup is allowed; AIO contexts are counted machine-wide (fs.aio-max-nr), so the "
+            << "plugin can take them all and make io_setup fail for every process on the machine\n";
 }
 
 } // namespace
@@ -150,7 +154,9 @@ std::string describe_policy(const PluginConfig& plugin) {
     out << "  env: " << joined(plugin.env, [](const auto& kv) { return kv.first + "=" + kv.second; })
         << " (plus AIRLOCK_* set by the host)\n";
     out << "  user when the host runs as root: ";
-    if (plugin.user)
+    if (plugin.dynamic_user)
+        out << "dynamic (a uid and gid of its own, allocated at start; per-user kernel limits not shared)\n";
+    else if (plugin.user)
         out << *plugin.user << " (uid " << plugin.user_id.value_or(0) << ", gid "
             << plugin.group_id.value_or(0) << ")\n";
     else

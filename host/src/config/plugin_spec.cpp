@@ -109,6 +109,7 @@ PluginSpec& PluginSpec::user(std::string name) { user_ = std::move(name); return
 PluginSpec& PluginSpec::require(std::set<IsolationLayer> layers) { require_ = std::move(layers); return *this; }
 PluginSpec& PluginSpec::memory_cgroup(MemoryCgroupMode mode) { memory_cgroup_ = mode; return *this; }
 PluginSpec& PluginSpec::namespaces(NamespacesMode mode) { namespaces_ = mode; return *this; }
+PluginSpec& PluginSpec::dynamic_user(bool on) { dynamic_user_ = on; return *this; }
 PluginSpec& PluginSpec::pids_cgroup(CgroupMode mode) { pids_cgroup_ = mode; return *this; }
 PluginSpec& PluginSpec::cpu_cgroup(CgroupMode mode) { cpu_cgroup_ = mode; return *this; }
 

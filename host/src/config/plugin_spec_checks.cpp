@@ -374,6 +374,8 @@ struct PluginSpec::Checks {
             IsolationLayer::Seccomp, IsolationLayer::Landlock, IsolationLayer::NoNewPrivs});
         config.memory_cgroup = spec.memory_cgroup_.value_or(MemoryCgroupMode::Auto);
         config.namespaces = spec.namespaces_.value_or(NamespacesMode::Auto);
+        // Unless the config chose: a uid of its own, except for a config that names its `user`.
+        config.dynamic_user = spec.dynamic_user_.value_or(!spec.user_);
         config.pids_cgroup = spec.pids_cgroup_.value_or(CgroupMode::Auto);
         config.cpu_cgroup = spec.cpu_cgroup_.value_or(CgroupMode::Auto);
     }

@@ -48,6 +48,13 @@ void check(std::vector<std::string>& warnings, const PluginConfig& plugin, const
     const std::uint32_t gid = plugin.group_id.value_or(uid);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return;  // the loader reports missing paths itself
+    if (plugin.dynamic_user) {
+        // A uid allocated at start owns nothing and is in no group of the file's: "other".
+        if ((st.st_mode & need) != need)
+            warnings.push_back("plugin runs as a dynamic uid of its own; " + path + " is " + mode_text(st) + " " +
+                               owner_text(st) + ", so " + consequence);
+        return;
+    }
     if ((granted(st, uid, gid) & need) != need)
         warnings.push_back("plugin runs as " + *plugin.user + " (" + std::to_string(uid) + "); " + path + " is " +
                            mode_text(st) + " " + owner_text(st) + ", so " + consequence);

@@ -82,7 +82,8 @@ CgroupMode parse_cgroup_mode(const TableReader& table, std::string_view key, std
 } // namespace
 
 SandboxSettings parse_sandbox(const TableReader& table) {
-    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup", "namespaces", "pids_cgroup", "cpu_cgroup"});
+    table.reject_unknown_keys({"system_paths", "user", "require", "memory_cgroup", "namespaces", "pids_cgroup", "cpu_cgroup",
+                               "dynamic_user"});
     SandboxSettings settings;
     if (table.find("system_paths") != nullptr)
         settings.system_paths = parse_system_paths(table);
@@ -100,6 +101,7 @@ SandboxSettings parse_sandbox(const TableReader& table) {
         settings.pids_cgroup = parse_cgroup_mode(table, "pids_cgroup", "limits.tasks");
     if (table.find("cpu_cgroup") != nullptr)
         settings.cpu_cgroup = parse_cgroup_mode(table, "cpu_cgroup", "limits.cpu_quota");
+    settings.dynamic_user = table.boolean("dynamic_user", "true (a uid of its own per plugin) or false (`user`)");
     return settings;
 }
 
@@ -114,6 +116,7 @@ void apply_sandbox(PluginSpec& spec, const SandboxSettings& host, const SandboxS
     if (const auto& mode = pick(&SandboxSettings::namespaces)) spec.namespaces(*mode);
     if (const auto& mode = pick(&SandboxSettings::pids_cgroup)) spec.pids_cgroup(*mode);
     if (const auto& mode = pick(&SandboxSettings::cpu_cgroup)) spec.cpu_cgroup(*mode);
+    if (const auto& on = pick(&SandboxSettings::dynamic_user)) spec.dynamic_user(*on);
 }
 
 } // namespace airlock::host::config_detail

@@ -23,6 +23,7 @@ struct SandboxSettings {
     std::optional<NamespacesMode> namespaces;
     std::optional<CgroupMode> pids_cgroup;
     std::optional<CgroupMode> cpu_cgroup;
+    std::optional<bool> dynamic_user;
 };
 
 /// Parses a [sandbox]-shaped table (sandbox_section.cpp).

@@ -7,6 +7,7 @@
 #include "namespace_plan.hpp"
 #include "namespace_template.hpp"
 #include "user_namespace.hpp"
+#include "dynamic_user.hpp"
 #include "script_launch.hpp"
 #include "listener_receiver_thread.hpp"
 #include "pid_init_image.hpp"
@@ -331,6 +332,8 @@ struct Spawner::Prepared {
     bool drop_privileges = false;
     uid_t uid = 0;
     gid_t gid = 0;
+    /// With `dynamic_user` (root host): the uid held for this plugin while the Spawner lives.
+    std::optional<detail::DynamicUser> dynamic_user;
 };
 
 Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_unique<Prepared>()) {
@@ -380,7 +383,14 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
     }
     p.cgroups = detail::CgroupPlan::prepare(p.plugin, use);
     p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
-    TargetUser user = resolve_user(p.plugin);
+    TargetUser user{};
+    if (p.plugin.dynamic_user && ::geteuid() == 0) {
+        // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.
+        p.dynamic_user = detail::DynamicUser::allocate(name);
+        user = {true, p.dynamic_user->uid(), static_cast<gid_t>(p.dynamic_user->uid())};
+    } else {
+        user = resolve_user(p.plugin);
+    }
     p.drop_privileges = user.drop_privileges;
     p.uid = user.uid;
     p.gid = user.gid;

@@ -30,7 +30,8 @@ bool same_plugin_config(const PluginConfig& a, const PluginConfig& b) {
     return a.name == b.name && a.executable == b.executable && a.args == b.args && a.env == b.env &&
            a.protocol == b.protocol && key(a.limits) == key(b.limits) && key(a.syscalls) == key(b.syscalls) &&
            same_grants(a.grants, b.grants) && a.system_paths == b.system_paths && a.user == b.user &&
-           a.user_id == b.user_id && a.group_id == b.group_id && a.required_layers == b.required_layers &&
+           a.user_id == b.user_id && a.group_id == b.group_id && a.dynamic_user == b.dynamic_user &&
+           a.required_layers == b.required_layers &&
            a.memory_cgroup == b.memory_cgroup && a.pids_cgroup == b.pids_cgroup &&
            a.cpu_cgroup == b.cpu_cgroup && key(a.supervision) == key(b.supervision);
 }

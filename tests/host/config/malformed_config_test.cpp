@@ -32,10 +32,10 @@ TEST_CASE("unknown keys are refused at every level") {
           "deny, on_violation");
     CHECK(error_of("[sandbox]\nsystem_path = [\"/usr\"]\n" + std::string(kPlugin)) ==
           "demo.toml:2:1: unknown key \"system_path\" in [sandbox]; allowed keys: system_paths, user, require, "
-          "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup");
+          "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup, dynamic_user");
     CHECK(error_of(with_plugin("[plugin.p.sandbox]\nusers = \"nobody\"\n")) ==
           "demo.toml:4:1: unknown key \"users\" in [plugin.p.sandbox]; allowed keys: system_paths, user, require, "
-          "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup");
+          "memory_cgroup, namespaces, pids_cgroup, cpu_cgroup, dynamic_user");
     CHECK(error_of("[host]\ncontrl = \"/run/a.sock\"\n" + std::string(kPlugin)) ==
           "demo.toml:2:1: unknown key \"contrl\" in [host]; allowed keys: control, control_users, control_group, control_mode");
 }

@@ -197,6 +197,32 @@ require = []
     CHECK(unlimited.required_layers.empty());  // the other keys of the table still apply
 }
 
+TEST_CASE("dynamic_user: on unless the config names a user, host-wide, overridden per plugin") {
+    const HostConfig config = load_config_text(R"([sandbox]
+dynamic_user = true
+
+[plugin.own]
+exec = "/bin/true"
+
+[plugin.shared]
+exec = "/bin/true"
+[plugin.shared.sandbox]
+dynamic_user = false
+)", "demo.toml");
+    CHECK(config.plugins.at("own").dynamic_user);
+    CHECK_FALSE(config.plugins.at("shared").dynamic_user);
+    CHECK(config.plugins.at("shared").user == "nobody");  // `user` is what a shared plugin runs as
+    // The default: a uid of its own, unless the config names the user to share.
+    CHECK(load_config_text("[plugin.p]\nexec = \"/bin/true\"\n", "demo.toml").plugins.at("p").dynamic_user);
+    CHECK_FALSE(load_config_text("[sandbox]\nuser = \"nobody\"\n[plugin.p]\nexec = \"/bin/true\"\n", "demo.toml")
+                    .plugins.at("p")
+                    .dynamic_user);
+    CHECK_FALSE(load_config_text("[plugin.p]\nexec = \"/bin/true\"\n[plugin.p.sandbox]\nuser = \"nobody\"\n",
+                                 "demo.toml")
+                    .plugins.at("p")
+                    .dynamic_user);
+}
+
 TEST_CASE("protocol none, env, syscall options and file grants") {
     TempDir dir;
     const std::string existing = dir.write("data.txt", "x");

@@ -165,6 +165,9 @@ struct PluginConfig {
     std::optional<std::string> user;           ///< user to drop to when the host runs as root
     std::optional<std::uint32_t> user_id;      ///< `user` resolved at load time (getpwnam), so the
     std::optional<std::uint32_t> group_id;     ///< child never looks up users between fork and exec
+    /// `dynamic_user`: a root host runs the plugin as a uid (and gid) of its own, allocated
+    /// when its Spawner is made, instead of `user` (docs/sandbox.md, "Per-user kernel limits").
+    bool dynamic_user = false;
     std::set<IsolationLayer> required_layers;  ///< refuse to start if any is missing
     MemoryCgroupMode memory_cgroup = MemoryCgroupMode::Auto;  ///< only used with limits.memory
     NamespacesMode namespaces = NamespacesMode::Auto;          ///< private namespaces (docs/sandbox.md)

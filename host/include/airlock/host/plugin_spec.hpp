@@ -107,6 +107,8 @@ public:
     PluginSpec& namespaces(NamespacesMode mode);
     PluginSpec& pids_cgroup(CgroupMode mode);
     PluginSpec& cpu_cgroup(CgroupMode mode);
+    /// `dynamic_user`: a uid of its own instead of `user` when the host runs as root.
+    PluginSpec& dynamic_user(bool on);
 
     // --- supervision: restart policy and timeouts ---
     PluginSpec& restart(RestartPolicy policy);
@@ -177,6 +179,7 @@ private:
     std::optional<NamespacesMode> namespaces_;
     std::optional<CgroupMode> pids_cgroup_;
     std::optional<CgroupMode> cpu_cgroup_;
+    std::optional<bool> dynamic_user_;
     RestartPolicy restart_ = RestartPolicy::OnFailure;
     std::map<std::string, Value, std::less<>> supervision_;  // durations by TOML key
     std::optional<std::int64_t> start_limit_burst_;

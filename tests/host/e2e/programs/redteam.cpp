@@ -8,14 +8,19 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <linux/aio_abi.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <pthread.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,6 +49,37 @@ long change_status_flag(int fd, int flag, bool on) {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0) return -1;
     return ::fcntl(fd, F_SETFL, on ? (flags | flag) : (flags & ~flag));
+}
+
+// Announces that a hog holds its resource ("note filled ..."), then keeps it until killed.
+[[noreturn]] void hold(const char* what, long count) {
+    const char* error = errno != 0 ? strerrorname_np(errno) : nullptr;
+    std::printf("note filled %s=%ld errno=%s\n", what, count, error != nullptr ? error : "0");
+    for (;;) ::pause();
+}
+
+void* sleeping_thread(void*) {
+    for (;;) ::pause();
+}
+
+// One SCM_RIGHTS message carrying `count` copies of `fd` on `socket`.
+long send_fds(int socket, int fd, int count) {
+    int fds[253];
+    for (int i = 0; i < count; ++i) fds[i] = fd;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+    char byte = 'x';
+    iovec data{&byte, 1};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<std::size_t>(count));
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<std::size_t>(count));
+    std::memcpy(CMSG_DATA(header), fds, sizeof(int) * static_cast<std::size_t>(count));
+    return ::sendmsg(socket, &message, MSG_DONTWAIT);
 }
 
 } // namespace
@@ -137,6 +173,119 @@ int main(int argc, char** argv) {
         sock_filter notify_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF)};
         sock_fprog program{1, notify_all};
         return report(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
+    }
+    // --- kernel resources counted per user (sibling plugins running as the same uid) -------
+    // Each hog takes all it can of one per-user resource, prints "note filled ...", and holds
+    // it until killed; its victim action then needs a little of the same resource.
+    if (!std::strcmp(action, "hog-sigpending")) {
+        // Queued signals count against RLIMIT_SIGPENDING of the receiver's *user*.
+        sigset_t rt;
+        sigemptyset(&rt);
+        sigaddset(&rt, SIGRTMIN);
+        ::sigprocmask(SIG_BLOCK, &rt, nullptr);
+        long queued = 0;
+        while (::sigqueue(::getpid(), SIGRTMIN, sigval{0}) == 0) ++queued;
+        hold("signals", queued);
+    }
+    if (!std::strcmp(action, "timer-create")) {
+        // A POSIX timer preallocates its queued signal: it fails with EAGAIN when the user's
+        // pending signals are at RLIMIT_SIGPENDING.
+        sigevent event{};
+        event.sigev_notify = SIGEV_SIGNAL;
+        event.sigev_signo = SIGRTMIN;
+        timer_t timer{};
+        return report(::timer_create(CLOCK_MONOTONIC, &event, &timer));
+    }
+    if (!std::strcmp(action, "hog-threads")) {
+        // Threads count against RLIMIT_NPROC of the user (and the plugin's own tasks limit).
+        const int wanted = argc > 2 ? to_int(argv[2]) : 60;
+        long started = 0;
+        pthread_attr_t attributes;
+        pthread_attr_init(&attributes);
+        pthread_attr_setstacksize(&attributes, 64 * 1024);
+        for (pthread_t thread{}; started < wanted; ++started) {
+            if (int error = pthread_create(&thread, &attributes, sleeping_thread, nullptr); error != 0) {
+                errno = error;
+                break;
+            }
+        }
+        hold("threads", started);
+    }
+    if (!std::strcmp(action, "fork")) {
+        const pid_t child = ::fork();
+        if (child == 0) _exit(0);
+        if (child > 0) ::waitpid(child, nullptr, 0);
+        return report(child);
+    }
+    if (!std::strcmp(action, "hog-inflight")) {
+        // Descriptors sent over a UNIX socket and never received count per user against the
+        // sender's RLIMIT_NOFILE ("too many references": ETOOMANYREFS once it is exceeded).
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return report(-1);
+        long sent = 0;
+        while (send_fds(pair[0], pair[1], 253) >= 0) sent += 253;
+        hold("in-flight", sent);
+    }
+    if (!std::strcmp(action, "send-fd")) {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return report(-1);
+        return report(send_fds(pair[0], 0, 1));
+    }
+    if (!std::strcmp(action, "hog-pipe-pages")) {
+        // Pipe buffer slots count per user against fs.pipe-user-pages-soft: past it, every
+        // new pipe of that user gets 2 pages and cannot grow.
+        long pages = 0;
+        for (int ends[2]; ::pipe2(ends, O_CLOEXEC) == 0;) {
+            const int size = ::fcntl(ends[1], F_SETPIPE_SZ, 1 << 20);
+            if (size < 0) break;
+            pages += size / 4096;
+        }
+        hold("pipe-pages", pages);
+    }
+    if (!std::strcmp(action, "pipe-size")) {
+        // A new pipe's size, then growing it to 1 MiB (fs.pipe-max-size).
+        int ends[2];
+        if (::pipe2(ends, O_CLOEXEC) != 0) return report(-1);
+        std::printf("note pipe-size=%d\n", ::fcntl(ends[0], F_GETPIPE_SZ));
+        return report(::fcntl(ends[1], F_SETPIPE_SZ, 1 << 20));
+    }
+    if (!std::strcmp(action, "hog-inotify")) {
+        // inotify instances count per user against fs.inotify.max_user_instances (128).
+        long instances = 0;
+        while (::inotify_init1(IN_CLOEXEC) >= 0) ++instances;
+        hold("inotify", instances);
+    }
+    if (!std::strcmp(action, "inotify-init")) return report(::inotify_init1(IN_CLOEXEC));
+    if (!std::strcmp(action, "hog-aio")) {
+        // AIO contexts count machine-wide against fs.aio-max-nr.
+        long events = 0;
+        for (aio_context_t context = 0; ::syscall(SYS_io_setup, 4096, &context) == 0; context = 0) events += 4096;
+        hold("aio-events", events);
+    }
+    if (!std::strcmp(action, "aio-setup")) {
+        aio_context_t context = 0;
+        return report(::syscall(SYS_io_setup, 1, &context));
+    }
+    if (!std::strcmp(action, "lease")) {
+        // A write lease on a file it creates in its writable grant at fd `fd`: whoever opens
+        // the file next waits for the lease to be broken (fs.lease-break-time, 45 s).
+        ::signal(SIGIO, SIG_IGN);
+        const int file = ::openat(fd, "leased", O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (file < 0 || ::fcntl(file, F_SETLEASE, F_WRLCK) != 0) return report(-1);
+        hold("lease", 1);
+    }
+    if (!std::strcmp(action, "open-in")) {
+        // Opens NAME in the granted directory at fd `fd` (argv[3]).
+        return report(::openat(fd, argc > 3 ? argv[3] : "leased", O_RDONLY | O_CLOEXEC));
+    }
+    if (!std::strcmp(action, "whoami-hold")) {
+        errno = 0;
+        std::printf("note uid=%d gid=%d\n", static_cast<int>(::getuid()), static_cast<int>(::getgid()));
+        hold("nothing", 0);
+    }
+    if (!std::strcmp(action, "whoami")) {
+        std::printf("note uid=%d gid=%d\n", static_cast<int>(::getuid()), static_cast<int>(::getgid()));
+        return report(0);
     }
     if (!std::strcmp(action, "sleep")) {
         std::printf("note pid=%d\n", ::getpid());
