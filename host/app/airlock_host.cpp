@@ -1,6 +1,5 @@
 // airlock-host: check a config, run one plugin in the foreground, supervise all of them.
 #include <airlock/host/foreground_run.hpp>
-#include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include "exec_command_line.hpp"
@@ -124,9 +123,6 @@ int run_plugin(PluginConfig plugin, const ExecCommandLine& command_line) {
         return EX_UNAVAILABLE;
     }
     const bool inherit_stdio = plugin.stdio == StdioMode::Inherit && !command_line.prefix;
-    // An inherited `>> file` is an append-only grant in all but name (inherited_stdio.hpp).
-    const int shared_outputs[] = {STDOUT_FILENO, STDERR_FILENO};
-    plugin.shares_append_only_output = inherit_stdio && shares_append_only_output(shared_outputs);
     Spawner spawner(plugin);
     ForegroundOptions options;
     options.extra_args = command_line.extra_args;
