@@ -61,6 +61,19 @@ int run_ctl(const std::vector<std::string>& arguments, std::string& output) {
     return started && WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
 }
 
+// Whether the host `pid` exited (not reaped: finish_host does that) before a socket
+// appeared at `socket`; waits up to 30 s for either.
+bool exited_before_binding(pid_t pid, const std::string& socket) {
+    for (int i = 0; i < 3000; ++i) {
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
+            return true;
+        if (socket_at(socket)) return false;
+        ::usleep(10000);
+    }
+    return false;
+}
+
 } // namespace
 
 TEST_CASE("the host refuses a control socket where another user could pre-empt or replace it", "[e2e][redteam]") {
@@ -106,8 +119,13 @@ TEST_CASE("the host refuses a control socket where another user could pre-empt o
     for (const Case& attack : cases) {
         TempDir dir;
         const std::string socket = attack.socket(dir);
-        const Run run = run_host({"run", host_config(dir, socket)});
+        const StartedHost host = start_host({"run", host_config(dir, socket)});
+        // A host that accepted the path would serve until stopped: it ends (refusing) or binds.
+        const bool refused = exited_before_binding(host.pid, socket);
+        if (!refused) ::kill(host.pid, SIGTERM);
+        const Run run = finish_host(host);
         INFO(attack.name << "\n" << run.err);
+        CHECK(refused);
         CHECK(run.status == 69);  // EX_UNAVAILABLE
         CHECK(run.err.find("control socket " + socket + ": ") != std::string::npos);
         CHECK(run.err.find(attack.refusal) != std::string::npos);
