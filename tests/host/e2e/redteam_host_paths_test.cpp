@@ -107,3 +107,22 @@ TEST_CASE("a system path another user can redirect is refused before the plugin 
         CHECK(served.result("noop") == "SUCCEEDED");
     }
 }
+
+TEST_CASE("exec -- COMMAND through a link another user can change is refused", "[e2e][redteam]") {
+    if (skipped_unless_root("a root caller and an unprivileged attacker")) return;
+    TempDir dir;
+    const std::string theirs = dir.dir("theirs");
+    REQUIRE(::chown(theirs.c_str(), kNobody, kNobody) == 0);
+    const std::string tool = theirs + "/tool";
+    // nobody decides which program `airlock-host exec -- .../tool` runs.
+    REQUIRE(as_nobody([&] { return ::symlink("/usr/bin/true", tool.c_str()) == 0; }));
+    const Run run = run_host({"exec", "--", tool});
+    INFO(run.out << run.err);
+    CHECK(run.status != 0);
+    CHECK(run.err.find("command " + tool + ": " + theirs + " belongs to uid 65534, who could replace " + tool) !=
+          std::string::npos);
+
+    const Run served = run_host({"exec", "--", "/usr/bin/true"});
+    INFO(served.err);
+    CHECK(served.status == 0);
+}
