@@ -1,6 +1,5 @@
 // airlock-host: check a config, run one plugin in the foreground, supervise all of them.
 #include <airlock/host/foreground_run.hpp>
-#include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/open_file_limit.hpp>
 #include <airlock/host/spawner.hpp>
 
@@ -126,9 +125,6 @@ int run_plugin(PluginConfig plugin, const ExecCommandLine& command_line) {
         return EX_UNAVAILABLE;
     }
     const bool inherit_stdio = plugin.stdio == StdioMode::Inherit && !command_line.prefix;
-    // An inherited `>> file` is an append-only grant in all but name (inherited_stdio.hpp).
-    const int shared_outputs[] = {STDOUT_FILENO, STDERR_FILENO};
-    plugin.shares_append_only_output = inherit_stdio && shares_append_only_output(shared_outputs);
     Spawner spawner(plugin, SpawnerUse::OneLaunch);
     ForegroundOptions options;
     options.extra_args = command_line.extra_args;

@@ -6,6 +6,8 @@
 #include <airlock/connection/dynamic_value.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sysexits.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -155,12 +158,49 @@ std::string pad(std::string text, std::size_t width) {
 struct Client {
     airlock::Connection connection{airlock::protocol::control_protocol()};
     std::optional<airlock::CallSession> session;
+    bool impostor = false;  ///< the socket is served by another user (see connect_to_host)
 };
+
+/// Connects to `path` and checks who serves it before sending a byte: the host runs as root
+/// or as this user. In a directory another user can write, that user could bind the name
+/// first (or in the host's absence) and be sent our commands and have its answers believed.
+airlock::Status connect_to_host(Client& client, const std::string& path) {
+    airlock::UniqueFd socket(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!socket) return airlock::errno_status("socket", errno);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof address.sun_path)
+        return airlock::Status(StatusCode::InvalidParameter, "socket path must be 1 to " +
+                                                                 std::to_string(sizeof address.sun_path - 1) + " bytes long");
+    std::memcpy(address.sun_path, path.data(), path.size());
+    int result;
+    do {
+        result = ::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+    } while (result < 0 && errno == EINTR);
+    if (result < 0) {
+        const int error = errno;
+        if (error == ENOENT || error == ECONNREFUSED)
+            return airlock::Status(StatusCode::NotFound, "no listener at " + path + ": " + std::strerror(error));
+        return airlock::errno_status("connect to " + path, error);
+    }
+    ucred server{};
+    socklen_t size = sizeof server;
+    if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &server, &size) != 0)
+        return airlock::errno_status("SO_PEERCRED of " + path, errno);
+    if (server.uid != 0 && server.uid != ::geteuid()) {
+        client.impostor = true;
+        return airlock::Status(StatusCode::PermissionDenied,
+                               path + " is served by uid " + std::to_string(server.uid) + " (pid " +
+                                   std::to_string(server.pid) + "), neither root nor this user: not an airlock host "
+                                   "this command trusts; nothing was sent to it");
+    }
+    return client.connection.set_fd(airlock::ConnectionMode::Local, std::move(socket));
+}
 
 /// Connects and completes the handshake.
 airlock::Status reach(Client& client, const std::string& path) {
     client.connection.set_timeout(std::chrono::seconds(60));
-    airlock::Status status = client.connection.set_endpoint(airlock::ConnectionMode::Local, path);
+    airlock::Status status = connect_to_host(client, path);
     if (status.ok()) status = client.connection.establish();
     if (status.ok()) client.session.emplace(client.connection);
     return status;
@@ -180,6 +220,7 @@ std::optional<int> connect(std::unique_ptr<Client>& client, const std::string& p
     }
     if (!status.ok()) {
         std::cerr << "airlockctl: cannot reach the airlock host at " << path << ": " << status.message() << "\n";
+        if (client->impostor) return EX_NOPERM;
         if (status.code() == StatusCode::PermissionDenied) {
             std::cerr << "airlockctl: the socket's file permissions refuse this user\n";
             return EX_NOPERM;

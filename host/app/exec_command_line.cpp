@@ -2,6 +2,8 @@
 // line stands for (see exec_command_line.hpp).
 #include "exec_command_line.hpp"
 
+#include <airlock/host/no_follow_open.hpp>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +107,10 @@ std::string resolve_command(const std::string& command) {
         }
         if (found.empty()) throw UsageError("command not found in PATH: " + command);
     }
+    // Resolved here as root: a link or directory on the way that another user can change
+    // would let them pick the program (no_follow_open.hpp, check_only_host_can_change).
+    if (airlock::Status trusted = airlock::host::check_only_host_can_change(found.string()); !trusted.ok())
+        throw UsageError("command " + trusted.message());
     std::error_code error;
     fs::path canonical = fs::canonical(found, error);
     if (error) throw UsageError("command " + found.string() + ": " + error.message());

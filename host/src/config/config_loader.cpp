@@ -125,7 +125,9 @@ HostConfig load_config(const std::string& path) {
     text << file.rdbuf();
     if (file.bad())
         throw ConfigError({path, 0, 0}, std::string("cannot read config file: ") + std::strerror(errno));
-    return load_config_text(text.str(), path);
+    HostConfig config = load_config_text(text.str(), path);
+    config_detail::check_config_file_outside_writable_grants(config, path);
+    return config;
 }
 
 } // namespace airlock::host

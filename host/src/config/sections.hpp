@@ -56,6 +56,10 @@ PluginSpec parse_plugin(const toml::key& name, const toml::node& node, const Loa
 /// plugin, unless the grant sets inside_writable = true; fills each plugin's
 /// config_writable_directories.
 void check_paths_inside_writable_grants(HostConfig& config);
+/// Refuses a config file (`path`, as read; also where its links lead) that lies inside a
+/// writable dir grant of any of its plugins: that plugin could rewrite its own confinement
+/// for the next load (a restart or SIGHUP).
+void check_config_file_outside_writable_grants(const HostConfig& config, const std::string& path);
 
 /// Warnings for paths the plugin's user (when the host runs as root and drops to it) cannot
 /// use as configured: an executable it cannot read and execute, a dir grant it cannot

@@ -5,6 +5,8 @@
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/no_follow_open.hpp>
 
+#include <filesystem>
+
 namespace airlock::host::config_detail {
 namespace {
 
@@ -65,6 +67,21 @@ void check_paths_inside_writable_grants(HostConfig& config) {
             }
         }
         plugin.config_writable_directories = paths;
+    }
+}
+
+void check_config_file_outside_writable_grants(const HostConfig& config, const std::string& path) {
+    const std::vector<WritableDirectory> writable = writable_directories(config);
+    if (writable.empty()) return;
+    std::error_code error;
+    std::vector<std::string> names{std::filesystem::absolute(path, error).lexically_normal().string()};
+    if (const std::string resolved = std::filesystem::weakly_canonical(path, error).string(); !error) names.push_back(resolved);
+    for (const std::string& name : names) {
+        if (const WritableDirectory* holder = holder_of(name, writable, nullptr)) {
+            throw ConfigError({path, 0, 0}, "config file " + name + " lies inside " + describe(*holder) +
+                                                ": that plugin could rewrite its own confinement before the next "
+                                                "load; keep the config where no plugin can write");
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 // The control endpoint: a Local listener driven from the supervisor's io_context.
 #include <airlock/host/control_server.hpp>
 
+#include "socket_directory.hpp"
+
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/codec.hpp>
 #include <airlock/connection/connection.hpp>
@@ -192,11 +194,14 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
 
     airlock::Status start(mode_t mode) {
         if (listener) return airlock::Status(airlock::StatusCode::InvalidState, "the control server is already listening");
+        // No other user may be able to pre-create, replace or redirect the socket's name.
+        if (airlock::Status trusted = detail::check_control_socket_directory(path); !trusted.ok()) return trusted;
         auto bound = airlock::Listener::bind(path, mode);
         if (!bound) return bound.status().with_context("control socket");  // the listener names the path
         listener.emplace(std::move(*bound));
         // Bound as root:root with `mode`; handing the file to the group only widens access.
-        if (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+        // Never through a link, even in a directory only the host can change.
+        if (group && ::fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), *group, AT_SYMLINK_NOFOLLOW) != 0) {
             const int error = errno;
             listener.reset();
             return airlock::errno_status("control socket " + path + ": giving it to group " + std::to_string(*group),

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 
 namespace airlock::host {
 namespace {
@@ -63,6 +64,30 @@ Status link_refusal(const std::string& path, const std::string& rule) {
         start = end + 1;
     }
     return {};
+}
+
+bool trusted_owner(uid_t owner) noexcept { return owner == 0 || owner == ::geteuid(); }
+bool writable_by_others(const struct stat& status) noexcept { return (status.st_mode & (S_IWGRP | S_IWOTH)) != 0; }
+
+std::string octal_mode(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
+
+constexpr const char* kOnlyHostRule =
+    "; a path the host opens, executes or binds as root must be one only root (or the host's user) can change";
+
+// Components of `path` to walk, last first (a stack).
+void push_components(const std::string& path, std::vector<std::string>& pending) {
+    std::vector<std::string> components;
+    for (std::size_t start = 0; start <= path.size();) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        if (end > start) components.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    pending.insert(pending.end(), components.rbegin(), components.rend());
 }
 
 } // namespace
@@ -124,6 +149,74 @@ std::vector<std::string> writable_directories_of(const PluginConfig& plugin) {
     return directories;
 }
 
+Status check_only_host_can_change(const std::string& path) {
+    // Walked one descriptor at a time from "/", links resolved by hand (at most 40, as the
+    // kernel): in directories only root or the host can change, what is checked stays so.
+    auto refuse = [&](const std::string& why) { return Status(StatusCode::PermissionDenied, path + ": " + why + kOnlyHostRule); };
+    UniqueFd directory;
+    struct stat directory_status {};
+    std::string walked;  // the real path of `directory`, "" for "/"
+    auto open_walked = [&]() -> Status {
+        directory.reset(::open(walked.empty() ? "/" : walked.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!directory || ::fstat(directory.get(), &directory_status) != 0)
+            return errno_status(path + ": " + (walked.empty() ? "/" : walked), errno);
+        return {};
+    };
+    if (Status opened = open_walked(); !opened.ok()) return opened;
+    std::vector<std::string> pending;
+    push_components(path, pending);
+    int links = 0;
+    while (!pending.empty()) {
+        const std::string name = pending.back();
+        pending.pop_back();
+        if (name == ".") continue;
+        if (name == "..") {
+            walked = walked.substr(0, walked.rfind('/') == std::string::npos ? 0 : walked.rfind('/'));
+            if (Status opened = open_walked(); !opened.ok()) return opened;
+            continue;
+        }
+        const std::string here = walked.empty() ? "/" : walked;
+        const std::string entry = walked + "/" + name;
+        struct stat status {};
+        if (::fstatat(directory.get(), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0)
+            return errno_status(path + ": " + entry, errno);
+        // Who may replace this entry: the directory's owner, and anyone who may write it
+        // unless it is sticky and the entry is root's or the host's.
+        if (!trusted_owner(directory_status.st_uid))
+            return refuse(here + " belongs to uid " + std::to_string(directory_status.st_uid) + ", who could replace " + entry);
+        if (writable_by_others(directory_status) &&
+            ((directory_status.st_mode & S_ISVTX) == 0 || !trusted_owner(status.st_uid)))
+            return refuse(here + " is writable by other users (mode " + octal_mode(directory_status.st_mode) +
+                          "), who could replace " + entry);
+        if (S_ISLNK(status.st_mode)) {
+            if (++links > 40) return errno_status(path, ELOOP);
+            char target[PATH_MAX];
+            const ssize_t size = ::readlinkat(directory.get(), name.c_str(), target, sizeof target - 1);
+            if (size <= 0) return errno_status(path + ": readlink " + entry, size < 0 ? errno : EINVAL);
+            const std::string text(target, static_cast<std::size_t>(size));
+            push_components(text, pending);
+            if (text[0] == '/') {
+                walked.clear();
+                if (Status opened = open_walked(); !opened.ok()) return opened;
+            }
+            continue;
+        }
+        if (pending.empty()) {
+            const bool content = S_ISREG(status.st_mode) || S_ISDIR(status.st_mode);
+            if (content && !trusted_owner(status.st_uid))
+                return refuse(entry + " belongs to uid " + std::to_string(status.st_uid) + ", who could change it");
+            if (content && writable_by_others(status) && !(S_ISDIR(status.st_mode) && (status.st_mode & S_ISVTX) != 0))
+                return refuse(entry + " is writable by other users (mode " + octal_mode(status.st_mode) +
+                              "), who could change it");
+            return {};
+        }
+        if (!S_ISDIR(status.st_mode)) return errno_status(path + ": " + entry, ENOTDIR);
+        walked = entry;
+        if (Status opened = open_walked(); !opened.ok()) return opened;
+    }
+    return {};  // "/" itself
+}
+
 Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories) {
     auto refuse = [&](const std::string& named, const std::string& directory) {
         return Status(StatusCode::PermissionDenied,
@@ -132,6 +225,9 @@ Result<std::string> resolve_trusted_path(const std::string& path, const std::vec
     };
     if (const std::string* directory = writable_directory_holding(path, writable_directories))
         return refuse(path, *directory);
+    // Its links and directories must be root's (or the host's) alone, or another user could
+    // point it elsewhere between this and the open that follows.
+    if (Status trusted = check_only_host_can_change(path); !trusted.ok()) return trusted;
     char resolved[PATH_MAX];
     if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
     std::string result(resolved);

@@ -2,6 +2,7 @@
 #include "child_namespaces.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,6 +20,38 @@ int mount_call(const char* source, const char* target, const char* type, unsigne
     return ::syscall(SYS_mount, source, target, type, flags, data) == 0 ? 0 : errno;
 }
 
+// "/proc/self/fd/N" for a descriptor, written into `path` (at least 32 bytes).
+void descriptor_path(long fd, char* path) {
+    const char prefix[] = "/proc/self/fd/";
+    std::size_t length = 0;
+    for (; prefix[length] != '\0'; ++length) path[length] = prefix[length];
+    char digits[24];
+    std::size_t count = 0;
+    do {
+        digits[count++] = static_cast<char>('0' + fd % 10);
+        fd /= 10;
+    } while (fd > 0);
+    while (count > 0) path[length++] = digits[--count];
+    path[length] = '\0';
+}
+
+// Binds `source` on `target` as the planned path names it now, never through a link: the
+// plan resolved every link on the way (and recreates it in the root), so a link here was put
+// there since, by whoever can write a directory on the way; mount(2) would follow it.
+int bind_without_links(const char* source, const char* target) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;  // no O_NOFOLLOW: with it O_PATH would open a trailing link itself
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    const long fd = ::syscall(SYS_openat2, AT_FDCWD, source, &how, sizeof how);
+    if (fd < 0) return errno;
+    char opened[32];
+    descriptor_path(fd, opened);
+    // The magic link names exactly the file opened above.
+    const int error = mount_call(opened, target, nullptr, MS_BIND, nullptr);
+    ::syscall(SYS_close, fd);
+    return error;
+}
+
 int run_step(const RootStep& step) {
     switch (step.kind) {
     case RootStep::Kind::MakeDirectory:
@@ -32,7 +65,7 @@ int run_step(const RootStep& step) {
     }
     case RootStep::Kind::BindReadOnly:
         // Bind first, then remount: the read-only flag of a bind is set by the remount.
-        if (int error = mount_call(step.source, step.target, nullptr, MS_BIND, nullptr)) return error;
+        if (int error = bind_without_links(step.source, step.target)) return error;
         return mount_call(nullptr, step.target, nullptr, step.remount_flags, nullptr);
     case RootStep::Kind::Symlink:
         return ::syscall(SYS_symlink, step.source, step.target) == 0 ? 0 : errno;

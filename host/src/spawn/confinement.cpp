@@ -33,6 +33,7 @@ PreparedConfinement PreparedConfinement::prepare(const PluginConfig& plugin) {
         }
         compiled.filter.emplace(std::move(*filter));
         compiled.program = compiled.filter->program();
+        compiled.filter_is_append_only = options.has_append_grants;
         prepared.layers_.push_back({IsolationLayer::Seccomp, true, ""});
     } else {
         prepared.layers_.push_back({IsolationLayer::Seccomp, false, probe.seccomp.detail});
@@ -91,6 +92,43 @@ ChildConfinement PreparedConfinement::child() const noexcept {
         child.exec_tag = compiled_->filter->exec_tag();
     }
     return child;
+}
+
+namespace {
+
+const SeccompVariant* append_only_variant(CompiledConfinement& compiled, const PluginConfig& plugin) {
+    std::lock_guard lock(compiled.append_only_mutex);
+    if (!compiled.append_only) {
+        SeccompFilterOptions options =
+            seccomp_filter_options_for(plugin, compiled.filter->uses_notification());
+        options.has_append_grants = true;
+        auto filter = compile_seccomp_filter(plugin.syscalls, plugin.limits, options);
+        if (!filter) {
+            throw SpawnError("plugin '" + plugin.name + "': cannot compile the append-only seccomp filter for its " +
+                             "inherited O_APPEND output: " + filter.status().message());
+        }
+        compiled.append_only = std::make_shared<const SeccompVariant>(std::move(*filter));
+    }
+    return compiled.append_only.get();
+}
+
+} // namespace
+
+ChildConfinement PreparedConfinement::child_sharing_append_only_output(const PluginConfig& plugin) const {
+    if (!seccomp_applied() || compiled_->filter_is_append_only) return child();
+    const SeccompVariant* variant = append_only_variant(*compiled_, plugin);
+    ChildConfinement child;
+    child.seccomp_program = &variant->program;
+    child.seccomp_listener = variant->filter.uses_notification();
+    child.exec_tag = variant->filter.exec_tag();
+    return child;
+}
+
+const CompiledSeccompFilter* PreparedConfinement::filter_of_launch(bool append_only_output) const {
+    if (!seccomp_applied()) return nullptr;
+    if (!append_only_output || compiled_->filter_is_append_only) return &*compiled_->filter;
+    std::lock_guard lock(compiled_->append_only_mutex);
+    return compiled_->append_only ? &compiled_->append_only->filter : &*compiled_->filter;
 }
 
 } // namespace airlock::host::detail

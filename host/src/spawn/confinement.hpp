@@ -5,6 +5,7 @@
 
 #include <airlock/connection/unique_fd.hpp>
 #include <airlock/host/plugin_config.hpp>
+#include <airlock/host/seccomp_filter.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include <memory>
@@ -42,6 +43,13 @@ public:
 
     /// The child's view: seccomp program, listener flag and exec tag (ruleset fd not set).
     [[nodiscard]] ChildConfinement child() const noexcept;
+    /// The same for a launch whose stdout or stderr is an inherited O_APPEND file: the filter
+    /// gets the append-only hardening of an append grant (compiled on first use, kept).
+    /// Thread-safe. @throws SpawnError when that filter cannot be compiled.
+    [[nodiscard]] ChildConfinement child_sharing_append_only_output(const PluginConfig& plugin) const;
+    /// The filter a launch loaded (the hardened one when `append_only_output`), for its
+    /// violation monitor; null without seccomp.
+    [[nodiscard]] const CompiledSeccompFilter* filter_of_launch(bool append_only_output) const;
 
     /// The compiled sandbox objects (for the violation monitor); null without seccomp.
     [[nodiscard]] const CompiledConfinement* compiled() const noexcept { return compiled_.get(); }

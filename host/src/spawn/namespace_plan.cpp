@@ -55,6 +55,11 @@ struct RootContents {
             struct stat status {};
             if (inputs.lstat(prefix, &status) != 0) return;  // missing: nothing to show
             if (!S_ISLNK(status.st_mode)) continue;
+            // A grant is never reached through a link (grant_opener refused one a moment
+            // ago): one now was planted since, by a plugin that can write where it lies.
+            if (refuse_links)
+                throw SpawnError("grant path " + path + (prefix == path ? " is" : " lies under") +
+                                 " a symbolic link (" + prefix + "); grants never follow links");
             // A link's text cannot change without a new inode (ctime), so the lstat covers it.
             char text[4096];
             ssize_t size = ::readlink(prefix.c_str(), text, sizeof text - 1);
@@ -71,6 +76,7 @@ struct RootContents {
         if (writable_target) writable.insert(path);
     }
     bool writable_target = false;  // set around add() for a writable by_path grant
+    bool refuse_links = false;     // set around add() for a by_path grant
 };
 
 // The first directory that no bind source lies in, to mount the tmpfs on (only inside
@@ -188,8 +194,10 @@ NamespacePlan NamespacePlan::prepare(const PluginConfig& plugin, unsigned long c
     for (const auto& grant : plugin.grants) {
         if (!grant.by_path) continue;
         contents.writable_target = grant.access != GrantAccess::Read;
+        contents.refuse_links = true;
         contents.add(grant.path);
         contents.writable_target = false;
+        contents.refuse_links = false;
     }
     // The kernel opens the ELF interpreter (and a #! line's interpreter) by path at exec,
     // inside the new root.

@@ -9,9 +9,10 @@
 namespace airlock::host {
 
 std::optional<ViolationMonitor> make_violation_monitor(const Spawner& spawner, SpawnedPlugin& plugin) {
-    const detail::CompiledConfinement* compiled = detail::SpawnerInternals::confinement(spawner).compiled();
-    if (!plugin.seccomp_listener || compiled == nullptr || !compiled->filter) return std::nullopt;
-    SeccompViolationPolicy policy = compiled->filter->violation_policy();
+    const CompiledSeccompFilter* filter =
+        detail::SpawnerInternals::confinement(spawner).filter_of_launch(plugin.shares_append_only_output);
+    if (!plugin.seccomp_listener || filter == nullptr) return std::nullopt;
+    SeccompViolationPolicy policy = filter->violation_policy();
     policy.group_of = [](std::string_view syscall) { return group_of_syscall(syscall); };
     return ViolationMonitor(std::move(plugin.seccomp_listener), std::move(policy));
 }

@@ -13,6 +13,7 @@
 #include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
 
+#include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/isolation_layers.hpp>
 #include <airlock/host/no_follow_open.hpp>
 #include <airlock/host/open_file_limit.hpp>
@@ -429,6 +430,18 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
                                          : opened_exe.status().message()));
     }
     UniqueFd exe = std::move(opened_exe->fd);
+    // Another local user who could replace it (or a directory on its way) could run their own
+    // program with this plugin's grants; the system paths likewise, for its libraries (with
+    // Landlock, its ruleset checks them: landlock_ruleset.hpp).
+    if (Status trusted = check_only_host_can_change(plugin.executable); !trusted.ok())
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " + trusted.message());
+    if (!p.confinement.landlock_applied()) {
+        for (const std::string& system_path : plugin.system_paths) {
+            Status trusted = check_only_host_can_change(system_path);
+            if (!trusted.ok() && trusted.code() != StatusCode::NotFound)
+                throw SpawnError("plugin '" + plugin.name + "': cannot start: system path " + trusted.message());
+        }
+    }
     // A #! script: its interpreter is executed on the script's path (script_launch.hpp).
     const std::optional<detail::ScriptInterpreter> script =
         detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
@@ -463,7 +476,12 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     }
     Pipe out = options.stdio[1] < 0 ? make_output_pipe(plugin.name) : Pipe{};
     Pipe err = options.stdio[2] < 0 ? make_output_pipe(plugin.name) : Pipe{};
-    const detail::ChildConfinement confinement = p.confinement.child();
+    // A caller's `>> file` shared as stdout or stderr is an append grant in all but name: the
+    // launch gets the append-only hardening, whoever embeds the spawner (inherited_stdio.hpp).
+    const int shared_outputs[] = {options.stdio[1], options.stdio[2]};
+    const bool append_only_output = shares_append_only_output(shared_outputs);
+    const detail::ChildConfinement confinement =
+        append_only_output ? p.confinement.child_sharing_append_only_output(plugin) : p.confinement.child();
     const std::shared_ptr<const UniqueFd> landlock_ruleset = p.confinement.landlock_ruleset(plugin);
     UniqueFd handoff_host, handoff_child;
     if (confinement.seccomp_listener) {
@@ -597,6 +615,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     spawned.stderr_pipe = std::move(err.read_end);
     spawned.stdin_pipe = std::move(in.write_end);
     spawned.seccomp_listener = std::move(listener);
+    spawned.shares_append_only_output = append_only_output;
     spawned.memory_cgroup = memory_cgroup_path;
     spawned.pids_cgroup = pids_cgroup_path;
     spawned.cpu_cgroup = cpu_cgroup_path;

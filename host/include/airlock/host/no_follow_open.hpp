@@ -67,7 +67,22 @@ std::vector<std::string> writable_directories_of(const PluginConfig& plugin);
 /// realpath() of an operator-configured path that may contain links (a system path, an
 /// ELF interpreter). Refused — code PermissionDenied, "<path> lies inside the
 /// plugin-writable directory <dir>; ..." — when `path` or its resolution lies inside one
-/// of `writable_directories`, since a plugin could then move the link. ENOENT gives NotFound.
+/// of `writable_directories`, since a plugin could then move the link; and refused when
+/// another local user could change where it leads (check_only_host_can_change, below).
+/// ENOENT gives NotFound.
 Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories);
+
+/// Ok when no user but root and the host's own (its effective uid) can change which file
+/// `path` names, or what a regular file or directory there holds: every directory on the way
+/// is owned by root or the host's user and writable by no one else, or is sticky (others
+/// cannot rename or remove what they do not own) and the entry in it is root's or the host's;
+/// a symbolic link on the way counts as an entry of its directory, and where it leads is
+/// checked the same way. The file itself, when a regular file or directory, is root's or the
+/// host's and writable by no one else (a sticky directory excepted). Another local user who
+/// could do any of this could swap in their own executable, library or socket between the
+/// host's check and its use, or before the next start.
+/// Refusals: PermissionDenied "<path>: <directory> is writable by other users (mode 0777),
+/// who could replace <entry>; ..."; a missing component gives NotFound.
+Status check_only_host_can_change(const std::string& path);
 
 } // namespace airlock::host

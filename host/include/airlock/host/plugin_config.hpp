@@ -179,9 +179,9 @@ struct PluginConfig {
     /// Paths of the write/read-write dir grants of every plugin in the same config (set by
     /// the loader): hard-linked file grants and system paths inside them are refused.
     std::vector<std::string> config_writable_directories;
-    /// Set by `airlock-host exec` (not a TOML key): the plugin shares an O_APPEND stdout or
-    /// stderr file with the caller, so its filter gets the append-only hardening of an
-    /// append grant (inherited_stdio.hpp).
+    /// Not a TOML key: every launch's filter gets the append-only hardening of an append
+    /// grant. Not needed for an inherited `>> file`: Spawner::launch hardens each launch whose
+    /// LaunchOptions::stdio shares an O_APPEND stdout or stderr file (inherited_stdio.hpp).
     bool shares_append_only_output = false;
 };
 

@@ -173,6 +173,10 @@ struct SpawnedPlugin {
     /// Seccomp user-notification listener; invalid when the confinement uses no
     /// notifications. `make_violation_monitor()` (spawn_violations.hpp) wraps it.
     UniqueFd seccomp_listener;
+    /// The launch's stdout or stderr is the caller's O_APPEND file (LaunchOptions::stdio), so
+    /// its filter has the append-only hardening (inherited_stdio.hpp; make_violation_monitor
+    /// uses that filter's policy).
+    bool shares_append_only_output = false;
     /// Protocol "airlock": the opened grants, to be sent in the grant table message.
     /// Protocol "none": empty (the plugin inherited them from fd 3 on).
     std::vector<OpenedGrant> grants_to_send;
