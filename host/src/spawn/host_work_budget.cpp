@@ -38,6 +38,11 @@ bool HostWorkBudget::over(Clock::time_point now) {
     return tokens_.count() < 0;
 }
 
+bool HostWorkBudget::in_debt_beyond(std::chrono::nanoseconds margin, Clock::time_point now) {
+    refill(now);
+    return tokens_ < -margin;
+}
+
 void HostWorkBudget::resume_later(std::function<void()> resume) {
     ++pauses_;
     paused_->push_back(std::move(resume));

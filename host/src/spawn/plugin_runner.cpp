@@ -111,6 +111,14 @@ decltype(auto) PluginRunner::charged(Work&& work) {
     return std::forward<Work>(work)();
 }
 
+// While a call of the owner is in flight, the plugin may run up a debt of this many intervals'
+// allowance before its messages wait anyway (1 s of CPU time at the default 20 ms a second).
+constexpr int kCallDebtIntervals = 50;
+
+bool PluginRunner::in_debt_beyond_calls_allowance() {
+    return budget_ && budget_->in_debt_beyond(budget_->allowance().per_interval * kCallDebtIntervals);
+}
+
 // Runs `next` (which waits for more of one of its sources) now, or, while the plugin costs
 // the loop more than its budget, once it is back within it: until then the plugin waits on
 // its full pipe, in its forbidden system call or on its full socket, using no CPU either.
@@ -210,8 +218,10 @@ void PluginRunner::wait_connection() {
             self.after_connection_activity();
         });
         // What it sends unasked (log records, progress, requests) waits while it is over its
-        // budget; the replies to the owner's own calls never do.
-        if (self.calls_in_flight_ > 0) return self.wait_connection();
+        // budget. While the owner waits for a reply, reading goes on into a bounded debt, so a
+        // reply is not held back for a burst; a plugin that keeps a call open while it floods
+        // the host has its messages (that reply too) wait until the debt is paid back.
+        if (self.calls_in_flight_ > 0 && !self.in_debt_beyond_calls_allowance()) return self.wait_connection();
         self.continue_within_budget("messages", [](PluginRunner& runner) { runner.wait_connection(); });
     });
     flush_writes();

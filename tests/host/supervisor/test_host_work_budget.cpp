@@ -103,6 +103,27 @@ TEST_CASE("a plugin flooding requests beyond its host CPU budget is read later w
     CHECK(status_of(supervisor, "good").budget_pauses == 0);
 }
 
+TEST_CASE("a plugin flooding the host while the host's call to it is in flight is held to its host CPU budget too") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +
+                                        plugin_toml("holder", "flood-on-echo",
+                                                    "restart = \"no\"\ncall_timeout = \"10m\"\n" + kTinyBudget)));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready) &&
+                                       in_state(supervisor, "holder", PluginState::Ready); }));
+    // The call stays open (the plugin never replies) while the plugin sends log records as fast
+    // as it can: reading goes on into a bounded debt, then its messages wait.
+    std::optional<Result<Message>> reply;
+    const std::vector<std::uint8_t> body{1};
+    supervisor.call_raw("holder", "echo", body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    REQUIRE(run_until(io, [&] { return status_of(supervisor, "holder").budget_pauses > 0; }, std::chrono::seconds(60)));
+    CHECK(logged(supervisor, "holder", "its messages wait"));
+    CHECK_FALSE(reply.has_value());
+    check_good_serves(io, supervisor);
+    CHECK(status_of(supervisor, "good").budget_pauses == 0);
+}
+
 TEST_CASE("host_cpu_budget outside 1ms to 1000ms is refused naming the key") {
     CHECK_THROWS_WITH(config_of(plugin_toml("p", "serve", "host_cpu_budget = \"0ms\"\n")),
                       Catch::Contains("host_cpu_budget") && Catch::Contains("greater than zero"));

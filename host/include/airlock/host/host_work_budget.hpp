@@ -51,6 +51,8 @@ public:
     void charge(std::chrono::nanoseconds spent, Clock::time_point now = Clock::now());
     /// Whether the bucket is in debt: reading should wait (`resume_later`).
     [[nodiscard]] bool over(Clock::time_point now = Clock::now());
+    /// Whether the debt is larger than `margin` (over() with a tolerance).
+    [[nodiscard]] bool in_debt_beyond(std::chrono::nanoseconds margin, Clock::time_point now = Clock::now());
     /// Runs `resume` once the debt is paid back (on the io_context; dropped with the budget).
     /// Counts one pause per source paused.
     void resume_later(std::function<void()> resume);

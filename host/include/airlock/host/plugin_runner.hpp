@@ -145,7 +145,9 @@ public:
     /// Its output pump (dropped_lines(), truncated_lines()).
     [[nodiscard]] const OutputPump& output() const noexcept { return pump_; }
     /// The owner sent it a call / got the reply (or gave up): while a call is in flight its
-    /// messages are read whatever its budget, so a reply is never held back.
+    /// messages are read beyond its budget, into a debt of up to 50 intervals' allowance, so a
+    /// reply is not held back for a burst; a plugin flooding the host while a call waits has
+    /// its messages wait like any other once that debt is reached.
     void call_started() noexcept { ++calls_in_flight_; }
     void call_finished() noexcept {
         if (calls_in_flight_ > 0) --calls_in_flight_;
@@ -183,6 +185,8 @@ private:
     template <class Work>
     decltype(auto) charged(Work&& work);
     void continue_within_budget(const char* source, void (*next)(PluginRunner&));
+    /// Whether a call in flight no longer lets its messages be read beyond the budget.
+    [[nodiscard]] bool in_debt_beyond_calls_allowance();
 
     boost::asio::io_context& io_;
     std::string name_;

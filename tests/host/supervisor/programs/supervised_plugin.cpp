@@ -10,6 +10,8 @@
 //   flood         reports ready, then writes long lines to stdout as fast as it can
 //   spam          reports ready, then sends the host progress requests as fast as it can
 //                 and never reads the replies
+//   flood-on-echo  like serve, but on each echo sends log records as fast as it can and
+//                 never replies (a plugin keeping the host's call open while it floods)
 //   violate       reports ready, then calls ptrace (not in the default allowlist)
 //   violate-on-echo  like serve, but calls ptrace (not in the default allowlist) on each echo
 //   violate-flood N [exit]  reports ready, calls ptrace N times (each refused under
@@ -95,8 +97,18 @@ int main(int argc, char** argv) {
         if (!ignore_stop) stopping = true;
         return wire::StopReply{0};
     });
-    (void)session.on_raw(wire::kFirstApplicationTag, [&mode](Message& request, CallSession::Responder& respond) -> Status {
+    (void)session.on_raw(wire::kFirstApplicationTag, [&mode, &connection](Message& request, CallSession::Responder& respond) -> Status {
         if (mode == "violate-on-echo") ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
+        if (mode == "flood-on-echo") {
+            std::vector<std::uint8_t> body;
+            std::vector<int> no_fds;
+            const wire::LogRecord record{wire::LogLevel::Info, std::string(200, 'f')};
+            if (Status s = encode_value(record, body, no_fds); !s.ok()) return s;
+            for (;;) {
+                Status s = connection.send(OutgoingMessage{wire::log_record.tag, MessageKind::OneWay, 0, body, no_fds});
+                if (!s.ok()) return s;
+            }
+        }
         return respond.send(request.body, {});
     });
     const std::uint16_t inspect_tag = wire::kFirstApplicationTag + 1;
