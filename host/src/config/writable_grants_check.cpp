@@ -5,6 +5,8 @@
 #include <airlock/host/config_loader.hpp>
 #include <airlock/host/no_follow_open.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 namespace airlock::host::config_detail {
@@ -70,15 +72,32 @@ void check_paths_inside_writable_grants(HostConfig& config) {
     }
 }
 
+namespace {
+
+// A root host runs this plugin as a user other than root, so file permissions still stand
+// between the plugin and what only root can change, whatever its dir grants.
+bool runs_as_another_user(const PluginConfig& plugin) {
+    return ::geteuid() == 0 && (plugin.dynamic_user || (plugin.user_id && *plugin.user_id != 0));
+}
+
+} // namespace
+
 void check_config_file_outside_writable_grants(const HostConfig& config, const std::string& path) {
     const std::vector<WritableDirectory> writable = writable_directories(config);
     if (writable.empty()) return;
     std::error_code error;
     std::vector<std::string> names{std::filesystem::absolute(path, error).lexically_normal().string()};
     if (const std::string resolved = std::filesystem::weakly_canonical(path, error).string(); !error) names.push_back(resolved);
+    // Only the host's user (or root) may be able to change the file, or no plugin may write
+    // where it lies: a plugin running as another user cannot change it through its grant.
+    const bool only_host_can_change = check_only_host_can_change(path).ok();
     for (const std::string& name : names) {
-        if (const WritableDirectory* holder = holder_of(name, writable, nullptr)) {
-            throw ConfigError({path, 0, 0}, "config file " + name + " lies inside " + describe(*holder) +
+        for (const WritableDirectory& holder : writable) {
+            if (!path_is_within(name, holder.grant->path)) continue;
+            if (only_host_can_change && runs_as_another_user(*holder.plugin)) continue;
+            throw ConfigError({path, 0, 0}, "config file " + name + " lies inside " + describe(holder) +
+                                                (only_host_can_change ? ", and that plugin runs as the host's user"
+                                                                      : ", and users other than the host's can change it") +
                                                 ": that plugin could rewrite its own confinement before the next "
                                                 "load; keep the config where no plugin can write");
         }

@@ -5,6 +5,7 @@
 #include "test_support.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -96,4 +97,24 @@ TEST_CASE("datagram: a connect grant key, false unless set, that other kinds ref
               "access, create, inside_writable, by_path");
     CHECK_THAT(error_of(base + "grants.a = { connect = \"/run/a.sock\", datagram = \"yes\" }\n"),
                Catch::Contains("datagram"));
+}
+
+TEST_CASE("the config file inside a writable grant loads when its plugin runs as another user and only the host can change the file") {
+    if (::geteuid() != 0) {
+        WARN("NOT TESTED: plugins run as another user only under a root host");
+        return;
+    }
+    TempDir temp;  // root's, 0700, in sticky /tmp: only root can change what lies in it
+    const std::string config = temp.write("airlock.toml", "[sandbox]\nuser = \"nobody\"\n"
+                                                          "[plugin.p]\nexec = \"/usr/bin/true\"\n"
+                                                          "grants.work = { dir = " + in_quotes(temp.path().string()) +
+                                                          ", access = \"read-write\" }\n");
+    REQUIRE(::chmod(config.c_str(), 0644) == 0);
+    // nobody cannot write root's 0644 file nor rename it out of root's 0700 directory.
+    CHECK_NOTHROW(airlock::host::load_config(config));
+    // Writable by others, the file is the plugin's to rewrite through its grant.
+    REQUIRE(::chmod(config.c_str(), 0666) == 0);
+    CHECK_THROWS_WITH(airlock::host::load_config(config),
+                      Catch::Contains("config file " + config + " lies inside the writable dir grant \"work\"") &&
+                          Catch::Contains("users other than the host's can change it"));
 }
