@@ -104,6 +104,7 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) int map_own_ids_a
 // The probe's namespaces, kept for the first private root (take_probed_namespaces).
 std::mutex probed_mutex;
 ProbedNamespaces probed;
+pid_t probed_by = 0;  // a forked process's copies name its parent's namespaces: not for it
 
 void close_probed(ProbedNamespaces& namespaces) noexcept {
     for (int* fd : {&namespaces.mount, &namespaces.network, &namespaces.uts, &namespaces.ipc}) {
@@ -166,6 +167,7 @@ const NamespaceProbe& probe_namespaces() {
             }
             std::lock_guard lock(probed_mutex);
             probed = kept;
+            probed_by = ::getpid();
             return NamespaceProbe{{true, layers}, false};
         }
         std::string detail = errno_text("clone(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWPID)", error);
@@ -206,14 +208,25 @@ const NamespaceProbe& probe_namespaces() {
 // "PID namespace").
 const unsigned long kNamespaceCloneFlags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
 
+namespace {
+
+// The kept namespaces, unless this process is a fork of the one that probed (its parent may
+// build its private root in them, so the copies are closed here instead).
+ProbedNamespaces& probed_here() noexcept {
+    if (probed_by != ::getpid()) close_probed(probed);
+    return probed;
+}
+
+} // namespace
+
 int take_probed_network_namespace() noexcept {
     std::lock_guard lock(probed_mutex);
-    return std::exchange(probed.network, -1);
+    return std::exchange(probed_here().network, -1);
 }
 
 ProbedNamespaces take_probed_namespaces() noexcept {
     std::lock_guard lock(probed_mutex);
-    return std::exchange(probed, ProbedNamespaces{});
+    return std::exchange(probed_here(), ProbedNamespaces{});
 }
 
 void release_probed_namespaces() noexcept {

@@ -438,18 +438,31 @@ const char* controller_name(CgroupController controller) noexcept {
 PluginCgroups::PluginCgroups() = default;
 
 PluginCgroups::PluginCgroups(PluginCgroups&& other) noexcept
-    : members_(std::exchange(other.members_, {})), join_fds_(std::exchange(other.join_fds_, {})) {}
+    : members_(std::exchange(other.members_, {})), join_fds_(std::exchange(other.join_fds_, {})),
+      owner_(std::exchange(other.owner_, 0)) {}
 
 PluginCgroups& PluginCgroups::operator=(PluginCgroups&& other) noexcept {
     if (this != &other) {
-        (void)remove();
+        remove_if_made_here();
         members_ = std::exchange(other.members_, {});
         join_fds_ = std::exchange(other.join_fds_, {});
+        owner_ = std::exchange(other.owner_, 0);
     }
     return *this;
 }
 
-PluginCgroups::~PluginCgroups() { (void)remove(); }
+PluginCgroups::~PluginCgroups() { remove_if_made_here(); }
+
+// A copy a forked process inherited belongs to its parent, which may still use it (its plugin
+// may run in it): the copy lets go of its descriptors and leaves the directories alone.
+void PluginCgroups::remove_if_made_here() noexcept {
+    if (made_by_this_process()) {
+        (void)remove();
+        return;
+    }
+    members_.clear();
+    join_fds_.clear();
+}
 
 std::string PluginCgroups::path(CgroupController controller) const {
     for (const Member& member : members_) {
@@ -513,6 +526,7 @@ Result<PluginCgroups> PluginCgroups::create(const std::vector<CgroupSupport>& su
                                             const CgroupLimits& limits, int& error_out) {
     error_out = 0;
     PluginCgroups cgroups;
+    cgroups.owner_ = ::getpid();
     std::vector<Member> members;
     // One directory per hierarchy: co-mounted controllers share their parent.
     for (const CgroupSupport& support : supports) {

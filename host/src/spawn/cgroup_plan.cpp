@@ -26,6 +26,7 @@ struct CgroupPlan::Support {
     Result<PluginCgroups> take() {
         {
             std::lock_guard lock(mutex);
+            if (spare && !spare->made_by_this_process()) spare.reset();  // a forked copy: the parent's
             if (spare) {
                 Result<PluginCgroups> taken(std::move(*spare));
                 spare.reset();
@@ -41,6 +42,7 @@ struct CgroupPlan::Support {
         try {
             {
                 std::lock_guard lock(mutex);
+                if (spare && !spare->made_by_this_process()) spare.reset();
                 if (spare) return;
             }
             auto made = PluginCgroups::create(controllers, label, limits);

@@ -11,8 +11,10 @@
 
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/wait.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 using namespace airlock::e2e;
@@ -214,6 +216,48 @@ TEST_CASE("a launch joins a cgroup made before it, and its reap makes the next l
         CHECK(read_text(next[0] + "/cgroup.procs").empty());
     }
     CHECK(cgroups_of(parent, "attempt", ::getpid()).empty());  // the spare goes with the spawner
+}
+
+TEST_CASE("a forked copy of a Spawner leaves its parent's cgroups alone, and launches in a set of its own", "[e2e]") {
+    if (!memory_cgroups_here()) return;
+    const std::string parent = own_v1_memory_cgroup();
+    TempDir dir;
+    AttemptConfig attempt;
+    attempt.limits = "memory = \"48MiB\"";
+    airlock::host::HostConfig loaded = airlock::host::load_config(write_config(dir, attempt));
+    std::optional<airlock::host::Spawner> spawner(std::in_place, loaded.plugins.at("attempt"));
+    const std::vector<std::string> spare = cgroups_of(parent, "attempt", ::getpid());
+    REQUIRE(spare.size() == 1);
+
+    // The child launches with its copy (while the parent's spare is made), reaps that plugin
+    // and drops the copy, then exits.
+    const pid_t child = ::fork();
+    if (child == 0) {
+        int status = 0;
+        try {
+            airlock::host::SpawnedPlugin own = spawner->launch(airlock::host::LaunchOptions{{"noop"}});
+            if (own.memory_cgroup == spare[0]) status = 3;
+            (void)own.process.wait();
+            spawner.reset();
+        } catch (...) {
+            status = 2;
+        }
+        ::_exit(status);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    // The parent's spare is still there, unused, and its launch joins it.
+    REQUIRE(path_exists(spare[0]));
+    CHECK(read_text(spare[0] + "/cgroup.procs").empty());
+    airlock::host::SpawnedPlugin next = spawner->launch(airlock::host::LaunchOptions{{"sleep", "30"}});
+    CHECK(next.memory_cgroup == spare[0]);
+    CHECK(read_text(spare[0] + "/cgroup.procs") == std::to_string(next.process.pid()));
+    REQUIRE(next.process.send_signal(SIGKILL));
+    (void)next.process.wait();
+    spawner.reset();
+    CHECK(cgroups_of(parent, "attempt", ::getpid()).empty());
 }
 
 TEST_CASE("a plugin filling a tmpfs file under a read-write grant is stopped at its memory limit", "[e2e]") {

@@ -62,7 +62,8 @@ struct ProbedNamespaces {
 /// them instead of new ones, so the host makes one mount namespace, not two, and does not
 /// wait for the probe's copy of the mount table to be torn down (an RCU grace period, paid
 /// by the probe child's exit). The same conditions as take_probed_network_namespace().
-/// The caller owns the descriptors.
+/// The caller owns the descriptors. A process forked from the one that probed gets none
+/// (its copies name namespaces its parent may still build its private root in).
 ProbedNamespaces take_probed_namespaces() noexcept;
 
 /// Closes what the probe kept and nobody took. The kept mount namespace holds a copy of the

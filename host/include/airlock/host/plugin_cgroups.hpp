@@ -24,6 +24,9 @@
 #include "airlock/connection/status.hpp"
 #include "airlock/connection/unique_fd.hpp"
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -109,6 +112,9 @@ public:
     /// How many thread or process creations `pids.max` refused (`pids.events` "max").
     [[nodiscard]] std::uint64_t tasks_refused() const;
 
+    /// Whether this process created them. A forked process's inherited copy is its parent's:
+    /// destroying or overwriting it leaves the directories alone (remove() still removes).
+    [[nodiscard]] bool made_by_this_process() const noexcept { return owner_ != 0 && owner_ == ::getpid(); }
     /// Removes the cgroups. Processes still in them (a plugin's own children) are killed
     /// first so they can go; retried for up to about half a second while they exit.
     /// Idempotent.
@@ -116,12 +122,14 @@ public:
 
 private:
     struct Member;
+    void remove_if_made_here() noexcept;
     friend CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how);
     /// create(), also telling the errno of a failure (0 on success), for the probe's hints.
     static Result<PluginCgroups> create(const std::vector<CgroupSupport>& supports, std::string_view label,
                                         const CgroupLimits& limits, int& error_out);
     std::vector<Member> members_;
     std::vector<int> join_fds_;
+    pid_t owner_ = 0;  ///< the process that created them
 };
 
 /// Removes the `airlock-*-<pid>-*` cgroups whose host pid is no longer a running process (a
