@@ -8,6 +8,8 @@ _airlockctl_plugins() {
         case "${COMP_WORDS[i]}" in
             --socket) socket=(--socket "${COMP_WORDS[i + 1]}") ;;
             --socket=*) socket=("${COMP_WORDS[i]}") ;;
+            --host-user) socket+=(--host-user "${COMP_WORDS[i + 1]}") ;;
+            --host-user=*) socket+=("${COMP_WORDS[i]}") ;;
         esac
     done
     airlockctl "${socket[@]}" status 2>/dev/null | awk 'NR > 1 && /^[^ ]/ { print $1 }'
@@ -23,17 +25,21 @@ _airlockctl() {
         COMPREPLY=($(compgen -f -- "$cur"))
         return
     fi
+    if [[ "$prev" == "--host-user" ]]; then
+        COMPREPLY=($(compgen -u -- "$cur"))
+        return
+    fi
     command=""
     local arguments=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${COMP_WORDS[i]}" in
-            --socket) ((i++)) ;;
+            --socket | --host-user) ((i++)) ;;
             -*) ;;
             *) if [[ -z "$command" ]]; then command="${COMP_WORDS[i]}"; else ((arguments++)); fi ;;
         esac
     done
     if [[ -z "$command" ]]; then
-        COMPREPLY=($(compgen -W "$commands --socket --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "$commands --socket --host-user --help --version" -- "$cur"))
         return
     fi
     case "$command" in

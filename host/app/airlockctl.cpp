@@ -6,6 +6,7 @@
 #include <airlock/connection/dynamic_value.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sysexits.h>
@@ -31,7 +32,7 @@ namespace control = airlock::protocol::control;
 using airlock::StatusCode;
 
 constexpr const char* kUsage =
-    "usage: airlockctl [--socket PATH] COMMAND\n"
+    "usage: airlockctl [--socket PATH] [--host-user USER] COMMAND\n"
     "\n"
     "commands:\n"
     "  status [--json] [NAME]      state, pid, uptime, restarts, counters (calls, errors,\n"
@@ -52,9 +53,26 @@ constexpr const char* kUsage =
     "Durations as in the config: 500ms, 2s, 1m, 1h. A bare number for --timeout is still read as\n"
     "milliseconds, with a warning (deprecated).\n"
     "The socket is --socket PATH, else $AIRLOCK_CONTROL_SOCKET, else /run/airlock/control.sock.\n"
+    "Only a socket served by root or this user is sent anything; --host-user USER (a name or\n"
+    "uid) trusts a host run as that dedicated user too.\n"
     "Exit codes (sysexits.h): 0 ok, 64 usage, 65 bad JSON/value, 66 unknown plugin or method,\n"
     "69 host or plugin unavailable, 70 internal/plugin failure, 75 timeout, 76 protocol error,\n"
     "77 permission denied.\n";
+
+/// The uid of a user name or number, if there is such a user (a number is taken as it is).
+std::optional<uid_t> user_id_of(const std::string& name) {
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        errno = 0;
+        char* end = nullptr;
+        const unsigned long value = std::strtoul(name.c_str(), &end, 10);
+        if (errno == 0 && *end == '\0' && value < static_cast<unsigned long>(static_cast<uid_t>(-1)))
+            return static_cast<uid_t>(value);
+        return std::nullopt;
+    }
+    const passwd* entry = ::getpwnam(name.c_str());
+    if (!entry) return std::nullopt;
+    return entry->pw_uid;
+}
 
 int usage_error(const std::string& message) {
     std::cerr << "airlockctl: " << message << "\n\n" << kUsage;
@@ -159,6 +177,7 @@ struct Client {
     airlock::Connection connection{airlock::protocol::control_protocol()};
     std::optional<airlock::CallSession> session;
     bool impostor = false;  ///< the socket is served by another user (see connect_to_host)
+    std::optional<uid_t> host_user;  ///< --host-user: also trusted to serve the socket
 };
 
 /// Connects to `path` and checks who serves it before sending a byte: the host runs as root
@@ -187,12 +206,14 @@ airlock::Status connect_to_host(Client& client, const std::string& path) {
     socklen_t size = sizeof server;
     if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &server, &size) != 0)
         return airlock::errno_status("SO_PEERCRED of " + path, errno);
-    if (server.uid != 0 && server.uid != ::geteuid()) {
+    if (server.uid != 0 && server.uid != ::geteuid() && server.uid != client.host_user) {
         client.impostor = true;
         return airlock::Status(StatusCode::PermissionDenied,
                                path + " is served by uid " + std::to_string(server.uid) + " (pid " +
-                                   std::to_string(server.pid) + "), neither root nor this user: not an airlock host "
-                                   "this command trusts; nothing was sent to it");
+                                   std::to_string(server.pid) + "), neither root nor this user" +
+                                   (client.host_user ? " nor --host-user" : "") +
+                                   ": not an airlock host this command trusts; nothing was sent to it (a host "
+                                   "run as a dedicated user is trusted with --host-user USER)");
     }
     return client.connection.set_fd(airlock::ConnectionMode::Local, std::move(socket));
 }
@@ -215,7 +236,9 @@ std::optional<int> connect(std::unique_ptr<Client>& client, const std::string& p
     while (!status.ok() && status.code() != StatusCode::PermissionDenied &&
            status.code() != StatusCode::ProtocolMismatch && std::chrono::steady_clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const std::optional<uid_t> host_user = client->host_user;
         client = std::make_unique<Client>();
+        client->host_user = host_user;
         status = reach(*client, path);
     }
     if (!status.ok()) {
@@ -406,6 +429,7 @@ int main(int argc, char** argv) {
     else socket_path = airlock::protocol::kDefaultControlSocket;
 
     std::vector<std::string> words;
+    std::optional<uid_t> host_user;
     bool json = false;
     bool follow = false;
     std::optional<std::uint32_t> timeout_ms;
@@ -421,6 +445,16 @@ int main(int argc, char** argv) {
             socket_path = args[++i];
         } else if (arg.rfind("--socket=", 0) == 0) {
             socket_path = arg.substr(9);
+        } else if (arg == "--host-user" || arg.rfind("--host-user=", 0) == 0) {
+            std::string value;
+            if (arg == "--host-user") {
+                if (i + 1 >= args.size()) return usage_error("--host-user needs a user name or uid");
+                value = args[++i];
+            } else {
+                value = arg.substr(12);
+            }
+            host_user = user_id_of(value);
+            if (!host_user) return usage_error("--host-user: no user named \"" + value + "\"");
         } else if (arg == "--json") {
             json = true;
         } else if (arg == "--follow" || arg == "-f") {
@@ -482,6 +516,7 @@ int main(int argc, char** argv) {
     // --wait also covers a host that is still starting: its socket may not be there yet.
     const auto connect_until = std::chrono::steady_clock::now() + wait.value_or(std::chrono::milliseconds(0));
     auto connected = std::make_unique<Client>();
+    connected->host_user = host_user;
     if (auto failed = connect(connected, socket_path, connect_until)) return *failed;
     if (wait) wait = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                 connect_until - std::chrono::steady_clock::now()));

@@ -145,10 +145,18 @@ TEST_CASE("the host refuses a control socket where another user could pre-empt o
     CHECK(status == 0);
 }
 
-TEST_CASE("airlockctl sends nothing to a control socket another user serves", "[e2e][redteam]") {
-    if (skipped_unless_root("an unprivileged attacker and a root airlockctl")) return;
-    TempDir dir;
-    // A directory nobody can write (say, named by $AIRLOCK_CONTROL_SOCKET or --socket).
+namespace {
+
+// What airlockctl ARGS (after --socket) did with a socket nobody serves in a directory of
+// theirs: its exit status, its output, and how many bytes its first message had (0: it
+// closed without a word; -2: the server never got a client).
+struct ImpostorRun {
+    int status = -1;
+    std::string output;
+    long bytes_received = -2;
+};
+
+ImpostorRun run_ctl_against_nobody(const TempDir& dir, const std::vector<std::string>& args) {
     const std::string theirs = dir.dir("theirs");
     REQUIRE(::chown(theirs.c_str(), kNobody, kNobody) == 0);
     const std::string socket = theirs + "/control.sock";
@@ -180,17 +188,44 @@ TEST_CASE("airlockctl sends nothing to a control socket another user serves", "[
     char byte = 0;
     REQUIRE(::read(ready[0], &byte, 1) == 1);
 
-    std::string output;
-    const int status = run_ctl({"--socket", socket, "stop", "attempt"}, output);
-    long count = -2;
-    const bool reported = ::read(received[0], &count, sizeof count) == sizeof count;
+    ImpostorRun run;
+    std::vector<std::string> full{"--socket", socket};
+    full.insert(full.end(), args.begin(), args.end());
+    run.status = run_ctl(full, run.output);
+    if (::read(received[0], &run.bytes_received, sizeof run.bytes_received) != sizeof run.bytes_received)
+        run.bytes_received = -2;
     int raw = 0;
     ::waitpid(impostor, &raw, 0);
     ::close(ready[0]);
     ::close(received[0]);
-    INFO(output);
-    CHECK(status == 77);  // EX_NOPERM
-    CHECK(output.find("is served by uid 65534") != std::string::npos);
-    REQUIRE(reported);
-    CHECK(count == 0);  // not even the handshake reached the impostor
+    return run;
+}
+
+} // namespace
+
+TEST_CASE("airlockctl sends nothing to a control socket another user serves", "[e2e][redteam]") {
+    if (skipped_unless_root("an unprivileged attacker and a root airlockctl")) return;
+    TempDir dir;
+    // A directory nobody can write (say, named by $AIRLOCK_CONTROL_SOCKET or --socket).
+    const ImpostorRun run = run_ctl_against_nobody(dir, {"stop", "attempt"});
+    INFO(run.output);
+    CHECK(run.status == 77);  // EX_NOPERM
+    CHECK(run.output.find("is served by uid 65534") != std::string::npos);
+    CHECK(run.output.find("--host-user") != std::string::npos);  // the way to trust it, named
+    CHECK(run.bytes_received == 0);  // not even the handshake reached the impostor
+}
+
+TEST_CASE("airlockctl --host-user trusts a host run as that user, and only names it can resolve", "[e2e]") {
+    if (skipped_unless_root("a server run as nobody and a root airlockctl")) return;
+    TempDir dir;
+    // A host run as a dedicated user: the operator says which, and airlockctl talks to it.
+    const ImpostorRun run = run_ctl_against_nobody(dir, {"--host-user", "nobody", "stop", "attempt"});
+    INFO(run.output);
+    CHECK(run.status != 77);
+    CHECK(run.output.find("neither root nor") == std::string::npos);
+    CHECK(run.bytes_received > 0);  // the handshake was sent
+
+    std::string output;
+    CHECK(run_ctl({"--host-user", "no-such-user-here", "status"}, output) == 64);  // EX_USAGE
+    CHECK(output.find("--host-user: no user named \"no-such-user-here\"") != std::string::npos);
 }
