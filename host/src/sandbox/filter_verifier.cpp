@@ -12,6 +12,8 @@
 #include <optional>
 #include <sstream>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace airlock::host {
 
@@ -210,16 +212,40 @@ std::optional<std::set<std::uint32_t>> number_comparisons(std::span<const sock_f
 // changes its outcome (K and K + 1 for each constant K), or every number.
 class NumberIntervals {
 public:
-    NumberIntervals(std::span<const sock_filter> program, std::uint32_t arch)
-        : constants_(number_comparisons(program, arch)) {}
+    NumberIntervals(std::span<const sock_filter> program, std::uint32_t arch) {
+        // Sorted in a vector: asked once per number and architecture, a binary search over
+        // contiguous memory costs less than the set's walk.
+        if (auto constants = number_comparisons(program, arch))
+            constants_.emplace(constants->begin(), constants->end());
+    }
     /// Whether the program may answer `value` differently from `value - 1` (other inputs equal).
     [[nodiscard]] bool starts_interval(std::uint32_t value) const {
         if (!constants_) return true;
-        return constants_->count(value) != 0 || (value > 0 && constants_->count(value - 1) != 0);
+        return std::binary_search(constants_->begin(), constants_->end(), value) ||
+               (value > 0 && std::binary_search(constants_->begin(), constants_->end(), value - 1));
     }
 
 private:
-    std::optional<std::set<std::uint32_t>> constants_;
+    std::optional<std::vector<std::uint32_t>> constants_;
+};
+
+// Decisions counted by raw action: a handful of distinct actions, counted once per case, so a
+// short list searched in order instead of a map.
+class DecisionCounts {
+public:
+    void add(std::uint32_t action) {
+        for (auto& [known, count] : counts_) {
+            if (known == action) {
+                ++count;
+                return;
+            }
+        }
+        counts_.emplace_back(action, 1);
+    }
+    [[nodiscard]] const std::vector<std::pair<std::uint32_t, std::size_t>>& counts() const { return counts_; }
+
+private:
+    std::vector<std::pair<std::uint32_t, std::size_t>> counts_;
 };
 
 } // namespace
@@ -373,7 +399,7 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
     const std::uint32_t enosys = SECCOMP_RET_ERRNO | ENOSYS;
 
     // Decisions counted by raw action per architecture (in arch_cases order), named at the end.
-    std::map<std::uint32_t, std::size_t> decisions[std::size(arch_cases)];
+    DecisionCounts decisions[std::size(arch_cases)];
     // Within an interval of numbers the program answers alike (NumberIntervals), a number with
     // the same argument cases as the one before gets that one's answers without a run.
     const NumberIntervals intervals[] = {{program, arch_cases[0].audit_arch}, {program, arch_cases[1].audit_arch},
@@ -384,9 +410,12 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
         std::vector<std::uint32_t> answers;
     };
     Answered previous[std::size(arch_cases)];
+    // The rules are ordered by number: walked alongside the numbers instead of looked up.
+    auto next_rules = rules.syscalls.begin();
     for (int nr = 0; nr <= last; ++nr) {
-        auto found = rules.syscalls.find(nr);
-        const SyscallRules* syscall = found == rules.syscalls.end() ? nullptr : &found->second;
+        while (next_rules != rules.syscalls.end() && next_rules->first < nr) ++next_rules;
+        const SyscallRules* syscall =
+            next_rules != rules.syscalls.end() && next_rules->first == nr ? &next_rules->second : nullptr;
         const std::string_view known_name = syscall ? std::string_view(syscall->name) : std::string_view();
         auto name = [&]() { return syscall ? syscall->name : "#" + std::to_string(nr); };
         auto cases = argument_cases(syscall);
@@ -414,7 +443,7 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
                 }
                 const std::uint32_t* actual = &answered.answers[case_index];
                 ++report.cases;
-                ++decisions[arch_index][*actual];
+                decisions[arch_index].add(*actual);
 
                 // Foreign architectures and x32: killed, or handed to the host (which names the
                 // call and never lets it continue) when violations are notified.
@@ -447,7 +476,7 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
         }
     }
     for (std::size_t arch_index = 0; arch_index < std::size(arch_cases); ++arch_index)
-        for (const auto& [action, count] : decisions[arch_index])
+        for (const auto& [action, count] : decisions[arch_index].counts())
             report.decisions[arch_cases[arch_index].name][describe_seccomp_action(action)] += count;
     report.microseconds =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
