@@ -138,13 +138,6 @@ std::uint64_t counter_in(const std::string& text, std::string_view key) {
     return 0;
 }
 
-struct CgroupMount {
-    std::string root;     // the part of the hierarchy mounted there ("/" unless namespaced)
-    std::string point;    // where it is mounted
-    std::string options;  // v1: the controllers, e.g. "rw,memory"
-    bool v2 = false;
-};
-
 // Every cgroup mount in /proc/self/mountinfo, v1 hierarchies first.
 std::vector<CgroupMount> cgroup_mounts() {
     std::vector<CgroupMount> v1, v2;
@@ -166,7 +159,7 @@ std::vector<CgroupMount> cgroup_mounts() {
     return v1;
 }
 
-// /proc/self/cgroup, read once per top-level call (one line per hierarchy).
+// /proc/self/cgroup (one line per hierarchy).
 std::string own_cgroup_table() {
     std::ifstream in("/proc/self/cgroup");
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -260,13 +253,13 @@ std::optional<std::string> v2_controller_problem(int dir, const std::string& pat
 }
 
 // Where plugin cgroups of `controller` would go, before trying to make one.
-CgroupSupport locate(CgroupController controller, bool may_enable) {
+CgroupSupport locate(CgroupController controller, bool may_enable, const CgroupTables& tables) {
     const char* name = controller_name(controller);
     CgroupSupport support;
     support.controller = controller;
     std::string why_not;
-    const std::string table = own_cgroup_table();
-    for (const CgroupMount& mount : cgroup_mounts()) {
+    const std::string& table = tables.own_cgroups;
+    for (const CgroupMount& mount : tables.mounts) {
         if (!mount.v2 && !has_token(mount.options, name, ',')) continue;
         std::string problem;
         auto own = open_own_cgroup(mount, name, table, problem);
@@ -596,8 +589,14 @@ std::string not_root_hint(CgroupVersion version) {
 
 } // namespace
 
+CgroupTables read_cgroup_tables() { return {cgroup_mounts(), own_cgroup_table()}; }
+
 CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how) {
-    CgroupSupport support = locate(controller, how != CgroupProbe::Look);
+    return probe_cgroup_controller(controller, how, read_cgroup_tables());
+}
+
+CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how, const CgroupTables& tables) {
+    CgroupSupport support = locate(controller, how != CgroupProbe::Look, tables);
     if (!support.available || how == CgroupProbe::Locate) return support;
     if (how == CgroupProbe::Look) {
         // What mkdir beneath the parent would be refused for, without making anything.
@@ -631,11 +630,13 @@ CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe h
     return support;
 }
 
-std::size_t remove_stale_cgroups() {
+std::size_t remove_stale_cgroups() { return remove_stale_cgroups(read_cgroup_tables()); }
+
+std::size_t remove_stale_cgroups(const CgroupTables& tables) {
     std::size_t removed = 0;
     std::vector<std::string> seen;
-    const std::string table = own_cgroup_table();
-    for (const CgroupMount& mount : cgroup_mounts()) {
+    const std::string& table = tables.own_cgroups;
+    for (const CgroupMount& mount : tables.mounts) {
         const char* controller = nullptr;
         for (CgroupController c : {CgroupController::Memory, CgroupController::Pids, CgroupController::Cpu}) {
             if (!mount.v2 && has_token(mount.options, controller_name(c), ',')) controller = controller_name(c);

@@ -100,8 +100,9 @@ struct ControllerUse {
 // Decides each controller's enforcement from `how`'s probe: fills the plan's memory, tasks
 // and cpu, and returns the supports of the controllers to use.
 // @throws SpawnError when a mode is "require" and that cgroup cannot be made.
-std::vector<CgroupSupport> decide_controllers(const PluginConfig& plugin, CgroupProbe how, MemoryEnforcement& memory,
-                                              CgroupEnforcement& tasks, CgroupEnforcement& cpu) {
+std::vector<CgroupSupport> decide_controllers(const PluginConfig& plugin, CgroupProbe how, const CgroupTables& tables,
+                                              MemoryEnforcement& memory, CgroupEnforcement& tasks,
+                                              CgroupEnforcement& cpu) {
     const Limits& limits = plugin.limits;
     const ControllerUse uses[] = {
         {CgroupController::Memory, "memory_cgroup", plugin.memory_cgroup, limits.memory_bytes.has_value(),
@@ -118,7 +119,7 @@ std::vector<CgroupSupport> decide_controllers(const PluginConfig& plugin, Cgroup
         if (use.limited && use.mode == CgroupMode::Off) {
             detail = std::string(use.mode_key) + " = \"off\"";
         } else if (use.limited) {
-            auto support = probe_cgroup_controller(use.controller, how);
+            auto support = probe_cgroup_controller(use.controller, how, tables);
             detail = support.detail;
             if (!support.available && use.mode == CgroupMode::Require) {
                 throw SpawnError("plugin '" + plugin.name + "': " + use.mode_key + " = \"require\" but no " +
@@ -149,9 +150,11 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin, SpawnerUse use) {
     const bool describe = use == SpawnerUse::Describe;
     // Before any plugin of this host starts: what hosts that died left behind (processes
     // included) goes, whatever this plugin's own settings. A description changes nothing.
-    if (!describe) remove_stale_cgroups();
+    // Where the cgroups are, read once for the sweep and every controller's probe.
+    const CgroupTables tables = read_cgroup_tables();
+    if (!describe) remove_stale_cgroups(tables);
     std::vector<CgroupSupport> used = decide_controllers(plugin, describe ? CgroupProbe::Look : CgroupProbe::Locate,
-                                                         plan.memory_, plan.tasks_, plan.cpu_);
+                                                         tables, plan.memory_, plan.tasks_, plan.cpu_);
     if (used.empty()) return plan;
     plan.support_ = std::make_shared<Support>();
     Support& support = *plan.support_;
@@ -172,7 +175,7 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin, SpawnerUse use) {
         return plan;
     }
     // Which controller cannot be had, and why: a trial cgroup of each, as the probe makes.
-    support.controllers = decide_controllers(plugin, CgroupProbe::Trial, plan.memory_, plan.tasks_, plan.cpu_);
+    support.controllers = decide_controllers(plugin, CgroupProbe::Trial, tables, plan.memory_, plan.tasks_, plan.cpu_);
     if (support.controllers.empty()) {
         plan.support_.reset();
         return plan;

@@ -138,6 +138,29 @@ TEST_CASE("stale cleanup removes the cgroups of hosts that no longer run, and on
     for (const auto& path : {live, mine, foreign}) ::rmdir(path.c_str());
 }
 
+TEST_CASE("one reading of the cgroup tables finds what each probe's own reading finds, and the sweep uses it", "[memory_cgroup]") {
+    auto memory = support_here();
+    if (!memory) return;
+    const CgroupTables tables = read_cgroup_tables();
+    REQUIRE_FALSE(tables.mounts.empty());
+    for (CgroupController controller : {CgroupController::Memory, CgroupController::Pids, CgroupController::Cpu}) {
+        for (CgroupProbe how : {CgroupProbe::Locate, CgroupProbe::Look}) {
+            const CgroupSupport alone = probe_cgroup_controller(controller, how);
+            const CgroupSupport shared = probe_cgroup_controller(controller, how, tables);
+            INFO(alone.detail);
+            CHECK(shared.available == alone.available);
+            CHECK(shared.version == alone.version);
+            CHECK(shared.parent == alone.parent);
+            CHECK(shared.detail == alone.detail);
+        }
+    }
+    // A stale cgroup of a host that no longer runs goes in a sweep given the tables.
+    const std::string stale = memory->parent + "/airlock-tables-" + std::to_string(dead_pid()) + "-0";
+    REQUIRE(::mkdir(stale.c_str(), 0755) == 0);
+    CHECK(remove_stale_cgroups(tables) >= 1);
+    CHECK_FALSE(path_exists(stale));
+}
+
 TEST_CASE("one set holds memory, pids and cpu cgroups with their limits, each removed", "[memory_cgroup]") {
     auto memory = support_here();
     if (!memory) return;

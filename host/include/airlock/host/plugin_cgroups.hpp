@@ -57,6 +57,27 @@ struct CgroupSupport {
     std::shared_ptr<const UniqueFd> parent_fd;
 };
 
+/// One cgroup mount of /proc/self/mountinfo.
+struct CgroupMount {
+    std::string root;     ///< the part of the hierarchy mounted there ("/" unless namespaced)
+    std::string point;    ///< where it is mounted
+    std::string options;  ///< v1: the controllers, e.g. "rw,memory"
+    bool v2 = false;
+};
+
+/// What the probes and the stale sweep read from /proc: the cgroup mounts (v1 hierarchies
+/// first) and this process's /proc/self/cgroup. The kernel writes mountinfo out anew on every
+/// read (about 60 us of CPU for twenty mounts), so one plan reads both once and hands them to
+/// the sweep and to each controller's probe. Only where to look comes from here: every
+/// directory is still opened from its mount point without following links and checked to be
+/// a cgroup filesystem when it is used.
+struct CgroupTables {
+    std::vector<CgroupMount> mounts;
+    std::string own_cgroups;  ///< /proc/self/cgroup as read
+};
+/// Reads both now.
+CgroupTables read_cgroup_tables();
+
 /// How probe_cgroup_controller() finds out whether this process may make cgroups.
 enum class CgroupProbe {
     /// Creates, limits and removes one trial cgroup: only trying tells for sure (cgroup v1
@@ -74,6 +95,8 @@ enum class CgroupProbe {
 /// Finds the host's cgroup of `controller` and tells whether plugin cgroups can be made
 /// beneath it, as `how` says. Never throws.
 CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how = CgroupProbe::Trial);
+/// The same, looking where `tables` (read_cgroup_tables()) say.
+CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how, const CgroupTables& tables);
 
 /// The limits to set; a controller whose limit is unset gets no cgroup.
 struct CgroupLimits {
@@ -123,7 +146,8 @@ public:
 private:
     struct Member;
     void remove_if_made_here() noexcept;
-    friend CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how);
+    friend CgroupSupport probe_cgroup_controller(CgroupController controller, CgroupProbe how,
+                                                 const CgroupTables& tables);
     /// create(), also telling the errno of a failure (0 on success), for the probe's hints.
     static Result<PluginCgroups> create(const std::vector<CgroupSupport>& supports, std::string_view label,
                                         const CgroupLimits& limits, int& error_out);
@@ -139,6 +163,8 @@ private:
 /// `cgroup.procs`, repeated until it is empty. Returns how many cgroups were removed. Call
 /// it when a host starts, before it starts plugins. Never throws.
 std::size_t remove_stale_cgroups();
+/// The same, looking where `tables` (read_cgroup_tables()) say.
+std::size_t remove_stale_cgroups(const CgroupTables& tables);
 
 /// The same for the cgroups directly beneath `parent` only.
 std::size_t remove_stale_cgroups_in(const std::string& parent);
