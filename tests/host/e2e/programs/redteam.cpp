@@ -174,6 +174,21 @@ int main(int argc, char** argv) {
         sock_fprog program{1, notify_all};
         return report(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
     }
+    // --- violations whose kind the plugin picks ---------------------------------------------
+    if (!std::strcmp(action, "distinct-violations")) {
+        // COUNT violations, each of another kind: 32-bit (int 0x80) calls with numbers no
+        // table names, which the kernel hands the host as they are. A report limiter or a
+        // learn-mode record keyed by the number would write, or keep, one entry per call.
+        const long count = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 1000;
+        long refused = 0;
+        for (long i = 0; i < count; ++i) {
+            long result = 0x10000 + i;
+            asm volatile("int $0x80" : "+a"(result) : : "memory");
+            if (result == -EPERM) ++refused;
+        }
+        std::printf("note refused=%ld\n", refused);
+        return report(0);
+    }
     // --- kernel resources counted per user (sibling plugins running as the same uid) -------
     // Each hog takes all it can of one per-user resource, prints "note filled ...", and holds
     // it until killed; its victim action then needs a little of the same resource.
