@@ -134,6 +134,14 @@ int main(int argc, char** argv) {
     }
     if (!std::strcmp(action, "setown-parent")) return report(::fcntl(fd, F_SETOWN, ::getppid()));
     if (!std::strcmp(action, "flock")) return report(::flock(fd, LOCK_EX | LOCK_NB));
+    if (!std::strcmp(action, "terminal-echo-off")) {
+        // Switches echo off on the terminal at `fd` (a granted descriptor): the setting stays
+        // with the terminal after the plugin, for whoever types into it next.
+        termios settings{};
+        if (::tcgetattr(fd, &settings) != 0) return report(-1);
+        settings.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        return report(::tcsetattr(fd, TCSANOW, &settings));
+    }
     if (!std::strcmp(action, "tiocsti")) {
         char byte = 'x';
         return report(::ioctl(fd, TIOCSTI, &byte));
