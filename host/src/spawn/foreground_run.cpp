@@ -8,6 +8,7 @@
 
 #include <airlock/host/spawn_violations.hpp>
 #include <airlock/host/syscall_sets.hpp>
+#include <airlock/host/violation_report_limiter.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -71,18 +72,27 @@ private:
 };
 
 // Learn mode (`syscalls.learn`): what the run needed outside its policy, as the allow line
-// to paste, and what the sandbox refused whatever the policy says.
+// to paste, and what the sandbox refused whatever the policy says. Bounded whatever the
+// plugin does: native names are a fixed table (the filter answers unknown numbers ENOSYS
+// without asking the host), and calls of another ABI, whose numbers the plugin picks freely,
+// are kept as one count per ABI.
 class LearnedSyscalls {
 public:
     LearnedSyscalls(std::string plugin_name, int error_fd, bool learn)
         : plugin_name_(std::move(plugin_name)), error_fd_(error_fd), learn_(learn) {}
     void record([[maybe_unused]] const Violation& violation) {
         if (!learn_) return;
-        if (violation.action == ViolationAction::Log)
+        if (!violation.architecture.empty()) {
+            ForeignCalls& calls = foreign_[violation.architecture];
+            if (calls.count++ == 0) {
+                calls.first = violation.syscall_name;
+                calls.why = violation.advice;
+            }
+        } else if (violation.action == ViolationAction::Log) {
             used_.insert(violation.syscall_name);
-        else
-            refused_.emplace(violation.syscall_name + (violation.architecture.empty() ? "" : " (" + violation.architecture + ")"),
-                             violation.advice);
+        } else {
+            refused_.emplace(violation.syscall_name, violation.advice);
+        }
     }
     void write([[maybe_unused]] const SyscallPolicy& policy) {
         if (!learn_) return;
@@ -97,14 +107,24 @@ public:
         }
         for (const auto& [name, why] : refused_)
             write_waiting(error_fd_, who + ": refused " + name + " (no config can allow it): " + why + "\n");
+        for (const auto& [architecture, calls] : foreign_)
+            write_waiting(error_fd_, who + ": refused " + grouped_count(calls.count) + " call(s) of " + architecture +
+                                         ", the first " + calls.first + " (no config can allow them): " + calls.why +
+                                         "\n");
     }
 
 private:
+    struct ForeignCalls {
+        std::uint64_t count = 0;
+        std::string first;  // the first one's name
+        std::string why;
+    };
     std::string plugin_name_;
     int error_fd_;
     bool learn_ = false;
-    std::set<std::string> used_;                // continued: the policy should allow these
-    std::map<std::string, std::string> refused_;  // sandbox denials: name -> why
+    std::set<std::string> used_;                  // continued: the policy should allow these
+    std::map<std::string, std::string> refused_;  // sandbox denials of native calls: name -> why
+    std::map<std::string, ForeignCalls> foreign_;  // calls of another ABI, by ABI
 };
 
 using Clock = std::chrono::steady_clock;

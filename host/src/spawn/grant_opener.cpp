@@ -68,6 +68,13 @@ UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& wri
     if (S_ISDIR(opened.status.st_mode)) fail(grant, "is a directory (use `dir = ...` for directories)", 0);
     if (!S_ISREG(opened.status.st_mode) && !S_ISFIFO(opened.status.st_mode) && !S_ISCHR(opened.status.st_mode))
         refuse(grant, grant.path + " is not a regular file, FIFO or character device");
+    // A terminal's ioctls act on everyone using it (termios, window size) and, once the plugin
+    // makes it its controlling terminal (TIOCSCTTY), type into it (TIOCSTI); Landlock's
+    // device-ioctl right covers only what the plugin opens itself. Never handed over, as for
+    // stdio = "inherit".
+    if (S_ISCHR(opened.status.st_mode) && ::isatty(fd.get()) != 0)
+        refuse(grant, grant.path + " is a terminal: a plugin never gets a terminal's descriptor (its ioctls would "
+                                   "change the terminal for everyone using it, or type into it)");
     // A second name for a file somewhere else, planted where a plugin can write.
     if (opened.status.st_nlink > 1) {
         if (const std::string* directory = writable_directory_holding(grant.path, writable_directories)) {

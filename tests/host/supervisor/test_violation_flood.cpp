@@ -98,6 +98,29 @@ TEST_CASE("the violation report limiter writes a burst per interval, then one su
     CHECK(grouped_count(999) == "999");
 }
 
+TEST_CASE("the violation report limiter keeps a bounded number of kinds, the rest share one window") {
+    using Clock = ViolationReportLimiter::Clock;
+    ViolationReportLimiter limiter("p", {2, std::chrono::milliseconds(1000), 3});
+    const auto t0 = Clock::now();
+    std::size_t lines = 0;
+    // 1,000 kinds, as a plugin making up numbers would: 3 get windows, the rest share one.
+    for (int nr = 0; nr < 1000; ++nr) {
+        Violation made_up = ptrace_violation(7);
+        made_up.syscall_nr = 0x10000 + nr;
+        made_up.syscall_name = "syscall_" + std::to_string(made_up.syscall_nr);
+        made_up.architecture = "i386 (int 0x80)";
+        lines += limiter.record(made_up, t0).size();
+    }
+    CHECK(lines == 3 + 2);  // the first of each of 3 kinds, the first 2 of the others
+    const auto summary = limiter.take_due(t0 + std::chrono::seconds(1));
+    REQUIRE(summary.size() == 1);
+    CHECK(summary[0] == "plugin p (pid 7): 995 more of other kinds (the last: forbidden system call syscall_66535 "
+                        "(66535, i386 (int 0x80)): refused with EPERM) in the last 1 s");
+    // The kinds' windows ended with the interval: a new kind has room again.
+    CHECK(limiter.record(ptrace_violation(7), t0 + std::chrono::seconds(1)).size() == 1);
+    CHECK(limiter.total() == 1001);
+}
+
 TEST_CASE("run: a plugin flooding violations under errno gets bounded report lines and an exact count, and the host serves on") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +

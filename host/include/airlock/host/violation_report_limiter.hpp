@@ -10,6 +10,14 @@
 ///
 ///     plugin NAME (pid N): 19,980 more like this (forbidden system call mlock (149): refused with EPERM) in the last 1 s
 ///
+/// The kind is the plugin's to choose (a 32-bit `int 0x80` call can carry any number), so
+/// at most `kinds` kinds have windows of their own at once; a violation of yet another kind
+/// shares one window with every other such kind, whose summary says so:
+///
+///     plugin NAME (pid N): 65,000 more of other kinds (the last: forbidden system call syscall_130536 (130536, i386 (int 0x80)): refused with EPERM) in the last 1 s
+///
+/// so the lines per interval (at most (`kinds` + 1) × `burst` and the summaries), the memory
+/// and the work per violation stay bounded however many kinds a plugin makes up.
 /// Every violation is counted (total()). Not thread-safe: one limiter per plugin, used on the
 /// thread that handles that plugin's notifications. Used by `airlock-host run` (the
 /// supervisor) and `airlock-host exec` (run_in_foreground).
@@ -33,6 +41,7 @@ public:
     struct Options {
         unsigned burst = 10;                            ///< lines per (syscall, action) per interval
         std::chrono::milliseconds interval{1000};       ///< the window the burst applies to
+        unsigned kinds = 16;                            ///< kinds with a window of their own at once
     };
 
     explicit ViolationReportLimiter(std::string plugin_name);
@@ -63,11 +72,17 @@ private:
         std::uint64_t suppressed = 0;  ///< of those, not written as lines
         Violation last;                ///< the latest suppressed one (for pid and names)
     };
-    std::string summary(const Window& window, Clock::time_point end) const;
+    std::string summary(const Window& window, Clock::time_point end, bool other_kinds = false) const;
+    // Counts `violation` in `window` (starting it over when its interval has ended).
+    void count(Window& window, bool fresh, const Violation& violation, Clock::time_point now, bool other_kinds,
+               std::vector<std::string>& lines) const;
+    // Removes the windows whose interval has ended, adding their summaries to `lines`.
+    void remove_ended(Clock::time_point now, std::vector<std::string>& lines);
 
     std::string plugin_name_;
     Options options_;
-    std::map<std::pair<int, ViolationAction>, Window> windows_;
+    std::map<std::pair<int, ViolationAction>, Window> windows_;  ///< at most options_.kinds
+    std::optional<Window> other_;  ///< every kind beyond those, together
     std::uint64_t total_ = 0;
 };
 

@@ -134,6 +134,14 @@ int main(int argc, char** argv) {
     }
     if (!std::strcmp(action, "setown-parent")) return report(::fcntl(fd, F_SETOWN, ::getppid()));
     if (!std::strcmp(action, "flock")) return report(::flock(fd, LOCK_EX | LOCK_NB));
+    if (!std::strcmp(action, "terminal-echo-off")) {
+        // Switches echo off on the terminal at `fd` (a granted descriptor): the setting stays
+        // with the terminal after the plugin, for whoever types into it next.
+        termios settings{};
+        if (::tcgetattr(fd, &settings) != 0) return report(-1);
+        settings.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        return report(::tcsetattr(fd, TCSANOW, &settings));
+    }
     if (!std::strcmp(action, "tiocsti")) {
         char byte = 'x';
         return report(::ioctl(fd, TIOCSTI, &byte));
@@ -173,6 +181,21 @@ int main(int argc, char** argv) {
         sock_filter notify_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF)};
         sock_fprog program{1, notify_all};
         return report(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
+    }
+    // --- violations whose kind the plugin picks ---------------------------------------------
+    if (!std::strcmp(action, "distinct-violations")) {
+        // COUNT violations, each of another kind: 32-bit (int 0x80) calls with numbers no
+        // table names, which the kernel hands the host as they are. A report limiter or a
+        // learn-mode record keyed by the number would write, or keep, one entry per call.
+        const long count = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 1000;
+        long refused = 0;
+        for (long i = 0; i < count; ++i) {
+            long result = 0x10000 + i;
+            asm volatile("int $0x80" : "+a"(result) : : "memory");
+            if (result == -EPERM) ++refused;
+        }
+        std::printf("note refused=%ld\n", refused);
+        return report(0);
     }
     // --- kernel resources counted per user (sibling plugins running as the same uid) -------
     // Each hog takes all it can of one per-user resource, prints "note filled ...", and holds
