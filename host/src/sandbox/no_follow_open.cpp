@@ -149,7 +149,11 @@ std::vector<std::string> writable_directories_of(const PluginConfig& plugin) {
     return directories;
 }
 
-Status check_only_host_can_change(const std::string& path) {
+namespace {
+
+// check_only_host_can_change(), and where the walk ended: `path` with every link resolved
+// (what realpath() gives for an absolute path).
+Status walk_only_host_can_change(const std::string& path, std::string* resolved) {
     // Walked one descriptor at a time from "/", links resolved by hand (at most 40, as the
     // kernel): in directories only root or the host can change, what is checked stays so.
     auto refuse = [&](const std::string& why) { return Status(StatusCode::PermissionDenied, path + ": " + why + kOnlyHostRule); };
@@ -160,6 +164,14 @@ Status check_only_host_can_change(const std::string& path) {
         directory.reset(::open(walked.empty() ? "/" : walked.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!directory || ::fstat(directory.get(), &directory_status) != 0)
             return errno_status(path + ": " + (walked.empty() ? "/" : walked), errno);
+        return {};
+    };
+    // One step down: opened beneath the directory already checked, so the kernel looks up one
+    // name instead of the whole path again.
+    auto open_child = [&](const std::string& name) -> Status {
+        UniqueFd child(::openat(directory.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!child || ::fstat(child.get(), &directory_status) != 0) return errno_status(path + ": " + walked, errno);
+        directory = std::move(child);
         return {};
     };
     if (Status opened = open_walked(); !opened.ok()) return opened;
@@ -208,14 +220,20 @@ Status check_only_host_can_change(const std::string& path) {
             if (content && writable_by_others(status) && !(S_ISDIR(status.st_mode) && (status.st_mode & S_ISVTX) != 0))
                 return refuse(entry + " is writable by other users (mode " + octal_mode(status.st_mode) +
                               "), who could change it");
+            if (resolved != nullptr) *resolved = entry;
             return {};
         }
         if (!S_ISDIR(status.st_mode)) return errno_status(path + ": " + entry, ENOTDIR);
         walked = entry;
-        if (Status opened = open_walked(); !opened.ok()) return opened;
+        if (Status opened = open_child(name); !opened.ok()) return opened;
     }
-    return {};  // "/" itself
+    if (resolved != nullptr) *resolved = walked.empty() ? "/" : walked;
+    return {};  // "/" itself, or a path ending in "." or ".."
 }
+
+} // namespace
+
+Status check_only_host_can_change(const std::string& path) { return walk_only_host_can_change(path, nullptr); }
 
 Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories) {
     auto refuse = [&](const std::string& named, const std::string& directory) {
@@ -227,10 +245,15 @@ Result<std::string> resolve_trusted_path(const std::string& path, const std::vec
         return refuse(path, *directory);
     // Its links and directories must be root's (or the host's) alone, or another user could
     // point it elsewhere between this and the open that follows.
-    if (Status trusted = check_only_host_can_change(path); !trusted.ok()) return trusted;
-    char resolved[PATH_MAX];
-    if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
-    std::string result(resolved);
+    // The walk resolves every link itself: for an absolute path its end is realpath()'s
+    // answer, without realpath's readlink() per component.
+    std::string result;
+    if (Status trusted = walk_only_host_can_change(path, &result); !trusted.ok()) return trusted;
+    if (path.empty() || path[0] != '/') {
+        char resolved[PATH_MAX];
+        if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
+        result = resolved;
+    }
     if (const std::string* directory = writable_directory_holding(result, writable_directories))
         return refuse(path + " (" + result + ")", *directory);
     return result;
