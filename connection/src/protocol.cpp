@@ -16,7 +16,40 @@ std::uint64_t fnv1a64(std::string_view text) {
 
 } // namespace
 
-Protocol::Protocol(std::string name) : name_(std::move(name)) { fingerprint_ = fnv1a64(describe()); }
+Protocol::Protocol(std::string name) : name_(std::move(name)) {}
+
+Protocol::Protocol(const Protocol& other)
+    : name_(other.name_), messages_(other.messages_), fingerprint_(other.fingerprint_.load(std::memory_order_relaxed)),
+      application_tags_from_(other.application_tags_from_), status_(other.status_) {}
+
+Protocol::Protocol(Protocol&& other) noexcept
+    : name_(std::move(other.name_)), messages_(std::move(other.messages_)),
+      fingerprint_(other.fingerprint_.load(std::memory_order_relaxed)),
+      application_tags_from_(other.application_tags_from_), status_(std::move(other.status_)) {}
+
+Protocol& Protocol::operator=(const Protocol& other) {
+    if (this != &other) *this = Protocol(other);
+    return *this;
+}
+
+Protocol& Protocol::operator=(Protocol&& other) noexcept {
+    name_ = std::move(other.name_);
+    messages_ = std::move(other.messages_);
+    fingerprint_.store(other.fingerprint_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    application_tags_from_ = other.application_tags_from_;
+    status_ = std::move(other.status_);
+    return *this;
+}
+
+std::uint64_t Protocol::fingerprint() const {
+    // Threads that ask at once may each compute it: the same value, stored whole.
+    std::uint64_t fingerprint = fingerprint_.load(std::memory_order_relaxed);
+    if (fingerprint == 0) {
+        fingerprint = fnv1a64(describe());
+        fingerprint_.store(fingerprint, std::memory_order_relaxed);
+    }
+    return fingerprint;
+}
 
 Protocol& Protocol::add(MessageSpec spec) {
     if (spec.tag == 0 && status_.ok())
@@ -36,7 +69,7 @@ Protocol& Protocol::add(MessageSpec spec) {
                                [](const MessageSpec& m, std::uint16_t tag) { return m.tag < tag; });
     messages_.insert(at, std::move(spec));
     check_application_range();
-    fingerprint_ = fnv1a64(describe());
+    fingerprint_.store(0, std::memory_order_relaxed);
     return *this;
 }
 
@@ -45,7 +78,7 @@ Protocol& Protocol::reserve_application_tags(std::uint16_t first) {
         status_ = Status(StatusCode::InvalidParameter, "protocol " + name_ + ": application tags cannot start at 0");
     application_tags_from_ = first;
     check_application_range();
-    fingerprint_ = fnv1a64(describe());
+    fingerprint_.store(0, std::memory_order_relaxed);
     return *this;
 }
 

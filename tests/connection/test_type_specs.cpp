@@ -183,3 +183,24 @@ TEST_CASE("protocol: application tags are outside the fingerprint and must not o
     CHECK(overlapping.status().code() == StatusCode::InvalidParameter);
     CHECK_THAT(overlapping.status().message(), Catch::Contains("lies in the application range starting at 5"));
 }
+
+TEST_CASE("protocol: a fingerprint asked early follows later additions, and copies keep it", "[protocol]") {
+    airlock::Protocol growing("p");
+    const std::uint64_t empty = growing.fingerprint();
+    growing.add(test::bounce);
+    CHECK(growing.fingerprint() != empty);
+    CHECK(growing.fingerprint() == airlock::Protocol("p").add(test::bounce).fingerprint());
+    const std::uint64_t before = growing.fingerprint();
+    growing.reserve_application_tags(100);
+    CHECK(growing.fingerprint() != before);
+    airlock::Protocol copy = growing;
+    CHECK(copy.fingerprint() == growing.fingerprint());
+    airlock::Protocol moved = std::move(copy);
+    CHECK(moved.fingerprint() == growing.fingerprint());
+    airlock::Protocol assigned("other");
+    (void)assigned.fingerprint();
+    assigned = growing;
+    CHECK(assigned.fingerprint() == growing.fingerprint());
+    assigned.add(test::echo);
+    CHECK(assigned.fingerprint() != growing.fingerprint());
+}

@@ -149,17 +149,23 @@ std::vector<std::string> writable_directories_of(const PluginConfig& plugin) {
     return directories;
 }
 
-Status check_only_host_can_change(const std::string& path) {
-    // Walked one descriptor at a time from "/", links resolved by hand (at most 40, as the
-    // kernel): in directories only root or the host can change, what is checked stays so.
+namespace {
+
+// check_only_host_can_change(), and where the walk ended: `path` with every link resolved
+// (what realpath() gives for an absolute path).
+Status walk_only_host_can_change(const std::string& path, std::string* resolved) {
+    // Walked one component at a time from "/", links resolved by hand (at most 40, as the
+    // kernel). Each step looks beneath directories already found to be changeable only by
+    // root or the host, so the names walked so far keep meaning what was checked: asking by
+    // path is as good as holding a descriptor of each directory, for one system call a
+    // component instead of four (open, fstat, close besides the fstatat).
     auto refuse = [&](const std::string& why) { return Status(StatusCode::PermissionDenied, path + ": " + why + kOnlyHostRule); };
-    UniqueFd directory;
     struct stat directory_status {};
-    std::string walked;  // the real path of `directory`, "" for "/"
+    std::string walked;  // the real path of the directory reached, "" for "/"
     auto open_walked = [&]() -> Status {
-        directory.reset(::open(walked.empty() ? "/" : walked.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!directory || ::fstat(directory.get(), &directory_status) != 0)
+        if (::fstatat(AT_FDCWD, walked.empty() ? "/" : walked.c_str(), &directory_status, AT_SYMLINK_NOFOLLOW) != 0)
             return errno_status(path + ": " + (walked.empty() ? "/" : walked), errno);
+        if (!S_ISDIR(directory_status.st_mode)) return errno_status(path + ": " + walked, ENOTDIR);
         return {};
     };
     if (Status opened = open_walked(); !opened.ok()) return opened;
@@ -178,7 +184,7 @@ Status check_only_host_can_change(const std::string& path) {
         const std::string here = walked.empty() ? "/" : walked;
         const std::string entry = walked + "/" + name;
         struct stat status {};
-        if (::fstatat(directory.get(), name.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0)
+        if (::fstatat(AT_FDCWD, entry.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0)
             return errno_status(path + ": " + entry, errno);
         // Who may replace this entry: the directory's owner, and anyone who may write it
         // unless it is sticky and the entry is root's or the host's.
@@ -191,7 +197,7 @@ Status check_only_host_can_change(const std::string& path) {
         if (S_ISLNK(status.st_mode)) {
             if (++links > 40) return errno_status(path, ELOOP);
             char target[PATH_MAX];
-            const ssize_t size = ::readlinkat(directory.get(), name.c_str(), target, sizeof target - 1);
+            const ssize_t size = ::readlinkat(AT_FDCWD, entry.c_str(), target, sizeof target - 1);
             if (size <= 0) return errno_status(path + ": readlink " + entry, size < 0 ? errno : EINVAL);
             const std::string text(target, static_cast<std::size_t>(size));
             push_components(text, pending);
@@ -208,14 +214,20 @@ Status check_only_host_can_change(const std::string& path) {
             if (content && writable_by_others(status) && !(S_ISDIR(status.st_mode) && (status.st_mode & S_ISVTX) != 0))
                 return refuse(entry + " is writable by other users (mode " + octal_mode(status.st_mode) +
                               "), who could change it");
+            if (resolved != nullptr) *resolved = entry;
             return {};
         }
         if (!S_ISDIR(status.st_mode)) return errno_status(path + ": " + entry, ENOTDIR);
         walked = entry;
-        if (Status opened = open_walked(); !opened.ok()) return opened;
+        directory_status = status;
     }
-    return {};  // "/" itself
+    if (resolved != nullptr) *resolved = walked.empty() ? "/" : walked;
+    return {};  // "/" itself, or a path ending in "." or ".."
 }
+
+} // namespace
+
+Status check_only_host_can_change(const std::string& path) { return walk_only_host_can_change(path, nullptr); }
 
 Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories) {
     auto refuse = [&](const std::string& named, const std::string& directory) {
@@ -227,10 +239,15 @@ Result<std::string> resolve_trusted_path(const std::string& path, const std::vec
         return refuse(path, *directory);
     // Its links and directories must be root's (or the host's) alone, or another user could
     // point it elsewhere between this and the open that follows.
-    if (Status trusted = check_only_host_can_change(path); !trusted.ok()) return trusted;
-    char resolved[PATH_MAX];
-    if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
-    std::string result(resolved);
+    // The walk resolves every link itself: for an absolute path its end is realpath()'s
+    // answer, without realpath's readlink() per component.
+    std::string result;
+    if (Status trusted = walk_only_host_can_change(path, &result); !trusted.ok()) return trusted;
+    if (path.empty() || path[0] != '/') {
+        char resolved[PATH_MAX];
+        if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
+        result = resolved;
+    }
     if (const std::string* directory = writable_directory_holding(result, writable_directories))
         return refuse(path + " (" + result + ")", *directory);
     return result;

@@ -74,3 +74,22 @@ TEST_CASE("path_is_within compares whole components, resolve_trusted_path refuse
           airlock::StatusCode::PermissionDenied);
     CHECK(resolve_trusted_path("/does/not/exist", {}).status().code() == airlock::StatusCode::NotFound);
 }
+
+TEST_CASE("resolve_trusted_path resolves links as realpath does: relative, absolute, chained, with . and ..", "[links]") {
+    TempDir dir;
+    const std::string root = std::filesystem::canonical(dir.path()).string();
+    std::filesystem::create_directories(root + "/real/sub");
+    const std::string file = dir.write_file("real/sub/file", "text");
+    std::filesystem::create_directory_symlink("real", root + "/relative");            // relative link
+    std::filesystem::create_directory_symlink(root + "/real/sub", root + "/absolute");  // absolute link
+    std::filesystem::create_symlink("../relative/sub/file", root + "/real/chained");     // a link to a link
+    for (const std::string& path :
+         {root + "/relative/sub/file", root + "/absolute/file", root + "/real/chained", root + "/real/./sub/../sub/file",
+          root + "/absolute/..", root + "/relative/.", root + "/relative", std::string("/")}) {
+        INFO(path);
+        auto resolved = resolve_trusted_path(path, {});
+        REQUIRE(resolved.ok());
+        CHECK(*resolved == std::filesystem::canonical(path).string());
+    }
+    CHECK(resolve_trusted_path(root + "/absolute/missing", {}).status().code() == airlock::StatusCode::NotFound);
+}

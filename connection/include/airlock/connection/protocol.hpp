@@ -17,6 +17,7 @@
 #include "airlock/connection/status.hpp"
 #include "airlock/connection/type_spec.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,6 +50,10 @@ struct MessageSpec {
 class Protocol {
 public:
     explicit Protocol(std::string name);
+    Protocol(const Protocol& other);
+    Protocol(Protocol&& other) noexcept;
+    Protocol& operator=(const Protocol& other);
+    Protocol& operator=(Protocol&& other) noexcept;
 
     template <class Request, class Reply>
     Protocol& add(const Method<Request, Reply>& method) {
@@ -74,7 +79,7 @@ public:
 
     [[nodiscard]] const std::string& name() const { return name_; }
     /// FNV-1a 64 of the canonical description; equal fingerprints mean compatible peers.
-    [[nodiscard]] std::uint64_t fingerprint() const { return fingerprint_; }
+    [[nodiscard]] std::uint64_t fingerprint() const;
     [[nodiscard]] const std::vector<MessageSpec>& messages() const { return messages_; }
     [[nodiscard]] const MessageSpec* find(std::uint16_t tag) const;
     [[nodiscard]] const MessageSpec* find(std::string_view name) const;
@@ -86,7 +91,9 @@ public:
 private:
     std::string name_;
     std::vector<MessageSpec> messages_;  // sorted by tag
-    std::uint64_t fingerprint_ = 0;
+    /// Computed when first asked, not after every add(): a process starts faster when it
+    /// describes its protocol once. 0 until then (a protocol is only read once built).
+    mutable std::atomic<std::uint64_t> fingerprint_{0};
     std::uint16_t application_tags_from_ = 0;
     Status status_;
     void check_application_range();
