@@ -106,6 +106,8 @@ void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) 
         if (grant.inside_writable) out << " [inside a plugin-writable directory: the plugin there picks the file]";
         if (grant.by_path) out << " [also by path inside the sandbox]";
         out << "\n";
+        if (grant.device)
+            out << "    warning: grant " << grant.name << " hands the plugin a device: every ioctl of it is allowed\n";
     }
 }
 

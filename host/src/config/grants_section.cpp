@@ -65,7 +65,7 @@ void parse_grant(const toml::key& name, const toml::node& node, const TableReade
         grants.fail(node, context + " must be a table such as { dir = \"/srv/data\", access = "
                                     "\"read\" }, not " + describe_type(node));
     const TableReader grant(*table, context, grants.load());
-    grant.reject_unknown_keys({"dir", "file", "connect", "memfd", "access", "create", "inside_writable", "datagram", "by_path"});
+    grant.reject_unknown_keys({"dir", "file", "connect", "memfd", "access", "create", "inside_writable", "datagram", "device", "by_path"});
     const GrantKind kind = find_kind(grant, node);
     reject_keys_of_other_kinds(grant, kind);
     for (const auto& [key, value] : grant.entries_in_file_order())
@@ -92,6 +92,7 @@ void parse_grant(const toml::key& name, const toml::node& node, const TableReade
         config.access = read_access(grant, kind);
     config.create = read_flag(grant, "create");
     config.datagram = read_flag(grant, "datagram");
+    config.device = read_flag(grant, "device");
     config.by_path = read_flag(grant, "by_path");
     // Checked against every plugin's writable dirs once all are read (writable_grants_check.cpp).
     config.inside_writable = read_flag(grant, "inside_writable");

@@ -2,12 +2,16 @@
 // the messages the TOML loader reports (it builds a PluginSpec from each [plugin.NAME]).
 #include "airlock/host/plugin_spec.hpp"
 
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
+#include "airlock/host/device_grant.hpp"
 #include "airlock/host/syscall_sets.hpp"
 #include "spec_checks.hpp"
 #include "toml_reader.hpp"
@@ -26,6 +30,21 @@ namespace {
 constexpr std::size_t kMaxGrants = 253;
 // 100 CPUs: beyond any machine this runs on, and small enough for cfs_quota_us.
 constexpr std::uint32_t kMaxCpuQuotaPercent = 10000;
+
+// A terminal, told without opening it: a pseudo-terminal on a devpts file system, or a
+// device of the tty class. Left to the grant opener, which refuses it with the terminal's own
+// message (device = true does not admit a terminal); a terminal missed here is still refused
+// at load as a device, and at start as a terminal.
+bool looks_like_terminal(const std::string& path, const struct stat& status) {
+    constexpr decltype(statfs::f_type) kDevptsMagic = 0x1cd1;  // DEVPTS_SUPER_MAGIC
+    if (struct statfs file_system{}; ::statfs(path.c_str(), &file_system) == 0 && file_system.f_type == kDevptsMagic)
+        return true;
+    std::error_code error;
+    const fs::path subsystem = fs::read_symlink("/sys/dev/char/" + std::to_string(::major(status.st_rdev)) + ":" +
+                                                    std::to_string(::minor(status.st_rdev)) + "/subsystem",
+                                                error);
+    return !error && subsystem.filename() == "tty";
+}
 
 bool is_reserved_variable(std::string_view name, PluginProtocol protocol) {
     if (name.starts_with("AIRLOCK_"))
@@ -252,6 +271,7 @@ struct PluginSpec::Checks {
             {"create", grant.create},
             {"inside_writable", grant.inside_writable},
             {"datagram", grant.datagram},
+            {"device", grant.device},
             {"by_path", grant.by_path},
         };
         const auto takes = config_detail::grant_keys(grant.kind);
@@ -308,6 +328,12 @@ struct PluginSpec::Checks {
             const auto status = fs::status(grant.path, error);
             if (fs::is_directory(status))
                 fail(path_key, in_quotes(grant.path) + " of " + in + " is a directory; use dir = \"...\" to grant a directory");
+            // Early, on the path; the grant opener checks the opened descriptor at every start.
+            if (struct stat device{}; !grant.device && ::stat(grant.path.c_str(), &device) == 0) {
+                const std::string why = device_grant_refusal(grant.path, device);
+                if (!why.empty() && !(S_ISCHR(device.st_mode) && looks_like_terminal(grant.path, device)))
+                    fail(path_key, in + ": " + why);
+            }
             if (fs::exists(status)) break;
             if (!grant.create)
                 fail(path_key, "file " + in_quotes(grant.path) + " of " + in +
@@ -461,7 +487,7 @@ UserIds checked_user(const std::string& name, const std::string& context, const 
 std::vector<std::string_view> grant_keys(GrantKind kind) {
     switch (kind) {
     case GrantKind::Directory: return {"dir", "access", "inside_writable", "by_path"};
-    case GrantKind::File: return {"file", "access", "create", "inside_writable", "by_path"};
+    case GrantKind::File: return {"file", "access", "create", "inside_writable", "device", "by_path"};
     case GrantKind::Connect: return {"connect", "inside_writable", "datagram"};
     case GrantKind::Memfd: return {"memfd"};
     }

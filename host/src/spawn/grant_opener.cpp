@@ -1,6 +1,7 @@
 // Parent-side opening of grants: each descriptor carries exactly the configured access.
 #include <airlock/host/grant_opener.hpp>
 
+#include <airlock/host/device_grant.hpp>
 #include <airlock/host/no_follow_open.hpp>
 
 #include <fcntl.h>
@@ -66,8 +67,9 @@ UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& wri
     NoFollowFile opened = open_path(grant, flags, ExpectedType::Any, "cannot open");
     UniqueFd& fd = opened.fd;
     if (S_ISDIR(opened.status.st_mode)) fail(grant, "is a directory (use `dir = ...` for directories)", 0);
-    if (!S_ISREG(opened.status.st_mode) && !S_ISFIFO(opened.status.st_mode) && !S_ISCHR(opened.status.st_mode))
-        refuse(grant, grant.path + " is not a regular file, FIFO or character device");
+    const mode_t mode = opened.status.st_mode;
+    if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISCHR(mode) && !S_ISBLK(mode))
+        refuse(grant, grant.path + " is not a regular file, FIFO or device");
     // A terminal's ioctls act on everyone using it (termios, window size) and, once the plugin
     // makes it its controlling terminal (TIOCSCTTY), type into it (TIOCSTI); Landlock's
     // device-ioctl right covers only what the plugin opens itself. Never handed over, as for
@@ -75,6 +77,11 @@ UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& wri
     if (S_ISCHR(opened.status.st_mode) && ::isatty(fd.get()) != 0)
         refuse(grant, grant.path + " is a terminal: a plugin never gets a terminal's descriptor (its ioctls would "
                                    "change the terminal for everyone using it, or type into it)");
+    // Any other device brings all its driver's ioctls along; only on request (device = true),
+    // checked on what was opened, every start.
+    if (!grant.device) {
+        if (const std::string why = device_grant_refusal(grant.path, opened.status); !why.empty()) refuse(grant, why);
+    }
     // A second name for a file somewhere else, planted where a plugin can write.
     if (opened.status.st_nlink > 1) {
         if (const std::string* directory = writable_directory_holding(grant.path, writable_directories)) {

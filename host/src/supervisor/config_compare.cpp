@@ -9,7 +9,7 @@ auto key(const Limits& l) { return std::tie(l.memory_bytes, l.cpu_seconds, l.ope
                                                   l.cpu_quota_percent, l.wall); }
 auto key(const SyscallPolicy& p) { return std::tie(p.profile, p.allowed, p.denied, p.on_violation, p.exec_after_launch); }
 auto key(const GrantConfig& g) {
-    return std::tie(g.name, g.kind, g.path, g.access, g.create, g.size, g.inside_writable, g.datagram, g.by_path);
+    return std::tie(g.name, g.kind, g.path, g.access, g.create, g.size, g.inside_writable, g.datagram, g.device, g.by_path);
 }
 auto key(const SupervisionConfig& s) {
     return std::tie(s.restart, s.restart_delay, s.restart_max_delay, s.start_limit_burst, s.start_limit_interval,

@@ -94,7 +94,7 @@ TEST_CASE("datagram: a connect grant key, false unless set, that other kinds ref
     CHECK(error_of(base + "grants.f = { file = " + in_quotes(dirs.state) + ", datagram = true }\n") ==
           "demo.toml:3:" + std::to_string(dirs.state.size() + 25) +
               ": key \"datagram\" does not apply to a file grant (grant \"f\"); a file grant takes: file, "
-              "access, create, inside_writable, by_path");
+              "access, create, inside_writable, device, by_path");
     CHECK_THAT(error_of(base + "grants.a = { connect = \"/run/a.sock\", datagram = \"yes\" }\n"),
                Catch::Contains("datagram"));
 }

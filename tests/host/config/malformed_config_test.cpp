@@ -17,7 +17,7 @@ std::string with_plugin(const std::string& rest) { return kPlugin + rest; }
 TEST_CASE("unknown keys are refused at every level") {
     CHECK(error_of(with_plugin("[plugin.p.grants]\ninput = { dir = \"/tmp\", acess = \"read\" }\n")) ==
           "demo.toml:4:25: unknown key \"acess\" in grant \"input\"; allowed keys: dir, file, connect, "
-          "memfd, access, create, inside_writable, datagram, by_path");
+          "memfd, access, create, inside_writable, datagram, device, by_path");
     CHECK(error_of("[sandbox]\n[plugins.p]\nexec = \"/bin/true\"\n") ==
           "demo.toml:2:2: unknown key \"plugins\" in the top level; allowed keys: sandbox, host, plugin");
     CHECK(error_of("[plugin.p]\nexe = \"/bin/true\"\n") ==

@@ -37,6 +37,8 @@ struct Pty {
 } // namespace
 
 TEST_CASE("a file grant never hands a plugin a terminal", "[e2e][redteam]") {
+    // device = true admits other devices (redteam_device_grant_test.cpp), never a terminal.
+    for (const std::string device : {"", ", device = true"})
     for (const char* namespaces : {"namespaces = \"auto\"", "namespaces = \"off\""}) {
         Pty pty;
         REQUIRE(pty.echo());
@@ -52,10 +54,10 @@ TEST_CASE("a file grant never hands a plugin a terminal", "[e2e][redteam]") {
                                                 "exec = " + quoted(kRedteam) + "\n"
                                                 "protocol = \"none\"\n"
                                                 "[plugin.redteam.grants]\n"
-                                                "term = { file = " + quoted(name) + ", access = \"read-write\" }\n");
+                                                "term = { file = " + quoted(name) + ", access = \"read-write\"" + device + " }\n");
         // The grant is the first inherited descriptor (LISTEN_FDS from 3).
         Run run = run_host({"exec", config, "redteam", "--", "terminal-echo-off", "3"});
-        INFO(namespaces << " " << name << "\n" << run.out << run.err);
+        INFO(namespaces << device << " " << name << "\n" << run.out << run.err);
         CHECK(run.status != 0);
         CHECK_FALSE(has_line(run.out, "redteam terminal-echo-off: SUCCEEDED"));
         CHECK(has_line(run.err, ".*" + name + " is a terminal: a plugin never gets a terminal's descriptor.*"));

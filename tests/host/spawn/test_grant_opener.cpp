@@ -134,3 +134,47 @@ TEST_CASE("open_grants names the failing grant and its config location", "[grant
     REQUIRE_THROWS_WITH(open_grants({grant}), "grant 'journal' (file /nonexistent/airlock/secret) at demo.toml:12:3: "
                                               "cannot open: No such file or directory");
 }
+
+namespace {
+
+// The first of `paths` that is a device of the wanted type (S_IFCHR or S_IFBLK), or "".
+std::string present_device(std::initializer_list<const char*> paths, mode_t type) {
+    for (const char* path : paths) {
+        struct stat status{};
+        if (::stat(path, &status) == 0 && (status.st_mode & S_IFMT) == type) return path;
+    }
+    return "";
+}
+
+} // namespace
+
+TEST_CASE("a device grant is refused on the opened descriptor unless device = true", "[grants]") {
+    // Checked on what was opened at every start, whatever the config loader saw.
+    const std::string character = present_device({"/dev/fuse", "/dev/loop-control", "/dev/kmsg", "/dev/mem"}, S_IFCHR);
+    const std::string block = present_device({"/dev/loop0", "/dev/loop1", "/dev/vda", "/dev/sda"}, S_IFBLK);
+    if (character.empty()) WARN("NOT TESTED: no character device other than the plain memory devices here");
+    if (block.empty()) WARN("NOT TESTED: no block device here");
+    for (const auto& [path, what] : {std::pair{character, "character"}, std::pair{block, "block"}}) {
+        if (path.empty()) continue;
+        INFO(path);
+        GrantConfig grant = file_grant(path, GrantAccess::Read);
+        grant.name = "dev";
+        REQUIRE_THROWS_WITH(open_grant(grant), "grant \"dev\": " + path + " is a " + what +
+                                                   " device: its ioctls reach the driver and the filter cannot "
+                                                   "limit them; set device = true to grant it anyway");
+        grant.device = true;
+        OpenedGrant opened = open_grant(grant);
+        struct stat status{};
+        REQUIRE(::fstat(opened.fd.get(), &status) == 0);
+        CHECK((status.st_mode & S_IFMT) == (std::string(what) == "block" ? S_IFBLK : S_IFCHR));
+        CHECK(close_on_exec(opened));
+    }
+}
+
+TEST_CASE("/dev/null, zero, full, random and urandom are granted without device = true", "[grants]") {
+    for (const char* path : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"}) {
+        INFO(path);
+        OpenedGrant opened = open_grant(file_grant(path, GrantAccess::ReadWrite));
+        CHECK(opened.fd.get() >= 0);
+    }
+}

@@ -122,6 +122,10 @@ struct GrantConfig {
     /// connect grants: allows a datagram socket (one that can reach any datagram socket on
     /// the machine with sendto); without it a datagram listener is refused at start.
     bool datagram = false;
+    /// file grants: allows a character or block device other than /dev/null, zero, full,
+    /// random and urandom (its descriptor carries every ioctl of the driver); without it such
+    /// a device is refused at load and at start. A terminal is refused even so.
+    bool device = false;
     /// dir and file grants: also reachable by their path inside the sandbox (a Landlock
     /// rule with the grant's access; bound at the same path into the private root of the
     /// namespaces layer), for programs that take paths, not descriptors. Never for append.

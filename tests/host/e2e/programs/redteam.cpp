@@ -142,6 +142,18 @@ int main(int argc, char** argv) {
         settings.c_lflag &= ~static_cast<tcflag_t>(ECHO);
         return report(::tcsetattr(fd, TCSANOW, &settings));
     }
+    if (!std::strcmp(action, "granted-device")) {
+        // Whether `fd` (a granted descriptor) is a device, whose every ioctl the plugin then has.
+        struct stat status{};
+        if (::fstat(fd, &status) != 0) return report(-1);
+        if (S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) return report(0);
+        errno = ENODEV;
+        return report(-1);
+    }
+    if (!std::strcmp(action, "read-byte")) {
+        char byte = 0;
+        return report(::read(fd, &byte, 1));
+    }
     if (!std::strcmp(action, "tiocsti")) {
         char byte = 'x';
         return report(::ioctl(fd, TIOCSTI, &byte));
