@@ -61,7 +61,7 @@ public:
     PluginSpec& stdio(StdioMode mode);
 
     // --- [plugin.NAME.grants], in the order added ---
-    /// Any grant, with every option (`by_path`, `inside_writable`, `datagram`, ...).
+    /// Any grant, with every option (`by_path`, `inside_writable`, `datagram`, `device`, ...).
     /// `path` as written (absolute; normalized by build()); `where` is ignored.
     PluginSpec& grant(GrantConfig grant);
     /// `{ dir = path, access = ... }`: Read or ReadWrite.
