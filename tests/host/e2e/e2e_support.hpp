@@ -38,6 +38,18 @@ inline const std::string kAttempt = AIRLOCK_E2E_ATTEMPT;
 
 inline std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
+/// The start of a red-team config: a [sandbox] table running the plugin as nobody with
+/// seccomp, Landlock and no-new-privs required and `sandbox_lines` added (e.g.
+/// `namespaces = "off"`), then [plugin.redteam] running `exec` with protocol "none". Callers
+/// append the plugin's own tables ([plugin.redteam.grants], ...).
+inline std::string redteam_plugin_toml(const std::string& exec, const std::string& sandbox_lines) {
+    return "[sandbox]\n"
+           "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+           "user = \"nobody\"\n"
+           "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n" +
+           sandbox_lines + "\n[plugin.redteam]\nexec = " + quoted(exec) + "\nprotocol = \"none\"\n";
+}
+
 /// A temporary directory removed (recursively) at scope exit; world-accessible so a plugin
 /// running as nobody is stopped by the sandbox, not by file permissions.
 class TempDir {

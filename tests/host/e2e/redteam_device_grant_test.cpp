@@ -18,14 +18,7 @@ const std::string kRedteam = AIRLOCK_E2E_REDTEAM;
 
 // A config whose plugin "redteam" gets GRANT as grant "dev" (the first inherited descriptor, 3).
 std::string device_config(const TempDir& dir, const std::string& namespaces, const std::string& grant) {
-    return dir.file("redteam.toml", "[sandbox]\n"
-                                    "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
-                                    "user = \"nobody\"\n"
-                                    "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n" +
-                                        namespaces +
-                                        "\n[plugin.redteam]\n"
-                                        "exec = " + quoted(kRedteam) + "\n"
-                                        "protocol = \"none\"\n"
+    return dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces) +
                                         "[plugin.redteam.grants]\n"
                                         "dev = " + grant + "\n");
 }

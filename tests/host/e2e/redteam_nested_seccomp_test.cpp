@@ -16,14 +16,7 @@ namespace {
 const std::string kRedteam = AIRLOCK_E2E_REDTEAM;
 
 std::string redteam_config(const TempDir& dir, const std::string& namespaces) {
-    return dir.file("redteam.toml", "[sandbox]\n"
-                                    "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
-                                    "user = \"nobody\"\n"
-                                    "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n" +
-                                        namespaces +
-                                        "\n[plugin.redteam]\n"
-                                        "exec = " + quoted(kRedteam) + "\n"
-                                        "protocol = \"none\"\n");
+    return dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces));
 }
 
 } // namespace

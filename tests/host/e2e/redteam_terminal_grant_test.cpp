@@ -45,14 +45,7 @@ TEST_CASE("a file grant never hands a plugin a terminal", "[e2e][redteam]") {
         const std::string name = ::ttyname(pty.terminal);
         TempDir dir;
         const std::string config = dir.file("redteam.toml",
-                                            "[sandbox]\n"
-                                            "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
-                                            "user = \"nobody\"\n"
-                                            "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n" +
-                                                std::string(namespaces) +
-                                                "\n[plugin.redteam]\n"
-                                                "exec = " + quoted(kRedteam) + "\n"
-                                                "protocol = \"none\"\n"
+                                            redteam_plugin_toml(kRedteam, namespaces) +
                                                 "[plugin.redteam.grants]\n"
                                                 "term = { file = " + quoted(name) + ", access = \"read-write\"" + device + " }\n");
         // The grant is the first inherited descriptor (LISTEN_FDS from 3).

@@ -37,14 +37,7 @@ TEST_CASE("a plugin's C1 controls never reach the host's log lines", "[e2e][redt
     for (const char* namespaces : {"namespaces = \"auto\"", "namespaces = \"off\""}) {
         TempDir dir;
         const std::string config = dir.file("redteam.toml",
-                                            "[sandbox]\n"
-                                            "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
-                                            "user = \"nobody\"\n"
-                                            "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n" +
-                                                std::string(namespaces) +
-                                                "\n[plugin.redteam]\n"
-                                                "exec = " + quoted(kRedteam) + "\n"
-                                                "protocol = \"none\"\n");
+                                            redteam_plugin_toml(kRedteam, namespaces));
         // stdio = "log" (--prefix): every line is `[redteam] text`, masked.
         Run run = run_host({"exec", "--prefix", config, "redteam", "--", "c1-output"});
         INFO(namespaces << "\n" << run.out << run.err);
