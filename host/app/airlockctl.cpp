@@ -74,6 +74,19 @@ std::optional<uid_t> user_id_of(const std::string& name) {
     return entry->pw_uid;
 }
 
+/// Whether `arg` is option `name`, as "--name" or "--name=VALUE".
+bool is_option(const std::string& arg, const std::string& name) {
+    return arg == name || arg.rfind(name + "=", 0) == 0;
+}
+
+/// The value of option `name` at args[i]: "--name=VALUE", or "--name VALUE" (then `i` moves
+/// past the value); nothing when "--name" is the last argument.
+std::optional<std::string> option_value(const std::vector<std::string>& args, std::size_t& i, const std::string& name) {
+    if (args[i] != name) return args[i].substr(name.size() + 1);
+    if (i + 1 >= args.size()) return std::nullopt;
+    return args[++i];
+}
+
 int usage_error(const std::string& message) {
     std::cerr << "airlockctl: " << message << "\n\n" << kUsage;
     return EX_USAGE;
@@ -440,21 +453,15 @@ int main(int argc, char** argv) {
             std::cout << kUsage;
             return EX_OK;
         }
-        if (arg == "--socket") {
-            if (i + 1 >= args.size()) return usage_error("--socket needs a path");
-            socket_path = args[++i];
-        } else if (arg.rfind("--socket=", 0) == 0) {
-            socket_path = arg.substr(9);
-        } else if (arg == "--host-user" || arg.rfind("--host-user=", 0) == 0) {
-            std::string value;
-            if (arg == "--host-user") {
-                if (i + 1 >= args.size()) return usage_error("--host-user needs a user name or uid");
-                value = args[++i];
-            } else {
-                value = arg.substr(12);
-            }
-            host_user = user_id_of(value);
-            if (!host_user) return usage_error("--host-user: no user named \"" + value + "\"");
+        if (is_option(arg, "--socket")) {
+            const auto value = option_value(args, i, "--socket");
+            if (!value) return usage_error("--socket needs a path");
+            socket_path = *value;
+        } else if (is_option(arg, "--host-user")) {
+            const auto value = option_value(args, i, "--host-user");
+            if (!value) return usage_error("--host-user needs a user name or uid");
+            host_user = user_id_of(*value);
+            if (!host_user) return usage_error("--host-user: no user named \"" + *value + "\"");
         } else if (arg == "--json") {
             json = true;
         } else if (arg == "--follow" || arg == "-f") {
@@ -462,15 +469,10 @@ int main(int argc, char** argv) {
         } else if (arg == "--version") {
             std::cout << "airlockctl " AIRLOCK_VERSION "\n";
             return EX_OK;
-        } else if (arg == "--timeout" || arg.rfind("--timeout=", 0) == 0) {
-            std::string value;
-            if (arg == "--timeout") {
-                if (i + 1 >= args.size()) return usage_error("--timeout needs a duration such as 2s or 500ms");
-                value = args[++i];
-            } else {
-                value = arg.substr(10);
-            }
-            auto duration = parse_option_duration("--timeout", value, true);
+        } else if (is_option(arg, "--timeout")) {
+            const auto value = option_value(args, i, "--timeout");
+            if (!value) return usage_error("--timeout needs a duration such as 2s or 500ms");
+            auto duration = parse_option_duration("--timeout", *value, true);
             if (!duration) return EX_USAGE;
             timeout_ms = static_cast<std::uint32_t>(duration->count());
         } else if (arg == "--wait" || arg.rfind("--wait=", 0) == 0) {
