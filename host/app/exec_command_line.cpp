@@ -34,6 +34,8 @@ const ExecOption kExecOptions[] = {
      "readable and writable, by path and as a descriptor"},
     {"--append", "FILE", true, [](ExecCommandLine& c, const std::string& v) { c.append.push_back(v); },
      "append-only descriptor (created if missing; not by path)"},
+    {"--device", "FILE", true, [](ExecCommandLine& c, const std::string& v) { c.device.push_back(v); },
+     "a device, read-write, as a descriptor: every ioctl of it allowed"},
     {"--profile", "NAME", true, [](ExecCommandLine& c, const std::string& v) { c.profile = v; },
      "system call profile: default or minimal"},
     {"--allow", "SYSCALL|@GROUP", true, [](ExecCommandLine& c, const std::string& v) { c.allow.push_back(v); },
@@ -232,21 +234,25 @@ std::string command_line_config(const ExecCommandLine& command_line) {
     out << "\n" << table << ".syscalls]\n";
     out << "profile = " << toml_string(command_line.profile.value_or("default")) << "\n";
     if (!command_line.allow.empty()) out << "allow = " << toml_array(command_line.allow) << "\n";
-    if (!command_line.read_only.empty() || !command_line.read_write.empty() || !command_line.append.empty()) {
+    if (!command_line.read_only.empty() || !command_line.read_write.empty() || !command_line.append.empty() ||
+        !command_line.device.empty()) {
         out << "\n" << table << ".grants]\n";
         int number = 0;
-        auto grant = [&](const char* prefix, const std::string& given, const char* access, bool by_path, bool create) {
+        auto grant = [&](const char* prefix, const std::string& given, const char* access, bool by_path, bool create,
+                         bool device = false) {
             const std::string path = absolute_path(given);
             const bool directory = is_directory(path);
             out << prefix << ++number << " = { " << (directory ? "dir" : "file") << " = " << toml_string(path)
                 << ", access = \"" << access << "\"";
             if (create && !directory) out << ", create = true";
             if (by_path) out << ", by_path = true";
+            if (device) out << ", device = true";
             out << " }\n";
         };
         for (const auto& path : command_line.read_only) grant("ro", path, "read", true, false);
         for (const auto& path : command_line.read_write) grant("rw", path, "read-write", true, false);
         for (const auto& path : command_line.append) grant("append", path, "append", false, true);
+        for (const auto& path : command_line.device) grant("dev", path, "read-write", false, false, true);
     }
     return out.str();
 }

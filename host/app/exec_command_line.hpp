@@ -34,6 +34,7 @@ struct ExecCommandLine {
     std::vector<std::string> read_only;   ///< --ro PATH
     std::vector<std::string> read_write;  ///< --rw PATH
     std::vector<std::string> append;      ///< --append FILE
+    std::vector<std::string> device;      ///< --device FILE (a file grant with device = true)
     std::optional<std::string> profile;   ///< --profile NAME
     std::vector<std::string> allow;       ///< --allow SYSCALL|@group
     std::optional<std::string> memory;    ///< --memory SIZE

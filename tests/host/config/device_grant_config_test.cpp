@@ -3,6 +3,8 @@
 // `airlock-host check` (describe_policy) then reports as a warning. Real device nodes.
 #include <catch2/catch.hpp>
 
+#include "../../support/device_node.hpp"
+
 #include "test_support.hpp"
 
 #include <airlock/host/device_grant.hpp>
@@ -14,19 +16,12 @@ using airlock::host::describe_policy;
 using airlock::host::load_config_text;
 using airlock::host::test::error_of;
 
+using airlock::test_support::some_device;
+
 namespace {
 
 std::string plugin_with(const std::string& grant) {
     return "[plugin.p]\nexec = \"/usr/bin/true\"\ngrants.dev = " + grant + "\n";
-}
-
-// A character device that is not one of the five plain memory devices, or "".
-std::string some_device() {
-    for (const char* path : {"/dev/fuse", "/dev/loop-control", "/dev/kmsg", "/dev/mem"}) {
-        struct stat status{};
-        if (::stat(path, &status) == 0 && S_ISCHR(status.st_mode)) return path;
-    }
-    return "";
 }
 
 } // namespace
@@ -41,7 +36,7 @@ TEST_CASE("device grants: another device is refused at load unless device = true
     CHECK(error_of(plugin_with(grant)) ==
                ("demo.toml:3:23: grant \"dev\": " + device +
                               " is a character device: its ioctls reach the driver and the filter cannot limit "
-                              "them; set device = true to grant it anyway"));
+                              "them; set device = true (exec: --device) to grant it anyway"));
     const auto config =
         load_config_text(plugin_with("{ file = \"" + device + "\", access = \"read\", device = true }"), "demo.toml");
     const auto& opted = config.plugins.at("p");

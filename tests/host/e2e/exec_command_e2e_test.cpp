@@ -4,6 +4,8 @@
 // real airlock-host binary from a real shell, as a user types it.
 #include "e2e_support.hpp"
 
+#include "../../support/device_node.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <pty.h>
@@ -253,4 +255,27 @@ TEST_CASE("real programs run under the default profile with their example config
         CHECK(run.status == 0);
         CHECK(run.out == "2 3 -\n");
     }
+}
+
+TEST_CASE("exec --device: a device as a descriptor, which --ro refuses", "[e2e][exec]") {
+    const std::string device = airlock::test_support::some_device();
+    if (device.empty()) {
+        WARN("NOT TESTED: none of /dev/fuse, /dev/loop-control, /dev/kmsg, /dev/mem is a character device here");
+        return;
+    }
+    const std::string redteam = std::string("'") + AIRLOCK_E2E_REDTEAM + "'";
+    ShellRun refused = shell(host() + " exec --ro " + device + " -- " + redteam + " granted-device 3 2>&1");
+    INFO(refused.out);
+    CHECK(refused.status != 0);
+    CHECK(refused.out.find("redteam granted-device") == std::string::npos);  // it never started
+    CHECK(refused.out.find(device + " is a character device") != std::string::npos);
+    CHECK(refused.out.find("(exec: --device)") != std::string::npos);
+
+    ShellRun printed = shell(host() + " exec --print-config --device " + device + " -- true");
+    CHECK(printed.out.find("dev1 = { file = \"" + device + "\", access = \"read-write\", device = true }") !=
+          std::string::npos);
+    ShellRun granted = shell(host() + " exec --device " + device + " -- " + redteam + " granted-device 3 2>&1");
+    INFO(granted.out);
+    CHECK(granted.status == 0);
+    CHECK(granted.out.find("redteam granted-device: SUCCEEDED") != std::string::npos);
 }

@@ -8,9 +8,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "../../support/device_node.hpp"
+
 #include <sys/stat.h>
 
 using namespace airlock::e2e;
+
+using airlock::test_support::some_device;
 
 namespace {
 
@@ -21,15 +25,6 @@ std::string device_config(const TempDir& dir, const std::string& namespaces, con
     return dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces) +
                                         "[plugin.redteam.grants]\n"
                                         "dev = " + grant + "\n");
-}
-
-// A character device with ioctls of consequence present here, or "".
-std::string some_device() {
-    for (const char* path : {"/dev/fuse", "/dev/loop-control", "/dev/kmsg", "/dev/mem"}) {
-        struct stat status{};
-        if (::stat(path, &status) == 0 && S_ISCHR(status.st_mode)) return path;
-    }
-    return "";
 }
 
 } // namespace
@@ -49,7 +44,7 @@ TEST_CASE("a file grant of a device is refused unless device = true", "[e2e][red
         CHECK_FALSE(has_line(run.out, "redteam granted-device: .*"));  // the plugin never started
         CHECK(has_line(run.err, ".*grant \"dev\": " + device +
                                     " is a character device: its ioctls reach the driver and the filter cannot "
-                                    "limit them; set device = true to grant it anyway.*"));
+                                    "limit them; set device = true \\(exec: --device\\) to grant it anyway.*"));
 
         TempDir opted_dir;
         const std::string opted =

@@ -161,7 +161,7 @@ TEST_CASE("a device grant is refused on the opened descriptor unless device = tr
         grant.name = "dev";
         REQUIRE_THROWS_WITH(open_grant(grant), "grant \"dev\": " + path + " is a " + what +
                                                    " device: its ioctls reach the driver and the filter cannot "
-                                                   "limit them; set device = true to grant it anyway");
+                                                   "limit them; set device = true (exec: --device) to grant it anyway");
         grant.device = true;
         OpenedGrant opened = open_grant(grant);
         struct stat status{};

@@ -27,7 +27,7 @@ inline std::string device_grant_refusal(const std::string& path, const struct st
     const bool character = S_ISCHR(status.st_mode);
     if ((!character && !S_ISBLK(status.st_mode)) || is_plain_memory_device(status.st_rdev)) return "";
     return path + (character ? " is a character device" : " is a block device") +
-           ": its ioctls reach the driver and the filter cannot limit them; set device = true to grant it anyway";
+           ": its ioctls reach the driver and the filter cannot limit them; set device = true (exec: --device) to grant it anyway";
 }
 
 } // namespace airlock::host
