@@ -1,6 +1,7 @@
 // Raw system calls only: see child_inherited_state.hpp.
 #include "child_inherited_state.hpp"
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/ioprio.h>
 #include <sched.h>
@@ -38,6 +39,18 @@ int child_reset_scheduling() noexcept {
         return errno;
     }
     return 0;
+}
+
+int child_reset_oom_score() noexcept {
+    const long fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return errno;
+    char value[16];
+    const long length = ::syscall(SYS_read, fd, value, sizeof value);
+    int error = length < 0 ? errno : 0;
+    // Raising needs no privilege; the file takes the new value whatever the offset.
+    if (length > 0 && value[0] == '-' && ::syscall(SYS_write, fd, "0", 1) != 1) error = errno;
+    ::syscall(SYS_close, fd);
+    return error;
 }
 
 } // namespace airlock::host::detail

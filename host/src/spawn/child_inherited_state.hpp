@@ -1,6 +1,6 @@
 #pragma once
 // Process state a plugin would otherwise inherit from the host that no config asked for:
-// capabilities and scheduling priority. Raw system calls only (called between clone and exec).
+// capabilities, scheduling priority and the OOM killer's adjustment. Raw system calls only (called between clone and exec).
 
 namespace airlock::host::detail {
 
@@ -18,5 +18,12 @@ int child_drop_capabilities() noexcept;
 /// the machine. A lower priority (SCHED_BATCH/IDLE, a positive nice, the idle I/O class) is
 /// kept. Returns an errno, 0 on success.
 int child_reset_scheduling() noexcept;
+
+/// Raises a negative oom_score_adj to 0 (a host run with OOMScoreAdjust=-1000 made its
+/// plugins unkillable by the OOM killer, the memory cgroup's included, which then ends
+/// others instead); a positive one is kept. Needs the host's /proc: called first in the
+/// child, before any namespace is entered (pid 1 of a PID namespace passes it on).
+/// Returns an errno, 0 on success.
+int child_reset_oom_score() noexcept;
 
 } // namespace airlock::host::detail

@@ -257,6 +257,7 @@ int plugin_entry(void* argument) {
 
 [[noreturn]] void child_main(const ChildPlan& plan) {
     reset_signal_handlers();
+    if (int error = child_reset_oom_score(); error != 0) fail(plan, ChildStep::ResetOomScore, error);
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
     if (in_pid_namespace(plan)) {
         arm_parent_death_signal(plan, 0);
@@ -362,6 +363,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::BuildPrivateRoot: return "build its private root in its user namespace";
     case ChildStep::DropCapabilities: return "drop its capabilities (capset)";
     case ChildStep::ResetScheduling: return "give up a real-time scheduling or I/O priority";
+    case ChildStep::ResetOomScore: return "raise a negative oom_score_adj to 0 (/proc/self/oom_score_adj)";
     }
     return "an unknown step";
 }

@@ -55,6 +55,7 @@ enum class ChildStep : std::uint32_t {
     BuildPrivateRoot,   ///< build and enter its private root
     DropCapabilities,   ///< the plugin clears its capabilities (child_inherited_state.hpp)
     ResetScheduling,    ///< the plugin gives up a real-time policy, negative nice, real-time I/O class
+    ResetOomScore,      ///< the child raises a negative oom_score_adj to 0
 };
 
 /// A human description of a step, e.g. "set the resource limit".

@@ -16,15 +16,19 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <thread>
+
 using namespace airlock::e2e;
 
 namespace {
 
 const std::string kRedteam = AIRLOCK_E2E_REDTEAM;
 
-// Starts `airlock-host ARGS...` after `prepare` ran in the forked child (raw calls only;
-// it returns false when it could not, and the child exits 125).
-Run run_host_prepared(const std::vector<std::string>& arguments, bool (*prepare)()) {
+// The same, not waited for.
+StartedHost start_host_prepared(const std::vector<std::string>& arguments, bool (*prepare)()) {
     StartedHost host;
     host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
     host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
@@ -35,7 +39,13 @@ Run run_host_prepared(const std::vector<std::string>& arguments, bool (*prepare)
         ::execve(kHostExe.c_str(), argv.data(), environ);
         _exit(127);
     }
-    return finish_host(host);
+    return host;
+}
+
+// Starts `airlock-host ARGS...` after `prepare` ran in the forked child (raw calls only;
+// it returns false when it could not, and the child exits 125).
+Run run_host_prepared(const std::vector<std::string>& arguments, bool (*prepare)()) {
+    return finish_host(start_host_prepared(arguments, prepare));
 }
 
 bool real_time_priority() {
@@ -61,6 +71,57 @@ bool nobody_with_ambient_capability() {
            ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0 &&
            ::syscall(SYS_capset, &header, data) == 0 &&
            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) == 0;
+}
+
+bool set_oom_score(const char* value) {
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    const bool written = fd >= 0 && ::write(fd, value, std::strlen(value)) == static_cast<ssize_t>(std::strlen(value));
+    if (fd >= 0) ::close(fd);
+    return written;
+}
+bool negative_oom_score() { return set_oom_score("-500"); }
+bool positive_oom_score() { return set_oom_score("500"); }
+
+// Whether this process may lower an oom_score_adj (CAP_SYS_RESOURCE, which a container
+// may lack): tried in a child.
+bool can_lower_oom_score() {
+    const pid_t child = ::fork();
+    if (child == 0) _exit(negative_oom_score() ? 0 : 1);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Every process below `pid` (the host: its plugin, and pid 1 of a PID namespace).
+void descendants(pid_t pid, std::vector<pid_t>& out) {
+    std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+    for (pid_t child; children >> child;) {
+        out.push_back(child);
+        descendants(child, out);
+    }
+}
+
+// The oom_score_adj values of the processes a host started with `prepare` runs, seen while
+// its plugin sleeps.
+std::vector<std::string> plugin_oom_scores(const std::string& config, bool (*prepare)()) {
+    StartedHost host = start_host_prepared({"exec", "--prefix", config, "redteam", "--", "sleep", "20"}, prepare);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (read_all(host.out).find("note pid=") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::vector<pid_t> below;
+    descendants(host.pid, below);
+    std::vector<std::string> scores;
+    for (pid_t pid : below) {
+        std::ifstream file("/proc/" + std::to_string(pid) + "/oom_score_adj");
+        std::string score;
+        file >> score;
+        scores.push_back(score);
+    }
+    ::kill(host.pid, SIGKILL);
+    Run run = finish_host(host);
+    INFO(run.out << run.err);
+    CHECK_FALSE(scores.empty());
+    return scores;
 }
 
 std::string inherited_note(const std::string& config, bool (*prepare)()) {
@@ -98,5 +159,22 @@ TEST_CASE("a host that is not root passes none of its ambient capabilities to a 
         const std::string config = dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces));
         INFO(namespaces);
         CHECK(inherited_note(config, nobody_with_ambient_capability) == "ambient=0 policy=0 nice=0 ioclass=0");
+    }
+}
+
+TEST_CASE("a plugin never inherits a negative oom_score_adj from the host", "[e2e][redteam]") {
+    // A host run with OOMScoreAdjust=-500 made its plugins nearly unkillable by the OOM
+    // killer (the memory cgroup's too, which then has no one to end).
+    for (const char* namespaces : {"namespaces = \"auto\"", "namespaces = \"off\""}) {
+        TempDir dir;
+        const std::string config = dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces));
+        INFO(namespaces);
+        // A higher score is the host's to pass on, and stays.
+        for (const auto& score : plugin_oom_scores(config, positive_oom_score)) CHECK(score == "500");
+        if (!can_lower_oom_score()) {
+            WARN("cannot lower oom_score_adj here (no CAP_SYS_RESOURCE): the negative case is not run");
+            continue;
+        }
+        for (const auto& score : plugin_oom_scores(config, negative_oom_score)) CHECK(score == "0");
     }
 }
