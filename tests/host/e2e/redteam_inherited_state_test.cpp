@@ -73,6 +73,18 @@ bool nobody_with_ambient_capability() {
            ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) == 0;
 }
 
+// A root host with SECBIT_NO_SETUID_FIXUP and CAP_NET_BIND_SERVICE ambient: the uid change
+// to the plugin's user then clears none of its capability sets.
+bool root_without_setuid_fixup() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) return false;
+    data[0].inheritable |= 1U << CAP_NET_BIND_SERVICE;
+    return ::syscall(SYS_capset, &header, data) == 0 &&
+           ::prctl(PR_SET_SECUREBITS, 1U << 2 /* SECBIT_NO_SETUID_FIXUP */, 0, 0, 0) == 0 &&
+           ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) == 0;
+}
+
 bool set_oom_score(const char* value) {
     const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     const bool written = fd >= 0 && ::write(fd, value, std::strlen(value)) == static_cast<ssize_t>(std::strlen(value));
@@ -159,6 +171,18 @@ TEST_CASE("a host that is not root passes none of its ambient capabilities to a 
         const std::string config = dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces));
         INFO(namespaces);
         CHECK(inherited_note(config, nobody_with_ambient_capability) == "ambient=0 policy=0 nice=0 ioclass=0");
+    }
+}
+
+TEST_CASE("a root host without the setuid fixup passes none of its ambient capabilities to a plugin",
+          "[e2e][redteam]") {
+    // The plugin runs as nobody; before the fix it kept the ambient CAP_NET_BIND_SERVICE
+    // across the uid change and the exec.
+    for (const char* namespaces : {"namespaces = \"off\"", "namespaces = \"auto\""}) {
+        TempDir dir;
+        const std::string config = dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces));
+        INFO(namespaces);
+        CHECK(inherited_note(config, root_without_setuid_fixup) == "ambient=0 policy=0 nice=0 ioclass=0");
     }
 }
 
