@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 namespace airlock::host {
 
@@ -41,12 +42,12 @@ constexpr std::uint64_t namespace_clone_flags = CLONE_NEWNS | CLONE_NEWCGROUP | 
 // allow them they answer ENOSYS instead of counting as a violation.
 constexpr std::string_view libc_probed_syscalls[] = {"rseq", "faccessat2"};
 
-// fcntl commands a plugin may use when it holds an append-only grant (everything but
-// F_SETFL without O_APPEND); unknown future commands fall through to ENOSYS.
+// fcntl commands a plugin may use (F_SETFL and F_SETLEASE have rules of their own); unknown
+// future commands fall through to ENOSYS.
 constexpr int known_fcntl_commands[] = {
     F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_GETLK, F_SETLK, F_SETLKW, F_SETOWN, F_GETOWN,
     F_SETSIG, F_GETSIG, F_SETOWN_EX, F_GETOWN_EX, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
-    F_SETLEASE, F_GETLEASE, F_NOTIFY, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ,
+    F_GETLEASE, F_NOTIFY, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, F_GETPIPE_SZ,
     F_ADD_SEALS, F_GET_SEALS, F_GET_RW_HINT, F_SET_RW_HINT, F_GET_FILE_RW_HINT, F_SET_FILE_RW_HINT,
 };
 
@@ -111,8 +112,24 @@ Rules clone_rules(const Inputs& in) {
     return rules;
 }
 
-Rules fcntl_rules() {
-    Rules rules;
+// A lease makes every other process's open() of the file (a root host's, the operator's,
+// a backup's) wait until the plugin gives it up or fs.lease-break-time (45 s) passes, again
+// on every open; a host that is not root shares its uid, and with it the right to lease any
+// of its files the plugin can open.
+Rules fcntl_rules(const Inputs& in) {
+    Rules rules{denial({int_equals(1, F_SETLEASE)},
+                       "fcntl F_SETLEASE: a lease makes other processes' open() of the file wait for the plugin "
+                       "(fs.lease-break-time, 45 s)")};
+    if (!in.append_hardening) {
+        // Every command below 1040 but F_SETLEASE (1024), in aligned blocks (a few
+        // comparisons instead of one per command): 0..1023, 1025, 1026..1027, 1028..1031,
+        // 1032..1039. Linux has none above 1038 yet; newer ones answer ENOSYS.
+        static_assert(F_SETLEASE == 1024);
+        for (auto [mask, first] : {std::pair{0xfffffc00U, 0U}, {0xffffffffU, 1025U}, {0xfffffffeU, 1026U},
+                                   {0xfffffffcU, 1028U}, {0xfffffff8U, 1032U}})
+            rules.push_back({RuleAction::Allow, {masked(1, mask, first)}});
+        return rules;
+    }
     for (int command : known_fcntl_commands)
         rules.push_back({RuleAction::Allow, {int_equals(1, static_cast<std::uint64_t>(command))}});
     const auto is_setfl = int_equals(1, F_SETFL);
@@ -200,7 +217,6 @@ std::string fallocate_flag_name(std::uint64_t flag) {
 
 Rules append_hardening_rules(std::string_view name, bool& handled) {
     handled = true;
-    if (name == "fcntl") return fcntl_rules();
     if (name == "pwritev2")
         return {{RuleAction::Allow, {masked(5, rwf_noappend, 0)}},
                 denial({masked(5, rwf_noappend, rwf_noappend)},
@@ -263,6 +279,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
     if (name == "prctl") return prctl_rules();
     if (name == "sendto" && !in.datagram_opt_in) return sendto_rules();
     if (name == "sched_getaffinity") return affinity_query_rules();
+    if (name == "fcntl") return fcntl_rules(in);
     for (const auto& call : self_only_pid_syscalls())
         if (name == call.syscall) return self_only_rules(call);
     if (in.append_hardening) {

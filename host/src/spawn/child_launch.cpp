@@ -6,6 +6,7 @@
 // lands in the suspended parent thread's TLS slot; it is read immediately and the parent
 // does not rely on errno across clone().
 #include "child_launch.hpp"
+#include "child_inherited_state.hpp"
 #include "child_namespaces.hpp"
 #include "child_pid_namespace.hpp"
 #include "child_steps.hpp"
@@ -185,10 +186,10 @@ void join_cgroups(const ChildPlan& plan) {
         arm_parent_death_signal(plan, expected_parent(plan));
     }
 
-    // In its own user namespace the process holds every capability there until now.
-    if (plan.namespaces.uid_map != nullptr) {
-        if (int error = child_drop_capabilities(); error != 0) fail(plan, ChildStep::DropCapabilities, error);
-    }
+    // Whatever the host held or passed on (ambient capabilities, every capability of the
+    // plugin's user namespace, a real-time priority) the plugin starts without.
+    if (int error = child_drop_capabilities(); error != 0) fail(plan, ChildStep::DropCapabilities, error);
+    if (int error = child_reset_scheduling(); error != 0) fail(plan, ChildStep::ResetScheduling, error);
 
     // After the uid change: RLIMIT_NPROC checked at setresuid time would otherwise make
     // the exec fail with EAGAIN whenever the target user already runs other processes.
@@ -256,6 +257,7 @@ int plugin_entry(void* argument) {
 
 [[noreturn]] void child_main(const ChildPlan& plan) {
     reset_signal_handlers();
+    if (int error = child_reset_oom_score(); error != 0) fail(plan, ChildStep::ResetOomScore, error);
     if (::syscall(SYS_setsid) < 0) fail(plan, ChildStep::NewSession, errno);
     if (in_pid_namespace(plan)) {
         arm_parent_death_signal(plan, 0);
@@ -359,7 +361,9 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::StartPidInit: return "execute airlock-pid-init as pid 1 of its PID namespace";
     case ChildStep::UserNamespaceMaps: return "map the host's uid and gid in its user namespace (/proc/self/uid_map)";
     case ChildStep::BuildPrivateRoot: return "build its private root in its user namespace";
-    case ChildStep::DropCapabilities: return "drop its capabilities in its user namespace (capset)";
+    case ChildStep::DropCapabilities: return "drop its capabilities (capset)";
+    case ChildStep::ResetScheduling: return "give up a real-time scheduling or I/O priority";
+    case ChildStep::ResetOomScore: return "raise a negative oom_score_adj to 0 (/proc/self/oom_score_adj)";
     }
     return "an unknown step";
 }

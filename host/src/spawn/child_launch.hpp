@@ -53,7 +53,9 @@ enum class ChildStep : std::uint32_t {
     // In a user namespace (child_user_namespace.hpp; detail: the failed root step's index):
     UserNamespaceMaps,  ///< deny setgroups and write its uid/gid maps
     BuildPrivateRoot,   ///< build and enter its private root
-    DropCapabilities,   ///< the plugin clears the capabilities it held in it
+    DropCapabilities,   ///< the plugin clears its capabilities (child_inherited_state.hpp)
+    ResetScheduling,    ///< the plugin gives up a real-time policy, negative nice, real-time I/O class
+    ResetOomScore,      ///< the child raises a negative oom_score_adj to 0
 };
 
 /// A human description of a step, e.g. "set the resource limit".

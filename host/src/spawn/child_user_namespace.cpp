@@ -2,7 +2,6 @@
 #include "child_user_namespace.hpp"
 
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,14 +41,6 @@ UserNamespaceFailure child_enter_user_namespace(const NamespaceChildPlan& plan) 
     NamespaceFailure root = child_enter_private_root(plan);
     if (root.stage != NamespaceFailure::Stage::None) return {Stage::PrivateRoot, root.error, root};
     return {};
-}
-
-int child_drop_capabilities() noexcept {
-    // Only lowering: no credential change that would clear the parent-death signal or touch
-    // the dumpable flag of the memory it shares with the host.
-    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-    __user_cap_data_struct none[2]{};
-    return ::syscall(SYS_capset, &header, none) == 0 ? 0 : errno;
 }
 
 } // namespace airlock::host::detail

@@ -21,9 +21,4 @@ struct UserNamespaceFailure {
 /// child holds every capability in the new user namespace, and no other.
 UserNamespaceFailure child_enter_user_namespace(const NamespaceChildPlan& plan) noexcept;
 
-/// In the plugin's process, before no_new_privs, Landlock and seccomp: clears its
-/// permitted, effective and inheritable capabilities (it held all of its user namespace's),
-/// so that nothing it executes can gain any there. Returns an errno, 0 on success.
-int child_drop_capabilities() noexcept;
-
 } // namespace airlock::host::detail

@@ -74,6 +74,8 @@ const char* resource_name(int resource) noexcept {
     case RLIMIT_NPROC: return "RLIMIT_NPROC (processes)";
     case RLIMIT_FSIZE: return "RLIMIT_FSIZE (file_size)";
     case RLIMIT_CORE: return "RLIMIT_CORE";
+    case RLIMIT_RTPRIO: return "RLIMIT_RTPRIO";
+    case RLIMIT_NICE: return "RLIMIT_NICE";
     }
     return "a resource limit";
 }
@@ -113,6 +115,10 @@ std::vector<ResourceLimitSetting> resolve_limits(const Limits& limits, bool secc
     if (limits.file_size_bytes) add_limit(out, RLIMIT_FSIZE, *limits.file_size_bytes, *limits.file_size_bytes);
     // No core dumps: a core would copy granted data to wherever the host's core_pattern says.
     add_limit(out, RLIMIT_CORE, 0, 0);
+    // No way back to a real-time policy or a negative nice value the child gave up
+    // (child_inherited_state.hpp), whatever the host's own limits would allow.
+    add_limit(out, RLIMIT_RTPRIO, 0, 0);
+    add_limit(out, RLIMIT_NICE, 0, 0);
     return out;
 }
 

@@ -9,6 +9,8 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <linux/aio_abi.h>
+#include <linux/ioprio.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -312,6 +314,20 @@ int main(int argc, char** argv) {
     if (!std::strcmp(action, "open-in")) {
         // Opens NAME in the granted directory at fd `fd` (argv[3]).
         return report(::openat(fd, argc > 3 ? argv[3] : "leased", O_RDONLY | O_CLOEXEC));
+    }
+    if (!std::strcmp(action, "inherited")) {
+        // What it runs with that the host may not have meant to give: ambient capabilities
+        // (they stay effective across exec for a non-root uid), the scheduling policy, nice
+        // value and I/O priority class.
+        unsigned long long ambient = 0;
+        for (int cap = 0; cap < 64; ++cap)
+            if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) == 1) ambient |= 1ULL << cap;
+        errno = 0;
+        const int nice_value = ::getpriority(PRIO_PROCESS, 0);
+        const long ioprio = ::syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+        std::printf("note ambient=%llx policy=%d nice=%d ioclass=%ld\n", ambient, ::sched_getscheduler(0), nice_value,
+                    ioprio < 0 ? -1L : static_cast<long>(IOPRIO_PRIO_CLASS(ioprio)));
+        return report(0);
     }
     if (!std::strcmp(action, "whoami-hold")) {
         errno = 0;
