@@ -248,6 +248,45 @@ private:
     std::vector<std::pair<std::uint32_t, std::size_t>> counts_;
 };
 
+// SyscallRules::decide for rules that each compare one argument, the same one under the same
+// mask, with a value (prctl's options): at most one value equals the masked argument, so the
+// decision is that rule's action (none: ENOSYS) and two rules can only be ambiguous when they
+// compare the same value. A binary search instead of trying every rule for every case.
+class ValueDecisions {
+public:
+    explicit ValueDecisions(const SyscallRules* syscall) {
+        if (syscall == nullptr || !fill(*syscall)) values_.clear();
+    }
+    [[nodiscard]] bool applies() const { return !values_.empty(); }
+    [[nodiscard]] RuleAction decide(const std::array<std::uint64_t, 6>& args) const {
+        const std::uint64_t value = args[arg_] & mask_;
+        auto found = std::lower_bound(values_.begin(), values_.end(), value,
+                                      [](const auto& entry, std::uint64_t wanted) { return entry.first < wanted; });
+        return found != values_.end() && found->first == value ? found->second : RuleAction::Enosys;
+    }
+
+private:
+    bool fill(const SyscallRules& syscall) {
+        if (syscall.rules.size() < 2 || syscall.rules.front().conditions.size() != 1) return false;
+        arg_ = syscall.rules.front().conditions.front().arg;
+        mask_ = syscall.rules.front().conditions.front().mask;
+        for (const auto& rule : syscall.rules) {
+            if (rule.conditions.size() != 1) return false;
+            const ArgCondition& condition = rule.conditions.front();
+            if (condition.op != ArgCondition::Op::MaskedEq || condition.arg != arg_ || condition.mask != mask_)
+                return false;
+            values_.emplace_back(condition.datum, rule.action);
+        }
+        std::sort(values_.begin(), values_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (std::size_t i = 1; i < values_.size(); ++i)
+            if (values_[i].first == values_[i - 1].first) return false;  // the general path judges these
+        return true;
+    }
+    unsigned arg_ = 0;
+    std::uint64_t mask_ = 0;
+    std::vector<std::pair<std::uint64_t, RuleAction>> values_;  // (datum, action), by datum
+};
+
 } // namespace
 
 Result<std::uint32_t> run_seccomp_bpf(std::span<const sock_filter> program, const SeccompInput& input) {
@@ -419,6 +458,7 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
         const std::string_view known_name = syscall ? std::string_view(syscall->name) : std::string_view();
         auto name = [&]() { return syscall ? syscall->name : "#" + std::to_string(nr); };
         auto cases = argument_cases(syscall);
+        const ValueDecisions by_value(syscall);
         report.argument_cases += cases.size();
         for (std::size_t arch_index = 0; arch_index < std::size(arch_cases); ++arch_index) {
             const ArchCase& arch = arch_cases[arch_index];
@@ -451,7 +491,9 @@ Result<VerificationReport> verify_seccomp_program(std::span<const sock_filter> p
                 std::string broken_invariant;
                 if (arch.native) {
                     bool ambiguous = false;
-                    const RuleAction decision = syscall ? syscall->decide(args, &ambiguous) : RuleAction::Enosys;
+                    const RuleAction decision = by_value.applies() ? by_value.decide(args)
+                                                : syscall                ? syscall->decide(args, &ambiguous)
+                                                                         : RuleAction::Enosys;
                     if (ambiguous)
                         return Status(StatusCode::SystemError, "seccomp rules for " + name() +
                                                                    " are ambiguous for arguments " + describe_args(args));

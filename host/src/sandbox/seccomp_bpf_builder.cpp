@@ -4,6 +4,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -226,6 +227,64 @@ void test(Assembler& code, const ArgCondition& condition, Label holds, Label fai
     }
 }
 
+// Rules that each compare one `int` argument (the same one) with a different value, prctl's
+// options: the index of that argument, or nullopt for any other shape.
+std::optional<unsigned> int_value_switch(const std::vector<ArgRule>& rules) {
+    if (rules.size() < 2) return std::nullopt;
+    const unsigned arg = rules.front().conditions.empty() ? 0 : rules.front().conditions.front().arg;
+    std::vector<std::uint64_t> values;
+    for (const auto& rule : rules) {
+        if (rule.conditions.size() != 1) return std::nullopt;
+        const ArgCondition& condition = rule.conditions.front();
+        if (condition.arg != arg || condition.op != ArgCondition::Op::MaskedEq || condition.mask != all_ones ||
+            condition.datum > all_ones)
+            return std::nullopt;
+        values.push_back(condition.datum);
+    }
+    std::sort(values.begin(), values.end());
+    if (std::adjacent_find(values.begin(), values.end()) != values.end()) return std::nullopt;
+    return arg;
+}
+
+// A binary search over ranges of the argument's low half instead of one comparison per rule:
+// consecutive values with the same action are one range, the values between rules ENOSYS.
+// Every call of the syscall then makes a handful of comparisons instead of up to one per rule.
+template <typename ReturnOf>
+void write_value_search(Assembler& code, const std::vector<ArgRule>& rules, unsigned arg,
+                        const SeccompBpfActions& actions, ReturnOf&& return_of) {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> values;  // (value, action)
+    for (const auto& rule : rules)
+        values.emplace_back(static_cast<std::uint32_t>(rule.conditions.front().datum), actions.of(rule.action));
+    std::sort(values.begin(), values.end());
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges{{0, actions.enosys}};  // (first value, action)
+    auto add = [&](std::uint32_t first, std::uint32_t action) {
+        if (ranges.back().first == first) ranges.pop_back();
+        if (!ranges.empty() && ranges.back().second == action) return;
+        ranges.emplace_back(first, action);
+    };
+    for (const auto& [value, action] : values) {
+        add(value, action);
+        if (value != all_ones) add(value + 1, actions.enosys);
+    }
+    code.load(low_half_offset(arg));
+    // Over ranges[lo, hi) from `entry`; A holds the argument's low half throughout.
+    auto search = [&](auto& self, std::size_t lo, std::size_t hi, Label entry) -> void {
+        if (hi - lo == 1) return;
+        code.bind(entry);
+        const std::size_t mid = lo + (hi - lo) / 2;
+        const Label lower = mid - lo == 1 ? return_of(ranges[lo].second) : code.label();
+        const Label upper = hi - mid == 1 ? return_of(ranges[mid].second) : code.label();
+        code.branch(BPF_JGE, ranges[mid].first, upper, lower);
+        self(self, lo, mid, lower);
+        self(self, mid, hi, upper);
+    };
+    if (ranges.size() == 1) {
+        code.jump(return_of(ranges.front().second));
+        return;
+    }
+    search(search, 0, ranges.size(), code.label());
+}
+
 // A syscall's rules in order: the first whose conditions all hold decides; none: ENOSYS.
 // Each rule's last comparison jumps straight to the return of its action; the returns
 // follow the rules.
@@ -235,6 +294,14 @@ void write_rules(Assembler& code, const std::vector<ArgRule>& rules, const Secco
         auto found = returns.find(action);
         return found != returns.end() ? found->second : returns.emplace(action, code.label()).first->second;
     };
+    if (auto arg = int_value_switch(rules)) {
+        write_value_search(code, rules, *arg, actions, return_of);
+        for (const auto& [action, label] : returns) {
+            code.bind(label);
+            code.ret(action);
+        }
+        return;
+    }
     bool unmatched = true;  // arguments no rule matched reach the end
     for (const auto& rule : rules) {
         const Label decided = return_of(actions.of(rule.action));

@@ -256,17 +256,17 @@ Rules exec_rules(ExecTag tag) {
 // `assume_allowed`: the rules the call would have if the policy allowed it.
 Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_allowed = false) {
     const bool allowed = assume_allowed || in.allowed.count(nr) != 0;
-    const Rules always = {{RuleAction::Allow, {}}};
+    const auto always = [] { return Rules{{RuleAction::Allow, {}}}; };
     if (in.always_denied.count(nr)) return {denial({}, "")};  // the report names the reason
     // Allowing execve by name lets a wrapper exec again; Landlock still decides what.
-    if (in.exec_after_launch && (name == "execve" || name == "execveat")) return always;
+    if (in.exec_after_launch && (name == "execve" || name == "execveat")) return always();
     if (name == "socket" || name == "connect" || name == "bind")
         return {denial({}, std::string(name) + std::string(": a plugin may not create, bind or connect sockets itself; grant it "
                                                "the socket it needs (a connect grant)"))};
     if (name == "execve") return {denial({}, std::string("execve: ") + launch_once_why)};
     if (name == "clone3") return {};  // flags hidden in memory: cannot be checked; ENOSYS
     if (name == "execveat") return exec_rules(in.tag);
-    if (name == "exit" || name == "exit_group") return always;
+    if (name == "exit" || name == "exit_group") return always();
     if ((name == "sendmsg" || name == "read") && !allowed)  // the listener hand-off
         return {{RuleAction::Allow, {equals(exec_tag_argument_index, in.tag)}},
                 {RuleAction::Violation, {differs(exec_tag_argument_index, in.tag)}}};
@@ -287,7 +287,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
         Rules rules = append_hardening_rules(name, handled);
         if (handled) return rules;
     }
-    return always;
+    return always();
 }
 
 Result<std::set<int>> resolve_names(const std::set<std::string>& names, bool strict) {
@@ -428,7 +428,7 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
         last_known = nr;
         std::string owned(name);
         std::free(name);
-        SyscallRules entry{nr, owned, rules_for(nr, owned, in)};
+        SyscallRules entry{nr, std::string(), rules_for(nr, owned, in)};
         if (!in.allowed.count(nr)) {
             // What `log` must still refuse when it lets this call continue.
             Rules if_allowed = rules_for(nr, owned, in, true);
@@ -436,7 +436,8 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
                                              [](const ArgRule& rule) { return rule.action == RuleAction::SandboxDenial; });
             if (checked) result.if_allowed.emplace(nr, SyscallRules{nr, owned, std::move(if_allowed)});
         }
-        result.syscalls.emplace(nr, std::move(entry));
+        entry.name = std::move(owned);
+        result.syscalls.emplace_hint(result.syscalls.end(), nr, std::move(entry));
     }
     return result;
 }

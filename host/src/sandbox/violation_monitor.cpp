@@ -144,17 +144,6 @@ int ViolationMonitor::fd() const noexcept { return listener_.get(); }
 
 Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
     if (!listener_) return Status(StatusCode::InvalidState, "violation monitor has no listener");
-    if (!buffers_) {
-        auto buffers = std::make_unique<Buffers>();
-        if (int rc = seccomp_notify_alloc(&buffers->request, &buffers->response); rc < 0)
-            return errno_status("seccomp_notify_alloc", -rc);
-        seccomp_notif_sizes sizes{};
-        if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 &&
-            sizes.seccomp_notif > buffers->request_size)
-            buffers->request_size = sizes.seccomp_notif;
-        buffers_ = std::move(buffers);
-    }
-
     pollfd pfd{listener_.get(), POLLIN, 0};
     int ready;
     do {
@@ -166,6 +155,19 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
         if (pfd.revents & (POLLHUP | POLLERR))
             return Status(StatusCode::PeerClosed, "no process uses the seccomp filter any more");
         return std::optional<Violation>{};
+    }
+
+    // Allocated for the first notification, not before: the usual end of a plugin is a hang-up
+    // without any (and libseccomp's first allocation probes the kernel with a dozen calls).
+    if (!buffers_) {
+        auto buffers = std::make_unique<Buffers>();
+        if (int rc = seccomp_notify_alloc(&buffers->request, &buffers->response); rc < 0)
+            return errno_status("seccomp_notify_alloc", -rc);
+        seccomp_notif_sizes sizes{};
+        if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 &&
+            sizes.seccomp_notif > buffers->request_size)
+            buffers->request_size = sizes.seccomp_notif;
+        buffers_ = std::move(buffers);
     }
 
     seccomp_notif* request = buffers_->request;

@@ -202,6 +202,54 @@ TEST_CASE("the BPF builder reloads an argument where the ways in disagree on wha
     CHECK(verify_seccomp_program(*compact, options, false).ok());
 }
 
+TEST_CASE("the BPF builder searches the values of one int argument by range", "[seccomp][bpf-builder]") {
+    // prctl's shape: each rule compares argument 0's low half with its own value. Runs of
+    // neighbouring values with one action (10..19 allowed, 20..24 refused), lone values, gaps,
+    // 0 and the highest value.
+    FilterRules rules;
+    std::vector<ArgRule> by_value;
+    auto value_rule = [](RuleAction action, std::uint64_t value) {
+        return ArgRule{action, {{0, ArgCondition::Op::MaskedEq, 0xffffffffULL, value}}};
+    };
+    for (std::uint64_t value = 24; value >= 10; --value)  // out of order: the builder sorts
+        by_value.push_back(value_rule(value < 20 ? RuleAction::Allow : RuleAction::RefuseEperm, value));
+    for (std::uint64_t value : {0ULL, 30ULL, 32ULL, 0x53564d41ULL, 0xffffffffULL})
+        by_value.push_back(value_rule(value == 32 ? RuleAction::RefuseEperm : RuleAction::Allow, value));
+    add(rules, 40, by_value);
+    auto program = build_seccomp_bpf(rules, kill_on_violation());
+    REQUIRE(program.ok());
+    auto expected = [](std::uint32_t value) {
+        if (value == 0 || (value >= 10 && value < 20) || value == 30 || value == 0x53564d41 || value == 0xffffffff)
+            return SECCOMP_RET_ALLOW;
+        if ((value >= 20 && value <= 24) || value == 32) return eperm;
+        return enosys;
+    };
+    for (std::uint32_t value : {0U, 1U, 9U, 10U, 15U, 19U, 20U, 24U, 25U, 29U, 30U, 31U, 32U, 33U, 0x53564d40U,
+                                0x53564d41U, 0x53564d42U, 0xfffffffeU, 0xffffffffU}) {
+        INFO(value);
+        CHECK(decide(*program, 40, {value}) == expected(value));
+        CHECK(decide(*program, 40, {value | (7ULL << 40)}) == expected(value));  // an int: the high half is ignored
+    }
+    // A range search, not one comparison per rule: 20 rules, far fewer argument comparisons
+    // on any path (the number search before them is the same either way).
+    std::size_t argument_compares = 0;
+    for (const auto& insn : *program) argument_compares += insn.code == (BPF_JMP | BPF_JGE | BPF_K);
+    CHECK(argument_compares < 20);
+    REQUIRE(verify_seccomp_program(*program, rules, false).ok());
+
+    // A boundary moved by one (the run 10..19 ending at 20 instead) is caught by the verifier.
+    auto wrong = *program;
+    bool moved = false;
+    for (auto& insn : wrong) {
+        if (insn.code == (BPF_JMP | BPF_JGE | BPF_K) && insn.k == 20) {
+            insn.k = 21;
+            moved = true;
+        }
+    }
+    REQUIRE(moved);
+    CHECK_FALSE(verify_seccomp_program(wrong, rules, false).ok());
+}
+
 TEST_CASE("a filter with shared rule blocks gives the kernel's answers the rules name", "[seccomp][bpf-builder]") {
     // Two syscalls share one block (getsid and getpgid: only on pid 0, both 64-bit halves
     // compared); the real kernel runs the program in a child.

@@ -104,7 +104,7 @@ const std::set<std::uint32_t>& refused_prctl_options();
 /// Syscalls that take a process id and are allowed only on the calling process itself
 /// (pid 0): the syscall name and the argument index of the pid.
 struct PidArgument {
-    const char* syscall;
+    std::string_view syscall;
     unsigned pid_arg;
     int which_arg = -1;        ///< getpriority-style (which, who): index of `which`, or -1
     std::uint64_t which_self = 0;  ///< the `which` value that means "a process"
