@@ -87,9 +87,17 @@ TEST_CASE("resolve_trusted_path resolves links as realpath does: relative, absol
          {root + "/relative/sub/file", root + "/absolute/file", root + "/real/chained", root + "/real/./sub/../sub/file",
           root + "/absolute/..", root + "/relative/.", root + "/relative", std::string("/")}) {
         INFO(path);
-        auto resolved = resolve_trusted_path(path, {});
+        struct stat walked {};
+        auto resolved = resolve_trusted_path(path, {}, &walked);
         REQUIRE(resolved.ok());
         CHECK(*resolved == std::filesystem::canonical(path).string());
+        // The walk's answer for where it ended is what an lstat of the result gives.
+        struct stat direct {};
+        REQUIRE(::lstat(resolved->c_str(), &direct) == 0);
+        CHECK(walked.st_dev == direct.st_dev);
+        CHECK(walked.st_ino == direct.st_ino);
+        CHECK(walked.st_mode == direct.st_mode);
     }
     CHECK(resolve_trusted_path(root + "/absolute/missing", {}).status().code() == airlock::StatusCode::NotFound);
 }
+
