@@ -1,5 +1,6 @@
 // openat2-based opening that never follows a link, and the few path rules around it.
 #include "airlock/host/no_follow_open.hpp"
+#include "airlock/host/launch_lstat_answers.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -163,7 +164,7 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved,
     struct stat directory_status {};
     std::string walked;  // the real path of the directory reached, "" for "/"
     auto open_walked = [&]() -> Status {
-        if (::fstatat(AT_FDCWD, walked.empty() ? "/" : walked.c_str(), &directory_status, AT_SYMLINK_NOFOLLOW) != 0)
+        if (launch_lstat(walked.empty() ? "/" : walked, &directory_status) != 0)
             return errno_status(path + ": " + (walked.empty() ? "/" : walked), errno);
         if (!S_ISDIR(directory_status.st_mode)) return errno_status(path + ": " + walked, ENOTDIR);
         return {};
@@ -184,7 +185,7 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved,
         const std::string here = walked.empty() ? "/" : walked;
         const std::string entry = walked + "/" + name;
         struct stat status {};
-        if (::fstatat(AT_FDCWD, entry.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0)
+        if (launch_lstat(entry, &status) != 0)
             return errno_status(path + ": " + entry, errno);
         // Who may replace this entry: the directory's owner, and anyone who may write it
         // unless it is sticky and the entry is root's or the host's.
