@@ -91,15 +91,24 @@ Status add_system_path_rule(LandlockRuleset& ruleset, const std::string& path, c
 // Whether one recorded path still names the same thing, following no link.
 bool source_is_current(const LandlockRuleSource& source) {
     std::string path = source.path;
+    struct stat status {};
+    bool walked = false;
     if (source.missing || !source.resolved.empty()) {
-        auto resolved = resolve_trusted_path(source.path, {});
+        auto resolved = resolve_trusted_path(source.path, {}, &status);
         if (!resolved) return source.missing && resolved.status().code() == StatusCode::NotFound;
         if (source.missing || *resolved != source.resolved) return false;
         path = *resolved;
+        // The walk's lstat of the resolved path, every link on the way resolved by hand, is
+        // what opening it without following any and fstat() would answer: not asked twice.
+        walked = !source.path.empty() && source.path[0] == '/';
     }
-    auto opened = open_no_follow(path, O_PATH, 0, ExpectedType::Any, "");
-    if (!opened) return false;
-    const LandlockRuleSource now = source_of(source.path, opened->status);
+    if (!walked) {
+        auto opened = open_no_follow(path, O_PATH, 0, ExpectedType::Any, "");
+        if (!opened) return false;
+        status = opened->status;
+    }
+    if (S_ISLNK(status.st_mode)) return false;
+    const LandlockRuleSource now = source_of(source.path, status);
     return now.device == source.device && now.inode == source.inode && now.regular_file == source.regular_file &&
            now.change_time.tv_sec == source.change_time.tv_sec && now.change_time.tv_nsec == source.change_time.tv_nsec;
 }

@@ -1,5 +1,6 @@
 // openat2-based opening that never follows a link, and the few path rules around it.
 #include "airlock/host/no_follow_open.hpp"
+#include "airlock/host/launch_lstat_answers.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -152,8 +153,8 @@ std::vector<std::string> writable_directories_of(const PluginConfig& plugin) {
 namespace {
 
 // check_only_host_can_change(), and where the walk ended: `path` with every link resolved
-// (what realpath() gives for an absolute path).
-Status walk_only_host_can_change(const std::string& path, std::string* resolved) {
+// (what realpath() gives for an absolute path) and its lstat answer.
+Status walk_only_host_can_change(const std::string& path, std::string* resolved, struct stat* final_status = nullptr) {
     // Walked one component at a time from "/", links resolved by hand (at most 40, as the
     // kernel). Each step looks beneath directories already found to be changeable only by
     // root or the host, so the names walked so far keep meaning what was checked: asking by
@@ -163,7 +164,7 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved)
     struct stat directory_status {};
     std::string walked;  // the real path of the directory reached, "" for "/"
     auto open_walked = [&]() -> Status {
-        if (::fstatat(AT_FDCWD, walked.empty() ? "/" : walked.c_str(), &directory_status, AT_SYMLINK_NOFOLLOW) != 0)
+        if (launch_lstat(walked.empty() ? "/" : walked, &directory_status) != 0)
             return errno_status(path + ": " + (walked.empty() ? "/" : walked), errno);
         if (!S_ISDIR(directory_status.st_mode)) return errno_status(path + ": " + walked, ENOTDIR);
         return {};
@@ -184,7 +185,7 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved)
         const std::string here = walked.empty() ? "/" : walked;
         const std::string entry = walked + "/" + name;
         struct stat status {};
-        if (::fstatat(AT_FDCWD, entry.c_str(), &status, AT_SYMLINK_NOFOLLOW) != 0)
+        if (launch_lstat(entry, &status) != 0)
             return errno_status(path + ": " + entry, errno);
         // Who may replace this entry: the directory's owner, and anyone who may write it
         // unless it is sticky and the entry is root's or the host's.
@@ -215,6 +216,7 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved)
                 return refuse(entry + " is writable by other users (mode " + octal_mode(status.st_mode) +
                               "), who could change it");
             if (resolved != nullptr) *resolved = entry;
+            if (final_status != nullptr) *final_status = status;
             return {};
         }
         if (!S_ISDIR(status.st_mode)) return errno_status(path + ": " + entry, ENOTDIR);
@@ -222,6 +224,7 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved)
         directory_status = status;
     }
     if (resolved != nullptr) *resolved = walked.empty() ? "/" : walked;
+    if (final_status != nullptr) *final_status = directory_status;
     return {};  // "/" itself, or a path ending in "." or ".."
 }
 
@@ -229,7 +232,8 @@ Status walk_only_host_can_change(const std::string& path, std::string* resolved)
 
 Status check_only_host_can_change(const std::string& path) { return walk_only_host_can_change(path, nullptr); }
 
-Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories) {
+Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories,
+                                         struct stat* final_status) {
     auto refuse = [&](const std::string& named, const std::string& directory) {
         return Status(StatusCode::PermissionDenied,
                       named + " lies inside the plugin-writable directory " + directory +
@@ -242,8 +246,10 @@ Result<std::string> resolve_trusted_path(const std::string& path, const std::vec
     // The walk resolves every link itself: for an absolute path its end is realpath()'s
     // answer, without realpath's readlink() per component.
     std::string result;
-    if (Status trusted = walk_only_host_can_change(path, &result); !trusted.ok()) return trusted;
-    if (path.empty() || path[0] != '/') {
+    const bool absolute = !path.empty() && path[0] == '/';
+    if (Status trusted = walk_only_host_can_change(path, &result, absolute ? final_status : nullptr); !trusted.ok())
+        return trusted;
+    if (!absolute) {
         char resolved[PATH_MAX];
         if (::realpath(path.c_str(), resolved) == nullptr) return errno_status("realpath " + path, errno);
         result = resolved;

@@ -4,6 +4,7 @@
 #include <airlock/host/spawner.hpp>
 
 #include <airlock/host/landlock_ruleset.hpp>
+#include <airlock/host/launch_lstat_answers.hpp>
 
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -146,7 +147,8 @@ PlanInputs::Answer PlanInputs::ask(Call call, const std::string& path) {
         return ::statvfs(path.c_str(), &status) == 0 ? answer_of(status) : failed(errno);
     }
     struct stat status {};
-    const int result = call == Call::Lstat ? ::lstat(path.c_str(), &status) : ::stat(path.c_str(), &status);
+    // A launch's lstat questions are shared with its other checks (launch_lstat_answers.hpp).
+    const int result = call == Call::Lstat ? launch_lstat(path, &status) : ::stat(path.c_str(), &status);
     return result == 0 ? answer_of(status) : failed(errno);
 }
 

@@ -15,6 +15,7 @@
 
 #include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/isolation_layers.hpp>
+#include <airlock/host/launch_lstat_answers.hpp>
 #include <airlock/host/no_follow_open.hpp>
 #include <airlock/host/open_file_limit.hpp>
 
@@ -424,6 +425,9 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     const Prepared& p = *prepared_;
     const PluginConfig& plugin = p.plugin;
     const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
+    // The checks below (the executable's trust walk, the Landlock ruleset's paths, the
+    // namespace root's inputs) ask each path's lstat once between them; ended before the clone.
+    std::optional<LaunchLstatAnswers> shared_lstat_answers(std::in_place);
 
     // The executable is opened here, so a missing one is an error before anything starts;
     // never through a link, so a plugin cannot swap in another program for a restart.
@@ -458,6 +462,11 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }
+    // A grant with `create` may just have made its file: the checks after it ask afresh.
+    if (std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& grant) { return grant.create; })) {
+        shared_lstat_answers.reset();
+        shared_lstat_answers.emplace();
+    }
 
     // Checked per launch, as the Landlock ruleset is: when a system path appeared or a bound
     // file was replaced, the root is planned and built anew.
@@ -489,6 +498,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     const detail::ChildConfinement confinement =
         append_only_output ? p.confinement.child_sharing_append_only_output(plugin) : p.confinement.child();
     const std::shared_ptr<const UniqueFd> landlock_ruleset = p.confinement.landlock_ruleset(plugin);
+    shared_lstat_answers.reset();  // every path check is done
     UniqueFd handoff_host, handoff_child;
     if (confinement.seccomp_listener) {
         std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");

@@ -108,3 +108,34 @@ TEST_CASE("landlock links: the interpreter and system paths are resolved from tr
           "landlock: system path: " + planted + " lies inside the plugin-writable directory " + writable +
               "; a path a plugin can change is never resolved through links");
 }
+
+TEST_CASE("landlock links: a reused ruleset is stale once a system path, or what its link leads to, is replaced",
+          "[landlock][links]") {
+    TempDir dir;
+    const std::string root = std::filesystem::canonical(dir.path()).string();
+    const std::string real = root + "/real";
+    const std::string link = root + "/system";
+    std::filesystem::create_directory(real);
+    REQUIRE(::symlink("real", link.c_str()) == 0);
+    for (const std::string& path : {real, link}) {
+        INFO(path);
+        LandlockPolicy policy;
+        policy.read_only_paths = {path};
+        auto ruleset = build_landlock_ruleset(policy);
+        REQUIRE(ruleset.ok());
+        CHECK(landlock_ruleset_is_current(*ruleset));
+        // Another directory at the same path: the same name, another inode.
+        REQUIRE(::rename(real.c_str(), (root + "/old").c_str()) == 0);
+        std::filesystem::create_directory(real);
+        CHECK_FALSE(landlock_ruleset_is_current(*ruleset));
+        std::filesystem::remove(real);
+        REQUIRE(::rename((root + "/old").c_str(), real.c_str()) == 0);
+        CHECK(landlock_ruleset_is_current(*ruleset));
+        // A regular file in its place.
+        REQUIRE(::rename(real.c_str(), (root + "/old").c_str()) == 0);
+        dir.write_file("real", "text");
+        CHECK_FALSE(landlock_ruleset_is_current(*ruleset));
+        std::filesystem::remove(real);
+        REQUIRE(::rename((root + "/old").c_str(), real.c_str()) == 0);
+    }
+}

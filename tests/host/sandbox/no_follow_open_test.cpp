@@ -1,6 +1,7 @@
 // open_no_follow() and the path rules around it, on the real file system.
 #include "sandbox_test_support.hpp"
 
+#include <airlock/host/launch_lstat_answers.hpp>
 #include <airlock/host/no_follow_open.hpp>
 
 #include <catch2/catch.hpp>
@@ -87,9 +88,50 @@ TEST_CASE("resolve_trusted_path resolves links as realpath does: relative, absol
          {root + "/relative/sub/file", root + "/absolute/file", root + "/real/chained", root + "/real/./sub/../sub/file",
           root + "/absolute/..", root + "/relative/.", root + "/relative", std::string("/")}) {
         INFO(path);
-        auto resolved = resolve_trusted_path(path, {});
+        struct stat walked {};
+        auto resolved = resolve_trusted_path(path, {}, &walked);
         REQUIRE(resolved.ok());
         CHECK(*resolved == std::filesystem::canonical(path).string());
+        // The walk's answer for where it ended is what an lstat of the result gives.
+        struct stat direct {};
+        REQUIRE(::lstat(resolved->c_str(), &direct) == 0);
+        CHECK(walked.st_dev == direct.st_dev);
+        CHECK(walked.st_ino == direct.st_ino);
+        CHECK(walked.st_mode == direct.st_mode);
     }
     CHECK(resolve_trusted_path(root + "/absolute/missing", {}).status().code() == airlock::StatusCode::NotFound);
+}
+
+TEST_CASE("launch_lstat asks each path once while a LaunchLstatAnswers lives, and afresh after it", "[links]") {
+    TempDir dir;
+    const std::string root = std::filesystem::canonical(dir.path()).string();
+    const std::string file = dir.write_file("file", "text");
+    const std::string missing = root + "/missing";
+    struct stat before {};
+    struct stat now {};
+    REQUIRE(launch_lstat(file, &before) == 0);
+    {
+        LaunchLstatAnswers answers;
+        REQUIRE(launch_lstat(file, &now) == 0);
+        CHECK(now.st_ino == before.st_ino);
+        errno = 0;
+        CHECK(launch_lstat(missing, &now) == -1);
+        CHECK(errno == ENOENT);
+        // Changed after they were asked: the same answers, errors included, until the scope ends.
+        std::filesystem::rename(file, missing);
+        dir.write_file("file", "other");
+        {
+            LaunchLstatAnswers nested;  // shares the outer answers
+            REQUIRE(launch_lstat(file, &now) == 0);
+            CHECK(now.st_ino == before.st_ino);
+        }
+        CHECK(launch_lstat(missing, &now) == -1);
+        CHECK(launch_lstat(file, &now) == 0);
+        CHECK(now.st_ino == before.st_ino);
+    }
+    // Without one, every call asks the kernel.
+    REQUIRE(launch_lstat(file, &now) == 0);
+    CHECK(now.st_ino != before.st_ino);
+    REQUIRE(launch_lstat(missing, &now) == 0);
+    CHECK(now.st_ino == before.st_ino);
 }

@@ -69,8 +69,11 @@ std::vector<std::string> writable_directories_of(const PluginConfig& plugin);
 /// plugin-writable directory <dir>; ..." — when `path` or its resolution lies inside one
 /// of `writable_directories`, since a plugin could then move the link; and refused when
 /// another local user could change where it leads (check_only_host_can_change, below).
-/// ENOENT gives NotFound.
-Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories);
+/// ENOENT gives NotFound. `final_status`, when given and `path` is absolute, receives the walk's
+/// `lstat` of the result (never a link: every link on the way was resolved), which is what an
+/// open of the result that follows no link and its `fstat` would answer.
+Result<std::string> resolve_trusted_path(const std::string& path, const std::vector<std::string>& writable_directories,
+                                         struct stat* final_status = nullptr);
 
 /// Ok when no user but root and the host's own (its effective uid) can change which file
 /// `path` names, or what a regular file or directory there holds: every directory on the way
