@@ -196,9 +196,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         if (listener) return airlock::Status(airlock::StatusCode::InvalidState, "the control server is already listening");
         // No other user may be able to pre-create, replace or redirect the socket's name.
         if (airlock::Status trusted = detail::check_control_socket_directory(path); !trusted.ok()) return trusted;
-        auto bound = airlock::Listener::bind(path, mode);
+        // No control message carries a descriptor: the kernel refuses any a client sends, so
+        // none reaches the host (closing one could block the loop: a lingering TCP socket).
+        auto bound = airlock::Listener::bind(path, mode, 128, airlock::PeerDescriptors::Refused);
         if (!bound) return bound.status().with_context("control socket");  // the listener names the path
         listener.emplace(std::move(*bound));
+        if (!listener->refuses_descriptors())
+            note("this kernel cannot refuse descriptors sent to the control socket (SO_PASSRIGHTS, Linux 6.16): "
+                 "those a client sends are received and closed, and one whose close() blocks (a TCP socket set to linger, a FUSE file) stops "
+                 "the host until it returns");
         // Bound as root:root with `mode`; handing the file to the group only widens access.
         // Never through a link, even in a directory only the host can change.
         if (group && ::fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), *group, AT_SYMLINK_NOFOLLOW) != 0) {
