@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -233,4 +234,61 @@ TEST_CASE("control: a descriptor whose close() blocks cannot stop the host's loo
     INFO(answer.to_string() << " after " << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms");
     CHECK(answer.ok());
     CHECK(waited < std::chrono::seconds(5));
+}
+
+TEST_CASE("control: a request left unfinished closes its connection, the host does not hold it", "[control][hostile]") {
+    RefusingServer admitting(::geteuid());
+    auto on_io = [&](auto work) {
+        std::promise<decltype(work())> done;
+        boost::asio::post(admitting.io, [&] { done.set_value(work()); });
+        return done.get_future().get();
+    };
+    on_io([&] {
+        admitting.server.set_unfinished_message_timeout(std::chrono::milliseconds(1000));
+        return 0;
+    });
+    // 16 connections (the most one uid may hold), each sending the first packets of a 4 MiB
+    // call and then nothing. The host holds each message's whole body from its first packet.
+    // Before, it held them for as long as the connections stayed open (64 MiB per uid).
+    airlock::protocol::CallRequest request;
+    request.plugin = "hello";
+    request.method = "greet";
+    request.json_request = std::string((std::size_t{4} << 20) - 64, ' ');
+    std::vector<std::uint8_t> body;
+    std::vector<int> no_fds;
+    REQUIRE(airlock::encode_value(request, body, no_fds).ok());
+    std::vector<std::unique_ptr<airlock::Connection>> clients;
+    for (int i = 0; i < 16; ++i) {
+        auto connection = std::make_unique<airlock::Connection>(airlock::protocol::control_protocol());
+        connection->set_timeout(std::chrono::seconds(60));
+        REQUIRE(connection->set_endpoint(airlock::ConnectionMode::Local, admitting.path).ok());
+        REQUIRE(connection->establish().ok());
+        clients.push_back(std::move(connection));
+    }
+    // The host does not read while each client fills its socket, so none sends it all.
+    std::promise<void> release;
+    boost::asio::post(admitting.io, [waiting = release.get_future().share()] { waiting.wait(); });
+    for (auto& connection : clients) {
+        REQUIRE(connection->queue(airlock::OutgoingMessage{control::call.tag, airlock::MessageKind::Request, 1, body, no_fds})
+                    .ok());
+        (void)connection->on_writable();  // what the socket takes now; the rest is never sent
+        REQUIRE(connection->wants_write());
+    }
+    release.set_value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(on_io([&] { return admitting.server.connection_count(); }) == 16);
+    // Each is closed once its message has been unfinished for the timeout.
+    std::size_t open = 16;
+    for (int i = 0; i < 100 && open > 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        open = on_io([&] { return admitting.server.connection_count(); });
+    }
+    CHECK(open == 0);
+    for (auto& connection : clients) {
+        pollfd closed{connection->fd(), POLLIN, 0};
+        REQUIRE(::poll(&closed, 1, 5000) == 1);
+        CHECK((closed.revents & (POLLHUP | POLLIN)) != 0);
+    }
+    clients.clear();
+    CHECK(admitting.call("{}").code() != airlock::StatusCode::PeerClosed);  // still serving
 }
