@@ -703,6 +703,7 @@ Status Connection::handle_data(std::uint8_t flags, std::span<const std::uint8_t>
             return Status(StatusCode::Malformed, "message body is longer than its header announces");
         assembly_ = Assembly{};
         assembly_.active = true;
+        assembly_.started = Clock::now();
         assembly_.message.tag = header.tag;
         assembly_.message.kind = static_cast<MessageKind>(header.kind);
         assembly_.message.call_id = header.call_id;

@@ -13,6 +13,17 @@
 namespace airlock {
 namespace {
 
+// SO_PASSRIGHTS (Linux 6.16): the installed headers may predate it. 83 is its number in
+// asm-generic/socket.h; the architectures with their own numbering get -1 (refused by the
+// kernel as unknown: the listener then does not refuse descriptors, and says so).
+#if defined(SO_PASSRIGHTS)
+constexpr int kSoPassRights = SO_PASSRIGHTS;
+#elif defined(__alpha__) || defined(__mips__) || defined(__hppa__) || defined(__sparc__)
+constexpr int kSoPassRights = -1;
+#else
+constexpr int kSoPassRights = 83;
+#endif
+
 sockaddr_un make_address(const std::string& path) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -40,6 +51,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
         path_ = std::move(other.path_);
         device_ = other.device_;
         inode_ = other.inode_;
+        refuses_descriptors_ = other.refuses_descriptors_;
     }
     return *this;
 }
@@ -54,7 +66,7 @@ void Listener::remove_socket_file() {
     socket_.reset();
 }
 
-Result<Listener> Listener::bind(std::string path, mode_t mode, int backlog) {
+Result<Listener> Listener::bind(std::string path, mode_t mode, int backlog, PeerDescriptors descriptors) {
     if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path))
         return Status(StatusCode::InvalidParameter,
                       "socket path must be 1 to " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes long");
@@ -81,12 +93,25 @@ Result<Listener> Listener::bind(std::string path, mode_t mode, int backlog) {
     }
     struct stat bound{};
     if (::lstat(path.c_str(), &bound) < 0) return errno_status("stat " + path, errno);
+    // Before listen(): a connection is made from the listener's settings when the peer connects.
+    bool refuses = false;
+    if (descriptors == PeerDescriptors::Refused) {
+        const int pass = 0;
+        refuses = ::setsockopt(socket.get(), SOL_SOCKET, kSoPassRights, &pass, sizeof pass) == 0;
+        if (!refuses && errno != ENOPROTOOPT && errno != EINVAL) {
+            int error_number = errno;
+            ::unlink(path.c_str());
+            return errno_status("setsockopt(SO_PASSRIGHTS) " + path, error_number);
+        }
+    }
     if (::listen(socket.get(), backlog) < 0) {
         int error_number = errno;
         ::unlink(path.c_str());
         return errno_status("listen " + path, error_number);
     }
-    return Listener(std::move(socket), std::move(path), bound.st_dev, bound.st_ino);
+    Listener listener(std::move(socket), std::move(path), bound.st_dev, bound.st_ino);
+    listener.refuses_descriptors_ = refuses;
+    return listener;
 }
 
 Result<UniqueFd> Listener::try_accept() {

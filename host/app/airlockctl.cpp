@@ -4,6 +4,7 @@
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/connection/dynamic_value.hpp>
+#include <airlock/connection/printable_text.hpp>
 #include <airlock/protocol/control_protocol.hpp>
 
 #include <pwd.h>
@@ -23,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -181,6 +183,11 @@ std::string label_value(const std::string& text) {
     return out;
 }
 
+/// Text from the host as the terminal gets it: controls (C0 but tab, DEL, C1) and bytes that
+/// are not UTF-8 as '?'. The host masks what plugins say already; this side does not rely on
+/// it (a host of --host-user, an older or a broken host), so no reply can drive the terminal.
+std::string shown(std::string_view text) { return airlock::printable_text(text); }
+
 std::string pad(std::string text, std::size_t width) {
     if (text.size() < width) text.append(width - text.size(), ' ');
     return text;
@@ -309,19 +316,19 @@ int run_status(Client& client, bool json, const std::string& name) {
         return EX_OK;
     }
     std::size_t name_width = 4;
-    for (const auto& p : reply->plugins) name_width = std::max(name_width, p.name.size());
+    for (const auto& p : reply->plugins) name_width = std::max(name_width, shown(p.name).size());
     std::cout << pad("NAME", name_width + 2) << pad("STATE", 13) << pad("PID", 9) << pad("UPTIME", 10)
               << pad("RESTARTS", 10) << pad("CALLS", 8) << pad("ERRORS", 8) << pad("VIOLATIONS", 12) << pad("IN", 9)
               << pad("OUT", 9) << "LAST EXIT / VIOLATION\n";
     for (const auto& p : reply->plugins) {
-        std::string last = p.last_exit;
-        if (!p.last_violation.empty()) last += (last.empty() ? "" : "; ") + std::string("violation: ") + p.last_violation;
-        std::cout << pad(p.name, name_width + 2) << pad(p.state, 13) << pad(p.pid < 0 ? "-" : std::to_string(p.pid), 9)
+        std::string last = shown(p.last_exit);
+        if (!p.last_violation.empty()) last += (last.empty() ? "" : "; ") + std::string("violation: ") + shown(p.last_violation);
+        std::cout << pad(shown(p.name), name_width + 2) << pad(shown(p.state), 13) << pad(p.pid < 0 ? "-" : std::to_string(p.pid), 9)
                   << pad(p.pid < 0 ? "-" : format_uptime(p.uptime_ms), 10) << pad(std::to_string(p.restarts), 10)
                   << pad(std::to_string(p.calls), 8) << pad(std::to_string(p.call_errors), 8)
                   << pad(std::to_string(p.violations), 12) << pad(format_bytes(p.bytes_in), 9)
                   << pad(format_bytes(p.bytes_out), 9) << (last.empty() ? "-" : last) << "\n";
-        if (p.progress) std::cout << pad("", name_width + 2) << progress_text(*p.progress) << "\n";
+        if (p.progress) std::cout << pad("", name_width + 2) << shown(progress_text(*p.progress)) << "\n";
     }
     return EX_OK;
 }
@@ -358,7 +365,7 @@ int run_metrics(Client& client) {
         std::cout << "# HELP " << metric.name << " " << metric.help << "\n# TYPE " << metric.name << " " << metric.type
                   << "\n";
         for (const auto& p : reply->plugins)
-            std::cout << metric.name << "{plugin=\"" << label_value(p.name) << "\"} " << metric.value(p) << "\n";
+            std::cout << metric.name << "{plugin=\"" << label_value(shown(p.name)) << "\"} " << metric.value(p) << "\n";
     }
     return EX_OK;
 }
@@ -367,7 +374,7 @@ int run_action(Client& client, const std::string& command, const std::string& na
     const auto& method = command == "start" ? control::start : command == "stop" ? control::stop : control::restart;
     auto reply = client.session->call(method, airlock::protocol::PluginRequest{name});
     if (!reply) return fail(reply.status());
-    std::cout << reply->message << "\n";
+    std::cout << shown(reply->message) << "\n";
     return EX_OK;
 }
 
@@ -375,11 +382,11 @@ int run_logs(Client& client, const std::string& name, bool follow) {
     if (!follow) {
         auto reply = client.session->call(control::logs, airlock::protocol::PluginRequest{name});
         if (!reply) return fail(reply.status());
-        for (const auto& line : reply->lines) std::cout << line << "\n";
+        for (const auto& line : reply->lines) std::cout << shown(line) << "\n";
         return EX_OK;
     }
     (void)client.session->on(control::log_line, [](airlock::protocol::LogLine& line) {
-        std::cout << line.line << std::endl;  // flushed per line: airlockctl logs --follow | grep ...
+        std::cout << shown(line.line) << std::endl;  // flushed per line: airlockctl logs --follow | grep ...
     });
     auto reply = client.session->call(control::follow_logs, airlock::protocol::FollowLogsRequest{name, true});
     if (!reply) return fail(reply.status());
@@ -397,9 +404,9 @@ int run_describe(Client& client, const std::string& name) {
     if (!reply) return fail(reply.status());
     if (reply->methods.empty()) std::cout << name << " announces no methods\n";
     for (const auto& method : reply->methods) {
-        std::cout << method.name << " (tag " << method.tag << ")\n"
-                  << "  request: " << method.request_type << "\n"
-                  << "  reply:   " << method.reply_type << "\n";
+        std::cout << shown(method.name) << " (tag " << method.tag << ")\n"
+                  << "  request: " << shown(method.request_type) << "\n"
+                  << "  reply:   " << shown(method.reply_type) << "\n";
     }
     return EX_OK;
 }

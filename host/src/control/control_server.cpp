@@ -80,6 +80,12 @@ constexpr std::chrono::milliseconds kControlCpuPerUid{100};
 /// connections cannot flood the host's log (its disk) or keep the loop writing.
 constexpr int kLogLinesPerSecond = 10;
 
+/// How long an admitted client may take to finish a message it began: the host holds the
+/// message's whole announced body (up to kMaxRequestSize) from its first packet to its last,
+/// so without a bound 16 connections could hold 64 MiB of one uid's unfinished requests for
+/// as long as they stay open. A local client sends its largest request in milliseconds.
+constexpr std::chrono::milliseconds kUnfinishedMessageTimeout{30000};
+
 /// After accept() fails for a reason other than "nobody waits" (EMFILE, ENFILE, ENOMEM) the
 /// listening socket stays readable: pausing this long keeps the loop from spinning on it.
 constexpr std::chrono::milliseconds kAcceptPauseAfterError{250};
@@ -98,7 +104,11 @@ std::string bounded(std::string text, std::size_t max) {
 struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
     struct Client {
         explicit Client(asio::io_context& io)
-            : connection(airlock::protocol::control_protocol()), session(connection), stream(io), admission_timer(io) {}
+            : connection(airlock::protocol::control_protocol()),
+              session(connection),
+              stream(io),
+              admission_timer(io),
+              message_timer(io) {}
         ~Client() {
             // A client that leaves gives up on the plugin calls it asked for; the plugins are told.
             std::vector<std::shared_ptr<CallCanceller>> calls;
@@ -107,12 +117,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
             boost::system::error_code ignored;
             stream.close(ignored);
             admission_timer.cancel();
+            message_timer.cancel();
         }
         airlock::Connection connection;
         airlock::CallSession session;  // serves the client's requests (replies to call/wait_ready come later)
         std::vector<std::shared_ptr<CallCanceller>> plugin_calls;  // plugin calls and ready waits still running for this client
         asio::posix::stream_descriptor stream;  // a duplicate of the connection's socket
         asio::steady_timer admission_timer;     // handshake + authorization deadline
+        asio::steady_timer message_timer;       // armed while a message is partly received
+        bool message_timer_armed = false;
         std::uint64_t dropped_lines = 0;        // log lines skipped while the client was not reading
         bool reading = false;
         bool writing = false;
@@ -196,9 +209,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         if (listener) return airlock::Status(airlock::StatusCode::InvalidState, "the control server is already listening");
         // No other user may be able to pre-create, replace or redirect the socket's name.
         if (airlock::Status trusted = detail::check_control_socket_directory(path); !trusted.ok()) return trusted;
-        auto bound = airlock::Listener::bind(path, mode);
+        // No control message carries a descriptor: the kernel refuses any a client sends, so
+        // none reaches the host (closing one could block the loop: a lingering TCP socket).
+        auto bound = airlock::Listener::bind(path, mode, 128, airlock::PeerDescriptors::Refused);
         if (!bound) return bound.status().with_context("control socket");  // the listener names the path
         listener.emplace(std::move(*bound));
+        if (!listener->refuses_descriptors())
+            note("this kernel cannot refuse descriptors sent to the control socket (SO_PASSRIGHTS, Linux 6.16): "
+                 "those a client sends are received and closed, and one whose close() blocks (a TCP socket set to linger, a FUSE file) stops "
+                 "the host until it returns");
         // Bound as root:root with `mode`; handing the file to the group only widens access.
         // Never through a link, even in a directory only the host can change.
         if (group && ::fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), *group, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -325,6 +344,35 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         });
     }
 
+    std::chrono::milliseconds unfinished_message_timeout = kUnfinishedMessageTimeout;
+
+    /// Closes the client if the message it is sending stays unfinished for
+    /// unfinished_message_timeout from its first packet (the timer checks when it fires).
+    void watch_unfinished_message(std::uint64_t id, Client& client) {
+        const auto started = client.connection.message_started();
+        if (!started || client.message_timer_armed) return;
+        client.message_timer_armed = true;
+        client.message_timer.expires_at(*started + unfinished_message_timeout);
+        std::weak_ptr<Impl> weak = weak_from_this();
+        client.message_timer.async_wait([weak, id](const boost::system::error_code& error) {
+            auto self = weak.lock();
+            if (!self || error) return;
+            Client* c = self->find(id);
+            if (!c) return;
+            c->message_timer_armed = false;
+            const auto started = c->connection.message_started();
+            if (!started) return;
+            if (std::chrono::steady_clock::now() - *started < self->unfinished_message_timeout) {
+                self->watch_unfinished_message(id, *c);  // a later message: its own deadline
+                return;
+            }
+            self->note("closed a control connection from uid " + std::to_string(c->peer.euid) + " (pid " +
+                       std::to_string(c->peer.pid) + "): it left a message unfinished for " +
+                       std::to_string(self->unfinished_message_timeout.count()) + " ms");
+            self->remove(id);
+        });
+    }
+
     Client* find(std::uint64_t id) {
         auto it = clients.find(id);
         return it == clients.end() ? nullptr : it->second.get();
@@ -386,6 +434,7 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
                     (void)c->connection.on_readable();
                     self->dispatch_read(*c);
                 });
+                self->watch_unfinished_message(id, *c);
                 self->pump(id);
             });
         }
@@ -862,6 +911,9 @@ airlock::Status ControlServer::start(mode_t mode) { return impl_->start(mode); }
 void ControlServer::set_group(gid_t group) { impl_->group = group; }
 void ControlServer::stop() { impl_->close_all(); }
 void ControlServer::set_admission_timeout(std::chrono::milliseconds timeout) { impl_->admission_timeout = timeout; }
+void ControlServer::set_unfinished_message_timeout(std::chrono::milliseconds timeout) {
+    impl_->unfinished_message_timeout = timeout;
+}
 void ControlServer::set_log(std::function<void(const std::string&)> log) { impl_->log = std::move(log); }
 const std::string& ControlServer::path() const { return impl_->path; }
 std::size_t ControlServer::connection_count() const { return impl_->clients.size(); }

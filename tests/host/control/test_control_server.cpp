@@ -69,6 +69,10 @@ public:
         PluginStatus idle;
         idle.name = "idle";
         idle.last_violation = "intruder: violation: syscall socket denied";
+        if (!hostile_text.empty()) {
+            idle.last_exit = hostile_text;
+            idle.state = PluginState::Failed;
+        }
         return {hello, idle};
     }
     airlock::Status start(const std::string& name) override { return act(name, "start"); }
@@ -76,6 +80,7 @@ public:
     airlock::Status restart(const std::string& name) override { return act(name, "restart"); }
     std::vector<std::string> recent_logs(const std::string& name) const override {
         if (name != "hello") return {};
+        if (!hostile_text.empty()) return {hostile_text};
         return {"[hello] one", "[hello] two"};
     }
     std::uint64_t subscribe_logs(airlock::host::Supervisor::LogSubscriber subscriber) override {
@@ -121,6 +126,7 @@ public:
     std::size_t subscriber_count() const { return subscribers_.size(); }
 
     PluginState hello_state = PluginState::Ready;
+    std::string hostile_text;  ///< when set: idle's last exit and hello's log lines
     std::vector<std::string> actions;
     std::atomic<long long> last_call_timeout_ms{-2};  ///< -2: no call yet, -1: no timeout given
 
@@ -285,6 +291,31 @@ TEST_CASE("control: start, stop, restart and logs", "[control]") {
     CHECK(logs.exit_code == 0);
     CHECK(logs.output == "[hello] one\n[hello] two\n");
     CHECK(ctl(h, {"logs", "ghost"}).exit_code == 66);
+}
+
+TEST_CASE("control: airlockctl masks control characters in whatever text the host sends", "[control][hostile]") {
+    Harness h;
+    // Text a host does not mask (a host of --host-user, an older or broken host; this fake
+    // backend passes it as it is): OSC title, BEL, clear screen, CSI as C1 U+009B, CR LF and a
+    // forged line. Before, airlockctl printed it to the terminal as it came.
+    const std::string hostile = "\x1b]0;pwned\x07\x1b[2J\xc2\x9b" "31m\r\n[host] forged line\xff";
+    h.on_io([&] { h.backend.hostile_text = hostile; });
+    auto clean = [](const std::string& text) {
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            const auto c = static_cast<unsigned char>(text[i]);
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f || c == 0xff) return false;
+            if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0) return false;
+        }
+        return true;
+    };
+    for (const std::vector<std::string>& command :
+         {std::vector<std::string>{"status"}, {"logs", "hello"}}) {
+        Run run = ctl(h, command);
+        INFO(command.front() << ": " << run.output);
+        CHECK(run.exit_code == 0);
+        CHECK(clean(run.output));
+        CHECK_THAT(run.output, Catch::Contains("?]0;pwned??[2J?31m??[host] forged line?"));
+    }
 }
 
 TEST_CASE("control: follow_logs pushes new lines until the client leaves", "[control]") {

@@ -127,6 +127,13 @@ public:
     /// Sends queued packets until the socket would block.
     Status on_writable();
     [[nodiscard]] bool has_message() const { return !inbox_.empty(); }
+    /// When the first packet of the message still being received arrived (nothing when no
+    /// message is partly received). The library holds such a message, its whole announced
+    /// body, until its last packet: a server bounds how long a peer may keep it unfinished.
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> message_started() const {
+        if (!assembly_.active) return std::nullopt;
+        return assembly_.started;
+    }
     /// True once the peer's hello announced request deadlines and Cancel messages
     /// (docs/wire-format.md §2); an older peer gets neither.
     [[nodiscard]] bool peer_supports_call_control() const { return peer_call_control_; }
@@ -203,6 +210,7 @@ private:
         Message message;
         std::size_t body_received = 0;
         std::size_t fds_expected = 0;
+        std::chrono::steady_clock::time_point started{};
     };
     class PacketSink;
 

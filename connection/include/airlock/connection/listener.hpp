@@ -14,13 +14,25 @@
 
 namespace airlock {
 
+/// Whether peers may send descriptors (SCM_RIGHTS) on the connections a Listener accepts.
+enum class PeerDescriptors {
+    Accepted,
+    /// The kernel refuses them at the peer's sendmsg (EPERM), before any reaches this process
+    /// (SO_PASSRIGHTS, Linux 6.16+, set before listen() so every peer's connection has it). A
+    /// descriptor this process is sent and then closes can block it in close() (a TCP socket
+    /// with SO_LINGER and unsent data, a FUSE file's flush) for as long as the peer likes.
+    Refused,
+};
+
 class Listener {
 public:
     /// Binds `path` with file mode `mode` (applied before listening, so no peer can connect
     /// while the mode is still the umask's). A stale socket file left by a dead listener is
     /// replaced; a live listener on the path is InvalidState; a non-socket file at the path is
-    /// never removed (InvalidState).
-    static Result<Listener> bind(std::string path, mode_t mode = 0600, int backlog = 128);
+    /// never removed (InvalidState). With PeerDescriptors::Refused on a kernel that cannot
+    /// refuse them the listener still binds: refuses_descriptors() tells.
+    static Result<Listener> bind(std::string path, mode_t mode = 0600, int backlog = 128,
+                                 PeerDescriptors descriptors = PeerDescriptors::Accepted);
 
     Listener(Listener&&) noexcept = default;
     Listener& operator=(Listener&&) noexcept;
@@ -40,6 +52,8 @@ public:
 
     [[nodiscard]] int fd() const { return socket_.get(); }
     [[nodiscard]] const std::string& path() const { return path_; }
+    /// True when the kernel refuses every descriptor a peer sends on an accepted connection.
+    [[nodiscard]] bool refuses_descriptors() const { return refuses_descriptors_; }
 
 private:
     Listener(UniqueFd socket, std::string path, dev_t device, ino_t inode);
@@ -49,6 +63,7 @@ private:
     std::string path_;
     dev_t device_ = 0;
     ino_t inode_ = 0;
+    bool refuses_descriptors_ = false;
 };
 
 } // namespace airlock

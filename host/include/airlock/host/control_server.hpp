@@ -82,6 +82,10 @@ public:
     /// How long a new connection may take to finish its handshake and be authorized (default
     /// 10 s); a refused peer is closed then even if it never sends a request.
     void set_admission_timeout(std::chrono::milliseconds timeout);
+    /// How long an admitted client may take to send a message once it began it (default 30 s);
+    /// a message left unfinished longer closes its connection (the host holds the message's
+    /// whole announced body, up to 4 MiB, until its last packet).
+    void set_unfinished_message_timeout(std::chrono::milliseconds timeout);
 
     /// Where the server reports refusals and connection failures, one line each
     /// (default: standard error, prefixed "[host] control: ").
