@@ -45,10 +45,16 @@ std::string hex64(std::uint64_t value) {
 
 // Moves a received descriptor off stdin's number: a descriptor <= 0 means "none" in messages,
 // so a received fd that happens to be 0 (stdin closed) must not be mistaken for it.
+// Marked as received (received_descriptors.hpp): its close may be left to another thread.
 UniqueFd own_received_fd(int fd) {
-    if (fd > 0) return UniqueFd(fd);
+    if (fd > 0) {
+        mark_received_descriptor(fd);
+        return UniqueFd(fd);
+    }
     int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    ::close(fd);
+    mark_received_descriptor(fd);
+    close_descriptor(fd);
+    mark_received_descriptor(moved);
     return UniqueFd(moved);
 }
 

@@ -1,5 +1,7 @@
 #include "stream_transport.hpp"
 
+#include "airlock/connection/received_descriptors.hpp"
+
 #include "packet_format.hpp"
 
 #include <poll.h>
@@ -31,7 +33,8 @@ bool close_stray_descriptors(msghdr& header) {
         for (std::size_t i = 0; i < count; ++i) {
             int fd;
             std::memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof fd);
-            ::close(fd);
+            mark_received_descriptor(fd);  // its close may block: received_descriptors.hpp
+            close_descriptor(fd);
             any = true;
         }
     }

@@ -2,6 +2,8 @@
 // client's own, driven from the caller's thread while it waits; typed calls to the plugin's
 // announced methods.
 #include <airlock/host/plugin_client.hpp>
+
+#include <airlock/connection/received_descriptors.hpp>
 #include <airlock/host/plugin_runner.hpp>
 #include <airlock/host/spawn_violations.hpp>
 
@@ -97,7 +99,9 @@ struct PluginClient::State {
     }
 };
 
-PluginClient::PluginClient(std::unique_ptr<State> state) : state_(std::move(state)) {}
+PluginClient::PluginClient(std::unique_ptr<State> state) : state_(std::move(state)) {
+    airlock::close_received_descriptors_off_thread();  // a plugin's descriptor whose close() waits
+}
 PluginClient::PluginClient(PluginClient&&) noexcept = default;
 PluginClient& PluginClient::operator=(PluginClient&&) noexcept = default;
 PluginClient::~PluginClient() = default;

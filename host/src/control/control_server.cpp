@@ -1,6 +1,8 @@
 // The control endpoint: a Local listener driven from the supervisor's io_context.
 #include <airlock/host/control_server.hpp>
 
+#include <airlock/connection/received_descriptors.hpp>
+
 #include "socket_directory.hpp"
 
 #include <airlock/connection/call_session.hpp>
@@ -891,11 +893,15 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
 ControlServer::ControlServer(boost::asio::io_context& io, std::unique_ptr<ControlBackend> backend, std::string path,
                              std::vector<uid_t> allowed_users)
     : owned_backend_(std::move(backend)),
-      impl_(std::make_shared<Impl>(io, *owned_backend_, std::move(path), std::move(allowed_users))) {}
+      impl_(std::make_shared<Impl>(io, *owned_backend_, std::move(path), std::move(allowed_users))) {
+    airlock::close_received_descriptors_off_thread();  // a kernel that cannot refuse descriptors
+}
 
 ControlServer::ControlServer(boost::asio::io_context& io, ControlBackend& backend, std::string path,
                              std::vector<uid_t> allowed_users)
-    : impl_(std::make_shared<Impl>(io, backend, std::move(path), std::move(allowed_users))) {}
+    : impl_(std::make_shared<Impl>(io, backend, std::move(path), std::move(allowed_users))) {
+    airlock::close_received_descriptors_off_thread();  // a kernel that cannot refuse descriptors
+}
 
 ControlServer::~ControlServer() {
     impl_->close_all();

@@ -1,6 +1,8 @@
 // Supervisor: every plugin's lifecycle on one Boost.Asio io_context (see docs/supervisor.md).
 #include <airlock/host/supervisor.hpp>
 
+#include <airlock/connection/received_descriptors.hpp>
+
 #include <airlock/host/plugin_runner.hpp>
 #include <airlock/host/spawner.hpp>
 
@@ -431,7 +433,10 @@ struct Supervisor::Impl {
 };
 
 Supervisor::Supervisor(boost::asio::io_context& io, HostConfig config)
-    : impl_(std::make_unique<Impl>(io, std::move(config))) {}
+    : impl_(std::make_unique<Impl>(io, std::move(config))) {
+    // A plugin's descriptor whose close() waits (a lingering socket) must not stop the loop.
+    airlock::close_received_descriptors_off_thread();
+}
 
 Supervisor::Supervisor(boost::asio::io_context& io, const std::vector<PluginSpec>& plugins)
     : Supervisor(io, build_host_config(plugins)) {}

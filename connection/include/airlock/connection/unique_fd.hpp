@@ -2,13 +2,16 @@
 /// @file unique_fd.hpp
 /// An owning, move-only file descriptor.
 
+#include "airlock/connection/received_descriptors.hpp"
+
 #include <unistd.h>
 
 #include <utility>
 
 namespace airlock {
 
-/// Owns one file descriptor and closes it on destruction (RAII).
+/// Owns one file descriptor and closes it on destruction (RAII). A descriptor received from a
+/// peer may be closed by a background thread (received_descriptors.hpp).
 ///
 /// Default-constructed or moved-from objects hold -1. In typed messages a `UniqueFd`
 /// member is a descriptor member (the seed's `LWMSG_MEMBER_FD`); a value <= 0 means
@@ -37,7 +40,7 @@ public:
     /// Closes the held descriptor (if any) and takes ownership of `fd`.
     void reset(int fd = -1) noexcept {
         int old = std::exchange(fd_, fd);
-        if (old >= 0) ::close(old);
+        if (old >= 0) close_descriptor(old);
     }
 
 private:
