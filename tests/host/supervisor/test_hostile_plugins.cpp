@@ -3,7 +3,14 @@
 // the event loop. Each test shows a well-behaved plugin still answering afterwards.
 #include "supervisor_test_support.hpp"
 
+#include "../../support/lingering_socket.hpp"
+#include "../../support/temp_dir.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -98,4 +105,39 @@ TEST_CASE("a plugin sending a message with more descriptors than the host takes 
     CHECK_THAT(status_of(supervisor, "hoarder").last_exit,
                Catch::Contains("the peer sent 65 descriptors in one message; the limit is 64"));
     require_echo_answers(io, supervisor, "good");
+}
+
+TEST_CASE("a plugin sending a descriptor whose close() waits cannot stop the host's loop") {
+    // A peer of the plugin's connect grant hands it a TCP socket set to linger with unsent
+    // data, in flight inside an AF_UNIX socket (a plugin cannot make a TCP socket itself); the
+    // plugin sends that to the host in a malformed packet. The host drops it, and closing the
+    // last reference waits the linger (20 s) unless the host closes it off its loop.
+    test_support::TempDir dir;
+    const std::string path = dir.path() + "/peer.sock";
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener.get(), 1) == 0);
+    ::chmod(path.c_str(), 0666);
+
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + hostile_toml("forwarder", "forward-received") +
+                                        "[plugin.forwarder.grants]\npeer = { connect = \"" + path + "\" }\n"));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "forwarder", PluginState::Ready); }));
+
+    test_support::LingeringSocketSender sender(20);
+    UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));  // the host connected for the grant
+    REQUIRE(peer.valid());
+    const char byte = 'x';
+    REQUIRE(sender.send_from_child(peer.get(), &byte, 1) == test_support::LingeringSocketSender::kSent);
+    const auto sent = std::chrono::steady_clock::now();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "forwarder", PluginState::Failed); }));
+    CHECK_THAT(status_of(supervisor, "forwarder").last_exit, Catch::Contains("shorter than its header"));
+    require_echo_answers(io, supervisor, "good");
+    CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(5));  // the linger is 20 s
 }

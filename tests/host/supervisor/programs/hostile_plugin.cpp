@@ -11,12 +11,18 @@
 //                   `count` one-byte elements of a struct whose member name is 128 bytes long,
 //                   so the reply as JSON is 130 times the body
 //   many-fds        once ready, sends the host a message carrying 65 descriptors
+//   forward-received  once ready, receives one descriptor on its first grant (a connect
+//                   grant) and sends it to the host in a malformed packet (one byte), then
+//                   closes its own copy: the host's is the last reference
 // Every mode then serves until the stop request.
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
 #include "../../../support/raw_plugin.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +54,43 @@ std::vector<std::uint8_t> explode_reply() {
     return body;
 }
 
+// One descriptor received on `socket` (blocking), or -1.
+int receive_one_descriptor(int socket) {
+    char byte;
+    iovec part{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    if (::recvmsg(socket, &message, MSG_CMSG_CLOEXEC) <= 0) return -1;
+    cmsghdr* rights = CMSG_FIRSTHDR(&message);
+    if (rights == nullptr || rights->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(rights), sizeof fd);
+    return fd;
+}
+
+// `fd` sent on `socket` with one byte: shorter than a packet header, so the host's connection
+// refuses the packet and drops the descriptor.
+bool send_one_descriptor(int socket, int fd) {
+    char byte = 'x';
+    iovec part{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* rights = CMSG_FIRSTHDR(&message);
+    rights->cmsg_level = SOL_SOCKET;
+    rights->cmsg_type = SCM_RIGHTS;
+    rights->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(rights), &fd, sizeof fd);
+    return ::sendmsg(socket, &message, MSG_NOSIGNAL) == 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -55,7 +98,9 @@ int main(int argc, char** argv) {
     if (!fd_text || argc < 2) return 64;
     const std::string mode = argv[1];
     Connection connection(wire::plugin_host_protocol());
-    if (auto start = test_support::start_raw_plugin(connection, fd_text); start.step) return fail(start.step, start.status);
+    wire::GrantTable grants;
+    if (auto start = test_support::start_raw_plugin(connection, fd_text, &grants); start.step)
+        return fail(start.step, start.status);
 
     CallSession session(connection);
     bool stopping = false;
@@ -96,7 +141,7 @@ int main(int argc, char** argv) {
             body.resize(body.size() + count, 7);
             return respond.send(body, {});
         });
-    } else if (mode != "many-fds") {
+    } else if (mode != "many-fds" && mode != "forward-received") {
         return 64;
     }
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
@@ -106,6 +151,13 @@ int main(int argc, char** argv) {
         message.tag = first;
         message.fds = fds;
         if (Status s = connection.send(message); !s.ok()) return fail("many-fds", s);
+    }
+    if (mode == "forward-received") {
+        if (grants.grants.empty()) return 64;
+        const int received = receive_one_descriptor(grants.grants[0].fd.get());
+        if (received < 0) return fail("forward-received", Status(StatusCode::PeerClosed, "no descriptor arrived"));
+        if (!send_one_descriptor(connection.fd(), received)) return fail("forward-received", Status(StatusCode::PeerClosed, "sendmsg"));
+        ::close(received);
     }
     connection.set_timeout(std::nullopt);
     while (!stopping) {
