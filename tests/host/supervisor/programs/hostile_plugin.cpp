@@ -11,16 +11,32 @@
 //                   `count` one-byte elements of a struct whose member name is 128 bytes long,
 //                   so the reply as JSON is 130 times the body
 //   many-fds        once ready, sends the host a message carrying 65 descriptors
+//   late-reply      announces `echo` (bytes<16>); leaves the first call unanswered; on the
+//                   second call first replies to the first one ("late", with a descriptor),
+//                   then echoes the second, then replies to it again and to a call id never
+//                   issued (each "stray", with a descriptor)
+//   unfinished      once ready, starts a message announcing 64 MiB, sends all of it but the
+//                   last byte (hand-made packets), says so on stderr and never finishes it
+//   no-handshake    never does the handshake (keeps the connection open, sends nothing)
+//   wrong-protocol  does the handshake speaking the control protocol instead of the plugin one
 // Every mode then serves until the stop request.
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
+#include <airlock/protocol/control_protocol.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../../support/raw_plugin.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +70,14 @@ int main(int argc, char** argv) {
     const char* fd_text = std::getenv(wire::kConnectionFdVariable);
     if (!fd_text || argc < 2) return 64;
     const std::string mode = argv[1];
+    if (mode == "no-handshake") {
+        for (;;) ::pause();
+    }
+    if (mode == "wrong-protocol") {
+        Connection other(wire::control_protocol());
+        if (auto start = test_support::start_raw_plugin(other, fd_text); start.step) return fail(start.step, start.status);
+        return 0;
+    }
     Connection connection(wire::plugin_host_protocol());
     if (auto start = test_support::start_raw_plugin(connection, fd_text); start.step) return fail(start.step, start.status);
 
@@ -96,7 +120,28 @@ int main(int argc, char** argv) {
             body.resize(body.size() + count, 7);
             return respond.send(body, {});
         });
-    } else if (mode != "many-fds") {
+    } else if (mode == "late-reply") {
+        announce("echo", first, "bytes<16>", "bytes<16>");
+        (void)session.on_raw(first, [&connection, first](Message& request, CallSession::Responder& respond) -> Status {
+            static std::vector<RawPendingReply> unanswered;
+            static std::optional<CallId> first_call;
+            if (!first_call) {
+                first_call = request.call_id;
+                unanswered.push_back(respond.pend());  // never completed
+                return {};
+            }
+            // A reply out of band, as a hostile plugin writes it: any call id, any body, a descriptor.
+            auto raw_reply = [&](CallId id, const char* text) {
+                const std::vector<std::uint8_t> bytes(text, text + std::strlen(text));
+                const int fds[1] = {2};
+                return connection.queue(OutgoingMessage{first, MessageKind::Reply, id, bytes, fds});
+            };
+            if (Status s = raw_reply(*first_call, "late"); !s.ok()) return s;
+            if (Status s = respond.send(request.body, {}); !s.ok()) return s;
+            if (Status s = raw_reply(request.call_id, "stray"); !s.ok()) return s;
+            return raw_reply(request.call_id + 1000, "stray");
+        });
+    } else if (mode != "many-fds" && mode != "unfinished") {
         return 64;
     }
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
@@ -106,6 +151,42 @@ int main(int argc, char** argv) {
         message.tag = first;
         message.fds = fds;
         if (Status s = connection.send(message); !s.ok()) return fail("many-fds", s);
+    }
+    if (mode == "unfinished") {
+        // Packets as the wire format lays them out (docs/wire-format.md): an 8-byte packet
+        // header (type 2 = data, flags 1 = first / 0 = continuation, fd count, payload
+        // length), on the first one a 16-byte message header (tag, kind, flags, call id, body
+        // length, fd count).
+        constexpr std::uint32_t kBody = 64u << 20;
+        std::vector<std::uint8_t> packet(connection.packet_size(), 'x');
+        auto put = [&](std::size_t at, std::uint64_t value, int width) {
+            for (int i = 0; i < width; ++i) packet[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+        };
+        std::size_t sent = 0;
+        while (sent < kBody - 1) {
+            const bool first_packet = sent == 0;
+            const std::size_t header = first_packet ? 24 : 8;
+            const std::size_t chunk = std::min(packet.size() - header, std::size_t{kBody - 1} - sent);
+            put(0, 2, 1);
+            put(1, first_packet ? 1 : 0, 1);
+            put(2, 0, 2);
+            put(4, header - 8 + chunk, 4);
+            if (first_packet) {
+                put(8, first, 2);
+                put(10, 0, 1);  // a notification
+                put(11, 0, 1);
+                put(12, 0, 4);
+                put(16, kBody, 4);
+                put(20, 0, 4);
+            }
+            while (::send(connection.fd(), packet.data(), header + chunk, MSG_NOSIGNAL) < 0) {
+                pollfd room{connection.fd(), POLLOUT, 0};
+                if ((errno != EAGAIN && errno != EINTR) || ::poll(&room, 1, -1) < 0) return 2;
+            }
+            sent += chunk;
+        }
+        std::fprintf(stderr, "sent %zu of %u bytes\n", sent, kBody);
+        for (;;) ::pause();
     }
     connection.set_timeout(std::nullopt);
     while (!stopping) {
