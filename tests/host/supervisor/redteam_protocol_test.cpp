@@ -80,6 +80,30 @@ TEST_CASE("redteam protocol: a plugin that never does the handshake, or speaks a
     CHECK_THAT(status_of(supervisor, "foreign").last_exit, Catch::Contains("protocol mismatch"));
 }
 
+TEST_CASE("redteam protocol: data before the handshake, an extreme packet size or a second handshake is refused") {
+    struct Case {
+        const char* mode;
+        const char* why;
+    };
+    const std::vector<Case> cases = {
+        {"data-first", "refused: the peer sent data before completing the handshake"},
+        {"huge-packets", "refused: the peer proposed packet size 4294967295"},
+        {"second-hello", "refused: the peer sent a second handshake"},
+    };
+    std::string plugins;
+    for (const Case& c : cases) plugins += hostile(c.mode, c.mode);
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugins));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    for (const Case& c : cases) {
+        INFO(c.mode);
+        REQUIRE(run_until(io, [&] { return in_state(supervisor, c.mode, PluginState::Failed); }));
+        CHECK_THAT(status_of(supervisor, c.mode).last_exit, Catch::Contains(c.why));
+        CHECK_THAT(status_of(supervisor, c.mode).last_exit, Catch::Contains("killed by signal"));
+    }
+}
+
 namespace {
 
 std::size_t resident_kib() {

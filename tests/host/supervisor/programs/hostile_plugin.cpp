@@ -17,7 +17,13 @@
 //                   issued (each "stray", with a descriptor)
 //   unfinished      once ready, starts a message announcing 64 MiB, sends all of it but the
 //                   last byte (hand-made packets), says so on stderr and never finishes it
+//   fd-reply        announces `handle` (reply struct HandleReply{f:fd}), answered with a
+//                   descriptor of the plugin's (its stderr), and `fail`, answered with an
+//                   error whose text holds terminal escapes (ESC, C1 CSI, a newline)
 //   no-handshake    never does the handshake (keeps the connection open, sends nothing)
+//   data-first      sends a data packet before its handshake
+//   huge-packets    its handshake proposes packets of 4 GiB
+//   second-hello    completes the handshake, then sends another one
 //   wrong-protocol  does the handshake speaking the control protocol instead of the plugin one
 // Every mode then serves until the stop request.
 #include <airlock/connection/call_session.hpp>
@@ -71,6 +77,40 @@ int main(int argc, char** argv) {
     if (!fd_text || argc < 2) return 64;
     const std::string mode = argv[1];
     if (mode == "no-handshake") {
+        for (;;) ::pause();
+    }
+    if (mode == "data-first" || mode == "huge-packets" || mode == "second-hello") {
+        // Hand-made packets (docs/wire-format.md §2): an 8-byte packet header, then for a
+        // hello magic, version, reserved, packet size, features, fingerprint, name length, name.
+        const int fd = std::atoi(fd_text);
+        auto hello = [&](std::uint32_t packet_size) {
+            const std::string& name = wire::plugin_host_protocol().name();
+            std::vector<std::uint8_t> packet(8 + 26 + name.size(), 0);
+            auto put = [&](std::size_t at, std::uint64_t value, int width) {
+                for (int i = 0; i < width; ++i) packet[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+            };
+            put(0, 1, 1);  // hello
+            put(1, 3, 1);  // first and last
+            put(4, 26 + name.size(), 4);
+            put(8, 0x4b434c41, 4);
+            put(12, 1, 2);
+            put(16, packet_size, 4);
+            put(20, 1, 4);
+            put(24, wire::plugin_host_protocol().fingerprint(), 8);
+            put(32, name.size(), 2);
+            std::memcpy(packet.data() + 34, name.data(), name.size());
+            return ::send(fd, packet.data(), packet.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(packet.size());
+        };
+        if (mode == "data-first") {
+            const std::uint8_t data[8 + 16] = {2, 3, 0, 0, 16};
+            if (::send(fd, data, sizeof data, MSG_NOSIGNAL) < 0) return 2;
+        } else if (mode == "huge-packets") {
+            if (!hello(0xFFFFFFFFu)) return 2;
+        } else {
+            Connection connection(wire::plugin_host_protocol());
+            if (auto start = test_support::start_raw_plugin(connection, fd_text); start.step) return fail(start.step, start.status);
+            if (!hello(4096)) return 2;
+        }
         for (;;) ::pause();
     }
     if (mode == "wrong-protocol") {
@@ -140,6 +180,17 @@ int main(int argc, char** argv) {
             if (Status s = respond.send(request.body, {}); !s.ok()) return s;
             if (Status s = raw_reply(request.call_id, "stray"); !s.ok()) return s;
             return raw_reply(request.call_id + 1000, "stray");
+        });
+    } else if (mode == "fd-reply") {
+        announce("handle", first, "struct HandleRequest{n:uint32}", "struct HandleReply{f:fd}");
+        announce("fail", first + 1, "struct HandleRequest{n:uint32}", "struct HandleReply{f:fd}");
+        (void)session.on_raw(first, [](Message&, CallSession::Responder& respond) -> Status {
+            const std::vector<std::uint8_t> index{0, 0, 0, 0};  // descriptor 0 of the message
+            const int fds[1] = {2};
+            return respond.send(index, fds);
+        });
+        (void)session.on_raw(first + 1, [](Message&, CallSession::Responder&) -> Status {
+            return Status(StatusCode::HandlerFailed, "owned\x1b[2J\x1b]0;title\x07\xc2\x9b" "31m\nFAKE: host line");
         });
     } else if (mode != "many-fds" && mode != "unfinished") {
         return 64;
