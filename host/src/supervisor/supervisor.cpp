@@ -646,14 +646,9 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     plugin->bytes_out += body.size();
     run->flush_writes();
     pending->timer.expires_after(timeout);
-    pending->timer.async_wait([finish, name, method, timeout, weak_run = std::weak_ptr<PluginRunner>(run),
-                               id = *started](const boost::system::error_code& error) {
+    pending->timer.async_wait([finish, name, method, timeout](const boost::system::error_code& error) {
         if (error) return;
         finish(Status(StatusCode::Timeout, "call " + name + "." + method + " did not complete within " + ms_text(timeout)));
-        // Let go of the session's entry now, as PluginClient does: left to the session's own
-        // sweep, it stayed until the plugin next sent something (a plugin that reads calls and
-        // never answers kept one per timed-out call), and a late reply was taken by it unseen.
-        if (auto live = weak_run.lock(); live && live->session() && live->session()->cancel_call(id)) live->flush_writes();
     });
 }
 
