@@ -462,8 +462,14 @@ void CallSession::handle(Message& message) {
         return;
     case MessageKind::OneWay: {
         auto handler = notification_handlers_.find(message.tag);
-        if (handler != notification_handlers_.end()) handler->second(message);
-        return;  // unhandled notifications are dropped (their descriptors closed)
+        if (handler != notification_handlers_.end()) {
+            handler->second(message);
+            return;
+        }
+        // Dropped (its descriptors closed), never queued; counted for the owner.
+        ++unhandled_notifications_;
+        if (unhandled_handler_) unhandled_handler_(message.tag, unhandled_notifications_);
+        return;
     }
     case MessageKind::Cancel:
         cancelled_by_peer(message.call_id);

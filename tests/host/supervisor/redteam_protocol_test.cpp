@@ -40,7 +40,7 @@ Result<Message> call(boost::asio::io_context& io, Supervisor& supervisor, const 
 
 } // namespace
 
-TEST_CASE("redteam protocol: a late reply is never taken for a later call, stray replies are dropped and logged") {
+TEST_CASE("redteam protocol: a late reply is never taken for a later call, stray replies and notifications are dropped and logged") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(hostile("late", "late-reply")));
     supervisor.set_output_fd(-1);
@@ -61,6 +61,8 @@ TEST_CASE("redteam protocol: a late reply is never taken for a later call, stray
     REQUIRE(run_until(io, [&] { return logged(supervisor, "late", "1 such replies so far"); }));
     for (const auto& line : supervisor.recent_logs("late")) UNSCOPED_INFO(line);
     CHECK(logged(supervisor, "late", "dropped a reply to call 1, which no call of the host waits for"));
+    // So is a notification the host never asked for.
+    CHECK(logged(supervisor, "late", "dropped a notification with tag 107, which the host does not take from plugins; 1 such"));
     // The plugin is served on: a third call gets its own answer.
     Result<Message> third = call(io, supervisor, "late", {7});
     REQUIRE(third.ok());

@@ -14,7 +14,8 @@
 //   late-reply      announces `echo` (bytes<16>); leaves the first call unanswered; on the
 //                   second call first replies to the first one ("late", with a descriptor),
 //                   then echoes the second, then replies to it again and to a call id never
-//                   issued (each "stray", with a descriptor)
+//                   issued (each "stray", with a descriptor); once ready, it also sends a
+//                   notification under a tag the host has no handler for (107)
 //   unfinished      once ready, starts a message announcing 64 MiB, sends all of it but the
 //                   last byte (hand-made packets), says so on stderr and never finishes it
 //   fd-reply        announces `handle` (reply struct HandleReply{f:fd}), answered with a
@@ -196,6 +197,13 @@ int main(int argc, char** argv) {
         return 64;
     }
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
+    if (mode == "late-reply") {
+        // A notification the host never asked for, under a tag it has no handler for.
+        const int fds[1] = {2};
+        if (Status s = connection.send(OutgoingMessage{static_cast<std::uint16_t>(first + 7), MessageKind::OneWay, 0, {}, fds});
+            !s.ok())
+            return fail("notification", s);
+    }
     if (mode == "many-fds") {
         std::vector<int> fds(65, 2);  // stderr 65 times: the kernel passes a reference per entry
         OutgoingMessage message;
