@@ -462,8 +462,14 @@ void CallSession::handle(Message& message) {
         return;
     case MessageKind::OneWay: {
         auto handler = notification_handlers_.find(message.tag);
-        if (handler != notification_handlers_.end()) handler->second(message);
-        return;  // unhandled notifications are dropped (their descriptors closed)
+        if (handler != notification_handlers_.end()) {
+            handler->second(message);
+            return;
+        }
+        // Dropped (its descriptors closed), never queued; counted for the owner.
+        ++unhandled_notifications_;
+        if (unhandled_handler_) unhandled_handler_(message.tag, unhandled_notifications_);
+        return;
     }
     case MessageKind::Cancel:
         cancelled_by_peer(message.call_id);
@@ -471,9 +477,24 @@ void CallSession::handle(Message& message) {
     case MessageKind::Reply:
     case MessageKind::ErrorReply: {
         auto pending = pending_.find(message.call_id);
-        if (pending == pending_.end()) return;  // late reply to a call that timed out or was cancelled
+        if (pending == pending_.end()) {
+            // Late (the call timed out or was cancelled), a duplicate, or never asked for:
+            // dropped, never kept for a later call, and counted for the owner.
+            ++stray_replies_;
+            if (stray_reply_handler_) stray_reply_handler_(message.call_id, stray_replies_);
+            return;
+        }
         RawCompletion done = std::move(pending->second.done);
+        const std::optional<CallClock::time_point> deadline = pending->second.deadline;
         pending_.erase(pending);
+        if (deadline && *deadline <= CallClock::now()) {
+            // Its deadline passed before the reply was read (expire_overdue had not run yet):
+            // the call timed out, as it would have a moment earlier; the reply is a late one.
+            done(Status(StatusCode::Timeout, "no reply before the call's deadline"));
+            ++stray_replies_;
+            if (stray_reply_handler_) stray_reply_handler_(message.call_id, stray_replies_);
+            return;
+        }
         if (message.kind == MessageKind::Reply) {
             done(std::move(message));
             return;

@@ -176,6 +176,38 @@ TEST_CASE("pending replies: the deadline travels with the request, an expired ca
     CHECK(peer.wait() == 0);
 }
 
+TEST_CASE("pending replies: a reply read after its call's deadline is a late one, even before the expiry sweep",
+          "[calls][pending][timeout]") {
+    auto ends = test::seqpacket_pair();
+    test::ForkedPeer peer(ends, pending_peer);
+    Connection c = connect(std::move(ends.first));
+    CallSession session(c);
+    std::optional<airlock::Result<Probe>> late, other;
+    std::vector<airlock::CallId> strays;
+    session.on_stray_reply([&](airlock::CallId id, std::uint64_t) { strays.push_back(id); });
+    // `slow` (deadline 20 ms) is answered 10 ms after `quick`, which has no deadline.
+    auto slow_id = session.start_call(slow, probe(1), [&](airlock::Result<Probe> r) { late.emplace(std::move(r)); },
+                                      airlock::CallOptions{std::chrono::milliseconds(20)});
+    REQUIRE(slow_id.ok());
+    REQUIRE(session.start_call(quick, probe(2), [&](airlock::Result<Probe> r) { other.emplace(std::move(r)); }).ok());
+    // Both replies arrive while nothing reads: an owner whose loop was busy elsewhere.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    while (!late || !other) {
+        REQUIRE(c.on_readable().ok());
+        REQUIRE(session.dispatch_pending().ok());
+    }
+    REQUIRE(other->ok());
+    CHECK((*other)->value == 4);
+    // Read 180 ms after its deadline: a Timeout, not an answer, and counted as a stray reply.
+    REQUIRE_FALSE(late->ok());
+    CHECK(late->status().code() == StatusCode::Timeout);
+    CHECK(strays == std::vector<airlock::CallId>{*slow_id});
+    CHECK(session.stray_replies() == 1);
+    CHECK(session.pending_calls() == 0);
+    c.close();
+    CHECK(peer.wait() == 0);
+}
+
 TEST_CASE("pending replies: a cancelled call completes with Cancelled and the callee's handler observes it",
           "[calls][pending][cancel]") {
     auto ends = test::seqpacket_pair();

@@ -102,6 +102,21 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
         if (callbacks_.progress) callbacks_.progress(report);
         return protocol::ProgressAck{progress_reports_};
     });
+    // Replies no call waits for are dropped at once (never kept for a later call): logged at
+    // the first and every 1000th, so a flood of them is visible but does not flood the log.
+    session_.on_stray_reply([this](CallId call_id, std::uint64_t count) {
+        if (count != 1 && count % 1000 != 0) return;
+        report("dropped a reply to call " + std::to_string(call_id) +
+               ", which no call of the host waits for (it timed out or was cancelled, was answered "
+               "already, or was never made); " + std::to_string(count) + " such replies so far, logged at the "
+               "first and every 1000th");
+    });
+    // Notifications the host has no handler for: dropped at once, logged the same way.
+    session_.on_unhandled_notification([this](std::uint16_t tag, std::uint64_t count) {
+        if (count != 1 && count % 1000 != 0) return;
+        report("dropped a notification with tag " + std::to_string(tag) + ", which the host does not take from "
+               "plugins; " + std::to_string(count) + " such notifications so far, logged at the first and every 1000th");
+    });
     // What the host holds for a plugin that does not read: replies to its own requests and
     // the host's calls. Bulk data travels in shared memory, so this is generous.
     connection_.set_max_queued_bytes(kMaxQueuedForPlugin);

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 #include <future>
 #include <optional>
@@ -34,7 +35,8 @@ namespace control = airlock::protocol::control;
 struct Host : control_test::SupervisedHost {
     Host()
         : SupervisedHost(control_test::plugin_toml("good", AIRLOCK_SUPERVISED_PLUGIN, "serve") +
-                             control_test::plugin_toml("wide", AIRLOCK_HOSTILE_PLUGIN, "wide-reply"),
+                             control_test::plugin_toml("wide", AIRLOCK_HOSTILE_PLUGIN, "wide-reply") +
+                             control_test::plugin_toml("fds", AIRLOCK_HOSTILE_PLUGIN, "fd-reply"),
                          "hostile") {}
 };
 
@@ -165,4 +167,46 @@ TEST_CASE("control: one uid cannot hold more than 16 connections open, and the h
     REQUIRE(echo);
     REQUIRE(echo->ok());
     CHECK((*echo)->json_reply == R"("AQID")");
+}
+
+namespace {
+
+std::size_t open_descriptors() {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+    return count;
+}
+
+} // namespace
+
+// Red team, protocol "airlock": what a plugin's reply carries to a control client. Its
+// descriptors stay in the host and are closed there (the client sees only "<fd N>"), and its
+// error text reaches the client without a terminal escape or a line break.
+TEST_CASE("control: a plugin's descriptors never reach a control client, its error text is made printable", "[control]") {
+    Host host;
+    for (int i = 0; i < 400 && !host.ready("fds"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(host.ready("fds"));
+    airlock::Connection connection(airlock::protocol::control_protocol());
+    connection.set_timeout(std::chrono::seconds(120));
+    REQUIRE(connection.set_endpoint(airlock::ConnectionMode::Local, host.socket).ok());
+    REQUIRE(connection.establish().ok());
+    airlock::CallSession session(connection);
+
+    auto first = call(session, "fds", "handle", R"({"n":1})");
+    REQUIRE(first.ok());
+    CHECK(first->json_reply == R"({"f":"<fd 0>"})");
+    const std::size_t before = open_descriptors();
+    for (int i = 0; i < 50; ++i) {
+        auto reply = call(session, "fds", "handle", R"({"n":1})");
+        REQUIRE(reply.ok());
+    }
+    CHECK(open_descriptors() == before);  // the host (this process) kept none of the 50
+
+    auto failed = call(session, "fds", "fail", R"({"n":1})");
+    REQUIRE_FALSE(failed.ok());
+    const std::string text = failed.status().message();
+    CHECK_THAT(text, Catch::Contains("owned?[2J?]0;title??31m?FAKE: host line"));
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(text.find('\n') == std::string::npos);
+    CHECK(text.find("\xc2\x9b") == std::string::npos);
 }

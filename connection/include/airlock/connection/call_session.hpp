@@ -200,6 +200,18 @@ public:
     }
     Status on_raw(std::uint16_t tag, RawHandler handler);
     Status on_raw_notification(std::uint16_t tag, RawNotificationHandler handler);
+    /// Called for each reply (or error reply) that answers no call waiting here: one to a call
+    /// that timed out or was cancelled, a second reply to the same call, one to a call id never
+    /// issued. Such a reply is dropped (its descriptors closed) after this; `count` is how many
+    /// so far on this session. Lets the owner log the peer's stray traffic.
+    using StrayReplyHandler = std::function<void(CallId call_id, std::uint64_t count)>;
+    void on_stray_reply(StrayReplyHandler handler) { stray_reply_handler_ = std::move(handler); }
+    [[nodiscard]] std::uint64_t stray_replies() const { return stray_replies_; }
+    /// Called for each notification with no handler here, before it is dropped (its
+    /// descriptors closed); `count` is how many so far on this session.
+    using UnhandledNotificationHandler = std::function<void(std::uint16_t tag, std::uint64_t count)>;
+    void on_unhandled_notification(UnhandledNotificationHandler handler) { unhandled_handler_ = std::move(handler); }
+    [[nodiscard]] std::uint64_t unhandled_notifications() const { return unhandled_notifications_; }
 
     // --- calling --------------------------------------------------------------------------
     /// Calls `method` and waits for the reply. While it waits it runs this session's handlers
@@ -335,6 +347,10 @@ private:
     };
     std::map<std::uint32_t, Outstanding> pending_;
     std::uint32_t next_call_id_ = 1;
+    std::uint64_t stray_replies_ = 0;
+    StrayReplyHandler stray_reply_handler_;
+    std::uint64_t unhandled_notifications_ = 0;
+    UnhandledNotificationHandler unhandled_handler_;
     /// Requests answered later, by call id; only while their reply is owed.
     std::unordered_map<CallId, std::shared_ptr<detail::DeferredCall>> deferred_;
     std::shared_ptr<detail::SessionMailbox> mailbox_;  ///< created by the first deferred reply

@@ -14,19 +14,39 @@
 //   forward-received  once ready, receives one descriptor on its first grant (a connect
 //                   grant) and sends it to the host in a malformed packet (one byte), then
 //                   closes its own copy: the host's is the last reference
+//   late-reply      announces `echo` (bytes<16>); leaves the first call unanswered; on the
+//                   second call first replies to the first one ("late", with a descriptor),
+//                   then echoes the second, then replies to it again and to a call id never
+//                   issued (each "stray", with a descriptor); once ready, it also sends a
+//                   notification under a tag the host has no handler for (107)
+//   unfinished      once ready, starts a message announcing 64 MiB, sends all of it but the
+//                   last byte (hand-made packets), says so on stderr and never finishes it
+//   fd-reply        announces `handle` (reply struct HandleReply{f:fd}), answered with a
+//                   descriptor of the plugin's (its stderr), and `fail`, answered with an
+//                   error whose text holds terminal escapes (ESC, C1 CSI, a newline)
+//   no-handshake    never does the handshake (keeps the connection open, sends nothing)
+//   data-first      sends a data packet before its handshake
+//   huge-packets    its handshake proposes packets of 4 GiB
+//   second-hello    completes the handshake, then sends another one
+//   wrong-protocol  does the handshake speaking the control protocol instead of the plugin one
 // Every mode then serves until the stop request.
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
+#include <airlock/protocol/control_protocol.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
-#include "../../../support/raw_plugin.hpp"
-
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../../support/raw_plugin.hpp"
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,6 +117,48 @@ int main(int argc, char** argv) {
     const char* fd_text = std::getenv(wire::kConnectionFdVariable);
     if (!fd_text || argc < 2) return 64;
     const std::string mode = argv[1];
+    if (mode == "no-handshake") {
+        for (;;) ::pause();
+    }
+    if (mode == "data-first" || mode == "huge-packets" || mode == "second-hello") {
+        // Hand-made packets (docs/wire-format.md §2): an 8-byte packet header, then for a
+        // hello magic, version, reserved, packet size, features, fingerprint, name length, name.
+        const int fd = std::atoi(fd_text);
+        auto hello = [&](std::uint32_t packet_size) {
+            const std::string& name = wire::plugin_host_protocol().name();
+            std::vector<std::uint8_t> packet(8 + 26 + name.size(), 0);
+            auto put = [&](std::size_t at, std::uint64_t value, int width) {
+                for (int i = 0; i < width; ++i) packet[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+            };
+            put(0, 1, 1);  // hello
+            put(1, 3, 1);  // first and last
+            put(4, 26 + name.size(), 4);
+            put(8, 0x4b434c41, 4);
+            put(12, 1, 2);
+            put(16, packet_size, 4);
+            put(20, 1, 4);
+            put(24, wire::plugin_host_protocol().fingerprint(), 8);
+            put(32, name.size(), 2);
+            std::memcpy(packet.data() + 34, name.data(), name.size());
+            return ::send(fd, packet.data(), packet.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(packet.size());
+        };
+        if (mode == "data-first") {
+            const std::uint8_t data[8 + 16] = {2, 3, 0, 0, 16};
+            if (::send(fd, data, sizeof data, MSG_NOSIGNAL) < 0) return 2;
+        } else if (mode == "huge-packets") {
+            if (!hello(0xFFFFFFFFu)) return 2;
+        } else {
+            Connection connection(wire::plugin_host_protocol());
+            if (auto start = test_support::start_raw_plugin(connection, fd_text); start.step) return fail(start.step, start.status);
+            if (!hello(4096)) return 2;
+        }
+        for (;;) ::pause();
+    }
+    if (mode == "wrong-protocol") {
+        Connection other(wire::control_protocol());
+        if (auto start = test_support::start_raw_plugin(other, fd_text); start.step) return fail(start.step, start.status);
+        return 0;
+    }
     Connection connection(wire::plugin_host_protocol());
     wire::GrantTable grants;
     if (auto start = test_support::start_raw_plugin(connection, fd_text, &grants); start.step)
@@ -141,10 +203,49 @@ int main(int argc, char** argv) {
             body.resize(body.size() + count, 7);
             return respond.send(body, {});
         });
-    } else if (mode != "many-fds" && mode != "forward-received") {
+    } else if (mode == "late-reply") {
+        announce("echo", first, "bytes<16>", "bytes<16>");
+        (void)session.on_raw(first, [&connection, first](Message& request, CallSession::Responder& respond) -> Status {
+            static std::vector<RawPendingReply> unanswered;
+            static std::optional<CallId> first_call;
+            if (!first_call) {
+                first_call = request.call_id;
+                unanswered.push_back(respond.pend());  // never completed
+                return {};
+            }
+            // A reply out of band, as a hostile plugin writes it: any call id, any body, a descriptor.
+            auto raw_reply = [&](CallId id, const char* text) {
+                const std::vector<std::uint8_t> bytes(text, text + std::strlen(text));
+                const int fds[1] = {2};
+                return connection.queue(OutgoingMessage{first, MessageKind::Reply, id, bytes, fds});
+            };
+            if (Status s = raw_reply(*first_call, "late"); !s.ok()) return s;
+            if (Status s = respond.send(request.body, {}); !s.ok()) return s;
+            if (Status s = raw_reply(request.call_id, "stray"); !s.ok()) return s;
+            return raw_reply(request.call_id + 1000, "stray");
+        });
+    } else if (mode == "fd-reply") {
+        announce("handle", first, "struct HandleRequest{n:uint32}", "struct HandleReply{f:fd}");
+        announce("fail", first + 1, "struct HandleRequest{n:uint32}", "struct HandleReply{f:fd}");
+        (void)session.on_raw(first, [](Message&, CallSession::Responder& respond) -> Status {
+            const std::vector<std::uint8_t> index{0, 0, 0, 0};  // descriptor 0 of the message
+            const int fds[1] = {2};
+            return respond.send(index, fds);
+        });
+        (void)session.on_raw(first + 1, [](Message&, CallSession::Responder&) -> Status {
+            return Status(StatusCode::HandlerFailed, "owned\x1b[2J\x1b]0;title\x07\xc2\x9b" "31m\nFAKE: host line");
+        });
+    } else if (mode != "many-fds" && mode != "unfinished" && mode != "forward-received") {
         return 64;
     }
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
+    if (mode == "late-reply") {
+        // A notification the host never asked for, under a tag it has no handler for.
+        const int fds[1] = {2};
+        if (Status s = connection.send(OutgoingMessage{static_cast<std::uint16_t>(first + 7), MessageKind::OneWay, 0, {}, fds});
+            !s.ok())
+            return fail("notification", s);
+    }
     if (mode == "many-fds") {
         std::vector<int> fds(65, 2);  // stderr 65 times: the kernel passes a reference per entry
         OutgoingMessage message;
@@ -158,6 +259,42 @@ int main(int argc, char** argv) {
         if (received < 0) return fail("forward-received", Status(StatusCode::PeerClosed, "no descriptor arrived"));
         if (!send_one_descriptor(connection.fd(), received)) return fail("forward-received", Status(StatusCode::PeerClosed, "sendmsg"));
         ::close(received);
+    }
+    if (mode == "unfinished") {
+        // Packets as the wire format lays them out (docs/wire-format.md): an 8-byte packet
+        // header (type 2 = data, flags 1 = first / 0 = continuation, fd count, payload
+        // length), on the first one a 16-byte message header (tag, kind, flags, call id, body
+        // length, fd count).
+        constexpr std::uint32_t kBody = 64u << 20;
+        std::vector<std::uint8_t> packet(connection.packet_size(), 'x');
+        auto put = [&](std::size_t at, std::uint64_t value, int width) {
+            for (int i = 0; i < width; ++i) packet[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+        };
+        std::size_t sent = 0;
+        while (sent < kBody - 1) {
+            const bool first_packet = sent == 0;
+            const std::size_t header = first_packet ? 24 : 8;
+            const std::size_t chunk = std::min(packet.size() - header, std::size_t{kBody - 1} - sent);
+            put(0, 2, 1);
+            put(1, first_packet ? 1 : 0, 1);
+            put(2, 0, 2);
+            put(4, header - 8 + chunk, 4);
+            if (first_packet) {
+                put(8, first, 2);
+                put(10, 0, 1);  // a notification
+                put(11, 0, 1);
+                put(12, 0, 4);
+                put(16, kBody, 4);
+                put(20, 0, 4);
+            }
+            while (::send(connection.fd(), packet.data(), header + chunk, MSG_NOSIGNAL) < 0) {
+                pollfd room{connection.fd(), POLLOUT, 0};
+                if ((errno != EAGAIN && errno != EINTR) || ::poll(&room, 1, -1) < 0) return 2;
+            }
+            sent += chunk;
+        }
+        std::fprintf(stderr, "sent %zu of %u bytes\n", sent, kBody);
+        for (;;) ::pause();
     }
     connection.set_timeout(std::nullopt);
     while (!stopping) {

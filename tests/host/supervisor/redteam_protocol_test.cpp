@@ -1,0 +1,136 @@
+// Red team, protocol "airlock": a hostile plugin (a real process, hand-made messages) against
+// the real supervisor's call bookkeeping and handshake. A reply must answer exactly the call
+// it names while that call waits; anything else is dropped, its descriptors closed, and logged.
+#include "supervisor_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+using namespace airlock;
+using namespace airlock::host;
+using namespace airlock::supervisor_test;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string hostile(const std::string& name, const std::string& mode, const std::string& extra = "") {
+    return "[plugin." + name + "]\n"
+           "exec = \"" AIRLOCK_HOSTILE_PLUGIN "\"\n"
+           "args = [\"" + mode + "\"]\n"
+           "protocol = \"airlock\"\n"
+           "restart = \"no\"\n" + extra + "\n";
+}
+
+bool logged(const Supervisor& supervisor, const std::string& name, const std::string& text) {
+    const auto lines = supervisor.recent_logs(name);
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
+}
+
+Result<Message> call(boost::asio::io_context& io, Supervisor& supervisor, const std::string& name,
+                     std::vector<std::uint8_t> body, std::optional<milliseconds> timeout = std::nullopt) {
+    std::optional<Result<Message>> reply;
+    CallOptions options;
+    options.timeout = timeout;
+    supervisor.call_raw(name, "echo", body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); }, options);
+    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
+    return std::move(*reply);
+}
+
+} // namespace
+
+TEST_CASE("redteam protocol: a late reply is never taken for a later call, stray replies and notifications are dropped and logged") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(hostile("late", "late-reply")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "late", PluginState::Ready); }));
+
+    // The first call times out; the plugin answers it ("late") only once the second is waiting.
+    Result<Message> first = call(io, supervisor, "late", {1}, milliseconds(300));
+    REQUIRE_FALSE(first.ok());
+    CHECK(first.status().code() == StatusCode::Timeout);
+    Result<Message> second = call(io, supervisor, "late", {4, 5, 6});
+    REQUIRE(second.ok());
+    CHECK(std::vector<std::uint8_t>(second->body.begin(), second->body.end()) == std::vector<std::uint8_t>{4, 5, 6});
+    CHECK(second->fds.empty());
+
+    // The late reply, the second reply to the second call and one to an id never issued:
+    // dropped, and the first of them logged with the count.
+    REQUIRE(run_until(io, [&] { return logged(supervisor, "late", "1 such replies so far"); }));
+    for (const auto& line : supervisor.recent_logs("late")) UNSCOPED_INFO(line);
+    CHECK(logged(supervisor, "late", "dropped a reply to call 1, which no call of the host waits for"));
+    // So is a notification the host never asked for.
+    CHECK(logged(supervisor, "late", "dropped a notification with tag 107, which the host does not take from plugins; 1 such"));
+    // The plugin is served on: a third call gets its own answer.
+    Result<Message> third = call(io, supervisor, "late", {7});
+    REQUIRE(third.ok());
+    CHECK(std::vector<std::uint8_t>(third->body.begin(), third->body.end()) == std::vector<std::uint8_t>{7});
+    CHECK(in_state(supervisor, "late", PluginState::Ready));
+}
+
+TEST_CASE("redteam protocol: a plugin that never does the handshake, or speaks another protocol, is refused") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(hostile("silent", "no-handshake", "ready_timeout = \"300ms\"\n") +
+                                        hostile("foreign", "wrong-protocol")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "silent", PluginState::Failed); }));
+    CHECK_THAT(status_of(supervisor, "silent").last_exit, Catch::Contains("did not report ready within 300 ms"));
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "foreign", PluginState::Failed); }));
+    CHECK_THAT(status_of(supervisor, "foreign").last_exit, Catch::Contains("protocol mismatch"));
+}
+
+TEST_CASE("redteam protocol: data before the handshake, an extreme packet size or a second handshake is refused") {
+    struct Case {
+        const char* mode;
+        const char* why;
+    };
+    const std::vector<Case> cases = {
+        {"data-first", "refused: the peer sent data before completing the handshake"},
+        {"huge-packets", "refused: the peer proposed packet size 4294967295"},
+        {"second-hello", "refused: the peer sent a second handshake"},
+    };
+    std::string plugins;
+    for (const Case& c : cases) plugins += hostile(c.mode, c.mode);
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugins));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    for (const Case& c : cases) {
+        INFO(c.mode);
+        REQUIRE(run_until(io, [&] { return in_state(supervisor, c.mode, PluginState::Failed); }));
+        CHECK_THAT(status_of(supervisor, c.mode).last_exit, Catch::Contains(c.why));
+        CHECK_THAT(status_of(supervisor, c.mode).last_exit, Catch::Contains("killed by signal"));
+    }
+}
+
+namespace {
+
+std::size_t resident_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+    return 0;
+}
+
+} // namespace
+
+// What one plugin can make the host hold with a message it never finishes: the body as far as
+// it arrived, up to the message size limit (64 MiB, the library's default). Measured here, so
+// that a change to the limit shows; docs/supervisor.md ("What a plugin can make the host hold").
+TEST_CASE("redteam protocol: a message a plugin never finishes holds at most the message size limit") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(hostile("slow", "unfinished")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "slow", PluginState::Ready); }));
+    const std::size_t before = resident_kib();
+    REQUIRE(run_until(io, [&] { return logged(supervisor, "slow", "sent 67108863 of 67108864 bytes"); }, std::chrono::seconds(60)));
+    const std::size_t grown_mib = (resident_kib() - std::min(before, resident_kib())) / 1024;
+    INFO("host RSS grew by " << grown_mib << " MiB");
+    CHECK(grown_mib <= 64 + 8);
+    WARN("host RSS grew by " << grown_mib << " MiB for one unfinished message");
+}
