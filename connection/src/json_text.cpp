@@ -46,6 +46,11 @@ std::string json_quote(std::string_view text) {
             out += kHex[cp >> 4];
             out += kHex[cp & 15];
             i += length;
+        } else if (length != 0 && detail::is_hidden_format_control(cp)) {
+            // A bidirectional control or line separator: escaped, so the JSON shows it.
+            out += "\\u";
+            for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(cp >> shift) & 15];
+            i += length;
         } else if (length != 0) {
             out.append(text.substr(i, length));
             i += length;

@@ -26,7 +26,7 @@ std::string printable_text(std::string_view text) {
         }
         std::uint32_t code_point = 0;
         const std::size_t length = detail::utf8_sequence(text, i, code_point);
-        if (length == 0 || detail::is_c1_control(code_point)) {
+        if (length == 0 || detail::is_c1_control(code_point) || detail::is_hidden_format_control(code_point)) {
             out += '?';
             i += length == 0 ? 1 : length;
             continue;

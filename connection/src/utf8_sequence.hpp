@@ -30,6 +30,15 @@ inline std::size_t utf8_sequence(std::string_view text, std::size_t at, std::uin
 /// U+0080..U+009F: the C1 controls, which terminals obey (U+009B is CSI).
 inline bool is_c1_control(std::uint32_t code_point) { return code_point >= 0x80 && code_point <= 0x9F; }
 
+/// Invisible characters that change how the text around them is shown: the bidirectional
+/// marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F, U+202A..U+202E,
+/// U+2066..U+2069; "Trojan Source": U+202E makes "exe.txt" show as "txt.exe") and the line
+/// and paragraph separators (U+2028, U+2029), which some viewers break a log line at.
+inline bool is_hidden_format_control(std::uint32_t code_point) {
+    return code_point == 0x061C || code_point == 0x200E || code_point == 0x200F ||
+           (code_point >= 0x2028 && code_point <= 0x202E) || (code_point >= 0x2066 && code_point <= 0x2069);
+}
+
 /// Printable ASCII or tab: what reaches a terminal or a log line unchanged.
 inline bool is_printable_ascii(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\t'; }
 

@@ -61,9 +61,20 @@ TEST_CASE("hostile peers: printable_text masks controls and bytes that are not U
     CHECK(airlock::printable_text("\x80|\xc0\xaf|\xed\xa0\x80|\xe2\x9c|\xf4\x90\x80\x80") == "?|??|???|??|????");
 }
 
+TEST_CASE("hostile peers: printable_text masks the invisible characters that reorder or split a line", "[hostile]") {
+    // "Trojan Source": U+202E (right-to-left override) shows "plugin\u202Egnp.exe" as "pluginexe.png".
+    CHECK(airlock::printable_text("plugin\u202Egnp.exe") == "plugin?gnp.exe");
+    CHECK(airlock::printable_text("a\u061Cb\u200Ec\u200Fd\u202Ae\u202Bf\u202Cg\u202Dh") == "a?b?c?d?e?f?g?h");
+    CHECK(airlock::printable_text("\u2066x\u2067y\u2068z\u2069") == "?x?y?z?");
+    CHECK(airlock::printable_text("line\u2028[host] forged\u2029") == "line?[host] forged?");
+    // Their neighbours stay: zero-width joiner (emoji), en dash, the word joiner.
+    CHECK(airlock::printable_text("\u200D\u2013\u2060\u206A") == "\u200D\u2013\u2060\u206A");
+}
+
 TEST_CASE("hostile peers: json_quote escapes C1 controls, so a reply printed as JSON carries no CSI", "[hostile]") {
     CHECK(airlock::json_quote("a\xc2\x9b" "2J\xc2\x80\xc2\xa0") == "\"a\\u009b2J\\u0080\xc2\xa0\"");
     CHECK(airlock::json_quote("\x1b[2J") == "\"\\u001b[2J\"");
+    CHECK(airlock::json_quote("a\u202Eb\u2028c") == "\"a\\u202eb\\u2028c\"");  // bidi and line separators too
     // Found by fuzz_json's terminal-safety property: a lead byte F5-FF was taken for the start
     // of a 3-byte sequence and copied out, so the "JSON" was not UTF-8.
     CHECK(airlock::json_quote("\xff\xbe\xbe") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
