@@ -44,8 +44,9 @@ TEST_CASE("a plugin's C1 controls never reach the host's log lines", "[e2e][redt
         CHECK(run.status == 0);
         CHECK(has_line(run.out, "\\[redteam\\] redteam c1-output: SUCCEEDED"));
         // U+009B "2J" (CSI: erase display), U+009D "0;pwned" BEL (OSC: window title), U+0085
-        // (NEL: a new line), raw 0x9B: each one '?'.
-        const std::string masked = "A\\?2J\\?0;pwned\\?B\\?C\\?2JD";
+        // (NEL: a new line), raw 0x9B, U+202E (right-to-left override), U+2028 (line
+        // separator): each one '?'.
+        const std::string masked = "A\\?2J\\?0;pwned\\?B\\?C\\?2JD\\?gnp\\.exe\\?E";
         CHECK(has_line(run.out, "\\[redteam\\] " + masked));
         CHECK(has_line(run.err, "\\[redteam\\] " + masked));
         CHECK_FALSE(has_c1_or_escape(run.out));

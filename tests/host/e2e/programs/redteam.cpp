@@ -164,8 +164,10 @@ int main(int argc, char** argv) {
     // --- text the host prints --------------------------------------------------------------
     if (!std::strcmp(action, "c1-output")) {
         // C1 controls as UTF-8 (CSI U+009B, OSC U+009D, NEL U+0085) and as raw bytes, on both
-        // streams: a terminal that honours C1 would clear the screen or set its title.
-        const char text[] = "A\xc2\x9b" "2J\xc2\x9d" "0;pwned\x07" "B\xc2\x85" "C\x9b" "2JD\n";
+        // streams: a terminal that honours C1 would clear the screen or set its title. Then a
+        // right-to-left override (U+202E: "gnp.exe" reads "exe.png") and a line separator.
+        const char text[] = "A\xc2\x9b" "2J\xc2\x9d" "0;pwned\x07" "B\xc2\x85" "C\x9b" "2JD"
+                            "\xe2\x80\xae" "gnp.exe\xe2\x80\xa8" "E\n";
         (void)!::write(2, text, sizeof text - 1);
         std::printf("%s", text);
         return report(0);
