@@ -131,6 +131,12 @@ TEST_CASE("redteam protocol: a message a plugin never finishes holds at most the
     REQUIRE(run_until(io, [&] { return logged(supervisor, "slow", "sent 67108863 of 67108864 bytes"); }, std::chrono::seconds(60)));
     const std::size_t grown_mib = (resident_kib() - std::min(before, resident_kib())) / 1024;
     INFO("host RSS grew by " << grown_mib << " MiB");
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    // A sanitizer's shadow memory grows with every byte written (ThreadSanitizer's by several
+    // times the body: 320 MiB measured), so the bound is checked in the plain build only.
+    WARN("host RSS grew by " << grown_mib << " MiB for one unfinished message, shadow memory included");
+#else
     CHECK(grown_mib <= 64 + 8);
     WARN("host RSS grew by " << grown_mib << " MiB for one unfinished message");
+#endif
 }
