@@ -85,20 +85,7 @@ TEST_CASE("malformed: corrupted packets close the connection with Malformed and 
         std::vector<int> fds;
         REQUIRE(airlock::encode_value(message, body, fds).ok());
         REQUIRE(left.send({5, airlock::MessageKind::OneWay, 0, body, fds}).ok());
-        packet.resize(4096);
-        char control[CMSG_SPACE(16 * sizeof(int))];
-        iovec part{packet.data(), packet.size()};
-        msghdr header{};
-        header.msg_iov = &part;
-        header.msg_iovlen = 1;
-        header.msg_control = control;
-        header.msg_controllen = sizeof control;
-        ssize_t n = ::recvmsg(right.fd(), &header, MSG_CMSG_CLOEXEC);
-        REQUIRE(n > 0);
-        packet.resize(static_cast<std::size_t>(n));
-        for (cmsghdr* c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c))
-            for (std::size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i)
-                ::close(reinterpret_cast<int*>(CMSG_DATA(c))[i]);
+        packet = test::receive_raw_packet(right.fd());
     }
     std::vector<int> fds;
     for (auto& grant : message.grants) fds.push_back(grant.fd.get());

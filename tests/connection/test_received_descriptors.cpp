@@ -38,21 +38,7 @@ std::vector<std::uint8_t> valid_packet_with_one_fd() {
     REQUIRE(airlock::encode_value(echo, body, fds).ok());
     fds.push_back(read_end.get());
     REQUIRE(left.send({5, airlock::MessageKind::OneWay, 0, body, fds}).ok());
-    std::vector<std::uint8_t> packet(4096);
-    alignas(cmsghdr) char control[CMSG_SPACE(16 * sizeof(int))];
-    iovec part{packet.data(), packet.size()};
-    msghdr header{};
-    header.msg_iov = &part;
-    header.msg_iovlen = 1;
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(right.fd(), &header, MSG_CMSG_CLOEXEC);
-    REQUIRE(n > 0);
-    packet.resize(static_cast<std::size_t>(n));
-    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c))
-        for (std::size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i)
-            ::close(reinterpret_cast<int*>(CMSG_DATA(c))[i]);
-    return packet;
+    return test::receive_raw_packet(right.fd());
 }
 
 // Waits (up to 30 s) until the closing thread has closed everything handed to it.

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace test {
 
@@ -79,6 +80,26 @@ inline int open_fd_count() {
         if (entry->d_name[0] != '.') ++count;
     ::closedir(dir);
     return count - 1;  // the directory stream itself
+}
+
+/// The next packet on `socket` as its raw bytes (blocking): what a real sender put on the
+/// wire, for tests that replay or corrupt it. Its descriptors are closed.
+inline std::vector<std::uint8_t> receive_raw_packet(int socket) {
+    std::vector<std::uint8_t> packet(4096);
+    alignas(cmsghdr) char control[CMSG_SPACE(16 * sizeof(int))];
+    iovec part{packet.data(), packet.size()};
+    msghdr header{};
+    header.msg_iov = &part;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(socket, &header, MSG_CMSG_CLOEXEC);
+    if (n <= 0) throw std::runtime_error("receive_raw_packet: recvmsg");
+    packet.resize(static_cast<std::size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c))
+        for (std::size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i)
+            ::close(reinterpret_cast<int*>(CMSG_DATA(c))[i]);
+    return packet;
 }
 
 /// A connected socketpair, both ends close-on-exec.

@@ -3,6 +3,8 @@
 // behind a peer that never reads. Whoever drops the last reference waits for the linger time
 // (an exiting process does not). A hostile peer sends one in SCM_RIGHTS so that the
 // receiver's close is the last.
+#include "descriptor_passing.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -81,22 +83,6 @@ public:
     }
 
 private:
-    static bool send_descriptor(int socket, int fd, const void* payload, std::size_t size) {
-        iovec part{const_cast<void*>(payload), size};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr message{};
-        message.msg_iov = &part;
-        message.msg_iovlen = 1;
-        message.msg_control = control;
-        message.msg_controllen = sizeof control;
-        cmsghdr* rights = CMSG_FIRSTHDR(&message);
-        rights->cmsg_level = SOL_SOCKET;
-        rights->cmsg_type = SCM_RIGHTS;
-        rights->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(rights), &fd, sizeof fd);
-        return ::sendmsg(socket, &message, MSG_NOSIGNAL) >= 0;
-    }
-
     int linger_seconds_;
     int listener_ = -1;
     int reader_ = -1;

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../../support/descriptor_passing.hpp"
 #include "../../../support/raw_plugin.hpp"
 
 #include <algorithm>
@@ -72,43 +73,6 @@ std::vector<std::uint8_t> explode_reply() {
     put_u32(body, kInner);
     for (std::uint32_t i = 0; i < kInner; ++i) put_u32(body, 4 * (kInner - 1 - i));
     return body;
-}
-
-// One descriptor received on `socket` (blocking), or -1.
-int receive_one_descriptor(int socket) {
-    char byte;
-    iovec part{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &part;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    if (::recvmsg(socket, &message, MSG_CMSG_CLOEXEC) <= 0) return -1;
-    cmsghdr* rights = CMSG_FIRSTHDR(&message);
-    if (rights == nullptr || rights->cmsg_type != SCM_RIGHTS) return -1;
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(rights), sizeof fd);
-    return fd;
-}
-
-// `fd` sent on `socket` with one byte: shorter than a packet header, so the host's connection
-// refuses the packet and drops the descriptor.
-bool send_one_descriptor(int socket, int fd) {
-    char byte = 'x';
-    iovec part{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &part;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* rights = CMSG_FIRSTHDR(&message);
-    rights->cmsg_level = SOL_SOCKET;
-    rights->cmsg_type = SCM_RIGHTS;
-    rights->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(rights), &fd, sizeof fd);
-    return ::sendmsg(socket, &message, MSG_NOSIGNAL) == 1;
 }
 
 } // namespace
@@ -255,9 +219,12 @@ int main(int argc, char** argv) {
     }
     if (mode == "forward-received") {
         if (grants.grants.empty()) return 64;
-        const int received = receive_one_descriptor(grants.grants[0].fd.get());
+        const int received = test_support::receive_descriptor(grants.grants[0].fd.get());
         if (received < 0) return fail("forward-received", Status(StatusCode::PeerClosed, "no descriptor arrived"));
-        if (!send_one_descriptor(connection.fd(), received)) return fail("forward-received", Status(StatusCode::PeerClosed, "sendmsg"));
+        // One byte: shorter than a packet header, so the host refuses the packet and drops it.
+        const char byte = 'x';
+        if (!test_support::send_descriptor(connection.fd(), received, &byte, 1))
+            return fail("forward-received", Status(StatusCode::PeerClosed, "sendmsg"));
         ::close(received);
     }
     if (mode == "unfinished") {
