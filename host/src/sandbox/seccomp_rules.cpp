@@ -3,6 +3,7 @@
 #include "airlock/host/seccomp_rules.hpp"
 
 #include "airlock/host/seccomp_filter.hpp"
+#include "native_syscall_table.hpp"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -29,6 +30,7 @@ using Op = ArgCondition::Op;
 constexpr std::uint64_t rwf_noappend = 0x00000020;
 // The highest syscall number probed for a name (x86_64 tops out near 470; x32 is separate).
 constexpr int highest_probed_syscall = 1023;
+static_assert(highest_probed_syscall < generated::native_syscall_table_size);
 // libseccomp looks a number up by scanning its whole table, so the probe stops once this many
 // numbers in a row after the last known one are unknown (x86_64's widest gap, 335..423, is 89).
 // A number never probed answers ENOSYS like any unknown one.
@@ -423,11 +425,10 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
     result.allowed = in.allowed;
     int last_known = -1;
     for (int nr = 0; nr <= highest_probed_syscall && nr - last_known <= unknown_numbers_before_stop; ++nr) {
-        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+        std::optional<std::string> name = native_syscall_name(nr);
         if (!name) continue;  // not a syscall libseccomp knows: default ENOSYS
         last_known = nr;
-        std::string owned(name);
-        std::free(name);
+        std::string owned = std::move(*name);
         SyscallRules entry{nr, std::string(), rules_for(nr, owned, in)};
         if (!in.allowed.count(nr)) {
             // What `log` must still refuse when it lets this call continue.
