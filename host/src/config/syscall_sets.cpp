@@ -2,6 +2,8 @@
 // host cannot start with a missing or edited table: what it enforces is what it was built with.
 #include "airlock/host/syscall_sets.hpp"
 
+#include "airlock/host/native_syscall_table.hpp"
+
 #include <seccomp.h>
 
 #include <algorithm>
@@ -248,7 +250,8 @@ void expand_into(std::string_view entry, std::set<std::string>& out, int depth) 
     out.emplace(entry);
 }
 
-// libseccomp resolves names by scanning its table; every name our tables use is resolved once.
+// Without the build's syscall table (a libseccomp other than the build's), every name our
+// tables use is resolved once by libseccomp (older versions scan their table for a name).
 // Values are libseccomp's answer as is: __NR_SCMP_ERROR for unknown, another negative number
 // for calls that exist only on other architectures.
 const std::unordered_map<std::string, int>& table_numbers() {
@@ -327,16 +330,22 @@ const SyscallProfile* find_syscall_profile(std::string_view name) {
 }
 
 bool is_known_syscall(std::string_view name) {
+    // libseccomp returns __NR_SCMP_ERROR for names it has never heard of, and a negative
+    // pseudo number for calls that exist only on other architectures.
+    if (native_syscall_table_in_use())
+        return !name.empty() && native_syscall_resolve_name(name) != __NR_SCMP_ERROR;
     const auto& cached = table_numbers();
     if (auto it = cached.find(std::string(name)); it != cached.end())
         return it->second != __NR_SCMP_ERROR;
-    // libseccomp returns __NR_SCMP_ERROR for names it has never heard of, and a negative
-    // pseudo number for calls that exist only on other architectures.
     const std::string terminated(name);
     return !terminated.empty() && seccomp_syscall_resolve_name(terminated.c_str()) != __NR_SCMP_ERROR;
 }
 
 std::optional<int> native_syscall_number(std::string_view name) {
+    if (native_syscall_table_in_use()) {
+        const int number = native_syscall_resolve_name(name);
+        return number < 0 ? std::nullopt : std::optional<int>(number);
+    }
     const std::string terminated(name);
     const auto& cached = table_numbers();
     if (auto it = cached.find(terminated); it != cached.end())

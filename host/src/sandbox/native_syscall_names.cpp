@@ -1,9 +1,10 @@
 // Native syscall names by number: the build's copy of libseccomp's table when the running
 // libseccomp is the one it came from (native_syscall_table.hpp).
-#include "native_syscall_table.hpp"
+#include "airlock/host/native_syscall_table.hpp"
 
 #include <seccomp.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace airlock::host {
@@ -30,6 +31,19 @@ std::optional<std::string> native_syscall_name(int nr) {
     std::string owned(name);
     std::free(name);
     return owned;
+}
+
+int native_syscall_resolve_name(std::string_view name) {
+    if (native_syscall_table_in_use()) {
+        const auto* begin = generated::native_syscalls_by_name;
+        const auto* end = begin + generated::native_syscalls_by_name_count;
+        const auto* found = std::lower_bound(begin, end, name, [](const generated::NativeSyscall& entry, std::string_view key) {
+            return std::string_view(entry.name) < key;
+        });
+        if (found != end && found->name == name) return found->nr;
+    }
+    const std::string terminated(name);  // not a native call of the table: libseccomp decides
+    return seccomp_syscall_resolve_name(terminated.c_str());
 }
 
 } // namespace airlock::host

@@ -3,7 +3,7 @@
 #include "airlock/host/seccomp_rules.hpp"
 
 #include "airlock/host/seccomp_filter.hpp"
-#include "native_syscall_table.hpp"
+#include "airlock/host/native_syscall_table.hpp"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -295,7 +295,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
 Result<std::set<int>> resolve_names(const std::set<std::string>& names, bool strict) {
     std::set<int> numbers;
     for (const auto& name : names) {
-        int nr = seccomp_syscall_resolve_name(name.c_str());
+        int nr = native_syscall_resolve_name(name);
         if (nr == __NR_SCMP_ERROR) {
             if (strict)
                 return Status(StatusCode::InvalidParameter,
