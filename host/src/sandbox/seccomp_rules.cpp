@@ -423,6 +423,7 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
     result.on_violation = policy.on_violation;
     result.always_denied = in.always_denied;
     result.allowed = in.allowed;
+    result.if_allowed_built = policy.on_violation == ViolationAction::Log;
     int last_known = -1;
     for (int nr = 0; nr <= highest_probed_syscall && nr - last_known <= unknown_numbers_before_stop; ++nr) {
         std::optional<std::string> name = native_syscall_name(nr);
@@ -430,7 +431,7 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
         last_known = nr;
         std::string owned = std::move(*name);
         SyscallRules entry{nr, std::string(), rules_for(nr, owned, in)};
-        if (!in.allowed.count(nr)) {
+        if (result.if_allowed_built && !in.allowed.count(nr)) {
             // What `log` must still refuse when it lets this call continue.
             Rules if_allowed = rules_for(nr, owned, in, true);
             const bool checked = std::any_of(if_allowed.begin(), if_allowed.end(),

@@ -195,7 +195,9 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
     // Nor does a call whose argument rules would deny it even if the policy allowed it (e.g.
     // clone with CLONE_NEWUSER): the arguments are registers, read once by the kernel.
     if (violation.action == ViolationAction::Log && violation.architecture.empty() && policy_.rules) {
-        if (auto found = policy_.rules->if_allowed.find(request->data.nr); found != policy_.rules->if_allowed.end()) {
+        if (!policy_.rules->if_allowed_built)  // rules built for another action: nothing to let through by
+            violation.action = ViolationAction::Errno;
+        else if (auto found = policy_.rules->if_allowed.find(request->data.nr); found != policy_.rules->if_allowed.end()) {
             const ArgRule* rule = found->second.matching(violation.args);
             if (rule == nullptr || rule->action != RuleAction::Allow) {
                 violation.action = ViolationAction::Errno;

@@ -3,6 +3,7 @@
 
 #include <airlock/host/child_confinement.hpp>
 #include <airlock/host/seccomp_filter.hpp>
+#include <airlock/host/seccomp_rules.hpp>
 #include <airlock/host/violation_monitor.hpp>
 
 #include <catch2/catch.hpp>
@@ -158,6 +159,25 @@ TEST_CASE("on_violation = log continues plain violations but never sandbox denia
     auto outcome = confined.child->wait();
     REQUIRE(outcome.exited);
     CHECK(outcome.exit_code == 0);
+}
+
+TEST_CASE("the argument rules under which log continues a call are built for on_violation = log only", "[notify]") {
+    // clone is left out of the allowlist, so under log its namespace flags still need if_allowed.
+    auto log_policy = policy_with(ViolationAction::Log);
+    log_policy.allowed.erase("clone");
+    auto log_rules = build_filter_rules(log_policy, {}, {}, 0x1234);
+    REQUIRE(log_rules.ok());
+    CHECK(log_rules->if_allowed_built);
+    CHECK(log_rules->if_allowed.count(SYS_clone) == 1);
+    for (auto action : {ViolationAction::Kill, ViolationAction::Errno}) {
+        auto policy = policy_with(action);
+        policy.allowed.erase("clone");
+        auto rules = build_filter_rules(policy, {}, {}, 0x1234);
+        REQUIRE(rules.ok());
+        CHECK_FALSE(rules->if_allowed_built);  // a log monitor given these refuses every call
+        CHECK(rules->if_allowed.empty());
+        CHECK(rules->syscalls.size() == log_rules->syscalls.size());
+    }
 }
 
 TEST_CASE("always-denied syscalls are reported by name", "[notify]") {

@@ -88,7 +88,10 @@ struct FilterRules {
     /// For syscalls the policy does not allow but would check by argument if it did (clone's
     /// namespace flags, fcntl under append hardening, ...): those rules. With `on_violation =
     /// log` the host lets such a call continue only where these rules would not deny it.
+    /// Built only for `on_violation = log`, the only action that reads them.
     std::map<int, SyscallRules> if_allowed;
+    /// Whether if_allowed was built; a log monitor refuses (EPERM) every call when it was not.
+    bool if_allowed_built = false;
 };
 
 /// Builds the rules for `policy` and `limits` with the launch tag `tag`.
