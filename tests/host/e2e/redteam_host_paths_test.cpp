@@ -13,21 +13,6 @@ namespace {
 
 constexpr uid_t kNobody = 65534;
 
-// Runs `action` as nobody in a forked child; true when it returned true.
-bool as_nobody(const std::function<bool()>& action) {
-    const pid_t child = ::fork();
-    if (child == 0) {
-        const gid_t groups[1] = {kNobody};
-        if (::setgroups(1, groups) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
-            ::setresuid(kNobody, kNobody, kNobody) != 0)
-            _exit(1);
-        _exit(action() ? 0 : 2);
-    }
-    int raw = 0;
-    ::waitpid(child, &raw, 0);
-    return WIFEXITED(raw) && WEXITSTATUS(raw) == 0;
-}
-
 bool copy_file(const std::string& from, const std::string& to, mode_t mode) {
     std::ifstream in(from, std::ios::binary);
     std::ofstream out(to, std::ios::binary);
