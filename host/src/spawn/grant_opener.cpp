@@ -82,11 +82,18 @@ UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& wri
     if (!grant.device) {
         if (const std::string why = device_grant_refusal(grant.path, opened.status); !why.empty()) refuse(grant, why);
     }
-    // A second name for a file somewhere else, planted where a plugin can write.
+    // A second name for a file somewhere else, planted where a plugin or another local user can
+    // write (the host opens it as root; only fs.protected_hardlinks stops a user linking a file
+    // they cannot read).
     if (opened.status.st_nlink > 1) {
+        const std::string names = std::to_string(opened.status.st_nlink) + " names";
         if (const std::string* directory = writable_directory_holding(grant.path, writable_directories)) {
-            refuse(grant, grant.path + " is a hard link (" + std::to_string(opened.status.st_nlink) +
-                              " names) inside the plugin-writable directory " + *directory + "; " + kNoLinks);
+            refuse(grant, grant.path + " is a hard link (" + names + ") inside the plugin-writable directory " +
+                              *directory + "; " + kNoLinks);
+        }
+        if (Status trusted = check_only_host_can_change(grant.path); !trusted.ok()) {
+            refuse(grant, grant.path + " is a hard link (" + names + ") where another user could have made it (" +
+                              trusted.message() + "); " + kNoLinks);
         }
     }
     if (::fcntl(fd.get(), F_SETFL, file_access_flags(grant.access) & O_APPEND) != 0) {

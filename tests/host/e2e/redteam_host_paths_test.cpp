@@ -111,3 +111,37 @@ TEST_CASE("exec -- COMMAND through a link another user can change is refused", "
     INFO(served.err);
     CHECK(served.status == 0);
 }
+
+TEST_CASE("a file grant that is a hard link in another user's directory is refused", "[e2e][redteam]") {
+    // The root host opens a file grant as root. The owner of its directory decides which file
+    // the name holds; a hard link there to a file only root may read would hand the plugin that
+    // file. The kernel refuses such a link to nobody while fs.protected_hardlinks = 1; the
+    // link is made here by root, as nobody could where it is 0.
+    if (skipped_unless_root("a root host and another local user")) return;
+    TempDir dir;
+    const std::string secret = dir.file("secret", "SECRET\n", 0600);  // root's, root only
+    const std::string theirs = dir.dir("theirs");
+    REQUIRE(::chown(theirs.c_str(), kNobody, kNobody) == 0);
+    const std::string input = theirs + "/in.txt";
+    REQUIRE(::link(secret.c_str(), input.c_str()) == 0);
+    const std::string config = dir.file("reader.toml", "[plugin.reader]\n"
+                                                       "exec = \"/usr/bin/dash\"\n"
+                                                       "args = [\"-c\", \"read line <&3; echo read: $line\"]\n"
+                                                       "protocol = \"none\"\n"
+                                                       "stdio = \"inherit\"\n"
+                                                       "grants.input = { file = " + quoted(input) +
+                                                           ", access = \"read\" }\n");
+    const Run refused = run_host({"exec", config, "reader"});
+    INFO(refused.out << refused.err);
+    CHECK(refused.status != 0);
+    CHECK(refused.out.find("SECRET") == std::string::npos);
+    CHECK(refused.err.find("grant \"input\": " + input + " is a hard link (2 names) where another user could have "
+                           "made it (" + input + ": " + theirs + " belongs to uid 65534") != std::string::npos);
+
+    // With one name left, the file can only have been put there by root: served.
+    REQUIRE(::unlink(secret.c_str()) == 0);
+    const Run served = run_host({"exec", config, "reader"});
+    INFO(served.out << served.err);
+    CHECK(served.status == 0);
+    CHECK(served.out == "read: SECRET\n");
+}
