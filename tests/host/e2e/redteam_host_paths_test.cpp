@@ -7,7 +7,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
 using namespace airlock::e2e;
+using airlock::UniqueFd;
 
 namespace {
 
@@ -144,4 +150,36 @@ TEST_CASE("a file grant that is a hard link in another user's directory is refus
     INFO(served.out << served.err);
     CHECK(served.status == 0);
     CHECK(served.out == "read: SECRET\n");
+}
+
+TEST_CASE("a connect grant that is a hard link in another user's directory is refused", "[e2e][redteam]") {
+    // The same for a socket: the host connects as root, so a second name for a root-only
+    // socket (a daemon's API) in another user's directory would connect the plugin to it. The
+    // kernel lets only the socket's owner make that link while fs.protected_hardlinks = 1.
+    if (skipped_unless_root("a root host and another local user")) return;
+    TempDir dir;
+    const std::string vault = dir.dir("vault");
+    REQUIRE(::chmod(vault.c_str(), 0700) == 0);
+    const std::string root_socket = vault + "/api.sock";
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, root_socket.c_str(), sizeof address.sun_path - 1);
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener.get(), 8) == 0);
+    const std::string theirs = dir.dir("theirs");
+    REQUIRE(::chown(theirs.c_str(), kNobody, kNobody) == 0);
+    const std::string named = theirs + "/api.sock";
+    REQUIRE(::link(root_socket.c_str(), named.c_str()) == 0);
+    const std::string config = dir.file("client.toml", "[plugin.client]\n"
+                                                       "exec = \"/usr/bin/true\"\n"
+                                                       "protocol = \"none\"\n"
+                                                       "grants.api = { connect = " + quoted(named) + " }\n");
+    const Run refused = run_host({"exec", config, "client"});
+    INFO(refused.out << refused.err);
+    CHECK(refused.status != 0);
+    CHECK(refused.err.find("grant \"api\": " + named + " is a hard link (2 names) where another user could have "
+                           "made it") != std::string::npos);
+    CHECK(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC) == -1);  // never connected
+    CHECK(errno == EAGAIN);
 }
