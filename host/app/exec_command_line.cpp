@@ -123,7 +123,9 @@ std::string resolve_command(const std::string& command) {
 std::string plugin_name_for(const std::string& command) {
     std::string name = fs::path(command).filename().string();
     for (char& c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '-';
+        // ASCII by value, whatever the locale says of a byte above 0x7f.
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        if (!plain) c = '-';
     }
     return name.empty() ? "command" : name;
 }
@@ -202,8 +204,10 @@ std::string command_line_config(const ExecCommandLine& command_line) {
     const std::string name = plugin_name_for(command_line.command.front());  // as typed: "sh", not "dash"
     const std::string table = "[plugin." + name;
     std::ostringstream out;
-    out << "# The config `airlock-host exec ... -- " << fs::path(command_line.command.front()).filename().string()
-        << "` runs with (airlock-host exec --print-config).\n";
+    // This text is loaded as the config the command runs with, and a file name may hold a line
+    // break followed by keys: what comes from the command line is written as a TOML string, or
+    // (the comment, the table) as the plugin name, which holds only [A-Za-z0-9_-].
+    out << "# The config `airlock-host exec ... -- " << name << "` runs with (airlock-host exec --print-config).\n";
     out << table << "]\n";
     out << "exec = " << toml_string(executable) << "\n";
     out << "args = " << toml_array({command_line.command.begin() + 1, command_line.command.end()}) << "\n";

@@ -1,6 +1,8 @@
 // Entry points: read the file, parse TOML, walk the top-level tables in file order.
 #include "airlock/host/config_loader.hpp"
 
+#include <airlock/host/no_follow_open.hpp>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -118,6 +120,12 @@ HostConfig load_config(const std::string& path) {
     std::error_code error;
     if (std::filesystem::is_directory(path, error))
         throw ConfigError({path, 0, 0}, "cannot read config file: it is a directory; give the path of a .toml file");
+    // Whoever can change the config decides what the host executes and grants (as root, for a
+    // root host), so only root or the host's user may be able to: not another user owning the
+    // file or a directory on its way, nor one who could swap either before a reload.
+    const std::string absolute = std::filesystem::absolute(path, error).lexically_normal().string();
+    if (Status trusted = check_only_host_can_change(absolute); !trusted.ok() && trusted.code() != StatusCode::NotFound)
+        throw ConfigError({path, 0, 0}, "config file " + trusted.message());
     std::ifstream file(path, std::ios::binary);
     if (!file)
         throw ConfigError({path, 0, 0}, std::string("cannot read config file: ") + std::strerror(errno));

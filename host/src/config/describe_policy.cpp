@@ -158,9 +158,15 @@ std::string describe_policy(const PluginConfig& plugin) {
     out << "  user when the host runs as root: ";
     if (plugin.dynamic_user)
         out << "dynamic (a uid and gid of its own, allocated at start; per-user kernel limits not shared)\n";
-    else if (plugin.user)
+    else if (plugin.user) {
         out << *plugin.user << " (uid " << plugin.user_id.value_or(0) << ", gid "
             << plugin.group_id.value_or(0) << ")\n";
+        // Same uid, dumpable: the kernel lets any process of that uid ptrace the plugin.
+        if (plugin.user_id.value_or(0) != 0)
+            out << "    warning: every other process of uid " << *plugin.user_id << " on this machine can ptrace "
+                << "the plugin and take its descriptors (pidfd_getfd), the grants the host opened included; "
+                << "dynamic_user = true gives it a uid of its own\n";
+    }
     else
         out << "(none configured)\n";
     for (const std::string& warning : config_detail::plugin_user_access_warnings(plugin))

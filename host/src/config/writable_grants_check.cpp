@@ -88,18 +88,15 @@ void check_config_file_outside_writable_grants(const HostConfig& config, const s
     std::error_code error;
     std::vector<std::string> names{std::filesystem::absolute(path, error).lexically_normal().string()};
     if (const std::string resolved = std::filesystem::weakly_canonical(path, error).string(); !error) names.push_back(resolved);
-    // Only the host's user (or root) may be able to change the file, or no plugin may write
-    // where it lies: a plugin running as another user cannot change it through its grant.
-    const bool only_host_can_change = check_only_host_can_change(path).ok();
+    // load_config has made sure only root or the host's user can change the file, so only a
+    // plugin running as the host's user could change it through its grant.
     for (const std::string& name : names) {
         for (const WritableDirectory& holder : writable) {
-            if (!path_is_within(name, holder.grant->path)) continue;
-            if (only_host_can_change && runs_as_another_user(*holder.plugin)) continue;
+            if (!path_is_within(name, holder.grant->path) || runs_as_another_user(*holder.plugin)) continue;
             throw ConfigError({path, 0, 0}, "config file " + name + " lies inside " + describe(holder) +
-                                                (only_host_can_change ? ", and that plugin runs as the host's user"
-                                                                      : ", and users other than the host's can change it") +
-                                                ": that plugin could rewrite its own confinement before the next "
-                                                "load; keep the config where no plugin can write");
+                                                ", and that plugin runs as the host's user: that plugin could "
+                                                "rewrite its own confinement before the next load; keep the config "
+                                                "where no plugin can write");
         }
     }
 }

@@ -222,7 +222,17 @@ std::optional<std::pair<std::string, UniqueFd>> open_own_cgroup(const CgroupMoun
         problem = "the host's cgroup " + *path + " cannot be opened beneath " + mount.point + ": " + errno_text(error);
         return std::nullopt;
     }
-    return std::make_pair(join_path(mount.point, *relative), std::move(dir));
+    // Another user who owns the host's cgroup or one above it (a `sudo` from a cgroup systemd
+    // delegated to that user) can move the plugins' processes out of their cgroups (cgroup v2:
+    // write access to the common ancestor; v1: to a plugin of their uid), set the limits above
+    // them, remove the spare cgroups, freeze or kill them: such a cgroup is not the host's to use.
+    std::string full = join_path(mount.point, *relative);
+    if (Status trusted = check_only_host_can_change(full); !trusted.ok()) {
+        problem = "the host's cgroup is not the host's alone (" + trusted.message() +
+                  "): its owner could move plugins out of their limits or kill them";
+        return std::nullopt;
+    }
+    return std::make_pair(std::move(full), std::move(dir));
 }
 
 // v2: the host's cgroup must offer the controller and hand it to its children. Without

@@ -49,6 +49,23 @@ NoFollowFile open_path(const GrantConfig& grant, int flags, ExpectedType expecte
     refuse(grant, opened.status().message());
 }
 
+// A second name for a file or socket somewhere else, planted where a plugin or another local
+// user can write: the host opens or connects to it as root (only fs.protected_hardlinks stops
+// a user linking what they cannot use, and plugins' own writable directories count too).
+void refuse_planted_hard_link(const GrantConfig& grant, const struct stat& status,
+                              const std::vector<std::string>& writable_directories) {
+    if (status.st_nlink <= 1) return;
+    const std::string names = std::to_string(status.st_nlink) + " names";
+    if (const std::string* directory = writable_directory_holding(grant.path, writable_directories)) {
+        refuse(grant, grant.path + " is a hard link (" + names + ") inside the plugin-writable directory " +
+                          *directory + "; " + kNoLinks);
+    }
+    if (Status trusted = check_only_host_can_change(grant.path); !trusted.ok()) {
+        refuse(grant, grant.path + " is a hard link (" + names + ") where another user could have made it (" +
+                          trusted.message() + "); " + kNoLinks);
+    }
+}
+
 int file_access_flags(GrantAccess access) noexcept {
     switch (access) {
     case GrantAccess::Read: return O_RDONLY;
@@ -82,13 +99,7 @@ UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& wri
     if (!grant.device) {
         if (const std::string why = device_grant_refusal(grant.path, opened.status); !why.empty()) refuse(grant, why);
     }
-    // A second name for a file somewhere else, planted where a plugin can write.
-    if (opened.status.st_nlink > 1) {
-        if (const std::string* directory = writable_directory_holding(grant.path, writable_directories)) {
-            refuse(grant, grant.path + " is a hard link (" + std::to_string(opened.status.st_nlink) +
-                              " names) inside the plugin-writable directory " + *directory + "; " + kNoLinks);
-        }
-    }
+    refuse_planted_hard_link(grant, opened.status, writable_directories);
     if (::fcntl(fd.get(), F_SETFL, file_access_flags(grant.access) & O_APPEND) != 0) {
         fail(grant, "cannot clear O_NONBLOCK", errno);
     }
@@ -101,10 +112,11 @@ UniqueFd open_directory(const GrantConfig& grant) {
     return std::move(open_path(grant, O_DIRECTORY | O_RDONLY, ExpectedType::Directory, "cannot open directory").fd);
 }
 
-UniqueFd connect_socket(const GrantConfig& grant) {
+UniqueFd connect_socket(const GrantConfig& grant, const std::vector<std::string>& writable_directories) {
     // connect() would follow links: connect instead to the O_PATH descriptor of the socket
     // inode that was opened without following any, through its /proc/self/fd magic link.
     NoFollowFile socket_path = open_path(grant, O_PATH, ExpectedType::Socket, "cannot connect");
+    refuse_planted_hard_link(grant, socket_path.status, writable_directories);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     const std::string by_descriptor = "/proc/self/fd/" + std::to_string(socket_path.fd.get());
@@ -158,7 +170,7 @@ OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>&
     switch (grant.kind) {
     case GrantKind::File: opened.fd = open_file(grant, writable_directories); break;
     case GrantKind::Directory: opened.fd = open_directory(grant); break;
-    case GrantKind::Connect: opened.fd = connect_socket(grant); break;
+    case GrantKind::Connect: opened.fd = connect_socket(grant, writable_directories); break;
     case GrantKind::Memfd: opened.fd = create_memfd(grant); break;
     }
     return opened;

@@ -66,3 +66,20 @@ memory = "64MiB"
     CHECK(describe_policy(config.plugins.at("q")).find("  memory_cgroup: off (RLIMIT_AS only)\n") !=
           std::string::npos);
 }
+
+TEST_CASE("describe_policy warns that a shared user's other processes can reach the plugin") {
+    // Measured (docs/sandbox.md, Not covered): a separate nobody process took a user = "nobody"
+    // plugin's grant of /etc/shadow with pidfd_getfd.
+    const HostConfig config = load_config_text(R"([plugin.shared]
+exec = "/bin/true"
+[plugin.shared.sandbox]
+user = "nobody"
+[plugin.own]
+exec = "/bin/true"
+)", "demo.toml");
+    const std::string warning = "    warning: every other process of uid 65534 on this machine can ptrace the plugin and "
+                                "take its descriptors (pidfd_getfd), the grants the host opened included; "
+                                "dynamic_user = true gives it a uid of its own\n";
+    CHECK(describe_policy(config.plugins.at("shared")).find(warning) != std::string::npos);
+    CHECK(describe_policy(config.plugins.at("own")).find("warning: every other process") == std::string::npos);
+}

@@ -22,6 +22,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <regex>
 #include <sstream>
@@ -186,6 +187,23 @@ inline std::string read_all(int fd) {
         text.append(buffer, static_cast<std::size_t>(got));
     }
     return text;
+}
+
+/// Runs `action` as nobody (uid and gid 65534, no other groups) in a forked child: the local
+/// user of the red-team tests who is neither root nor the host. True when it returned true.
+inline bool as_nobody(const std::function<bool()>& action) {
+    constexpr uid_t kNobodyId = 65534;
+    const pid_t child = ::fork();
+    if (child == 0) {
+        const gid_t groups[1] = {kNobodyId};
+        if (::setgroups(1, groups) != 0 || ::setresgid(kNobodyId, kNobodyId, kNobodyId) != 0 ||
+            ::setresuid(kNobodyId, kNobodyId, kNobodyId) != 0)
+            _exit(1);
+        _exit(action() ? 0 : 2);
+    }
+    int raw = 0;
+    ::waitpid(child, &raw, 0);
+    return WIFEXITED(raw) && WEXITSTATUS(raw) == 0;
 }
 
 /// Who the host runs as in `start_host` (the test must be root to switch).

@@ -189,6 +189,30 @@ TEST_CASE("exec --print-config prints TOML that loads and runs the same", "[e2e]
     CHECK(bad.out.find("memory") != std::string::npos);
 }
 
+TEST_CASE("exec -- COMMAND: a file name cannot add TOML to the config it runs with", "[e2e][exec][redteam]") {
+    // The command line becomes TOML that the loader reads. A program's file name is data (a
+    // download, an archive's member): a line break in it must not end a comment or string and
+    // start keys, here a second plugin that sorts first and is the one exec runs.
+    TempDir dir;
+    std::ifstream in("/bin/true", std::ios::binary);
+    const std::string program(std::istreambuf_iterator<char>(in), {});
+    const std::string name = "t\n[plugin.a]\nexec = \"\\u002fusr\\u002fbin\\u002fecho\"\nargs = [\"INJECTED\"]\n"
+                             "protocol = \"none\"\nstdio = \"inherit\"\n#";
+    const std::string command = dir.file(name, program, 0755);
+    Run printed = run_host({"exec", "--print-config", "--", command});
+    INFO(printed.out << printed.err);
+    REQUIRE(printed.status == 0);
+    int tables = 0;
+    for (const std::string& line : split_lines(printed.out)) tables += line.rfind("[plugin.", 0) == 0 ? 1 : 0;
+    CHECK(tables == 2);  // [plugin.t--plugin-a-...] and its .syscalls, nothing else
+    CHECK(printed.out.find("\n[plugin.a]") == std::string::npos);
+    CHECK(printed.out.find("-- t--plugin-a--exec") != std::string::npos);  // the comment names the plugin
+    Run ran = run_host({"exec", "--", command});
+    INFO(ran.out << ran.err);
+    CHECK(ran.status == 0);  // /bin/true ran
+    CHECK(ran.out.find("INJECTED") == std::string::npos);
+}
+
 TEST_CASE("a #! script runs as a plugin: exactly its interpreter executes, the script is readable", "[e2e][exec]") {
     TempDir dir;
     const std::string script = dir.file("hi.sh", "#!/bin/sh -e\necho \"script says $*\"\n", 0755);

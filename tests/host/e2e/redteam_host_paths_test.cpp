@@ -7,26 +7,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
 using namespace airlock::e2e;
+using airlock::UniqueFd;
 
 namespace {
 
 constexpr uid_t kNobody = 65534;
-
-// Runs `action` as nobody in a forked child; true when it returned true.
-bool as_nobody(const std::function<bool()>& action) {
-    const pid_t child = ::fork();
-    if (child == 0) {
-        const gid_t groups[1] = {kNobody};
-        if (::setgroups(1, groups) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
-            ::setresuid(kNobody, kNobody, kNobody) != 0)
-            _exit(1);
-        _exit(action() ? 0 : 2);
-    }
-    int raw = 0;
-    ::waitpid(child, &raw, 0);
-    return WIFEXITED(raw) && WEXITSTATUS(raw) == 0;
-}
 
 bool copy_file(const std::string& from, const std::string& to, mode_t mode) {
     std::ifstream in(from, std::ios::binary);
@@ -125,4 +116,70 @@ TEST_CASE("exec -- COMMAND through a link another user can change is refused", "
     const Run served = run_host({"exec", "--", "/usr/bin/true"});
     INFO(served.err);
     CHECK(served.status == 0);
+}
+
+TEST_CASE("a file grant that is a hard link in another user's directory is refused", "[e2e][redteam]") {
+    // The root host opens a file grant as root. The owner of its directory decides which file
+    // the name holds; a hard link there to a file only root may read would hand the plugin that
+    // file. The kernel refuses such a link to nobody while fs.protected_hardlinks = 1; the
+    // link is made here by root, as nobody could where it is 0.
+    if (skipped_unless_root("a root host and another local user")) return;
+    TempDir dir;
+    const std::string secret = dir.file("secret", "SECRET\n", 0600);  // root's, root only
+    const std::string theirs = dir.dir("theirs");
+    REQUIRE(::chown(theirs.c_str(), kNobody, kNobody) == 0);
+    const std::string input = theirs + "/in.txt";
+    REQUIRE(::link(secret.c_str(), input.c_str()) == 0);
+    const std::string config = dir.file("reader.toml", "[plugin.reader]\n"
+                                                       "exec = \"/usr/bin/dash\"\n"
+                                                       "args = [\"-c\", \"read line <&3; echo read: $line\"]\n"
+                                                       "protocol = \"none\"\n"
+                                                       "stdio = \"inherit\"\n"
+                                                       "grants.input = { file = " + quoted(input) +
+                                                           ", access = \"read\" }\n");
+    const Run refused = run_host({"exec", config, "reader"});
+    INFO(refused.out << refused.err);
+    CHECK(refused.status != 0);
+    CHECK(refused.out.find("SECRET") == std::string::npos);
+    CHECK(refused.err.find("grant \"input\": " + input + " is a hard link (2 names) where another user could have "
+                           "made it (" + input + ": " + theirs + " belongs to uid 65534") != std::string::npos);
+
+    // With one name left, the file can only have been put there by root: served.
+    REQUIRE(::unlink(secret.c_str()) == 0);
+    const Run served = run_host({"exec", config, "reader"});
+    INFO(served.out << served.err);
+    CHECK(served.status == 0);
+    CHECK(served.out == "read: SECRET\n");
+}
+
+TEST_CASE("a connect grant that is a hard link in another user's directory is refused", "[e2e][redteam]") {
+    // The same for a socket: the host connects as root, so a second name for a root-only
+    // socket (a daemon's API) in another user's directory would connect the plugin to it. The
+    // kernel lets only the socket's owner make that link while fs.protected_hardlinks = 1.
+    if (skipped_unless_root("a root host and another local user")) return;
+    TempDir dir;
+    const std::string vault = dir.dir("vault");
+    REQUIRE(::chmod(vault.c_str(), 0700) == 0);
+    const std::string root_socket = vault + "/api.sock";
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, root_socket.c_str(), sizeof address.sun_path - 1);
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener.get(), 8) == 0);
+    const std::string theirs = dir.dir("theirs");
+    REQUIRE(::chown(theirs.c_str(), kNobody, kNobody) == 0);
+    const std::string named = theirs + "/api.sock";
+    REQUIRE(::link(root_socket.c_str(), named.c_str()) == 0);
+    const std::string config = dir.file("client.toml", "[plugin.client]\n"
+                                                       "exec = \"/usr/bin/true\"\n"
+                                                       "protocol = \"none\"\n"
+                                                       "grants.api = { connect = " + quoted(named) + " }\n");
+    const Run refused = run_host({"exec", config, "client"});
+    INFO(refused.out << refused.err);
+    CHECK(refused.status != 0);
+    CHECK(refused.err.find("grant \"api\": " + named + " is a hard link (2 names) where another user could have "
+                           "made it") != std::string::npos);
+    CHECK(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC) == -1);  // never connected
+    CHECK(errno == EAGAIN);
 }
