@@ -196,8 +196,13 @@ Result<CallId> PluginClient::start_call_raw(std::string_view method, std::span<c
     auto pending = std::make_shared<Pending>(state.io);
     pending->done = std::move(done);
     std::weak_ptr<PluginRunner> weak_run = state.runner;
+    const milliseconds limit = timeout.value_or(state.supervision.call_timeout);
+    const std::string timed_out = "call " + state.name + "." + std::string(method) + " did not complete within " +
+                                  std::to_string(limit.count()) + " ms";
     // `own`: a status of the client's (the timeout), passed on as it is.
-    auto finish = [pending, weak_run, &state, context = std::string(method)](Result<Message> result, bool own = false) {
+    const auto deadline = Clock::now() + limit;
+    auto finish = [pending, weak_run, &state, context = std::string(method), timed_out, deadline](Result<Message> result,
+                                                                                                 bool own = false) {
         if (pending->finished) return;
         pending->finished = true;
         pending->timer.cancel();
@@ -207,12 +212,16 @@ Result<CallId> PluginClient::start_call_raw(std::string_view method, std::span<c
         if (run) run->call_finished();
         if (!own && run && !result && result.status().code() == StatusCode::PeerClosed) {
             result = state.gone();
+        } else if (!own && !result && result.status().code() == StatusCode::Timeout && Clock::now() >= deadline) {
+            // The session's own deadline (the same one) can pass first on a busy machine:
+            // the caller gets one message whichever clock noticed it. (A plugin's own
+            // Timeout error before the deadline keeps its text.)
+            result = Status(StatusCode::Timeout, timed_out);
         } else if (!own && !result) {
             result = result.status().with_context(context);
         }
         pending->done(std::move(result));
     };
-    const milliseconds limit = timeout.value_or(state.supervision.call_timeout);
     state.runner->call_started();  // before the call: `finish` may run within it
     Result<CallId> started = session->call_raw_async(
         found->tag, body, fds, [finish](Result<Message> reply) { finish(std::move(reply)); }, limit);
@@ -223,12 +232,9 @@ Result<CallId> PluginClient::start_call_raw(std::string_view method, std::span<c
     }
     state.runner->flush_writes();
     pending->timer.expires_after(limit);
-    pending->timer.async_wait([finish, weak_run, id = *started, limit, what = state.name + "." + std::string(method)](
-                                  const boost::system::error_code& error) {
+    pending->timer.async_wait([finish, weak_run, id = *started, timed_out](const boost::system::error_code& error) {
         if (error) return;
-        finish(Status(StatusCode::Timeout,
-                      "call " + what + " did not complete within " + std::to_string(limit.count()) + " ms"),
-               true);
+        finish(Status(StatusCode::Timeout, timed_out), true);
         if (auto run = weak_run.lock(); run && run->session()) (void)run->session()->cancel_call(id);
     });
     return started;

@@ -613,11 +613,23 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     };
     auto pending = std::make_shared<Pending>(io);
     pending->done = std::move(done);
+    milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
+    if (options.deadline)
+        timeout = std::clamp(std::chrono::ceil<milliseconds>(*options.deadline - std::chrono::steady_clock::now()),
+                             milliseconds(0), timeout);
+    const std::string timed_out = "call " + name + "." + method + " did not complete within " + ms_text(timeout);
     // Not guarded: a call cancelled by the supervisor's destruction still completes (Cancelled).
-    auto finish = [&io, pending, weak_run = std::weak_ptr<PluginRunner>(run),
-                   counted = std::weak_ptr<Plugin>(plugin)](Result<Message> result) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto finish = [&io, pending, weak_run = std::weak_ptr<PluginRunner>(run), counted = std::weak_ptr<Plugin>(plugin),
+                   timed_out, deadline](Result<Message> result) {
         if (pending->finished) return;
         pending->finished = true;
+        // The session's own deadline (the same one) can pass before the timer below on a busy
+        // machine: the caller gets one message whichever clock noticed it. (A plugin's own
+        // Timeout error before the deadline keeps its text.)
+        if (!result.ok() && result.status().code() == StatusCode::Timeout &&
+            std::chrono::steady_clock::now() >= deadline)
+            result = Status(StatusCode::Timeout, timed_out);
         if (auto r = weak_run.lock()) r->call_finished();
         // The plugin was killed for a violation: the caller learns why, not only that the
         // connection closed (the monitor reports before the plugin's end can be read).
@@ -631,10 +643,6 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
         pending->timer.cancel();
         asio::post(io, [pending, result = std::move(result)]() mutable { pending->done(std::move(result)); });
     };
-    milliseconds timeout = options.timeout.value_or(plugin->config.supervision.call_timeout);
-    if (options.deadline)
-        timeout = std::clamp(std::chrono::ceil<milliseconds>(*options.deadline - std::chrono::steady_clock::now()),
-                             milliseconds(0), timeout);
     run->call_started();  // before the call: `finish` may run within it
     // The deadline travels with the request, so the plugin knows when the caller gives up.
     Result<CallId> started = run->session()->call_raw_async(
@@ -651,9 +659,9 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     plugin->bytes_out += body.size();
     run->flush_writes();
     pending->timer.expires_after(timeout);
-    pending->timer.async_wait([finish, name, method, timeout](const boost::system::error_code& error) {
+    pending->timer.async_wait([finish, timed_out](const boost::system::error_code& error) {
         if (error) return;
-        finish(Status(StatusCode::Timeout, "call " + name + "." + method + " did not complete within " + ms_text(timeout)));
+        finish(Status(StatusCode::Timeout, timed_out));
     });
 }
 
