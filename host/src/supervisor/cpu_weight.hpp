@@ -13,9 +13,11 @@ namespace airlock::host::detail {
 /// (bench/soak_bench). At 10 an autogroup weighs 110 against the host's 1024.
 inline constexpr int kPluginAutogroupNice = 10;
 
-/// Writes kPluginAutogroupNice to /proc/PID/autogroup. Best effort: without
-/// CONFIG_SCHED_AUTOGROUP the file does not exist and nothing needs lowering. `pid` must be
-/// an unreaped child of the caller, so the number cannot name another process.
-void lower_plugin_cpu_weight(pid_t pid) noexcept;
+/// Writes kPluginAutogroupNice to /proc/PID/autogroup, only while `pidfd` (the plugin's
+/// own, PluginProcess::own_pidfd) shows the process alive: under a PID namespace the plugin
+/// is the init's child, reaped by the init the moment it exits, and its pid can then name
+/// any new process of the machine. Best effort: without CONFIG_SCHED_AUTOGROUP the file does
+/// not exist and nothing needs lowering; with no pidfd (-1) nothing is written.
+void lower_plugin_cpu_weight(pid_t pid, int pidfd) noexcept;
 
 } // namespace airlock::host::detail

@@ -212,7 +212,7 @@ struct Supervisor::Impl {
             const auto began = Clock::now();
             try {
                 outcome->spawned = spawner->launch();
-                detail::lower_plugin_cpu_weight(outcome->spawned.process.pid());
+                detail::lower_plugin_cpu_weight(outcome->spawned.process.pid(), outcome->spawned.process.own_pidfd());
                 try {
                     outcome->monitor = make_violation_monitor(*spawner, outcome->spawned);
                 } catch (const std::exception& error) {

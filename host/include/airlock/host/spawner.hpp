@@ -129,6 +129,11 @@ public:
     [[nodiscard]] pid_t pid() const noexcept { return pid_; }
     /// The pidfd; it becomes readable (POLLIN) when the process exits. -1 when empty.
     [[nodiscard]] int pidfd() const noexcept { return pidfd_.get(); }
+    /// The plugin's own pidfd: pidfd() without a PID namespace, the one below the init with
+    /// it (-1 when the plugin was gone before the host could open it). Under a PID namespace
+    /// the init reaps the plugin, so pid() may name another process at any time: act on the
+    /// plugin by pid only while this pidfd shows it alive.
+    [[nodiscard]] int own_pidfd() const noexcept { return exit_status_ ? plugin_pidfd_.get() : pidfd_.get(); }
     /// The exit, once reaped.
     [[nodiscard]] const std::optional<PluginExit>& exit() const noexcept { return exit_; }
 

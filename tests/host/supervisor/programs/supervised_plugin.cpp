@@ -16,6 +16,7 @@
 //   violate-on-echo  like serve, but calls ptrace (not in the default allowlist) on each echo
 //   violate-flood N [exit]  reports ready, calls ptrace N times (each refused under
 //                 on_violation = "errno"), prints "refused R of N", then serves on (or exits 0)
+//   self-stop     reports ready, then stops itself with SIGSTOP (raise: its own pid and tid)
 //   lines N       reports ready, writes N numbered 1000-byte lines to stdout as fast as the
 //                 pipe takes them, prints "wrote N lines", then serves on
 #include "supervised_api.hpp"
@@ -154,6 +155,11 @@ int main(int argc, char** argv) {
     (void)session.notify(wire::log_record, wire::LogRecord{wire::LogLevel::Info, "serving in mode " + mode});
     std::printf("pid %d serving\n", static_cast<int>(::getpid()));
     std::fflush(stdout);
+    if (mode == "self-stop") {
+        (void)session.poll_once(std::chrono::milliseconds(100));  // let the host see ready first
+        std::printf("raise(SIGSTOP) = %d\n", ::raise(SIGSTOP));  // printed only if it resumes
+        std::fflush(stdout);
+    }
     if (mode == "spam") {
         std::vector<std::uint8_t> body;
         std::vector<int> no_fds;
