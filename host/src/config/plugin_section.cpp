@@ -81,6 +81,15 @@ void read_supervision(const TableReader& plugin, PluginSpec& spec) {
     duration("call_timeout", &PluginSpec::call_timeout);
     duration("stop_timeout", &PluginSpec::stop_timeout);
     duration("host_cpu_budget", &PluginSpec::host_cpu_budget);
+    if (const toml::node* size = plugin.find("max_message_size")) {
+        if (const auto* text = size->as_string())
+            spec.max_message_size(text->get());
+        else if (const auto* bytes = size->as_integer())
+            spec.max_message_size(bytes->get());
+        else
+            plugin.fail_type("max_message_size", *size, "a size such as \"4MiB\" or an integer number of bytes");
+        spec.locate("max_message_size", location_of(plugin.load(), size->source()));
+    }
     if (const auto burst = plugin.integer("start_limit_burst", "a positive integer (starts)")) {
         spec.start_limit_burst(*burst);
         spec.locate("start_limit_burst", location_of(plugin.load(), plugin.find("start_limit_burst")->source()));
@@ -104,7 +113,8 @@ PluginSpec parse_plugin(const toml::key& name, const toml::node& node, const Loa
     plugin.reject_unknown_keys({"exec", "args", "env", "protocol", "limits", "syscalls", "grants",
                                 "sandbox", "restart", "restart_delay", "restart_max_delay",
                                 "start_limit_burst", "start_limit_interval", "ready_timeout",
-                                "call_timeout", "stop_timeout", "stdio", "host_cpu_budget"});
+                                "call_timeout", "stop_timeout", "stdio", "host_cpu_budget",
+                                "max_message_size"});
     const std::string section = "[plugin." + std::string(name.str());
 
     spec.base_directory(load.base_dir.string());

@@ -131,6 +131,15 @@ AIRLOCK_DURATION_SETTER(stop_timeout)
 AIRLOCK_DURATION_SETTER(host_cpu_budget)
 #undef AIRLOCK_DURATION_SETTER
 
+PluginSpec& PluginSpec::max_message_size(std::string_view size) {
+    supervision_["max_message_size"] = {std::string(size), 0};
+    return *this;
+}
+PluginSpec& PluginSpec::max_message_size(std::int64_t bytes) {
+    supervision_["max_message_size"] = {std::nullopt, bytes};
+    return *this;
+}
+
 PluginSpec& PluginSpec::locate(std::string key, SourceLocation where) {
     locations_[std::move(key)] = std::move(where);
     return *this;

@@ -424,6 +424,13 @@ struct PluginSpec::Checks {
         if (supervision.host_cpu_budget.count() < 1 || supervision.host_cpu_budget.count() > 1000)
             fail("host_cpu_budget",
                  "host_cpu_budget in " + context + " is out of range; allowed: 1ms to 1000ms (per second)");
+        if (auto it = spec.supervision_.find("max_message_size"); it != spec.supervision_.end()) {
+            const std::uint64_t bytes = size("max_message_size", it->second, "max_message_size", context);
+            if (bytes < (std::uint64_t{64} << 10) || bytes > (std::uint64_t{64} << 20))
+                fail("max_message_size",
+                     "max_message_size in " + context + " is out of range; allowed: 64KiB to 64MiB");
+            supervision.max_message_size = static_cast<std::size_t>(bytes);
+        }
         if (const auto burst = spec.start_limit_burst_) {
             if (*burst < 1 || *burst > 1'000'000)
                 fail("start_limit_burst", "start_limit_burst " + std::to_string(*burst) + " in " + context +

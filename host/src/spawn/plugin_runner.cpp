@@ -57,6 +57,7 @@ PluginRunner::PluginRunner(asio::io_context& io, const PluginConfig& plugin, Eve
       drain_timer_(io),
       summary_timer_(io) {
     if (options_.host_work_budget) budget_.emplace(io, *options_.host_work_budget);
+    if (options_.host_log_budget) log_budget_.emplace(io, detail::HostLogAllowance::allowance());
 }
 
 // The process (if it still runs) is killed and reaped by PluginProcess, whose blocking
@@ -116,25 +117,41 @@ decltype(auto) PluginRunner::charged(Work&& work) {
 constexpr int kCallDebtIntervals = 50;
 
 bool PluginRunner::in_debt_beyond_calls_allowance() {
-    return budget_ && budget_->in_debt_beyond(budget_->allowance().per_interval * kCallDebtIntervals);
+    // Log lines get one interval's allowance of debt (640 KiB): a reply costs no log bytes, so
+    // only a plugin flooding the log while a call waits reaches it.
+    return (budget_ && budget_->in_debt_beyond(budget_->allowance().per_interval * kCallDebtIntervals)) ||
+           (log_budget_ && log_budget_->in_debt_beyond(log_budget_->allowance().per_interval));
 }
 
 // Runs `next` (which waits for more of one of its sources) now, or, while the plugin costs
 // the loop more than its budget, once it is back within it: until then the plugin waits on
 // its full pipe, in its forbidden system call or on its full socket, using no CPU either.
 void PluginRunner::continue_within_budget(const char* source, void (*next)(PluginRunner&)) {
-    if (!budget_ || !budget_->over()) return next(*this);
+    const bool over_cpu = budget_ && budget_->over();
+    if (!over_cpu && !(log_budget_ && log_budget_->over())) return next(*this);
     std::weak_ptr<PluginRunner> weak = weak_from_this();
-    budget_->resume_later([weak, next] {
+    // Once this budget is paid back, the other one is checked again before `next`.
+    (over_cpu ? *budget_ : *log_budget_).resume_later([weak, source, next] {
         auto self = weak.lock();
-        if (self && !self->finished_) next(*self);
+        if (self && !self->finished_) self->continue_within_budget(source, next);
     });
-    if (budget_reported_.insert(source).second && events_.report) {
+    if (!budget_reported_.insert(std::string(over_cpu ? "cpu " : "log ") + source).second || !events_.report) return;
+    if (over_cpu) {
         const auto allowed = std::chrono::duration_cast<milliseconds>(budget_->allowance().per_interval);
         events_.report("costs the host more than its host_cpu_budget (" + ms_text(allowed) +
                        " of CPU time per second): its " + source +
                        " wait until it is back within it (reported once per process and kind)");
+    } else {
+        events_.report("makes the host log more than " +
+                       std::to_string(detail::HostLogAllowance::kBytesPerSecond / 1024) +
+                       " KiB a second: its " + source +
+                       " wait until it is back within it (reported once per process and kind)");
     }
+}
+
+// Charges the bytes of one log line the host writes for the plugin.
+void PluginRunner::charge_log_line(std::size_t bytes) {
+    if (log_budget_) log_budget_->charge(std::chrono::nanoseconds(bytes + detail::HostLogAllowance::kLogLineCost));
 }
 
 // --- starting ------------------------------------------------------------------------------
@@ -178,7 +195,9 @@ void PluginRunner::start_session() {
     };
     callbacks.log_line = [weak](const std::string& line) {
         auto self = weak.lock();
-        if (self && self->events_.log_line) self->events_.log_line(line);
+        if (!self) return;
+        self->charge_log_line(line.size());
+        if (self->events_.log_line) self->events_.log_line(line);
     };
     callbacks.log_record = [weak](const protocol::LogRecord& record) {
         auto self = weak.lock();
@@ -287,7 +306,9 @@ void PluginRunner::wait_output(OutputStream stream) {
 
 void PluginRunner::forward_output() {
     for (const auto& line : pump_.take_pending()) {
-        if (events_.output) events_.output(line, pump_.format(line));
+        std::string formatted = pump_.format(line);
+        charge_log_line(formatted.size());
+        if (events_.output) events_.output(line, formatted);
     }
 }
 

@@ -121,6 +121,8 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
     // the host's calls. Bulk data travels in shared memory, so this is generous.
     connection_.set_max_queued_bytes(kMaxQueuedForPlugin);
     (void)connection_.set_max_message_fds(kMaxFdsFromPlugin);
+    // What one unfinished message of the plugin can make the host hold (key max_message_size).
+    (void)connection_.set_max_message_size(timeouts.max_message_size);
     Status status = connection_.set_fd(ConnectionMode::Pair, std::move(plugin.connection));
     if (status.ok()) status = connection_.start();
     if (!status.ok()) refuse("cannot start the connection: " + status.message(), status.code());

@@ -366,11 +366,15 @@ TEST_CASE("an output nobody reads loses log lines instead of stalling the host")
     REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
     UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
     boost::asio::io_context io;
-    // Half the host for the flood: what is tested is the log queue's bound, which the
-    // flood must outrun. With the default budget a slow build (TSan) reads too few of its lines
-    // a second to ever fill the queue, so nothing is dropped and there is no notice to see.
-    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") +
-                                        plugin_toml("flood", "flood", "host_cpu_budget = \"500ms\"\n")));
+    // Half the host for the floods: what is tested is the log queue's bound (1 MiB), which the
+    // floods must outrun. With the default budget a slow build (TSan) reads too few of their
+    // lines a second to ever fill the queue, so nothing is dropped and there is no notice to
+    // see. Three of them: each may make the host log only 640 KiB at once (its log budget),
+    // less than the queue.
+    const std::string flood_budget = "host_cpu_budget = \"500ms\"\n";
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("flood", "flood", flood_budget) +
+                                        plugin_toml("flood2", "flood", flood_budget) +
+                                        plugin_toml("flood3", "flood", flood_budget)));
     supervisor.set_output_fd(write_end.get());  // a reader that has stopped reading
     supervisor.start_all();
     REQUIRE(run_until(io, [&] {

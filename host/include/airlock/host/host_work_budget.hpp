@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +28,20 @@ std::chrono::nanoseconds thread_cpu_time() noexcept;
 struct HostWorkAllowance {
     std::chrono::nanoseconds per_interval{std::chrono::milliseconds(20)};  ///< 2% of one CPU
     std::chrono::milliseconds interval{1000};
+};
+
+/// How many bytes a plugin may make the host write to its log (the supervisor's output, the
+/// journal) before its output pipes and unasked messages wait: the same token bucket as the
+/// CPU time above, counting one byte per nanosecond. 64 KiB a second, at most 640 KiB saved
+/// up; each line costs its length plus kLogLineCost, so short lines are bounded too (about
+/// 250 a second). Without it the CPU budget alone let one plugin's output make the host log
+/// 9.4 MB a second (docs/supervisor.md, "What a plugin can make the host write").
+struct HostLogAllowance {
+    static constexpr std::size_t kBytesPerSecond = 64 * 1024;
+    static constexpr std::size_t kLogLineCost = 256;  ///< a record's fields, the journal's index
+    static HostWorkAllowance allowance() {
+        return {std::chrono::nanoseconds(kBytesPerSecond * 10), std::chrono::milliseconds(10'000)};
+    }
 };
 
 /// One plugin process's budget of host work (see the file comment). Loop thread only.

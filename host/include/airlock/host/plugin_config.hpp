@@ -153,6 +153,10 @@ struct SupervisionConfig {
     /// Host CPU time per second the event loop may spend on the plugin's traffic before its
     /// output and violation notifications wait (key `host_cpu_budget`, docs/supervisor.md).
     std::chrono::milliseconds host_cpu_budget{20};
+    /// Largest message body the host takes from (or sends to) the plugin's connection (key
+    /// `max_message_size`): what one unfinished message of the plugin can make the host hold
+    /// (docs/supervisor.md, "What a plugin can make the host hold"). Also under `exec`.
+    std::size_t max_message_size = std::size_t{4} << 20;
 };
 
 /// One plugin, with host-wide [sandbox] defaults already merged in.

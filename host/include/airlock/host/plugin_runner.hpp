@@ -68,6 +68,9 @@ public:
         /// output pipes, seccomp notifications and unasked messages wait until it is back
         /// within it. None: unlimited (`exec`, one plugin and nothing else to serve).
         std::optional<detail::HostWorkAllowance> host_work_budget;
+        /// Bound the bytes of log lines the plugin makes the host write (its output lines and
+        /// log records: detail::HostLogAllowance); over it, the same sources wait.
+        bool host_log_budget = false;
     };
 
     /// What the runner tells its owner, on the loop. Every callback is optional.
@@ -157,7 +160,13 @@ public:
         return budget_ ? budget_->spent() : std::chrono::nanoseconds(0);
     }
     /// Times one of its sources waited because it was over its budget.
-    [[nodiscard]] std::uint64_t budget_pauses() const noexcept { return budget_ ? budget_->pauses() : 0; }
+    [[nodiscard]] std::uint64_t budget_pauses() const noexcept {
+        return (budget_ ? budget_->pauses() : 0) + (log_budget_ ? log_budget_->pauses() : 0);
+    }
+    /// Bytes of log lines charged to it so far (zero without Options::host_log_budget).
+    [[nodiscard]] std::uint64_t log_bytes() const noexcept {
+        return log_budget_ ? static_cast<std::uint64_t>(log_budget_->spent().count()) : 0;
+    }
 
 private:
     using Watch = std::unique_ptr<boost::asio::posix::stream_descriptor>;
@@ -217,7 +226,9 @@ private:
     bool writing_ = false;
     boost::asio::steady_timer ready_timer_, wall_timer_, reap_timer_, drain_timer_, summary_timer_;
     std::vector<std::shared_ptr<boost::asio::steady_timer>> escalations_;
+    void charge_log_line(std::size_t bytes);
     std::optional<detail::HostWorkBudget> budget_;  ///< with Options::host_work_budget
+    std::optional<detail::HostWorkBudget> log_budget_;  ///< with Options::host_log_budget: bytes as ns
     unsigned calls_in_flight_ = 0;
     std::set<std::string> budget_reported_;  ///< sources whose first pause was reported
 };

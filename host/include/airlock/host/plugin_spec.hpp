@@ -129,6 +129,10 @@ public:
     /// docs/supervisor.md, "Budgets of host work").
     PluginSpec& host_cpu_budget(std::string_view duration);
     PluginSpec& host_cpu_budget(std::chrono::milliseconds duration);
+    /// Largest message body on the plugin's connection, either way (64KiB to 64MiB, default
+    /// 4MiB; docs/supervisor.md, "What a plugin can make the host hold").
+    PluginSpec& max_message_size(std::string_view size);
+    PluginSpec& max_message_size(std::int64_t bytes);
 
     /// Where a setting was written, for the location of error messages (the TOML loader
     /// sets these; an embedding application has no need to). `key` is the setting's path
@@ -181,7 +185,7 @@ private:
     std::optional<CgroupMode> cpu_cgroup_;
     std::optional<bool> dynamic_user_;
     RestartPolicy restart_ = RestartPolicy::OnFailure;
-    std::map<std::string, Value, std::less<>> supervision_;  // durations by TOML key
+    std::map<std::string, Value, std::less<>> supervision_;  // durations and max_message_size by TOML key
     std::optional<std::int64_t> start_limit_burst_;
     std::map<std::string, SourceLocation, std::less<>> locations_;
 };
