@@ -486,6 +486,18 @@ void many_keys_regression() {
                InputWriter().uint(0, 1).recipe(14000, "{", "\"$\":" + value + ",", "\"end\":" + value + "}", true).bytes());
 }
 
+// redteam7-decode: the parser's refusal quoted the description around the error as it was,
+// and a plugin's refused announcement reached the host's log and airlockctl status with its
+// escapes (OSC, CSI, C1 CSI), a newline forging a host line, and invalid UTF-8. The fix
+// quotes it through printable_text; the target checks the refusal is terminal-safe.
+void escaping_description_regression() {
+    write_seed("fuzz_type_description", "regression-escaping-description",
+               InputWriter()
+                   .uint(0, 1)
+                   .part(std::string("\x1b]0;owned\x07\x1b[2J\n[host] plugin good: state forged\r\xc2\x9b") + "1m\xff")
+                   .bytes());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -507,5 +519,6 @@ int main(int argc, char** argv) {
     lwmsg_seeds(fd);
     empty_struct_regression();
     many_keys_regression();
+    escaping_description_regression();
     return 0;
 }

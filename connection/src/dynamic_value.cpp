@@ -36,13 +36,23 @@ std::string enumerator_list(const TypeSpec& spec) {
     return names;
 }
 
-bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value);
+bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::size_t limit);
 
-// Whether the body is still within kMaxEncodedBody. Left-out optional and fd members encode
-// to bytes without any JSON text, so a small document could otherwise make a huge body.
-bool body_room(Encoder& e) {
-    if (e.size() <= kMaxEncodedBody) return true;
-    return e.fail("the message body would exceed " + std::to_string(kMaxEncodedBody) + " bytes");
+// The largest body the JSON text `json` may become (encoded_body_limit in dynamic_value.hpp).
+std::size_t body_limit(std::string_view json) {
+    if (json.size() >= (kMaxEncodedBody - kEncodedBodyAllowance) / kEncodedBodyPerJsonByte) return kMaxEncodedBody;
+    return kEncodedBodyAllowance + kEncodedBodyPerJsonByte * json.size();
+}
+
+// Whether the body is still within `limit`. Left-out optional and fd members encode to bytes
+// without any JSON text (`{}` for a struct of 256 fd members is 1 KiB), so a small document
+// could otherwise make a huge body: 192 KiB of `[{},{},...]` took a second and 170 MB.
+bool body_room(Encoder& e, std::size_t limit) {
+    if (e.size() <= limit) return true;
+    return e.fail("the message body would exceed " + std::to_string(limit) + " bytes (at most " +
+                  std::to_string(kEncodedBodyPerJsonByte) + " bytes per byte of JSON plus " +
+                  std::to_string(kEncodedBodyAllowance) + ", and " + std::to_string(kMaxEncodedBody) +
+                  "; write left-out optional and fd members as null)");
 }
 
 bool expect_type(Encoder& e, const JsonValue& value, JsonValue::Type type, const std::string& wanted) {
@@ -120,7 +130,7 @@ bool encode_bytes(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
     return true;
 }
 
-bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
+bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::size_t limit) {
     switch (spec.kind) {
     case TypeKind::Integer:
         return encode_integer(e, spec, value);
@@ -157,7 +167,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
                           std::to_string(spec.max_length));
         e.put_uint(value.items.size(), 4);
         for (std::size_t i = 0; i < value.items.size(); ++i) {
-            if (!encode_node(e, *spec.element, value.items[i]) || !body_room(e)) {
+            if (!encode_node(e, *spec.element, value.items[i], limit) || !body_room(e, limit)) {
                 e.prefix_path("[" + std::to_string(i) + "]");
                 return false;
             }
@@ -170,7 +180,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
             return true;
         }
         e.put_uint(1, 1);
-        return encode_node(e, *spec.element, value);
+        return encode_node(e, *spec.element, value, limit);
     case TypeKind::Struct: {
         if (!expect_type(e, value, JsonValue::Type::Object, "an object (struct " + spec.name + ")")) return false;
         for (const auto& [key, member_value] : value.members) {
@@ -195,7 +205,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
                 }
                 found = &null_value;
             }
-            if (!encode_node(e, *member.type, *found) || !body_room(e)) {
+            if (!encode_node(e, *member.type, *found, limit) || !body_room(e, limit)) {
                 e.prefix_path("." + member.name);
                 return false;
             }
@@ -343,7 +353,7 @@ Result<std::vector<std::uint8_t>> encode_json(const TypeSpec& spec, std::string_
     std::vector<std::uint8_t> body;
     std::vector<int> fds;
     Encoder encoder(body, fds);
-    if (!encode_node(encoder, spec, *value)) return encoder.status();
+    if (!encode_node(encoder, spec, *value, body_limit(json))) return encoder.status();
     return body;
 }
 

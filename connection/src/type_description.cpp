@@ -1,6 +1,8 @@
 // Type descriptions (the text `describe()` produces) parsed back into TypeSpec trees.
 #include "airlock/connection/type_description.hpp"
 
+#include "airlock/connection/printable_text.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <string>
@@ -40,13 +42,14 @@ private:
         return Status(StatusCode::InvalidParameter, "invalid type description at offset " + std::to_string(error_at_) +
                                                         ": " + error_ + " (in \"" + excerpt() + "\")");
     }
-    // The description around the error, at most kExcerpt characters: the text comes from a
-    // peer, and a refusal is logged on every restart.
+    // The description around the error, at most kExcerpt bytes, made printable: the text comes
+    // from a peer, and a refusal reaches the host's log and airlockctl on every restart (raw,
+    // its escapes drove the terminal and a newline forged a host line).
     std::string excerpt() const {
         constexpr std::size_t kExcerpt = 160;
-        if (text_.size() <= kExcerpt) return std::string(text_);
+        if (text_.size() <= kExcerpt) return printable_text(text_);
         const std::size_t start = std::min(error_at_ > kExcerpt / 2 ? error_at_ - kExcerpt / 2 : 0, text_.size() - kExcerpt);
-        return (start > 0 ? "..." : "") + std::string(text_.substr(start, kExcerpt)) +
+        return (start > 0 ? "..." : "") + printable_text(text_.substr(start, kExcerpt)) +
                (start + kExcerpt < text_.size() ? "..." : "");
     }
     bool fail(std::string what) {

@@ -20,6 +20,10 @@ public:
     airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const override {
         return supervisor_.methods(name);
     }
+    airlock::Result<std::shared_ptr<const std::vector<airlock::protocol::MethodAnnouncement>>> announcements(
+        const std::string& name) const override {
+        return supervisor_.announcements(name);
+    }
     void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
                   std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) override {
         supervisor_.call_raw(name, method, body, {}, std::move(done), options);

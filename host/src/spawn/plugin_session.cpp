@@ -92,7 +92,8 @@ PluginSession::PluginSession(SpawnedPlugin& plugin, const SupervisionConfig& tim
             refuse("invalid ready notice: " + valid.message(), valid.code());
             return;
         }
-        methods_.assign(notice.methods.begin(), notice.methods.end());
+        methods_ = std::make_shared<const std::vector<protocol::MethodAnnouncement>>(
+            std::make_move_iterator(notice.methods.begin()), std::make_move_iterator(notice.methods.end()));
         phase_ = Phase::Ready;
         if (callbacks_.ready) callbacks_.ready();
     });

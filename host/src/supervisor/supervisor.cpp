@@ -516,14 +516,21 @@ std::uint64_t Supervisor::subscribe_logs(LogSubscriber subscriber) {
 void Supervisor::unsubscribe_logs(std::uint64_t id) { impl_->subscribers.erase(id); }
 
 Result<std::vector<protocol::MethodAnnouncement>> Supervisor::methods(const std::string& name) const {
+    auto shared = announcements(name);
+    if (!shared) return shared.status();
+    return **shared;
+}
+
+Result<std::shared_ptr<const std::vector<protocol::MethodAnnouncement>>> Supervisor::announcements(
+    const std::string& name) const {
     auto plugin = impl_->find(name);
     if (!plugin || plugin->removed) return Impl::not_found(name);
     if (plugin->state != PluginState::Ready || !plugin->run) {
         return Status(StatusCode::InvalidState,
                       "plugin '" + name + "' is not ready (state: " + plugin_state_name(plugin->state) + ")");
     }
-    if (!plugin->run->session()) return std::vector<protocol::MethodAnnouncement>{};
-    return plugin->run->session()->methods();
+    if (!plugin->run->session()) return std::make_shared<const std::vector<protocol::MethodAnnouncement>>();
+    return plugin->run->session()->announcements();
 }
 
 void Supervisor::post(std::function<void()> work) { asio::post(impl_->io, std::move(work)); }

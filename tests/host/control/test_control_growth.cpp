@@ -10,7 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <malloc.h>
 #include <poll.h>
+#include <time.h>
 
 #include <chrono>
 #include <mutex>
@@ -38,6 +40,26 @@ struct Host : control_test::SupervisedHost {
         return on_io([&] { return supervisor.ready_waiters(name); });
     }
 };
+
+/// "heavy" announces the largest announcement there is (about 8 MiB: 256 methods, each type
+/// a 16 KiB description of about 3,000 nodes) and never answers its method `hold`.
+struct HeavyHost : control_test::SupervisedHost {
+    HeavyHost() : SupervisedHost(control_test::plugin_toml("heavy", AIRLOCK_SUPERVISED_PLUGIN, "heavy-types"), "heavy") {
+        for (int i = 0; i < 600 && !ready("heavy"); ++i) std::this_thread::sleep_for(50ms);
+        REQUIRE(ready("heavy"));
+    }
+    /// CPU time the io thread (the host's loop) has used.
+    std::chrono::nanoseconds loop_cpu() {
+        return on_io([] {
+            timespec now{};
+            ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+            return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+        });
+    }
+};
+
+/// Bytes malloc has handed out and not taken back, in this process (the host runs in it).
+std::size_t heap_in_use() { return ::mallinfo2().uordblks; }
 
 /// A connected, handshaken control client.
 std::unique_ptr<airlock::Connection> connect(const std::string& socket) {
@@ -191,4 +213,38 @@ TEST_CASE("control: one uid's requests cost the host at most its control CPU bud
     INFO("status replies before the budget stopped the client: " << answered);
     CHECK(noticed());
     CHECK(host.ready("good"));
+}
+
+TEST_CASE("control: a call in progress holds its reply type's text and no copy of the plugin's announcement", "[control]") {
+    HeavyHost host;
+    auto connection = connect(host.socket);
+    airlock::CallSession session(*connection);
+    // 64 calls to a method the plugin never answers (the most one connection may have in
+    // progress), then a 65th, which is refused at once: all 64 have been forwarded by then.
+    // Before the fix each call parsed the reply type's 16 KiB into a tree of about 500 KB and
+    // kept it until the reply (31 times the text: 64 calls held 32 MiB, 16 connections of one
+    // uid 512 MiB), and copied the plugin's whole 8 MiB announcement to find the method.
+    const std::size_t heap_before = heap_in_use();
+    const auto cpu_before = host.loop_cpu();
+    std::vector<std::optional<airlock::Status>> answers(65);
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+        airlock::protocol::CallRequest request;
+        request.plugin = "heavy";
+        request.method = "hold";
+        request.json_request = "true";
+        REQUIRE(session
+                    .call_async(control::call, request,
+                                [&answers, i](airlock::Result<airlock::protocol::CallReply> reply) { answers[i] = reply.status(); })
+                    .ok());
+    }
+    for (int i = 0; i < 600 && !answers.back(); ++i) (void)session.poll_once(50ms);
+    REQUIRE(answers.back().has_value());
+    CHECK(answers.back()->code() == airlock::StatusCode::TooLarge);
+    const auto loop_cpu = host.loop_cpu() - cpu_before;
+    const std::size_t held = heap_in_use() - std::min(heap_in_use(), heap_before);
+    WARN("host heap held by 64 calls in progress: " << held << " bytes; loop CPU for the 65 requests: "
+                  << std::chrono::duration_cast<std::chrono::microseconds>(loop_cpu).count() << " us");
+    for (std::size_t i = 0; i + 1 < answers.size(); ++i) CHECK_FALSE(answers[i].has_value());
+    CHECK(held < (std::size_t{4} << 20));
+    CHECK(host.ready("heavy"));
 }

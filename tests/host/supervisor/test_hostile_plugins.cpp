@@ -76,6 +76,30 @@ TEST_CASE("hostile announcements (empty struct, reserved tag, duplicate or bad n
     require_echo_answers(io, supervisor, "good");
 }
 
+TEST_CASE("a type description written in terminal escapes is refused, and the refusal quotes it printably") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + hostile_toml("escaping-type", "escaping-type")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "escaping-type", PluginState::Failed); }));
+    // The parser's refusal quotes the description around the error; it comes from the plugin
+    // and reaches the host's log and airlockctl status. Before the fix it went there raw: ESC
+    // sequences, a newline forging a host line, C1 CSI, invalid UTF-8.
+    const std::string exit = status_of(supervisor, "escaping-type").last_exit;
+    CHECK_THAT(exit, Catch::Contains("request type: invalid type description at offset 0: expected a type"));
+    CHECK_THAT(exit, Catch::Contains("(in \"?]0;owned??[2J?[host] plugin good: state forged??1m?\")"));
+    std::vector<std::string> lines = supervisor.recent_logs("escaping-type");
+    lines.push_back(exit);
+    for (const std::string& line : lines) {
+        INFO(line);
+        CHECK(line.find_first_of("\x1b\n\r\x07") == std::string::npos);
+        CHECK(line.find("\xc2\x9b") == std::string::npos);
+        CHECK(line.find('\xff') == std::string::npos);
+    }
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "good", PluginState::Ready); }));
+    require_echo_answers(io, supervisor, "good");
+}
+
 TEST_CASE("an exception while handling one plugin's messages fails that plugin, not the event loop") {
     boost::asio::io_context io;
     Supervisor supervisor(io, config_of(plugin_toml("good", "serve") + plugin_toml("bad", "serve", "restart = \"no\"\n")));

@@ -53,12 +53,20 @@ namespace airlock {
 
 /// Largest body `encode_json` produces (the connection's default message limit).
 inline constexpr std::size_t kMaxEncodedBody = std::size_t{64} << 20;
+/// Below kMaxEncodedBody, a body from JSON text of n bytes is at most
+/// kEncodedBodyAllowance + kEncodedBodyPerJsonByte * n bytes: left-out optional and fd members
+/// encode without any text, and what a control client sends must not make the host build 340
+/// times as much (`{}` for a struct of 256 fd members is 1 KiB of body). Written-out JSON
+/// stays far below it (an integer `0,` is at most 8 bytes, `null` 1 to 4).
+inline constexpr std::size_t kEncodedBodyPerJsonByte = 16;
+inline constexpr std::size_t kEncodedBodyAllowance = std::size_t{64} << 10;
 /// Largest JSON text `decode_to_json` produces (the control protocol's CallReply field size).
 inline constexpr std::size_t kMaxDecodedJson = std::size_t{16} << 20;
 
 /// Converts the JSON text `json` to a message body of type `spec`, verifying every bound and
 /// enumerator exactly like the typed codec, and the JSON limits of json.hpp (depth, members per
-/// object, values) and kMaxEncodedBody. InvalidParameter naming the member path on failure.
+/// object, values) and the body size (kMaxEncodedBody, and 16 bytes per byte of `json` plus
+/// 64 KiB). InvalidParameter naming the member path on failure.
 Result<std::vector<std::uint8_t>> encode_json(const TypeSpec& spec, std::string_view json);
 
 /// Converts a message body of type `spec` to compact JSON, verifying it like the typed codec

@@ -49,6 +49,10 @@ public:
     virtual std::uint64_t subscribe_logs(Supervisor::LogSubscriber subscriber) = 0;
     virtual void unsubscribe_logs(std::uint64_t id) = 0;
     virtual airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const = 0;
+    /// The same, shared rather than copied: what `call` looks a method up in (an announcement
+    /// may be 8 MiB). The default wraps a copy from methods().
+    virtual airlock::Result<std::shared_ptr<const std::vector<airlock::protocol::MethodAnnouncement>>> announcements(
+        const std::string& name) const;
     virtual void call_raw(const std::string& name, const std::string& method, std::vector<std::uint8_t> body,
                           std::function<void(airlock::Result<airlock::Message>)> done, CallOptions options) = 0;
     /// As Supervisor::when_ready (`done` exactly once; `canceller`, when given, ends the wait

@@ -77,7 +77,12 @@ public:
     /// the spawned process), InvalidParameter (a bad ready notice), or the connection's error.
     [[nodiscard]] Status refusal_status() const { return Status(refusal_code_, refusal_); }
     /// The methods announced in the plugin's ReadyNotice.
-    [[nodiscard]] const std::vector<protocol::MethodAnnouncement>& methods() const noexcept { return methods_; }
+    [[nodiscard]] const std::vector<protocol::MethodAnnouncement>& methods() const noexcept { return *methods_; }
+    /// The same, shared: an announcement may be 8 MiB (256 methods, two 16 KiB type
+    /// descriptions each), so a control request takes a reference, never a copy.
+    [[nodiscard]] std::shared_ptr<const std::vector<protocol::MethodAnnouncement>> announcements() const noexcept {
+        return methods_;
+    }
 
     /// Handles poll() results for fd() (revents 0: only what is already received). Never
     /// throws: an exception while handling the plugin's messages (in decoding, a handler or
@@ -128,7 +133,8 @@ private:
     Clock::time_point ready_deadline_;
     std::string refusal_;
     StatusCode refusal_code_ = StatusCode::Success;
-    std::vector<protocol::MethodAnnouncement> methods_;
+    std::shared_ptr<const std::vector<protocol::MethodAnnouncement>> methods_ =
+        std::make_shared<const std::vector<protocol::MethodAnnouncement>>();
     std::uint64_t progress_reports_ = 0;
 };
 

@@ -159,6 +159,9 @@ public:
 
     /// The plugin's announced methods (from its ReadyNotice); NotFound / InvalidState when not ready.
     airlock::Result<std::vector<airlock::protocol::MethodAnnouncement>> methods(const std::string& name) const;
+    /// The same without a copy (up to 8 MiB): shared with the plugin's session.
+    airlock::Result<std::shared_ptr<const std::vector<airlock::protocol::MethodAnnouncement>>> announcements(
+        const std::string& name) const;
 
     /// Runs `done` on the io thread, exactly once: with success as soon as the plugin is
     /// ready (at once if it already is), with an error when it will not become ready — it

@@ -7,6 +7,8 @@
 //   reserved-tag    announces `shadow` under tag 4, the protocol's own `stop`
 //   duplicate-name  announces `echo` twice, under tags 100 and 101
 //   bad-name        announces a method whose name holds a newline
+//   escaping-type   announces a method whose request type is terminal escapes (OSC, CSI),
+//                   a newline starting a forged host line, C1 CSI and invalid UTF-8
 //   wide-reply      announces `wide` (request struct WideRequest{count:uint32}); replies with
 //                   `count` one-byte elements of a struct whose member name is 128 bytes long,
 //                   so the reply as JSON is 130 times the body
@@ -156,6 +158,8 @@ int main(int argc, char** argv) {
         announce("echo", first + 1, "bytes<16>", "bytes<16>");
     } else if (mode == "bad-name") {
         announce("bad\nname", first, "bytes<16>", "bytes<16>");
+    } else if (mode == "escaping-type") {
+        announce("esc", first, "\x1b]0;owned\x07\x1b[2J\n[host] plugin good: state forged\r\xc2\x9b" "1m\xff", "bytes<16>");
     } else if (mode == "wide-reply") {
         announce("wide", first, "struct WideRequest{count:uint32}",
                  "vector<struct Wide{" + std::string(128, 'n') + ":uint8},4294967295>");

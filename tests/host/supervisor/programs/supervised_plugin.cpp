@@ -19,10 +19,15 @@
 //   self-stop     reports ready, then stops itself with SIGSTOP (raise: its own pid and tid)
 //   lines N       reports ready, writes N numbered 1000-byte lines to stdout as fast as the
 //                 pipe takes them, prints "wrote N lines", then serves on
+//   heavy-types   like serve, but also announces `hold` (tag 103: request bool, reply type the
+//                 densest valid 16 KiB description, `dense_type_description`), whose calls it
+//                 never answers, and 252 methods `fill_N` with that type both ways: the largest
+//                 announcement a plugin can make (about 8 MiB)
 #include "supervised_api.hpp"
 
 #include <airlock/connection/call_session.hpp>
 #include <airlock/connection/connection.hpp>
+#include <airlock/connection/type_description.hpp>
 #include <airlock/connection/type_spec.hpp>
 #include <airlock/protocol/plugin_protocol.hpp>
 
@@ -52,6 +57,31 @@ namespace {
 int fail(const char* what, const Status& status) {
     std::fprintf(stderr, "%s: %s\n", what, status.to_string().c_str());
     return 2;
+}
+
+/// The valid description with the most type nodes per byte, up to 16384 bytes: structs of 255
+/// `fd` members with one- and two-letter names (about 5.5 bytes a node), each nesting the next.
+std::string dense_type_description() {
+    const std::string letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+    std::string text;
+    int depth = 0;
+    for (bool full = false; !full;) {
+        text += "struct S{";
+        ++depth;
+        for (std::size_t m = 0; m < 255; ++m) {
+            if (text.size() + 8 + depth > kMaxTypeDescriptionLength) {
+                full = true;
+                break;
+            }
+            text += letters[m % letters.size()];
+            if (m >= letters.size()) text += letters[m / letters.size()];
+            text += ":fd,";
+        }
+        if (!full) text += "zz:";
+    }
+    text.pop_back();  // the last ','
+    text.append(static_cast<std::size_t>(depth), '}');
+    return text;
 }
 
 } // namespace
@@ -97,6 +127,11 @@ int main(int argc, char** argv) {
     (void)session.on(wire::stop, [&](wire::StopRequest&) {
         if (!ignore_stop) stopping = true;
         return wire::StopReply{0};
+    });
+    std::vector<RawPendingReply> held;  // heavy-types: `hold` calls, never answered
+    (void)session.on_raw(wire::kFirstApplicationTag + 3, [&held](Message&, CallSession::Responder& respond) -> Status {
+        held.push_back(respond.pend());
+        return {};
     });
     (void)session.on_raw(wire::kFirstApplicationTag, [&mode, &connection](Message& request, CallSession::Responder& respond) -> Status {
         if (mode == "violate-on-echo") ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);
@@ -151,6 +186,13 @@ int main(int argc, char** argv) {
     announce("inspect", inspect_tag, describe(spec_of<supervised::InspectRequest>()),
              describe(spec_of<supervised::InspectReply>()));
     announce("work", work_tag, describe(spec_of<supervised::WorkRequest>()), describe(spec_of<supervised::WorkReply>()));
+    if (mode == "heavy-types") {
+        const std::string dense = dense_type_description();
+        announce("hold", wire::kFirstApplicationTag + 3, "bool", dense);
+        for (std::uint16_t i = 0; ready.methods.size() < ready.methods.max_length; ++i)
+            announce(("fill_" + std::to_string(i)).c_str(), static_cast<std::uint16_t>(wire::kFirstApplicationTag + 4 + i),
+                     dense, dense);
+    }
     if (Status s = session.notify(wire::ready, ready); !s.ok()) return fail("ready", s);
     (void)session.notify(wire::log_record, wire::LogRecord{wire::LogLevel::Info, "serving in mode " + mode});
     std::printf("pid %d serving\n", static_cast<int>(::getpid()));
