@@ -42,9 +42,13 @@ struct Host : control_test::SupervisedHost {
 };
 
 /// "heavy" announces the largest announcement there is (about 8 MiB: 256 methods, each type
-/// a 16 KiB description of about 3,000 nodes) and never answers its method `hold`.
+/// a 16 KiB description of about 3,000 nodes) and never answers its method `hold`. Its
+/// max_message_size lets that announcement through (the default, 4 MiB, refuses it).
 struct HeavyHost : control_test::SupervisedHost {
-    HeavyHost() : SupervisedHost(control_test::plugin_toml("heavy", AIRLOCK_SUPERVISED_PLUGIN, "heavy-types"), "heavy") {
+    HeavyHost()
+        : SupervisedHost(control_test::plugin_toml("heavy", AIRLOCK_SUPERVISED_PLUGIN, "heavy-types") +
+                             "max_message_size = \"16MiB\"\n\n",
+                         "heavy") {
         for (int i = 0; i < 600 && !ready("heavy"); ++i) std::this_thread::sleep_for(50ms);
         REQUIRE(ready("heavy"));
     }
