@@ -81,15 +81,20 @@ void read_supervision(const TableReader& plugin, PluginSpec& spec) {
     duration("call_timeout", &PluginSpec::call_timeout);
     duration("stop_timeout", &PluginSpec::stop_timeout);
     duration("host_cpu_budget", &PluginSpec::host_cpu_budget);
-    if (const toml::node* size = plugin.find("max_message_size")) {
-        if (const auto* text = size->as_string())
-            spec.max_message_size(text->get());
-        else if (const auto* bytes = size->as_integer())
-            spec.max_message_size(bytes->get());
+    auto size = [&](const char* key, PluginSpec& (PluginSpec::*as_text)(std::string_view),
+                    PluginSpec& (PluginSpec::*as_bytes)(std::int64_t), const char* example) {
+        const toml::node* value = plugin.find(key);
+        if (!value) return;
+        if (const auto* text = value->as_string())
+            (spec.*as_text)(text->get());
+        else if (const auto* bytes = value->as_integer())
+            (spec.*as_bytes)(bytes->get());
         else
-            plugin.fail_type("max_message_size", *size, "a size such as \"4MiB\" or an integer number of bytes");
-        spec.locate("max_message_size", location_of(plugin.load(), size->source()));
-    }
+            plugin.fail_type(key, *value, std::string("a size such as \"") + example + "\" or an integer number of bytes");
+        spec.locate(key, location_of(plugin.load(), value->source()));
+    };
+    size("max_message_size", &PluginSpec::max_message_size, &PluginSpec::max_message_size, "4MiB");
+    size("host_log_budget", &PluginSpec::host_log_budget, &PluginSpec::host_log_budget, "64KiB");
     if (const auto burst = plugin.integer("start_limit_burst", "a positive integer (starts)")) {
         spec.start_limit_burst(*burst);
         spec.locate("start_limit_burst", location_of(plugin.load(), plugin.find("start_limit_burst")->source()));
@@ -114,7 +119,7 @@ PluginSpec parse_plugin(const toml::key& name, const toml::node& node, const Loa
                                 "sandbox", "restart", "restart_delay", "restart_max_delay",
                                 "start_limit_burst", "start_limit_interval", "ready_timeout",
                                 "call_timeout", "stop_timeout", "stdio", "host_cpu_budget",
-                                "max_message_size"});
+                                "max_message_size", "host_log_budget"});
     const std::string section = "[plugin." + std::string(name.str());
 
     spec.base_directory(load.base_dir.string());

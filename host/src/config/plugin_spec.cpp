@@ -139,6 +139,14 @@ PluginSpec& PluginSpec::max_message_size(std::int64_t bytes) {
     supervision_["max_message_size"] = {std::nullopt, bytes};
     return *this;
 }
+PluginSpec& PluginSpec::host_log_budget(std::string_view size) {
+    supervision_["host_log_budget"] = {std::string(size), 0};
+    return *this;
+}
+PluginSpec& PluginSpec::host_log_budget(std::int64_t bytes) {
+    supervision_["host_log_budget"] = {std::nullopt, bytes};
+    return *this;
+}
 
 PluginSpec& PluginSpec::locate(std::string key, SourceLocation where) {
     locations_[std::move(key)] = std::move(where);

@@ -431,6 +431,13 @@ struct PluginSpec::Checks {
                      "max_message_size in " + context + " is out of range; allowed: 64KiB to 64MiB");
             supervision.max_message_size = static_cast<std::size_t>(bytes);
         }
+        if (auto it = spec.supervision_.find("host_log_budget"); it != spec.supervision_.end()) {
+            const std::uint64_t bytes = size("host_log_budget", it->second, "host_log_budget", context);
+            if (bytes < (std::uint64_t{4} << 10) || bytes > (std::uint64_t{64} << 20))
+                fail("host_log_budget",
+                     "host_log_budget in " + context + " is out of range; allowed: 4KiB to 64MiB (per second)");
+            supervision.host_log_budget = static_cast<std::size_t>(bytes);
+        }
         if (const auto burst = spec.start_limit_burst_) {
             if (*burst < 1 || *burst > 1'000'000)
                 fail("start_limit_burst", "start_limit_burst " + std::to_string(*burst) + " in " + context +

@@ -57,7 +57,7 @@ PluginRunner::PluginRunner(asio::io_context& io, const PluginConfig& plugin, Eve
       drain_timer_(io),
       summary_timer_(io) {
     if (options_.host_work_budget) budget_.emplace(io, *options_.host_work_budget);
-    if (options_.host_log_budget) log_budget_.emplace(io, detail::HostLogAllowance::allowance());
+    if (options_.host_log_budget) log_budget_.emplace(io, detail::HostLogAllowance::allowance(*options_.host_log_budget));
 }
 
 // The process (if it still runs) is killed and reaped by PluginProcess, whose blocking
@@ -142,9 +142,8 @@ void PluginRunner::continue_within_budget(const char* source, void (*next)(Plugi
                        " of CPU time per second): its " + source +
                        " wait until it is back within it (reported once per process and kind)");
     } else {
-        events_.report("makes the host log more than " +
-                       std::to_string(detail::HostLogAllowance::kBytesPerSecond / 1024) +
-                       " KiB a second: its " + source +
+        events_.report("makes the host log more than its host_log_budget (" +
+                       std::to_string(*options_.host_log_budget) + " bytes a second): its " + source +
                        " wait until it is back within it (reported once per process and kind)");
     }
 }

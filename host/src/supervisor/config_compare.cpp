@@ -13,7 +13,8 @@ auto key(const GrantConfig& g) {
 }
 auto key(const SupervisionConfig& s) {
     return std::tie(s.restart, s.restart_delay, s.restart_max_delay, s.start_limit_burst, s.start_limit_interval,
-                    s.ready_timeout, s.call_timeout, s.stop_timeout, s.host_cpu_budget, s.max_message_size);
+                    s.ready_timeout, s.call_timeout, s.stop_timeout, s.host_cpu_budget, s.max_message_size,
+                    s.host_log_budget);
 }
 
 bool same_grants(const std::vector<GrantConfig>& a, const std::vector<GrantConfig>& b) {

@@ -200,7 +200,7 @@ struct Supervisor::Impl {
         plugin->starts.push_back(Clock::now());
         PluginRunner::Options options;
         options.host_work_budget = detail::HostWorkAllowance{plugin->config.supervision.host_cpu_budget};
-        options.host_log_budget = true;
+        options.host_log_budget = plugin->config.supervision.host_log_budget;
         auto run = PluginRunner::create(io, plugin->config, runner_events(plugin), std::move(options));
         plugin->run = run;
         plugin->progress.reset();

@@ -23,7 +23,7 @@ TEST_CASE("unknown keys are refused at every level") {
     CHECK(error_of("[plugin.p]\nexe = \"/bin/true\"\n") ==
           "demo.toml:2:1: unknown key \"exe\" in plugin \"p\"; allowed keys: exec, args, env, protocol, "
           "limits, syscalls, grants, sandbox, restart, restart_delay, restart_max_delay, "
-          "start_limit_burst, start_limit_interval, ready_timeout, call_timeout, stop_timeout, stdio, host_cpu_budget, max_message_size");
+          "start_limit_burst, start_limit_interval, ready_timeout, call_timeout, stop_timeout, stdio, host_cpu_budget, max_message_size, host_log_budget");
     CHECK(error_of(with_plugin("[plugin.p.limits]\nmemroy = \"1MiB\"\n")) ==
           "demo.toml:4:1: unknown key \"memroy\" in [plugin.p.limits]; allowed keys: memory, cpu, "
           "open_files, processes, file_size, tasks, cpu_quota, wall");

@@ -45,7 +45,7 @@ TEST_CASE("redteam log volume: a plugin's output flood makes the host log at mos
     std::vector<long> numbers;
     bool notice = false;
     (void)supervisor.subscribe_logs([&](const std::string& plugin, const std::string& line) {
-        if (line.find("makes the host log more than 64 KiB a second: its output pipes wait") != std::string::npos)
+        if (line.find("makes the host log more than its host_log_budget (65536 bytes a second): its output pipes wait") != std::string::npos)
             notice = true;
         if (plugin == "flood" && line.rfind("[flood] ", 0) == 0) flood_bytes += line.size() + 1;
         const std::string prefix = "[talker] line ";
@@ -102,4 +102,38 @@ TEST_CASE("redteam log volume: log records sent while the host's call waits are 
     CHECK(holder_bytes <= log_bound(kSeconds) + 640 * 1024);
     CHECK(status_of(supervisor, "holder").budget_pauses > 0);
     CHECK_FALSE(reply.has_value());
+}
+
+TEST_CASE("redteam log volume: a plugin's host_log_budget raises what it may make the host log") {
+    // The same flood with host_log_budget = "1MiB": well past the default's bound, still within
+    // its own (10 MiB saved up, 1 MiB a second). The key is how a plugin that must log more is
+    // given room, and the budget it names is what holds.
+    constexpr int kSeconds = 3;
+    boost::asio::io_context io;
+    // (Its CPU budget raised too, so that under a sanitizer the loop's CPU time is not what
+    // holds it back.)
+    Supervisor supervisor(
+        io, config_of(plugin_toml("flood", "flood", "host_log_budget = \"1MiB\"\nhost_cpu_budget = \"1000ms\"\n")));
+    supervisor.set_output_fd(-1);
+    std::size_t flood_bytes = 0;
+    (void)supervisor.subscribe_logs([&](const std::string& plugin, const std::string& line) {
+        if (plugin == "flood" && line.rfind("[flood] ", 0) == 0) flood_bytes += line.size() + 1;
+    });
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "flood", PluginState::Ready); }));
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(kSeconds);
+    (void)run_until(io, [&] { return std::chrono::steady_clock::now() >= end; }, std::chrono::seconds(kSeconds + 5));
+    INFO("the flood made the host log " << flood_bytes << " bytes in about " << kSeconds << " s");
+    CHECK(flood_bytes > log_bound(kSeconds + 1));
+    CHECK(flood_bytes <= (10 * 1024 + 1024 * static_cast<std::size_t>(kSeconds + 1) + 512) * 1024);
+}
+
+TEST_CASE("host_log_budget: 64KiB a second by default, 4KiB to 64MiB, naming the key") {
+    auto budget = [](const std::string& extra) { return config_of(plugin_toml("p", "serve", extra)).plugins.at("p").supervision.host_log_budget; };
+    CHECK(budget("") == std::size_t{64} << 10);
+    CHECK(budget("host_log_budget = \"1MiB\"\n") == std::size_t{1} << 20);
+    CHECK(budget("host_log_budget = 4096\n") == 4096);
+    CHECK_THROWS_WITH(budget("host_log_budget = \"65MiB\"\n"), Catch::Contains("host_log_budget") && Catch::Contains("out of range"));
+    CHECK_THROWS_WITH(budget("host_log_budget = 4095\n"), Catch::Contains("host_log_budget") && Catch::Contains("out of range"));
+    CHECK_THROWS_WITH(budget("host_log_budget = true\n"), Catch::Contains("host_log_budget"));
 }

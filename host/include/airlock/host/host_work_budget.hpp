@@ -32,15 +32,16 @@ struct HostWorkAllowance {
 
 /// How many bytes a plugin may make the host write to its log (the supervisor's output, the
 /// journal) before its output pipes and unasked messages wait: the same token bucket as the
-/// CPU time above, counting one byte per nanosecond. 64 KiB a second, at most 640 KiB saved
-/// up; each line costs its length plus kLogLineCost, so short lines are bounded too (about
-/// 250 a second). Without it the CPU budget alone let one plugin's output make the host log
-/// 9.4 MB a second (docs/supervisor.md, "What a plugin can make the host write").
+/// CPU time above, counting one byte per nanosecond. `bytes_per_second` (key
+/// `host_log_budget`, 64 KiB by default), at most ten seconds' worth saved up; each line costs
+/// its length plus kLogLineCost, so short lines are bounded too (about 250 a second by
+/// default). Without it the CPU budget alone let one plugin's output make the host log 9.4 MB
+/// a second (docs/supervisor.md, "What a plugin can make the host write").
 struct HostLogAllowance {
-    static constexpr std::size_t kBytesPerSecond = 64 * 1024;
+    static constexpr std::size_t kDefaultBytesPerSecond = 64 * 1024;
     static constexpr std::size_t kLogLineCost = 256;  ///< a record's fields, the journal's index
-    static HostWorkAllowance allowance() {
-        return {std::chrono::nanoseconds(kBytesPerSecond * 10), std::chrono::milliseconds(10'000)};
+    static HostWorkAllowance allowance(std::size_t bytes_per_second = kDefaultBytesPerSecond) {
+        return {std::chrono::nanoseconds(bytes_per_second * 10), std::chrono::milliseconds(10'000)};
     }
 };
 

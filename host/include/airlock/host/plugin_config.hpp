@@ -157,6 +157,10 @@ struct SupervisionConfig {
     /// `max_message_size`): what one unfinished message of the plugin can make the host hold
     /// (docs/supervisor.md, "What a plugin can make the host hold"). Also under `exec`.
     std::size_t max_message_size = std::size_t{4} << 20;
+    /// Bytes per second of the plugin's output lines and log records the supervisor may write
+    /// for it before its output and messages wait (key `host_log_budget`, docs/supervisor.md,
+    /// "What a plugin can make the host write"); ten seconds' worth may be saved up.
+    std::size_t host_log_budget = std::size_t{64} << 10;
 };
 
 /// One plugin, with host-wide [sandbox] defaults already merged in.

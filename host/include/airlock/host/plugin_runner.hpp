@@ -68,9 +68,10 @@ public:
         /// output pipes, seccomp notifications and unasked messages wait until it is back
         /// within it. None: unlimited (`exec`, one plugin and nothing else to serve).
         std::optional<detail::HostWorkAllowance> host_work_budget;
-        /// Bound the bytes of log lines the plugin makes the host write (its output lines and
-        /// log records: detail::HostLogAllowance); over it, the same sources wait.
-        bool host_log_budget = false;
+        /// Bytes per second of log lines the plugin may make the host write (its output lines
+        /// and log records: detail::HostLogAllowance); over it, the same sources wait. None:
+        /// unbounded (`exec`, whose output is the caller's).
+        std::optional<std::size_t> host_log_budget;
     };
 
     /// What the runner tells its owner, on the loop. Every callback is optional.

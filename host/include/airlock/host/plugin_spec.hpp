@@ -133,6 +133,11 @@ public:
     /// 4MiB; docs/supervisor.md, "What a plugin can make the host hold").
     PluginSpec& max_message_size(std::string_view size);
     PluginSpec& max_message_size(std::int64_t bytes);
+    /// Bytes per second of output lines and log records the supervisor writes for the plugin
+    /// before its output waits (4KiB to 64MiB, default 64KiB; docs/supervisor.md, "What a
+    /// plugin can make the host write").
+    PluginSpec& host_log_budget(std::string_view size);
+    PluginSpec& host_log_budget(std::int64_t bytes);
 
     /// Where a setting was written, for the location of error messages (the TOML loader
     /// sets these; an embedding application has no need to). `key` is the setting's path
@@ -185,7 +190,7 @@ private:
     std::optional<CgroupMode> cpu_cgroup_;
     std::optional<bool> dynamic_user_;
     RestartPolicy restart_ = RestartPolicy::OnFailure;
-    std::map<std::string, Value, std::less<>> supervision_;  // durations and max_message_size by TOML key
+    std::map<std::string, Value, std::less<>> supervision_;  // durations and sizes by TOML key
     std::optional<std::int64_t> start_limit_burst_;
     std::map<std::string, SourceLocation, std::less<>> locations_;
 };
