@@ -131,22 +131,19 @@ AIRLOCK_DURATION_SETTER(stop_timeout)
 AIRLOCK_DURATION_SETTER(host_cpu_budget)
 #undef AIRLOCK_DURATION_SETTER
 
-PluginSpec& PluginSpec::max_message_size(std::string_view size) {
-    supervision_["max_message_size"] = {std::string(size), 0};
-    return *this;
-}
-PluginSpec& PluginSpec::max_message_size(std::int64_t bytes) {
-    supervision_["max_message_size"] = {std::nullopt, bytes};
-    return *this;
-}
-PluginSpec& PluginSpec::host_log_budget(std::string_view size) {
-    supervision_["host_log_budget"] = {std::string(size), 0};
-    return *this;
-}
-PluginSpec& PluginSpec::host_log_budget(std::int64_t bytes) {
-    supervision_["host_log_budget"] = {std::nullopt, bytes};
-    return *this;
-}
+// A size given as text ("4MiB") or as bytes, kept by its TOML key like the durations.
+#define AIRLOCK_SIZE_SETTER(key)                                                                  \
+    PluginSpec& PluginSpec::key(std::string_view size) {                                           \
+        supervision_[#key] = {std::string(size), 0};                                               \
+        return *this;                                                                              \
+    }                                                                                              \
+    PluginSpec& PluginSpec::key(std::int64_t bytes) {                                              \
+        supervision_[#key] = {std::nullopt, bytes};                                                \
+        return *this;                                                                              \
+    }
+AIRLOCK_SIZE_SETTER(max_message_size)
+AIRLOCK_SIZE_SETTER(host_log_budget)
+#undef AIRLOCK_SIZE_SETTER
 
 PluginSpec& PluginSpec::locate(std::string key, SourceLocation where) {
     locations_[std::move(key)] = std::move(where);

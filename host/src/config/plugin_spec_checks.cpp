@@ -424,20 +424,20 @@ struct PluginSpec::Checks {
         if (supervision.host_cpu_budget.count() < 1 || supervision.host_cpu_budget.count() > 1000)
             fail("host_cpu_budget",
                  "host_cpu_budget in " + context + " is out of range; allowed: 1ms to 1000ms (per second)");
-        if (auto it = spec.supervision_.find("max_message_size"); it != spec.supervision_.end()) {
-            const std::uint64_t bytes = size("max_message_size", it->second, "max_message_size", context);
-            if (bytes < (std::uint64_t{64} << 10) || bytes > (std::uint64_t{64} << 20))
-                fail("max_message_size",
-                     "max_message_size in " + context + " is out of range; allowed: 64KiB to 64MiB");
-            supervision.max_message_size = static_cast<std::size_t>(bytes);
-        }
-        if (auto it = spec.supervision_.find("host_log_budget"); it != spec.supervision_.end()) {
-            const std::uint64_t bytes = size("host_log_budget", it->second, "host_log_budget", context);
-            if (bytes < (std::uint64_t{4} << 10) || bytes > (std::uint64_t{64} << 20))
-                fail("host_log_budget",
-                     "host_log_budget in " + context + " is out of range; allowed: 4KiB to 64MiB (per second)");
-            supervision.host_log_budget = static_cast<std::size_t>(bytes);
-        }
+        // A size key, if set, within [least, most]; `allowed` is the range as the error says it.
+        auto size_in_range = [&](const char* key, std::size_t& out, std::uint64_t least, std::uint64_t most,
+                                 const std::string& allowed) {
+            auto it = spec.supervision_.find(key);
+            if (it == spec.supervision_.end()) return;
+            const std::uint64_t bytes = size(key, it->second, key, context);
+            if (bytes < least || bytes > most)
+                fail(key, std::string(key) + " in " + context + " is out of range; allowed: " + allowed);
+            out = static_cast<std::size_t>(bytes);
+        };
+        size_in_range("max_message_size", supervision.max_message_size, std::uint64_t{64} << 10,
+                      std::uint64_t{64} << 20, "64KiB to 64MiB");
+        size_in_range("host_log_budget", supervision.host_log_budget, std::uint64_t{4} << 10, std::uint64_t{64} << 20,
+                      "4KiB to 64MiB (per second)");
         if (const auto burst = spec.start_limit_burst_) {
             if (*burst < 1 || *burst > 1'000'000)
                 fail("start_limit_burst", "start_limit_burst " + std::to_string(*burst) + " in " + context +

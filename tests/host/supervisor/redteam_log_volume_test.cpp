@@ -22,14 +22,6 @@ namespace {
 // read of the output pipe beyond the budget (256 KiB) and a margin for the lines' prefixes.
 std::size_t log_bound(int seconds) { return (640 + 64 * static_cast<std::size_t>(seconds) + 256 + 256) * 1024; }
 
-void check_good_serves(boost::asio::io_context& io, Supervisor& supervisor) {
-    std::optional<Result<Message>> reply;
-    const std::vector<std::uint8_t> body{4, 2};
-    supervisor.call_raw("good", "echo", body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    REQUIRE(reply->ok());
-}
-
 } // namespace
 
 TEST_CASE("redteam log volume: a plugin's output flood makes the host log at most its log budget, no line lost") {
@@ -58,7 +50,7 @@ TEST_CASE("redteam log volume: a plugin's output flood makes the host log at mos
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(kSeconds);
     int answered = 0;
     while (std::chrono::steady_clock::now() < end) {
-        check_good_serves(io, supervisor);
+        REQUIRE(good_plugin_answers(io, supervisor));
         ++answered;
     }
     const std::size_t logged = flood_bytes;
@@ -73,7 +65,7 @@ TEST_CASE("redteam log volume: a plugin's output flood makes the host log at mos
     // The talker's lines come slower, but every one, in order: the pipe held it back.
     REQUIRE(run_until(io, [&] { return numbers.size() == static_cast<std::size_t>(kLines); }, std::chrono::seconds(60)));
     for (long i = 0; i < kLines; ++i) REQUIRE(numbers[static_cast<std::size_t>(i)] == i);
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
 }
 
 TEST_CASE("redteam log volume: log records sent while the host's call waits are held to the log budget too") {
@@ -95,7 +87,7 @@ TEST_CASE("redteam log volume: log records sent while the host's call waits are 
     const std::vector<std::uint8_t> body{1};
     supervisor.call_raw("holder", "echo", body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(kSeconds);
-    while (std::chrono::steady_clock::now() < end) check_good_serves(io, supervisor);
+    while (std::chrono::steady_clock::now() < end) REQUIRE(good_plugin_answers(io, supervisor));
     INFO("the holder made the host log " << holder_bytes << " bytes in about " << kSeconds << " s");
     WARN("the holder made the host log " << holder_bytes << " bytes of records");
     // The budget's 640 KiB, the 640 KiB of debt a waiting call allows, 64 KiB a second.

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -47,6 +48,15 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
         if (io.stopped()) io.restart();
     }
     return done();
+}
+
+/// Whether the well-behaved plugin "good" (mode "serve") answers an echo call: the host still
+/// serves others while a hostile plugin works on it. Test with REQUIRE.
+inline bool good_plugin_answers(boost::asio::io_context& io, host::Supervisor& supervisor) {
+    std::optional<Result<Message>> reply;
+    const std::vector<std::uint8_t> body{4, 2};
+    supervisor.call_raw("good", "echo", body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
+    return run_until(io, [&] { return reply.has_value(); }) && reply->ok();
 }
 
 inline host::PluginStatus status_of(const host::Supervisor& supervisor, const std::string& name) {

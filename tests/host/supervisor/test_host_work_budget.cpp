@@ -24,14 +24,6 @@ bool logged(const Supervisor& supervisor, const std::string& plugin, const std::
     return std::any_of(lines.begin(), lines.end(), [&](const std::string& line) { return line.find(text) != std::string::npos; });
 }
 
-// The well-behaved plugin answers a call.
-void check_good_serves(boost::asio::io_context& io, Supervisor& supervisor) {
-    std::optional<Result<Message>> reply;
-    const std::vector<std::uint8_t> body{4, 2};
-    supervisor.call_raw("good", "echo", body, {}, [&](Result<Message> r) { reply.emplace(std::move(r)); });
-    REQUIRE(run_until(io, [&] { return reply.has_value(); }));
-    CHECK(reply->ok());
-}
 
 } // namespace
 
@@ -52,12 +44,12 @@ TEST_CASE("a plugin flooding violations beyond its host CPU budget is answered l
     const PluginStatus paused = status_of(supervisor, "flooder");
     CHECK(paused.violations < static_cast<std::uint64_t>(kViolations));
     CHECK(paused.host_cpu.count() > 0);
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
     // Every forbidden call is still answered (refused), only later.
     REQUIRE(run_until(io, [&] { return logged(supervisor, "flooder", "refused 500 of 500"); }, std::chrono::minutes(5)));
     CHECK(status_of(supervisor, "flooder").violations == static_cast<std::uint64_t>(kViolations));
     CHECK(in_state(supervisor, "flooder", PluginState::Ready));
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
 }
 
 TEST_CASE("a plugin flooding output beyond its host CPU budget is read later, no line lost, and the host serves on") {
@@ -79,13 +71,13 @@ TEST_CASE("a plugin flooding output beyond its host CPU budget is read later, no
     REQUIRE(run_until(io, [&] { return status_of(supervisor, "talker").budget_pauses > 0; }, std::chrono::seconds(60)));
     CHECK(logged(supervisor, "talker", "its output pipes wait"));
     CHECK(numbers.size() < static_cast<std::size_t>(kLines));
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
     // The pipe's backpressure held the writer: every line arrives, in order, none dropped.
     REQUIRE(run_until(io, [&] { return logged(supervisor, "talker", "wrote 2000 lines"); }, std::chrono::minutes(5)));
     REQUIRE(numbers.size() == static_cast<std::size_t>(kLines));
     for (long i = 0; i < kLines; ++i) REQUIRE(numbers[static_cast<std::size_t>(i)] == i);
     CHECK(!logged(supervisor, "talker", "output lines dropped"));
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
 }
 
 TEST_CASE("a plugin flooding requests beyond its host CPU budget is read later while the host's own calls are not held back") {
@@ -98,7 +90,7 @@ TEST_CASE("a plugin flooding requests beyond its host CPU budget is read later w
     REQUIRE(run_until(io, [&] { return status_of(supervisor, "spam").budget_pauses > 0; }, std::chrono::seconds(60)));
     CHECK(logged(supervisor, "spam", "its messages wait"));
     CHECK(in_state(supervisor, "spam", PluginState::Ready));
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
     // Its budget is its own: a plugin with an unpaused budget is not charged for the flood.
     CHECK(status_of(supervisor, "good").budget_pauses == 0);
 }
@@ -129,7 +121,7 @@ TEST_CASE("a plugin flooding the host while the host's call to it is in flight i
     REQUIRE(run_until(io, [&] { return notice_logged; }, std::chrono::seconds(60)));
     CHECK(status_of(supervisor, "holder").budget_pauses > 0);
     CHECK_FALSE(reply.has_value());
-    check_good_serves(io, supervisor);
+    REQUIRE(good_plugin_answers(io, supervisor));
     CHECK(status_of(supervisor, "good").budget_pauses == 0);
 }
 
