@@ -107,7 +107,8 @@ void describe_grants(std::ostream& out, const std::vector<GrantConfig>& grants) 
         if (grant.by_path) out << " [also by path inside the sandbox]";
         out << "\n";
         if (grant.device)
-            out << "    warning: grant " << grant.name << " hands the plugin a device: every ioctl of it is allowed\n";
+            out << "    warning: grant " << grant.name << " hands the plugin a device: every ioctl of it is allowed, "
+                << "and ioctl requests are no longer limited on any descriptor\n";
     }
 }
 

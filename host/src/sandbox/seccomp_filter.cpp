@@ -104,6 +104,7 @@ SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool
     options.has_append_grants |= plugin.shares_append_only_output;  // `>> file` under stdio = "inherit"
     options.notify_violations = notify_violations;
     options.datagram_opt_in = datagram_opt_in(plugin);
+    for (const auto& grant : plugin.grants) options.device_ioctls |= grant.device;
     return options;
 }
 
@@ -112,6 +113,7 @@ Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy
     SeccompRuleOptions rule_options;
     rule_options.has_append_grants = options.has_append_grants;
     rule_options.datagram_opt_in = options.datagram_opt_in;
+    rule_options.all_ioctls = options.device_ioctls;
     auto rules = build_filter_rules(policy, limits, rule_options, random_tag());
     if (!rules) return rules.status();
     // Unknown numbers (newer than this policy) answer ENOSYS so libc falls back.

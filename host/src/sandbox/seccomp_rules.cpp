@@ -7,9 +7,13 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <linux/sockios.h>
 #include <linux/ioprio.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -88,6 +92,7 @@ struct Inputs {
     bool append_hardening = false;
     bool datagram_opt_in = false;
     bool exec_after_launch = false;
+    bool all_ioctls = false;
     ExecTag tag = 0;
 };
 
@@ -101,9 +106,14 @@ using Rules = std::vector<ArgRule>;
 
 Rules clone_rules(const Inputs& in) {
     // clone's flags are a register the filter can read (unlike clone3's struct).
-    const std::uint64_t mask = namespace_clone_flags | (in.single_process ? CLONE_THREAD : 0);
+    const std::uint64_t mask = namespace_clone_flags | CLONE_PARENT | (in.single_process ? CLONE_THREAD : 0);
     const std::uint64_t wanted = in.single_process ? CLONE_THREAD : 0;
     Rules rules{{RuleAction::Allow, {masked(0, mask, wanted)}}};
+    // A CLONE_PARENT child is the plugin's parent's: without a PID namespace the host's, which
+    // waits for its own plugins by pidfd only, so each such child stays a zombie of the host
+    // (an unbounded count across restarts, charged to the plugin's uid).
+    rules.push_back(denial({masked(0, CLONE_PARENT, CLONE_PARENT)},
+                           "clone with CLONE_PARENT: the new process would be the host's child, not the plugin's"));
     for (std::uint64_t flag = 1; flag <= namespace_clone_flags; flag <<= 1)
         if (flag & namespace_clone_flags)
             rules.push_back(denial({masked(0, flag, flag)}, std::string("clone with ") + clone_flag_name(flag) +
@@ -182,6 +192,30 @@ Rules self_only_rules(const PidArgument& call) {
 // nothing about another process leaks, and no violation is reported (glibc asks routinely).
 Rules affinity_query_rules() {
     return {{RuleAction::Allow, {equals(0, 0)}}, {RuleAction::Enosys, {differs(0, 0)}}};
+}
+
+// ioctl by request: the reviewed list runs, anything else answers ENOSYS (the kernel's
+// ENOTTY for a request a descriptor does not know is what most programs expect, and they
+// handle both). A device grant (device = true) hands over every request.
+Rules ioctl_rules(const Inputs& in) {
+    if (in.all_ioctls) return {{RuleAction::Allow, {}}};
+    Rules rules;
+    for (std::uint32_t request : allowed_ioctl_requests()) rules.push_back({RuleAction::Allow, {int_equals(1, request)}});
+    return rules;
+}
+
+// Calls that take a clockid: a negative one names a CPU-time clock by pid (bits 3..31 hold
+// ~pid, bit 2 says thread, bits 0..1 which clock; 3 there is a clock by descriptor), and
+// the kernel lets any process read, sleep on or time any other process's CPU time (no
+// permission check: the host's and other plugins' activity, without a PID namespace).
+// Allowed: the fixed clocks, thread clocks (the kernel limits them to the caller's own
+// threads), the caller's own process clock (pid 0) and clocks by descriptor; another
+// process's clock answers ENOSYS.
+Rules clock_rules() {
+    return {{RuleAction::Allow, {masked(0, 0x80000000U, 0)}},
+            {RuleAction::Allow, {masked(0, 0x80000004U, 0x80000004U)}},
+            {RuleAction::Allow, {masked(0, 0xfffffffcU, 0xfffffff8U)}},
+            {RuleAction::Allow, {masked(0, 0x80000007U, 0x80000003U)}}};
 }
 
 // prctl by option: the reviewed list runs, the refused options fail with EPERM (so a
@@ -279,6 +313,9 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
     if (name == "clone") return clone_rules(in);
     if (name == "socketpair") return socketpair_rules();
     if (name == "prctl") return prctl_rules();
+    if (name == "ioctl") return ioctl_rules(in);
+    if (name == "clock_gettime" || name == "clock_getres" || name == "clock_nanosleep" || name == "timer_create")
+        return clock_rules();
     if (name == "sendto" && !in.datagram_opt_in) return sendto_rules();
     if (name == "sched_getaffinity") return affinity_query_rules();
     if (name == "fcntl") return fcntl_rules(in);
@@ -386,6 +423,24 @@ const std::set<std::uint32_t>& refused_prctl_options() {
     return options;
 }
 
+const std::set<std::uint32_t>& allowed_ioctl_requests() {
+    // What ordinary programs ask of their descriptors: terminal reads (isatty, window size;
+    // a plugin never holds a terminal, so they answer ENOTTY), readiness and blocking mode,
+    // close-on-exec (Python, Rust, libuv), socket queue sizes and timestamps, and a file's
+    // flags, attributes, extents and block size. Left out, among others: setting inode flags
+    // and attributes (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR: any owner, through a read-only
+    // descriptor), fs-verity and encryption set-up, the network device calls a socket
+    // carries into its namespace (SIOCGIFCONF on the host's connection socket lists the
+    // host's interfaces and addresses; the bridge and VLAN calls load kernel modules).
+    static const std::set<std::uint32_t> requests = {
+        TCGETS, 0x802c542a /* TCGETS2 */, TIOCGWINSZ, TIOCGPGRP,
+        FIONREAD, TIOCOUTQ, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX, FIOQSIZE,
+        SIOCATMARK, SIOCGSTAMP_OLD, SIOCGSTAMPNS_OLD, SIOCGSTAMP_NEW, SIOCGSTAMPNS_NEW, SIOCOUTQNSD,
+        FIGETBSZ, FS_IOC_GETFLAGS, FS_IOC32_GETFLAGS, FS_IOC_FSGETXATTR, FS_IOC_FIEMAP,
+    };
+    return requests;
+}
+
 const std::vector<PidArgument>& self_only_pid_syscalls() {
     static const std::vector<PidArgument> calls = {
         {"prlimit64", 0},          {"getsid", 0},           {"getpgid", 0},
@@ -416,6 +471,7 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
     in.append_hardening = options.has_append_grants;
     in.datagram_opt_in = options.datagram_opt_in;
     in.exec_after_launch = policy.exec_after_launch;
+    in.all_ioctls = options.all_ioctls;
     in.tag = tag;
 
     FilterRules result;

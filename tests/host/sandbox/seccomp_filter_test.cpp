@@ -6,14 +6,19 @@
 
 #include <catch2/catch.hpp>
 
+#include <linux/fs.h>
 #include <linux/io_uring.h>
+#include <net/if.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -236,4 +241,100 @@ TEST_CASE("sendto names a destination only with the datagram opt-in", "[seccomp]
         CHECK((::recv(victim, buffer, sizeof buffer, MSG_DONTWAIT) == 1) == opt_in);
     }
     ::close(victim);
+}
+
+TEST_CASE("ioctl: only the reviewed requests run, unless a device grant hands over every one", "[seccomp]") {
+    char path[] = "/tmp/airlock-ioctl-XXXXXX";
+    const int file = ::mkstemp(path);
+    REQUIRE(file >= 0);
+    ::unlink(path);
+    int flags = 0;
+    // Setting the flags a file already has changes nothing; root may, as any owner may.
+    const bool has_flags = ::ioctl(file, FS_IOC_GETFLAGS, &flags) == 0;
+    for (bool device : {false, true}) {
+        INFO("device grant: " << device);
+        SeccompFilterOptions options{false, false};
+        options.device_ioctls = device;
+        auto filter = compile_or_fail(policy_with(ViolationAction::Kill), {}, options);
+        auto program = filter.program();
+        auto outcome = run_in_child([&] {
+            if (int rc = confine(program)) return rc;
+            int pair[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return 1;
+            int queued = -1;
+            if (::ioctl(pair[0], FIONREAD, &queued) != 0 || queued != 0) return 2;
+            if (::ioctl(file, FIOCLEX) != 0 || ::ioctl(file, FIONCLEX) != 0) return 3;
+            int size = 0;
+            if (::ioctl(file, FIGETBSZ, &size) != 0) return 4;
+            winsize window{};
+            if (::ioctl(file, TIOCGWINSZ, &window) == 0 || errno != ENOTTY) return 5;  // runs: not a terminal
+            // The kernel reads the request's low 32 bits: junk above them changes nothing.
+            if (::syscall(SYS_ioctl, file, (1ULL << 32) | FIOCLEX, 0) != 0) return 6;
+            int copy = flags;
+            const long set = ::syscall(SYS_ioctl, file, FS_IOC_SETFLAGS, &copy);
+            const long set_high = ::syscall(SYS_ioctl, file, (1ULL << 32) | FS_IOC_SETFLAGS, &copy);
+            ifreq entries[4] = {};
+            ifconf list{};
+            list.ifc_len = sizeof entries;
+            list.ifc_req = entries;
+            const long interfaces = ::ioctl(pair[0], SIOCGIFCONF, &list);
+            if (!device) {
+                if (set >= 0 || errno != ENOSYS) return 7;
+                if (set_high >= 0 || interfaces >= 0) return 8;
+            } else {
+                if (has_flags && (set != 0 || set_high != 0)) return 9;
+                if (interfaces != 0) return 10;
+            }
+            return 0;
+        });
+        REQUIRE(outcome.exited);
+        CHECK(outcome.exit_code == 0);
+    }
+    ::close(file);
+}
+
+TEST_CASE("clone with CLONE_PARENT is refused: a plugin's processes are its own children", "[seccomp]") {
+    auto filter = compile_or_fail(policy_with(ViolationAction::Errno, {"fork", "wait4"}));
+    auto program = filter.program();
+    auto outcome = run_in_child([&] {
+        if (int rc = confine(program)) return rc;
+        // Were it allowed, the new process would be this test's child, not the confined one's.
+        if (syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0) == 0) _exit(99);
+        if (errno != EPERM) return 1;
+        if (syscall(SYS_clone, CLONE_PARENT | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM, 0, 0, 0, 0) >= 0) return 2;
+        return 0;
+    });
+    REQUIRE(outcome.exited);
+    CHECK(outcome.exit_code == 0);
+}
+
+TEST_CASE("CPU-time clocks: the plugin's own, never another process's", "[seccomp]") {
+    // The clockid of process `pid`'s CPU time (CPUCLOCK_SCHED), as glibc's clock_getcpuclockid makes it.
+    const auto process_clock = [](pid_t pid) { return static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 2); };
+    const pid_t test = ::getpid();
+    timespec control{};
+    REQUIRE(::clock_gettime(process_clock(test), &control) == 0);  // no permission check in the kernel
+    auto filter = compile_or_fail(policy_with(ViolationAction::Kill, {"clock_getres", "timer_create", "timer_delete"}));
+    auto program = filter.program();
+    auto outcome = run_in_child([&] {
+        if (int rc = confine(program)) return rc;
+        timespec now{};
+        if (::clock_gettime(CLOCK_MONOTONIC, &now) != 0 || ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now) != 0) return 1;
+        if (::syscall(SYS_clock_gettime, process_clock(0), &now) != 0) return 2;  // pid 0: itself
+        clockid_t thread_clock{};
+        if (::pthread_getcpuclockid(::pthread_self(), &thread_clock) != 0) return 3;
+        if (::syscall(SYS_clock_gettime, thread_clock, &now) != 0) return 4;  // by tid: the kernel keeps it to its own
+        if (::syscall(SYS_clock_gettime, process_clock(test), &now) >= 0 || errno != ENOSYS) return 5;
+        if (::syscall(SYS_clock_getres, process_clock(test), &now) >= 0 || errno != ENOSYS) return 6;
+        const timespec brief{0, 1000};
+        if (::syscall(SYS_clock_nanosleep, process_clock(test), 0, &brief, nullptr) >= 0 || errno != ENOSYS) return 7;
+        sigevent event{};
+        event.sigev_notify = SIGEV_NONE;
+        long timer = 0;
+        if (::syscall(SYS_timer_create, process_clock(test), &event, &timer) >= 0 || errno != ENOSYS) return 8;
+        if (::syscall(SYS_timer_create, process_clock(0), &event, &timer) != 0) return 9;
+        return 0;
+    });
+    REQUIRE(outcome.exited);
+    CHECK(outcome.exit_code == 0);
 }

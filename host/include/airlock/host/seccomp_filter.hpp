@@ -42,6 +42,9 @@ struct SeccompFilterOptions {
     /// Some connect grant has `datagram = true`: `sendto` may name a destination address.
     /// Without it `sendto` only reaches the connected peer (address NULL).
     bool datagram_opt_in = false;
+    /// Some grant has `device = true`: every ioctl request is allowed (a device's driver
+    /// defines its own); otherwise only allowed_ioctl_requests() (seccomp_rules.hpp).
+    bool device_ioctls = false;
 };
 
 /// What the host must do with a violation notification for a given syscall.

@@ -74,6 +74,7 @@ struct SyscallRules {
 struct SeccompRuleOptions {
     bool has_append_grants = false;  ///< append hardening (see SeccompFilterOptions)
     bool datagram_opt_in = false;    ///< sendto with a destination address is allowed
+    bool all_ioctls = false;         ///< every ioctl request (a device grant), not only the reviewed ones
 };
 
 /// The whole policy: one entry per native syscall number libseccomp knows.
@@ -103,6 +104,10 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
 /// other option answers ENOSYS.
 const std::set<std::uint32_t>& allowed_prctl_options();
 const std::set<std::uint32_t>& refused_prctl_options();
+
+/// The ioctl requests (argument 1, low 32 bits) a plugin may make unless a device grant
+/// hands it every request; any other answers ENOSYS.
+const std::set<std::uint32_t>& allowed_ioctl_requests();
 
 /// Syscalls that take a process id and are allowed only on the calling process itself
 /// (pid 0): the syscall name and the argument index of the pid.

@@ -9,7 +9,9 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <linux/aio_abi.h>
+#include <linux/fs.h>
 #include <linux/ioprio.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -159,6 +161,41 @@ int main(int argc, char** argv) {
     if (!std::strcmp(action, "tiocsti")) {
         char byte = 'x';
         return report(::ioctl(fd, TIOCSTI, &byte));
+    }
+
+    // --- what the allowed calls reach (round 8) --------------------------------------------
+    if (!std::strcmp(action, "inode-flags")) {
+        // Inode flags (no dump, no atime, synchronous writes) through `fd`, which may be a
+        // read-only grant: the kernel asks only that the caller own the file.
+        int flags = 0;
+        if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) return report(-1);
+        flags |= FS_NODUMP_FL | FS_NOATIME_FL | FS_SYNC_FL;
+        return report(::ioctl(fd, FS_IOC_SETFLAGS, &flags));
+    }
+    if (!std::strcmp(action, "host-interfaces")) {
+        // The network interfaces of the namespace the plugin's connection socket was made in
+        // (the host's), whatever namespace the plugin runs in.
+        const char* connection = std::getenv("AIRLOCK_CONNECTION_FD");
+        ifreq entries[16] = {};
+        ifconf list{};
+        list.ifc_len = sizeof entries;
+        list.ifc_req = entries;
+        if (::ioctl(connection != nullptr ? to_int(connection) : fd, SIOCGIFCONF, &list) != 0) return report(-1);
+        std::printf("note interfaces=%d\n", static_cast<int>(list.ifc_len / sizeof(ifreq)));
+        return report(0);
+    }
+    if (!std::strcmp(action, "clone-parent")) {
+        // A process whose parent is the plugin's parent (without a PID namespace, the host):
+        // it exits at once, and the host, which waits only for its own plugins, never reaps it.
+        const long child = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+        if (child == 0) ::_exit(0);
+        return report(child);
+    }
+    if (!std::strcmp(action, "parent-cpu-clock")) {
+        // The CPU time of the parent (the host, without a PID namespace) by its pid.
+        const auto clock = static_cast<clockid_t>((~static_cast<unsigned>(::getppid()) << 3) | 2);
+        timespec used{};
+        return report(::syscall(SYS_clock_gettime, clock, &used));
     }
 
     // --- text the host prints --------------------------------------------------------------
