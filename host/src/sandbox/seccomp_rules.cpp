@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -218,6 +219,20 @@ Rules clock_rules() {
             {RuleAction::Allow, {masked(0, 0x80000007U, 0x80000003U)}}};
 }
 
+// madvise(MADV_MERGEABLE) opts a range into KSM, like the refused PR_SET_MEMORY_MERGE: pages
+// merged with other processes' identical ones (the host's, other plugins') tell by timing
+// what those hold, and share one physical page with them. Refused with EPERM as the kernel
+// answers when KSM is off; every other advice (all below 128) runs.
+Rules madvise_rules() {
+    static_assert(MADV_MERGEABLE == 12);
+    Rules rules{{RuleAction::RefuseEperm, {int_equals(2, MADV_MERGEABLE)}}};
+    // 0..11, 13, 14..15, 16..31, 32..63, 64..127 in aligned blocks.
+    for (auto [mask, first] : {std::pair{0xfffffff8U, 0U}, {0xfffffffcU, 8U}, {0xffffffffU, 13U}, {0xfffffffeU, 14U},
+                               {0xfffffff0U, 16U}, {0xffffffe0U, 32U}, {0xffffffc0U, 64U}})
+        rules.push_back({RuleAction::Allow, {masked(2, mask, first)}});
+    return rules;
+}
+
 // prctl by option: the reviewed list runs, the refused options fail with EPERM (so a
 // program that tries, e.g., to clear its parent-death signal keeps running, still bound to
 // its host), anything newer answers ENOSYS.
@@ -314,6 +329,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
     if (name == "socketpair") return socketpair_rules();
     if (name == "prctl") return prctl_rules();
     if (name == "ioctl") return ioctl_rules(in);
+    if (name == "madvise") return madvise_rules();
     if (name == "clock_gettime" || name == "clock_getres" || name == "clock_nanosleep" || name == "timer_create")
         return clock_rules();
     if (name == "sendto" && !in.datagram_opt_in) return sendto_rules();

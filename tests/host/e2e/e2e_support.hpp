@@ -96,6 +96,11 @@ struct AttemptConfig {
     std::string sandbox;   ///< extra lines of [sandbox], e.g. namespaces = "off"
 };
 
+/// A grant line for AttemptConfig::grants that lifts the filter's ioctl list (a device grant
+/// hands over every request): for tests that measure a namespace with SIOCGIFCONF and
+/// SIOCGIFFLAGS, which the filter otherwise refuses (docs/sandbox.md, "ioctl by request").
+inline const std::string kEveryIoctl = R"(null = { file = "/dev/null", access = "read", device = true })";
+
 inline std::string attempt_toml(const AttemptConfig& config) {
     std::string text = "[sandbox]\n"
                        "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"

@@ -141,11 +141,14 @@ TEST_CASE("namespaces: the plugin's network has no interfaces", "[e2e][namespace
     AttemptConfig attempt;
     attempt.syscalls = kErrno;
     const std::string on = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on");
+    // The network namespace itself, measured with the interface ioctls the filter otherwise refuses.
+    attempt.grants = kEveryIoctl;
+    const std::string on_measured = write_config_with_sandbox(dir, attempt, "namespaces = \"require\"", "on-measured");
     const std::string off = write_config_with_sandbox(dir, attempt, "namespaces = \"off\"", "off");
 
     // seccomp refuses socket() and connect(), so this is defence in depth: even a socket the
     // plugin could make would live in a network without a usable interface.
-    Run inside = exec_attempt(on, {"interfaces"});
+    Run inside = exec_attempt(on_measured, {"interfaces"});
     INFO(inside.out << inside.err);
     CHECK(inside.result("interfaces") == "SUCCEEDED");
     CHECK(inside.notes("addressed-interfaces") == std::vector<std::string>{"addressed-interfaces 0"});

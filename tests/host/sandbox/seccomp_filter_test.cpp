@@ -13,6 +13,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -333,6 +334,25 @@ TEST_CASE("CPU-time clocks: the plugin's own, never another process's", "[seccom
         long timer = 0;
         if (::syscall(SYS_timer_create, process_clock(test), &event, &timer) >= 0 || errno != ENOSYS) return 8;
         if (::syscall(SYS_timer_create, process_clock(0), &event, &timer) != 0) return 9;
+        return 0;
+    });
+    REQUIRE(outcome.exited);
+    CHECK(outcome.exit_code == 0);
+}
+
+TEST_CASE("madvise: every advice but MADV_MERGEABLE (KSM, like PR_SET_MEMORY_MERGE)", "[seccomp]") {
+    auto filter = compile_or_fail(policy_with(ViolationAction::Kill));
+    auto program = filter.program();
+    auto outcome = run_in_child([&] {
+        if (int rc = confine(program)) return rc;
+        const std::size_t size = 1 << 20;
+        void* memory = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (memory == MAP_FAILED) return 1;
+        if (::madvise(memory, size, MADV_MERGEABLE) == 0 || errno != EPERM) return 2;
+        if (::syscall(SYS_madvise, memory, size, (1ULL << 32) | MADV_MERGEABLE) == 0 || errno != EPERM) return 3;
+        for (int advice : {MADV_NORMAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_UNMERGEABLE, MADV_HUGEPAGE,
+                           MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_COLD, MADV_PAGEOUT})
+            if (::madvise(memory, size, advice) != 0 && errno != EINVAL) return 10 + advice;
         return 0;
     });
     REQUIRE(outcome.exited);
