@@ -57,6 +57,7 @@ TEST_CASE("the verifier accepts every shipped profile under every option", "[sec
                             Limits limits;
                             if (single_process) limits.processes = 1;
                             SeccompFilterOptions options{append, notify, datagram};
+                            options.device_ioctls = datagram;  // both values verified, without doubling the loop
                             INFO(profile.name << " action " << int(action) << " notify " << notify << " append "
                                               << append << " single " << single_process << " datagram " << datagram);
                             auto filter = compile_or_fail(profile_policy(profile.name, action), limits, options);

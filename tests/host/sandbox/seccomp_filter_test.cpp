@@ -358,3 +358,14 @@ TEST_CASE("madvise: every advice but MADV_MERGEABLE (KSM, like PR_SET_MEMORY_MER
     REQUIRE(outcome.exited);
     CHECK(outcome.exit_code == 0);
 }
+
+TEST_CASE("a device grant, and only one, lifts the ioctl list", "[seccomp]") {
+    PluginConfig plugin;
+    GrantConfig grant;
+    grant.kind = GrantKind::File;
+    grant.path = "/dev/null";
+    plugin.grants.push_back(grant);
+    CHECK_FALSE(seccomp_filter_options_for(plugin, true).device_ioctls);
+    plugin.grants.back().device = true;
+    CHECK(seccomp_filter_options_for(plugin, true).device_ioctls);
+}

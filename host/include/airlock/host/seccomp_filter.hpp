@@ -101,11 +101,13 @@ private:
 /// - always-denied syscalls, `socket`, `connect`, `bind`, `execve` and untagged `execveat`
 ///   are refused whatever `policy.allowed` says;
 /// - `clone3` answers ENOSYS (glibc falls back to `clone`, whose flags the filter can see);
-///   `clone` never creates namespaces, and only threads when `limits.processes == 1`
-///   (then `fork`/`vfork` are refused too);
+///   `clone` never creates namespaces nor a child of the plugin's parent (CLONE_PARENT), and
+///   only threads when `limits.processes == 1` (then `fork`/`vfork` are refused too);
 /// - `prctl` runs only with reviewed options (refused ones, e.g. PR_SET_PDEATHSIG, get EPERM);
-///   calls that take a pid work only on pid 0 (the caller); `sendto` needs a NULL address
-///   unless `options.datagram_opt_in`;
+///   `ioctl` only with reviewed requests (ENOSYS otherwise) unless `options.device_ioctls`;
+///   calls that take a pid work only on pid 0 (the caller), clock calls on no other process's
+///   CPU clock; `madvise(MADV_MERGEABLE)` gets EPERM; `sendto` needs a NULL address unless
+///   `options.datagram_opt_in`;
 /// - syscalls libseccomp does not know (newer than this policy) answer ENOSYS;
 /// - every other syscall not in `policy.allowed` is a violation.
 ///
@@ -123,7 +125,8 @@ Result<CompiledSeccompFilter> compile_seccomp_filter(const SyscallPolicy& policy
 bool datagram_opt_in(const PluginConfig& plugin);
 
 /// The options the spawner compiles `plugin`'s filter with: append hardening when a file
-/// grant is `append`, the datagram opt-in, and notification as the caller probed it.
+/// grant is `append`, the datagram opt-in, every ioctl request when a grant has `device =
+/// true`, and notification as the caller probed it.
 SeccompFilterOptions seccomp_filter_options_for(const PluginConfig& plugin, bool notify_violations);
 
 /// The syscalls refused whatever a policy allows (the list), as names.
