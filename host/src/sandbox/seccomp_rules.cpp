@@ -504,10 +504,12 @@ Result<FilterRules> build_filter_rules(const SyscallPolicy& policy, const Limits
         std::string owned = std::move(*name);
         SyscallRules entry{nr, std::string(), rules_for(nr, owned, in)};
         if (result.if_allowed_built && !in.allowed.count(nr)) {
-            // What `log` must still refuse when it lets this call continue.
+            // What `log` must still refuse when it lets this call continue: every argument its
+            // rules would not allow (sandbox denials, refused prctl options, ioctl requests
+            // off the list, other processes' clocks), not only the sandbox denials.
             Rules if_allowed = rules_for(nr, owned, in, true);
-            const bool checked = std::any_of(if_allowed.begin(), if_allowed.end(),
-                                             [](const ArgRule& rule) { return rule.action == RuleAction::SandboxDenial; });
+            const bool checked = !(if_allowed.size() == 1 && if_allowed.front().action == RuleAction::Allow &&
+                                   if_allowed.front().conditions.empty());
             if (checked) result.if_allowed.emplace(nr, SyscallRules{nr, owned, std::move(if_allowed)});
         }
         entry.name = std::move(owned);

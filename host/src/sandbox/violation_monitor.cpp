@@ -201,7 +201,9 @@ Result<std::optional<Violation>> ViolationMonitor::handle_one(int timeout_ms) {
             const ArgRule* rule = found->second.matching(violation.args);
             if (rule == nullptr || rule->action != RuleAction::Allow) {
                 violation.action = ViolationAction::Errno;
-                if (rule != nullptr && !rule->why.empty()) violation.advice = rule->why;
+                violation.advice = rule != nullptr && !rule->why.empty()
+                                       ? rule->why
+                                       : violation.syscall_name + " with these arguments is refused even where it is allowed";
             }
         }
     }

@@ -133,3 +133,36 @@ TEST_CASE("a plugin cannot read another process's CPU time by its pid", "[e2e][r
         CHECK(has_line(run.out, "\\[redteam\\] redteam parent-cpu-clock: blocked errno=ENOSYS"));
     }
 }
+
+TEST_CASE("under on_violation = log a call outside the allowlist still meets its argument rules", "[e2e][redteam]") {
+    // "minimal" has no prctl; ioctl is denied here. `log` lets such calls continue, but before
+    // round 8 with any arguments but the sandbox denials': PR_SET_PDEATHSIG 0 (the plugin then
+    // outlives its host without a PID namespace) and FS_IOC_SETFLAGS ran.
+    for (const char* namespaces : {"namespaces = \"auto\"", "namespaces = \"off\""}) {
+        INFO(namespaces);
+        TempDir dir;
+        const std::string file = dir.file("owned.txt", "the plugin's own file, granted read-only\n");
+        const bool root = ::geteuid() == 0;
+        if (root) REQUIRE(::chown(file.c_str(), 65534, 65534) == 0);
+        const int before = inode_flags(file);
+        const std::string config = dir.file(
+            "redteam.toml", redteam_plugin_toml(kRedteam, namespaces) +
+                                "grants = { owned = { file = " + quoted(file) + ", access = \"read\" } }\n"
+                                "[plugin.redteam.syscalls]\nprofile = \"minimal\"\non_violation = \"log\"\n"
+                                "deny = [\"ioctl\"]\n");
+        const Run cleared = run_host({"exec", "--prefix", config, "redteam", "--", "clear-pdeathsig"});
+        INFO(cleared.out << cleared.err);
+        CHECK(has_line(cleared.out, "\\[redteam\\] redteam clear-pdeathsig: blocked errno=EPERM"));
+        CHECK(has_line(cleared.out, "\\[redteam\\] note pdeathsig=9"));
+        CHECK(has_line(cleared.err, ".*prctl \\(157\\): refused with EPERM; prctl with these arguments is refused even "
+                                    "where it is allowed"));
+        // An option the rules allow still continues under log.
+        const Run dumpable = run_host({"exec", "--prefix", config, "redteam", "--", "dumpable"});
+        INFO(dumpable.out << dumpable.err);
+        CHECK(has_line(dumpable.out, "\\[redteam\\] note dumpable=1 .*"));
+        const Run flags = run_host({"exec", "--prefix", config, "redteam", "--", "inode-flags", "3"});
+        INFO(flags.out << flags.err);
+        CHECK(has_line(flags.out, "\\[redteam\\] redteam inode-flags: blocked errno=EPERM"));
+        CHECK(inode_flags(file) == before);
+    }
+}

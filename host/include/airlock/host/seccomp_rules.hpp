@@ -87,8 +87,9 @@ struct FilterRules {
     /// Numbers (native) the plugin's policy allows (allowed minus denied).
     std::set<int> allowed;
     /// For syscalls the policy does not allow but would check by argument if it did (clone's
-    /// namespace flags, fcntl under append hardening, ...): those rules. With `on_violation =
-    /// log` the host lets such a call continue only where these rules would not deny it.
+    /// namespace flags, fcntl under append hardening, prctl's options, ioctl's requests, ...):
+    /// those rules. With `on_violation = log` the host lets such a call continue only where
+    /// one of these rules allows it.
     /// Built only for `on_violation = log`, the only action that reads them.
     std::map<int, SyscallRules> if_allowed;
     /// Whether if_allowed was built; a log monitor refuses (EPERM) every call when it was not.

@@ -191,6 +191,14 @@ int main(int argc, char** argv) {
         if (child == 0) ::_exit(0);
         return report(child);
     }
+    if (!std::strcmp(action, "clear-pdeathsig")) {
+        // Survive the host: no more SIGKILL when the parent dies (refused with EPERM).
+        const long result = ::prctl(PR_SET_PDEATHSIG, 0);
+        int signal = -1;
+        ::prctl(PR_GET_PDEATHSIG, &signal);
+        std::printf("note pdeathsig=%d\n", signal);
+        return report(result);
+    }
     if (!std::strcmp(action, "parent-cpu-clock")) {
         // The CPU time of the parent (the host, without a PID namespace) by its pid.
         const auto clock = static_cast<clockid_t>((~static_cast<unsigned>(::getppid()) << 3) | 2);
