@@ -667,9 +667,14 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     plugin->bytes_out += body.size();
     run->flush_writes();
     pending->timer.expires_after(timeout);
-    pending->timer.async_wait([finish, timed_out](const boost::system::error_code& error) {
+    pending->timer.async_wait([finish, timed_out, weak_run = std::weak_ptr<PluginRunner>(run),
+                               id = *started](const boost::system::error_code& error) {
         if (error) return;
         finish(Status(StatusCode::Timeout, timed_out));
+        // The session's record of the call ends with it (the plugin is told, as by
+        // PluginClient): the session checks its deadlines only when the plugin sends
+        // something, so one that never answers kept a record per timed-out call.
+        if (auto live = weak_run.lock(); live && live->session() && live->session()->cancel_call(id)) live->flush_writes();
     });
 }
 

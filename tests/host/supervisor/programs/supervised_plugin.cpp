@@ -5,6 +5,8 @@
 //                 request, exit 0
 //   ignore-stop   like serve, but ignores the stop request, SIGTERM and SIGINT
 //   crash         prints "crashing" on stdout and exits 1 at once
+//   hold          like serve, but also announces `hold` (tag 103, bool both ways), whose
+//                 calls it never answers, and sends the host nothing unasked
 //   garbage       handshake, then writes garbage on the connection and floods stdout
 //   no-ready      handshake and grant table, then never reports ready
 //   flood         reports ready, then writes long lines to stdout as fast as it can
@@ -186,6 +188,7 @@ int main(int argc, char** argv) {
     announce("inspect", inspect_tag, describe(spec_of<supervised::InspectRequest>()),
              describe(spec_of<supervised::InspectReply>()));
     announce("work", work_tag, describe(spec_of<supervised::WorkRequest>()), describe(spec_of<supervised::WorkReply>()));
+    if (mode == "hold") announce("hold", wire::kFirstApplicationTag + 3, "bool", "bool");
     if (mode == "heavy-types") {
         const std::string dense = dense_type_description();
         announce("hold", wire::kFirstApplicationTag + 3, "bool", dense);
