@@ -125,6 +125,9 @@ struct Supervisor::Impl {
 
     void set_state(Plugin& plugin, PluginState state, const std::string& detail = "") {
         plugin.state = state;
+        // Given up on: what its Spawner holds (namespaces, Landlock ruleset, spare cgroups, the
+        // dynamic uid's lock) goes now rather than with the host; a `start` prepares it anew.
+        if (state == PluginState::Failed) plugin.spawner.reset();
         host_event(plugin, std::string("state ") + plugin_state_name(state) + (detail.empty() ? "" : " (" + detail + ")"));
         if (state == PluginState::Ready) finish_ready_waiters(plugin, Status());
     }
