@@ -76,6 +76,7 @@ struct Plugin {
     bool restart_pending = false;             ///< waiting on restart_timer
     std::vector<std::function<void()>> when_down;  ///< run once the current process is gone
     bool removed = false;                     ///< dropped by a reload: erase once down
+    unsigned stops = 0;  ///< explicit stops so far: a restart asked for before the latest one does not launch
     std::optional<protocol::ProgressReport> progress;  ///< the current process's latest report
     Clock::time_point progress_at{};
     Clock::time_point progress_logged{};
@@ -425,9 +426,9 @@ struct Supervisor::Impl {
 
     void restart_plugin(const std::shared_ptr<Plugin>& plugin) {
         std::weak_ptr<Plugin> weak_plugin = plugin;
-        stop_plugin(plugin, [this, weak_plugin]() {
+        stop_plugin(plugin, [this, weak_plugin, stops = plugin->stops]() {
             auto p = weak_plugin.lock();
-            if (!p || p->removed || p->run) return;
+            if (!p || p->removed || p->run || p->stops != stops) return;
             ++p->restarts;
             p->starts.clear();
             p->next_delay = p->config.supervision.restart_delay;
@@ -493,6 +494,7 @@ Status Supervisor::start(const std::string& name) { return impl_->start(name); }
 Status Supervisor::stop(const std::string& name) {
     auto plugin = impl_->find(name);
     if (!plugin || plugin->removed) return Impl::not_found(name);
+    ++plugin->stops;  // the latest of stop and restart wins (a reload's restart included)
     impl_->stop_plugin(plugin, nullptr);
     return {};
 }
