@@ -230,6 +230,8 @@ std::string soak_config(const std::string& socket, bool second_variant) {
                         "\"\n[plugin.cycler.sandbox]\ndynamic_user = true\n"
                         "[plugin.cycler.limits]\nmemory = \"256MiB\"\ntasks = 32\ncpu_quota = \"50%\"\n") +
         plugin_toml("holder", "hold") + plugin_toml("crasher", "crash", fast_restarts) +
+        // Stopped at its wall-clock limit, over and over.
+        plugin_toml("walled", "serve", fast_restarts + "[plugin.walled.limits]\nwall = \"100ms\"\n") +
         plugin_toml("violator", "violate-on-echo", fast_restarts + "[plugin.violator.limits]\nmemory = \"256MiB\"\n");
     if (second_variant) plugins += plugin_toml("transient", "serve", "[plugin.transient.sandbox]\ndynamic_user = true\n");
     return "[host]\ncontrol = \"" + socket + "\"\n" + host_toml(plugins);
@@ -272,6 +274,19 @@ TEST_CASE("redteam soak: what the host holds stays the same over many stops, sta
             CHECK(client.call("good", "echo", "\"AQI=\"", 30000).ok());
         }
         connect_and_leave(socket);
+        {
+            // Follows the logs, and waits for a plugin that is never ready; leaves without an answer.
+            ControlClient client(socket);
+            airlock::protocol::FollowLogsRequest follow;
+            follow.plugin = "good";
+            follow.include_recent = true;
+            CHECK(client.session->call(control::follow_logs, follow, 60s).ok());
+            airlock::protocol::WaitReadyRequest wait;
+            wait.plugin = "crasher";
+            wait.timeout_ms = 60000;
+            CHECK(client.session->call_async(control::wait_ready, wait, [](airlock::Result<airlock::protocol::ActionReply>) {}).ok());
+            (void)client.session->poll_once(0ms);
+        }
         for (int i = 0; i < hold_calls; ++i) CHECK(ctl.call("holder", "hold", "true", 1).code() == airlock::StatusCode::Timeout);
         // Killed for the violation when it is up (it restarts after its backoff).
         (void)ctl.call("violator", "echo", "\"AQI=\"", 5000);
@@ -279,14 +294,11 @@ TEST_CASE("redteam soak: what the host holds stays the same over many stops, sta
     };
     // The crash loop and the violator run in the rounds; they are stopped for each count.
     auto counts_at_rest = [&] {
-        REQUIRE(ctl.act(control::stop, "crasher").ok());
-        REQUIRE(ctl.act(control::stop, "violator").ok());
-        REQUIRE(ctl.reaches("crasher", "exited"));
-        REQUIRE(ctl.reaches("violator", "exited"));
+        for (const char* name : {"crasher", "violator", "walled"}) REQUIRE(ctl.act(control::stop, name).ok());
+        for (const char* name : {"crasher", "violator", "walled"}) REQUIRE(ctl.reaches(name, "exited"));
         REQUIRE(ctl.state_of("cycler") == "ready");
         HostCounts counts = settled_counts(host.pid());
-        REQUIRE(ctl.act(control::start, "crasher").ok());
-        REQUIRE(ctl.act(control::start, "violator").ok());
+        for (const char* name : {"crasher", "violator", "walled"}) REQUIRE(ctl.act(control::start, name).ok());
         return counts;
     };
 
@@ -308,8 +320,9 @@ TEST_CASE("redteam soak: what the host holds stays the same over many stops, sta
     // Heap the host kept per event would show here (a few hundred bytes times the rounds'
     // thousands of events); measured after the fix: 108 KiB in 100 rounds, 476 in 300.
     CHECK(after.rss_kib - before.rss_kib < 1024);
-    std::printf("soak: %d rounds, %d reloads, crasher restarts %u, violator restarts %u\nsoak: before %s\nsoak: after  %s\n",
-                rounds, reloads, ctl.restarts_of("crasher"), ctl.restarts_of("violator"), before.describe().c_str(),
+    std::printf("soak: %d rounds, %d reloads, restarts: crasher %u, violator %u, walled %u\nsoak: before %s\nsoak: after  %s\n",
+                rounds, reloads, ctl.restarts_of("crasher"), ctl.restarts_of("violator"), ctl.restarts_of("walled"),
+                before.describe().c_str(),
                 after.describe().c_str());
 
     REQUIRE(::kill(host.pid(), SIGTERM) == 0);
