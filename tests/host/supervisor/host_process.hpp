@@ -20,7 +20,10 @@ inline const std::string kHost = AIRLOCK_HOST_EXE;
 class HostProcess {
 public:
     /// `nofile`: the RLIMIT_NOFILE the host is started with (default: this process's).
-    HostProcess(const TempDir& dir, const std::string& config_path, std::optional<rlimit> nofile = std::nullopt)
+    /// `cgroup_procs`: the cgroup.procs file of a cgroup the host is started in (default: this
+    /// process's cgroups).
+    HostProcess(const TempDir& dir, const std::string& config_path, std::optional<rlimit> nofile = std::nullopt,
+                const std::string& cgroup_procs = {})
         : dir_(dir) {
         const std::string out = dir.path() + "/host.out";
         const std::string err = dir.path() + "/host.err";
@@ -31,6 +34,11 @@ public:
             ::dup2(out_fd, 1);
             ::dup2(err_fd, 2);
             if (nofile && ::setrlimit(RLIMIT_NOFILE, &*nofile) != 0) ::_exit(126);
+            if (!cgroup_procs.empty()) {
+                const int procs = ::open(cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+                if (procs < 0 || ::write(procs, "0", 1) != 1) ::_exit(125);
+                ::close(procs);
+            }
             ::execl(kHost.c_str(), kHost.c_str(), "run", config_path.c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
         }

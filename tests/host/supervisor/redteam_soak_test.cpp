@@ -411,3 +411,67 @@ TEST_CASE("redteam soak: a host out of descriptors for its plugins says so per p
     REQUIRE(::kill(host.pid(), SIGTERM) == 0);
     CHECK(host.wait() == 0);
 }
+
+TEST_CASE("redteam soak: a host at its pids limit says so per plugin and serves the rest") {
+    // A pids cgroup of its own (v1) beneath this process's, with room for the host's threads
+    // and a few plugins (each an init and the plugin, in cgroups beneath the host's).
+    std::string own;
+    std::istringstream lines(read_all("/proc/self/cgroup"));
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find(":pids:") != std::string::npos) own = line.substr(line.find(":pids:") + 6);
+    }
+    const std::string mount = "/sys/fs/cgroup/pids";
+    if (own.empty() || !std::filesystem::is_directory(mount + own)) {
+        WARN("no cgroup v1 pids hierarchy at " << mount << ": not tested");
+        return;
+    }
+    const std::string cgroup = mount + (own == "/" ? "" : own) + "/rt-soak-pids-" + std::to_string(::getpid());
+    REQUIRE(::mkdir(cgroup.c_str(), 0755) == 0);
+    struct Removed {
+        std::string path;
+        ~Removed() { ::rmdir(path.c_str()); }
+    } removed{cgroup};
+    std::ofstream(cgroup + "/pids.max") << "12\n";
+
+    TempDir dir;
+    ::chmod(dir.path().c_str(), 0755);
+    const std::string socket = dir.path() + "/control.sock";
+    std::string plugins;
+    for (int i = 1; i <= 8; ++i) {
+        const std::string name = "p" + std::to_string(i);
+        plugins += plugin_toml(name, "serve", "[plugin." + name + ".limits]\ntasks = 8\n");
+    }
+    dir.write("host.toml", "[host]\ncontrol = \"" + socket + "\"\n" + host_toml(plugins));
+    HostProcess host(dir, dir.path() + "/host.toml", std::nullopt, cgroup + "/cgroup.procs");
+    for (int i = 1; i <= 8; ++i) {
+        const std::string name = "p" + std::to_string(i);
+        const auto end = std::chrono::steady_clock::now() + 60s;
+        auto settled = [&] {
+            const std::string out = host.out();
+            return out.find("plugin " + name + ": state ready") != std::string::npos ||
+                   out.find("plugin " + name + ": state failed") != std::string::npos;
+        };
+        while (!settled() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(100ms);
+        REQUIRE(settled());
+    }
+    ControlClient ctl(socket);
+    auto status = ctl.session->call(control::status, airlock::protocol::StatusRequest{}, 60s);
+    REQUIRE(status.ok());
+    int ready = 0;
+    for (const auto& plugin : status->plugins) {
+        INFO(std::string(plugin.name) << ": " << std::string(plugin.state) << ": " << std::string(plugin.last_exit));
+        if (std::string(plugin.state) == "ready") {
+            ++ready;
+            CHECK(ctl.call(std::string(plugin.name), "echo", "\"AQI=\"", 30000).ok());
+        } else {
+            // The step whose clone failed, e.g. "cannot create the mount namespace of its private
+            // root: Resource temporarily unavailable".
+            CHECK_THAT(std::string(plugin.last_exit), Catch::Contains("Resource temporarily unavailable"));
+        }
+    }
+    CHECK(ready >= 1);
+    CHECK(ready < 8);  // the limit was reached
+    std::printf("at the pids limit: %d of 8 plugins ready\n", ready);
+    REQUIRE(::kill(host.pid(), SIGTERM) == 0);
+    CHECK(host.wait() == 0);
+}
