@@ -230,6 +230,9 @@ std::string soak_config(const std::string& socket, bool second_variant) {
                         "\"\n[plugin.cycler.sandbox]\ndynamic_user = true\n"
                         "[plugin.cycler.limits]\nmemory = \"256MiB\"\ntasks = 32\ncpu_quota = \"50%\"\n") +
         plugin_toml("holder", "hold") + plugin_toml("crasher", "crash", fast_restarts) +
+        // Killed by its memory cgroup's OOM killer, over and over.
+        plugin_toml("hog", "oom",
+                    fast_restarts + "[plugin.hog.syscalls]\nallow = [\"@ipc\"]\n[plugin.hog.limits]\nmemory = \"48MiB\"\n") +
         // Stopped at its wall-clock limit, over and over.
         plugin_toml("walled", "serve", fast_restarts + "[plugin.walled.limits]\nwall = \"100ms\"\n") +
         plugin_toml("violator", "violate-on-echo", fast_restarts + "[plugin.violator.limits]\nmemory = \"256MiB\"\n");
@@ -294,11 +297,11 @@ TEST_CASE("redteam soak: what the host holds stays the same over many stops, sta
     };
     // The crash loop and the violator run in the rounds; they are stopped for each count.
     auto counts_at_rest = [&] {
-        for (const char* name : {"crasher", "violator", "walled"}) REQUIRE(ctl.act(control::stop, name).ok());
-        for (const char* name : {"crasher", "violator", "walled"}) REQUIRE(ctl.reaches(name, "exited"));
+        for (const char* name : {"crasher", "violator", "walled", "hog"}) REQUIRE(ctl.act(control::stop, name).ok());
+        for (const char* name : {"crasher", "violator", "walled", "hog"}) REQUIRE(ctl.reaches(name, "exited"));
         REQUIRE(ctl.state_of("cycler") == "ready");
         HostCounts counts = settled_counts(host.pid());
-        for (const char* name : {"crasher", "violator", "walled"}) REQUIRE(ctl.act(control::start, name).ok());
+        for (const char* name : {"crasher", "violator", "walled", "hog"}) REQUIRE(ctl.act(control::start, name).ok());
         return counts;
     };
 
@@ -320,8 +323,8 @@ TEST_CASE("redteam soak: what the host holds stays the same over many stops, sta
     // Heap the host kept per event would show here (a few hundred bytes times the rounds'
     // thousands of events); measured after the fix: 108 KiB in 100 rounds, 476 in 300.
     CHECK(after.rss_kib - before.rss_kib < 1024);
-    std::printf("soak: %d rounds, %d reloads, restarts: crasher %u, violator %u, walled %u\nsoak: before %s\nsoak: after  %s\n",
-                rounds, reloads, ctl.restarts_of("crasher"), ctl.restarts_of("violator"), ctl.restarts_of("walled"),
+    std::printf("soak: %d rounds, %d reloads, restarts: crasher %u, violator %u, walled %u, hog %u\nsoak: before %s\nsoak: after  %s\n",
+                rounds, reloads, ctl.restarts_of("crasher"), ctl.restarts_of("violator"), ctl.restarts_of("walled"), ctl.restarts_of("hog"),
                 before.describe().c_str(),
                 after.describe().c_str());
 
