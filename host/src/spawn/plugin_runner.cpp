@@ -78,10 +78,13 @@ bool PluginRunner::send_signal(int signal) noexcept { return started_ && spawned
 
 // An asio watcher on a duplicate of a descriptor owned elsewhere (so that the reactor's
 // registration never outlives the descriptor it refers to).
-PluginRunner::Watch PluginRunner::watch(int fd) {
+PluginRunner::Watch PluginRunner::watch(int fd, const char* what) {
     if (fd < 0) return nullptr;
     int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (copy < 0) return nullptr;
+    if (copy < 0) {
+        if (unwatched_.empty()) unwatched_ = std::string("the host cannot watch its ") + what + ": " + std::strerror(errno);
+        return nullptr;
+    }
     return std::make_unique<asio::posix::stream_descriptor>(io_, copy);
 }
 
@@ -159,7 +162,7 @@ void PluginRunner::start(SpawnedPlugin spawned, std::optional<ViolationMonitor> 
     spawned_ = std::move(spawned);
     started_ = true;
     start_time_ = Clock::now();
-    pidfd_watch_ = watch(spawned_.process.pidfd());
+    pidfd_watch_ = watch(spawned_.process.pidfd(), "exit");
     if (stop_requested_) {
         // Stopped while it was being launched: it never ran the plugin's protocol.
         spawned_.process.send_signal(SIGKILL);
@@ -167,10 +170,10 @@ void PluginRunner::start(SpawnedPlugin spawned, std::optional<ViolationMonitor> 
         return;
     }
     monitor_ = std::move(monitor);
-    if (monitor_) violation_watch_ = watch(monitor_->fd());
+    if (monitor_) violation_watch_ = watch(monitor_->fd(), "seccomp notifications");
     if (options_.pump_output) {
-        stdout_watch_ = watch(spawned_.stdout_pipe.get());
-        stderr_watch_ = watch(spawned_.stderr_pipe.get());
+        stdout_watch_ = watch(spawned_.stdout_pipe.get(), "standard output");
+        stderr_watch_ = watch(spawned_.stderr_pipe.get(), "standard error");
     }
     if (protocol_ == PluginProtocol::Airlock) {
         if (events_.handshaking) events_.handshaking();
@@ -182,6 +185,12 @@ void PluginRunner::start(SpawnedPlugin spawned, std::optional<ViolationMonitor> 
     wait_output(OutputStream::Stderr);
     wait_violations();
     if (wall_) enforce_wall_limit();
+    if (!unwatched_.empty()) {
+        // Out of descriptors (EMFILE): unwatched, its exit would never be noticed, its forbidden
+        // calls never answered, its output or messages never read. Killed, its end says why.
+        if (failure_.empty()) failure_ = unwatched_;
+        spawned_.process.send_signal(SIGKILL);
+    }
     wait_exit();
 }
 
@@ -213,7 +222,8 @@ void PluginRunner::start_session() {
         if (self->events_.ready) self->events_.ready();
     };
     session_.emplace(spawned_, supervision_, std::move(callbacks));
-    connection_read_ = watch(session_->fd());
+    connection_read_ = watch(session_->fd(), "connection");
+    connection_write_ = watch(session_->fd(), "connection");  // made now: the handshake writes at once
     ready_timer_.expires_after(supervision_.ready_timeout);
     ready_timer_.async_wait([weak](const boost::system::error_code& error) {
         auto self = weak.lock();
@@ -257,7 +267,7 @@ void PluginRunner::after_connection_activity() {
 
 void PluginRunner::flush_writes() {
     if (finished_ || !session_ || writing_ || session_->fd() < 0 || !session_->wants_write()) return;
-    if (!connection_write_) connection_write_ = watch(session_->fd());
+    if (!connection_write_) connection_write_ = watch(session_->fd(), "connection");
     if (!connection_write_) return;
     writing_ = true;
     when_ready(*connection_write_, POLLOUT, [](PluginRunner& self) {
@@ -427,7 +437,7 @@ void PluginRunner::enforce_wall_limit() {
 // --- ending --------------------------------------------------------------------------------
 
 void PluginRunner::wait_exit() {
-    if (!pidfd_watch_) return;
+    if (!pidfd_watch_) return process_exited();  // no watcher (EMFILE): polled, see process_exited
     std::weak_ptr<PluginRunner> weak = weak_from_this();
     pidfd_watch_->async_wait(asio::posix::stream_descriptor::wait_read, [weak](const boost::system::error_code& error) {
         auto self = weak.lock();

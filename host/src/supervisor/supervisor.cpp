@@ -76,6 +76,7 @@ struct Plugin {
     bool restart_pending = false;             ///< waiting on restart_timer
     std::vector<std::function<void()>> when_down;  ///< run once the current process is gone
     bool removed = false;                     ///< dropped by a reload: erase once down
+    unsigned stops = 0;  ///< explicit stops so far: a restart asked for before the latest one does not launch
     std::optional<protocol::ProgressReport> progress;  ///< the current process's latest report
     Clock::time_point progress_at{};
     Clock::time_point progress_logged{};
@@ -125,6 +126,9 @@ struct Supervisor::Impl {
 
     void set_state(Plugin& plugin, PluginState state, const std::string& detail = "") {
         plugin.state = state;
+        // Given up on: what its Spawner holds (namespaces, Landlock ruleset, spare cgroups, the
+        // dynamic uid's lock) goes now rather than with the host; a `start` prepares it anew.
+        if (state == PluginState::Failed) plugin.spawner.reset();
         host_event(plugin, std::string("state ") + plugin_state_name(state) + (detail.empty() ? "" : " (" + detail + ")"));
         if (state == PluginState::Ready) finish_ready_waiters(plugin, Status());
     }
@@ -422,9 +426,9 @@ struct Supervisor::Impl {
 
     void restart_plugin(const std::shared_ptr<Plugin>& plugin) {
         std::weak_ptr<Plugin> weak_plugin = plugin;
-        stop_plugin(plugin, [this, weak_plugin]() {
+        stop_plugin(plugin, [this, weak_plugin, stops = plugin->stops]() {
             auto p = weak_plugin.lock();
-            if (!p || p->removed || p->run) return;
+            if (!p || p->removed || p->run || p->stops != stops) return;
             ++p->restarts;
             p->starts.clear();
             p->next_delay = p->config.supervision.restart_delay;
@@ -490,6 +494,7 @@ Status Supervisor::start(const std::string& name) { return impl_->start(name); }
 Status Supervisor::stop(const std::string& name) {
     auto plugin = impl_->find(name);
     if (!plugin || plugin->removed) return Impl::not_found(name);
+    ++plugin->stops;  // the latest of stop and restart wins (a reload's restart included)
     impl_->stop_plugin(plugin, nullptr);
     return {};
 }
@@ -667,9 +672,14 @@ void Supervisor::call_raw(const std::string& name, const std::string& method, st
     plugin->bytes_out += body.size();
     run->flush_writes();
     pending->timer.expires_after(timeout);
-    pending->timer.async_wait([finish, timed_out](const boost::system::error_code& error) {
+    pending->timer.async_wait([finish, timed_out, weak_run = std::weak_ptr<PluginRunner>(run),
+                               id = *started](const boost::system::error_code& error) {
         if (error) return;
         finish(Status(StatusCode::Timeout, timed_out));
+        // The session's record of the call ends with it (the plugin is told, as by
+        // PluginClient): the session checks its deadlines only when the plugin sends
+        // something, so one that never answers kept a record per timed-out call.
+        if (auto live = weak_run.lock(); live && live->session() && live->session()->cancel_call(id)) live->flush_writes();
     });
 }
 

@@ -131,3 +131,31 @@ TEST_CASE("redteam lifecycle: a plugin that stops itself (SIGSTOP) is still stop
     CHECK(took < std::chrono::milliseconds(600 + 2000));
     CHECK(status_of(supervisor, "frozen").last_exit.find("killed by signal 9") != std::string::npos);
 }
+
+TEST_CASE("redteam lifecycle: a stop while a restart waits for the old process wins, the plugin stays stopped") {
+    // Before, the restart (airlockctl restart, or a reload that changed the plugin) launched it
+    // again once the old process was down, although the stop after it had been answered
+    // "stopping".
+    using namespace airlock::host;
+    using namespace airlock::supervisor_test;
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("one", "serve")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "one", PluginState::Ready); }));
+    REQUIRE(supervisor.restart("one").ok());
+    REQUIRE(supervisor.stop("one").ok());
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "one", PluginState::Exited); }));
+    while (io.poll() > 0) {  // the callbacks posted when it went down
+    }
+    CHECK(in_state(supervisor, "one", PluginState::Exited));
+    CHECK(status_of(supervisor, "one").pid <= 0);  // not running
+
+    // A restart after the stop still restarts it.
+    REQUIRE(supervisor.start("one").ok());
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "one", PluginState::Ready); }));
+    REQUIRE(supervisor.stop("one").ok());
+    REQUIRE(supervisor.restart("one").ok());
+    REQUIRE(run_until(io, [&] { return in_state(supervisor, "one", PluginState::Ready) &&
+                                       status_of(supervisor, "one").restarts == 1; }));
+}

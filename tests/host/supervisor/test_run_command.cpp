@@ -1,5 +1,6 @@
 // `airlock-host run CONFIG` as a process: SIGHUP with a broken config keeps the plugins
 // running, SIGTERM stops them all and exits 0.
+#include "host_process.hpp"
 #include "supervisor_test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -19,55 +20,6 @@
 using namespace airlock::supervisor_test;
 
 namespace {
-
-const std::string kHost = AIRLOCK_HOST_EXE;
-
-class HostProcess {
-public:
-    /// `nofile`: the RLIMIT_NOFILE the host is started with (default: this process's).
-    HostProcess(const TempDir& dir, const std::string& config_path, std::optional<rlimit> nofile = std::nullopt)
-        : dir_(dir) {
-        const std::string out = dir.path() + "/host.out";
-        const std::string err = dir.path() + "/host.err";
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(out_fd, 1);
-            ::dup2(err_fd, 2);
-            if (nofile && ::setrlimit(RLIMIT_NOFILE, &*nofile) != 0) ::_exit(126);
-            ::execl(kHost.c_str(), kHost.c_str(), "run", config_path.c_str(), static_cast<char*>(nullptr));
-            ::_exit(127);
-        }
-    }
-    ~HostProcess() {
-        if (status_ < 0) {
-            ::kill(pid_, SIGKILL);
-            (void)wait();
-        }
-    }
-    pid_t pid() const { return pid_; }
-    std::string out() const { return dir_.read("host.out"); }
-    std::string err() const { return dir_.read("host.err"); }
-    int wait() {
-        if (status_ < 0) ::waitpid(pid_, &status_, 0);
-        return status_;
-    }
-    /// Waits until `text` appears in the output file named `file`.
-    bool wait_for(const std::string& file, const std::string& text, std::chrono::seconds limit = std::chrono::seconds(20)) {
-        const auto end = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < end) {
-            if (dir_.read(file).find(text) != std::string::npos) return true;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return false;
-    }
-
-private:
-    const TempDir& dir_;
-    pid_t pid_ = -1;
-    int status_ = -1;
-};
 
 // The plugin's pid as the host reports it ("state ready (pid N, ..."); the plugin's own
 // "pid N serving" line shows its pid inside its PID namespace.

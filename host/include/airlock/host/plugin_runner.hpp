@@ -173,7 +173,9 @@ private:
     using Watch = std::unique_ptr<boost::asio::posix::stream_descriptor>;
     PluginRunner(boost::asio::io_context& io, const PluginConfig& plugin, Events events, Options options);
 
-    Watch watch(int fd);
+    /// A watcher on a duplicate of `fd`; null when `fd` is closed, or when no descriptor is left
+    /// for the duplicate (then `unwatched_` says which, and start() kills the process).
+    Watch watch(int fd, const char* what);
     template <class Handler>
     void when_ready(boost::asio::posix::stream_descriptor& stream, short events, Handler handler);
     void start_session();
@@ -220,6 +222,7 @@ private:
     std::uint64_t violations_ = 0;
     std::string fatal_violation_;
     std::string failure_;
+    std::string unwatched_;  ///< the first watcher start() could not make, and why
     std::optional<PluginExit> exit_;
     Clock::time_point last_output_ = Clock::now();
 

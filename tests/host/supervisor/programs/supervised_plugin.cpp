@@ -5,6 +5,10 @@
 //                 request, exit 0
 //   ignore-stop   like serve, but ignores the stop request, SIGTERM and SIGINT
 //   crash         prints "crashing" on stdout and exits 1 at once
+//   oom           reports ready, then fills a memfd until the memory cgroup's OOM killer ends
+//                 it (needs @ipc for memfd_create; exits 3 if a write fails instead)
+//   hold          like serve, but also announces `hold` (tag 103, bool both ways), whose
+//                 calls it never answers, and sends the host nothing unasked
 //   garbage       handshake, then writes garbage on the connection and floods stdout
 //   no-ready      handshake and grant table, then never reports ready
 //   flood         reports ready, then writes long lines to stdout as fast as it can
@@ -34,6 +38,7 @@
 #include "../../../support/raw_plugin.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -186,6 +191,7 @@ int main(int argc, char** argv) {
     announce("inspect", inspect_tag, describe(spec_of<supervised::InspectRequest>()),
              describe(spec_of<supervised::InspectReply>()));
     announce("work", work_tag, describe(spec_of<supervised::WorkRequest>()), describe(spec_of<supervised::WorkReply>()));
+    if (mode == "hold") announce("hold", wire::kFirstApplicationTag + 3, "bool", "bool");
     if (mode == "heavy-types") {
         const std::string dense = dense_type_description();
         announce("hold", wire::kFirstApplicationTag + 3, "bool", dense);
@@ -223,6 +229,14 @@ int main(int argc, char** argv) {
     if (mode == "flood") {
         const std::string line(3000, 'f');
         for (;;) std::printf("%s\n", line.c_str());
+    }
+    if (mode == "oom") {
+        (void)session.poll_once(std::chrono::milliseconds(100));  // let the host see ready first
+        const int fd = ::memfd_create("oom", MFD_CLOEXEC);
+        const std::vector<char> chunk(1 << 20, 'o');
+        while (fd >= 0 && ::write(fd, chunk.data(), chunk.size()) > 0) {
+        }
+        return 3;
     }
     if (mode == "violate") {
         (void)session.poll_once(std::chrono::milliseconds(100));  // let the host see ready first
