@@ -860,7 +860,9 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     detail::LaunchedChild child = detail::launch_child(s.plan);
     if (s.cgroups) s.cgroups->close_join_fds();
     std::unique_ptr<ProcessResources> resources = std::move(s.cgroups);
-    if (p.standby_slot && s.failure.step == 0) {
+    // A launch with the caller's own stdio or arguments would never take a standby: none is
+    // made after its reap.
+    if (p.standby_slot && s.failure.step == 0 && default_options(options)) {
         std::weak_ptr<void> weak_slot = std::static_pointer_cast<void>(p.standby_slot);
         auto refill = [](const std::shared_ptr<void>& any) { static_cast<StandbySlot*>(any.get())->refill(); };
         resources = std::make_unique<RefillAfterReap>(std::move(resources), weak_slot, refill,
