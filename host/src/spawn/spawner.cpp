@@ -580,7 +580,7 @@ private:
 } // namespace
 
 // The checks every start makes: the executable, its trust, the grants, the root, Landlock.
-static StartChecks check_start(const Spawner::Prepared& p);
+static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants);
 static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, const LaunchOptions& options,
                                                 StartChecks checks, bool standby);
 
@@ -591,7 +591,12 @@ static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared
     auto standby = std::make_unique<Standby>();
     standby->owner = ::getpid();
     standby->stacks = std::make_unique<detail::StandbyStacks>();
-    standby->state = plan_launch(p, LaunchOptions{}, check_start(p), true);
+    // Without the grants: a protocol "airlock" plugin gets them after its hello, from the
+    // launch's own checks (opening them here would make a `create` file or connect a socket
+    // for a start that may never come).
+    StartChecks checks = check_start(p, false);
+    if (checks.script) return nullptr;  // a #! script always starts cold
+    standby->state = plan_launch(p, LaunchOptions{}, std::move(checks), true);
     LaunchState& s = *standby->state;
     s.plan.wait_for_release = true;
     if ((s.plan.namespaces.clone_flags & CLONE_NEWPID) != 0) s.plan.pid_init.plugin_stack_top = standby->stacks->plugin_stack_top();
@@ -623,7 +628,7 @@ void Spawner::StandbySlot::refill() {
     }
 }
 
-static StartChecks check_start(const Spawner::Prepared& p) {
+static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants) {
     const PluginConfig& plugin = p.plugin;
     StartChecks checks;
     // The checks below (the executable's trust walk, the Landlock ruleset's paths, the
@@ -660,12 +665,12 @@ static StartChecks check_start(const Spawner::Prepared& p) {
     checks.script = detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
 
     try {
-        checks.grants = open_grants(plugin.grants, writable_directories_of(plugin));
+        if (open_the_grants) checks.grants = open_grants(plugin.grants, writable_directories_of(plugin));
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }
     // A grant with `create` may just have made its file: the checks after it ask afresh.
-    if (std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& grant) { return grant.create; })) {
+    if (open_the_grants && std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& grant) { return grant.create; })) {
         shared_lstat_answers.reset();
         shared_lstat_answers.emplace();
     }
@@ -832,7 +837,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         standby = std::move(p.standby_slot->standby);
     }
     // A start the checks refuse discards the standby with it (it goes out of scope).
-    StartChecks checks = check_start(p);
+    StartChecks checks = check_start(p, true);
     if (standby && standby_matches(*standby->state, checks, *standby->stacks)) {
         LaunchState& s = *standby->state;
         // Grants of protocol "airlock" are opened by this start's checks and sent after the hello.

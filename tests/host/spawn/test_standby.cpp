@@ -10,11 +10,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -346,4 +349,47 @@ TEST_CASE("standby: a host killed with SIGKILL leaves no standby child", "[stand
     CHECK((exited[1].revents & POLLIN) != 0);
     ::close(launch_pidfd);
     ::close(plugin_pidfd);
+}
+
+TEST_CASE("standby: its preparation opens no grant, the launch does", "[standby]") {
+    TempDir dir;
+    const std::string socket_path = dir.path() + "/api.sock";
+    const int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    REQUIRE(server >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+    REQUIRE(::bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(server, 8) == 0);
+    const auto connections = [&] {
+        int count = 0;
+        for (int accepted; (accepted = ::accept4(server, nullptr, nullptr, SOCK_CLOEXEC)) >= 0; ++count) ::close(accepted);
+        return count;
+    };
+    ProbeConfig probe = reporting_probe();
+    probe.grants = "api = { connect = " + quoted(socket_path) + " }\n";
+    Spawner spawner(probe_config(probe));
+    if (!standby_expected(spawner)) {
+        WARN("not root or no seccomp: no standby child to test");
+        ::close(server);
+        return;
+    }
+    SpawnedPlugin first = spawner.launch();
+    CHECK(first.grants_to_send.size() == 1);
+    first.grants_to_send.clear();
+    CHECK(connections() == 1);
+    (void)read_to_end(first.stdout_pipe.get());
+    REQUIRE(first.process.wait().shell_status() == 0);
+    const std::optional<Parked> parked = parked_standby();
+    REQUIRE(parked.has_value());
+    CHECK(connections() == 0);  // the standby's preparation connected nothing
+
+    SpawnedPlugin second = spawner.launch();
+    CHECK(second.process.pid() == parked->plugin);
+    REQUIRE(second.grants_to_send.size() == 1);
+    CHECK(second.grants_to_send[0].name == "api");
+    CHECK(connections() == 1);  // the launch's own check opened it
+    (void)read_to_end(second.stdout_pipe.get());
+    CHECK(second.process.wait().shell_status() == 0);
+    ::close(server);
 }
