@@ -436,26 +436,19 @@ LaunchedChild launch_child(const ChildPlan& plan) {
 }
 
 StandbyStacks::StandbyStacks() {
-    for (void** base : {&launch_base_, &plugin_base_}) {
-        *base = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
-        if (*base == MAP_FAILED) {
-            *base = nullptr;
-            const int error = errno;
-            this->~StandbyStacks();
-            throw SpawnError(std::string("cannot map a standby child's stack: ") + std::strerror(error));
-        }
-        ::mprotect(*base, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), PROT_NONE);
-    }
+    // Both in one mapping: [guard | launch stack | guard | plugin stack].
+    base_ = ::mmap(nullptr, 2 * kChildStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (base_ == MAP_FAILED) throw SpawnError(std::string("cannot map a standby child's stacks: ") + std::strerror(errno));
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    ::mprotect(base_, page, PROT_NONE);
+    ::mprotect(static_cast<char*>(base_) + kChildStackSize, page, PROT_NONE);
 }
 
-StandbyStacks::~StandbyStacks() {
-    for (void* base : {launch_base_, plugin_base_})
-        if (base != nullptr) ::munmap(base, kChildStackSize);
-}
+StandbyStacks::~StandbyStacks() { ::munmap(base_, 2 * kChildStackSize); }
 
-void* StandbyStacks::launch_stack_top() const noexcept { return static_cast<char*>(launch_base_) + kChildStackSize; }
-void* StandbyStacks::plugin_stack_top() const noexcept { return static_cast<char*>(plugin_base_) + kChildStackSize; }
+void* StandbyStacks::launch_stack_top() const noexcept { return static_cast<char*>(base_) + kChildStackSize; }
+void* StandbyStacks::plugin_stack_top() const noexcept { return static_cast<char*>(base_) + 2 * kChildStackSize; }
 
 bool StandbyStacks::exec_done() const noexcept { return __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE) == 0; }
 

@@ -171,8 +171,7 @@ public:
     int* clear_word() noexcept { return &clear_word_; }
 
 private:
-    void* launch_base_ = nullptr;
-    void* plugin_base_ = nullptr;
+    void* base_ = nullptr;
     alignas(4) int clear_word_ = 1;
 };
 
