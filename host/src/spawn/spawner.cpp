@@ -26,11 +26,13 @@
 #include <linux/ioctl.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -600,18 +602,31 @@ static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared
     LaunchState& s = *standby->state;
     s.plan.wait_for_release = true;
     if ((s.plan.namespaces.clone_flags & CLONE_NEWPID) != 0) s.plan.pid_init.plugin_stack_top = standby->stacks->plugin_stack_top();
-    detail::LaunchedChild child;
-    detail::run_on_standby_thread([&] { child = detail::launch_standby_child(s.plan, *standby->stacks); });
-    if (s.cgroups) s.cgroups->close_join_fds();  // the child has its own copies
-    // The child hands its listener over before it parks (having written its pid first); taken
-    // here, not by the receiving thread, as this thread does not sleep in a vfork.
-    auto listener = receive_seccomp_listener(s.handoff_host.get(), kListenerTimeoutMs);
     standby->refill_after_reap = std::make_shared<std::atomic<bool>>(false);
     std::weak_ptr<void> weak_slot = std::static_pointer_cast<void>(slot);
     auto refill = [](const std::shared_ptr<void>& any) { static_cast<StandbySlot*>(any.get())->refill(); };
-    standby->process = std::make_unique<PluginProcess>(
-        s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), weak_slot, refill,
-                                                                standby->refill_after_reap)));
+    detail::LaunchedChild child;
+    detail::run_on_standby_thread([&] { child = detail::launch_standby_child(s.plan, *standby->stacks); });
+    Result<UniqueFd> listener = UniqueFd();
+    try {
+        // From here the child runs in `s` and the stacks: whatever fails must end it, and
+        // wait until its PID namespace is empty, before they are freed.
+        if (s.cgroups) s.cgroups->close_join_fds();  // the child has its own copies
+        // The child hands its listener over before it parks (having written its pid first);
+        // taken here, not by the receiving thread, as this thread does not sleep in a vfork.
+        listener = receive_seccomp_listener(s.handoff_host.get(), kListenerTimeoutMs);
+        standby->process = std::make_unique<PluginProcess>(
+            s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), weak_slot, refill,
+                                                                    standby->refill_after_reap)));
+    } catch (...) {
+        if (child.pidfd) {  // not yet owned by a PluginProcess (whose destructor would do this)
+            ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
+            siginfo_t info{};
+            while (::waitid(P_PIDFD, static_cast<id_t>(child.pidfd.get()), &info, WEXITED) != 0 && errno == EINTR) {
+            }
+        }
+        throw;
+    }
     s.close_child_ends(true);
     if (!listener || s.failure.step != 0 || standby->stacks->exec_done()) return nullptr;  // discarded
     standby->listener = std::move(*listener);

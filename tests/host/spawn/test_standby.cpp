@@ -393,3 +393,27 @@ TEST_CASE("standby: its preparation opens no grant, the launch does", "[standby]
     CHECK(second.process.wait().shell_status() == 0);
     ::close(server);
 }
+
+TEST_CASE("standby: a forked copy of the host leaves its parent's standby alone", "[standby]") {
+    std::optional<Spawner> spawner(std::in_place, probe_config(reporting_probe()));
+    if (!standby_expected(*spawner)) {
+        WARN("not root or no seccomp: no standby child to test");
+        return;
+    }
+    REQUIRE(launch_and_wait(*spawner).exit.shell_status() == 0);
+    const std::optional<Parked> parked = parked_standby();
+    REQUIRE(parked.has_value());
+    const pid_t copy = ::fork();
+    REQUIRE(copy >= 0);
+    if (copy == 0) {
+        spawner.reset();  // the copy's Spawner goes: the standby is its parent's, not its own
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(copy, &status, 0) == copy);
+    CHECK(WIFEXITED(status));
+    CHECK(::kill(parked->plugin, 0) == 0);
+    const Launched launched = launch_and_wait(*spawner);
+    CHECK(launched.pid == parked->plugin);
+    CHECK(launched.exit.shell_status() == 0);
+}
