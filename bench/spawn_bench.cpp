@@ -4,7 +4,11 @@
 //
 //   spawn_to_ready_ms        launch() until PluginClient is ready (the plugin is then stopped
 //                            gracefully, outside the timing). The Spawner is prepared once,
-//                            as a supervisor does; its preparation is not timed.
+//                            as a supervisor does; its preparation is not timed. Like a
+//                            supervisor's restart, each launch after the first takes the
+//                            standby child the Spawner prepared at the previous plugin's reap,
+//                            inside the untimed stop (docs/spawning.md, "Standby child"); the
+//                            launch still runs every per-start check.
 //   spawn_raw_ms             posix_spawn of the minimal program until its byte is read (the
 //                            child is reaped outside the timing).
 //   spawn_ratio_vs_raw       median of the per-round ratios spawn_to_ready / raw.

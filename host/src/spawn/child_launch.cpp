@@ -16,6 +16,7 @@
 #include <airlock/host/spawner.hpp>
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -224,6 +225,12 @@ void join_cgroups(const ChildPlan& plan) {
             if (error != 0) fail(plan, ChildStep::SendListener, error);
         }
     }
+    if (plan.wait_for_release) {
+        // Fully confined, parked until the host launches it (or closes the socket: it
+        // discarded this child, or died). The tagged read passes the filter as the hand-off's.
+        const int error = child_wait_for_release(kept.listener_handoff, plan.confinement.exec_tag, kReleaseByte);
+        if (error != 0) fail(plan, ChildStep::WaitForRelease, error);
+    }
     fail(plan, ChildStep::Exec, child_exec(kept.exe, plan.argv, plan.envp, plan.confinement.exec_tag));
 }
 
@@ -244,7 +251,45 @@ int plugin_entry(void* argument) {
 // pid 1 of the plugin's PID namespace: starts the plugin, then replaces itself (and with it
 // the host's memory it runs in) by airlock-pid-init. Every signal is still blocked, as the
 // host blocked them around clone: they wait for the init's loop.
+// A standby's pid 1 sleeps in the vfork for as long as its plugin is parked, holding a copy
+// of every descriptor the host had open at the clone (another launch's socket end among
+// them, whose end of stream would then never come). It keeps only what it and the plugin
+// still need.
+void keep_only_plan_descriptors(const ChildPlan& plan) {
+    constexpr std::size_t kMaxKept = 64;
+    int kept[kMaxKept];
+    std::size_t count = 0;
+    const auto keep = [&](int fd) {
+        if (fd < 0) return;
+        if (count == kMaxKept) fail(plan, ChildStep::CloseDescriptors, EMFILE);
+        kept[count++] = fd;
+    };
+    for (std::size_t i = 0; i < plan.move_count; ++i) keep(plan.moves[i].source);
+    for (std::size_t i = 0; i < plan.cgroup_join_count; ++i) keep(plan.cgroup_join_fds[i]);
+    keep(plan.exe_fd);
+    keep(plan.confinement.landlock_ruleset_fd);
+    keep(plan.listener_handoff_fd);
+    keep(plan.pid_init.image_fd);
+    keep(plan.pid_init.status_fd);
+    keep(plan.pid_init.host_proc_fd);
+    keep(plan.pid_init.host_pidfd);
+    for (std::size_t i = 1; i < count; ++i) {  // insertion sort: no library code here
+        const int fd = kept[i];
+        std::size_t j = i;
+        for (; j > 0 && kept[j - 1] > fd; --j) kept[j] = kept[j - 1];
+        kept[j] = fd;
+    }
+    unsigned int next = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto fd = static_cast<unsigned int>(kept[i]);
+        if (fd > next && ::syscall(SYS_close_range, next, fd - 1, 0) != 0) fail(plan, ChildStep::CloseDescriptors, errno);
+        if (fd >= next) next = fd + 1;
+    }
+    if (::syscall(SYS_close_range, next, ~0U, 0) != 0) fail(plan, ChildStep::CloseDescriptors, errno);
+}
+
 [[noreturn]] void become_pid_init(const ChildPlan& plan) {
+    if (plan.wait_for_release) keep_only_plan_descriptors(plan);
     const int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
     const int plugin = plan.pid_init.clone(plugin_entry, plan.pid_init.plugin_stack_top, flags,
                                            const_cast<ChildPlan*>(&plan));
@@ -364,6 +409,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::DropCapabilities: return "drop its capabilities (capset)";
     case ChildStep::ResetScheduling: return "give up a real-time scheduling or I/O priority";
     case ChildStep::ResetOomScore: return "raise a negative oom_score_adj to 0 (/proc/self/oom_score_adj)";
+    case ChildStep::WaitForRelease: return "wait, prepared, for its launch";
     }
     return "an unknown step";
 }
@@ -380,6 +426,51 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         // The namespace flags create the plugin's own UTS and IPC namespaces with it.
         const int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | static_cast<int>(plan.namespaces.clone_flags);
         pid = direct_clone()(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
+        clone_error = errno;
+    }
+    if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));
+    LaunchedChild child;
+    child.pid = pid;
+    child.pidfd.reset(pidfd);
+    return child;
+}
+
+StandbyStacks::StandbyStacks() {
+    // Both in one mapping: [guard | launch stack | guard | plugin stack].
+    base_ = ::mmap(nullptr, 2 * kChildStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (base_ == MAP_FAILED) throw SpawnError(std::string("cannot map a standby child's stacks: ") + std::strerror(errno));
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    ::mprotect(base_, page, PROT_NONE);
+    ::mprotect(static_cast<char*>(base_) + kChildStackSize, page, PROT_NONE);
+}
+
+StandbyStacks::~StandbyStacks() { ::munmap(base_, 2 * kChildStackSize); }
+
+void* StandbyStacks::launch_stack_top() const noexcept { return static_cast<char*>(base_) + kChildStackSize; }
+void* StandbyStacks::plugin_stack_top() const noexcept { return static_cast<char*>(base_) + 2 * kChildStackSize; }
+
+bool StandbyStacks::exec_done() const noexcept { return __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE) == 0; }
+
+void StandbyStacks::wait_exec_done() const noexcept {
+    // The kernel writes 0 and wakes the word (a shared futex) when the launch child releases
+    // the host's memory, at its execve or its exit: what vfork waits for, without the wait.
+    for (int seen; (seen = __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE)) != 0;) {
+        ::syscall(SYS_futex, &clear_word_, FUTEX_WAIT, seen, nullptr, nullptr, 0);
+    }
+}
+
+LaunchedChild launch_standby_child(const ChildPlan& plan, StandbyStacks& stacks) {
+    int pidfd = -1;
+    pid_t pid = -1;
+    int clone_error = 0;
+    {
+        AllSignalsBlocked blocked;
+        // No CLONE_VFORK: the child parks before its exec and this thread goes on.
+        const int flags = CLONE_VM | CLONE_PIDFD | CLONE_CHILD_CLEARTID | SIGCHLD |
+                          static_cast<int>(plan.namespaces.clone_flags);
+        pid = direct_clone()(child_entry, stacks.launch_stack_top(), flags, const_cast<ChildPlan*>(&plan), &pidfd,
+                             nullptr, stacks.clear_word());
         clone_error = errno;
     }
     if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));

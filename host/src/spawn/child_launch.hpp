@@ -56,6 +56,7 @@ enum class ChildStep : std::uint32_t {
     DropCapabilities,   ///< the plugin clears its capabilities (child_inherited_state.hpp)
     ResetScheduling,    ///< the plugin gives up a real-time policy, negative nice, real-time I/O class
     ResetOomScore,      ///< the child raises a negative oom_score_adj to 0
+    WaitForRelease,     ///< a standby child waits for its launch (child_launch.hpp)
 };
 
 /// A human description of a step, e.g. "set the resource limit".
@@ -134,7 +135,14 @@ struct ChildPlan {
     NamespaceChildPlan namespaces;
     PidInitPlan pid_init;
     ChildConfinement confinement;
+    /// A standby child (launch_standby_child): after the listener hand-off, wait on the
+    /// hand-off socket for kReleaseByte before executing; anything else ends it.
+    bool wait_for_release = false;
 };
+
+/// What the host sends a standby child to let it execute.
+inline constexpr char kReleaseByte = 'G';
+
 
 /// The result of a launch that reached exec or failed in the child.
 struct LaunchedChild {
@@ -144,6 +152,38 @@ struct LaunchedChild {
 
 /// The calling thread's stack for the plugin below a PID namespace's pid 1 (mapped once).
 void* plugin_stack_top();
+
+/// The stacks of one standby child (its pid 1's and the plugin's), and the word the kernel
+/// clears when its launch child has executed or exited (CLONE_CHILD_CLEARTID). Must outlive
+/// the child's use of the host's memory: until exec_done() (or the child has been reaped).
+class StandbyStacks {
+public:
+    StandbyStacks();
+    ~StandbyStacks();
+    StandbyStacks(const StandbyStacks&) = delete;
+    StandbyStacks& operator=(const StandbyStacks&) = delete;
+    void* launch_stack_top() const noexcept;
+    void* plugin_stack_top() const noexcept;
+    /// Whether the launch child no longer runs in the host's memory (executed or exited).
+    bool exec_done() const noexcept;
+    /// Waits until exec_done().
+    void wait_exec_done() const noexcept;
+    int* clear_word() noexcept { return &clear_word_; }
+
+private:
+    void* base_ = nullptr;
+    alignas(4) int clear_word_ = 1;
+};
+
+/// Starts a standby child: as launch_child(), but without CLONE_VFORK, on `stacks`, and with
+/// plan.wait_for_release set, so it stops just before its execveat and this returns at once.
+/// The child then shares the host's memory while the host runs: it touches only the plan
+/// (which must stay alive and unchanged until stacks.exec_done() or the child is reaped) and
+/// its stacks, with raw system calls. Call it on the standby thread (standby_thread.hpp),
+/// which outlives every child it starts (their parent-death signal follows that thread) and
+/// never reads errno the children may write into its TLS.
+/// @throws SpawnError when clone itself fails.
+LaunchedChild launch_standby_child(const ChildPlan& plan, StandbyStacks& stacks);
 
 /// Starts the child with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD, plus the namespace flags of
 /// plan.namespaces) on its own stack and runs

@@ -16,6 +16,9 @@ int child_apply_landlock(int ruleset_fd) noexcept;
 /// `listener_out` non-null: load with a user-notification listener, stored there.
 int child_apply_seccomp(const sock_fprog& program, int* listener_out) noexcept;
 int child_send_listener(int socket_fd, int listener_fd, std::uint64_t exec_tag) noexcept;
+/// A standby child's wait on `socket_fd` for `release` (a read tagged as the hand-off's, so
+/// it passes the filter). ECONNABORTED for end of stream or another byte.
+int child_wait_for_release(int socket_fd, std::uint64_t exec_tag, char release) noexcept;
 /// execveat(exe_fd, "", argv, envp, AT_EMPTY_PATH), tagged for the seccomp filter.
 /// Returns only on failure.
 int child_exec(int exe_fd, char* const argv[], char* const envp[], std::uint64_t exec_tag) noexcept;

@@ -12,6 +12,7 @@
 #include "listener_receiver_thread.hpp"
 #include "pid_init_image.hpp"
 #include "spawner_internals.hpp"
+#include "standby_thread.hpp"
 
 #include <airlock/host/inherited_stdio.hpp>
 #include <airlock/host/isolation_layers.hpp>
@@ -25,14 +26,17 @@
 #include <linux/ioctl.h>
 #include <pwd.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -323,6 +327,18 @@ struct PidNamespaceLaunch {
 
 } // namespace
 
+static bool standby_possible(const Spawner::Prepared& p);
+
+/// The standby of one Spawner, shared with the reap hooks of its processes.
+struct Spawner::StandbySlot {
+    std::mutex mutex;
+    const Prepared* owner = nullptr;  ///< null once the Spawner is gone
+    std::unique_ptr<Standby> standby;
+    std::weak_ptr<StandbySlot> self;
+    void refill();
+    ~StandbySlot();
+};
+
 struct Spawner::Prepared {
     PluginConfig plugin;
     detail::PreparedConfinement confinement;
@@ -342,6 +358,10 @@ struct Spawner::Prepared {
     gid_t gid = 0;
     /// With `dynamic_user` (root host): the uid held for this plugin while the Spawner lives.
     std::optional<detail::DynamicUser> dynamic_user;
+    SpawnerUse use = SpawnerUse::Launches;
+    /// Where the standby child waits (standby_possible); null when there is none.
+    std::shared_ptr<StandbySlot> standby_slot;
+    ~Prepared();
 };
 
 Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_unique<Prepared>()) {
@@ -404,6 +424,12 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
     p.gid = user.gid;
     p.share_ipc_namespace = cannot_use_ipc_objects(p.plugin, p.confinement.seccomp_applied());
     p.share_mount_namespace = p.confinement.landlock_applied() || p.drop_privileges;
+    p.use = use;
+    if (standby_possible(p)) {
+        p.standby_slot = std::make_shared<StandbySlot>();
+        p.standby_slot->owner = &p;
+        p.standby_slot->self = p.standby_slot;
+    }
 }
 
 
@@ -421,12 +447,207 @@ const detail::PreparedConfinement& detail::SpawnerInternals::confinement(const S
     return spawner.prepared_->confinement;
 }
 
-SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
-    const Prepared& p = *prepared_;
+namespace {
+
+// What every start checks afresh, cold or from a standby child (issue 9: the executable and
+// its trust, the grants, the namespace root's inputs, the Landlock ruleset's paths).
+struct StartChecks {
+    UniqueFd exe;
+    struct stat exe_identity {};
+    std::optional<detail::ScriptInterpreter> script;
+    std::vector<OpenedGrant> grants;
+    std::shared_ptr<const detail::NamespaceTemplate> root;
+    detail::NamespacePlan own_root;  // a host that is not root: the child builds it (user_namespace.hpp)
+    std::shared_ptr<const UniqueFd> landlock_ruleset;
+};
+
+// Everything a child plan points into, on the heap so that it stays put while a standby
+// child waits in the host's memory.
+struct LaunchState {
+    StartChecks checks;
+    UniqueFd dev_null;
+    Pipe in, out, err;
+    bool append_only_output = false;
+    UniqueFd handoff_host, handoff_child;
+    UniqueFd connection_host, connection_child;
+    std::unique_ptr<detail::LaunchCgroup> cgroups;
+    std::string memory_cgroup_path, pids_cgroup_path, cpu_cgroup_path;
+    std::vector<DescriptorMove> moves;
+    std::vector<int> scratch;
+    std::vector<std::string> arguments, environment;
+    std::vector<char*> argv, envp;
+    ChildFailure failure;
+    ChildPlan plan;
+    PidNamespaceLaunch pid_namespace;
+
+    // Close the parent's copies of the child's ends so end-of-stream can be seen.
+    void close_child_ends(bool airlock_protocol) {
+        pid_namespace.status_write.reset();
+        handoff_child.reset();
+        in.read_end.reset();
+        out.write_end.reset();
+        err.write_end.reset();
+        connection_child.reset();
+        if (!airlock_protocol) checks.grants.clear();
+    }
+
+    // The process, owning its cgroups from here (removed once it has been reaped). With a
+    // PID namespace the pidfd is its init's and the pid the plugin's own (as the host sees it).
+    PluginProcess make_process(detail::LaunchedChild& child, std::unique_ptr<ProcessResources> resources) {
+        const pid_t plugin_pid = pid_namespace.plugin_pid > 0 ? pid_namespace.plugin_pid : child.pid;
+        UniqueFd plugin_pidfd =
+            pid_namespace.plugin_pid > 0 ? open_child_pidfd(pid_namespace.plugin_pid, child.pid) : UniqueFd();
+        return PluginProcess(plugin_pid, std::move(child.pidfd), std::move(resources), std::move(pid_namespace.status_read),
+                             std::move(plugin_pidfd));
+    }
+
+    SpawnedPlugin spawned(const PluginConfig& plugin, PluginProcess process, UniqueFd listener) {
+        SpawnedPlugin result;
+        result.name = plugin.name;
+        result.process = std::move(process);
+        result.connection = std::move(connection_host);
+        result.stdout_pipe = std::move(out.read_end);
+        result.stderr_pipe = std::move(err.read_end);
+        result.stdin_pipe = std::move(in.write_end);
+        result.seccomp_listener = std::move(listener);
+        result.shares_append_only_output = append_only_output;
+        result.memory_cgroup = memory_cgroup_path;
+        result.pids_cgroup = pids_cgroup_path;
+        result.cpu_cgroup = cpu_cgroup_path;
+        if (plugin.protocol == PluginProtocol::Airlock) result.grants_to_send = std::move(checks.grants);
+        return result;
+    }
+};
+
+bool default_options(const LaunchOptions& options) {
+    return options.extra_args.empty() && options.stdio[0] < 0 && options.stdio[1] < 0 && options.stdio[2] < 0 &&
+           !options.stdin_pipe;
+}
+
+} // namespace
+
+/// A standby child: confined, parked before its execveat, released by the next launch
+/// whose checks find what it was prepared with (docs/spawning.md, "Standby child").
+struct Spawner::Standby {
+    pid_t owner = 0;  ///< the process that made it; a fork()ed copy leaves it alone
+    std::unique_ptr<detail::StandbyStacks> stacks;  ///< outlives the process below
+    std::unique_ptr<LaunchState> state;             ///< likewise
+    UniqueFd listener;
+    std::shared_ptr<std::atomic<bool>> refill_after_reap;  ///< set at release
+    std::unique_ptr<PluginProcess> process;  ///< destroyed first: killed and reaped
+    ~Standby() {
+        if (owner != ::getpid()) {  // not this process's child: never signal, wait or unmap
+            (void)process.release();
+            (void)state.release();
+            (void)stacks.release();
+            (void)listener.release();
+        }
+        process.reset();
+    }
+};
+
+Spawner::StandbySlot::~StandbySlot() = default;
+
+Spawner::Prepared::~Prepared() {
+    if (!standby_slot) return;
+    std::lock_guard lock(standby_slot->mutex);
+    standby_slot->owner = nullptr;
+    standby_slot->standby.reset();  // killed and reaped; its cgroups removed
+}
+
+namespace {
+
+// Wraps a launched process's resources; after its reap, prepares the Spawner's next standby
+// (as the cgroup spare is made then), once the process was released from a standby or
+// launched cold.
+class RefillAfterReap : public ProcessResources {
+public:
+    RefillAfterReap(std::unique_ptr<ProcessResources> inner, std::weak_ptr<void> slot,
+                    void (*refill)(const std::shared_ptr<void>&), std::shared_ptr<std::atomic<bool>> armed)
+        : inner_(std::move(inner)), slot_(std::move(slot)), refill_(refill), armed_(std::move(armed)) {}
+    void on_reaped(PluginExit& exit) noexcept override {
+        if (inner_) inner_->on_reaped(exit);
+        inner_.reset();
+        if (!armed_->load()) return;
+        if (auto slot = slot_.lock()) refill_(slot);
+    }
+
+private:
+    std::unique_ptr<ProcessResources> inner_;
+    std::weak_ptr<void> slot_;
+    void (*refill_)(const std::shared_ptr<void>&);
+    std::shared_ptr<std::atomic<bool>> armed_;
+};
+
+} // namespace
+
+// The checks every start makes: the executable, its trust, the grants, the root, Landlock.
+static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants);
+static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, const LaunchOptions& options,
+                                                StartChecks checks, bool standby);
+
+static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared& p,
+                                                         const std::shared_ptr<Spawner::StandbySlot>& slot) {
+    using Standby = Spawner::Standby;
+    using StandbySlot = Spawner::StandbySlot;
+    auto standby = std::make_unique<Standby>();
+    standby->owner = ::getpid();
+    standby->stacks = std::make_unique<detail::StandbyStacks>();
+    // Without the grants: a protocol "airlock" plugin gets them after its hello, from the
+    // launch's own checks (opening them here would make a `create` file or connect a socket
+    // for a start that may never come).
+    StartChecks checks = check_start(p, false);
+    if (checks.script) return nullptr;  // a #! script always starts cold
+    standby->state = plan_launch(p, LaunchOptions{}, std::move(checks), true);
+    LaunchState& s = *standby->state;
+    s.plan.wait_for_release = true;
+    if ((s.plan.namespaces.clone_flags & CLONE_NEWPID) != 0) s.plan.pid_init.plugin_stack_top = standby->stacks->plugin_stack_top();
+    standby->refill_after_reap = std::make_shared<std::atomic<bool>>(false);
+    std::weak_ptr<void> weak_slot = std::static_pointer_cast<void>(slot);
+    auto refill = [](const std::shared_ptr<void>& any) { static_cast<StandbySlot*>(any.get())->refill(); };
+    detail::LaunchedChild child;
+    detail::run_on_standby_thread([&] { child = detail::launch_standby_child(s.plan, *standby->stacks); });
+    Result<UniqueFd> listener = UniqueFd();
+    try {
+        // From here the child runs in `s` and the stacks: whatever fails must end it, and
+        // wait until its PID namespace is empty, before they are freed.
+        if (s.cgroups) s.cgroups->close_join_fds();  // the child has its own copies
+        // The child hands its listener over before it parks (having written its pid first);
+        // taken here, not by the receiving thread, as this thread does not sleep in a vfork.
+        listener = receive_seccomp_listener(s.handoff_host.get(), kListenerTimeoutMs);
+        standby->process = std::make_unique<PluginProcess>(
+            s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), weak_slot, refill,
+                                                                    standby->refill_after_reap)));
+    } catch (...) {
+        if (child.pidfd) {  // not yet owned by a PluginProcess (whose destructor would do this)
+            ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
+            siginfo_t info{};
+            while (::waitid(P_PIDFD, static_cast<id_t>(child.pidfd.get()), &info, WEXITED) != 0 && errno == EINTR) {
+            }
+        }
+        throw;
+    }
+    s.close_child_ends(true);
+    if (!listener || s.failure.step != 0 || standby->stacks->exec_done()) return nullptr;  // discarded
+    standby->listener = std::move(*listener);
+    return standby;
+}
+
+void Spawner::StandbySlot::refill() {
+    std::lock_guard lock(mutex);
+    if (owner == nullptr || standby) return;
+    try {
+        standby = prepare_standby(*owner, self.lock());
+    } catch (...) {
+        standby.reset();  // the next launch starts cold and reports what failed
+    }
+}
+
+static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants) {
     const PluginConfig& plugin = p.plugin;
-    const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
+    StartChecks checks;
     // The checks below (the executable's trust walk, the Landlock ruleset's paths, the
-    // namespace root's inputs) ask each path's lstat once between them; ended before the clone.
+    // namespace root's inputs) ask each path's lstat once between them; ended after them.
     std::optional<LaunchLstatAnswers> shared_lstat_answers(std::in_place);
 
     // The executable is opened here, so a missing one is an error before anything starts;
@@ -439,7 +660,10 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
                          (exe_error != 0 ? plugin.executable + ": " + system_message(exe_error)
                                          : opened_exe.status().message()));
     }
-    UniqueFd exe = std::move(opened_exe->fd);
+    checks.exe = std::move(opened_exe->fd);
+    if (::fstat(checks.exe.get(), &checks.exe_identity) != 0)
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: executable " + plugin.executable + ": " +
+                         system_message(errno));
     // Another local user who could replace it (or a directory on its way) could run their own
     // program with this plugin's grants; the system paths likewise, for its libraries (with
     // Landlock, its ruleset checks them: landlock_ruleset.hpp).
@@ -453,121 +677,123 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         }
     }
     // A #! script: its interpreter is executed on the script's path (script_launch.hpp).
-    const std::optional<detail::ScriptInterpreter> script =
-        detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
+    checks.script = detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
 
-    std::vector<OpenedGrant> grants;
     try {
-        grants = open_grants(plugin.grants, writable_directories_of(plugin));
+        if (open_the_grants) checks.grants = open_grants(plugin.grants, writable_directories_of(plugin));
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }
     // A grant with `create` may just have made its file: the checks after it ask afresh.
-    if (std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& grant) { return grant.create; })) {
+    if (open_the_grants && std::any_of(plugin.grants.begin(), plugin.grants.end(), [](const GrantConfig& grant) { return grant.create; })) {
         shared_lstat_answers.reset();
         shared_lstat_answers.emplace();
     }
 
     // Checked per launch, as the Landlock ruleset is: when a system path appeared or a bound
     // file was replaced, the root is planned and built anew.
-    std::shared_ptr<const detail::NamespaceTemplate> root;
-    detail::NamespacePlan own_root;  // a host that is not root: the child builds it (user_namespace.hpp)
     if ((p.confinement.namespace_flags() & CLONE_NEWUSER) != 0) {
         detail::PlanInputs inputs;  // planned per launch: nothing is kept to compare with
-        own_root = detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags(), inputs);
+        checks.own_root = detail::NamespacePlan::prepare(plugin, p.confinement.namespace_flags(), inputs);
     } else if (p.confinement.namespace_flags() != 0) {
-        root = p.namespace_root->current(plugin, p.confinement.namespace_flags());
+        checks.root = p.namespace_root->current(plugin, p.confinement.namespace_flags());
     }
+    checks.landlock_ruleset = p.confinement.landlock_ruleset(plugin);
+    return checks;  // every path check is done
+}
+
+static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, const LaunchOptions& options,
+                                                StartChecks checks, bool standby) {
+    const PluginConfig& plugin = p.plugin;
+    const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
+    auto state = std::make_unique<LaunchState>();
+    LaunchState& s = *state;
+    s.checks = std::move(checks);
+    const std::shared_ptr<const detail::NamespaceTemplate>& root = s.checks.root;
 
     // stdio: the caller's descriptors where given, else /dev/null (or a pipe) and pipes.
-    UniqueFd dev_null;
-    Pipe in;
     if (options.stdio[0] < 0 && options.stdin_pipe) {
-        in = make_output_pipe(plugin.name);
-        ::fcntl(in.read_end.get(), F_SETFL, 0);  // the plugin reads a blocking pipe
-        ::fcntl(in.write_end.get(), F_SETFL, O_NONBLOCK);
+        s.in = make_output_pipe(plugin.name);
+        ::fcntl(s.in.read_end.get(), F_SETFL, 0);  // the plugin reads a blocking pipe
+        ::fcntl(s.in.write_end.get(), F_SETFL, O_NONBLOCK);
     } else if (options.stdio[0] < 0) {
-        dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
+        s.dev_null = open_or_throw(plugin.name, "/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    Pipe out = options.stdio[1] < 0 ? make_output_pipe(plugin.name) : Pipe{};
-    Pipe err = options.stdio[2] < 0 ? make_output_pipe(plugin.name) : Pipe{};
+    if (options.stdio[1] < 0) s.out = make_output_pipe(plugin.name);
+    if (options.stdio[2] < 0) s.err = make_output_pipe(plugin.name);
     // A caller's `>> file` shared as stdout or stderr is an append grant in all but name: the
     // launch gets the append-only hardening, whoever embeds the spawner (inherited_stdio.hpp).
     const int shared_outputs[] = {options.stdio[1], options.stdio[2]};
-    const bool append_only_output = shares_append_only_output(shared_outputs);
+    s.append_only_output = shares_append_only_output(shared_outputs);
     const detail::ChildConfinement confinement =
-        append_only_output ? p.confinement.child_sharing_append_only_output(plugin) : p.confinement.child();
-    const std::shared_ptr<const UniqueFd> landlock_ruleset = p.confinement.landlock_ruleset(plugin);
-    shared_lstat_answers.reset();  // every path check is done
-    UniqueFd handoff_host, handoff_child;
-    if (confinement.seccomp_listener) {
-        std::tie(handoff_host, handoff_child) = make_socketpair(plugin.name, "listener hand-off");
-        if (Status prepared = prepare_listener_handoff(handoff_host.get()); !prepared.ok())
+        s.append_only_output ? p.confinement.child_sharing_append_only_output(plugin) : p.confinement.child();
+    if (confinement.seccomp_listener || standby) {
+        // A standby child also waits for its release on this socket.
+        std::tie(s.handoff_host, s.handoff_child) = make_socketpair(plugin.name, "listener hand-off");
+        if (Status prepared = prepare_listener_handoff(s.handoff_host.get()); !prepared.ok())
             throw SpawnError("plugin '" + plugin.name + "': " + prepared.message());
     }
-    UniqueFd connection_host, connection_child;
-    if (airlock_protocol) std::tie(connection_host, connection_child) = make_socketpair(plugin.name, "connection");
+    if (airlock_protocol) std::tie(s.connection_host, s.connection_child) = make_socketpair(plugin.name, "connection");
     // A fresh cgroup per process: limits are per process, and removing it is only possible
     // (and only safe) once that process is gone.
-    std::unique_ptr<detail::LaunchCgroup> cgroups = p.cgroups.create_for_launch(plugin);
-    const std::string memory_cgroup_path = cgroups ? cgroups->path("memory") : std::string();
-    const std::string pids_cgroup_path = cgroups ? cgroups->path("pids") : std::string();
-    const std::string cpu_cgroup_path = cgroups ? cgroups->path("cpu") : std::string();
+    s.cgroups = p.cgroups.create_for_launch(plugin);
+    if (s.cgroups) {
+        s.memory_cgroup_path = s.cgroups->path("memory");
+        s.pids_cgroup_path = s.cgroups->path("pids");
+        s.cpu_cgroup_path = s.cgroups->path("cpu");
+    }
 
     // Descriptor layout: 0-2 stdio, then the connection (airlock) or the grants (none).
-    const int stdin_source = options.stdio[0] >= 0 ? options.stdio[0] : in.read_end ? in.read_end.get() : dev_null.get();
-    std::vector<DescriptorMove> moves = {{stdin_source, 0},
-                                         {options.stdio[1] >= 0 ? options.stdio[1] : out.write_end.get(), 1},
-                                         {options.stdio[2] >= 0 ? options.stdio[2] : err.write_end.get(), 2}};
+    const int stdin_source = options.stdio[0] >= 0 ? options.stdio[0] : s.in.read_end ? s.in.read_end.get() : s.dev_null.get();
+    s.moves = {{stdin_source, 0},
+               {options.stdio[1] >= 0 ? options.stdio[1] : s.out.write_end.get(), 1},
+               {options.stdio[2] >= 0 ? options.stdio[2] : s.err.write_end.get(), 2}};
     if (airlock_protocol) {
-        moves.push_back({connection_child.get(), kConnectionFd});
+        s.moves.push_back({s.connection_child.get(), kConnectionFd});
     } else {
-        for (const auto& grant : grants) moves.push_back({grant.fd.get(), static_cast<int>(moves.size())});
+        for (const auto& grant : s.checks.grants) s.moves.push_back({grant.fd.get(), static_cast<int>(s.moves.size())});
     }
-    std::vector<int> scratch(moves.size(), -1);
+    s.scratch.assign(s.moves.size(), -1);
 
-    std::vector<std::string> arguments;
-    if (script) {
-        arguments.push_back(script->path);
-        if (script->argument) arguments.push_back(*script->argument);
+    if (s.checks.script) {
+        s.arguments.push_back(s.checks.script->path);
+        if (s.checks.script->argument) s.arguments.push_back(*s.checks.script->argument);
     }
-    arguments.push_back(plugin.executable);
-    arguments.insert(arguments.end(), plugin.args.begin(), plugin.args.end());
-    arguments.insert(arguments.end(), options.extra_args.begin(), options.extra_args.end());
+    s.arguments.push_back(plugin.executable);
+    s.arguments.insert(s.arguments.end(), plugin.args.begin(), plugin.args.end());
+    s.arguments.insert(s.arguments.end(), options.extra_args.begin(), options.extra_args.end());
 
-    std::vector<std::string> environment;
-    for (const auto& [key, value] : plugin.env) environment.push_back(key + "=" + value);
-    environment.push_back("AIRLOCK_PLUGIN_NAME=" + plugin.name);
+    for (const auto& [key, value] : plugin.env) s.environment.push_back(key + "=" + value);
+    s.environment.push_back("AIRLOCK_PLUGIN_NAME=" + plugin.name);
     std::size_t listen_pid_index = 0;
     if (airlock_protocol) {
-        environment.push_back("AIRLOCK_CONNECTION_FD=" + std::to_string(kConnectionFd));
-    } else if (!grants.empty()) {
+        s.environment.push_back("AIRLOCK_CONNECTION_FD=" + std::to_string(kConnectionFd));
+    } else if (!s.checks.grants.empty()) {
         std::string names;
-        for (const auto& grant : grants) names += (names.empty() ? "" : ":") + grant.name;
-        environment.push_back("LISTEN_FDS=" + std::to_string(grants.size()));
-        environment.push_back("LISTEN_FDNAMES=" + names);
+        for (const auto& grant : s.checks.grants) names += (names.empty() ? "" : ":") + grant.name;
+        s.environment.push_back("LISTEN_FDS=" + std::to_string(s.checks.grants.size()));
+        s.environment.push_back("LISTEN_FDNAMES=" + names);
         // The pid is only known in the child, which writes it into this reserved room.
-        listen_pid_index = environment.size();
-        environment.push_back(std::string(kListenPidPrefix) + std::string(kPidDigitsCapacity, '\0'));
+        listen_pid_index = s.environment.size();
+        s.environment.push_back(std::string(kListenPidPrefix) + std::string(kPidDigitsCapacity, '\0'));
     }
-    std::vector<char*> argv = pointer_array(arguments);
-    std::vector<char*> envp = pointer_array(environment);
+    s.argv = pointer_array(s.arguments);
+    s.envp = pointer_array(s.environment);
 
-    ChildPlan plan;
-    plan.argv = argv.data();
-    plan.envp = envp.data();
-    if (listen_pid_index != 0) plan.listen_pid_digits = environment[listen_pid_index].data() + std::strlen(kListenPidPrefix);
-    plan.exe_fd = script ? script->fd.get() : exe.get();
-    plan.listener_handoff_fd = handoff_child.get();
-    if (cgroups) {
-        plan.cgroup_join_fds = cgroups->join_fds().data();
-        plan.cgroup_join_count = cgroups->join_fds().size();
+    ChildPlan& plan = s.plan;
+    plan.argv = s.argv.data();
+    plan.envp = s.envp.data();
+    if (listen_pid_index != 0) plan.listen_pid_digits = s.environment[listen_pid_index].data() + std::strlen(kListenPidPrefix);
+    plan.exe_fd = s.checks.script ? s.checks.script->fd.get() : s.checks.exe.get();
+    plan.listener_handoff_fd = s.handoff_child.get();
+    if (s.cgroups) {
+        plan.cgroup_join_fds = s.cgroups->join_fds().data();
+        plan.cgroup_join_count = s.cgroups->join_fds().size();
     }
-    ChildFailure failure;
-    plan.failure = &failure;
-    plan.moves = moves.data();
-    plan.move_count = moves.size();
-    plan.scratch = scratch.data();
+    plan.failure = &s.failure;
+    plan.moves = s.moves.data();
+    plan.move_count = s.moves.size();
+    plan.scratch = s.scratch.data();
     plan.limits = p.limits.data();
     plan.limit_count = p.limits.size();
     plan.drop_privileges = p.drop_privileges;
@@ -587,56 +813,91 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
         plan.namespaces.private_mount_copy = !p.share_mount_namespace;
     }
     if ((p.confinement.namespace_flags() & CLONE_NEWUSER) != 0) {
-        plan.namespaces = detail::user_namespace_child_plan(own_root, detail::host_identity_maps());
+        plan.namespaces = detail::user_namespace_child_plan(s.checks.own_root, detail::host_identity_maps());
     }
     plan.confinement = confinement;
-    plan.confinement.landlock_ruleset_fd = landlock_ruleset ? landlock_ruleset->get() : -1;
-    PidNamespaceLaunch pid_namespace;
-    if ((plan.namespaces.clone_flags & CLONE_NEWPID) != 0) pid_namespace.prepare(plugin.name, plan.pid_init);
+    plan.confinement.landlock_ruleset_fd = s.checks.landlock_ruleset ? s.checks.landlock_ruleset->get() : -1;
+    if ((plan.namespaces.clone_flags & CLONE_NEWPID) != 0) s.pid_namespace.prepare(plugin.name, plan.pid_init);
+    return state;
+}
 
+// Whether a standby child may be prepared for this Spawner: a root host (no user namespace
+// built per launch), protocol "airlock" (its grants are sent after the hello, so opened at
+// launch), a seccomp filter with its listener hand-off (the socket the child waits on).
+static bool standby_possible(const Spawner::Prepared& p) {
+    return p.use == SpawnerUse::Launches && p.plugin.protocol == PluginProtocol::Airlock &&
+           (p.confinement.namespace_flags() & CLONE_NEWUSER) == 0 && p.confinement.child().seccomp_program != nullptr &&
+           p.confinement.child().seccomp_listener;
+}
+
+// The same start as the one `standby` was prepared for: same executable, no script, same
+// namespace root and Landlock ruleset, and the child still waits.
+static bool standby_matches(const LaunchState& prepared, const StartChecks& now, const detail::StandbyStacks& stacks) {
+    const struct stat& a = prepared.checks.exe_identity;
+    const struct stat& b = now.exe_identity;
+    return !now.script && !prepared.checks.script && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+           a.st_mode == b.st_mode && a.st_uid == b.st_uid && a.st_gid == b.st_gid &&
+           a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec &&
+           prepared.checks.root == now.root && prepared.checks.landlock_ruleset == now.landlock_ruleset &&
+           !stacks.exec_done();
+}
+
+SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
+    const Prepared& p = *prepared_;
+    const PluginConfig& plugin = p.plugin;
+    const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
+    std::unique_ptr<Standby> standby;
+    if (p.standby_slot && default_options(options)) {
+        std::lock_guard lock(p.standby_slot->mutex);
+        standby = std::move(p.standby_slot->standby);
+    }
+    // A start the checks refuse discards the standby with it (it goes out of scope).
+    StartChecks checks = check_start(p, true);
+    if (standby && standby_matches(*standby->state, checks, *standby->stacks)) {
+        LaunchState& s = *standby->state;
+        // Grants of protocol "airlock" are opened by this start's checks and sent after the hello.
+        s.checks.grants = std::move(checks.grants);
+        const char release = detail::kReleaseByte;
+        if (::send(s.handoff_host.get(), &release, 1, MSG_NOSIGNAL) == 1) {
+            standby->stacks->wait_exec_done();
+            if (s.failure.step != 0) {
+                PluginProcess process = std::move(*standby->process);
+                process.wait();
+                throw SpawnError(describe_failure(plugin, s.failure));
+            }
+            standby->refill_after_reap->store(true);
+            return s.spawned(plugin, std::move(*standby->process), std::move(standby->listener));
+        }
+    }
+    standby.reset();  // prepared for something that changed (or gone): discarded
+
+    std::unique_ptr<LaunchState> state = plan_launch(p, options, std::move(checks), false);
+    LaunchState& s = *state;
     // The child waits for the host to take its listener before it executes, while this thread
     // sleeps in the vfork: another thread takes it (one kept per launching thread).
     std::optional<detail::PendingListener> listener_receiver;
-    if (handoff_host) listener_receiver.emplace(handoff_host.get(), kListenerTimeoutMs);
-    detail::LaunchedChild child = detail::launch_child(plan);
-    if (cgroups) cgroups->close_join_fds();
-    pid_namespace.status_write.reset();
-    // The process owns its cgroups from here: removed once it has been reaped. With a PID
-    // namespace the pidfd is its init's and the pid the plugin's own (as the host sees it).
-    const pid_t plugin_pid = pid_namespace.plugin_pid > 0 ? pid_namespace.plugin_pid : child.pid;
-    UniqueFd plugin_pidfd = pid_namespace.plugin_pid > 0 ? open_child_pidfd(pid_namespace.plugin_pid, child.pid) : UniqueFd();
-    PluginProcess process(plugin_pid, std::move(child.pidfd), std::move(cgroups), std::move(pid_namespace.status_read),
-                          std::move(plugin_pidfd));
+    if (s.handoff_host) listener_receiver.emplace(s.handoff_host.get(), kListenerTimeoutMs);
+    detail::LaunchedChild child = detail::launch_child(s.plan);
+    if (s.cgroups) s.cgroups->close_join_fds();
+    std::unique_ptr<ProcessResources> resources = std::move(s.cgroups);
+    // A launch with the caller's own stdio or arguments would never take a standby: none is
+    // made after its reap.
+    if (p.standby_slot && s.failure.step == 0 && default_options(options)) {
+        std::weak_ptr<void> weak_slot = std::static_pointer_cast<void>(p.standby_slot);
+        auto refill = [](const std::shared_ptr<void>& any) { static_cast<StandbySlot*>(any.get())->refill(); };
+        resources = std::make_unique<RefillAfterReap>(std::move(resources), weak_slot, refill,
+                                                      std::make_shared<std::atomic<bool>>(true));
+    }
+    PluginProcess process = s.make_process(child, std::move(resources));
+    s.close_child_ends(airlock_protocol);
 
-    // Close the parent's copies of the child's ends so end-of-stream can be seen.
-    handoff_child.reset();
-    in.read_end.reset();
-    out.write_end.reset();
-    err.write_end.reset();
-    connection_child.reset();
-    if (!airlock_protocol) grants.clear();
-
-    if (failure.step != 0) {
+    if (s.failure.step != 0) {
         process.wait();  // it exited with 126 right after recording the failure
-        throw SpawnError(describe_failure(plugin, failure) + detail::describe_root_failure(own_root, failure));
+        throw SpawnError(describe_failure(plugin, s.failure) + detail::describe_root_failure(s.checks.own_root, s.failure));
     }
     UniqueFd listener;
     if (listener_receiver) listener = receive_listener(plugin.name, *listener_receiver);
-
-    SpawnedPlugin spawned;
-    spawned.name = plugin.name;
-    spawned.process = std::move(process);
-    spawned.connection = std::move(connection_host);
-    spawned.stdout_pipe = std::move(out.read_end);
-    spawned.stderr_pipe = std::move(err.read_end);
-    spawned.stdin_pipe = std::move(in.write_end);
-    spawned.seccomp_listener = std::move(listener);
-    spawned.shares_append_only_output = append_only_output;
-    spawned.memory_cgroup = memory_cgroup_path;
-    spawned.pids_cgroup = pids_cgroup_path;
-    spawned.cpu_cgroup = cpu_cgroup_path;
-    if (airlock_protocol) spawned.grants_to_send = std::move(grants);
-    return spawned;
+    return s.spawned(plugin, std::move(process), std::move(listener));
 }
 
 } // namespace airlock::host

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <regex>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,16 @@ host::Spawner spawner_of(const std::string& mode, const std::string& extra = "")
     return spawner;
 }
 
+// The descriptors the process holds with no spawner alive, after one has launched and gone
+// (what a launch opens once per process: the init's memfd, /proc, the host's pidfd). A
+// spawner keeps a standby child between launches, made anew after each reap
+// (docs/spawning.md, "Standby child"), so the tests below compare with the spawner gone:
+// the client's descriptors and processes, and the spawner's, must all have been released.
+std::multiset<std::string> fds_without_a_spawner() {
+    (void)spawner_of("serve");
+    return open_fds();
+}
+
 // What a client reported while it ran its plugin.
 struct Recorded {
     std::vector<std::string> reports, logs, violations;
@@ -94,12 +105,12 @@ Result<Message> echo(PluginClient& client, std::vector<std::uint8_t> body) {
 TEST_CASE("PluginClient: a ready plugin honours the stop request, and its descriptors and process are all released",
           "[client]") {
     REQUIRE(children() == "");
-    host::Spawner spawner = spawner_of("serve");
-    const std::multiset<std::string> before = open_fds();
+    const std::multiset<std::string> before = fds_without_a_spawner();
+    std::optional<host::Spawner> spawner(spawner_of("serve"));
     Recorded recorded;
     pid_t pid = 0;
     {
-        auto client = PluginClient::start(spawner, recorded.events());
+        auto client = PluginClient::start(*spawner, recorded.events());
         REQUIRE(client.ok());
         pid = client->pid();
         CHECK(pid > 0);
@@ -120,6 +131,7 @@ TEST_CASE("PluginClient: a ready plugin honours the stop request, and its descri
         CHECK(late.status().code() == StatusCode::PeerClosed);
         CHECK_THAT(late.status().message(), Catch::Contains("exited with status 0"));
     }
+    spawner.reset();  // its standby child goes with it
     CHECK(open_fds() == before);
     CHECK(children() == "");
     CHECK(::kill(pid, 0) == -1);
@@ -127,11 +139,11 @@ TEST_CASE("PluginClient: a ready plugin honours the stop request, and its descri
 
 TEST_CASE("PluginClient: a plugin that ignores the stop request gets SIGTERM, then SIGKILL, and is reaped",
           "[client]") {
-    host::Spawner spawner = spawner_of("ignore-stop", "stop_timeout = \"200ms\"\n");
-    const std::multiset<std::string> before = open_fds();
+    const std::multiset<std::string> before = fds_without_a_spawner();
+    std::optional<host::Spawner> spawner(spawner_of("ignore-stop", "stop_timeout = \"200ms\"\n"));
     Recorded recorded;
     {
-        auto client = PluginClient::start(spawner, recorded.events());
+        auto client = PluginClient::start(*spawner, recorded.events());
         REQUIRE(client.ok());
         REQUIRE(echo(*client, {7}).ok());
         host::PluginExit exit = client->stop();
@@ -146,17 +158,18 @@ TEST_CASE("PluginClient: a plugin that ignores the stop request gets SIGTERM, th
         CHECK_THAT(escalations[1], Catch::EndsWith("sending SIGKILL"));
         CHECK(client->stop().signal == SIGKILL);  // stopping again reports the same exit
     }
+    spawner.reset();  // its standby child goes with it
     CHECK(open_fds() == before);
     CHECK(children() == "");
 }
 
 TEST_CASE("PluginClient: a plugin its filter kills during a call reports the violation to the caller, and the next "
           "plugin is served", "[client]") {
-    host::Spawner victim_spawner = spawner_of("violate-on-echo");
-    const std::multiset<std::string> before = open_fds();
+    const std::multiset<std::string> before = fds_without_a_spawner();
+    std::optional<host::Spawner> victim_spawner(spawner_of("violate-on-echo"));
     Recorded recorded;
     {
-        auto victim = PluginClient::start(victim_spawner, recorded.events());
+        auto victim = PluginClient::start(*victim_spawner, recorded.events());
         REQUIRE(victim.ok());
         auto reply = echo(*victim, {1});
         INFO(reply.status().to_string());
@@ -171,6 +184,7 @@ TEST_CASE("PluginClient: a plugin its filter kills during a call reports the vio
         CHECK(exit.signaled);
         CHECK(exit.signal == SIGKILL);
     }
+    victim_spawner.reset();  // its standby child goes with it
     CHECK(open_fds() == before);
     CHECK(children() == "");
 
@@ -182,28 +196,30 @@ TEST_CASE("PluginClient: a plugin its filter kills during a call reports the vio
 }
 
 TEST_CASE("PluginClient: a plugin that never reports ready is refused within ready_timeout and reaped", "[client]") {
-    host::Spawner spawner = spawner_of("no-ready", "ready_timeout = \"300ms\"\n");
-    const std::multiset<std::string> before = open_fds();
+    const std::multiset<std::string> before = fds_without_a_spawner();
+    std::optional<host::Spawner> spawner(spawner_of("no-ready", "ready_timeout = \"300ms\"\n"));
     Recorded recorded;
-    auto client = PluginClient::start(spawner, recorded.events());
+    auto client = PluginClient::start(*spawner, recorded.events());
     REQUIRE_FALSE(client.ok());
     CHECK(client.status().code() == StatusCode::Timeout);
     CHECK_THAT(client.status().message(),
                Catch::Matches("plugin subject \\(pid [0-9]+\\): .*did not report ready within 300 ms.*"));
+    spawner.reset();  // its standby child goes with it
     CHECK(open_fds() == before);
     CHECK(children() == "");
 }
 
 TEST_CASE("PluginClient: dropping a client whose plugin still runs kills and reaps it", "[client]") {
-    host::Spawner spawner = spawner_of("ignore-stop");
-    const std::multiset<std::string> before = open_fds();
+    const std::multiset<std::string> before = fds_without_a_spawner();
+    std::optional<host::Spawner> spawner(spawner_of("ignore-stop"));
     pid_t pid = 0;
     {
-        auto client = PluginClient::start(spawner);
+        auto client = PluginClient::start(*spawner);
         REQUIRE(client.ok());
         pid = client->pid();
         REQUIRE(echo(*client, {5}).ok());
     }
+    spawner.reset();  // its standby child goes with it
     CHECK(open_fds() == before);
     CHECK(children() == "");
     CHECK(::kill(pid, 0) == -1);

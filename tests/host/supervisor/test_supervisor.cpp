@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -513,4 +514,65 @@ TEST_CASE("when_ready reports ready, a plugin that will not become ready, a time
     supervisor.when_ready("good", milliseconds(1), [&](Status s) { again = s; });
     REQUIRE(run_until(io, [&] { return again.has_value(); }));
     CHECK(again->ok());
+}
+
+namespace {
+
+// The pids whose parent is `parent`.
+std::vector<pid_t> children_of(pid_t parent) {
+    std::vector<pid_t> found;
+    DIR* proc = ::opendir("/proc");
+    while (dirent* entry = proc != nullptr ? ::readdir(proc) : nullptr) {
+        const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+        if (pid <= 0) continue;
+        std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == parent) found.push_back(pid);
+    }
+    if (proc != nullptr) ::closedir(proc);
+    return found;
+}
+
+std::string exe_of(pid_t pid) {
+    char target[4096];
+    const ssize_t size = ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), target, sizeof target);
+    return size < 0 ? "" : std::string(target, static_cast<std::size_t>(size));
+}
+
+} // namespace
+
+TEST_CASE("a restart takes the standby child its spawner prepared after the reap") {
+    if (::geteuid() != 0) {
+        WARN("not root: no standby child (an unprivileged host builds a user namespace per start)");
+        return;
+    }
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(plugin_toml("crashy", "crash",
+                                                    "restart = \"on-failure\"\n"
+                                                    "restart_delay = \"1s\"\n"
+                                                    "start_limit_burst = 2\n")));
+    supervisor.set_output_fd(-1);
+    std::vector<pid_t> started;
+    bool restarting = false;
+    supervisor.subscribe_logs([&](const std::string&, const std::string& line) {
+        if (auto at = line.find("state handshaking"); at != std::string::npos) {
+            const auto pid_at = line.find("pid ", at);
+            if (pid_at != std::string::npos) started.push_back(std::atoi(line.c_str() + pid_at + 4));
+        }
+        if (line.find("restarting in") != std::string::npos) restarting = true;
+    });
+    supervisor.start_all();
+    REQUIRE(run_until(io, [&] { return restarting; }));
+    // During the restart delay: the standby's launch child (still this program's image, not
+    // yet airlock-pid-init) and below it the plugin, parked before its exec.
+    pid_t parked = -1;
+    for (pid_t child : children_of(::getpid())) {
+        if (exe_of(child) != exe_of(::getpid())) continue;
+        const std::vector<pid_t> below = children_of(child);
+        if (below.size() == 1) parked = below[0];
+    }
+    REQUIRE(parked > 0);
+    REQUIRE(run_until(io, [&] { return started.size() == 2; }));
+    CHECK(started[1] == parked);
+    CHECK(started[0] != parked);
 }

@@ -248,9 +248,12 @@ public:
     /// Whether `limits.cpu_quota` is enforced by a cpu cgroup, and if not, why.
     [[nodiscard]] const CgroupEnforcement& cpu_enforcement() const noexcept;
 
+    struct Prepared;
+    struct Standby;
+    struct StandbySlot;
+
 private:
     friend struct detail::SpawnerInternals;
-    struct Prepared;
     std::unique_ptr<Prepared> prepared_;
 };
 
