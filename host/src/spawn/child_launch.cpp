@@ -183,6 +183,12 @@ void join_cgroups(const ChildPlan& plan) {
         if (::syscall(SYS_setgroups, 1, groups) != 0) fail(plan, ChildStep::DropGroups, errno);
         if (::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) fail(plan, ChildStep::DropGid, errno);
         if (::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) fail(plan, ChildStep::DropUid, errno);
+        // Until its exec this process runs in the host's memory as the plugin's user: another
+        // process of that user must not reach it (ptrace, process_vm_*, /proc/PID/mem,
+        // pidfd_getfd), whatever fs.suid_dumpable says (1 would leave it dumpable). A standby
+        // child waits here for as long as the next launch takes. The exec makes a new mm,
+        // dumpable again for the plugin as ever.
+        if (::syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(plan, ChildStep::NotDumpable, errno);
         // Changing credentials clears the parent-death signal: arm it again.
         arm_parent_death_signal(plan, expected_parent(plan));
     }
@@ -410,6 +416,7 @@ const char* child_step_description(ChildStep step) noexcept {
     case ChildStep::ResetScheduling: return "give up a real-time scheduling or I/O priority";
     case ChildStep::ResetOomScore: return "raise a negative oom_score_adj to 0 (/proc/self/oom_score_adj)";
     case ChildStep::WaitForRelease: return "wait, prepared, for its launch";
+    case ChildStep::NotDumpable: return "make itself undumpable (prctl PR_SET_DUMPABLE)";
     }
     return "an unknown step";
 }
@@ -458,6 +465,18 @@ void StandbyStacks::wait_exec_done() const noexcept {
     for (int seen; (seen = __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE)) != 0;) {
         ::syscall(SYS_futex, &clear_word_, FUTEX_WAIT, seen, nullptr, nullptr, 0);
     }
+}
+
+bool StandbyStacks::wait_exec_done_for(std::chrono::milliseconds limit) const noexcept {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    for (int seen; (seen = __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE)) != 0;) {
+        const auto left = until - std::chrono::steady_clock::now();
+        if (left <= std::chrono::nanoseconds::zero()) return false;
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        const timespec relative{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+        ::syscall(SYS_futex, &clear_word_, FUTEX_WAIT, seen, &relative, nullptr, 0);
+    }
+    return true;
 }
 
 LaunchedChild launch_standby_child(const ChildPlan& plan, StandbyStacks& stacks) {

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -57,6 +58,7 @@ enum class ChildStep : std::uint32_t {
     ResetScheduling,    ///< the plugin gives up a real-time policy, negative nice, real-time I/O class
     ResetOomScore,      ///< the child raises a negative oom_score_adj to 0
     WaitForRelease,     ///< a standby child waits for its launch (child_launch.hpp)
+    NotDumpable,        ///< the child, now the plugin's user, makes itself undumpable until exec
 };
 
 /// A human description of a step, e.g. "set the resource limit".
@@ -168,6 +170,8 @@ public:
     bool exec_done() const noexcept;
     /// Waits until exec_done().
     void wait_exec_done() const noexcept;
+    /// Waits until exec_done() or `limit` has passed; whether it is done.
+    bool wait_exec_done_for(std::chrono::milliseconds limit) const noexcept;
     int* clear_word() noexcept { return &clear_word_; }
 
 private:

@@ -38,6 +38,7 @@
 #include <algorithm>
 #include <atomic>
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -58,6 +59,9 @@ using detail::ResourceLimitSetting;
 // from before the clone (the child's whole setup comes first). A child that dies first ends
 // the wait at once (end of stream); this only bounds a stray copy of the child's socket end.
 constexpr int kListenerTimeoutMs = 30000;
+// How long a released standby child may take to execute before it is killed and the start
+// runs cold (it needs microseconds; only a stopped or starved child takes longer).
+constexpr std::chrono::milliseconds kStandbyExecLimit{1000};
 constexpr std::size_t kPidDigitsCapacity = 21;  // 20 digits + NUL
 constexpr const char* kListenPidPrefix = "LISTEN_PID=";
 
@@ -855,16 +859,25 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     StartChecks checks = check_start(p, true);
     if (standby && standby_matches(*standby->state, checks, *standby->stacks)) {
         LaunchState& s = *standby->state;
-        // Grants of protocol "airlock" are opened by this start's checks and sent after the hello.
-        s.checks.grants = std::move(checks.grants);
         const char release = detail::kReleaseByte;
-        if (::send(s.handoff_host.get(), &release, 1, MSG_NOSIGNAL) == 1) {
+        if (::send(s.handoff_host.get(), &release, 1, MSG_NOSIGNAL) != 1) {
+            // gone: discarded below
+        } else if (!standby->stacks->wait_exec_done_for(kStandbyExecLimit)) {
+            // Not executed when it should have at once: stopped (SIGSTOP from another process
+            // of the plugin's user, or a debugger's stop) or starved. The launching thread
+            // (the supervisor's loop) must not wait on it: killed (its pid 1's vfork wait is
+            // killable, and with it the namespace goes), then this start runs cold.
+            (void)standby->process->send_signal(SIGKILL);
             standby->stacks->wait_exec_done();
+        } else {
             if (s.failure.step != 0) {
                 PluginProcess process = std::move(*standby->process);
                 process.wait();
                 throw SpawnError(describe_failure(plugin, s.failure));
             }
+            // Grants of protocol "airlock" are opened by this start's checks and sent after
+            // the hello (moved only now: a cold start below needs them).
+            s.checks.grants = std::move(checks.grants);
             standby->refill_after_reap->store(true);
             return s.spawned(plugin, std::move(*standby->process), std::move(standby->listener));
         }

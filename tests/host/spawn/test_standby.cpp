@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -416,4 +417,125 @@ TEST_CASE("standby: a forked copy of the host leaves its parent's standby alone"
     const Launched launched = launch_and_wait(*spawner);
     CHECK(launched.pid == parked->plugin);
     CHECK(launched.exit.shell_status() == 0);
+}
+
+namespace {
+
+// What a process of `uid` (forked from this test, then switched to that user) gets when it
+// reaches for `target`: process_vm_readv of this process's `secret` (the parked child runs in
+// the host's memory, so the same address) and an open of /proc/<target>/mem. Each entry is 0
+// or an errno.
+struct Reach {
+    int read_memory = -1;
+    int open_mem = -1;
+};
+
+Reach reach_as(uid_t uid, pid_t target) {
+    static volatile char secret[16] = "host-memory";
+    int report[2];
+    REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+    const pid_t probe = ::fork();
+    REQUIRE(probe >= 0);
+    if (probe == 0) {
+        Reach reach;
+        if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(3);
+        char copy[16] = {};
+        iovec local{copy, sizeof copy};
+        iovec remote{const_cast<char*>(secret), sizeof copy};
+        reach.read_memory = ::process_vm_readv(target, &local, 1, &remote, 1, 0) < 0 ? errno : 0;
+        const std::string mem = "/proc/" + std::to_string(target) + "/mem";
+        const int fd = ::open(mem.c_str(), O_RDONLY | O_CLOEXEC);
+        reach.open_mem = fd < 0 ? errno : 0;
+        (void)!::write(report[1], &reach, sizeof reach);
+        ::_exit(0);
+    }
+    ::close(report[1]);
+    Reach reach;
+    const ssize_t got = ::read(report[0], &reach, sizeof reach);
+    ::close(report[0]);
+    int status = 0;
+    ::waitpid(probe, &status, 0);
+    REQUIRE(got == static_cast<ssize_t>(sizeof reach));
+    return reach;
+}
+
+// Sets fs.suid_dumpable for the scope (the kernel's default for a process that changed its
+// uid), and puts the old value back.
+class SuidDumpable {
+public:
+    explicit SuidDumpable(const std::string& value) {
+        std::ifstream in(kPath);
+        std::getline(in, old_);
+        std::ofstream(kPath) << value;
+    }
+    ~SuidDumpable() { std::ofstream(kPath) << old_; }
+    SuidDumpable(const SuidDumpable&) = delete;
+    SuidDumpable& operator=(const SuidDumpable&) = delete;
+
+private:
+    static constexpr const char* kPath = "/proc/sys/fs/suid_dumpable";
+    std::string old_;
+};
+
+} // namespace
+
+TEST_CASE("standby: another process of the plugin's user cannot reach the parked child or the host's memory",
+          "[standby]") {
+    Spawner spawner(probe_config(reporting_probe()));
+    if (!standby_expected(spawner)) {
+        WARN("not root or no seccomp: no standby child to test");
+        return;
+    }
+    REQUIRE(spawner.plugin().user_id.has_value());
+    const uid_t uid = *spawner.plugin().user_id;
+    for (const char* suid_dumpable : {"0", "1"}) {
+        INFO("fs.suid_dumpable = " << suid_dumpable << " while the child is prepared");
+        std::optional<Parked> parked;
+        {
+            // 1 would leave a process that changed its uid dumpable: the child must not rely on it.
+            SuidDumpable setting(suid_dumpable);
+            REQUIRE(launch_and_wait(spawner).exit.shell_status() == 0);  // prepares the next
+            parked = parked_standby();
+        }
+        REQUIRE(parked.has_value());
+        REQUIRE(status_field(parked->plugin, "Uid").rfind(std::to_string(uid) + " ", 0) == 0);
+        const Reach reach = reach_as(uid, parked->plugin);
+        CHECK(reach.read_memory == EPERM);
+        CHECK(reach.open_mem == EACCES);
+    }
+    // Still released and run as usual.
+    CHECK(launch_and_wait(spawner).exit.shell_status() == 0);
+}
+
+TEST_CASE("standby: a stopped standby child does not hold up the launch, which runs cold", "[standby]") {
+    Spawner spawner(probe_config(reporting_probe()));
+    if (!standby_expected(spawner)) {
+        WARN("not root or no seccomp: no standby child to test");
+        return;
+    }
+    REQUIRE(spawner.plugin().user_id.has_value());
+    const Launched cold = launch_and_wait(spawner);
+    REQUIRE(cold.exit.shell_status() == 0);
+    const std::optional<Parked> parked = parked_standby();
+    REQUIRE(parked.has_value());
+    // Another process of the plugin's user may signal it: stopped, it would never execute,
+    // and the launch (the supervisor's loop) would wait for it for ever.
+    const uid_t uid = *spawner.plugin().user_id;
+    const pid_t stopper = ::fork();
+    REQUIRE(stopper >= 0);
+    if (stopper == 0) {
+        if (::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(3);
+        ::_exit(::kill(parked->plugin, SIGSTOP) == 0 ? 0 : 4);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(stopper, &status, 0) == stopper);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+
+    const Launched launched = launch_and_wait(spawner);
+    CHECK(launched.pid != parked->plugin);
+    CHECK(launched.exit.shell_status() == 0);
+    CHECK(launched.out == cold.out);
+    CHECK(gone_within(parked->plugin, std::chrono::milliseconds(5000)));
+    CHECK(gone_within(parked->launch_child, std::chrono::milliseconds(5000)));
 }
