@@ -13,6 +13,10 @@
 //                            child is reaped outside the timing).
 //   spawn_ratio_vs_raw       median of the per-round ratios spawn_to_ready / raw.
 //   spawn_ratio_vs_raw_1GiB  the same while this process holds 1 GiB of touched memory.
+//   spawn_to_ready_cold_ms, spawn_raw_cold_ms, spawn_ratio_cold_vs_raw
+//                            the same with a Spawner that keeps no standby child
+//                            (SpawnerUse::LaunchesWithoutStandby): every launch cold, as a
+//                            plugin's first start.
 //   spawn_cpu_ms, spawn_cpu_no_namespaces_ms, namespaces_cpu_ms
 //                            CPU time (user + system, getrusage of this process and its reaped
 //                            descendants: host, airlock-pid-init and the plugin) of one
@@ -278,6 +282,17 @@ int main() {
         print_result("spawn_to_ready_ms", plain.plugin_ms, "ms");
         print_result("spawn_raw_ms", plain.raw_ms, "ms");
         print_result("spawn_ratio_vs_raw", plain.ratio, "ratio");
+
+        {
+            // A plugin's first start, and any start without a standby child (protocol "none",
+            // scripts, restart = "no", a check that found a change): the whole launch on the path.
+            airlock::host::Spawner cold_spawner(example_plugin_config(dir, "hello", AIRLOCK_HELLO_EXE, "256MiB"),
+                                                airlock::host::SpawnerUse::LaunchesWithoutStandby);
+            Comparison cold = compare(cold_spawner, rounds);
+            print_result("spawn_to_ready_cold_ms", cold.plugin_ms, "ms");
+            print_result("spawn_raw_cold_ms", cold.raw_ms, "ms");
+            print_result("spawn_ratio_cold_vs_raw", cold.ratio, "ratio");
+        }
 
         {
             note("spawn: holding 1 GiB of touched memory");

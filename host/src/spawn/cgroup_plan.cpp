@@ -162,7 +162,7 @@ CgroupPlan CgroupPlan::prepare(const PluginConfig& plugin, SpawnerUse use) {
     support.limits.memory_bytes = plugin.limits.memory_bytes;
     support.limits.tasks = plugin.limits.tasks;
     support.limits.cpu_quota_percent = plugin.limits.cpu_quota_percent;
-    support.refill_after_reap = use == SpawnerUse::Launches;
+    support.refill_after_reap = use == SpawnerUse::Launches || use == SpawnerUse::LaunchesWithoutStandby;
     support.controllers = std::move(used);
     if (describe) {
         plan.describe_only_ = true;

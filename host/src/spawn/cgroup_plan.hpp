@@ -3,7 +3,7 @@
 // once per plugin config from `limits.memory` / `limits.tasks` / `limits.cpu_quota` and
 // `memory_cgroup` / `pids_cgroup` / `cpu_cgroup`, then one fresh set of cgroups per
 // launch, owned by the PluginProcess and removed once it has been reaped. Each set is made
-// ahead of its launch (when the plan is prepared, and, for SpawnerUse::Launches, when a
+// ahead of its launch (when the plan is prepared, and, for SpawnerUse::Launches and LaunchesWithoutStandby, when a
 // process of it is reaped), so a start or restart does not wait for the mkdir and the
 // limits (docs/spawning.md). The first set is also the probe: no trial cgroup is made
 // unless it fails. SpawnerUse::Describe creates nothing.

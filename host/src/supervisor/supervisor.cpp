@@ -193,7 +193,11 @@ struct Supervisor::Impl {
         set_state(*plugin, PluginState::Starting);
         if (!plugin->spawner) {
             try {
-                plugin->spawner = std::make_shared<const Spawner>(plugin->config);
+                // A standby child waits for a restart; one that is never restarted goes without.
+                const SpawnerUse use = plugin->config.supervision.restart == RestartPolicy::No
+                                           ? SpawnerUse::LaunchesWithoutStandby
+                                           : SpawnerUse::Launches;
+                plugin->spawner = std::make_shared<const Spawner>(plugin->config, use);
             } catch (const std::exception& error) {
                 plugin->last_exit = std::string("cannot start: ") + error.what();
                 set_state(*plugin, PluginState::Failed, plugin->last_exit);

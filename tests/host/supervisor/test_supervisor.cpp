@@ -576,3 +576,28 @@ TEST_CASE("a restart takes the standby child its spawner prepared after the reap
     CHECK(started[1] == parked);
     CHECK(started[0] != parked);
 }
+
+TEST_CASE("a plugin that is never restarted keeps no standby child after it stops") {
+    if (::geteuid() != 0) {
+        WARN("not root: no standby child (an unprivileged host builds a user namespace per start)");
+        return;
+    }
+    // The launch child of a standby still runs this program's image (not yet airlock-pid-init).
+    const auto standby_children = [] {
+        int count = 0;
+        for (pid_t child : children_of(::getpid()))
+            if (exe_of(child) == exe_of(::getpid())) ++count;
+        return count;
+    };
+    for (const char* restart : {"on-failure", "no"}) {
+        INFO("restart = " << restart);
+        boost::asio::io_context io;
+        Supervisor supervisor(io, config_of(plugin_toml("once", "serve", std::string("restart = \"") + restart + "\"\n")));
+        supervisor.set_output_fd(-1);
+        supervisor.start_all();
+        REQUIRE(run_until(io, [&] { return in_state(supervisor, "once", PluginState::Ready); }));
+        REQUIRE(supervisor.stop("once").ok());
+        REQUIRE(run_until(io, [&] { return in_state(supervisor, "once", PluginState::Exited); }));
+        CHECK(standby_children() == (std::string(restart) == "no" ? 0 : 1));
+    }
+}

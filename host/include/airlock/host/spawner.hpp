@@ -210,8 +210,12 @@ struct LaunchOptions {
 /// How a Spawner will be used, so that it prepares what that use needs and no more.
 enum class SpawnerUse {
     /// Any number of launches (the supervisor, the blocking client): one cgroup set is made
-    /// ahead when prepared, and the next one right after each reap.
+    /// ahead when prepared, and the next one right after each reap, with a standby child
+    /// for the next start where one can be made (docs/spawning.md, "Standby child").
     Launches,
+    /// As Launches, without the standby child: every start is cold (the supervisor's choice
+    /// for a plugin with `restart = "no"`, which would seldom use one).
+    LaunchesWithoutStandby,
     /// One launch (`airlock-host exec`): its cgroup set is made when prepared (that is the
     /// probe) and none ahead after its reap. A further launch makes its own.
     OneLaunch,
