@@ -421,6 +421,18 @@ const char* child_step_description(ChildStep step) noexcept {
     return "an unknown step";
 }
 
+namespace {
+
+LaunchedChild launched_or_throw(pid_t pid, int pidfd, int clone_error) {
+    if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));
+    LaunchedChild child;
+    child.pid = pid;
+    child.pidfd.reset(pidfd);
+    return child;
+}
+
+} // namespace
+
 LaunchedChild launch_child(const ChildPlan& plan) {
     void* stack_top = child_stack_top();
     int pidfd = -1;
@@ -435,11 +447,7 @@ LaunchedChild launch_child(const ChildPlan& plan) {
         pid = direct_clone()(child_entry, stack_top, flags, const_cast<ChildPlan*>(&plan), &pidfd);
         clone_error = errno;
     }
-    if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));
-    LaunchedChild child;
-    child.pid = pid;
-    child.pidfd.reset(pidfd);
-    return child;
+    return launched_or_throw(pid, pidfd, clone_error);
 }
 
 StandbyStacks::StandbyStacks() {
@@ -460,14 +468,13 @@ void* StandbyStacks::plugin_stack_top() const noexcept { return static_cast<char
 bool StandbyStacks::exec_done() const noexcept { return __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE) == 0; }
 
 void StandbyStacks::wait_exec_done() const noexcept {
-    // The kernel writes 0 and wakes the word (a shared futex) when the launch child releases
-    // the host's memory, at its execve or its exit: what vfork waits for, without the wait.
-    for (int seen; (seen = __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE)) != 0;) {
-        ::syscall(SYS_futex, &clear_word_, FUTEX_WAIT, seen, nullptr, nullptr, 0);
+    while (!wait_exec_done_for(std::chrono::hours(1))) {
     }
 }
 
 bool StandbyStacks::wait_exec_done_for(std::chrono::milliseconds limit) const noexcept {
+    // The kernel writes 0 and wakes the word (a shared futex) when the launch child releases
+    // the host's memory, at its execve or its exit: what vfork waits for, without the wait.
     const auto until = std::chrono::steady_clock::now() + limit;
     for (int seen; (seen = __atomic_load_n(&clear_word_, __ATOMIC_ACQUIRE)) != 0;) {
         const auto left = until - std::chrono::steady_clock::now();
@@ -492,11 +499,7 @@ LaunchedChild launch_standby_child(const ChildPlan& plan, StandbyStacks& stacks)
                              nullptr, stacks.clear_word());
         clone_error = errno;
     }
-    if (pid < 0) throw SpawnError(std::string("clone failed: ") + std::strerror(clone_error));
-    LaunchedChild child;
-    child.pid = pid;
-    child.pidfd.reset(pidfd);
-    return child;
+    return launched_or_throw(pid, pidfd, clone_error);
 }
 
 } // namespace airlock::host::detail

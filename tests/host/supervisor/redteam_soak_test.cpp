@@ -248,6 +248,38 @@ std::string soak_config(const std::string& socket, bool second_variant) {
     return "[host]\ncontrol = \"" + socket + "\"\n" + host_toml(plugins);
 }
 
+// Waits until plugins p1..pN are each ready or given up on, then asks the control socket:
+// each ready one answers a call, each other one names `why` in its last exit. Returns how
+// many are ready.
+int ready_or_failed_with(HostProcess& host, const std::string& socket, int count, const std::string& why) {
+    using namespace std::chrono_literals;
+    for (int i = 1; i <= count; ++i) {
+        const std::string name = "p" + std::to_string(i);
+        const auto end = std::chrono::steady_clock::now() + 60s;
+        auto settled = [&] {
+            const std::string out = host.out();
+            return out.find("plugin " + name + ": state ready") != std::string::npos ||
+                   out.find("plugin " + name + ": state failed") != std::string::npos;
+        };
+        while (!settled() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(100ms);
+        REQUIRE(settled());
+    }
+    ControlClient ctl(socket);
+    auto status = ctl.session->call(control::status, airlock::protocol::StatusRequest{}, 60s);
+    REQUIRE(status.ok());
+    int ready = 0;
+    for (const auto& plugin : status->plugins) {
+        INFO(std::string(plugin.name) << ": " << std::string(plugin.state) << ": " << std::string(plugin.last_exit));
+        if (std::string(plugin.state) == "ready") {
+            ++ready;
+            CHECK(ctl.call(std::string(plugin.name), "echo", "\"AQI=\"", 30000).ok());
+        } else {
+            CHECK_THAT(std::string(plugin.last_exit), Catch::Contains(why));
+        }
+    }
+    return ready;
+}
+
 } // namespace
 
 TEST_CASE("redteam soak: what the host holds stays the same over many stops, starts, calls, kills and reloads") {
@@ -391,34 +423,11 @@ TEST_CASE("redteam soak: a host out of descriptors for its plugins says so per p
     }
     dir.write("host.toml", "[host]\ncontrol = \"" + socket + "\"\n" + host_toml(plugins));
     HostProcess host(dir, dir.path() + "/host.toml", rlimit{100, 100});
-    // Every plugin ends ready or given up on (start limit: 5 starts in 10 s).
-    for (int i = 1; i <= 12; ++i) {
-        const std::string name = "p" + std::to_string(i);
-        const auto end = std::chrono::steady_clock::now() + 60s;
-        auto settled = [&] {
-            const std::string out = host.out();
-            return out.find("plugin " + name + ": state ready") != std::string::npos ||
-                   out.find("plugin " + name + ": state failed") != std::string::npos;
-        };
-        while (!settled() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(100ms);
-        REQUIRE(settled());
-    }
-    // The control socket still takes a connection (before, the plugins given up on kept about
-    // seven descriptors each and the host could not accept one: EMFILE).
-    ControlClient ctl(socket);
-    auto status = ctl.session->call(control::status, airlock::protocol::StatusRequest{}, 60s);
-    REQUIRE(status.ok());
-    int ready = 0;
-    for (const auto& plugin : status->plugins) {
-        INFO(std::string(plugin.name) << ": " << std::string(plugin.state) << ": " << std::string(plugin.last_exit));
-        if (std::string(plugin.state) == "ready") {
-            ++ready;
-            CHECK(ctl.call(std::string(plugin.name), "echo", "\"AQI=\"", 30000).ok());
-        } else {
-            // The step that ran out and why, e.g. "cannot create a pipe: Too many open files".
-            CHECK_THAT(std::string(plugin.last_exit), Catch::Contains("Too many open files"));
-        }
-    }
+    // Every plugin ends ready or given up on (start limit: 5 starts in 10 s); the control
+    // socket still takes a connection (before, the plugins given up on kept about seven
+    // descriptors each and the host could not accept one: EMFILE). The step that ran out and
+    // why, e.g. "cannot create a pipe: Too many open files".
+    const int ready = ready_or_failed_with(host, socket, 12, "Too many open files");
     CHECK(ready >= 1);
     std::printf("out of descriptors: %d of 12 plugins ready\n", ready);
     REQUIRE(::kill(host.pid(), SIGTERM) == 0);
@@ -456,32 +465,9 @@ TEST_CASE("redteam soak: a host at its pids limit says so per plugin and serves 
     }
     dir.write("host.toml", "[host]\ncontrol = \"" + socket + "\"\n" + host_toml(plugins));
     HostProcess host(dir, dir.path() + "/host.toml", std::nullopt, cgroup + "/cgroup.procs");
-    for (int i = 1; i <= 8; ++i) {
-        const std::string name = "p" + std::to_string(i);
-        const auto end = std::chrono::steady_clock::now() + 60s;
-        auto settled = [&] {
-            const std::string out = host.out();
-            return out.find("plugin " + name + ": state ready") != std::string::npos ||
-                   out.find("plugin " + name + ": state failed") != std::string::npos;
-        };
-        while (!settled() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(100ms);
-        REQUIRE(settled());
-    }
-    ControlClient ctl(socket);
-    auto status = ctl.session->call(control::status, airlock::protocol::StatusRequest{}, 60s);
-    REQUIRE(status.ok());
-    int ready = 0;
-    for (const auto& plugin : status->plugins) {
-        INFO(std::string(plugin.name) << ": " << std::string(plugin.state) << ": " << std::string(plugin.last_exit));
-        if (std::string(plugin.state) == "ready") {
-            ++ready;
-            CHECK(ctl.call(std::string(plugin.name), "echo", "\"AQI=\"", 30000).ok());
-        } else {
-            // The step whose clone failed, e.g. "cannot create the mount namespace of its private
-            // root: Resource temporarily unavailable".
-            CHECK_THAT(std::string(plugin.last_exit), Catch::Contains("Resource temporarily unavailable"));
-        }
-    }
+    // The step whose clone failed, e.g. "cannot create the mount namespace of its private
+    // root: Resource temporarily unavailable".
+    const int ready = ready_or_failed_with(host, socket, 8, "Resource temporarily unavailable");
     CHECK(ready >= 1);
     CHECK(ready < 8);  // the limit was reached
     std::printf("at the pids limit: %d of 8 plugins ready\n", ready);
