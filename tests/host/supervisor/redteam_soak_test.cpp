@@ -364,7 +364,14 @@ TEST_CASE("redteam soak: what the host holds stays the same over many stops, sta
     // Heap the host kept per event would show here (before the fix of timed-out calls: 2.4-2.6
     // MiB). What may grow is bounded: the nine plugins' 512-line log rings fill during the first
     // rounds. Measured after the fixes: +108 to +532 KiB in 100 rounds, +428 KiB in 1000.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    // The host is built with the sanitizer too: its RSS holds the sanitizer's shadow memory and
+    // quarantine (under TSan 3.3 MiB for what the plain build measures as about 0.5 MiB), so
+    // the bound is the plain build's to check; every count above is checked here as well.
+    WARN("sanitizer build: the host's RSS grew by " << after.rss_kib - before.rss_kib << " KiB (bound checked by the plain build)");
+#else
     CHECK(after.rss_kib - before.rss_kib < 1536);
+#endif
     std::printf("soak: %d rounds, %d reloads, restarts: crasher %u, violator %u, walled %u, hog %u\nsoak: before %s\nsoak: after  %s\n",
                 rounds, reloads, ctl.restarts_of("crasher"), ctl.restarts_of("violator"), ctl.restarts_of("walled"), ctl.restarts_of("hog"),
                 before.describe().c_str(),
