@@ -418,6 +418,13 @@ TEST_CASE("redteam soak: a plugin given up on holds nothing of the host's, as if
 }
 
 TEST_CASE("redteam soak: a host out of descriptors for its plugins says so per plugin and serves the rest") {
+#if defined(__SANITIZE_ADDRESS__)
+    // The sanitizer runtime needs descriptors of its own: UBSan's vptr check tests memory
+    // through a pipe, and at the host's open-file limit it reports a false "invalid vptr"
+    // in the host (measured: a make_shared in main) and ends it. The plain and TSan builds run it.
+    WARN("ASan/UBSan build: the host at its open-file limit is tested by the plain and TSan builds");
+    return;
+#endif
     TempDir dir;
     ::chmod(dir.path().c_str(), 0755);
     const std::string socket = dir.path() + "/control.sock";
