@@ -566,20 +566,19 @@ namespace {
 // launched cold.
 class RefillAfterReap : public ProcessResources {
 public:
-    RefillAfterReap(std::unique_ptr<ProcessResources> inner, std::weak_ptr<void> slot,
-                    void (*refill)(const std::shared_ptr<void>&), std::shared_ptr<std::atomic<bool>> armed)
-        : inner_(std::move(inner)), slot_(std::move(slot)), refill_(refill), armed_(std::move(armed)) {}
+    RefillAfterReap(std::unique_ptr<ProcessResources> inner, std::weak_ptr<Spawner::StandbySlot> slot,
+                    std::shared_ptr<std::atomic<bool>> armed)
+        : inner_(std::move(inner)), slot_(std::move(slot)), armed_(std::move(armed)) {}
     void on_reaped(PluginExit& exit) noexcept override {
         if (inner_) inner_->on_reaped(exit);
         inner_.reset();
         if (!armed_->load()) return;
-        if (auto slot = slot_.lock()) refill_(slot);
+        if (auto slot = slot_.lock()) slot->refill();
     }
 
 private:
     std::unique_ptr<ProcessResources> inner_;
-    std::weak_ptr<void> slot_;
-    void (*refill_)(const std::shared_ptr<void>&);
+    std::weak_ptr<Spawner::StandbySlot> slot_;
     std::shared_ptr<std::atomic<bool>> armed_;
 };
 
@@ -588,12 +587,11 @@ private:
 // The checks every start makes: the executable, its trust, the grants, the root, Landlock.
 static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants);
 static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, const LaunchOptions& options,
-                                                StartChecks checks, bool standby);
+                                                StartChecks checks);
 
 static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared& p,
                                                          const std::shared_ptr<Spawner::StandbySlot>& slot) {
     using Standby = Spawner::Standby;
-    using StandbySlot = Spawner::StandbySlot;
     auto standby = std::make_unique<Standby>();
     standby->owner = ::getpid();
     standby->stacks = std::make_unique<detail::StandbyStacks>();
@@ -602,13 +600,11 @@ static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared
     // for a start that may never come).
     StartChecks checks = check_start(p, false);
     if (checks.script) return nullptr;  // a #! script always starts cold
-    standby->state = plan_launch(p, LaunchOptions{}, std::move(checks), true);
+    standby->state = plan_launch(p, LaunchOptions{}, std::move(checks));
     LaunchState& s = *standby->state;
     s.plan.wait_for_release = true;
     if ((s.plan.namespaces.clone_flags & CLONE_NEWPID) != 0) s.plan.pid_init.plugin_stack_top = standby->stacks->plugin_stack_top();
     standby->refill_after_reap = std::make_shared<std::atomic<bool>>(false);
-    std::weak_ptr<void> weak_slot = std::static_pointer_cast<void>(slot);
-    auto refill = [](const std::shared_ptr<void>& any) { static_cast<StandbySlot*>(any.get())->refill(); };
     detail::LaunchedChild child;
     detail::run_on_standby_thread([&] { child = detail::launch_standby_child(s.plan, *standby->stacks); });
     Result<UniqueFd> listener = UniqueFd();
@@ -620,8 +616,7 @@ static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared
         // taken here, not by the receiving thread, as this thread does not sleep in a vfork.
         listener = receive_seccomp_listener(s.handoff_host.get(), kListenerTimeoutMs);
         standby->process = std::make_unique<PluginProcess>(
-            s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), weak_slot, refill,
-                                                                    standby->refill_after_reap)));
+            s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), slot, standby->refill_after_reap)));
     } catch (...) {
         if (child.pidfd) {  // not yet owned by a PluginProcess (whose destructor would do this)
             ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
@@ -707,7 +702,7 @@ static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants)
 }
 
 static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, const LaunchOptions& options,
-                                                StartChecks checks, bool standby) {
+                                                StartChecks checks) {
     const PluginConfig& plugin = p.plugin;
     const bool airlock_protocol = plugin.protocol == PluginProtocol::Airlock;
     auto state = std::make_unique<LaunchState>();
@@ -731,8 +726,9 @@ static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, cons
     s.append_only_output = shares_append_only_output(shared_outputs);
     const detail::ChildConfinement confinement =
         s.append_only_output ? p.confinement.child_sharing_append_only_output(plugin) : p.confinement.child();
-    if (confinement.seccomp_listener || standby) {
-        // A standby child also waits for its release on this socket.
+    if (confinement.seccomp_listener) {
+        // A standby child (which needs a listener: standby_possible) also waits for its
+        // release on this socket.
         std::tie(s.handoff_host, s.handoff_child) = make_socketpair(plugin.name, "listener hand-off");
         if (Status prepared = prepare_listener_handoff(s.handoff_host.get()); !prepared.ok())
             throw SpawnError("plugin '" + plugin.name + "': " + prepared.message());
@@ -884,7 +880,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     }
     standby.reset();  // prepared for something that changed (or gone): discarded
 
-    std::unique_ptr<LaunchState> state = plan_launch(p, options, std::move(checks), false);
+    std::unique_ptr<LaunchState> state = plan_launch(p, options, std::move(checks));
     LaunchState& s = *state;
     // The child waits for the host to take its listener before it executes, while this thread
     // sleeps in the vfork: another thread takes it (one kept per launching thread).
@@ -896,9 +892,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     // A launch with the caller's own stdio or arguments would never take a standby: none is
     // made after its reap.
     if (p.standby_slot && s.failure.step == 0 && default_options(options)) {
-        std::weak_ptr<void> weak_slot = std::static_pointer_cast<void>(p.standby_slot);
-        auto refill = [](const std::shared_ptr<void>& any) { static_cast<StandbySlot*>(any.get())->refill(); };
-        resources = std::make_unique<RefillAfterReap>(std::move(resources), weak_slot, refill,
+        resources = std::make_unique<RefillAfterReap>(std::move(resources), p.standby_slot,
                                                       std::make_shared<std::atomic<bool>>(true));
     }
     PluginProcess process = s.make_process(child, std::move(resources));
