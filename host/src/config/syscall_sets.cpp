@@ -140,7 +140,7 @@ const std::vector<SyscallGroup>& group_table() {
          Names{"memfd_create", "pipe", "pipe2"}},
         {"@memory", "map, protect, resize and advise memory",
          Names{"brk", "madvise", "mincore", "mmap", "mprotect", "mremap", "munmap"}},
-        {"@memlock", "lock memory into RAM",
+        {"@memlock", "lock memory into RAM (without this group RLIMIT_MEMLOCK is 0)",
          Names{"mlock", "mlock2", "mlockall", "munlock", "munlockall"}},
         {"@thread", "create and coordinate threads (with processes = 1 the sandbox lets clone "
                     "create threads only)",

@@ -85,6 +85,7 @@ const char* resource_name(int resource) noexcept {
     case RLIMIT_CORE: return "RLIMIT_CORE";
     case RLIMIT_RTPRIO: return "RLIMIT_RTPRIO";
     case RLIMIT_NICE: return "RLIMIT_NICE";
+    case RLIMIT_MEMLOCK: return "RLIMIT_MEMLOCK";
     }
     return "a resource limit";
 }
@@ -107,7 +108,15 @@ void add_limit(std::vector<ResourceLimitSetting>& out, int resource, std::uint64
     out.push_back(setting);
 }
 
-std::vector<ResourceLimitSetting> resolve_limits(const Limits& limits, bool seccomp_applied) {
+// Whether the plugin's allowlist has a call of @memlock, which locks up to RLIMIT_MEMLOCK.
+bool allows_memory_locking(const SyscallPolicy& policy) {
+    for (const char* call : {"mlock", "mlock2", "mlockall"})
+        if (policy.allowed.count(call) != 0) return true;
+    return false;
+}
+
+std::vector<ResourceLimitSetting> resolve_limits(const Limits& limits, const SyscallPolicy& policy,
+                                                 bool seccomp_applied) {
     std::vector<ResourceLimitSetting> out;
     if (limits.memory_bytes) add_limit(out, RLIMIT_AS, *limits.memory_bytes, *limits.memory_bytes);
     // SIGXCPU at the limit, SIGKILL one second later if the plugin ignores it.
@@ -128,6 +137,9 @@ std::vector<ResourceLimitSetting> resolve_limits(const Limits& limits, bool secc
     // (child_inherited_state.hpp), whatever the host's own limits would allow.
     add_limit(out, RLIMIT_RTPRIO, 0, 0);
     add_limit(out, RLIMIT_NICE, 0, 0);
+    // Locking memory needs no @memlock call: mmap(MAP_LOCKED), SysV SHM_LOCK and zero-copy
+    // sends pin pages up to RLIMIT_MEMLOCK too. Only a plugin allowed @memlock keeps the host's.
+    if (!allows_memory_locking(policy)) add_limit(out, RLIMIT_MEMLOCK, 0, 0);
     return out;
 }
 
@@ -414,7 +426,7 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
         host_handles(name);
     }
     p.cgroups = detail::CgroupPlan::prepare(p.plugin, use);
-    p.limits = resolve_limits(p.plugin.limits, p.confinement.seccomp_applied());
+    p.limits = resolve_limits(p.plugin.limits, p.plugin.syscalls, p.confinement.seccomp_applied());
     TargetUser user{};
     if (p.plugin.dynamic_user && ::geteuid() == 0) {
         // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.

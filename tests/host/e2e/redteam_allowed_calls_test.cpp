@@ -14,6 +14,7 @@
 
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <csignal>
@@ -164,5 +165,32 @@ TEST_CASE("under on_violation = log a call outside the allowlist still meets its
         INFO(flags.out << flags.err);
         CHECK(has_line(flags.out, "\\[redteam\\] redteam inode-flags: blocked errno=EPERM"));
         CHECK(inode_flags(file) == before);
+    }
+}
+
+TEST_CASE("a plugin without @memlock cannot lock memory through mmap (MAP_LOCKED)", "[e2e][redteam]") {
+    // MAP_LOCKED needs no mlock call: the kernel allowed it up to the RLIMIT_MEMLOCK the plugin
+    // inherited from the host (8 MiB here; a unit with LimitMEMLOCK=infinity passes that on),
+    // memory no one can swap out, also counted per user. The limit is now 0 unless the
+    // plugin's allowlist has a call of @memlock.
+    rlimit host_limit{};
+    REQUIRE(::getrlimit(RLIMIT_MEMLOCK, &host_limit) == 0);
+    for (const char* namespaces : {"namespaces = \"auto\"", "namespaces = \"off\""}) {
+        INFO(namespaces);
+        TempDir dir;
+        const std::string refused = dir.file("refused.toml", redteam_plugin_toml(kRedteam, namespaces));
+        const Run run = run_host({"exec", "--prefix", refused, "redteam", "--", "map-locked"});
+        INFO(run.out << run.err);
+        CHECK(has_line(run.out, "\\[redteam\\] note memlock-soft=0"));
+        CHECK(has_line(run.out, "\\[redteam\\] redteam map-locked: blocked errno=EPERM"));
+
+        // With @memlock allowed the plugin keeps the host's limit, as the group promises.
+        if (host_limit.rlim_cur < (2u << 20)) continue;
+        const std::string allowed = dir.file("allowed.toml", redteam_plugin_toml(kRedteam, namespaces) +
+                                                                 "[plugin.redteam.syscalls]\nallow = [\"@memlock\"]\n");
+        const Run locked = run_host({"exec", "--prefix", allowed, "redteam", "--", "map-locked"});
+        INFO(locked.out << locked.err);
+        CHECK(has_line(locked.out, "\\[redteam\\] note memlock-soft=" + std::to_string(host_limit.rlim_cur)));
+        CHECK(has_line(locked.out, "\\[redteam\\] redteam map-locked: SUCCEEDED"));
     }
 }

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -198,6 +199,16 @@ int main(int argc, char** argv) {
         ::prctl(PR_GET_PDEATHSIG, &signal);
         std::printf("note pdeathsig=%d\n", signal);
         return report(result);
+    }
+    if (!std::strcmp(action, "map-locked")) {
+        // Locks 1 MiB into RAM through mmap's MAP_LOCKED flag, which no @memlock call is
+        // needed for: the kernel allows it up to RLIMIT_MEMLOCK, which a plugin inherited.
+        rlimit limit{};
+        ::getrlimit(RLIMIT_MEMLOCK, &limit);
+        std::printf("note memlock-soft=%llu\n", static_cast<unsigned long long>(limit.rlim_cur));
+        void* locked = ::mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
+        return report(locked == MAP_FAILED ? -1 : 0);
     }
     if (!std::strcmp(action, "parent-cpu-clock")) {
         // The CPU time of the parent (the host, without a PID namespace) by its pid.
