@@ -679,7 +679,11 @@ static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants)
     checks.script = detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
 
     try {
-        if (open_the_grants) checks.grants = open_grants(plugin.grants, writable_directories_of(plugin));
+        // In a private root made as root, a directory grant must not lead back to the host's
+        // tree (a host in a user namespace cannot detach mounts: docs/sandbox.md, round 9).
+        const unsigned long namespaces = p.confinement.namespace_flags();
+        const bool detach = namespaces != 0 && (namespaces & CLONE_NEWUSER) == 0;
+        if (open_the_grants) checks.grants = open_grants(plugin.grants, writable_directories_of(plugin), detach);
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }

@@ -1,0 +1,50 @@
+// Red team round 9: what a confined plugin can learn about the host without a grant. Each
+// case is a real root host and a real hostile plugin (programs/redteam.cpp):
+// - a directory grant's descriptor was opened in the host's mount namespace, so ".." from it
+//   led past the private root to the host's whole tree: fstatat, readlinkat, faccessat and
+//   O_PATH opens there, which Landlock does not check, told which files exist and their
+//   owners, sizes and times (measured: /etc/shadow, /root, /run/airlock by a grant in /tmp).
+//   A root host now hands over the grant inside a detached copy of its mount.
+#include "e2e_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace airlock::e2e;
+
+namespace {
+
+const std::string kRedteam = AIRLOCK_E2E_REDTEAM;
+
+} // namespace
+
+TEST_CASE("a directory grant does not lead past the private root to the host's files", "[e2e][redteam]") {
+    if (skipped_unless_root("the private root of a root host (a host in a user namespace cannot detach mounts)"))
+        return;
+    TempDir dir;
+    const std::string grant = dir.dir("grant");
+    dir.file("grant/inside.txt", "the plugin's to read\n");
+    dir.file("secret.txt", "beside the grant, not granted\n", 0600);
+    REQUIRE(::symlink("/etc/shadow", dir.at("link").c_str()) == 0);
+    const std::string config = dir.file(
+        "redteam.toml", redteam_plugin_toml(kRedteam, "namespaces = \"require\"") +
+                            "grants = { data = { dir = " + quoted(grant) + ", access = \"read\" } }\n");
+    const auto attempt = [&](const std::vector<std::string>& action) {
+        std::vector<std::string> arguments{"exec", "--prefix", config, "redteam", "--"};
+        arguments.insert(arguments.end(), action.begin(), action.end());
+        return run_host(arguments);
+    };
+
+    const Run stat_beside = attempt({"stat-beside", "3", "secret.txt"});
+    INFO(stat_beside.out << stat_beside.err);
+    CHECK(has_line(stat_beside.out, "\\[redteam\\] redteam stat-beside: blocked errno=ENOENT"));
+    const Run readlink_beside = attempt({"readlink-beside", "3", "link"});
+    INFO(readlink_beside.out << readlink_beside.err);
+    CHECK(has_line(readlink_beside.out, "\\[redteam\\] redteam readlink-beside: blocked errno=ENOENT"));
+    const Run parent = attempt({"parent-of-grant", "3"});
+    INFO(parent.out << parent.err);
+    CHECK(has_line(parent.out, "\\[redteam\\] note parent=grant"));
+    // The grant itself is still the plugin's.
+    const Run inside = attempt({"open-in", "3", "inside.txt"});
+    INFO(inside.out << inside.err);
+    CHECK(has_line(inside.out, "\\[redteam\\] redteam open-in: SUCCEEDED"));
+}
