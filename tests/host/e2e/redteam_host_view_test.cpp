@@ -5,6 +5,9 @@
 //   O_PATH opens there, which Landlock does not check, told which files exist and their
 //   owners, sizes and times (measured: /etc/shadow, /root, /run/airlock by a grant in /tmp).
 //   A root host now hands over the grant inside a detached copy of its mount.
+// - setsockopt(SO_BINDTODEVICE) on the connection socket, which the host made in its own
+//   network namespace, succeeded for a name the host's namespace has and failed with ENODEV
+//   for one it lacks: the host's interface names, from inside the empty namespace. Refused.
 #include "e2e_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -47,4 +50,23 @@ TEST_CASE("a directory grant does not lead past the private root to the host's f
     const Run inside = attempt({"open-in", "3", "inside.txt"});
     INFO(inside.out << inside.err);
     CHECK(has_line(inside.out, "\\[redteam\\] redteam open-in: SUCCEEDED"));
+}
+
+TEST_CASE("a plugin cannot learn the host's interface names by binding its connection to them", "[e2e][redteam]") {
+    for (const char* namespaces : {"require", "off"}) {
+        INFO(namespaces);
+        TempDir dir;
+        // protocol "airlock": the host makes the connection socket in its own network namespace.
+        const std::string config = dir.file(
+            "redteam.toml", "[sandbox]\nsystem_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+                            "user = \"nobody\"\nnamespaces = " + quoted(namespaces) + "\n[plugin.redteam]\nexec = " +
+                                quoted(kRedteam) + "\nready_timeout = \"2s\"\n");
+        // "lo" exists in every namespace; the other name in none. The same answer for both.
+        for (const char* device : {"lo", "airlock-none0"}) {
+            INFO(device);
+            const Run run = run_host({"exec", "--prefix", config, "redteam", "--", "bind-to-device", device});
+            INFO(run.out << run.err);
+            CHECK(has_line(run.out, "\\[redteam\\] redteam bind-to-device: blocked errno=EPERM"));
+        }
+    }
 }
