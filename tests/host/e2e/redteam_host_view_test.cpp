@@ -3,7 +3,8 @@
 // - a directory grant's descriptor was opened in the host's mount namespace, so ".." from it
 //   led past the private root to the host's whole tree: fstatat, readlinkat, faccessat and
 //   O_PATH opens there, which Landlock does not check, told which files exist and their
-//   owners, sizes and times (measured: /etc/shadow, /root, /run/airlock by a grant in /tmp).
+//   owners, sizes and times (measured: /etc/shadow, /root, /run/airlock by a grant in /tmp),
+//   and getcwd after fchdir into the grant named its host path ("(unreachable)/tmp/...").
 //   A root host now hands over the grant inside a detached copy of its mount.
 // - setsockopt(SO_BINDTODEVICE) on the connection socket, which the host made in its own
 //   network namespace, succeeded for a name the host's namespace has and failed with ENODEV
@@ -46,6 +47,11 @@ TEST_CASE("a directory grant does not lead past the private root to the host's f
     const Run parent = attempt({"parent-of-grant", "3"});
     INFO(parent.out << parent.err);
     CHECK(has_line(parent.out, "\\[redteam\\] note parent=grant"));
+    // Nor does the grant's working-directory name give its path on the host.
+    const Run cwd = attempt({"cwd-in-grant", "3"});
+    INFO(cwd.out << cwd.err);
+    CHECK(has_line(cwd.out, "\\[redteam\\] note cwd=.*"));
+    CHECK(cwd.out.find(grant) == std::string::npos);
     // The grant itself is still the plugin's.
     const Run inside = attempt({"open-in", "3", "inside.txt"});
     INFO(inside.out << inside.err);

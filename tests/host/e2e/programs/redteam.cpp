@@ -387,6 +387,16 @@ int main(int argc, char** argv) {
         std::printf("note parent=%s\n", above.st_ino == grant.st_ino && above.st_dev == grant.st_dev ? "grant" : "other");
         return report(0);
     }
+    if (!std::strcmp(action, "cwd-in-grant")) {
+        // The working directory's name after fchdir into the grant: the kernel names a
+        // directory outside the caller's root "(unreachable)" followed by its path from its
+        // mount's namespace root (the raw call: glibc refuses such a name).
+        char name[512];
+        if (::fchdir(fd) != 0) return report(-1);
+        const long length = ::syscall(SYS_getcwd, name, sizeof name);
+        if (length > 0) std::printf("note cwd=%s\n", name);
+        return report(length);
+    }
     if (!std::strcmp(action, "bind-to-device")) {
         // SO_BINDTODEVICE with NAME (argv[2]) on the connection socket: the kernel looks the
         // name up in the namespace the socket was made in (the host's), answering ENODEV
