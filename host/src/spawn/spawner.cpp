@@ -715,6 +715,8 @@ static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, cons
     const std::shared_ptr<const detail::NamespaceTemplate>& root = s.checks.root;
 
     // stdio: the caller's descriptors where given, else /dev/null (or a pipe) and pipes.
+    if (const std::string why = stdio_refusal(options.stdio); !why.empty())
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: " + why);
     if (options.stdio[0] < 0 && options.stdin_pipe) {
         s.in = make_output_pipe(plugin.name);
         ::fcntl(s.in.read_end.get(), F_SETFL, 0);  // the plugin reads a blocking pipe

@@ -9,15 +9,36 @@
 // - setsockopt(SO_BINDTODEVICE) on the connection socket, which the host made in its own
 //   network namespace, succeeded for a name the host's namespace has and failed with ENODEV
 //   for one it lacks: the host's interface names, from inside the empty namespace. Refused.
+// - a directory as the caller's stdin (`airlock-host exec -- cmd < dir`) was handed over as
+//   it is: the same ".." past the private root, and a listing Landlock would not allow.
+//   Refused at start.
 #include "e2e_support.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <spawn.h>
 
 using namespace airlock::e2e;
 
 namespace {
 
 const std::string kRedteam = AIRLOCK_E2E_REDTEAM;
+
+// `airlock-host ARGS...` with `directory` opened as its stdin, as `< directory` in a shell.
+Run run_host_with_stdin_directory(const std::string& directory, const std::vector<std::string>& arguments) {
+    StartedHost host;
+    host.out = ::memfd_create("e2e-out", MFD_CLOEXEC);
+    host.err = ::memfd_create("e2e-err", MFD_CLOEXEC);
+    HostArgv argv(arguments);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_addopen(&actions, 0, directory.c_str(), O_RDONLY | O_DIRECTORY, 0);
+    ::posix_spawn_file_actions_adddup2(&actions, host.out, 1);
+    ::posix_spawn_file_actions_adddup2(&actions, host.err, 2);
+    if (::posix_spawn(&host.pid, kHostExe.c_str(), &actions, nullptr, argv.data(), environ) != 0) host.pid = -1;
+    ::posix_spawn_file_actions_destroy(&actions);
+    return finish_host(host);
+}
 
 } // namespace
 
@@ -74,5 +95,22 @@ TEST_CASE("a plugin cannot learn the host's interface names by binding its conne
             INFO(run.out << run.err);
             CHECK(has_line(run.out, "\\[redteam\\] redteam bind-to-device: blocked errno=EPERM"));
         }
+    }
+}
+
+TEST_CASE("a directory as the caller's stdin is not handed to the plugin", "[e2e][redteam]") {
+    for (const char* namespaces : {"namespaces = \"auto\"", "namespaces = \"off\""}) {
+        INFO(namespaces);
+        TempDir dir;
+        const std::string given = dir.dir("given");
+        dir.file("secret.txt", "beside the directory, not granted\n", 0600);
+        const std::string config = dir.file("redteam.toml", redteam_plugin_toml(kRedteam, namespaces));
+        // stdio = "inherit" (exec without --prefix): the caller's descriptors as they are.
+        const Run run = run_host_with_stdin_directory(
+            given, {"exec", config, "redteam", "--", "stat-beside", "0", "secret.txt"});
+        INFO(run.out << run.err);
+        CHECK(run.status != 0);
+        CHECK(run.out.find("redteam stat-beside") == std::string::npos);
+        CHECK(has_line(run.err, ".*cannot start: its stdin is a directory: a plugin never gets a directory as stdin.*"));
     }
 }
