@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,7 +72,14 @@ int main() {
     });
     attempt("escape the read-only grant with ..", [grant] {
         if (grant < 0) return EBADF;
-        return opened(::openat(grant, "../..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        const int above = ::openat(grant, "../..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (above < 0) return errno;  // Landlock: the host's directory above the grant
+        // In a private root the grant has nothing above it: ".." is the grant itself.
+        struct stat outside {}, inside {};
+        const bool itself = ::fstat(above, &outside) == 0 && ::fstat(grant, &inside) == 0 &&
+                            outside.st_dev == inside.st_dev && outside.st_ino == inside.st_ino;
+        ::close(above);
+        return itself ? ENOENT : 0;
     });
     attempt("create a socket (AF_UNIX)", [] { return opened(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
     attempt("connect to the network (TCP 127.0.0.1:22)", [] {

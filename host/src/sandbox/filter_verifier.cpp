@@ -55,7 +55,7 @@ std::vector<std::array<std::uint64_t, 6>> argument_cases(const SyscallRules* rul
                 const std::uint64_t datum = condition.datum;
                 set.insert({datum, datum + 1, datum - 1, datum ^ (1ULL << 63), datum | 0xffffffff00000000ULL,
                             (datum & 0xffffffffULL) | (1ULL << 32)});
-                if (condition.op == ArgCondition::Op::MaskedEq) {
+                if (condition.op == ArgCondition::Op::MaskedEq || condition.op == ArgCondition::Op::MaskedNe) {
                     set.insert(datum ^ condition.mask);
                     set.insert(datum | ~condition.mask);
                     if (__builtin_popcountll(condition.mask) <= 16)

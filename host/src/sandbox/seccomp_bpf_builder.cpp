@@ -216,6 +216,12 @@ void test(Assembler& code, const ArgCondition& condition, Label holds, Label fai
         test_half(code, low, low_of(mask), low_of(condition.datum), holds, fails);
         return;
     }
+    case ArgCondition::Op::MaskedNe:
+        // Either masked half differs (an `int` argument's high half has mask 0: equal).
+        test_half(code, high, high_of(condition.mask), high_of(condition.datum), low_half, holds);
+        code.bind(low_half);
+        test_half(code, low, low_of(condition.mask), low_of(condition.datum), fails, holds);
+        return;
     case ArgCondition::Op::Ne:
         // Either half differs.
         code.load(high);

@@ -62,6 +62,7 @@ ArgCondition masked(unsigned arg, std::uint64_t mask, std::uint64_t datum) { ret
 ArgCondition int_equals(unsigned arg, std::uint64_t value) { return masked(arg, low_32_bits, value); }
 ArgCondition equals(unsigned arg, std::uint64_t value) { return {arg, Op::Eq, ~0ULL, value}; }
 ArgCondition differs(unsigned arg, std::uint64_t value) { return {arg, Op::Ne, ~0ULL, value}; }
+ArgCondition int_differs(unsigned arg, std::uint64_t value) { return {arg, Op::MaskedNe, low_32_bits, value}; }
 
 // A sandbox denial with the words a violation report gives for it.
 ArgRule denial(std::vector<ArgCondition> conditions, std::string why) {
@@ -252,6 +253,20 @@ Rules sendto_rules() {
                                     "connect grant sets datagram = true")};
 }
 
+// SO_BINDTODEVICE and SO_BINDTOIFINDEX look the device up in the network namespace the socket
+// was made in: on the connection socket (and connect grants) the host's, whatever namespace
+// the plugin runs in. Success or ENODEV told which interface names the host has (round 9).
+// Refused with EPERM, what the kernel answers a bound socket's owner without CAP_NET_RAW;
+// every other option, at every level, runs.
+Rules setsockopt_rules() {
+    Rules rules{{RuleAction::Allow, {int_differs(1, SOL_SOCKET)}},
+                {RuleAction::Allow,
+                 {int_equals(1, SOL_SOCKET), int_differs(2, SO_BINDTODEVICE), int_differs(2, SO_BINDTOIFINDEX)}}};
+    for (std::uint64_t option : {SO_BINDTODEVICE, SO_BINDTOIFINDEX})
+        rules.push_back({RuleAction::RefuseEperm, {int_equals(1, SOL_SOCKET), int_equals(2, option)}});
+    return rules;
+}
+
 std::string fallocate_flag_name(std::uint64_t flag) {
     switch (flag) {
     case FALLOC_FL_PUNCH_HOLE: return "FALLOC_FL_PUNCH_HOLE";
@@ -333,6 +348,7 @@ Rules rules_for(int nr, std::string_view name, const Inputs& in, bool assume_all
     if (name == "clock_gettime" || name == "clock_getres" || name == "clock_nanosleep" || name == "timer_create")
         return clock_rules();
     if (name == "sendto" && !in.datagram_opt_in) return sendto_rules();
+    if (name == "setsockopt") return setsockopt_rules();
     if (name == "sched_getaffinity") return affinity_query_rules();
     if (name == "fcntl") return fcntl_rules(in);
     for (const auto& call : self_only_pid_syscalls())
@@ -372,6 +388,7 @@ inline bool holds(const ArgCondition& condition, const std::array<std::uint64_t,
     case Op::MaskedEq: return (value & condition.mask) == condition.datum;
     case Op::Eq: return value == condition.datum;
     case Op::Ne: return value != condition.datum;
+    case Op::MaskedNe: return (value & condition.mask) != condition.datum;
     }
     return false;
 }

@@ -5,9 +5,11 @@
 #include <airlock/host/no_follow_open.hpp>
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -106,10 +108,23 @@ UniqueFd open_file(const GrantConfig& grant, const std::vector<std::string>& wri
     return std::move(fd);
 }
 
-UniqueFd open_directory(const GrantConfig& grant) {
+UniqueFd open_directory(const GrantConfig& grant, bool detach) {
     // Read-only whatever the access: a directory descriptor cannot carry write access;
     // writing beneath a read-write grant is allowed by the plugin's Landlock ruleset.
-    return std::move(open_path(grant, O_DIRECTORY | O_RDONLY, ExpectedType::Directory, "cannot open directory").fd);
+    UniqueFd directory =
+        std::move(open_path(grant, O_DIRECTORY | O_RDONLY, ExpectedType::Directory, "cannot open directory").fd);
+    if (!detach) return directory;
+    // A descriptor of the host's mount leads through ".." to the host's whole tree, past the
+    // plugin's private root: fstatat, readlinkat, faccessat and O_PATH opens there are not
+    // Landlock's to check. A detached copy of the mount, rooted at the grant (a bind mount
+    // in no namespace), has nothing above it. Closing `tree` detaches it; the plugin's
+    // descriptor keeps it alive.
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, directory.get(), "",
+                                             AT_EMPTY_PATH | AT_RECURSIVE | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    if (!tree) fail(grant, "cannot make a detached copy of its mount (so that \"..\" ends at the grant)", errno);
+    UniqueFd inside(::openat(tree.get(), ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!inside) fail(grant, "cannot open directory", errno);
+    return inside;
 }
 
 UniqueFd connect_socket(const GrantConfig& grant, const std::vector<std::string>& writable_directories) {
@@ -162,14 +177,15 @@ UniqueFd create_memfd(const GrantConfig& grant) {
 
 } // namespace
 
-OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories) {
+OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories,
+                       bool detach_directories) {
     OpenedGrant opened;
     opened.name = grant.name;
     opened.kind = grant.kind;
     opened.access = grant.access;
     switch (grant.kind) {
     case GrantKind::File: opened.fd = open_file(grant, writable_directories); break;
-    case GrantKind::Directory: opened.fd = open_directory(grant); break;
+    case GrantKind::Directory: opened.fd = open_directory(grant, detach_directories); break;
     case GrantKind::Connect: opened.fd = connect_socket(grant, writable_directories); break;
     case GrantKind::Memfd: opened.fd = create_memfd(grant); break;
     }
@@ -177,10 +193,11 @@ OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>&
 }
 
 std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants,
-                                     const std::vector<std::string>& writable_directories) {
+                                     const std::vector<std::string>& writable_directories,
+                                     bool detach_directories) {
     std::vector<OpenedGrant> opened;
     opened.reserve(grants.size());
-    for (const auto& grant : grants) opened.push_back(open_grant(grant, writable_directories));
+    for (const auto& grant : grants) opened.push_back(open_grant(grant, writable_directories, detach_directories));
     return opened;
 }
 

@@ -38,6 +38,18 @@ bool shares_append_only_output(std::span<const int> output_fds) {
     return false;
 }
 
+std::string stdio_refusal(std::span<const int> stdio_fds) {
+    static constexpr const char* names[] = {"stdin", "stdout", "stderr"};
+    for (std::size_t i = 0; i < stdio_fds.size() && i < 3; ++i) {
+        struct stat status {};
+        if (stdio_fds[i] < 0 || ::fstat(stdio_fds[i], &status) != 0 || !S_ISDIR(status.st_mode)) continue;
+        return std::string("its ") + names[i] + " is a directory: a plugin never gets a directory as stdin, stdout "
+               "or stderr (it could list it, and reach every path above it through \"..\"); pass a file or a pipe, "
+               "or grant the directory";
+    }
+    return {};
+}
+
 void write_waiting(int fd, std::string_view text) noexcept {
     const char* data = text.data();
     std::size_t left = text.size();

@@ -691,7 +691,11 @@ static StartChecks check_start(const Spawner::Prepared& p, bool open_the_grants)
     checks.script = detail::script_interpreter(plugin.executable, plugin.name, writable_directories_of(plugin));
 
     try {
-        if (open_the_grants) checks.grants = open_grants(plugin.grants, writable_directories_of(plugin));
+        // In a private root made as root, a directory grant must not lead back to the host's
+        // tree (a host in a user namespace cannot detach mounts: docs/sandbox.md, round 9).
+        const unsigned long namespaces = p.confinement.namespace_flags();
+        const bool detach = namespaces != 0 && (namespaces & CLONE_NEWUSER) == 0;
+        if (open_the_grants) checks.grants = open_grants(plugin.grants, writable_directories_of(plugin), detach);
     } catch (const GrantError& error) {
         throw GrantError("plugin '" + plugin.name + "': " + error.what());
     }
@@ -723,6 +727,8 @@ static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, cons
     const std::shared_ptr<const detail::NamespaceTemplate>& root = s.checks.root;
 
     // stdio: the caller's descriptors where given, else /dev/null (or a pipe) and pipes.
+    if (const std::string why = stdio_refusal(options.stdio); !why.empty())
+        throw SpawnError("plugin '" + plugin.name + "': cannot start: " + why);
     if (options.stdio[0] < 0 && options.stdin_pipe) {
         s.in = make_output_pipe(plugin.name);
         ::fcntl(s.in.read_end.get(), F_SETFL, 0);  // the plugin reads a blocking pipe

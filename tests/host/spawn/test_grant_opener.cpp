@@ -87,6 +87,39 @@ TEST_CASE("a directory is not a file grant, a dir grant is O_DIRECTORY read-only
     CHECK(close_on_exec(opened));
 }
 
+TEST_CASE("a detached dir grant has nothing above it, and is the same directory", "[grants]") {
+    if (::geteuid() != 0) {
+        WARN("NOT TESTED: copying a mount (open_tree) needs CAP_SYS_ADMIN");
+        return;
+    }
+    TempDir dir;
+    dir.file("beside.txt", "not granted");
+    const std::string granted = dir.path() + "/granted";
+    REQUIRE(::mkdir(granted.c_str(), 0755) == 0);
+    GrantConfig grant;
+    grant.name = "data";
+    grant.kind = GrantKind::Directory;
+    grant.path = granted;
+    OpenedGrant plain = open_grant(grant);
+    OpenedGrant detached = open_grant(grant, {}, true);
+    struct stat itself {}, detached_itself {}, above {};
+    REQUIRE(::fstat(plain.fd.get(), &itself) == 0);
+    REQUIRE(::fstat(detached.fd.get(), &detached_itself) == 0);
+    CHECK((detached_itself.st_dev == itself.st_dev && detached_itself.st_ino == itself.st_ino));
+    CHECK((status_flags(detached) & (O_ACCMODE | O_DIRECTORY)) == (O_RDONLY | O_DIRECTORY));
+    CHECK(close_on_exec(detached));
+    // The plain descriptor's ".." is the directory above; the detached one's is itself.
+    CHECK(::fstatat(plain.fd.get(), "../beside.txt", &above, 0) == 0);
+    CHECK(::fstatat(detached.fd.get(), "../beside.txt", &above, 0) == -1);
+    REQUIRE(::fstatat(detached.fd.get(), "..", &above, 0) == 0);
+    CHECK((above.st_dev == itself.st_dev && above.st_ino == itself.st_ino));
+    // Files made through it land in the granted directory.
+    const int made = ::openat(detached.fd.get(), "made.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    CHECK(made >= 0);
+    if (made >= 0) ::close(made);
+    CHECK(::access((granted + "/made.txt").c_str(), F_OK) == 0);
+}
+
 TEST_CASE("a connect grant is a socket the host connected", "[grants]") {
     TempDir dir;
     std::string path = dir.path() + "/api.sock";

@@ -46,13 +46,19 @@ struct OpenedGrant {
 /// without `datagram = true`. Refusals read `grant "NAME": PATH is a symbolic link; grants
 /// never follow links` (or: lies under a symbolic link (COMPONENT), is a hard link ..., is
 /// a datagram socket ..., is a directory, not a socket).
+///
+/// With `detach_directories` (a plugin in a private root the host made as root) a directory
+/// grant is opened inside a detached copy of its mount (`open_tree(OPEN_TREE_CLONE)`), so
+/// ".." from the descriptor ends at the grant instead of leading to the host's tree.
 /// @throws GrantError naming the grant, the path and the system error.
-OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories = {});
+OpenedGrant open_grant(const GrantConfig& grant, const std::vector<std::string>& writable_directories = {},
+                       bool detach_directories = false);
 
 /// Opens all grants in config order; on the first failure the ones already opened are
 /// closed and the error is thrown.
 /// @throws GrantError
 std::vector<OpenedGrant> open_grants(const std::vector<GrantConfig>& grants,
-                                     const std::vector<std::string>& writable_directories = {});
+                                     const std::vector<std::string>& writable_directories = {},
+                                     bool detach_directories = false);
 
 } // namespace airlock::host

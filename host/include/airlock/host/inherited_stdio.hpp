@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -44,6 +45,12 @@ private:
 /// append-only hardening of an append grant (it may not clear O_APPEND, truncate, punch
 /// holes or write with RWF_NOAPPEND), so it can add to the caller's file but not rewrite it.
 bool shares_append_only_output(std::span<const int> output_fds);
+
+/// Why the caller's `stdio` descriptors (stdin, stdout, stderr; -1 for none) cannot be handed
+/// to a plugin, or "" when they can: a directory (`< /srv/dir`) would let the plugin list it
+/// and reach, through "..", every path above it, past its private root and its Landlock
+/// rules (fstatat, readlinkat, O_PATH opens are not Landlock's to check).
+std::string stdio_refusal(std::span<const int> stdio_fds);
 
 /// Writes all of `text` to `fd`, waiting for room when the description is non-blocking (a
 /// plugin sharing it may have set O_NONBLOCK): the host's reports are never dropped for

@@ -39,10 +39,10 @@ enum class RuleAction {
 
 /// One comparison of a syscall argument (all 64 bits of the register).
 struct ArgCondition {
-    enum class Op { MaskedEq, Eq, Ne };
+    enum class Op { MaskedEq, Eq, Ne, MaskedNe };
     unsigned arg = 0;            ///< 0..5
     Op op = Op::Eq;
-    std::uint64_t mask = ~0ULL;  ///< MaskedEq only: compare (value & mask) == datum
+    std::uint64_t mask = ~0ULL;  ///< MaskedEq, MaskedNe only: compare (value & mask) == (!=) datum
     std::uint64_t datum = 0;
 
     [[nodiscard]] bool matches(const std::array<std::uint64_t, 6>& args) const noexcept;

@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -372,6 +373,49 @@ int main(int argc, char** argv) {
     if (!std::strcmp(action, "open-in")) {
         // Opens NAME in the granted directory at fd `fd` (argv[3]).
         return report(::openat(fd, argc > 3 ? argv[3] : "leased", O_RDONLY | O_CLOEXEC));
+    }
+    // --- what a grant's descriptor says about the host beyond the grant (round 9) -------
+    if (!std::strcmp(action, "stat-beside")) {
+        // Metadata of NAME (argv[3]) beside the granted directory at fd `fd`, through "..":
+        // fstatat, which Landlock does not check.
+        const std::string path = std::string("../") + (argc > 3 ? argv[3] : "secret");
+        struct stat status {};
+        return report(::fstatat(fd, path.c_str(), &status, AT_SYMLINK_NOFOLLOW));
+    }
+    if (!std::strcmp(action, "readlink-beside")) {
+        // The target of the link NAME (argv[3]) beside the granted directory.
+        const std::string path = std::string("../") + (argc > 3 ? argv[3] : "link");
+        char target[256];
+        const ssize_t length = ::readlinkat(fd, path.c_str(), target, sizeof target - 1);
+        if (length >= 0) std::printf("note target=%.*s\n", static_cast<int>(length), target);
+        return report(length);
+    }
+    if (!std::strcmp(action, "parent-of-grant")) {
+        // An O_PATH descriptor of ".." (Landlock checks no O_PATH open): is it the grant itself?
+        const int parent = ::openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct stat above {}, grant {};
+        if (parent < 0 || ::fstat(parent, &above) != 0 || ::fstat(fd, &grant) != 0) return report(-1);
+        std::printf("note parent=%s\n", above.st_ino == grant.st_ino && above.st_dev == grant.st_dev ? "grant" : "other");
+        return report(0);
+    }
+    if (!std::strcmp(action, "cwd-in-grant")) {
+        // The working directory's name after fchdir into the grant: the kernel names a
+        // directory outside the caller's root "(unreachable)" followed by its path from its
+        // mount's namespace root (the raw call: glibc refuses such a name).
+        char name[512];
+        if (::fchdir(fd) != 0) return report(-1);
+        const long length = ::syscall(SYS_getcwd, name, sizeof name);
+        if (length > 0) std::printf("note cwd=%s\n", name);
+        return report(length);
+    }
+    if (!std::strcmp(action, "bind-to-device")) {
+        // SO_BINDTODEVICE with NAME (argv[2]) on the connection socket: the kernel looks the
+        // name up in the namespace the socket was made in (the host's), answering ENODEV
+        // for a name it does not know.
+        const char* connection = std::getenv("AIRLOCK_CONNECTION_FD");
+        const char* name = argc > 2 ? argv[2] : "lo";
+        return report(::setsockopt(connection != nullptr ? to_int(connection) : 3, SOL_SOCKET, SO_BINDTODEVICE,
+                                   name, static_cast<socklen_t>(std::strlen(name) + 1)));
     }
     if (!std::strcmp(action, "inherited")) {
         // What it runs with that the host may not have meant to give: ambient capabilities
