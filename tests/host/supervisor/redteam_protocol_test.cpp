@@ -208,3 +208,34 @@ TEST_CASE("redteam protocol: announcing structs of 256 members costs the host no
     REQUIRE(plain.count() > 0);
     CHECK(double(wide.count()) < 2.0 * double(plain.count()));
 }
+
+// Red team, round 9: host_cpu_budget is kept per process, and a restart started the new one
+// with a fresh budget, so the loop's cost of a ready check was never paid back: restarting a
+// plugin announcing 3.2 MiB of types (`airlockctl restart` and `call --wait` in a loop) cost
+// the loop 64 ms a cycle, 69% of one CPU, charged to no one. The new process now owes what
+// the last one left unpaid (at most what half of ready_timeout pays back), so its messages
+// wait from its first one and the budget report comes before it is ready; before, its fresh
+// budget took the whole ready check and the report came after it.
+TEST_CASE("redteam protocol: a restarted plugin owes the host CPU time its previous process left unpaid") {
+    boost::asio::io_context io;
+    Supervisor supervisor(io, config_of(hostile("wide", "wide-types")));
+    supervisor.set_output_fd(-1);
+    supervisor.start_all();
+    const std::string ready = "state ready (pid";
+    const std::string report = "costs the host more than its host_cpu_budget";
+    // The position of the n-th line (from 1) holding `text`, or the number of lines.
+    auto nth = [&](const std::string& text, int n) {
+        const auto lines = supervisor.recent_logs("wide");
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            if (lines[i].find(text) != std::string::npos && --n == 0) return i;
+        return lines.size();
+    };
+    const auto lines = [&] { return supervisor.recent_logs("wide").size(); };
+    REQUIRE(run_until(io, [&] { return nth(ready, 1) < lines(); }, std::chrono::seconds(60)));
+    // Its ready check cost the loop more than the 20 ms its budget holds: it leaves a debt.
+    REQUIRE(supervisor.restart("wide").ok());
+    REQUIRE(run_until(io, [&] { return nth(ready, 2) < lines(); }, std::chrono::seconds(60)));
+    for (const auto& line : supervisor.recent_logs("wide")) UNSCOPED_INFO(line);
+    CHECK(nth(report, 2) < nth(ready, 2));
+    CHECK(in_state(supervisor, "wide", PluginState::Ready));
+}
