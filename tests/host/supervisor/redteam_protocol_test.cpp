@@ -218,7 +218,9 @@ TEST_CASE("redteam protocol: announcing structs of 256 members costs the host no
 // budget took the whole ready check and the report came after it.
 TEST_CASE("redteam protocol: a restarted plugin owes the host CPU time its previous process left unpaid") {
     boost::asio::io_context io;
-    Supervisor supervisor(io, config_of(hostile("wide", "wide-types")));
+    // 5 ms a second: the first process's debt (its ready check, 60-250 ms) takes 10 s or more
+    // to pay back, far longer than a restart, and the new process owes at most 12.5 ms of it.
+    Supervisor supervisor(io, config_of(hostile("wide", "wide-types", "host_cpu_budget = \"5ms\"\n")));
     supervisor.set_output_fd(-1);
     supervisor.start_all();
     const std::string ready = "state ready (pid";
@@ -232,7 +234,7 @@ TEST_CASE("redteam protocol: a restarted plugin owes the host CPU time its previ
     };
     const auto lines = [&] { return supervisor.recent_logs("wide").size(); };
     REQUIRE(run_until(io, [&] { return nth(ready, 1) < lines(); }, std::chrono::seconds(60)));
-    // Its ready check cost the loop more than the 20 ms its budget holds: it leaves a debt.
+    // Its ready check cost the loop more than the 5 ms its budget holds: it leaves a debt.
     REQUIRE(supervisor.restart("wide").ok());
     REQUIRE(run_until(io, [&] { return nth(ready, 2) < lines(); }, std::chrono::seconds(60)));
     for (const auto& line : supervisor.recent_logs("wide")) UNSCOPED_INFO(line);
