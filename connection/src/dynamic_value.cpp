@@ -5,6 +5,7 @@
 
 #include "base64.hpp"
 #include "json_reader.hpp"
+#include "type_index.hpp"
 
 #include <charconv>
 #include <limits>
@@ -18,6 +19,7 @@ using detail::base64_decode;
 using detail::base64_encode;
 using detail::json_type_name;
 using detail::JsonValue;
+using detail::TypeIndex;
 
 // ------------------------------------------------------------------------------------------
 
@@ -36,7 +38,7 @@ std::string enumerator_list(const TypeSpec& spec) {
     return names;
 }
 
-bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::size_t limit);
+bool encode_node(Encoder& e, TypeIndex& index, const TypeSpec& spec, const JsonValue& value, std::size_t limit);
 
 // The largest body the JSON text `json` may become (encoded_body_limit in dynamic_value.hpp).
 std::size_t body_limit(std::string_view json) {
@@ -130,7 +132,7 @@ bool encode_bytes(Encoder& e, const TypeSpec& spec, const JsonValue& value) {
     return true;
 }
 
-bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::size_t limit) {
+bool encode_node(Encoder& e, TypeIndex& index, const TypeSpec& spec, const JsonValue& value, std::size_t limit) {
     switch (spec.kind) {
     case TypeKind::Integer:
         return encode_integer(e, spec, value);
@@ -142,11 +144,9 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::
         if (value.type != JsonValue::Type::String)
             return e.fail("expected the name of a " + spec.name + " (one of: " + enumerator_list(spec) + "), got " +
                           json_type_name(value.type));
-        for (const auto& [name, number] : spec.enumerators) {
-            if (name == value.text) {
-                e.put_uint(static_cast<std::uint64_t>(number), spec.width);
-                return true;
-            }
+        if (const std::size_t at = index.enumerator(spec, std::string_view(value.text)); at != TypeIndex::kNone) {
+            e.put_uint(static_cast<std::uint64_t>(spec.enumerators[at].second), spec.width);
+            return true;
         }
         return e.fail("\"" + value.text + "\" is not a declared " + spec.name + " (one of: " + enumerator_list(spec) + ")");
     }
@@ -167,7 +167,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::
                           std::to_string(spec.max_length));
         e.put_uint(value.items.size(), 4);
         for (std::size_t i = 0; i < value.items.size(); ++i) {
-            if (!encode_node(e, *spec.element, value.items[i], limit) || !body_room(e, limit)) {
+            if (!encode_node(e, index, *spec.element, value.items[i], limit) || !body_room(e, limit)) {
                 e.prefix_path("[" + std::to_string(i) + "]");
                 return false;
             }
@@ -180,23 +180,24 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::
             return true;
         }
         e.put_uint(1, 1);
-        return encode_node(e, *spec.element, value, limit);
+        return encode_node(e, index, *spec.element, value, limit);
     case TypeKind::Struct: {
         if (!expect_type(e, value, JsonValue::Type::Object, "an object (struct " + spec.name + ")")) return false;
+        // Each JSON member's place in the struct (the reader refused names given twice).
+        std::vector<const JsonValue*> given(spec.members.size(), nullptr);
         for (const auto& [key, member_value] : value.members) {
-            bool known = false;
-            for (const auto& member : spec.members) known = known || member.name == key;
-            if (!known) {
+            const std::size_t at = index.member(spec, key);
+            if (at == TypeIndex::kNone) {
                 std::string names;
                 for (const auto& member : spec.members) names += (names.empty() ? "" : ", ") + member.name;
                 return e.fail("struct " + spec.name + " has no member \"" + key + "\" (members: " + names + ")");
             }
+            given[at] = &member_value;
         }
         static const JsonValue null_value;
-        for (const auto& member : spec.members) {
-            const JsonValue* found = nullptr;
-            for (const auto& [key, member_value] : value.members)
-                if (key == member.name) found = &member_value;
+        for (std::size_t i = 0; i < spec.members.size(); ++i) {
+            const MemberSpec& member = spec.members[i];
+            const JsonValue* found = given[i];
             if (!found) {
                 if (member.type->kind != TypeKind::Optional && member.type->kind != TypeKind::Fd) {
                     e.fail("missing (only optional and fd members may be left out)");
@@ -205,7 +206,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::
                 }
                 found = &null_value;
             }
-            if (!encode_node(e, *member.type, *found, limit) || !body_room(e, limit)) {
+            if (!encode_node(e, index, *member.type, *found, limit) || !body_room(e, limit)) {
                 e.prefix_path("." + member.name);
                 return false;
             }
@@ -226,7 +227,7 @@ bool encode_node(Encoder& e, const TypeSpec& spec, const JsonValue& value, std::
 // body -> JSON
 // ------------------------------------------------------------------------------------------
 
-bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out);
+bool decode_node(Decoder& d, TypeIndex& index, const TypeSpec& spec, std::string& out);
 
 // Whether `more` further bytes of JSON still fit within kMaxDecodedJson. Each decoded value adds
 // a bounded amount of text per body byte (a member name, quoting, base64), and the checks sit
@@ -236,7 +237,7 @@ bool json_room(Decoder& d, const std::string& out, std::uint64_t more) {
     return d.fail("the message as JSON would exceed " + std::to_string(kMaxDecodedJson) + " bytes");
 }
 
-bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
+bool decode_node(Decoder& d, TypeIndex& index, const TypeSpec& spec, std::string& out) {
     switch (spec.kind) {
     case TypeKind::Integer: {
         std::uint64_t raw = 0;
@@ -268,11 +269,9 @@ bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
         } else {
             number = static_cast<std::int64_t>(raw);
         }
-        for (const auto& [name, value] : spec.enumerators) {
-            if (value == number) {
-                out += json_quote(name);
-                return true;
-            }
+        if (const std::string* name = index.enumerator_json(spec, number)) {
+            out += *name;
+            return true;
         }
         return d.fail("value " + std::to_string(number) + " is not a declared " + spec.name);
     }
@@ -295,7 +294,7 @@ bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
         out += '[';
         for (std::uint64_t i = 0; i < count; ++i) {
             if (i) out += ',';
-            if (!decode_node(d, *spec.element, out) || !json_room(d, out, 0)) {
+            if (!decode_node(d, index, *spec.element, out) || !json_room(d, out, 0)) {
                 d.prefix_path("[" + std::to_string(i) + "]");
                 return false;
             }
@@ -311,7 +310,7 @@ bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
             out += "null";
             return true;
         }
-        return decode_node(d, *spec.element, out);
+        return decode_node(d, index, *spec.element, out);
     }
     case TypeKind::Struct: {
         out += '{';
@@ -320,7 +319,7 @@ bool decode_node(Decoder& d, const TypeSpec& spec, std::string& out) {
             if (i) out += ',';
             out += json_quote(member.name);
             out += ':';
-            if (!decode_node(d, *member.type, out) || !json_room(d, out, 0)) {
+            if (!decode_node(d, index, *member.type, out) || !json_room(d, out, 0)) {
                 d.prefix_path("." + member.name);
                 return false;
             }
@@ -353,7 +352,8 @@ Result<std::vector<std::uint8_t>> encode_json(const TypeSpec& spec, std::string_
     std::vector<std::uint8_t> body;
     std::vector<int> fds;
     Encoder encoder(body, fds);
-    if (!encode_node(encoder, spec, *value, body_limit(json))) return encoder.status();
+    TypeIndex index;
+    if (!encode_node(encoder, index, spec, *value, body_limit(json))) return encoder.status();
     return body;
 }
 
@@ -361,7 +361,8 @@ Result<std::string> decode_to_json(const TypeSpec& spec, std::span<const std::ui
     std::vector<UniqueFd> placeholders(fd_count);  // all -1: only indices are checked
     Decoder decoder(body, placeholders);
     std::string out;
-    if (!decode_node(decoder, spec, out) || !decoder.finish()) return decoder.status();
+    TypeIndex index;
+    if (!decode_node(decoder, index, spec, out) || !decoder.finish()) return decoder.status();
     return out;
 }
 

@@ -832,16 +832,17 @@ struct ControlServer::Impl : std::enable_shared_from_this<ControlServer::Impl> {
         auto methods = backend.announcements(request.plugin);
         if (!methods) return (void)reply->fail(methods.status());
         const airlock::protocol::MethodAnnouncement* method = nullptr;
-        std::string names;
-        for (const auto& announced : **methods) {
-            names += (names.empty() ? "" : ", ") + announced.name;
+        for (const auto& announced : **methods)
             if (announced.name == request.method) method = &announced;
-        }
-        if (!method)
+        if (!method) {
+            // The list of names only for the error (up to 16 KiB; it was written for every call).
+            std::string names;
+            for (const auto& announced : **methods) names += (names.empty() ? "" : ", ") + announced.name;
             return (void)reply->fail(airlock::Status(airlock::StatusCode::NotFound,
                                                      "plugin " + std::string(request.plugin) + " has no method \"" +
                                                          std::string(request.method) + "\" (methods: " +
                                                          (names.empty() ? "none" : names) + ")"));
+        }
         auto request_type = airlock::ParsedType::parse(method->request_type);
         if (!request_type) return (void)reply->fail(request_type.status().with_context("the announced request type"));
         auto body = airlock::encode_json(request_type->spec(), request.json_request);

@@ -38,6 +38,16 @@ bool HostWorkBudget::over(Clock::time_point now) {
     return tokens_.count() < 0;
 }
 
+std::chrono::nanoseconds HostWorkBudget::debt(Clock::time_point now) {
+    refill(now);
+    return std::max(-tokens_, std::chrono::nanoseconds(0));
+}
+
+void HostWorkBudget::owe(std::chrono::nanoseconds debt, Clock::time_point since) {
+    tokens_ = -debt;
+    refilled_ = since;
+}
+
 bool HostWorkBudget::in_debt_beyond(std::chrono::nanoseconds margin, Clock::time_point now) {
     refill(now);
     return tokens_ < -margin;

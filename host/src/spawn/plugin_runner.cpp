@@ -57,6 +57,7 @@ PluginRunner::PluginRunner(asio::io_context& io, const PluginConfig& plugin, Eve
       drain_timer_(io),
       summary_timer_(io) {
     if (options_.host_work_budget) budget_.emplace(io, *options_.host_work_budget);
+    if (budget_ && options_.host_work_debt.count() > 0) budget_->owe(options_.host_work_debt, options_.host_work_debt_since);
     if (options_.host_log_budget) log_budget_.emplace(io, detail::HostLogAllowance::allowance(*options_.host_log_budget));
 }
 

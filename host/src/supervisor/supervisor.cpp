@@ -65,6 +65,8 @@ struct Plugin {
     std::uint64_t violations = 0;  ///< over all its processes, reported as a line or not
     std::chrono::nanoseconds host_cpu{0};  ///< HostWorkBudget::spent of its earlier processes
     std::uint64_t budget_pauses = 0;       ///< HostWorkBudget::pauses of its earlier processes
+    std::chrono::nanoseconds host_work_debt{0};  ///< what its last process left unpaid of host_cpu_budget
+    Clock::time_point host_work_debt_since{};    ///< when (its exit)
     // Call counters (PluginStatus::calls ...), over all its processes.
     std::uint64_t calls = 0, call_errors = 0, bytes_out = 0, bytes_in = 0;
     std::deque<std::string> ring;
@@ -208,6 +210,15 @@ struct Supervisor::Impl {
         plugin->starts.push_back(Clock::now());
         PluginRunner::Options options;
         options.host_work_budget = detail::HostWorkAllowance{plugin->config.supervision.host_cpu_budget};
+        // The next process owes what the last one left unpaid, so a restart (an operator's, or
+        // its own within the backoff) does not buy a fresh budget: restarting a plugin that
+        // announces 3.2 MiB of types cost the loop 64 ms a cycle (round 9). At most what half
+        // of ready_timeout pays back, so the handshake's wait cannot fail its readiness.
+        const auto& supervision = plugin->config.supervision;
+        options.host_work_debt = std::min(plugin->host_work_debt,
+                                          std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              supervision.host_cpu_budget * supervision.ready_timeout.count() / 2000));
+        options.host_work_debt_since = plugin->host_work_debt_since;
         options.host_log_budget = plugin->config.supervision.host_log_budget;
         auto run = PluginRunner::create(io, plugin->config, runner_events(plugin), std::move(options));
         plugin->run = run;
@@ -330,6 +341,8 @@ struct Supervisor::Impl {
         }
         plugin->host_cpu += run->host_cpu();
         plugin->budget_pauses += run->budget_pauses();
+        plugin->host_work_debt = run->host_work_debt();
+        plugin->host_work_debt_since = Clock::now();
         plugin->run.reset();
         after_down(plugin, failure, stopped);
     }

@@ -67,6 +67,11 @@ public:
     void charge(std::chrono::nanoseconds spent, Clock::time_point now = Clock::now());
     /// Whether the bucket is in debt: reading should wait (`resume_later`).
     [[nodiscard]] bool over(Clock::time_point now = Clock::now());
+    /// What it owes: the CPU time over its allowance not yet paid back (zero if none).
+    [[nodiscard]] std::chrono::nanoseconds debt(Clock::time_point now = Clock::now());
+    /// Starts it owing `debt` as of `since` (the time it was run up: the refill pays it back
+    /// from then on). What a plugin's previous process left unpaid goes to the next one.
+    void owe(std::chrono::nanoseconds debt, Clock::time_point since);
     /// Whether the debt is larger than `margin` (over() with a tolerance).
     [[nodiscard]] bool in_debt_beyond(std::chrono::nanoseconds margin, Clock::time_point now = Clock::now());
     /// Runs `resume` once the debt is paid back (on the io_context; dropped with the budget).

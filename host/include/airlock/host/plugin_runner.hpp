@@ -68,6 +68,10 @@ public:
         /// output pipes, seccomp notifications and unasked messages wait until it is back
         /// within it. None: unlimited (`exec`, one plugin and nothing else to serve).
         std::optional<detail::HostWorkAllowance> host_work_budget;
+        /// What the plugin's previous process left unpaid of that budget, and when: the new
+        /// process starts owing it, so a restart does not buy the plugin a fresh budget.
+        std::chrono::nanoseconds host_work_debt{0};
+        std::chrono::steady_clock::time_point host_work_debt_since{};
         /// Bytes per second of log lines the plugin may make the host write (its output lines
         /// and log records: detail::HostLogAllowance); over it, the same sources wait. None:
         /// unbounded (`exec`, whose output is the caller's).
@@ -159,6 +163,10 @@ public:
     /// Host CPU time charged to it so far (zero without Options::host_work_budget).
     [[nodiscard]] std::chrono::nanoseconds host_cpu() const noexcept {
         return budget_ ? budget_->spent() : std::chrono::nanoseconds(0);
+    }
+    /// The CPU time over its budget not yet paid back (zero without Options::host_work_budget).
+    [[nodiscard]] std::chrono::nanoseconds host_work_debt() {
+        return budget_ ? budget_->debt() : std::chrono::nanoseconds(0);
     }
     /// Times one of its sources waited because it was over its budget.
     [[nodiscard]] std::uint64_t budget_pauses() const noexcept {

@@ -12,6 +12,10 @@
 //   wide-reply      announces `wide` (request struct WideRequest{count:uint32}); replies with
 //                   `count` one-byte elements of a struct whose member name is 128 bytes long,
 //                   so the reply as JSON is 130 times the body
+//   wide-types      announces 100 methods whose request and reply types are 16 KiB
+//                   descriptions of structs of 256 fd members each (the most names one
+//                   struct may have), 3.2 MiB in all
+//   plain-types     the same, but structs of 16 members: as long, as many members
 //   many-fds        once ready, sends the host a message carrying 65 descriptors
 //   forward-received  once ready, receives one descriptor on its first grant (a connect
 //                   grant) and sends it to the host in a malformed packet (one byte), then
@@ -75,6 +79,20 @@ std::vector<std::uint8_t> explode_reply() {
     put_u32(body, kInner);
     for (std::uint32_t i = 0; i < kInner; ++i) put_u32(body, 4 * (kInner - 1 - i));
     return body;
+}
+
+// A description of up to `bytes` bytes: a struct of structs of `width` fd members each.
+std::string nested_structs(int width, std::size_t bytes) {
+    auto name = [](int i) { return std::string{char('a' + i % 26), char('a' + (i / 26) % 26)}; };
+    std::string inner;
+    for (int i = 0; i < width; ++i) inner += (i ? "," : "") + name(i) + ":fd";
+    std::string text = "struct T{";
+    for (int s = 0;; ++s) {
+        std::string member = (s ? "," : "") + name(s) + ":struct S" + std::to_string(s) + "{" + inner + "}";
+        if (text.size() + member.size() + 1 > bytes) break;
+        text += member;
+    }
+    return text + "}";
 }
 
 } // namespace
@@ -151,6 +169,9 @@ int main(int argc, char** argv) {
         (void)session.on_raw(first, [](Message&, CallSession::Responder& respond) -> Status {
             return respond.send(explode_reply(), {});
         });
+    } else if (mode == "wide-types" || mode == "plain-types") {
+        const std::string type = nested_structs(mode == "wide-types" ? 256 : 16, 16384);
+        for (int i = 0; i < 100; ++i) announce("m" + std::to_string(i), static_cast<std::uint16_t>(first + i), type, type);
     } else if (mode == "reserved-tag") {
         announce("shadow", wire::stop.tag, "struct StopRequest{timeout_ms:uint32}", "struct StopReply{calls_in_flight:uint32}");
     } else if (mode == "duplicate-name") {
