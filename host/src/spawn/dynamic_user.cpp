@@ -1,6 +1,8 @@
 // A uid of its own per plugin: allocation from the documented range, guarded by lock files.
 #include "dynamic_user.hpp"
 
+#include "leftover_sweep.hpp"
+
 #include <airlock/host/spawner.hpp>
 
 #include <fcntl.h>
@@ -71,7 +73,11 @@ DynamicUser DynamicUser::allocate(const std::string& plugin) {
         if (!lock) refuse(plugin, "cannot open " + std::string(kDynamicUidLockDirectory) + "/" + name + ": " + std::strerror(errno));
         // flock belongs to this open file description: another Spawner of this very host
         // (another plugin) conflicts with it as another host does.
-        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) return DynamicUser(uid, std::move(lock));
+        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+            // Whatever still runs as this uid was left by a host that held it and died.
+            if (!kill_processes_of(uid)) refuse(plugin, "processes left running as uid " + name + " cannot be ended");
+            return DynamicUser(uid, std::move(lock));
+        }
         if (errno != EWOULDBLOCK) refuse(plugin, "flock " + name + ": " + std::strerror(errno));
     }
     refuse(plugin, "every uid of " + std::to_string(kDynamicUidFirst) + "-" +

@@ -8,6 +8,7 @@
 #include "namespace_template.hpp"
 #include "user_namespace.hpp"
 #include "dynamic_user.hpp"
+#include "leftover_sweep.hpp"
 #include "script_launch.hpp"
 #include "listener_receiver_thread.hpp"
 #include "pid_init_image.hpp"
@@ -362,6 +363,9 @@ struct Spawner::Prepared {
     gid_t gid = 0;
     /// With `dynamic_user` (root host): the uid held for this plugin while the Spawner lives.
     std::optional<detail::DynamicUser> dynamic_user;
+    /// Its launches' count, without a PID namespace (whose end takes every process with it):
+    /// what is left running as the uid after the last reap is killed (leftover_sweep.hpp).
+    std::shared_ptr<detail::UidProcesses> uid_processes;
     SpawnerUse use = SpawnerUse::Launches;
     /// Where the standby child waits (standby_possible); null when there is none.
     std::shared_ptr<StandbySlot> standby_slot;
@@ -420,6 +424,8 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
         // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.
         p.dynamic_user = detail::DynamicUser::allocate(name);
         user = {true, p.dynamic_user->uid(), static_cast<gid_t>(p.dynamic_user->uid())};
+        if ((p.confinement.namespace_flags() & CLONE_NEWPID) == 0)
+            p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid());
     } else {
         user = resolve_user(p.plugin);
     }
@@ -475,6 +481,7 @@ struct LaunchState {
     UniqueFd handoff_host, handoff_child;
     UniqueFd connection_host, connection_child;
     std::unique_ptr<detail::LaunchCgroup> cgroups;
+    std::unique_ptr<detail::UidHold> uid_hold;  ///< with Prepared::uid_processes
     std::string memory_cgroup_path, pids_cgroup_path, cpu_cgroup_path;
     std::vector<DescriptorMove> moves;
     std::vector<int> scratch;
@@ -503,6 +510,14 @@ struct LaunchState {
             pid_namespace.plugin_pid > 0 ? open_child_pidfd(pid_namespace.plugin_pid, child.pid) : UniqueFd();
         return PluginProcess(plugin_pid, std::move(child.pidfd), std::move(resources), std::move(pid_namespace.status_read),
                              std::move(plugin_pidfd));
+    }
+
+    // What the process owns from its launch on: its cgroups, inside its place in the uid's
+    // count (the cgroups go first after the reap).
+    std::unique_ptr<ProcessResources> take_resources() {
+        if (!uid_hold) return std::move(cgroups);
+        uid_hold->wrap(std::move(cgroups));
+        return std::move(uid_hold);
     }
 
     SpawnedPlugin spawned(const PluginConfig& plugin, PluginProcess process, UniqueFd listener) {
@@ -616,7 +631,7 @@ static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared
         // taken here, not by the receiving thread, as this thread does not sleep in a vfork.
         listener = receive_seccomp_listener(s.handoff_host.get(), kListenerTimeoutMs);
         standby->process = std::make_unique<PluginProcess>(
-            s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), slot, standby->refill_after_reap)));
+            s.make_process(child, std::make_unique<RefillAfterReap>(s.take_resources(), slot, standby->refill_after_reap)));
     } catch (...) {
         if (child.pidfd) {  // not yet owned by a PluginProcess (whose destructor would do this)
             ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
@@ -737,6 +752,8 @@ static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, cons
     // A fresh cgroup per process: limits are per process, and removing it is only possible
     // (and only safe) once that process is gone.
     s.cgroups = p.cgroups.create_for_launch(plugin);
+    // Counted before the clone: no sweep after another process's reap may end this one.
+    if (p.uid_processes) s.uid_hold = std::make_unique<detail::UidHold>(p.uid_processes);
     if (s.cgroups) {
         s.memory_cgroup_path = s.cgroups->path("memory");
         s.pids_cgroup_path = s.cgroups->path("pids");
@@ -888,7 +905,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     if (s.handoff_host) listener_receiver.emplace(s.handoff_host.get(), kListenerTimeoutMs);
     detail::LaunchedChild child = detail::launch_child(s.plan);
     if (s.cgroups) s.cgroups->close_join_fds();
-    std::unique_ptr<ProcessResources> resources = std::move(s.cgroups);
+    std::unique_ptr<ProcessResources> resources = s.take_resources();
     // A launch with the caller's own stdio or arguments would never take a standby: none is
     // made after its reap.
     if (p.standby_slot && s.failure.step == 0 && default_options(options)) {

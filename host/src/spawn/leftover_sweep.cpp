@@ -1,0 +1,106 @@
+// Killing what a plugin's processes left running as its dynamic uid (leftover_sweep.hpp).
+#include "leftover_sweep.hpp"
+
+#include <airlock/host/direct_clone.hpp>
+
+#include <dirent.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace airlock::host::detail {
+namespace {
+
+// Some process (not a zombie, which can do nothing more) has `uid` as its real or saved uid:
+// one that kill() by a process of that uid reaches. /proc/PID/status, not the owner of
+// /proc/PID, which is root's for a process that is not dumpable.
+bool any_process_of(uid_t uid) {
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return true;  // cannot tell: never claim none
+    bool found = false;
+    for (const dirent* entry; !found && (entry = ::readdir(proc)) != nullptr;) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+        std::ifstream status(std::string("/proc/") + entry->d_name + "/status");
+        bool zombie = false;
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != std::string::npos;
+            if (line.rfind("Uid:", 0) != 0) continue;
+            unsigned long real = 0, effective = 0, saved = 0;
+            found = !zombie && std::sscanf(line.c_str(), "Uid: %lu %lu %lu", &real, &effective, &saved) == 3 &&
+                    (real == uid || saved == uid);
+            break;
+        }
+    }
+    ::closedir(proc);
+    return found;
+}
+
+// The helper shares the host's memory (CLONE_VM): raw system calls only. It makes that memory
+// non-dumpable before it takes a uid other processes have, as a launch child does
+// (docs/spawning.md, "Standby child"). kill(-1) then reaches every process but itself and
+// pid 1 that the kernel lets a process of `uid` signal: those whose real or saved uid it is.
+__attribute__((no_sanitize("address", "undefined", "thread"))) int kill_as_uid(void* argument) {
+    const auto uid = *static_cast<const uid_t*>(argument);
+    if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || syscall(SYS_setgroups, 0, nullptr) != 0 ||
+        syscall(SYS_setresgid, uid, uid, uid) != 0 || syscall(SYS_setresuid, uid, uid, uid) != 0) {
+        syscall(SYS_exit, 1);
+    }
+    syscall(SYS_kill, -1, SIGKILL);  // 0 whenever any process exists: /proc tells what is left
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+} // namespace
+
+bool kill_processes_of(uid_t uid) noexcept {
+    try {
+        // Again while some are left: a leftover may have forked between the kill's visits.
+        for (int round = 0; round < 50; ++round) {
+            if (!any_process_of(uid)) return true;
+            if (round > 0) ::usleep(10 * 1000);
+            alignas(16) char stack[16 * 1024];  // this thread sleeps in the vfork meanwhile
+            uid_t argument = uid;
+            const pid_t pid =
+                direct_clone()(kill_as_uid, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &argument);
+            if (pid < 0) return false;
+            int status = 0;
+            while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
+            }
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return false;
+        }
+        return !any_process_of(uid);
+    } catch (...) {  // std::string, ifstream: out of memory
+        return false;
+    }
+}
+
+UidHold::UidHold(std::shared_ptr<UidProcesses> processes) : processes_(std::move(processes)) {
+    std::lock_guard lock(processes_->mutex);
+    ++processes_->live;
+}
+
+UidHold::~UidHold() { give_back(); }
+
+void UidHold::on_reaped(PluginExit& exit) noexcept {
+    if (inner_) inner_->on_reaped(exit);
+    inner_.reset();
+    give_back();
+}
+
+void UidHold::give_back() noexcept {
+    if (!processes_) return;
+    std::lock_guard lock(processes_->mutex);
+    if (--processes_->live == 0) (void)kill_processes_of(processes_->uid);
+    processes_.reset();
+}
+
+} // namespace airlock::host::detail
