@@ -363,8 +363,8 @@ struct Spawner::Prepared {
     gid_t gid = 0;
     /// With `dynamic_user` (root host): the uid held for this plugin while the Spawner lives.
     std::optional<detail::DynamicUser> dynamic_user;
-    /// Its launches' count, without a PID namespace (whose end takes every process with it):
-    /// what is left running as the uid after the last reap is killed (leftover_sweep.hpp).
+    /// Its launches' count, when they may fork and have no PID namespace: what is left
+    /// running as the uid after the last reap is killed (leftover_sweep.hpp).
     std::shared_ptr<detail::UidProcesses> uid_processes;
     SpawnerUse use = SpawnerUse::Launches;
     /// Where the standby child waits (standby_possible); null when there is none.
@@ -424,7 +424,11 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
         // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.
         p.dynamic_user = detail::DynamicUser::allocate(name);
         user = {true, p.dynamic_user->uid(), static_cast<gid_t>(p.dynamic_user->uid())};
-        if ((p.confinement.namespace_flags() & CLONE_NEWPID) == 0)
+        // Leftovers need a process that may fork (its filter refuses it with processes = 1)
+        // and no PID namespace (whose end takes every process in it).
+        const std::optional<std::uint64_t>& processes = p.plugin.limits.processes;
+        const bool threads_only = processes && *processes <= 1 && p.confinement.seccomp_applied();
+        if (!threads_only && (p.confinement.namespace_flags() & CLONE_NEWPID) == 0)
             p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid());
     } else {
         user = resolve_user(p.plugin);
