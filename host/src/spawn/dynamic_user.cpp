@@ -74,8 +74,10 @@ DynamicUser DynamicUser::allocate(const std::string& plugin) {
         // flock belongs to this open file description: another Spawner of this very host
         // (another plugin) conflicts with it as another host does.
         if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
-            // Whatever still runs as this uid was left by a host that held it and died.
+            // Whatever still runs as this uid, or IPC objects of it, were left by a host that
+            // held it and died.
             if (!kill_processes_of(uid)) refuse(plugin, "processes left running as uid " + name + " cannot be ended");
+            if (!remove_ipc_objects_of(uid)) refuse(plugin, "IPC objects left by uid " + name + " cannot be removed");
             return DynamicUser(uid, std::move(lock));
         }
         if (errno != EWOULDBLOCK) refuse(plugin, "flock " + name + ": " + std::strerror(errno));

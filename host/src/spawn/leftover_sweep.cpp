@@ -6,16 +6,23 @@
 #include <dirent.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace airlock::host::detail {
 namespace {
@@ -83,6 +90,44 @@ bool kill_processes_of(uid_t uid) noexcept {
     }
 }
 
+namespace {
+
+// One /proc/sysvipc table: the id of each object whose owner or creator is `uid`, by the
+// columns its header line names.
+std::vector<int> ipc_ids_of(const char* table, const char* id_column, uid_t uid) {
+    std::ifstream in(table);
+    std::string header;
+    std::getline(in, header);
+    std::istringstream names(header);
+    std::vector<std::string> columns{std::istream_iterator<std::string>(names), {}};
+    const auto column = [&](const std::string& name) {
+        return static_cast<std::size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+    };
+    const std::size_t id = column(id_column), owner = column("uid"), creator = column("cuid");
+    std::vector<int> found;
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::vector<std::string> values{std::istream_iterator<std::string>(fields), {}};
+        if (std::max({id, owner, creator}) >= values.size()) continue;
+        if (std::stoul(values[owner]) == uid || std::stoul(values[creator]) == uid) found.push_back(std::stoi(values[id]));
+    }
+    return found;
+}
+
+} // namespace
+
+bool remove_ipc_objects_of(uid_t uid) noexcept {
+    try {
+        bool removed = true;
+        for (int id : ipc_ids_of("/proc/sysvipc/msg", "msqid", uid)) removed = ::msgctl(id, IPC_RMID, nullptr) == 0 && removed;
+        for (int id : ipc_ids_of("/proc/sysvipc/shm", "shmid", uid)) removed = ::shmctl(id, IPC_RMID, nullptr) == 0 && removed;
+        for (int id : ipc_ids_of("/proc/sysvipc/sem", "semid", uid)) removed = ::semctl(id, 0, IPC_RMID) == 0 && removed;
+        return removed;
+    } catch (...) {  // out of memory, or a line that is not numbers
+        return false;
+    }
+}
+
 UidHold::UidHold(std::shared_ptr<UidProcesses> processes) : processes_(std::move(processes)) {
     std::lock_guard lock(processes_->mutex);
     ++processes_->live;
@@ -99,7 +144,10 @@ void UidHold::on_reaped(PluginExit& exit) noexcept {
 void UidHold::give_back() noexcept {
     if (!processes_) return;
     std::lock_guard lock(processes_->mutex);
-    if (--processes_->live == 0) (void)kill_processes_of(processes_->uid);
+    if (--processes_->live == 0) {
+        if (processes_->may_fork) (void)kill_processes_of(processes_->uid);
+        if (processes_->shares_host_ipc) (void)remove_ipc_objects_of(processes_->uid);
+    }
     processes_.reset();
 }
 

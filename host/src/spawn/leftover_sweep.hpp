@@ -2,9 +2,10 @@
 // What one instance leaves behind (docs/sandbox.md, "Round 9: what one instance leaves
 // behind"): without a PID namespace or a cgroup to end them, processes a plugin forked
 // (a double fork, a session of its own, SIGTERM ignored) outlive it and would meet its next
-// process, its standby child, or another plugin that later gets the same dynamic uid. Every
-// process of a dynamic uid is one of its Spawner's, so once the last one the Spawner knows of
-// has been reaped, whatever still runs as that uid is a leftover and is killed.
+// process, its standby child, or another plugin that later gets the same dynamic uid; so do
+// System V IPC objects made in the host's IPC namespace (`namespaces = "off"`). Everything of
+// a dynamic uid is its Spawner's, so once the last process the Spawner knows of has been
+// reaped, whatever still runs as that uid is a leftover and is killed, and its IPC objects go.
 
 #include <airlock/host/spawner.hpp>
 
@@ -22,10 +23,20 @@ namespace airlock::host::detail {
 /// for a uid no one else's process runs as.
 bool kill_processes_of(uid_t uid) noexcept;
 
-/// A Spawner's count of its processes that run as its dynamic uid.
+/// Removes every System V message queue, shared memory segment and semaphore set of this
+/// process's IPC namespace whose owner or creator is `uid` (/proc/sysvipc). With
+/// `namespaces = "off"` a plugin that may use them makes them in the host's IPC namespace,
+/// where they outlive it and would be the next holder of the uid's. True when every one found
+/// was removed. Root only.
+bool remove_ipc_objects_of(uid_t uid) noexcept;
+
+/// A Spawner's count of its processes that run as its dynamic uid, and what is swept when the
+/// last one has been reaped.
 struct UidProcesses {
-    explicit UidProcesses(uid_t id) : uid(id) {}
+    UidProcesses(uid_t id, bool fork, bool host_ipc) : uid(id), may_fork(fork), shares_host_ipc(host_ipc) {}
     const uid_t uid;
+    const bool may_fork;         ///< without a PID namespace: leftover processes (kill_processes_of)
+    const bool shares_host_ipc;  ///< IPC calls allowed in the host's IPC namespace (remove_ipc_objects_of)
     std::mutex mutex;  ///< held through a sweep, so no launch of the uid starts meanwhile
     int live = 0;
 };

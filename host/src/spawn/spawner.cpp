@@ -363,8 +363,9 @@ struct Spawner::Prepared {
     gid_t gid = 0;
     /// With `dynamic_user` (root host): the uid held for this plugin while the Spawner lives.
     std::optional<detail::DynamicUser> dynamic_user;
-    /// Its launches' count, when they may fork and have no PID namespace: what is left
-    /// running as the uid after the last reap is killed (leftover_sweep.hpp).
+    /// Its launches' count, when they may leave something behind (forked processes without a
+    /// PID namespace, IPC objects in the host's IPC namespace): swept after the last reap
+    /// (leftover_sweep.hpp).
     std::shared_ptr<detail::UidProcesses> uid_processes;
     SpawnerUse use = SpawnerUse::Launches;
     /// Where the standby child waits (standby_possible); null when there is none.
@@ -424,12 +425,16 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
         // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.
         p.dynamic_user = detail::DynamicUser::allocate(name);
         user = {true, p.dynamic_user->uid(), static_cast<gid_t>(p.dynamic_user->uid())};
-        // Leftovers need a process that may fork (its filter refuses it with processes = 1)
-        // and no PID namespace (whose end takes every process in it).
+        // Leftover processes need one that may fork (its filter refuses it with processes =
+        // 1) and no PID namespace (whose end takes every process in it); leftover IPC objects
+        // need the calls and no IPC namespace (one per launch when the calls are allowed).
         const std::optional<std::uint64_t>& processes = p.plugin.limits.processes;
         const bool threads_only = processes && *processes <= 1 && p.confinement.seccomp_applied();
-        if (!threads_only && (p.confinement.namespace_flags() & CLONE_NEWPID) == 0)
-            p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid());
+        const bool may_fork = !threads_only && (p.confinement.namespace_flags() & CLONE_NEWPID) == 0;
+        const bool shares_host_ipc = (p.confinement.namespace_flags() & CLONE_NEWIPC) == 0 &&
+                                     !cannot_use_ipc_objects(p.plugin, p.confinement.seccomp_applied());
+        if (may_fork || shares_host_ipc)
+            p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid(), may_fork, shares_host_ipc);
     } else {
         user = resolve_user(p.plugin);
     }

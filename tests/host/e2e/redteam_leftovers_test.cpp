@@ -14,6 +14,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <sys/msg.h>
+
 using namespace airlock::e2e;
 
 namespace {
@@ -117,4 +119,27 @@ TEST_CASE("a process left running as a dynamic uid by a host that died goes befo
     CHECK(ended);
     CHECK(has_line(next.out, "note uid=" + std::to_string(uid) + " gid=" + std::to_string(uid)));
     CHECK(next.status == 0);
+}
+
+TEST_CASE("a System V message queue a plugin makes in the host's IPC namespace goes with it", "[e2e][redteam]") {
+    if (skipped_unless_root("plugins get uids of their own only under a root host")) return;
+    TempDir dir;
+    // namespaces = "off": no IPC namespace of its own, so the queue is the host's namespace's.
+    const std::string config = dir.file("ipc.toml", "[sandbox]\n"
+                                                    "system_paths = [\"/usr\", \"/lib\", \"/lib64\", \"/etc/ld.so.cache\"]\n"
+                                                    "require = [\"seccomp\", \"landlock\", \"no-new-privs\"]\n"
+                                                    "dynamic_user = true\n"
+                                                    "namespaces = \"off\"\n"
+                                                    "[plugin.ipc]\n"
+                                                    "exec = " + quoted(kRedteam) + "\n"
+                                                    "protocol = \"none\"\n"
+                                                    "[plugin.ipc.syscalls]\nallow = [\"msgget\"]\n");
+    const int key = 0x41700000 + (::getpid() & 0xffff);
+    const Run run = run_host({"exec", config, "ipc", "--", "msgqueue-create", std::to_string(key)});
+    INFO(run.out << run.err);
+    REQUIRE(has_line(run.out, "redteam msgqueue-create: SUCCEEDED"));
+    const int left = ::msgget(key, 0);
+    if (left >= 0) ::msgctl(left, IPC_RMID, nullptr);  // this test's own leftover
+    CHECK(left == -1);
+    CHECK(run.status == 0);
 }

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -410,6 +411,10 @@ int main(int argc, char** argv) {
         std::printf("note left pid=%d uid=%d\n", got ? static_cast<int>(left) : -1, static_cast<int>(::getuid()));
         if (argc > 2 && !std::strcmp(argv[2], "hold")) hold("left", got ? 1 : 0);
         return report(got ? 0 : -1);
+    }
+    if (!std::strcmp(action, "msgqueue-create")) {
+        // A System V message queue with key argv[2], readable and writable by its uid only.
+        return report(::msgget(static_cast<key_t>(argc > 2 ? to_int(argv[2]) : 0), IPC_CREAT | 0600));
     }
     if (!std::strcmp(action, "sleep")) {
         std::printf("note pid=%d\n", ::getpid());
