@@ -3,10 +3,11 @@
 // a process the plugin forked: a double fork into a session of its own, SIGTERM ignored, kept
 // running as the plugin's dynamic uid after the plugin and its host had gone, and met the next
 // process of that uid (the plugin's restart, its standby child, another plugin given the uid
-// later), sharing its per-user counters (measured: 4 leftovers of 4 runs, after which the
-// plugin's own `fork` failed with EAGAIN under `processes = 8`). Now the host kills what is
-// left running as a dynamic uid after the last reap of its Spawner, and before it hands the
-// uid to a plugin (docs/sandbox.md, "Round 9: what one instance leaves behind").
+// later), sharing its per-user counters (measured: 6 leftovers of 6 runs, after which the
+// plugin's own double fork failed under `processes = 8`). System V IPC objects made in the
+// host's IPC namespace stayed the uid's likewise. Now the host kills what is left running as a
+// dynamic uid, and removes its IPC objects, after the last reap of its Spawner and before it
+// hands the uid to a plugin (docs/sandbox.md, "Round 9: what one instance leaves behind").
 #include "e2e_support.hpp"
 
 #include <catch2/catch.hpp>
