@@ -58,7 +58,7 @@ std::uint32_t name_hash(const std::string& text) {
 
 } // namespace
 
-DynamicUser DynamicUser::allocate(const std::string& plugin) {
+DynamicUser DynamicUser::allocate(const std::string& plugin, bool sweep) {
     UniqueFd run(::open("/run", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!run) refuse(plugin, std::string("cannot open /run: ") + std::strerror(errno));
     const UniqueFd airlock = open_private_directory(plugin, run.get(), "airlock", "/run/airlock", 0755);
@@ -74,6 +74,7 @@ DynamicUser DynamicUser::allocate(const std::string& plugin) {
         // flock belongs to this open file description: another Spawner of this very host
         // (another plugin) conflicts with it as another host does.
         if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+            if (!sweep) return DynamicUser(uid, std::move(lock));
             // Whatever still runs as this uid, or IPC objects of it, were left by a host that
             // held it and died.
             if (!kill_processes_of(uid)) refuse(plugin, "processes left running as uid " + name + " cannot be ended");

@@ -30,9 +30,10 @@ public:
     /// (so a plugin tends to get the same uid each run), then the next ones. A uid is free
     /// when no passwd or group entry names it and no other host holds its lock. Throws
     /// SpawnError (naming the plugin and why) when the lock directory is unusable or the
-    /// range is exhausted. Processes still running as the uid (left by a host that held it
-    /// and died) are killed first; when they cannot be, the start is refused.
-    static DynamicUser allocate(const std::string& plugin);
+    /// range is exhausted. With `sweep` (not for `airlock-host check`, which changes
+    /// nothing), what a host that held the uid and died left of it is swept first
+    /// (leftover_sweep.hpp); when it cannot be, the start is refused.
+    static DynamicUser allocate(const std::string& plugin, bool sweep);
 
     uid_t uid() const noexcept { return uid_; }
 

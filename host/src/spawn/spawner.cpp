@@ -423,7 +423,7 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
     TargetUser user{};
     if (p.plugin.dynamic_user && ::geteuid() == 0) {
         // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.
-        p.dynamic_user = detail::DynamicUser::allocate(name);
+        p.dynamic_user = detail::DynamicUser::allocate(name, use != SpawnerUse::Describe);
         user = {true, p.dynamic_user->uid(), static_cast<gid_t>(p.dynamic_user->uid())};
         // Leftover processes need one that may fork (its filter refuses it with processes =
         // 1) and no PID namespace (whose end takes every process in it); leftover IPC objects
