@@ -4,6 +4,7 @@
 #include <airlock/host/direct_clone.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/msg.h>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -29,23 +31,29 @@ namespace {
 
 // Some process (not a zombie, which can do nothing more) has `uid` as its real or saved uid:
 // one that kill() by a process of that uid reaches. /proc/PID/status, not the owner of
-// /proc/PID, which is root's for a process that is not dumpable.
+// /proc/PID, which is root's for a process that is not dumpable. Plain open and read (no
+// stream per process): this runs after every reap of such a plugin.
 bool any_process_of(uid_t uid) {
     DIR* proc = ::opendir("/proc");
     if (proc == nullptr) return true;  // cannot tell: never claim none
     bool found = false;
+    char text[4096];
     for (const dirent* entry; !found && (entry = ::readdir(proc)) != nullptr;) {
         if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-        std::ifstream status(std::string("/proc/") + entry->d_name + "/status");
-        bool zombie = false;
-        for (std::string line; std::getline(status, line);) {
-            if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != std::string::npos;
-            if (line.rfind("Uid:", 0) != 0) continue;
-            unsigned long real = 0, effective = 0, saved = 0;
-            found = !zombie && std::sscanf(line.c_str(), "Uid: %lu %lu %lu", &real, &effective, &saved) == 3 &&
-                    (real == uid || saved == uid);
-            break;
-        }
+        char path[sizeof entry->d_name + 8];  // "NAME/status"
+        std::snprintf(path, sizeof path, "%s/status", entry->d_name);
+        const int fd = ::openat(::dirfd(proc), path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;  // gone meanwhile
+        const ssize_t got = ::read(fd, text, sizeof text - 1);
+        ::close(fd);
+        if (got <= 0) continue;
+        text[got] = '\0';
+        const char* state = std::strstr(text, "\nState:\t");
+        const char* ids = std::strstr(text, "\nUid:\t");
+        unsigned long real = 0, effective = 0, saved = 0;
+        if (ids == nullptr || std::sscanf(ids, "\nUid: %lu %lu %lu", &real, &effective, &saved) != 3) continue;
+        const bool zombie = state != nullptr && state[8] == 'Z';
+        found = !zombie && (real == uid || saved == uid);
     }
     ::closedir(proc);
     return found;
