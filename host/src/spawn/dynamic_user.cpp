@@ -74,11 +74,14 @@ DynamicUser DynamicUser::allocate(const std::string& plugin, bool sweep) {
         // flock belongs to this open file description: another Spawner of this very host
         // (another plugin) conflicts with it as another host does.
         if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
-            if (!sweep) return DynamicUser(uid, std::move(lock));
-            // Whatever still runs as this uid, or IPC objects of it, were left by a host that
-            // held it and died.
+            struct stat status{};
+            if (::fstat(lock.get(), &status) != 0) refuse(plugin, "fstat " + name + ": " + std::strerror(errno));
+            // A marked lock (DynamicUser::lock_fd): a host that held the uid died while a process
+            // of it could leave processes or IPC objects behind, or could not sweep them.
+            if (!sweep || status.st_size == 0) return DynamicUser(uid, std::move(lock));
             if (!kill_processes_of(uid)) refuse(plugin, "processes left running as uid " + name + " cannot be ended");
             if (!remove_ipc_objects_of(uid)) refuse(plugin, "IPC objects left by uid " + name + " cannot be removed");
+            if (::ftruncate(lock.get(), 0) != 0) refuse(plugin, "ftruncate " + name + ": " + std::strerror(errno));
             return DynamicUser(uid, std::move(lock));
         }
         if (errno != EWOULDBLOCK) refuse(plugin, "flock " + name + ": " + std::strerror(errno));

@@ -138,7 +138,9 @@ bool remove_ipc_objects_of(uid_t uid) noexcept {
 
 UidHold::UidHold(std::shared_ptr<UidProcesses> processes) : processes_(std::move(processes)) {
     std::lock_guard lock(processes_->mutex);
-    ++processes_->live;
+    // Marked before the process exists; a failed write leaves the mark as it was, which a
+    // sweep that failed before also left set.
+    if (processes_->live++ == 0) (void)!::pwrite(processes_->lock_file.get(), "1", 1, 0);
 }
 
 UidHold::~UidHold() { give_back(); }
@@ -153,8 +155,10 @@ void UidHold::give_back() noexcept {
     if (!processes_) return;
     std::lock_guard lock(processes_->mutex);
     if (--processes_->live == 0) {
-        if (processes_->may_fork) (void)kill_processes_of(processes_->uid);
-        if (processes_->shares_host_ipc) (void)remove_ipc_objects_of(processes_->uid);
+        bool swept = true;
+        if (processes_->may_fork) swept = kill_processes_of(processes_->uid);
+        if (processes_->shares_host_ipc) swept = remove_ipc_objects_of(processes_->uid) && swept;
+        if (swept) (void)::ftruncate(processes_->lock_file.get(), 0);
     }
     processes_.reset();
 }

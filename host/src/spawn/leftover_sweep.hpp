@@ -7,6 +7,7 @@
 // a dynamic uid is its Spawner's, so once the last process the Spawner knows of has been
 // reaped, whatever still runs as that uid is a leftover and is killed, and its IPC objects go.
 
+#include <airlock/connection/unique_fd.hpp>
 #include <airlock/host/spawner.hpp>
 
 #include <sys/types.h>
@@ -33,8 +34,13 @@ bool remove_ipc_objects_of(uid_t uid) noexcept;
 /// A Spawner's count of its processes that run as its dynamic uid, and what is swept when the
 /// last one has been reaped.
 struct UidProcesses {
-    UidProcesses(uid_t id, bool fork, bool host_ipc) : uid(id), may_fork(fork), shares_host_ipc(host_ipc) {}
+    UidProcesses(uid_t id, UniqueFd lock, bool fork, bool host_ipc)
+        : uid(id), lock_file(std::move(lock)), may_fork(fork), shares_host_ipc(host_ipc) {}
     const uid_t uid;
+    /// A descriptor of the uid's lock file (its open file description, so the uid stays
+    /// taken while a process of it may live), whose size marks that something may be left.
+    const UniqueFd lock_file;
+
     const bool may_fork;         ///< without a PID namespace: leftover processes (kill_processes_of)
     const bool shares_host_ipc;  ///< IPC calls allowed in the host's IPC namespace (remove_ipc_objects_of)
     std::mutex mutex;  ///< held through a sweep, so no launch of the uid starts meanwhile
@@ -43,7 +49,9 @@ struct UidProcesses {
 
 /// One process's place in the count, taken before its clone (so no sweep can end it while it
 /// starts) and given back after its reap or, if it never became a process, when destroyed;
-/// the last one given back sweeps. Wraps the process's other resources (its cgroups), which
+/// the last one given back sweeps. The first one taken marks the uid's lock file, and a
+/// sweep that ended everything clears it, so a host that dies in between leaves the mark
+/// for the next host that takes the uid (DynamicUser::allocate). Wraps the process's other resources (its cgroups), which
 /// go first: their removal kills what is left in them.
 class UidHold : public ProcessResources {
 public:

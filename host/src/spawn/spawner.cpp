@@ -433,8 +433,12 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
         const bool may_fork = !threads_only && (p.confinement.namespace_flags() & CLONE_NEWPID) == 0;
         const bool shares_host_ipc = (p.confinement.namespace_flags() & CLONE_NEWIPC) == 0 &&
                                      !cannot_use_ipc_objects(p.plugin, p.confinement.seccomp_applied());
-        if (may_fork || shares_host_ipc)
-            p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid(), may_fork, shares_host_ipc);
+        if (may_fork || shares_host_ipc) {
+            UniqueFd lock(::fcntl(p.dynamic_user->lock_fd(), F_DUPFD_CLOEXEC, 3));
+            if (!lock) throw SpawnError("plugin '" + name + "': cannot duplicate its uid's lock: " + std::strerror(errno));
+            p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid(), std::move(lock), may_fork,
+                                                                     shares_host_ipc);
+        }
     } else {
         user = resolve_user(p.plugin);
     }
