@@ -1,24 +1,19 @@
 // Killing what a plugin's processes left running as its dynamic uid (leftover_sweep.hpp).
 #include "leftover_sweep.hpp"
 
-#include <airlock/host/direct_clone.hpp>
-
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -29,73 +24,66 @@
 namespace airlock::host::detail {
 namespace {
 
-// Some process (not a zombie, which can do nothing more) has `uid` as its real or saved uid:
-// one that kill() by a process of that uid reaches. /proc/PID/status, not the owner of
-// /proc/PID, which is root's for a process that is not dumpable. Plain open and read (no
-// stream per process): this runs after every reap of such a plugin.
-bool any_process_of(uid_t uid) {
-    DIR* proc = ::opendir("/proc");
-    if (proc == nullptr) return true;  // cannot tell: never claim none
-    bool found = false;
+// Whether /proc/PID (`name` in the open /proc `proc`) is a process, not a zombie (which can
+// do nothing more), whose real or saved uid is `uid`: those kill() by a process of that uid
+// would reach. /proc/PID/status, not the owner of /proc/PID, which is root's for a process
+// that is not dumpable. Plain open and read (no stream per process): this runs after every
+// reap of such a plugin.
+bool runs_as(int proc, const char* name, uid_t uid) {
+    char path[300];  // "NAME/status"
+    std::snprintf(path, sizeof path, "%s/status", name);
+    const int fd = ::openat(proc, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;  // gone meanwhile
     char text[4096];
-    for (const dirent* entry; !found && (entry = ::readdir(proc)) != nullptr;) {
+    const ssize_t got = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    if (got <= 0) return false;
+    text[got] = '\0';
+    const char* state = std::strstr(text, "\nState:\t");
+    const char* ids = std::strstr(text, "\nUid:\t");
+    unsigned long real = 0, effective = 0, saved = 0;
+    if (ids == nullptr || std::sscanf(ids, "\nUid: %lu %lu %lu", &real, &effective, &saved) != 3) return false;
+    const bool zombie = state != nullptr && state[8] == 'Z';
+    return !zombie && (real == uid || saved == uid);
+}
+
+// Sends SIGKILL to every process that runs as `uid` (runs_as). Returns how many were found,
+// or -1 when /proc cannot be read. Each is killed through a pidfd opened before its status is
+// read again and checked alive after, so a pid reused meanwhile is never the one killed. The host
+// kills them itself: a helper taking the uid (kill(-1) as that uid) could be stopped by one
+// of them (SIGSTOP) while the host waited for it, where Landlock does not scope signals.
+int kill_round(uid_t uid) {
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return -1;
+    int found = 0;
+    for (const dirent* entry; (entry = ::readdir(proc)) != nullptr;) {
         if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-        char path[sizeof entry->d_name + 8];  // "NAME/status"
-        std::snprintf(path, sizeof path, "%s/status", entry->d_name);
-        const int fd = ::openat(::dirfd(proc), path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;  // gone meanwhile
-        const ssize_t got = ::read(fd, text, sizeof text - 1);
-        ::close(fd);
-        if (got <= 0) continue;
-        text[got] = '\0';
-        const char* state = std::strstr(text, "\nState:\t");
-        const char* ids = std::strstr(text, "\nUid:\t");
-        unsigned long real = 0, effective = 0, saved = 0;
-        if (ids == nullptr || std::sscanf(ids, "\nUid: %lu %lu %lu", &real, &effective, &saved) != 3) continue;
-        const bool zombie = state != nullptr && state[8] == 'Z';
-        found = !zombie && (real == uid || saved == uid);
+        if (!runs_as(::dirfd(proc), entry->d_name, uid)) continue;
+        const pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
+        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+        if (pidfd < 0) continue;  // gone meanwhile
+        if (runs_as(::dirfd(proc), entry->d_name, uid) &&
+            ::syscall(SYS_pidfd_send_signal, pidfd, 0, nullptr, 0) == 0) {  // still that process
+            ++found;
+            (void)::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+        }
+        ::close(pidfd);
     }
     ::closedir(proc);
     return found;
 }
 
-// The helper shares the host's memory (CLONE_VM): raw system calls only. It makes that memory
-// non-dumpable before it takes a uid other processes have, as a launch child does
-// (docs/spawning.md, "Standby child"). kill(-1) then reaches every process but itself and
-// pid 1 that the kernel lets a process of `uid` signal: those whose real or saved uid it is.
-__attribute__((no_sanitize("address", "undefined", "thread"))) int kill_as_uid(void* argument) {
-    const auto uid = *static_cast<const uid_t*>(argument);
-    if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || syscall(SYS_setgroups, 0, nullptr) != 0 ||
-        syscall(SYS_setresgid, uid, uid, uid) != 0 || syscall(SYS_setresuid, uid, uid, uid) != 0) {
-        syscall(SYS_exit, 1);
-    }
-    syscall(SYS_kill, -1, SIGKILL);  // 0 whenever any process exists: /proc tells what is left
-    syscall(SYS_exit, 0);
-    return 0;
-}
-
 } // namespace
 
 bool kill_processes_of(uid_t uid) noexcept {
-    try {
-        // Again while some are left: a leftover may have forked between the kill's visits.
-        for (int round = 0; round < 50; ++round) {
-            if (!any_process_of(uid)) return true;
-            if (round > 0) ::usleep(10 * 1000);
-            alignas(16) char stack[16 * 1024];  // this thread sleeps in the vfork meanwhile
-            uid_t argument = uid;
-            const pid_t pid =
-                direct_clone()(kill_as_uid, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &argument);
-            if (pid < 0) return false;
-            int status = 0;
-            while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR) {
-            }
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return false;
-        }
-        return !any_process_of(uid);
-    } catch (...) {  // std::string, ifstream: out of memory
-        return false;
+    // Again while some are found: a leftover may fork between the visits, and a killed one
+    // is not a zombie at once.
+    for (int round = 0; round < 50; ++round) {
+        const int found = kill_round(uid);
+        if (found <= 0) return found == 0;
+        ::usleep(10 * 1000);
     }
+    return kill_round(uid) == 0;
 }
 
 namespace {

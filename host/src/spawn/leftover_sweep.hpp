@@ -17,11 +17,10 @@
 
 namespace airlock::host::detail {
 
-/// Kills every process whose real or saved uid is `uid`: while /proc shows one (zombies
-/// aside), a helper that takes that uid sends SIGKILL to -1, so the kernel's own permission
-/// check picks exactly them; every 10 ms, for about 0.5 s at most. True when none is left
-/// (at once, without a helper, when there was none). Only a root host may call it, and only
-/// for a uid no one else's process runs as.
+/// Kills every process whose real or saved uid is `uid` (zombies aside), found in /proc and
+/// killed by the host through a pidfd; again every 10 ms while any is found, for about 0.5 s
+/// at most. True when none is left. Only a root host may call it, and only for a uid no one
+/// else's process runs as.
 bool kill_processes_of(uid_t uid) noexcept;
 
 /// Removes every System V message queue, shared memory segment and semaphore set of this
