@@ -1,6 +1,8 @@
 // A uid of its own per plugin: allocation from the documented range, guarded by lock files.
 #include "dynamic_user.hpp"
 
+#include "leftover_sweep.hpp"
+
 #include <airlock/host/spawner.hpp>
 
 #include <fcntl.h>
@@ -56,7 +58,7 @@ std::uint32_t name_hash(const std::string& text) {
 
 } // namespace
 
-DynamicUser DynamicUser::allocate(const std::string& plugin) {
+DynamicUser DynamicUser::allocate(const std::string& plugin, bool sweep) {
     UniqueFd run(::open("/run", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!run) refuse(plugin, std::string("cannot open /run: ") + std::strerror(errno));
     const UniqueFd airlock = open_private_directory(plugin, run.get(), "airlock", "/run/airlock", 0755);
@@ -71,7 +73,17 @@ DynamicUser DynamicUser::allocate(const std::string& plugin) {
         if (!lock) refuse(plugin, "cannot open " + std::string(kDynamicUidLockDirectory) + "/" + name + ": " + std::strerror(errno));
         // flock belongs to this open file description: another Spawner of this very host
         // (another plugin) conflicts with it as another host does.
-        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) return DynamicUser(uid, std::move(lock));
+        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) {
+            struct stat status{};
+            if (::fstat(lock.get(), &status) != 0) refuse(plugin, "fstat " + name + ": " + std::strerror(errno));
+            // A marked lock (DynamicUser::lock_fd): a host that held the uid died while a process
+            // of it could leave processes or IPC objects behind, or could not sweep them.
+            if (!sweep || status.st_size == 0) return DynamicUser(uid, std::move(lock));
+            if (!kill_processes_of(uid)) refuse(plugin, "processes left running as uid " + name + " cannot be ended");
+            if (!remove_ipc_objects_of(uid)) refuse(plugin, "IPC objects left by uid " + name + " cannot be removed");
+            if (::ftruncate(lock.get(), 0) != 0) refuse(plugin, "ftruncate " + name + ": " + std::strerror(errno));
+            return DynamicUser(uid, std::move(lock));
+        }
         if (errno != EWOULDBLOCK) refuse(plugin, "flock " + name + ": " + std::strerror(errno));
     }
     refuse(plugin, "every uid of " + std::to_string(kDynamicUidFirst) + "-" +

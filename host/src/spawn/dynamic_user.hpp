@@ -30,10 +30,20 @@ public:
     /// (so a plugin tends to get the same uid each run), then the next ones. A uid is free
     /// when no passwd or group entry names it and no other host holds its lock. Throws
     /// SpawnError (naming the plugin and why) when the lock directory is unusable or the
-    /// range is exhausted.
-    static DynamicUser allocate(const std::string& plugin);
+    /// range is exhausted. With `sweep` (not for `airlock-host check`, which changes
+    /// nothing), what a host that held the uid and died left of it is swept first
+    /// (leftover_sweep.hpp) if its lock file says something may be left; when it cannot be,
+    /// the start is refused.
+    static DynamicUser allocate(const std::string& plugin, bool sweep);
 
     uid_t uid() const noexcept { return uid_; }
+
+    /// The uid's lock file (not to be closed: that frees the uid). Its size is the
+    /// "something may be left" mark: 1 while a process that could leave processes or IPC
+    /// objects behind runs or was not swept after (UidHold), 0 otherwise. Kept in the file
+    /// so the next host to take the uid knows whether one that died left something: a scan
+    /// of /proc costs about 1 ms per 100 processes, too much for every start.
+    int lock_fd() const noexcept { return lock_.get(); }
 
 private:
     DynamicUser(uid_t uid, UniqueFd lock) : uid_(uid), lock_(std::move(lock)) {}

@@ -8,6 +8,7 @@
 #include "namespace_template.hpp"
 #include "user_namespace.hpp"
 #include "dynamic_user.hpp"
+#include "leftover_sweep.hpp"
 #include "script_launch.hpp"
 #include "listener_receiver_thread.hpp"
 #include "pid_init_image.hpp"
@@ -374,6 +375,10 @@ struct Spawner::Prepared {
     gid_t gid = 0;
     /// With `dynamic_user` (root host): the uid held for this plugin while the Spawner lives.
     std::optional<detail::DynamicUser> dynamic_user;
+    /// Its launches' count, when they may leave something behind (forked processes without a
+    /// PID namespace, IPC objects in the host's IPC namespace): swept after the last reap
+    /// (leftover_sweep.hpp).
+    std::shared_ptr<detail::UidProcesses> uid_processes;
     SpawnerUse use = SpawnerUse::Launches;
     /// Where the standby child waits (standby_possible); null when there is none.
     std::shared_ptr<StandbySlot> standby_slot;
@@ -430,8 +435,22 @@ Spawner::Spawner(PluginConfig plugin, SpawnerUse use) : prepared_(std::make_uniq
     TargetUser user{};
     if (p.plugin.dynamic_user && ::geteuid() == 0) {
         // A uid no other plugin (of any host) shares, so none of the per-user kernel limits is.
-        p.dynamic_user = detail::DynamicUser::allocate(name);
+        p.dynamic_user = detail::DynamicUser::allocate(name, use != SpawnerUse::Describe);
         user = {true, p.dynamic_user->uid(), static_cast<gid_t>(p.dynamic_user->uid())};
+        // Leftover processes need one that may fork (its filter refuses it with processes =
+        // 1) and no PID namespace (whose end takes every process in it); leftover IPC objects
+        // need the calls and no IPC namespace (one per launch when the calls are allowed).
+        const std::optional<std::uint64_t>& processes = p.plugin.limits.processes;
+        const bool threads_only = processes && *processes <= 1 && p.confinement.seccomp_applied();
+        const bool may_fork = !threads_only && (p.confinement.namespace_flags() & CLONE_NEWPID) == 0;
+        const bool shares_host_ipc = (p.confinement.namespace_flags() & CLONE_NEWIPC) == 0 &&
+                                     !cannot_use_ipc_objects(p.plugin, p.confinement.seccomp_applied());
+        if (may_fork || shares_host_ipc) {
+            UniqueFd lock(::fcntl(p.dynamic_user->lock_fd(), F_DUPFD_CLOEXEC, 3));
+            if (!lock) throw SpawnError("plugin '" + name + "': cannot duplicate its uid's lock: " + std::strerror(errno));
+            p.uid_processes = std::make_shared<detail::UidProcesses>(p.dynamic_user->uid(), std::move(lock), may_fork,
+                                                                     shares_host_ipc);
+        }
     } else {
         user = resolve_user(p.plugin);
     }
@@ -487,6 +506,7 @@ struct LaunchState {
     UniqueFd handoff_host, handoff_child;
     UniqueFd connection_host, connection_child;
     std::unique_ptr<detail::LaunchCgroup> cgroups;
+    std::unique_ptr<detail::UidHold> uid_hold;  ///< with Prepared::uid_processes
     std::string memory_cgroup_path, pids_cgroup_path, cpu_cgroup_path;
     std::vector<DescriptorMove> moves;
     std::vector<int> scratch;
@@ -515,6 +535,14 @@ struct LaunchState {
             pid_namespace.plugin_pid > 0 ? open_child_pidfd(pid_namespace.plugin_pid, child.pid) : UniqueFd();
         return PluginProcess(plugin_pid, std::move(child.pidfd), std::move(resources), std::move(pid_namespace.status_read),
                              std::move(plugin_pidfd));
+    }
+
+    // What the process owns from its launch on: its cgroups, inside its place in the uid's
+    // count (the cgroups go first after the reap).
+    std::unique_ptr<ProcessResources> take_resources() {
+        if (!uid_hold) return std::move(cgroups);
+        uid_hold->wrap(std::move(cgroups));
+        return std::move(uid_hold);
     }
 
     SpawnedPlugin spawned(const PluginConfig& plugin, PluginProcess process, UniqueFd listener) {
@@ -628,7 +656,7 @@ static std::unique_ptr<Spawner::Standby> prepare_standby(const Spawner::Prepared
         // taken here, not by the receiving thread, as this thread does not sleep in a vfork.
         listener = receive_seccomp_listener(s.handoff_host.get(), kListenerTimeoutMs);
         standby->process = std::make_unique<PluginProcess>(
-            s.make_process(child, std::make_unique<RefillAfterReap>(std::move(s.cgroups), slot, standby->refill_after_reap)));
+            s.make_process(child, std::make_unique<RefillAfterReap>(s.take_resources(), slot, standby->refill_after_reap)));
     } catch (...) {
         if (child.pidfd) {  // not yet owned by a PluginProcess (whose destructor would do this)
             ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
@@ -755,6 +783,8 @@ static std::unique_ptr<LaunchState> plan_launch(const Spawner::Prepared& p, cons
     // A fresh cgroup per process: limits are per process, and removing it is only possible
     // (and only safe) once that process is gone.
     s.cgroups = p.cgroups.create_for_launch(plugin);
+    // Counted before the clone: no sweep after another process's reap may end this one.
+    if (p.uid_processes) s.uid_hold = std::make_unique<detail::UidHold>(p.uid_processes);
     if (s.cgroups) {
         s.memory_cgroup_path = s.cgroups->path("memory");
         s.pids_cgroup_path = s.cgroups->path("pids");
@@ -906,7 +936,7 @@ SpawnedPlugin Spawner::launch(const LaunchOptions& options) const {
     if (s.handoff_host) listener_receiver.emplace(s.handoff_host.get(), kListenerTimeoutMs);
     detail::LaunchedChild child = detail::launch_child(s.plan);
     if (s.cgroups) s.cgroups->close_join_fds();
-    std::unique_ptr<ProcessResources> resources = std::move(s.cgroups);
+    std::unique_ptr<ProcessResources> resources = s.take_resources();
     // A launch with the caller's own stdio or arguments would never take a standby: none is
     // made after its reap.
     if (p.standby_slot && s.failure.step == 0 && default_options(options)) {

@@ -539,3 +539,28 @@ TEST_CASE("standby: a stopped standby child does not hold up the launch, which r
     CHECK(gone_within(parked->plugin, std::chrono::milliseconds(5000)));
     CHECK(gone_within(parked->launch_child, std::chrono::milliseconds(5000)));
 }
+
+TEST_CASE("standby: the sweep of what a dynamic uid left after a reap spares the standby child prepared next",
+          "[standby]") {
+    // No PID namespace and a plugin that may fork: after each reap the Spawner kills whatever
+    // still runs as its uid (docs/sandbox.md, "Round 9"), before it prepares the standby.
+    ProbeConfig probe = reporting_probe();
+    probe.namespaces = "off";
+    probe.limits = "memory = \"256MiB\"\nprocesses = 8\nopen_files = 64";
+    PluginConfig config = probe_config(probe);
+    config.dynamic_user = true;
+    Spawner spawner(config);
+    if (!standby_expected(spawner)) {
+        WARN("not root or no seccomp: no standby child to test");
+        return;
+    }
+    REQUIRE(launch_and_wait(spawner).exit.shell_status() == 0);
+    // Without a PID namespace the parked plugin is this process's child itself.
+    const std::vector<pid_t> parked = children_of(::getpid());
+    REQUIRE(parked.size() == 1);
+    CHECK(std::stoul(status_field(parked[0], "Uid")) >= 1879048192u);  // a uid of its own
+    const Launched warm = launch_and_wait(spawner);
+    CHECK(warm.pid == parked[0]);
+    CHECK(warm.exit.shell_status() == 0);
+    CHECK(children_of(::getpid()).size() == 1);  // the next one, made after this reap and its sweep
+}

@@ -17,6 +17,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -439,6 +440,36 @@ int main(int argc, char** argv) {
     if (!std::strcmp(action, "whoami")) {
         std::printf("note uid=%d gid=%d\n", static_cast<int>(::getuid()), static_cast<int>(::getgid()));
         return report(0);
+    }
+    if (!std::strcmp(action, "leave-child")) {
+        // A process that outlives this one: a double fork, a session of its own, SIGTERM and
+        // SIGHUP ignored. Prints its pid (and uid) as the host sees it when there is no PID
+        // namespace, then the plugin exits 0 (or, with "hold", waits to be killed); the
+        // leftover waits forever.
+        int ends[2];
+        if (::pipe2(ends, O_CLOEXEC) != 0) return report(-1);
+        const pid_t first = ::fork();
+        if (first < 0) return report(-1);
+        if (first == 0) {
+            ::setsid();
+            if (::fork() != 0) _exit(0);
+            ::signal(SIGTERM, SIG_IGN);
+            ::signal(SIGHUP, SIG_IGN);
+            const pid_t self = ::getpid();
+            (void)!::write(ends[1], &self, sizeof self);
+            for (;;) ::pause();
+        }
+        ::close(ends[1]);
+        pid_t left = 0;
+        const bool got = ::read(ends[0], &left, sizeof left) == static_cast<ssize_t>(sizeof left);
+        ::waitpid(first, nullptr, 0);
+        std::printf("note left pid=%d uid=%d\n", got ? static_cast<int>(left) : -1, static_cast<int>(::getuid()));
+        if (argc > 2 && !std::strcmp(argv[2], "hold")) hold("left", got ? 1 : 0);
+        return report(got ? 0 : -1);
+    }
+    if (!std::strcmp(action, "msgqueue-create")) {
+        // A System V message queue with key argv[2], readable and writable by its uid only.
+        return report(::msgget(static_cast<key_t>(argc > 2 ? to_int(argv[2]) : 0), IPC_CREAT | 0600));
     }
     if (!std::strcmp(action, "sleep")) {
         std::printf("note pid=%d\n", ::getpid());
