@@ -109,8 +109,10 @@ void add_limit(std::vector<ResourceLimitSetting>& out, int resource, std::uint64
     out.push_back(setting);
 }
 
-// Whether the plugin's allowlist has a call of @memlock, which locks up to RLIMIT_MEMLOCK.
+// Whether the plugin may lock memory with @memlock's calls, which lock up to RLIMIT_MEMLOCK:
+// its allowlist has one, or on_violation = "log" (and "learn") lets them run and be recorded.
 bool allows_memory_locking(const SyscallPolicy& policy) {
+    if (policy.on_violation == ViolationAction::Log) return true;
     for (const char* call : {"mlock", "mlock2", "mlockall"})
         if (policy.allowed.count(call) != 0) return true;
     return false;
