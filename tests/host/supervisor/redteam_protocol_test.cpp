@@ -217,6 +217,13 @@ TEST_CASE("redteam protocol: announcing structs of 256 members costs the host no
 // wait from its first one and the budget report comes before it is ready; before, its fresh
 // budget took the whole ready check and the report came after it.
 TEST_CASE("redteam protocol: a restarted plugin owes the host CPU time its previous process left unpaid") {
+#if defined(__SANITIZE_THREAD__)
+    // Under ThreadSanitizer reading the 3.2 MiB announcement costs the loop about ten times
+    // as much (850 ms and more), which 5 ms a second pays back only after minutes: the order
+    // of the report and the ready line is checked by the plain and ASan builds.
+    WARN("skipped under ThreadSanitizer: the announcement's cost outlasts the budget's payback");
+    return;
+#endif
     boost::asio::io_context io;
     // 5 ms a second: the first process's debt (its ready check, 60-250 ms) takes 10 s or more
     // to pay back, far longer than a restart, and the new process owes at most 12.5 ms of it.
