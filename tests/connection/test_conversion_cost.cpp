@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/type_description_shapes.hpp"
+
 #include <time.h>
 
 #include <chrono>
@@ -18,6 +20,8 @@
 #include <vector>
 
 using namespace airlock;
+using airlock::test::nested_structs;
+using airlock::test::two_letter_name;
 
 namespace {
 
@@ -47,25 +51,9 @@ double cost_ratio(const std::function<void()>& shaped, std::size_t shaped_bytes,
     return ratio;
 }
 
-// Two-letter names, all distinct: "aa", "ba", ... (676 of them).
-std::string name(int i) { return std::string{char('a' + i % 26), char('a' + (i / 26) % 26)}; }
-
-// A struct of structs of `width` fd members each, close to (under) `bytes` long.
-std::string nested_structs(int width, std::size_t bytes) {
-    std::string inner;
-    for (int i = 0; i < width; ++i) inner += (i ? "," : "") + name(i) + ":fd";
-    std::string text = "struct T{";
-    for (int s = 0;; ++s) {
-        std::string member = (s ? "," : "") + name(s) + ":struct S" + std::to_string(s) + "{" + inner + "}";
-        if (text.size() + member.size() + 1 > bytes) break;
-        text += member;
-    }
-    return text + "}";
-}
-
 std::string enum_of(int count, std::uint64_t max) {
     std::string text = "vector<enum E:uint8{";
-    for (int i = 0; i < count; ++i) text += (i ? "," : "") + name(i) + "=" + std::to_string(i);
+    for (int i = 0; i < count; ++i) text += (i ? "," : "") + two_letter_name(i) + "=" + std::to_string(i);
     return text + "}," + std::to_string(max) + ">";
 }
 
@@ -82,8 +70,8 @@ TEST_CASE("amplification: a description of 256-member structs and 256-name enums
     const std::string narrow = nested_structs(16, kMaxTypeDescriptionLength);
     std::string enums = "struct T{";
     for (int e = 0; e < 6; ++e) {
-        enums += (e ? "," : "") + name(e) + ":enum E" + std::to_string(e) + ":uint8{";
-        for (int i = 0; i < 256; ++i) enums += (i ? "," : "") + name(i) + "=" + std::to_string(i % 10);
+        enums += (e ? "," : "") + two_letter_name(e) + ":enum E" + std::to_string(e) + ":uint8{";
+        for (int i = 0; i < 256; ++i) enums += (i ? "," : "") + two_letter_name(i) + "=" + std::to_string(i % 10);
         enums += "}";
     }
     enums += "}";
@@ -102,7 +90,7 @@ TEST_CASE("amplification: a description of 256-member structs and 256-name enums
 
 TEST_CASE("amplification: JSON objects of 256 members and enum names convert at the cost per byte of integers") {
     std::string members_type = "vector<struct S{";
-    for (int i = 0; i < 256; ++i) members_type += (i ? "," : "") + name(i) + ":optional<uint8>";
+    for (int i = 0; i < 256; ++i) members_type += (i ? "," : "") + two_letter_name(i) + ":optional<uint8>";
     members_type += "},100000>";
     auto members = ParsedType::parse(members_type);
     auto enums = ParsedType::parse(enum_of(256, 1000000));
@@ -112,11 +100,11 @@ TEST_CASE("amplification: JSON objects of 256 members and enum names convert at 
     REQUIRE(integers);
 
     std::string object = "{";
-    for (int i = 255; i >= 0; --i) object += "\"" + name(i) + "\":null" + (i ? "," : "");
+    for (int i = 255; i >= 0; --i) object += "\"" + two_letter_name(i) + "\":null" + (i ? "," : "");
     object += "}";
     std::string objects = "[", names = "[", numbers = "[";
     for (int k = 0; k < 100; ++k) objects += (k ? "," : "") + object;
-    for (int k = 0; k < 40000; ++k) names += k ? ",\"" + name(255) + "\"" : "\"" + name(255) + "\"";
+    for (int k = 0; k < 40000; ++k) names += k ? ",\"" + two_letter_name(255) + "\"" : "\"" + two_letter_name(255) + "\"";
     for (int k = 0; k < 40000; ++k) numbers += k ? ",65535" : "65535";
     objects += "]";
     names += "]";

@@ -47,6 +47,7 @@
 
 #include "../../../support/descriptor_passing.hpp"
 #include "../../../support/raw_plugin.hpp"
+#include "../../../support/type_description_shapes.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -58,6 +59,7 @@
 #include <vector>
 
 using namespace airlock;
+using airlock::test::nested_structs;
 namespace wire = airlock::protocol;
 
 namespace {
@@ -79,20 +81,6 @@ std::vector<std::uint8_t> explode_reply() {
     put_u32(body, kInner);
     for (std::uint32_t i = 0; i < kInner; ++i) put_u32(body, 4 * (kInner - 1 - i));
     return body;
-}
-
-// A description of up to `bytes` bytes: a struct of structs of `width` fd members each.
-std::string nested_structs(int width, std::size_t bytes) {
-    auto name = [](int i) { return std::string{char('a' + i % 26), char('a' + (i / 26) % 26)}; };
-    std::string inner;
-    for (int i = 0; i < width; ++i) inner += (i ? "," : "") + name(i) + ":fd";
-    std::string text = "struct T{";
-    for (int s = 0;; ++s) {
-        std::string member = (s ? "," : "") + name(s) + ":struct S" + std::to_string(s) + "{" + inner + "}";
-        if (text.size() + member.size() + 1 > bytes) break;
-        text += member;
-    }
-    return text + "}";
 }
 
 } // namespace
